@@ -1,0 +1,261 @@
+"""Grading one submission: run its graded cells in a fresh kernel, call every case, judge outside.
+
+Only the setup cells (imports) and the graded cells run, unless the instructor asks for the whole
+notebook. Each case is one cell in the kernel that writes plain arrays; a case that times out or
+kills the kernel scores 0 with a message naming the limit, and grading goes on in a new kernel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.assignment import Assignment
+from grader.compare import compare
+from grader.expected import ExpectedValues
+from grader.kernel import CellOutcome, KernelLimits, KernelSession
+from grader.notebook import ParsedNotebook, SubmissionError, read_submission
+from grader.results import CaseVerdict, SubmissionReport
+from grader.untrusted import UntrustedDataError, read_result
+
+KERNEL_SIDE = (Path(__file__).parent / "kernel_side.py").read_text()
+MAX_KERNEL_STARTS = 4
+
+
+@dataclass
+class GradeOptions:
+    public_only: bool = False
+    execute_all: bool = False
+    sandbox: object = None  # a grader.sandbox.Sandbox, or None to run without isolation
+    limits: dict = field(default_factory=dict)  # overrides of the manifest's [limits]
+    data_dir: Path | None = None  # datasets for --execute all
+    name: str | None = None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verdict(case: dict, status: str, messages: list[str], seconds: float = 0.0) -> CaseVerdict:
+    return CaseVerdict(case_id=case["id"], function=case["function"], description=case["description"],
+                       visibility=case["visibility"], status=status, messages=messages, seconds=seconds)
+
+
+class _Runner:
+    """Owns the submission's kernel: starts it, loads the code, restarts it after a kill."""
+
+    def __init__(self, parsed: ParsedNotebook, assignment: Assignment, workdir: Path, options: GradeOptions,
+                 limits: dict):
+        self.parsed, self.assignment, self.workdir, self.options = parsed, assignment, workdir, options
+        self.limits = limits
+        self.deadline = time.monotonic() + float(limits["submission_seconds"])
+        kernel_limits = KernelLimits(cpu_seconds=int(limits["cpu_seconds"]), memory_mb=int(limits["memory_mb"]),
+                                     processes=int(limits["processes"]),
+                                     output_bytes=int(limits["output_bytes"]))
+        self.session = KernelSession(workdir, kernel_limits, options.sandbox)
+        self.ready = False
+        self.load_errors: dict[str, str] = {}  # graded function -> why its cell failed
+        self.problems: list[str] = []
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _cell_timeout(self) -> float:
+        return max(0.5, min(float(self.limits["case_seconds"]), self.remaining()))
+
+    def prepare(self) -> bool:
+        """Start a kernel and load the notebook's code; False when that is impossible now."""
+        if self.ready:
+            return True
+        if self.session.starts >= MAX_KERNEL_STARTS:
+            return False
+        try:
+            self.session.start()
+        except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
+            self.problems.append(f"the kernel could not start: {error}")
+            self.session.starts = MAX_KERNEL_STARTS
+            return False
+        loading_budget = max(1.0, min(self.remaining(), float(self.limits["case_seconds"]) * 3))
+        if self.options.execute_all:
+            cells = [(c, None) for c in self.parsed.cells]
+        else:
+            graded_indices = {c.index: name for name, c in self.parsed.graded.items()}
+            setup = self.parsed.setup or []
+            cells = [(c, None) for c in setup] + [(c, graded_indices[c.index]) for c in
+                                                  sorted(self.parsed.graded.values(), key=lambda c: c.index)]
+        if self.options.execute_all:
+            graded_indices = {c.index: name for name, c in self.parsed.graded.items()}
+            cells = [(c, graded_indices.get(c.index)) for c, _ in cells]
+        for cell, function in cells:
+            outcome = self.session.run(cell.source, loading_budget)
+            if not self._note_loading(outcome, cell.index, function):
+                return False
+        outcome = self.session.run(KERNEL_SIDE, 30)
+        if not outcome.ok:
+            self.problems.append("the grader's harness could not be loaded in the kernel "
+                                 f"({outcome.status} {outcome.error_name}: {outcome.error_value})")
+            self.session.stop()
+            return False
+        self.ready = True
+        return True
+
+    def _note_loading(self, outcome: CellOutcome, index: int, function: str | None) -> bool:
+        where = f"cell {index + 1}" + (f" ({function})" if function else "")
+        if outcome.status in ("timeout", "died"):
+            what = ("did not finish within its time limit" if outcome.status == "timeout"
+                    else "stopped the kernel (a crash, os._exit, or the memory limit of "
+                    f"{self.limits['memory_mb']} MB)")
+            message = f"running {where} {what}"
+            if message not in self.problems:
+                self.problems.append(message)
+            self.ready = False
+            return False
+        if outcome.status == "error":
+            message = f"{outcome.error_name}: {outcome.error_value}".strip(": ")
+            if function:
+                self.load_errors[function] = f"its cell raised {message} when run"
+            else:
+                note = f"{where} raised {message} when run"
+                if note not in self.problems:
+                    self.problems.append(note)
+        return True
+
+    def run_case(self, case: dict, expected: dict) -> CaseVerdict:
+        function = case["function"]
+        if function not in self.parsed.graded:
+            return _verdict(case, "error", [f"no cell starts with '# GRADED FUNCTION: {function}'"])
+        if self.remaining() <= 0:
+            return _verdict(case, "skipped", [
+                f"not run: the submission used up its {self.limits['submission_seconds']:g} s time limit"])
+        if not self.prepare():
+            return _verdict(case, "crashed", ["not run: the notebook's code could not be loaded in a kernel"
+                                              + (f" ({self.problems[-1]})" if self.problems else "")])
+        graded = self.assignment.function(function)
+        out = self.workdir / ".results" / f"{secrets.token_hex(8)}.npz"
+        out.parent.mkdir(exist_ok=True)
+        request = {"function": function, "signature": list(graded.signature), "recipe": case["recipe"],
+                   "globals": case.get("misleading_globals", {}), "out": str(out),
+                   "workdir": str(self.workdir),
+                   "output_limit": int(self.limits["output_bytes"]), "max_values": int(self.limits["max_values"]),
+                   "return_inputs": "inputs_unchanged" in case["compare"]}
+        timeout = self._cell_timeout()
+        outcome = self.session.run(f"__grader_run__({json.dumps(json.dumps(request))})", timeout)
+        if outcome.status == "timeout":
+            self.ready = False
+            return _verdict(case, "timeout", [f"{function} did not finish within {timeout:g} s on this case"],
+                            outcome.seconds)
+        if outcome.status == "died":
+            self.ready = False
+            return _verdict(case, "crashed", [
+                f"the kernel stopped while {function} ran (a crash, os._exit, or the memory limit of "
+                f"{self.limits['memory_mb']} MB); the remaining cases ran in a new kernel"], outcome.seconds)
+        if outcome.status == "error":
+            return _verdict(case, "error", [f"the call could not be made: {outcome.error_name}: "
+                                            f"{outcome.error_value}"], outcome.seconds)
+        try:
+            result = read_result(out, int(self.limits["max_values"]))
+        except UntrustedDataError as error:
+            return _verdict(case, "failed", [str(error)], outcome.seconds)
+        finally:
+            out.unlink(missing_ok=True)
+        comparison = compare(case, expected, result, self.assignment.rtol, self.assignment.atol)
+        messages = list(comparison.messages)
+        if function in self.load_errors and comparison.first_difference == "error":
+            messages.insert(0, f"{function}: {self.load_errors[function]}")
+        verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, outcome.seconds)
+        verdict.first_difference = comparison.first_difference
+        verdict.costs = [float(c) for c in result.arrays.get("costs", [])][:1000]
+        return verdict
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) -> None:
+    """Each function's points are split evenly over its cases."""
+    for graded in assignment.functions:
+        own = report.cases_of(graded.name)
+        report.function_points[graded.name] = graded.points
+        if not own:
+            report.function_scores[graded.name] = 0.0
+            continue
+        share = graded.points / len(own)
+        for verdict in own:
+            verdict.max_score = share
+            verdict.score = share if verdict.passed else 0.0
+        report.function_scores[graded.name] = sum(v.score for v in own)
+    report.score = sum(report.function_scores.values())
+    report.max_score = sum(report.function_points.values())
+
+
+def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
+                   options: GradeOptions | None = None) -> SubmissionReport:
+    """Grade one notebook file; never raises for anything about the file or the code in it."""
+    options = options or GradeOptions()
+    started = time.monotonic()
+    path = Path(path)
+    limits = {**assignment.limits, **{k: v for k, v in options.limits.items() if v is not None}}
+    report = SubmissionReport(name=options.name or path.stem, path=str(path), sha256=file_sha256(path),
+                              assignment=assignment.name, assignment_version=assignment.version, status="graded",
+                              isolated=options.sandbox is not None)
+    cases = assignment.cases(public_only=options.public_only)
+    try:
+        parsed = read_submission(path, assignment.setup_marker)
+    except SubmissionError as error:
+        report.status = "invalid"
+        report.problems.append(str(error))
+        report.cases = [_verdict(c, "skipped", ["not run: the file could not be read as a notebook"]) for c in cases]
+        _score(report, assignment, cases)
+        report.seconds = time.monotonic() - started
+        return report
+    report.problems += parsed.notes
+    report.findings = _rule_findings(parsed, assignment)
+
+    workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
+    runner = None
+    try:
+        os.chmod(workdir, 0o755)
+        assignment.prepare_workdir(workdir)
+        if options.execute_all and options.data_dir:
+            shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
+        runner = _Runner(parsed, assignment, workdir, options, limits)
+        skip_after_timeout: dict[str, str] = {}
+        for case in cases:
+            if case["function"] in skip_after_timeout:
+                report.cases.append(_verdict(case, "skipped", [
+                    f"not run: {case['function']} timed out on '{skip_after_timeout[case['function']]}'"]))
+                continue
+            verdict = runner.run_case(case, expected.for_case(case["id"]))
+            if verdict.status == "timeout":
+                skip_after_timeout[case["function"]] = case["description"]
+            report.cases.append(verdict)
+        for name, why in runner.load_errors.items():
+            report.problems.append(f"{name}: {why}")
+        report.problems += runner.problems
+    finally:
+        if runner is not None:
+            runner.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    _score(report, assignment, cases)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _rule_findings(parsed: ParsedNotebook, assignment: Assignment) -> list:
+    """The seed's submission rules, checked statically (empty when the checker is unavailable)."""
+    try:
+        from grader import rules
+    except ImportError:
+        return []
+    return rules.check(parsed, assignment)

@@ -1,0 +1,44 @@
+"""Start a command under resource limits: `python -m grader.limited [limits] -- COMMAND...`.
+
+The kernel's command line is prefixed with this, so the limits are set in the process that then
+becomes the kernel (by exec) and are inherited by everything it starts.
+"""
+
+import argparse
+import os
+import resource
+import sys
+
+
+def apply_limits(cpu_seconds: int, memory_mb: int, processes: int, file_mb: int) -> None:
+    """Set the hard and soft limits of the current process."""
+    if cpu_seconds:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    if memory_mb:
+        size = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    if processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    if file_mb:
+        size = file_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m grader.limited", description=__doc__)
+    parser.add_argument("--cpu-seconds", type=int, default=0)
+    parser.add_argument("--memory-mb", type=int, default=0)
+    parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--file-mb", type=int, default=0)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given after --")
+    apply_limits(args.cpu_seconds, args.memory_mb, args.processes, args.file_mb)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,72 @@
+"""The outcome of grading, as plain data every report, gradebook and summary is written from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Finding:
+    """A submission rule broken (or another remark), placed at a cell and line when known."""
+
+    rule: str
+    message: str
+    cell: int | None = None  # 1-based position of the cell in the notebook
+    line: int | None = None  # 1-based line within the cell
+
+    def where(self) -> str:
+        if self.cell is None:
+            return ""
+        return f"cell {self.cell}" + (f", line {self.line}" if self.line else "")
+
+
+@dataclass
+class CaseVerdict:
+    case_id: str
+    function: str
+    description: str
+    visibility: str  # "visible" or "hidden"
+    status: str  # passed, failed, error, timeout, crashed, skipped
+    score: float = 0.0
+    max_score: float = 0.0
+    messages: list[str] = field(default_factory=list)
+    first_difference: str | None = None
+    diagnosis: dict | None = None  # filled by the mistake catalogue when one matches
+    costs: list[float] = field(default_factory=list)  # what the student's code recorded
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass
+class SubmissionReport:
+    name: str
+    path: str
+    sha256: str
+    assignment: str
+    assignment_version: str
+    status: str  # graded, invalid
+    score: float = 0.0
+    max_score: float = 0.0
+    cases: list[CaseVerdict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # submission-level messages (crashes, limits)
+    function_points: dict[str, float] = field(default_factory=dict)
+    function_scores: dict[str, float] = field(default_factory=dict)
+    isolated: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SubmissionReport:
+        data = dict(data)
+        data["cases"] = [CaseVerdict(**c) for c in data.get("cases", [])]
+        data["findings"] = [Finding(**f) for f in data.get("findings", [])]
+        return cls(**data)
+
+    def cases_of(self, function: str) -> list[CaseVerdict]:
+        return [c for c in self.cases if c.function == function]
