@@ -46,16 +46,21 @@ def train_one(model: str, data, iterations: int, learning_rate: float = 0.0075) 
     """Train one architecture with the fast loop and describe the result as plain data."""
     name, dims = ARCHITECTURES[model]
     train_x, train_y, test_x, test_y = data
+    printed = io.StringIO()
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(printed):
         parameters, costs = training.FAST_FUNCTIONS[name](
             train_x, train_y, dims, learning_rate=learning_rate, num_iterations=iterations
         )
     seconds = time.perf_counter() - start
+    recorded = {str(100 * k): float(c) for k, c in enumerate(costs)}
+    for line in printed.getvalue().splitlines():  # the template always prints the last iteration
+        iteration, value = line.removeprefix("Cost after iteration ").split(": ")
+        recorded[iteration] = float(value)
     return {
         "model": model,
         "layers_dims": list(dims),
-        "costs": {str(100 * k): float(c) for k, c in enumerate(costs)},
+        "costs": recorded,
         "train_accuracy": accuracy(train_x, train_y, parameters),
         "test_accuracy": accuracy(test_x, test_y, parameters),
         "seconds": round(seconds, 3),

@@ -51,11 +51,23 @@ def _equality_problems(output, expected):
             + differences(expected["costs"], list(costs), "costs"))
 
 
+def _call(function_name, target, recipe):
+    """Call the student's function; an exception becomes a failure message instead of a traceback."""
+    try:
+        return target(**build_inputs(recipe)), None
+    except Exception as error:
+        return None, (f"{function_name} raised {type(error).__name__}: {error} "
+                      "(is every YOUR CODE region complete?)")
+
+
 def _run(function_name, target):
     passed, failures = 0, []
     for case in _cases(function_name):
         for check in case["checks"]:
-            output = target(**build_inputs(case["recipe"]))
+            output, raised = _call(function_name, target, case["recipe"])
+            if raised:
+                failures.append(f"{case['name']}: {raised}")
+                break  # the other checks of this case would only raise again
             problems = _datatype_problems(output)
             if not problems and check == "shape":
                 problems = _shape_problems(output, case["expected"])

@@ -1,0 +1,477 @@
+"""Known mistakes in two_layer_model and L_layer_model, each as a runnable variant of the reference.
+
+This module stays on the instructor's side, like cases.py. The grader runs every variant on every
+grading case (`grader expected`) and stores what it produces; when a student's failing case
+matches a variant, the feedback names the mistake, explains it, gives the fix and points at the
+line of the student's graded cell where `pattern` finds it.
+
+The two base classes below do exactly what reference/models.py does, one overridable method per
+step a student writes (seed, layer sizes, initialisation, loop count, forward, cost, backward,
+update, bookkeeping, return). A mistake is a small mixin that overrides the one step it gets
+wrong, so each variant reads as "the reference, except this".
+
+Contract with the grader (grader/diagnose.py): `MISTAKES`, a list of dicts with id, title,
+explanation, fix, functions, pattern (a regex searched line by line in the graded cell, or a
+callable(source) -> 1-based line or None) and `variants` ({function: callable}); and
+`variant_outputs(mistake_id, case, folder)` returning {"returned": value, "stdout": lines} or
+{"error": {"type", "message"}}.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from reference.expected import case_inputs
+from reference.helpers import (
+    L_model_backward,
+    L_model_forward,
+    compute_cost,
+    initialize_parameters,
+    initialize_parameters_deep,
+    linear_activation_backward,
+    linear_activation_forward,
+    update_parameters,
+)
+
+# The notebook's global names during a call: a case's misleading_globals (nothing else runs in
+# the grading kernel but the setup and graded cells, so other names are undefined).
+NOTEBOOK_GLOBALS: dict = {}
+
+
+def notebook_global(name: str):
+    """Read a name the way a function body reads a notebook global it never defined locally."""
+    if name not in NOTEBOOK_GLOBALS:
+        raise NameError(f"name '{name}' is not defined")
+    return NOTEBOOK_GLOBALS[name]
+
+
+# --- the reference, step by step ---------------------------------------------------------------
+
+class TwoLayerModel:
+    """reference.models.two_layer_model: LINEAR -> RELU -> LINEAR -> SIGMOID, gradient descent."""
+
+    hidden, output = "relu", "sigmoid"
+
+    def __call__(self, X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000, print_cost=False):
+        self.seed()
+        costs = []
+        self.dims = self.sizes(layers_dims)
+        parameters = self.initialize(self.dims)
+        self.first = parameters
+        for i in self.iterations(num_iterations):
+            parameters, cost = self.iteration(X, Y, parameters, learning_rate)
+            self.record(i, cost, num_iterations, print_cost, costs)
+        return self.returned(parameters, costs)
+
+    def seed(self):
+        np.random.seed(1)
+
+    def sizes(self, layers_dims):
+        return layers_dims
+
+    def initialize(self, dims):
+        n_x, n_h, n_y = dims
+        return initialize_parameters(n_x, n_h, n_y)
+
+    def iterations(self, num_iterations):
+        return range(0, num_iterations)
+
+    def iteration(self, X, Y, parameters, learning_rate):
+        """One pass: forward, cost, backward, update; returns (new parameters, cost)."""
+        AL, caches = self.forward(X, parameters)
+        cost = compute_cost(AL, Y)
+        grads = self.backward(AL, Y, caches)
+        return self.update(parameters, grads, learning_rate), cost
+
+    def forward(self, X, parameters):
+        A1, cache1 = linear_activation_forward(X, parameters["W1"], parameters["b1"], self.hidden)
+        A2, cache2 = linear_activation_forward(A1, parameters["W2"], parameters["b2"], self.output)
+        return A2, (cache1, cache2)
+
+    def output_gradient(self, A2, Y):
+        return -(np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))
+
+    def backward(self, A2, Y, caches):
+        cache1, cache2 = caches
+        dA2 = self.output_gradient(A2, Y)
+        dA1, dW2, db2 = linear_activation_backward(dA2, cache2, self.output)
+        dA0, dW1, db1 = linear_activation_backward(dA1, cache1, self.hidden)
+        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+    def update(self, parameters, grads, learning_rate):
+        return update_parameters(parameters, grads, learning_rate)
+
+    def record(self, i, cost, num_iterations, print_cost, costs):
+        """The template's bookkeeping, quirks included (the last line prints even without print_cost)."""
+        if print_cost and i % 100 == 0 or i == num_iterations - 1:
+            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+        if i % 100 == 0 or i == num_iterations:
+            costs.append(cost)
+
+    def returned(self, parameters, costs):
+        return parameters, costs
+
+
+class LLayerModel(TwoLayerModel):
+    """reference.models.L_layer_model: [LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID."""
+
+    def initialize(self, dims):
+        return initialize_parameters_deep(dims)
+
+    def forward(self, X, parameters):
+        return L_model_forward(X, parameters)
+
+    def backward(self, AL, Y, caches):
+        return L_model_backward(AL, Y, caches)
+
+
+# --- the mistakes, one step each ----------------------------------------------------------------
+
+class UpdateDiscarded:
+    def update(self, parameters, grads, learning_rate):
+        update_parameters(parameters, grads, learning_rate)  # returns a new dict, which is lost
+        return parameters
+
+
+class ActivationsSwapped:
+    hidden, output = "sigmoid", "relu"
+
+
+class LearningRateHardCoded:
+    def update(self, parameters, grads, learning_rate):
+        return update_parameters(parameters, grads, 0.0075)
+
+
+class GlobalLayerSizes:
+    def sizes(self, layers_dims):
+        return notebook_global("layers_dims")
+
+
+class OneIterationShort:
+    def iterations(self, num_iterations):
+        return range(0, num_iterations - 1)
+
+
+class CostEveryIteration:
+    def record(self, i, cost, num_iterations, print_cost, costs):
+        if print_cost and i % 100 == 0 or i == num_iterations - 1:
+            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+        costs.append(cost)
+
+
+class CostNeverRecorded:
+    def record(self, i, cost, num_iterations, print_cost, costs):
+        if print_cost and i % 100 == 0 or i == num_iterations - 1:
+            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+
+
+class CostBeforeForwardTwoLayer:
+    def iteration(self, X, Y, parameters, learning_rate):
+        cost = compute_cost(A2, Y)  # noqa: F821 - A2 of this iteration does not exist yet
+        A2, caches = self.forward(X, parameters)
+        return self.update(parameters, self.backward(A2, Y, caches), learning_rate), cost
+
+
+class CostBeforeForwardLLayer:
+    def iteration(self, X, Y, parameters, learning_rate):
+        cost = compute_cost(AL, Y)  # noqa: F821 - AL of this iteration does not exist yet
+        AL, caches = self.forward(X, parameters)
+        return self.update(parameters, self.backward(AL, Y, caches), learning_rate), cost
+
+
+class DeepInitialiserInTwoLayer:
+    def initialize(self, dims):
+        return initialize_parameters_deep(dims)
+
+
+class TwoLayerInitialiserInDeep:
+    def initialize(self, dims):
+        return initialize_parameters(dims[0], dims[1], dims[-1])
+
+
+class GradientAscent:
+    def update(self, parameters, grads, learning_rate):
+        return update_parameters(parameters, grads, -learning_rate)
+
+
+class WrongCache:
+    def backward(self, A2, Y, caches):
+        cache1, cache2 = caches
+        dA2 = self.output_gradient(A2, Y)
+        dA1, dW2, db2 = linear_activation_backward(dA2, cache2, "sigmoid")
+        dA0, dW1, db1 = linear_activation_backward(dA1, cache2, "relu")  # cache1 belongs here
+        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+
+class OutputGradientSignFlipped:
+    def output_gradient(self, A2, Y):
+        return np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)
+
+
+class OutputGradientIsDZ:
+    def output_gradient(self, A2, Y):
+        return A2 - Y
+
+
+class SeedMissing:
+    """Initialisation written out by hand, with np.random.seed(1) gone (or after the draws)."""
+
+    def seed(self):
+        pass
+
+    def initialize(self, dims):
+        if isinstance(self, _TwoLayerFamily):
+            n_x, n_h, n_y = dims
+            return {"W1": np.random.randn(n_h, n_x) * 0.01, "b1": np.zeros((n_h, 1)),
+                    "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros((n_y, 1))}
+        parameters = {}
+        for l in range(1, len(dims)):
+            parameters["W" + str(l)] = np.random.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])
+            parameters["b" + str(l)] = np.zeros((dims[l], 1))
+        return parameters
+
+
+class OnlyParametersReturned:
+    def returned(self, parameters, costs):
+        return parameters
+
+
+class ReinitialisedInLoop:
+    def iteration(self, X, Y, parameters, learning_rate):
+        return super().iteration(X, Y, self.initialize(self.dims), learning_rate)
+
+
+class StaleWeights:
+    """two_layer_model's W1, b1, W2, b2 not read again from `parameters` after the update."""
+
+    def forward(self, X, parameters):
+        return super().forward(X, self.first)
+
+
+class _TwoLayerFamily:
+    """Marks variants built on TwoLayerModel (for mixins whose code differs between the two)."""
+
+
+# --- where each mistake usually sits in the student's cell --------------------------------------
+
+def _function_node(source: str) -> ast.FunctionDef | None:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return next((node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)), None)
+
+
+def global_name_line(source: str) -> int | None:
+    """The first line reading a notebook-level size or rate the function never defined itself."""
+    function = _function_node(source)
+    if function is None:
+        return None
+    local = {a.arg for a in function.args.args + function.args.kwonlyargs}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+    suspects = {"layers_dims", "n_x", "n_h", "n_y", "learning_rate", "num_iterations"}
+    lines = [node.lineno for node in ast.walk(function)
+             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in suspects - local]
+    return min(lines) if lines else None
+
+
+def initialiser_in_loop_line(source: str) -> int | None:
+    """The line of an initialize_parameters* call made inside the training loop."""
+    function = _function_node(source)
+    if function is None:
+        return None
+    for loop in ast.walk(function):
+        if isinstance(loop, (ast.For, ast.While)):
+            for node in ast.walk(loop):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id.startswith("initialize_parameters")):
+                    return node.lineno
+    return None
+
+
+def cost_before_forward_line(source: str) -> int | None:
+    """The cost line when, inside the loop, it comes before the forward pass."""
+    lines = source.splitlines()
+    cost = next((n for n, text in enumerate(lines, 1) if re.search(r"\bcost\s*=\s*compute_cost\(", text)), None)
+    forward = next((n for n, text in enumerate(lines, 1)
+                    if re.search(r"=\s*(linear_activation_forward|L_model_forward)\(", text)), None)
+    return cost if cost is not None and forward is not None and cost < forward else None
+
+
+# --- the catalogue -----------------------------------------------------------------------------
+
+TWO, DEEP = "two_layer_model", "L_layer_model"
+
+
+def _variants(mixins: type | dict, functions: tuple[str, ...]) -> dict:
+    """One callable per function: the mistake's mixin on top of that function's reference."""
+    bases = {TWO: (TwoLayerModel, _TwoLayerFamily), DEEP: (LLayerModel,)}
+    chosen = mixins if isinstance(mixins, dict) else dict.fromkeys(functions, mixins)
+    return {name: type(f"{chosen[name].__name__}_{name}", (chosen[name], *bases[name]), {})()
+            for name in functions}
+
+
+def _mistake(id, title, explanation, fix, functions, pattern, mixin):
+    return {"id": id, "title": title, "explanation": explanation, "fix": fix, "functions": list(functions),
+            "pattern": pattern, "variants": _variants(mixin, functions)}
+
+
+BOTH = (TWO, DEEP)
+
+MISTAKES = [
+    _mistake(
+        "update-discarded", "the result of update_parameters is thrown away",
+        "update_parameters does not change the dictionary it is given: it builds and returns a new one. "
+        "Calling it without assigning the result leaves the parameters exactly where they started, so "
+        "every iteration computes the same cost and the function returns the initial parameters.",
+        "Keep the returned dictionary: parameters = update_parameters(parameters, grads, learning_rate).",
+        BOTH, r"^\s*update_parameters\(", UpdateDiscarded),
+    _mistake(
+        "activations-swapped", "the two activations are swapped (sigmoid hidden, ReLU output)",
+        "The hidden layer must use ReLU and the output layer the sigmoid, which turns the last layer's "
+        "value into a probability between 0 and 1. With ReLU at the output, the prediction can be 0 or "
+        "above 1, so the log in the cost becomes -inf or nan and training breaks down.",
+        "Use 'relu' for the first linear_activation_forward/backward and 'sigmoid' for the second.",
+        (TWO,), r"linear_activation_(forward|backward)\(\s*(X|dA1)\b.*['\"]sigmoid['\"]", ActivationsSwapped),
+    _mistake(
+        "learning-rate-hard-coded", "the learning rate is a fixed number instead of the argument",
+        "The update uses a number typed into the code (usually 0.0075) rather than the learning_rate "
+        "the caller passed. It gives the right answer only when the caller happens to use that same "
+        "value, which is why a test with the default rate cannot see it.",
+        "Pass the function's own argument: update_parameters(parameters, grads, learning_rate).",
+        BOTH, r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)", LearningRateHardCoded),
+    _mistake(
+        "global-layers-dims", "the notebook's global layers_dims is used instead of the argument",
+        "The function reads layer sizes (layers_dims, or n_x, n_h, n_y) that it never received as a "
+        "parameter, so Python looks them up among the notebook's globals, usually because the parameter "
+        "was renamed. In the notebook that works by accident because a constants cell defined them; the "
+        "grader runs only the graded cells, where the name is undefined or holds other sizes.",
+        "Keep the parameter named layers_dims, exactly as in the released signature, and use only it inside "
+        "the function.",
+        BOTH, global_name_line, GlobalLayerSizes),
+    _mistake(
+        "one-iteration-short", "the loop runs num_iterations - 1 times",
+        "range(num_iterations - 1) stops one step early: range already excludes its end, so "
+        "range(0, num_iterations) runs exactly num_iterations iterations. The last update is missing and "
+        "the last cost line is never printed.",
+        "Loop with for i in range(0, num_iterations).",
+        BOTH, r"range\([^#]*num_iterations\s*-\s*1", OneIterationShort),
+    _mistake(
+        "cost-every-iteration", "the cost is appended to costs on every iteration",
+        "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve is "
+        "plotted from. Appending on every iteration gives num_iterations entries instead.",
+        "Append only inside the `if i % 100 == 0 or i == num_iterations:` block.",
+        BOTH, r"costs\.append\(", CostEveryIteration),
+    _mistake(
+        "cost-never-recorded", "costs is never filled",
+        "The function returns an empty costs list: the line that appends the cost every 100 iterations "
+        "was removed or never reached.",
+        "Keep `if i % 100 == 0 or i == num_iterations: costs.append(cost)` at the end of the loop body.",
+        BOTH, r"^\s*costs\s*=\s*\[\s*\]", CostNeverRecorded),
+    _mistake(
+        "cost-before-forward", "the cost is computed before the forward pass of the same iteration",
+        "compute_cost needs the output activations of this iteration. Placed before the forward pass, it "
+        "reads the variable before anything was assigned to it on the first iteration (an "
+        "UnboundLocalError), and on later iterations would measure the previous parameters.",
+        "Compute the cost right after the forward pass, from the activations it just produced.",
+        BOTH, cost_before_forward_line, {TWO: CostBeforeForwardTwoLayer, DEEP: CostBeforeForwardLLayer}),
+    _mistake(
+        "deep-initialiser-in-two-layer", "initialize_parameters_deep used in two_layer_model",
+        "The deep initialiser scales the weights by 1/sqrt(n_prev) while the two-layer one multiplies "
+        "them by 0.01. Both have the right shapes, so nothing crashes, but training starts from other "
+        "weights and every number that follows differs.",
+        "In two_layer_model call initialize_parameters(n_x, n_h, n_y).",
+        (TWO,), r"initialize_parameters_deep\(", DeepInitialiserInTwoLayer),
+    _mistake(
+        "two-layer-initialiser-in-deep", "initialize_parameters used in L_layer_model",
+        "initialize_parameters builds exactly two layers with weights scaled by 0.01. L_layer_model must "
+        "build one weight matrix and bias per entry of layers_dims after the first, scaled by "
+        "1/sqrt(n_prev), which is what initialize_parameters_deep does.",
+        "In L_layer_model call initialize_parameters_deep(layers_dims).",
+        (DEEP,), r"initialize_parameters\(", TwoLayerInitialiserInDeep),
+    _mistake(
+        "gradient-ascent", "the update climbs the cost (sign of the step flipped)",
+        "Gradient descent moves against the gradient: W = W - learning_rate * dW. With the sign flipped "
+        "(a negative learning rate, or + instead of -) every step increases the cost, so the recorded "
+        "costs grow instead of falling.",
+        "Call update_parameters(parameters, grads, learning_rate) with the positive learning rate.",
+        BOTH, r"update_parameters\([^#]*-\s*learning_rate|\+\s*learning_rate\s*\*", GradientAscent),
+    _mistake(
+        "wrong-cache", "a backward step is given the other layer's cache",
+        "Each backward step must receive the cache saved by the forward step of the same layer: cache2 "
+        "for the sigmoid layer, cache1 for the ReLU layer. With the wrong cache, the shapes of dA and Z "
+        "disagree (an error about a boolean index or shapes) or, when they happen to fit, the gradients "
+        "are wrong.",
+        "dA1, dW2, db2 = linear_activation_backward(dA2, cache2, 'sigmoid') and "
+        "dA0, dW1, db1 = linear_activation_backward(dA1, cache1, 'relu').",
+        (TWO,), r"linear_activation_backward\(\s*(dA1\s*,\s*cache2|dA2\s*,\s*cache1)\b", WrongCache),
+    _mistake(
+        "dA-sign-flipped", "dA2 starts with the wrong sign",
+        "The derivative of the cross-entropy cost with respect to A2 is -(Y/A2 - (1-Y)/(1-A2)). "
+        "Dropping the leading minus flips every gradient that follows, so the update climbs the cost "
+        "exactly as if the learning rate were negative.",
+        "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)).",
+        (TWO,), r"^\s*dA2\s*=\s*\(?\s*np\.divide\(", OutputGradientSignFlipped),
+    _mistake(
+        "dA-is-dZ", "dA2 is set to A2 - Y (that is dZ2, not dA2)",
+        "A2 - Y is the derivative with respect to Z2, the value after the sigmoid's own derivative has "
+        "been applied. linear_activation_backward(..., 'sigmoid') applies that derivative itself, so "
+        "starting from A2 - Y applies it twice and the gradients are too small and wrong.",
+        "Start the backward pass from dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)).",
+        (TWO,), r"^\s*dA2\s*=\s*A2\s*-\s*Y\b", OutputGradientIsDZ),
+    _mistake(
+        "seed-missing", "the weights are drawn without np.random.seed(1) first",
+        "The expected numbers depend on the random starting weights, which are reproducible only when "
+        "np.random.seed(1) runs right before they are drawn. The provided initialisers seed for you; "
+        "weights drawn by hand without the seed (or with the seed moved after the draws) continue "
+        "whatever random sequence came before, so every number differs.",
+        "Call the provided initialiser, or put np.random.seed(1) immediately before the weights are drawn.",
+        BOTH, r"np\.random\.randn\(", SeedMissing),
+    _mistake(
+        "only-parameters-returned", "only parameters is returned, not (parameters, costs)",
+        "Both functions must return the pair (parameters, costs): the costs are what the learning curve "
+        "is drawn from. Returning the dictionary alone breaks every caller that unpacks two values.",
+        "End the function with return parameters, costs.",
+        BOTH, r"^\s*return\s+parameters\s*$", OnlyParametersReturned),
+    _mistake(
+        "reinitialised-in-loop", "the parameters are initialised again inside the loop",
+        "Calling the initialiser inside the loop throws away what the previous iterations learnt: every "
+        "iteration starts over from the same random weights, so the cost never goes down.",
+        "Initialise once, before the for loop.",
+        BOTH, initialiser_in_loop_line, ReinitialisedInLoop),
+    _mistake(
+        "stale-weights", "W1, b1, W2, b2 are not read again after the update",
+        "The forward pass uses the variables W1, b1, W2, b2, which were unpacked from the initial "
+        "parameters. Without unpacking them again after each update, every iteration runs the forward "
+        "pass with the starting weights while the dictionary keeps moving.",
+        "After parameters = update_parameters(...), set W1 = parameters['W1'] (and b1, W2, b2) again.",
+        (TWO,), r"^\s*parameters\s*=\s*update_parameters\(", StaleWeights),
+]
+
+REFERENCE = {TWO: TwoLayerModel(), DEEP: LLayerModel()}
+
+
+def variant_outputs(mistake_id: str, case: dict, folder: Path) -> dict:
+    """What the mistake's variant does on one case: its return value and printed lines, or its error."""
+    mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
+    variant = mistake["variants"][case["function"]]
+    kwargs = case_inputs(case["recipe"], folder)
+    NOTEBOOK_GLOBALS.clear()
+    NOTEBOOK_GLOBALS.update(case.get("misleading_globals", {}))
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
+            returned = variant(**kwargs)
+    except Exception as error:  # noqa: BLE001 - the student's code would raise the same
+        return {"error": {"type": type(error).__name__, "message": str(error)}}
+    finally:
+        NOTEBOOK_GLOBALS.clear()
+    return {"returned": returned, "stdout": printed.getvalue().splitlines()}

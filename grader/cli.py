@@ -1,0 +1,188 @@
+"""The `grader` command: release, check, grade, expected and bench.
+
+Every verb takes --assignment (the assignment folder, or a student's release bundle); without it
+the grader looks beside the notebook, then in ./assignments/dnn_app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.assignment import Assignment, AssignmentError, load_assignment
+
+DEFAULT_ASSIGNMENT = Path("assignments") / "dnn_app"
+
+DESCRIPTION = """\
+Grade Jupyter notebook assignments. Student code runs in its own sandboxed kernel; hidden cases
+and expected values never enter it.
+
+  grader release                      build the student bundle (folder and zip) from the solution
+  grader check NOTEBOOK               the student's self-check on the public cases
+  grader grade PATH... --out DIR      grade notebooks, folders or zips; write reports and a gradebook
+  grader expected [--check]           regenerate (or verify) the stored expected values
+  grader bench                        time check and grade against running whole notebooks
+"""
+
+
+class UserError(Exception):
+    """A problem with what the user asked for; printed as one line, exit status 2."""
+
+
+def resolve_assignment(explicit: str | None, near: Path | None = None) -> Assignment:
+    """The assignment named on the command line, else the one beside the notebook, else the default."""
+    candidates = [Path(explicit)] if explicit else []
+    if not explicit:
+        if near is not None:
+            candidates.append(near.parent if near.suffix else near)
+        candidates.append(DEFAULT_ASSIGNMENT)
+    for folder in candidates:
+        if (folder / "assignment.toml").is_file():
+            return load_assignment(folder)
+    if explicit:
+        return load_assignment(explicit)  # raises with the precise reason
+    raise UserError("no assignment found: pass --assignment DIR (the assignment folder or the release bundle)")
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("limits (override the assignment manifest's [limits])")
+    group.add_argument("--case-seconds", type=float, help="wall-clock limit of one case")
+    group.add_argument("--submission-seconds", type=float, help="wall-clock limit of one submission")
+    group.add_argument("--cpu-seconds", type=int, help="CPU-time limit of the kernel process")
+    group.add_argument("--memory-mb", type=int, help="address-space limit of the kernel process")
+    group.add_argument("--processes", type=int, help="how many processes the kernel may have at once")
+    group.add_argument("--output-bytes", type=int, help="how much printed output is kept per case")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without the OS sandbox (reports then say the run was not isolated)")
+
+
+def _limits(args: argparse.Namespace) -> dict:
+    names = ("case_seconds", "submission_seconds", "cpu_seconds", "memory_mb", "processes", "output_bytes")
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    release = verbs.add_parser("release", help="build the student bundle from the solution notebook",
+                               description="Blank every YOUR CODE region of the solution notebook, clear its "
+                                           "outputs, and copy the support files beside it: a folder and a zip "
+                                           "holding nothing secret.")
+    release.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    release.add_argument("--out", default="release", help="bundle folder to write (default: ./release); "
+                                                          "the zip is written beside it")
+    release.add_argument("--data", help="folder with the dataset files to ship in the bundle's datasets/ "
+                                        "(default: none; students set DNN_DATA_DIR or add them)")
+
+    check = verbs.add_parser("check", help="self-check a notebook on the public cases",
+                             description="Run the public cases on a notebook and say, per graded function, what "
+                                         "passed and what differs. Exit status: 0 all passed, 1 something failed, "
+                                         "2 the file cannot be graded.")
+    check.add_argument("notebook", help="the .ipynb file to check")
+    check.add_argument("--assignment", help="assignment folder or release bundle (default: the notebook's folder)")
+    check.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    _add_limit_options(check)
+
+    grade = verbs.add_parser("grade", help="grade submissions and write reports and a gradebook",
+                             description="Grade notebooks on every case, public and hidden. PATH is a notebook, "
+                                         "a folder of notebooks or a zip of them. Results are kept in DIR/"
+                                         "gradebook.sqlite as each submission finishes: run the same command "
+                                         "again to grade only what is new or changed.")
+    grade.add_argument("paths", nargs="+", metavar="PATH")
+    grade.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    grade.add_argument("--out", default="graded", help="output folder (default: ./graded)")
+    grade.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: 2)")
+    grade.add_argument("--execute", choices=["graded", "all"], default="graded",
+                       help="run only setup and graded cells (default) or the whole notebook")
+    grade.add_argument("--data", help="dataset folder for --execute all (default: $DNN_DATA_DIR)")
+    grade.add_argument("--regrade", action="store_true", help="grade everything again, even unchanged files")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_limit_options(grade)
+
+    expected = verbs.add_parser("expected", help="regenerate or verify the stored expected values",
+                                description="Run the reference on every case and write the expected values "
+                                            "(expected.npz, public_tests_expected.json); with --check, only "
+                                            "compare and fail when they are out of date.")
+    expected.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    expected.add_argument("--check", action="store_true", help="fail (exit 1) when the stored values are stale")
+
+    bench = verbs.add_parser("bench", help="time check and grade, with whole-notebook runs as the baseline")
+    bench.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    bench.add_argument("--submissions", type=int, default=100, help="batch size for the throughput figure")
+    bench.add_argument("--workers", type=int, default=2)
+    bench.add_argument("--data", help="dataset folder for the whole-notebook baseline (default: $DNN_DATA_DIR "
+                                      "or a synthetic dataset)")
+    bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
+    bench.add_argument("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")
+    return parser
+
+
+def _sandbox(args: argparse.Namespace):
+    from grader.sandbox import choose_sandbox
+
+    return choose_sandbox(disabled=getattr(args, "no_sandbox", False))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.verb == "release":
+        from grader.release import build_release
+
+        assignment = resolve_assignment(args.assignment)
+        bundle, archive = build_release(assignment, Path(args.out), Path(args.data) if args.data else None)
+        print(f"wrote {bundle}/ and {archive}")
+        return 0
+    if args.verb == "check":
+        from grader.check import run_check
+
+        notebook = Path(args.notebook)
+        assignment = resolve_assignment(args.assignment, notebook)
+        return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=_limits(args))
+    if args.verb == "grade":
+        from grader.batch import run_grade
+
+        if args.workers < 1:
+            raise UserError("--workers must be at least 1")
+        assignment = resolve_assignment(args.assignment)
+        return run_grade(args, assignment, sandbox=_sandbox(args), limits=_limits(args))
+    if args.verb == "expected":
+        from grader import expected
+
+        assignment = resolve_assignment(args.assignment)
+        if assignment.is_bundle:
+            raise UserError(f"{assignment.folder} is a release bundle: expected values are made in the "
+                            "instructor's assignment folder")
+        if args.check:
+            problems = expected.check(assignment)
+            for problem in problems:
+                print(problem)
+            print("expected values are current" if not problems else
+                  f"{len(problems)} stored values differ from the reference: run `grader expected`")
+            return 1 if problems else 0
+        for path in expected.write(assignment):
+            print(f"wrote {path}")
+        return 0
+    if args.verb == "bench":
+        from grader.bench import run_bench
+
+        return run_bench(args, resolve_assignment(args.assignment))
+    build_parser().print_help()
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.verb:
+        parser.print_help()
+        return 2
+    try:
+        return run(args)
+    except (UserError, AssignmentError, FileNotFoundError) as error:
+        print(f"grader {args.verb}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"grader {args.verb}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,193 @@
+"""The gradebook: an SQLite database that outlives any batch, so nothing graded is ever lost.
+
+Every finished submission is committed on its own, in a short write transaction, as soon as it
+finishes; a batch killed at any moment loses only the submissions still being graded. WAL mode
+and a generous busy timeout let two batches (or a batch and a reader) use one file at once.
+A submission is identified by its name within an assignment version; the file's content hash
+decides whether a stored result is still current.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grader.results import SubmissionReport
+
+FILE_NAME = "gradebook.sqlite"
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    assignment          TEXT NOT NULL,
+    assignment_version  TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    sha256              TEXT NOT NULL,
+    path                TEXT NOT NULL,
+    status              TEXT NOT NULL,   -- graded, invalid or error
+    score               REAL NOT NULL,
+    max_score           REAL NOT NULL,
+    function_scores     TEXT NOT NULL,   -- JSON object: function name -> points earned
+    report              TEXT NOT NULL,   -- JSON of the whole SubmissionReport
+    seconds             REAL NOT NULL,
+    first_graded_at     TEXT NOT NULL,   -- UTC, ISO 8601
+    graded_at           TEXT NOT NULL,
+    times_graded        INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (assignment, assignment_version, name)
+)
+"""
+UPSERT = """
+INSERT INTO submissions (assignment, assignment_version, name, sha256, path, status, score, max_score,
+                         function_scores, report, seconds, first_graded_at, graded_at, times_graded)
+VALUES (:assignment, :assignment_version, :name, :sha256, :path, :status, :score, :max_score,
+        :function_scores, :report, :seconds, :now, :now, 1)
+ON CONFLICT (assignment, assignment_version, name) DO UPDATE SET
+    sha256 = excluded.sha256, path = excluded.path, status = excluded.status, score = excluded.score,
+    max_score = excluded.max_score, function_scores = excluded.function_scores, report = excluded.report,
+    seconds = excluded.seconds, graded_at = excluded.graded_at, times_graded = times_graded + 1
+"""
+COLUMNS = ("assignment", "assignment_version", "name", "sha256", "path", "status", "score", "max_score",
+           "function_scores", "report", "seconds", "first_graded_at", "graded_at", "times_graded")
+
+
+class GradebookError(Exception):
+    """The gradebook file cannot be opened or written; the message says which file and why."""
+
+
+@dataclass
+class GradebookRow:
+    assignment: str
+    assignment_version: str
+    name: str
+    sha256: str
+    path: str
+    status: str
+    score: float
+    max_score: float
+    function_scores: dict
+    report: dict
+    seconds: float
+    first_graded_at: str
+    graded_at: str
+    times_graded: int
+
+    def submission_report(self) -> SubmissionReport:
+        return SubmissionReport.from_dict(self.report)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Gradebook:
+    """One connection to the gradebook file; use as a context manager."""
+
+    def __init__(self, path: Path, busy_seconds: float = 120.0):
+        self.path = Path(path)
+        self.busy_seconds = busy_seconds
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: every write below opens its own explicit transaction.
+            self.connection = sqlite3.connect(self.path, timeout=busy_seconds, isolation_level=None)
+            self.connection.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
+            self._set_wal()
+            # FULL: a committed submission survives a power cut, not only a killed batch.
+            self.connection.execute("PRAGMA synchronous = FULL")
+            self._write(lambda c: (c.execute(SCHEMA), c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")))
+        except sqlite3.Error as error:
+            raise GradebookError(f"{self.path} cannot be used as a gradebook ({error}); move it away "
+                                 "or choose another --out folder") from None
+
+    def _set_wal(self) -> None:
+        # Two batches creating the same file at once may race on the journal mode; retry briefly.
+        deadline = time.monotonic() + self.busy_seconds
+        while True:
+            try:
+                mode = self.connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"the file system refused WAL mode (journal mode is {mode})")
+
+    def _write(self, action) -> None:
+        """Run `action(connection)` in one IMMEDIATE transaction: the write lock is taken up front."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            action(self.connection)
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def __enter__(self) -> Gradebook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def record(self, report: SubmissionReport) -> None:
+        """Store (or replace) the result of one submission and commit it at once."""
+        values = {
+            "assignment": report.assignment, "assignment_version": report.assignment_version,
+            "name": report.name, "sha256": report.sha256, "path": report.path, "status": report.status,
+            "score": float(report.score), "max_score": float(report.max_score),
+            "function_scores": json.dumps(report.function_scores), "report": json.dumps(report.to_dict()),
+            "seconds": float(report.seconds), "now": _now(),
+        }
+        try:
+            self._write(lambda c: c.execute(UPSERT, values))
+        except sqlite3.Error as error:
+            raise GradebookError(f"could not store {report.name} in {self.path}: {error}") from None
+
+    def stored_sha256(self, name: str, assignment: str, version: str) -> str | None:
+        row = self.connection.execute(
+            "SELECT sha256 FROM submissions WHERE assignment = ? AND assignment_version = ? AND name = ?",
+            (assignment, version, name)).fetchone()
+        return row[0] if row else None
+
+    def is_current(self, name: str, sha256: str, assignment: str, version: str) -> bool:
+        """True when this exact file is already graded for this assignment version.
+
+        A stored "error" (the grader itself failed) is not current: it is worth another try.
+        """
+        row = self.connection.execute(
+            "SELECT 1 FROM submissions WHERE assignment = ? AND assignment_version = ? AND name = ? "
+            "AND sha256 = ? AND status != 'error'", (assignment, version, name, sha256)).fetchone()
+        return row is not None
+
+    def row(self, name: str, assignment: str, version: str) -> GradebookRow | None:
+        found = self.connection.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM submissions WHERE assignment = ? AND assignment_version = ? "
+            "AND name = ?", (assignment, version, name)).fetchone()
+        return _row(found) if found else None
+
+    def rows(self, assignment: str | None = None, version: str | None = None) -> list[GradebookRow]:
+        """Stored submissions, optionally of one assignment (and version), ordered by name."""
+        query = f"SELECT {', '.join(COLUMNS)} FROM submissions"
+        conditions, parameters = [], []
+        if assignment is not None:
+            conditions.append("assignment = ?")
+            parameters.append(assignment)
+        if version is not None:
+            conditions.append("assignment_version = ?")
+            parameters.append(version)
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
+        query += " ORDER BY assignment, assignment_version, name"
+        return [_row(values) for values in self.connection.execute(query, parameters)]
+
+
+def _row(values: tuple) -> GradebookRow:
+    data = dict(zip(COLUMNS, values))
+    data["function_scores"] = json.loads(data["function_scores"])
+    data["report"] = json.loads(data["report"])
+    return GradebookRow(**data)

@@ -1,0 +1,240 @@
+"""Per-submission reports: results.json for Gradescope, feedback.md and feedback.html for the student.
+
+All three are written from the SubmissionReport alone. A hidden case appears by its one-line
+description, its verdict and the verdict's messages (compare.py keeps those free of expected
+values); its recipe, inputs and expected values are never passed to a template, so no report can
+show them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from grader.results import CaseVerdict, SubmissionReport
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Gradescope's visibility for our hidden cases. "visible": the student sees the case's description
+# and verdict right after submitting, which is what makes a hidden case useful feedback ("five
+# layers: the cost at iteration 0 differs") while its inputs and expected values stay secret; they
+# never reach results.json at all. Gradescope's own "hidden"/"after_published" would instead hold
+# back the very verdict the student needs to fix the code before the deadline.
+HIDDEN_CASE_VISIBILITY = "visible"
+
+NOT_ISOLATED = ("WARNING: NOT ISOLATED. This submission's code ran without the OS sandbox, so it could "
+                "have read or changed files on the grading machine. Treat this result with care and "
+                "grade again with the sandbox before relying on it.")
+
+STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
+                 "crashed": "crashed", "skipped": "not run"}
+BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+MAX_CURVE_CHARS = 4_000_000
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The templates' environment: HTML templates autoescaped, every variable required."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = markdown_text
+    env.filters["points"] = points
+    return env
+
+
+def markdown_text(value: object) -> str:
+    """Plain text made safe inside Markdown: no raw HTML, no line breaks that end a list item."""
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"\s*\n\s*", " / ", text.strip())
+
+
+def points(value: float) -> str:
+    """6.25, 50, 12.5: as few digits as the number needs."""
+    return f"{round(float(value), 2):g}"
+
+
+def anchor(text: str) -> str:
+    """A stable, HTML-safe id fragment for a function or a case."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def verdict_line(report: SubmissionReport) -> tuple[str, bool]:
+    """One sentence for the whole submission, and whether it is all good."""
+    if report.status == "invalid":
+        return "Not graded: the file could not be read as a notebook.", False
+    if report.status == "error":
+        return "Not graded: the grader failed on this submission; the instructor has been told.", False
+    passed = sum(1 for c in report.cases if c.passed)
+    total = len(report.cases)
+    if total and passed == total:
+        return f"All {total} cases passed.", True
+    return f"{passed} of {total} cases passed.", False
+
+
+def _function_order(report: SubmissionReport, assignment) -> list[str]:
+    names = [f.name for f in assignment.functions] if assignment is not None else list(report.function_points)
+    for verdict in report.cases:
+        if verdict.function not in names:
+            names.append(verdict.function)
+    return names
+
+
+def _diagnosis(verdict: CaseVerdict) -> dict | None:
+    """The mistake catalogue's explanation, as plain strings, when it matched something."""
+    found = verdict.diagnosis
+    if not isinstance(found, dict) or not found.get("title"):
+        return None
+    shown = {key: str(found[key]) for key in ("title", "explanation", "fix") if found.get(key)}
+    if found.get("line") is not None:
+        shown["line"] = str(found["line"])
+    return shown
+
+
+def _curve(extras: dict, case_id: str) -> str | None:
+    """A base64 PNG for the case from extras["curves"], when it is well formed."""
+    curves = extras.get("curves") if isinstance(extras, dict) else None
+    data = curves.get(case_id) if isinstance(curves, dict) else None
+    if not isinstance(data, str):
+        return None
+    data = "".join(data.split())
+    if len(data) > MAX_CURVE_CHARS or not BASE64.match(data):
+        return None
+    return data
+
+
+def feedback_context(report: SubmissionReport, assignment=None, extras: dict | None = None) -> dict:
+    """Everything the feedback templates show, as plain data (nothing secret is in it)."""
+    extras = extras or {}
+    verdict, all_passed = verdict_line(report)
+    functions = []
+    for name in _function_order(report, assignment):
+        cases = []
+        for verdict_of_case in report.cases_of(name):
+            cases.append({
+                "id": verdict_of_case.case_id,
+                "anchor": "case-" + anchor(verdict_of_case.case_id),
+                "description": verdict_of_case.description,
+                "hidden": verdict_of_case.visibility != "visible",
+                "status": verdict_of_case.status,
+                "label": STATUS_LABELS.get(verdict_of_case.status, verdict_of_case.status),
+                "passed": verdict_of_case.passed,
+                "score": verdict_of_case.score,
+                "max_score": verdict_of_case.max_score,
+                "messages": list(verdict_of_case.messages),
+                "diagnosis": _diagnosis(verdict_of_case),
+                "curve": _curve(extras, verdict_of_case.case_id),
+            })
+        functions.append({
+            "name": name,
+            "anchor": "function-" + anchor(name),
+            "score": report.function_scores.get(name, 0.0),
+            "points": report.function_points.get(name, sum(c["max_score"] for c in cases)),
+            "cases": cases,
+            "passed": sum(1 for c in cases if c["passed"]),
+        })
+    return {
+        "title": getattr(assignment, "title", None) or report.assignment,
+        "report": report,
+        "score": report.score,
+        "max_score": report.max_score,
+        "verdict": verdict,
+        "all_passed": all_passed,
+        "isolated": report.isolated,
+        "not_isolated": NOT_ISOLATED,
+        "problems": list(report.problems),
+        "findings": [{"where": f.where(), "rule": f.rule, "message": f.message} for f in report.findings],
+        "functions": functions,
+    }
+
+
+def _case_output(verdict: CaseVerdict) -> str:
+    lines = [f"{STATUS_LABELS.get(verdict.status, verdict.status)}: {verdict.description}"]
+    lines += verdict.messages
+    found = _diagnosis(verdict)
+    if found:
+        lines.append(f"Likely mistake: {found['title']}"
+                     + (f" (line {found['line']})" if found.get("line") else ""))
+        lines += [found[key] for key in ("explanation", "fix") if key in found]
+    return "\n".join(lines)
+
+
+def _submission_output(report: SubmissionReport) -> str:
+    lines = []
+    if not report.isolated:
+        lines += [NOT_ISOLATED, ""]
+    lines.append(f"Score: {points(report.score)} / {points(report.max_score)}. {verdict_line(report)[0]}")
+    if report.problems:
+        lines += ["", "Problems:"] + [f"- {p}" for p in report.problems]
+    if report.findings:
+        lines += ["", "Submission rules:"]
+        lines += [f"- {f.where() + ': ' if f.where() else ''}{f.message}" for f in report.findings]
+    return "\n".join(lines)
+
+
+def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
+    """The Gradescope autograder results document: one test per case, named after its function."""
+    tests = []
+    for number, name in enumerate(_function_order(report, assignment), start=1):
+        for index, verdict in enumerate(report.cases_of(name), start=1):
+            public = verdict.visibility == "visible"
+            tests.append({
+                "name": f"{name}: {verdict.description}",
+                "number": f"{number}.{index}",
+                "score": round(verdict.score, 6),
+                "max_score": round(verdict.max_score, 6),
+                "status": "passed" if verdict.passed else "failed",
+                "output": _case_output(verdict),
+                "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
+                "tags": [name, "public" if public else "hidden", verdict.status],
+            })
+    return {
+        "score": round(report.score, 6),
+        "execution_time": round(report.seconds, 2),
+        "output": _submission_output(report),
+        "tests": tests,
+        "extra_data": {"submission": report.name, "sha256": report.sha256, "assignment": report.assignment,
+                       "assignment_version": report.assignment_version, "status": report.status,
+                       "isolated": report.isolated},
+    }
+
+
+def render_markdown(report: SubmissionReport, assignment=None, extras: dict | None = None) -> str:
+    return environment().get_template("feedback.md").render(feedback_context(report, assignment, extras))
+
+
+def render_html(report: SubmissionReport, assignment=None, extras: dict | None = None) -> str:
+    return environment().get_template("feedback.html").render(feedback_context(report, assignment, extras))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_submission_reports(report: SubmissionReport, folder: Path, assignment=None,
+                             extras: dict | None = None) -> None:
+    """Write results.json, feedback.md and feedback.html for one submission into `folder`."""
+    folder = Path(folder)
+    write_text_atomically(folder / "results.json", json.dumps(gradescope_results(report, assignment), indent=1) + "\n")
+    write_text_atomically(folder / "feedback.md", render_markdown(report, assignment, extras))
+    write_text_atomically(folder / "feedback.html", render_html(report, assignment, extras))

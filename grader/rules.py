@@ -1,0 +1,398 @@
+"""The course's submission rules, checked statically and explained in plain words.
+
+The original course warns that extra print statements, extra code cells, changed function
+parameters, global variables inside graded functions and edits outside the learner's regions make
+its grader fail with an opaque "Grader feedback not found". Here each is found with `ast` and a
+line diff against the released notebook, and reported with its cell and line and what to do.
+Nothing here runs the student's code, and nothing here stops grading: findings are warnings.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+from collections import Counter
+from dataclasses import dataclass
+
+from grader.assignment import Assignment
+from grader.notebook import CodeCell, ParsedNotebook, graded_name
+from grader.release import is_region_marker, region_spans, released_code_cells
+from grader.results import Finding
+
+BUILTIN_NAMES = frozenset(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}
+MATCH_THRESHOLD = 0.5  # how alike an edited cell must stay to count as the released one
+SIMILARITY_CHARS = 3000  # cells are compared on their first characters only: big cells stay cheap
+MAX_EDIT_FINDINGS = 5  # per cell; beyond that one finding sums up the rest
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _parse(source: str) -> ast.Module:
+    """Parse a cell, with IPython's %magics and !commands turned into the calls IPython makes."""
+    try:
+        return ast.parse(source)
+    except SyntaxError as error:
+        original = error
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        transformed = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - without IPython, or on input it cannot read, the error stands
+        raise original from None
+    if transformed == source:
+        raise original
+    return ast.parse(transformed)
+
+
+@dataclass
+class _Cell:
+    """A graded cell of the submission with what the rules need to know about it."""
+
+    name: str
+    cell: CodeCell
+    tree: ast.Module | None
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None
+
+    @property
+    def number(self) -> int:
+        return self.cell.index + 1
+
+    def finding(self, rule: str, message: str, line: int | None = None) -> Finding:
+        return Finding(rule=rule, message=message, cell=self.number, line=line)
+
+
+def _function_def(tree: ast.Module | None, name: str):
+    found = None
+    if tree is not None:
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+                found = node
+    return found
+
+
+# --- rule: extra print statements --------------------------------------------------------------
+
+def _print_calls(tree: ast.Module) -> list[ast.Call]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name) and node.func.id == "print"]
+
+
+def _extra_prints(graded: _Cell, released_tree: ast.Module | None) -> list[Finding]:
+    if graded.tree is None or released_tree is None:
+        return []
+    allowed = Counter(ast.unparse(call) for call in _print_calls(released_tree))
+    findings = []
+    for call in sorted(_print_calls(graded.tree), key=lambda c: (c.lineno, c.col_offset)):
+        text = ast.unparse(call)
+        if allowed[text] > 0:
+            allowed[text] -= 1
+            continue
+        inside = graded.function is not None and graded.function.lineno <= call.lineno <= graded.function.end_lineno
+        effect = (f"what {graded.name} prints is compared with the reference's output, so extra lines lose points"
+                  if inside else "extra output can make a grader fail to read the notebook's results")
+        findings.append(graded.finding("extra-print", f"extra print statement `{_short(text, 50)}`, not in the "
+                                       f"released cell: {effect}. Remove it before submitting.", call.lineno))
+    return findings
+
+
+# --- rule: changed function parameters ---------------------------------------------------------
+
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Each parameter as written, with its default: ['X', 'learning_rate=0.0075', '*args', ...]."""
+    args = function.args
+    positional = args.posonlyargs + args.args
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    shown = [arg.arg + (f"={ast.unparse(default)}" if default is not None else "")
+             for arg, default in zip(positional, defaults, strict=True)]
+    if args.vararg:
+        shown.append("*" + args.vararg.arg)
+    elif args.kwonlyargs:
+        shown.append("*")
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        shown.append(arg.arg + (f"={ast.unparse(default)}" if default is not None else ""))
+    if args.kwarg:
+        shown.append("**" + args.kwarg.arg)
+    return shown
+
+
+def _positional_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [arg.arg for arg in function.args.posonlyargs + function.args.args]
+
+
+def _changed_parameters(graded: _Cell, released_function, assignment: Assignment) -> list[Finding]:
+    if graded.tree is None:
+        return []
+    if graded.function is None:
+        return [graded.finding("changed-parameters", f"the cell no longer defines {graded.name}: the grader calls "
+                               f"{graded.name}, so keep its def line as released and write your code in its "
+                               "YOUR CODE regions.", 1)]
+    problems = []
+    try:
+        expected = list(assignment.function(graded.name).signature)
+    except KeyError:
+        expected = []
+    names = _positional_names(graded.function)
+    if expected and names[: len(expected)] != expected:
+        problems.append(f"the grader passes the arguments in the order ({', '.join(expected)}), but the def now "
+                        f"takes ({', '.join(names)})")
+    if released_function is not None and not problems:
+        mine, theirs = _parameters(graded.function), _parameters(released_function)
+        if mine != theirs:
+            problems.append(f"its parameters are ({', '.join(mine)}) where the released notebook has "
+                            f"({', '.join(theirs)})")
+    if not problems:
+        return []
+    released = (f"def {graded.name}({', '.join(_parameters(released_function))})" if released_function is not None
+                else f"def {graded.name}({', '.join(expected)}, ...)")
+    return [graded.finding("changed-parameters", f"the parameters of {graded.name} were changed: {problems[0]}. "
+                           f"Restore the released def line, `{_short(released, 90)}`, and work with those "
+                           "parameters.", graded.function.lineno)]
+
+
+# --- rule: global variables inside graded functions --------------------------------------------
+
+def _bound_at_top_level(tree: ast.Module) -> dict[str, int]:
+    """Names a cell assigns at notebook level (not imports, not inside defs), with the first line."""
+    found: dict[str, int] = {}
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, SCOPE_NODES):
+                continue
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                found.setdefault(child.id, child.lineno)
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _notebook_variables(parsed: ParsedNotebook) -> dict[str, int]:
+    """Every notebook-level variable of the submission, with the 1-based cell that first sets it."""
+    variables: dict[str, int] = {}
+    for cell in parsed.cells:
+        try:
+            tree = _parse(cell.source)
+        except (SyntaxError, ValueError):
+            continue
+        for name in _bound_at_top_level(tree):
+            variables.setdefault(name, cell.index + 1)
+    return variables
+
+
+def _reads_of_outside_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[dict[str, int], list[int]]:
+    """Names the function reads without binding them itself (first line each), and its `global` lines."""
+    bound: set[str] = {arg.arg for arg in ast.walk(function.args) if isinstance(arg, ast.arg)}
+    declared_global: set[str] = set()
+    global_lines: list[int] = []
+    nodes = [node for statement in function.body for node in ast.walk(statement)]
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared_global.update(node.names)
+            global_lines.append(node.lineno)
+    bound -= declared_global
+    reads: dict[str, int] = {}
+    for node in nodes:
+        if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound
+                and node.id not in BUILTIN_NAMES):
+            reads[node.id] = min(reads.get(node.id, node.lineno), node.lineno)
+    return reads, global_lines
+
+
+def _global_variables(graded: _Cell, variables: dict[str, int]) -> list[Finding]:
+    if graded.function is None:
+        return []
+    reads, global_lines = _reads_of_outside_names(graded.function)
+    findings = [graded.finding("global-variable", f"{graded.name} declares a global variable: the grader calls "
+                               "it in a fresh kernel where the notebook's variables do not hold what you expect. "
+                               "Use the function's parameters and local variables instead.", line)
+                for line in global_lines]
+    for name, line in sorted(reads.items(), key=lambda item: item[1]):
+        if name in variables:
+            findings.append(graded.finding(
+                "global-variable", f"{graded.name} reads `{name}`, a variable of the notebook (set in cell "
+                f"{variables[name]}), not one of its parameters or local variables. The grader calls "
+                f"{graded.name} with other arguments, so set `{name}` inside the function, from its "
+                "arguments.", line))
+    return findings
+
+
+# --- rule: edits outside the learner's regions -------------------------------------------------
+
+def _outside_lines(source: str) -> list[tuple[int, str]]:
+    """(line number, text) of the code outside the YOUR CODE regions, ignoring blank lines and comments.
+
+    The region markers themselves are kept, so that a removed or altered marker shows as an edit.
+    """
+    lines = source.split("\n")
+    inside = {i for start, end in region_spans(lines) for i in range(start + 1, end)}
+    kept = []
+    for i, line in enumerate(lines):
+        text = line.rstrip()
+        if i in inside or not text.strip():
+            continue
+        if is_region_marker(text):
+            kept.append((i + 1, text.strip()))
+        elif not text.lstrip().startswith("#"):
+            kept.append((i + 1, text))
+    return kept
+
+
+def _edits_outside_regions(graded: _Cell, released_source: str | None, explained: set[int]) -> list[Finding]:
+    if released_source is None:
+        return []
+    theirs = _outside_lines(released_source)
+    mine = _outside_lines(graded.cell.source)
+    matcher = difflib.SequenceMatcher(None, [t for _, t in theirs], [t for _, t in mine], autojunk=False)
+    findings = []
+    advice = "Keep your changes between the YOUR CODE STARTS HERE and ENDS HERE markers, and restore the rest."
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        added = mine[j1:j2]
+        if added and all(number in explained for number, _ in added):
+            continue  # already reported as an extra print or a changed def line
+        more = f" (and {len(added) - 1} more lines)" if len(added) > 1 else ""
+        if tag == "replace":
+            line, message = added[0][0], (f"`{_short(added[0][1])}`{more} differs from the released "
+                                          f"`{_short(theirs[i1][1])}` outside the YOUR CODE regions.")
+        elif tag == "insert":
+            line, message = added[0][0], f"`{_short(added[0][1])}`{more} was added outside the YOUR CODE regions."
+        else:
+            removed = theirs[i1:i2]
+            line = mine[j1][0] if j1 < len(mine) else (mine[-1][0] if mine else None)
+            gone = f" (and {len(removed) - 1} more lines)" if len(removed) > 1 else ""
+            message = f"the released line `{_short(removed[0][1])}`{gone} was removed, outside the YOUR CODE regions."
+        findings.append(graded.finding("edited-outside-regions", f"{message} {advice}", line))
+    if len(findings) > MAX_EDIT_FINDINGS:
+        rest = len(findings) - MAX_EDIT_FINDINGS
+        findings = findings[:MAX_EDIT_FINDINGS] + [graded.finding(
+            "edited-outside-regions", f"{rest} more places of {graded.name}'s cell differ from the released "
+            f"notebook outside the YOUR CODE regions. {advice}", findings[MAX_EDIT_FINDINGS].line)]
+    return findings
+
+
+# --- rule: extra code cells --------------------------------------------------------------------
+
+def _normalized(source: str) -> str:
+    return "\n".join(line.strip() for line in source.split("\n") if line.strip())[:SIMILARITY_CHARS]
+
+
+def _similarity(released: str, submitted: CodeCell, parsed: ParsedNotebook) -> float:
+    """How alike two cells are, in [0, 1]; the graded cell of a function matches its released cell."""
+    released_name, submitted_name = graded_name(released), graded_name(submitted.source)
+    if released_name or submitted_name:
+        graded = submitted_name is not None and parsed.graded.get(submitted_name) is submitted
+        return 2.0 if graded and released_name == submitted_name else 0.0
+    a, b = _normalized(released), _normalized(submitted.source)
+    if a == b:
+        return 1.0
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
+        return 0.0
+    ratio = matcher.ratio()
+    return ratio if ratio >= MATCH_THRESHOLD else 0.0
+
+
+def _unmatched_cells(released: list[str], submitted: list[CodeCell], parsed: ParsedNotebook) -> list[CodeCell]:
+    """Submitted cells left over by the best order-preserving match with the released cells."""
+    n, m = len(released), len(submitted)
+    score = [[_similarity(r, s, parsed) for s in submitted] for r in released]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = best[i + 1][j + 1] + score[i][j] if score[i][j] > 0 else 0.0
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], take)
+    matched, i, j = set(), 0, 0
+    while i < n and j < m:
+        if score[i][j] > 0 and best[i][j] == best[i + 1][j + 1] + score[i][j]:
+            matched.add(j)
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return [cell for j, cell in enumerate(submitted) if j not in matched]
+
+
+def _extra_cells(parsed: ParsedNotebook, released: list[str]) -> list[Finding]:
+    submitted = [cell for cell in parsed.cells if cell.source.strip()]
+    released = [source for source in released if source.strip()]
+    findings = []
+    for cell in _unmatched_cells(released, submitted, parsed):
+        name = graded_name(cell.source)
+        if name and parsed.graded.get(name) is not cell:
+            message = (f"a second graded cell for {name}; only the last one is graded. Delete this copy "
+                       "before submitting.")
+        else:
+            message = ("a code cell the released notebook does not have. The grader does not run it, so nothing "
+                       "it defines reaches the graded functions: delete it (or turn it into a markdown cell) "
+                       "before submitting.")
+        findings.append(Finding(rule="extra-cell", message=message, cell=cell.index + 1, line=None))
+    return findings
+
+
+# --- all rules ---------------------------------------------------------------------------------
+
+def _syntax_finding(graded: _Cell, error: SyntaxError) -> Finding:
+    what = error.msg or "invalid syntax"
+    return graded.finding("syntax-error", f"{graded.name}'s cell has a syntax error ({what}): Python cannot run "
+                          f"it, so {graded.name} cannot be graded. Fix that line, run the cell, and check again.",
+                          error.lineno)
+
+
+def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
+    """Every broken submission rule of a parsed notebook, ordered by cell and line."""
+    released = released_code_cells(assignment)
+    released_graded = {}
+    for source in released or []:
+        name = graded_name(source)
+        if name:
+            released_graded[name] = source
+    variables = _notebook_variables(parsed)
+    findings: list[Finding] = []
+    for name, cell in parsed.graded.items():
+        try:
+            tree, error = _parse(cell.source), None
+        except (SyntaxError, ValueError) as problem:
+            tree, error = None, problem
+        graded = _Cell(name, cell, tree, _function_def(tree, name))
+        released_source = released_graded.get(name)
+        try:
+            released_tree = _parse(released_source) if released_source is not None else None
+        except (SyntaxError, ValueError):
+            released_tree = None
+        released_function = _function_def(released_tree, name)
+        if isinstance(error, SyntaxError):
+            findings.append(_syntax_finding(graded, error))
+        elif error is not None:
+            findings.append(graded.finding("syntax-error", f"{name}'s cell cannot be read as Python ({error})."))
+        own = _extra_prints(graded, released_tree)
+        own += _changed_parameters(graded, released_function, assignment)
+        own += _global_variables(graded, variables)
+        explained = {f.line for f in own if f.rule == "extra-print" and f.line}
+        if any(f.rule == "changed-parameters" for f in own) and graded.function is not None:
+            body_start = graded.function.body[0].lineno if graded.function.body else graded.function.lineno + 1
+            explained.update(range(graded.function.lineno, body_start))
+        own += _edits_outside_regions(graded, released_source, explained)
+        findings += own
+    if released is not None:
+        findings += _extra_cells(parsed, released)
+    findings.sort(key=lambda f: (f.cell or 0, f.line or 0))
+    return findings
