@@ -69,13 +69,14 @@ def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, .
     printer.wrapped(f"✗ {verdict.description}", 4, None, "red")
     messages = tuple(verdict.messages) or (f"{verdict.status}",)
     if messages in seen:
-        printer.wrapped(f"fails the same way as '{seen[messages]}'", 8, None, "dim")
+        printer.wrapped("fails the same way as the case above", 8, None, "dim")
     else:
         seen[messages] = verdict.description
         for message in messages[:MAX_MESSAGES_PER_CASE]:
             printer.wrapped(message, 8)
         if len(messages) > MAX_MESSAGES_PER_CASE:
-            printer.wrapped(f"(and {len(messages) - MAX_MESSAGES_PER_CASE} more differences)", 8, None, "dim")
+            rest = len(messages) - MAX_MESSAGES_PER_CASE
+            printer.wrapped(f"(and {rest} more difference{'s' if rest > 1 else ''})", 8, None, "dim")
     diagnosis = verdict.diagnosis
     if isinstance(diagnosis, dict) and diagnosis.get("title"):
         text = f"{style('Likely cause:', 'bold')} {diagnosis['title']}"
@@ -98,14 +99,24 @@ def _function_block(printer: _Printer, report: SubmissionReport, function: str) 
     return ok
 
 
+def _not_isolated_reason() -> str:
+    try:
+        from grader.sandbox import unavailable_reason
+
+        return unavailable_reason()
+    except Exception:  # noqa: BLE001 - the reason is a courtesy; its absence changes nothing
+        return ""
+
+
 def print_report(report: SubmissionReport, assignment: Assignment, notebook: Path, isolated: bool,
                  style: _Style, out=None) -> int:
     """Print the self-check of one graded report; returns the exit status."""
     printer = _Printer(style, out or sys.stdout)
     printer.line(style(f"Checking {notebook.name} on the public cases of {assignment.title}", "bold"))
     if not isolated:
-        printer.wrapped("note: this run was not isolated (no sandbox); the notebook's code ran with your own "
-                        "permissions.", 0, None, "dim")
+        reason = _not_isolated_reason()
+        printer.wrapped("note: this run was not isolated" + (f" ({reason})" if reason else "")
+                        + "; the notebook's code ran with your own permissions.", 0, None, "dim")
     if report.status == "invalid":
         printer.line()
         for problem in report.problems:

@@ -64,7 +64,7 @@ def _stdout_difference(expected: list[str], actual: str, rtol: float, public: bo
     if len(lines) != len(expected):
         shown = f": {lines[:3]}" if public or len(lines) <= 3 else ""
         return f"printed {len(lines)} lines, expected {len(expected)}{shown}"
-    for got, want in zip(lines, expected):
+    for got, want in zip(lines, expected, strict=True):
         g, w = COST_LINE.match(got), COST_LINE.match(want)
         if w and g and g.group(1) == w.group(1):
             try:

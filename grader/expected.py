@@ -2,8 +2,10 @@
 
 `expected.npz` holds, per case, the reference's parameters, costs, printed lines and (for cases
 that check them) the inputs, as plain arrays; `public_tests_expected.json` holds what the
-notebook's public tests need. Both are written by `grader expected` and compared with a fresh
-run by `grader expected --check`.
+notebook's public tests need. When the assignment has a catalogue of known mistakes, the
+outcome of every mistake's variant on every case where it differs from the reference goes into
+the catalogue's own file (see grader.diagnose). All are written by `grader expected` and compared
+with a fresh run by `grader expected --check`.
 """
 
 from __future__ import annotations
@@ -15,18 +17,98 @@ from pathlib import Path
 import numpy as np
 
 from grader.assignment import Assignment
+from grader.diagnose import catalogue_files, load_catalogue, same_outcome, variant_outcome
 
 SEPARATOR = "|"
 PUBLIC_FILE = "public_tests_expected.json"
 CHECK_RTOL = 1e-12
 
 
-def _reference_outputs(assignment: Assignment) -> dict[str, dict]:
-    """Run the reference on every case, in a folder laid out like a kernel's."""
+def _reference_outputs(assignment: Assignment) -> tuple[dict[str, dict], dict[str, np.ndarray] | None]:
+    """Run the reference (and the catalogued mistakes) on every case, in a folder laid out like a kernel's."""
     module = assignment.cases_module()
     with tempfile.TemporaryDirectory(prefix="grader-expected-") as folder:
         assignment.prepare_workdir(Path(folder))
-        return {case["id"]: module.expected_outputs(case, Path(folder)) for case in module.CASES}
+        outputs = {case["id"]: module.expected_outputs(case, Path(folder)) for case in module.CASES}
+        return outputs, variant_values(assignment, module.CASES, outputs, Path(folder))
+
+
+def variant_values(assignment: Assignment, cases: list[dict], outputs: dict[str, dict],
+                   folder: Path) -> dict[str, np.ndarray] | None:
+    """Flattened outcomes of each mistake's variant, on the cases where it differs from the reference."""
+    catalogue = load_catalogue(assignment.folder)
+    if catalogue is None:
+        return None
+    flat: dict[str, np.ndarray] = {}
+    for mistake_id, mistake in catalogue.mistakes.items():
+        for case in cases:
+            if case["function"] not in mistake["functions"]:
+                continue
+            outcome = variant_outcome(catalogue.module.variant_outputs(mistake_id, case, folder))
+            out = outputs[case["id"]]
+            reference = variant_outcome({"returned": (out["parameters"], out["costs"]), "stdout": out["stdout"]})
+            if not same_outcome(case, outcome, reference, assignment.rtol, assignment.atol):
+                flat.update(_flatten_outcome((mistake_id, case["id"]), outcome))
+    return flat
+
+
+def _flatten_outcome(prefix: tuple[str, str], outcome: dict) -> dict[str, np.ndarray]:
+    """`mistake|case|error`, `|returned`, `|costs`, `|stdout`, `|parameters|W1` (fingerprint), `|shape|W1`."""
+    def key(*parts):
+        return SEPARATOR.join(prefix + parts)
+
+    if "error" in outcome:
+        return {key("error"): np.array(outcome["error"], dtype=str)}
+    if "returned" in outcome:
+        return {key("returned"): np.array(outcome["returned"], dtype=str)}
+    flat = {key("stdout"): np.array(outcome["stdout"], dtype=str)}
+    if outcome.get("costs") is not None:
+        flat[key("costs")] = np.asarray(outcome["costs"], dtype=np.float64)
+    for name, marks in outcome["parameters"].items():
+        flat[key("parameters", name)] = marks
+        flat[key("shape", name)] = np.array(outcome["shapes"][name], dtype=np.int64)
+    return flat
+
+
+def _save_variant_values(path: Path, flat: dict[str, np.ndarray]) -> None:
+    """One JSON table in one npz member: thousands of tiny arrays would be mostly archive overhead."""
+    table = json.dumps({key: value.tolist() for key, value in sorted(flat.items())}, separators=(",", ":"))
+    np.savez_compressed(path, table=np.array(table))
+
+
+def load_variant_table(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as stored:
+        table = json.loads(str(stored["table"]))
+    types = {"costs": np.float64, "parameters": np.float64, "shape": np.int64}
+    return {key: np.array(value, dtype=types.get(key.split(SEPARATOR)[2], str)) for key, value in table.items()}
+
+
+def read_variant_values(path: Path) -> dict[str, dict[str, dict]]:
+    """Stored variant outcomes as {case_id: {mistake_id: outcome}} (empty when the file is absent)."""
+    by_case: dict[str, dict[str, dict]] = {}
+    if not path.exists():
+        return by_case
+    for name, value in load_variant_table(path).items():
+        mistake_id, case_id, kind, *rest = name.split(SEPARATOR)
+        outcome = by_case.setdefault(case_id, {}).setdefault(mistake_id, {})
+        if kind == "error":
+            outcome["error"] = [str(v) for v in value]
+        elif kind == "returned":
+            outcome["returned"] = str(value)
+        elif kind == "stdout":
+            outcome["stdout"] = [str(line) for line in value]
+        elif kind == "costs":
+            outcome["costs"] = value
+        elif kind == "parameters":
+            outcome.setdefault("parameters", {})[rest[0]] = value
+        elif kind == "shape":
+            outcome.setdefault("shapes", {})[rest[0]] = tuple(int(n) for n in value)
+    for outcomes in by_case.values():
+        for outcome in outcomes.values():
+            if "stdout" in outcome:
+                outcome.setdefault("parameters", {})
+                outcome.setdefault("shapes", {})
+    return by_case
 
 
 def flatten(assignment: Assignment, outputs: dict[str, dict]) -> dict[str, np.ndarray]:
@@ -66,31 +148,32 @@ def public_document(assignment: Assignment, outputs: dict[str, dict]) -> dict:
 
 def write(assignment: Assignment) -> list[Path]:
     """Regenerate both files from the reference; returns their paths."""
-    outputs = _reference_outputs(assignment)
+    outputs, variants = _reference_outputs(assignment)
     npz_path = assignment.folder / assignment.expected_file
     np.savez_compressed(npz_path, **flatten(assignment, outputs))
     json_path = assignment.folder / PUBLIC_FILE
     json_path.write_text(json.dumps(public_document(assignment, outputs), indent=1) + "\n")
-    return [npz_path, json_path]
+    written = [npz_path, json_path]
+    if variants is not None:
+        catalogue = load_catalogue(assignment.folder)
+        _save_variant_values(catalogue.values_path, variants)
+        written.append(catalogue.values_path)
+    return written
 
 
 def check(assignment: Assignment) -> list[str]:
     """What differs between the stored files and a fresh run of the reference (empty: current)."""
-    outputs = _reference_outputs(assignment)
-    fresh = flatten(assignment, outputs)
-    problems = []
+    outputs, variants = _reference_outputs(assignment)
     npz_path = assignment.folder / assignment.expected_file
     if not npz_path.exists():
         return [f"{npz_path} is missing"]
     with np.load(npz_path, allow_pickle=False) as stored_file:
         stored = {key: stored_file[key] for key in stored_file.files}
-    for key in sorted(set(fresh) | set(stored)):
-        if key not in stored:
-            problems.append(f"{key}: the reference produces it, the stored file lacks it")
-        elif key not in fresh:
-            problems.append(f"{key}: stored, but no case produces it any more")
-        elif not _same(stored[key], fresh[key]):
-            problems.append(f"{key}: stored value differs from the reference's")
+    problems = _stale_entries(stored, flatten(assignment, outputs))
+    if variants is not None:
+        path = load_catalogue(assignment.folder).values_path
+        problems += (_stale_entries(load_variant_table(path), variants, path.name + ": ") if path.exists()
+                     else [f"{path} is missing"])
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
         problems.append(f"{json_path} is missing")
@@ -102,17 +185,29 @@ def check(assignment: Assignment) -> list[str]:
     return problems
 
 
+def _stale_entries(stored: dict[str, np.ndarray], fresh: dict[str, np.ndarray], label: str = "") -> list[str]:
+    problems = []
+    for key in sorted(set(fresh) | set(stored)):
+        if key not in stored:
+            problems.append(f"{label}{key}: the reference produces it, the stored file lacks it")
+        elif key not in fresh:
+            problems.append(f"{label}{key}: stored, but no case produces it any more")
+        elif not _same(stored[key], fresh[key]):
+            problems.append(f"{label}{key}: stored value differs from the reference's")
+    return problems
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     if a.dtype.kind == "U" or b.dtype.kind == "U":
         return a.shape == b.shape and bool(np.all(a == b)) if a.dtype.kind == b.dtype.kind else False
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=CHECK_RTOL, atol=0))
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=CHECK_RTOL, atol=0, equal_nan=True))
 
 
 def _same_document(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same_document(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_document(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same_document(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
         return bool(np.isclose(a, b, rtol=CHECK_RTOL, atol=0))
     return a == b
@@ -147,6 +242,11 @@ class ExpectedValues:
                     entry["stdout"] = [str(line) for line in stored[key]]
                 else:
                     entry[kind] = stored[key]
+        catalogue = catalogue_files(assignment.folder)
+        if catalogue is not None:
+            for case_id, outcomes in read_variant_values(catalogue[1]).items():
+                if case_id in self._by_case:
+                    self._by_case[case_id]["variants"] = outcomes
 
     def for_case(self, case_id: str) -> dict:
         return self._by_case[case_id]

@@ -139,8 +139,10 @@ class Gradebook:
         values = {
             "assignment": report.assignment, "assignment_version": report.assignment_version,
             "name": report.name, "sha256": report.sha256, "path": report.path, "status": report.status,
-            "score": float(report.score), "max_score": float(report.max_score),
-            "function_scores": json.dumps(report.function_scores), "report": json.dumps(report.to_dict()),
+            # Points split over cases add up to 100.00000000000001; totals are kept to 6 decimals.
+            "score": round(float(report.score), 6), "max_score": round(float(report.max_score), 6),
+            "function_scores": json.dumps({k: round(float(v), 6) for k, v in report.function_scores.items()}),
+            "report": json.dumps(report.to_dict()),
             "seconds": float(report.seconds), "now": _now(),
         }
         try:
@@ -187,7 +189,7 @@ class Gradebook:
 
 
 def _row(values: tuple) -> GradebookRow:
-    data = dict(zip(COLUMNS, values))
+    data = dict(zip(COLUMNS, values, strict=True))
     data["function_scores"] = json.loads(data["function_scores"])
     data["report"] = json.loads(data["report"])
     return GradebookRow(**data)

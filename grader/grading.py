@@ -20,7 +20,7 @@ from pathlib import Path
 from grader.assignment import Assignment
 from grader.compare import compare
 from grader.expected import ExpectedValues
-from grader.kernel import CellOutcome, KernelLimits, KernelSession
+from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.notebook import ParsedNotebook, SubmissionError, read_submission
 from grader.results import CaseVerdict, SubmissionReport
 from grader.untrusted import UntrustedDataError, read_result
@@ -66,6 +66,7 @@ class _Runner:
         self.session = KernelSession(workdir, kernel_limits, options.sandbox)
         self.ready = False
         self.load_errors: dict[str, str] = {}  # graded function -> why its cell failed
+        self.unloadable: dict[str, str] = {}  # graded function -> why its cell stops any kernel: not run again
         self.problems: list[str] = []
 
     def remaining(self) -> float:
@@ -98,6 +99,8 @@ class _Runner:
             graded_indices = {c.index: name for name, c in self.parsed.graded.items()}
             cells = [(c, graded_indices.get(c.index)) for c, _ in cells]
         for cell, function in cells:
+            if function in self.unloadable:
+                continue
             outcome = self.session.run(cell.source, loading_budget)
             if not self._note_loading(outcome, cell.index, function):
                 return False
@@ -114,11 +117,13 @@ class _Runner:
         where = f"cell {index + 1}" + (f" ({function})" if function else "")
         if outcome.status in ("timeout", "died"):
             what = ("did not finish within its time limit" if outcome.status == "timeout"
-                    else "stopped the kernel (a crash, os._exit, or the memory limit of "
-                    f"{self.limits['memory_mb']} MB)")
+                    else "stopped the kernel: " + (outcome.error_value or "a crash, os._exit, or the memory "
+                                                   f"limit of {self.limits['memory_mb']} MB"))
             message = f"running {where} {what}"
             if message not in self.problems:
                 self.problems.append(message)
+            if function:
+                self.unloadable[function] = message
             self.ready = False
             return False
         if outcome.status == "error":
@@ -135,6 +140,8 @@ class _Runner:
         function = case["function"]
         if function not in self.parsed.graded:
             return _verdict(case, "error", [f"no cell starts with '# GRADED FUNCTION: {function}'"])
+        if function in self.unloadable:
+            return _verdict(case, "error", [f"not run: {self.unloadable[function]}"])
         if self.remaining() <= 0:
             return _verdict(case, "skipped", [
                 f"not run: the submission used up its {self.limits['submission_seconds']:g} s time limit"])
@@ -157,9 +164,9 @@ class _Runner:
                             outcome.seconds)
         if outcome.status == "died":
             self.ready = False
-            return _verdict(case, "crashed", [
-                f"the kernel stopped while {function} ran (a crash, os._exit, or the memory limit of "
-                f"{self.limits['memory_mb']} MB); the remaining cases ran in a new kernel"], outcome.seconds)
+            why = outcome.error_value or f"a crash, os._exit, or the memory limit of {self.limits['memory_mb']} MB"
+            return _verdict(case, "crashed", [f"the kernel stopped while {function} ran: {why}; grading went "
+                                              "on in a new kernel"], outcome.seconds)
         if outcome.status == "error":
             return _verdict(case, "error", [f"the call could not be made: {outcome.error_name}: "
                                             f"{outcome.error_value}"], outcome.seconds)
@@ -171,11 +178,19 @@ class _Runner:
             out.unlink(missing_ok=True)
         comparison = compare(case, expected, result, self.assignment.rtol, self.assignment.atol)
         messages = list(comparison.messages)
+        hint = limit_hint(result.meta.get("error"), self.limits)
+        if hint and not comparison.passed:
+            messages.append(hint)
         if function in self.load_errors and comparison.first_difference == "error":
             messages.insert(0, f"{function}: {self.load_errors[function]}")
         verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, outcome.seconds)
         verdict.first_difference = comparison.first_difference
         verdict.costs = [float(c) for c in result.arrays.get("costs", [])][:1000]
+        if not comparison.passed:  # name the likely mistake (the assignment's catalogue), or localise it
+            from grader.diagnose import diagnose
+
+            verdict.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
+                                         self.parsed.graded.get(function))
         return verdict
 
     def close(self) -> None:
@@ -194,8 +209,8 @@ def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) 
         for verdict in own:
             verdict.max_score = share
             verdict.score = share if verdict.passed else 0.0
-        report.function_scores[graded.name] = sum(v.score for v in own)
-    report.score = sum(report.function_scores.values())
+        report.function_scores[graded.name] = round(sum(v.score for v in own), 6)
+    report.score = round(sum(report.function_scores.values()), 6)
     report.max_score = sum(report.function_points.values())
 
 
@@ -231,14 +246,19 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
             shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
         runner = _Runner(parsed, assignment, workdir, options, limits)
         skip_after_timeout: dict[str, str] = {}
+        crashes: dict[str, int] = {}
         for case in cases:
             if case["function"] in skip_after_timeout:
                 report.cases.append(_verdict(case, "skipped", [
-                    f"not run: {case['function']} timed out on '{skip_after_timeout[case['function']]}'"]))
+                    f"not run: {case['function']} {skip_after_timeout[case['function']]}"]))
                 continue
             verdict = runner.run_case(case, expected.for_case(case["id"]))
             if verdict.status == "timeout":
-                skip_after_timeout[case["function"]] = case["description"]
+                skip_after_timeout[case["function"]] = f"timed out on '{case['description']}'"
+            elif verdict.status == "crashed":  # a second crash: no more kernels spent on this function
+                crashes[case["function"]] = crashes.get(case["function"], 0) + 1
+                if crashes[case["function"]] >= 2:
+                    skip_after_timeout[case["function"]] = f"stopped the kernel twice, last on '{case['description']}'"
             report.cases.append(verdict)
         for name, why in runner.load_errors.items():
             report.problems.append(f"{name}: {why}")
@@ -248,8 +268,19 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
             runner.close()
         shutil.rmtree(workdir, ignore_errors=True)
     _score(report, assignment, cases)
+    report.curves = _curves(report, expected)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _curves(report: SubmissionReport, expected: ExpectedValues) -> dict[str, str]:
+    """The student's cost curve beside the reference's, for cases long enough to draw one."""
+    from grader.plots import curves_for
+
+    try:
+        return curves_for(report, expected)
+    except Exception:  # noqa: BLE001 - a picture must never cost a grade
+        return {}
 
 
 def _rule_findings(parsed: ParsedNotebook, assignment: Assignment) -> list:

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
+import zmq.asyncio
+import zmq.utils.monitor
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -37,6 +44,13 @@ class CellOutcome:
         return self.status == "ok"
 
 
+MIN_MESSAGE_BYTES = 16 * 1024 * 1024  # the largest message the grader accepts from a kernel
+
+
+class KernelStartError(Exception):
+    """The kernel process could not be started; the message says what it reported."""
+
+
 @dataclass
 class KernelLimits:
     cpu_seconds: int = 300
@@ -51,29 +65,79 @@ class _LimitedKernelManager(AsyncKernelManager):
 
     limits: KernelLimits = KernelLimits()
     sandbox = None  # grader.sandbox.Sandbox or None
+    workdir: Path | None = None
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
-        if self.sandbox is not None:
-            command = self.sandbox.wrap(command)
+        if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
+            return self.sandbox.wrap(command, self.limits, self.workdir)
         prefix = [sys.executable, "-m", "grader.limited",
                   "--cpu-seconds", str(self.limits.cpu_seconds), "--memory-mb", str(self.limits.memory_mb),
                   "--processes", str(self.limits.processes), "--file-mb", str(self.limits.file_mb), "--"]
         return prefix + command
 
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.sandbox is not None:
+            self.sandbox.share_connection_file(Path(self.connection_file))
+
 
 class _BoundedClient(NotebookClient):
-    """nbclient's client, keeping at most `output_limit` bytes of a cell's output."""
+    """nbclient's client, keeping at most `output_limit` characters of a cell's output."""
 
     output_limit = 200_000
 
     def output(self, outs, msg, display_id, cell_index):
-        kept = sum(len(str(o.get("text", ""))) + len(str(o.get("data", ""))) for o in outs)
-        if kept >= self.output_limit:
-            if not outs or outs[-1].get("name") != "grader-truncated":
-                outs.append(nbformat.v4.new_output("stream", name="grader-truncated", text=""))
+        room = self.output_limit - sum(_size(o) for o in outs)
+        if room <= 0:
+            _mark_truncated(outs)
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        cut = _trim(msg, room)
+        result = super().output(outs, msg, display_id, cell_index)
+        if cut:
+            _mark_truncated(outs)
+        return result
+
+
+def _size(output) -> int:
+    return sum(len(str(output.get(key, ""))) for key in ("text", "data", "evalue", "traceback"))
+
+
+def _trim(msg: dict, room: int) -> bool:
+    """Cut a message's text down to `room` characters; True when something was cut."""
+    content = msg.get("content", {})
+    cut = False
+    for key in ("text", "evalue"):
+        if isinstance(content.get(key), str) and len(content[key]) > room:
+            content[key], cut = content[key][:room], True
+    if isinstance(content.get("traceback"), list) and len(str(content["traceback"])) > room:
+        content["traceback"], cut = [str(line)[:room // 20] for line in content["traceback"][-20:]], True
+    if isinstance(content.get("data"), dict) and len(str(content["data"])) > room:
+        content["data"], cut = {"text/plain": "[output too large, not kept]"}, True
+    return cut
+
+
+def _mark_truncated(outs: list) -> None:
+    if not outs or outs[-1].get("name") != "grader-truncated":
+        outs.append(nbformat.v4.new_output("stream", name="grader-truncated", text=""))
+
+
+def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
+    """A kernel client class whose sockets refuse any message larger than `max_bytes`.
+
+    The kernel can send whatever it likes; ZeroMQ drops an oversized message (and the connection,
+    which it then re-makes) before the grader holds it in memory. The option is a default of a
+    ZeroMQ context of the session's own, so it is set on every socket before it connects.
+    """
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+
+    class GraderKernelClient(AsyncKernelClient):
+        def __init__(self, **kwargs):
+            kwargs["context"] = context
+            super().__init__(**kwargs)
+
+    return GraderKernelClient, context
 
 
 @dataclass
@@ -88,27 +152,40 @@ class KernelSession:
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
 
     def start(self) -> None:
+        """Start a fresh kernel in `workdir`; raises KernelStartError saying why it could not."""
         manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
-                             {"limits": self.limits, "sandbox": self.sandbox})
+                             {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir)})
         notebook = nbformat.v4.new_notebook()
         client = _BoundedClient(notebook, timeout=60, startup_timeout=60, allow_errors=True,
                                 kernel_name="python3", kernel_manager_class=manager_class,
                                 resources={"metadata": {"path": str(self.workdir)}})
         client.output_limit = self.limits.output_bytes
         km = client.create_kernel_manager()
+        self._max_message = max(MIN_MESSAGE_BYTES, 8 * self.limits.output_bytes)
+        km.client_factory, self._context = _bounded_client_class(self._max_message)
         km.connection_file = str(self.workdir / ".kernel-connection.json")
         if self.sandbox is not None:
             self.sandbox.configure(km, self.workdir)
         else:
             km.ip = "127.0.0.1"
-        self.client = client
+        self.client, self._km = client, km
+        # The kernel's own stdout and stderr (not the cells' output, which goes over the channels)
+        # must not reach the grader's terminal; stderr is kept, size-capped, to explain a failed start.
+        self._stderr = tempfile.TemporaryFile()
         try:
-            self.loop.run_until_complete(client.async_start_new_kernel(cwd=str(self.workdir)))
+            self.loop.run_until_complete(client.async_start_new_kernel(
+                cwd=str(self.workdir), stdout=subprocess.DEVNULL, stderr=self._stderr))
             self.loop.run_until_complete(client.async_start_new_kernel_client())
-        except BaseException:
+        except BaseException as error:
+            said = self._kernel_stderr()
             self.stop()
+            if isinstance(error, Exception):
+                where = " in the sandbox" if self.sandbox is not None else ""
+                raise KernelStartError(f"the kernel did not start{where}: {error}"
+                                       + (f" (it said: {said})" if said else "")) from None
             raise
         self.starts += 1
+        self._watch_output_channel()
 
     def run(self, code: str, timeout: float) -> CellOutcome:
         """Execute `code` as one cell; never raises for anything the student's code does."""
@@ -124,29 +201,94 @@ class KernelSession:
             self.stop()
             return CellOutcome("timeout", time.monotonic() - began)
         except DeadKernelError:
+            why = self._death()
             self.stop()
-            return CellOutcome("died", time.monotonic() - began)
+            return CellOutcome("died", time.monotonic() - began, error_value=why)
         except Exception as error:  # noqa: BLE001 - a broken kernel channel counts as a dead kernel
+            why = self._death() or f"its channel broke ({type(error).__name__})"
             self.stop()
-            return CellOutcome("died", time.monotonic() - began, error_value=str(error))
+            return CellOutcome("died", time.monotonic() - began, error_value=why)
+        if self._output_channel_dropped():
+            self.stop()
+            return CellOutcome("died", time.monotonic() - began, error_value=(
+                f"it printed more than {self._max_message // (1024 * 1024)} MB at once, which the grader does not "
+                f"accept (it keeps {self.limits.output_bytes} characters of output)"), truncated=True)
         return _outcome(cell, time.monotonic() - began)
 
+    def _watch_output_channel(self) -> None:
+        """Watch the output channel: ZeroMQ closes it, for good, when a message is too large."""
+        socket = self.client.kc.iopub_channel.socket
+        monitor = socket.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
+        self._monitor = zmq.Socket.shadow(monitor.underlying)
+        self._monitor_owner = monitor
+
+    def _output_channel_dropped(self) -> bool:
+        monitor = getattr(self, "_monitor", None)
+        dropped = False
+        while monitor is not None and monitor.poll(0):
+            event = zmq.utils.monitor.recv_monitor_message(monitor)
+            dropped = dropped or event["event"] in (zmq.EVENT_DISCONNECTED, zmq.EVENT_CLOSED)
+        return dropped
+
     def stop(self) -> None:
-        """Kill the kernel and everything it started (its process group) and forget it."""
+        """Kill the kernel and every process it started, wait until they are gone, forget it."""
         client, self.client = self.client, None
         if client is None:
             return
-        km = client.km
+        km = client.km or getattr(self, "_km", None)  # nbclient forgets it after a failed start
+        self._km = None
+        if km is None:
+            return
+        root = _launched_pid(km)
         try:
             if client.kc is not None:
                 client.kc.stop_channels()
         except Exception:  # noqa: BLE001 - stopping must not fail
             pass
+        gone = kill_process_tree(root) if root else True
         for step in (km.shutdown_kernel(now=True), km.cleanup_resources()):
             try:
                 self.loop.run_until_complete(step)
             except Exception:  # noqa: BLE001 - stopping must not fail
                 pass
+        if not gone and root:
+            kill_process_tree(root)
+        stderr, self._stderr = getattr(self, "_stderr", None), None
+        if stderr is not None:
+            stderr.close()
+        self._monitor = None
+        monitor, self._monitor_owner = getattr(self, "_monitor_owner", None), None
+        if monitor is not None:
+            monitor.close(linger=0)
+        context, self._context = getattr(self, "_context", None), None
+        if context is not None:
+            context.destroy(linger=0)
+
+    def _kernel_stderr(self, limit: int = 600) -> str:
+        """The last lines the kernel process wrote to its own stderr (startup errors)."""
+        handle = getattr(self, "_stderr", None)
+        if handle is None:
+            return ""
+        try:
+            handle.flush()
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - limit))
+            text = handle.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return " / ".join(lines[-3:])[-limit:]
+
+    def _death(self) -> str:
+        """Why the kernel process ended, in words naming the limit when one was hit."""
+        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        if process is None:
+            return ""
+        try:
+            status = process.wait(timeout=2)
+        except Exception:  # noqa: BLE001 - still running or already reaped: no verdict
+            return ""
+        return describe_exit(status, self.limits, sandboxed=self.sandbox is not None)
 
     def close(self) -> None:
         """Stop the kernel and release the event loop."""
@@ -187,3 +329,115 @@ def environment_without_parent() -> dict:
     env = dict(os.environ)
     env.pop("JPY_PARENT_PID", None)
     return env
+
+
+def describe_exit(status: int, limits: KernelLimits, sandboxed: bool) -> str:
+    """Words for a kernel process's exit status (bubblewrap reports a signal N as 128 + N)."""
+    number = -status if status < 0 else (status - 128 if sandboxed and 128 < status < 160 else 0)
+    if not number:
+        return (f"the code ended the kernel process (exit status {status}; os._exit(), exit() or quit() "
+                "stop the whole kernel, so remove them)")
+    name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+    if number == signal.SIGXCPU:
+        return f"the kernel used up its CPU-time limit of {limits.cpu_seconds} s"
+    if number == signal.SIGXFSZ:
+        return f"a file written by the code reached the size limit of {limits.file_mb} MB"
+    if number == signal.SIGKILL:
+        return f"the kernel was killed ({name}), most likely for using more than {limits.memory_mb} MB"
+    return (f"the kernel crashed ({name}); this often means the memory limit of {limits.memory_mb} MB "
+            "ran out inside a library")
+
+
+def limit_hint(error: dict | None, limits: dict) -> str | None:
+    """A sentence naming the kernel limit behind an exception the student's code raised, if any."""
+    if not isinstance(error, dict):
+        return None
+    kind, message = str(error.get("type", "")), str(error.get("message", ""))
+    if kind == "MemoryError":
+        return (f"MemoryError: the kernel may use at most {limits.get('memory_mb', KernelLimits.memory_mb)} MB "
+                "of memory, and the code asked for more")
+    if kind == "BlockingIOError" or "Resource temporarily unavailable" in message:
+        return (f"the kernel may run at most {limits.get('processes', KernelLimits.processes)} processes and "
+                "threads at once, and the code tried to start more")
+    if "File too large" in message:
+        return f"files written by the code may be at most {limits.get('file_mb', KernelLimits.file_mb)} MB"
+    return None
+
+
+def _launched_pid(km) -> int | None:
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def _process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, state letter, start time) for every process we can see."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                text = handle.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        if len(fields) > 19:
+            table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
+    return table
+
+
+def process_tree(root: int, table: dict | None = None) -> dict[int, str]:
+    """The living processes descending from `root` (itself included): pid -> start time."""
+    table = _process_table() if table is None else table
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = {}, [root]
+    while stack:
+        pid = stack.pop()
+        if pid in found or pid not in table:
+            continue
+        if table[pid][1] not in "ZX":
+            found[pid] = table[pid][2]
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _signal(pid: int, started: str, number: int) -> None:
+    """Signal `pid` only if it is still the process seen (same start time): pids get reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            text = handle.read().decode("ascii", "replace")
+        if text[text.rfind(")") + 2:].split()[19] != started:
+            return
+        os.kill(pid, number)
+    except (OSError, IndexError):
+        pass
+
+
+def kill_process_tree(root: int, wait_seconds: float = 5.0) -> bool:
+    """Freeze the whole tree under `root` (so nothing forks while we look), kill it, wait for it.
+
+    Without the sandbox this is what stops a kernel's children, including those that left its
+    process group; in the sandbox, killing bubblewrap ends the whole PID namespace anyway.
+    Returns True when every process is gone.
+    """
+    frozen: dict[int, str] = {}
+    for _ in range(50):
+        fresh = {pid: started for pid, started in process_tree(root).items() if pid not in frozen}
+        if not fresh:
+            break
+        for pid, started in fresh.items():
+            _signal(pid, started, signal.SIGSTOP)
+        frozen.update(fresh)
+    for pid, started in frozen.items():
+        _signal(pid, started, signal.SIGKILL)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        table = _process_table()
+        if not any(pid in table and table[pid][2] == started and table[pid][1] not in "ZX"
+                   for pid, started in frozen.items()):
+            return True
+        time.sleep(0.02)
+    return False

@@ -55,14 +55,23 @@ def __grader_run__(request_text):
         from test_utils import build_inputs
 
         kwargs = build_inputs(request["recipe"])
-        for name, value in request.get("globals", {}).items():
-            namespace[name] = value
         function = namespace.get(request["function"])
         if not callable(function):
             raise NameError(f"the notebook defines no function named {request['function']}")
         arguments = [kwargs.get(name, False) for name in request["signature"]]
-        with contextlib.redirect_stdout(captured):
-            result = function(*arguments)
+        # Misleading globals hold only during this call, so later cases see the notebook as it was.
+        missing = object()
+        saved = {name: namespace.get(name, missing) for name in request.get("globals", {})}
+        namespace.update(request.get("globals", {}))
+        try:
+            with contextlib.redirect_stdout(captured):
+                result = function(*arguments)
+        finally:
+            for name, value in saved.items():
+                if value is missing:
+                    namespace.pop(name, None)
+                else:
+                    namespace[name] = value
     except BaseException as error:  # noqa: BLE001 - the student's exceptions become a report
         lines = traceback.format_exception(type(error), error, error.__traceback__)
         meta["error"] = {"type": type(error).__name__, "message": str(error)[:2000],

@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     if not command:
         parser.error("no command given after --")
     apply_limits(args.cpu_seconds, args.memory_mb, args.processes, args.file_mb)
+    # One BLAS thread per kernel: kernels run side by side, and small matrices gain nothing from more.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
     os.execvp(command[0], command)
 
 

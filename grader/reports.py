@@ -28,9 +28,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 # back the very verdict the student needs to fix the code before the deadline.
 HIDDEN_CASE_VISIBILITY = "visible"
 
-NOT_ISOLATED = ("WARNING: NOT ISOLATED. This submission's code ran without the OS sandbox, so it could "
-                "have read or changed files on the grading machine. Treat this result with care and "
-                "grade again with the sandbox before relying on it.")
+NOT_ISOLATED = ("WARNING: NOT ISOLATED. This submission was graded without the OS sandbox: its code could "
+                "have read or changed files on the grading machine, including the hidden cases. Treat this "
+                "result with care and grade again with the sandbox before relying on it.")
 
 STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
                  "crashed": "crashed", "skipped": "not run"}
@@ -75,7 +75,8 @@ def verdict_line(report: SubmissionReport) -> tuple[str, bool]:
     if report.status == "invalid":
         return "Not graded: the file could not be read as a notebook.", False
     if report.status == "error":
-        return "Not graded: the grader failed on this submission; the instructor has been told.", False
+        return ("Not graded: the grader itself failed on this submission (see the problems below); "
+                "it is graded again on the next run."), False
     passed = sum(1 for c in report.cases if c.passed)
     total = len(report.cases)
     if total and passed == total:
@@ -96,15 +97,14 @@ def _diagnosis(verdict: CaseVerdict) -> dict | None:
     found = verdict.diagnosis
     if not isinstance(found, dict) or not found.get("title"):
         return None
-    shown = {key: str(found[key]) for key in ("title", "explanation", "fix") if found.get(key)}
-    if found.get("line") is not None:
-        shown["line"] = str(found["line"])
-    return shown
+    return {key: "" if found.get(key) is None else str(found[key]) for key in ("title", "explanation", "fix", "line")}
 
 
-def _curve(extras: dict, case_id: str) -> str | None:
-    """A base64 PNG for the case from extras["curves"], when it is well formed."""
+def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -> str | None:
+    """A base64 PNG for the case from extras["curves"] (else the report's own), when well formed."""
     curves = extras.get("curves") if isinstance(extras, dict) else None
+    if not isinstance(curves, dict) and report is not None:
+        curves = report.curves
     data = curves.get(case_id) if isinstance(curves, dict) else None
     if not isinstance(data, str):
         return None
@@ -134,7 +134,7 @@ def feedback_context(report: SubmissionReport, assignment=None, extras: dict | N
                 "max_score": verdict_of_case.max_score,
                 "messages": list(verdict_of_case.messages),
                 "diagnosis": _diagnosis(verdict_of_case),
-                "curve": _curve(extras, verdict_of_case.case_id),
+                "curve": _curve(extras, verdict_of_case.case_id, report),
             })
         functions.append({
             "name": name,
@@ -166,7 +166,7 @@ def _case_output(verdict: CaseVerdict) -> str:
     if found:
         lines.append(f"Likely mistake: {found['title']}"
                      + (f" (line {found['line']})" if found.get("line") else ""))
-        lines += [found[key] for key in ("explanation", "fix") if key in found]
+        lines += [found[key] for key in ("explanation", "fix") if found[key]]
     return "\n".join(lines)
 
 
@@ -184,7 +184,11 @@ def _submission_output(report: SubmissionReport) -> str:
 
 
 def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
-    """The Gradescope autograder results document: one test per case, named after its function."""
+    """The Gradescope autograder results document: one test per case, named after its function.
+
+    Each test's name starts with the function's name and its tags hold it, so Gradescope can group
+    them. A hidden case is shown with HIDDEN_CASE_VISIBILITY (see there): by description and verdict.
+    """
     tests = []
     for number, name in enumerate(_function_order(report, assignment), start=1):
         for index, verdict in enumerate(report.cases_of(name), start=1):

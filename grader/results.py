@@ -57,6 +57,7 @@ class SubmissionReport:
     function_scores: dict[str, float] = field(default_factory=dict)
     isolated: bool = False
     seconds: float = 0.0
+    curves: dict[str, str] = field(default_factory=dict)  # case id -> base64 PNG of the cost curves
 
     def to_dict(self) -> dict:
         return asdict(self)

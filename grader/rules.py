@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import io
+import tokenize
 from collections import Counter
 from dataclasses import dataclass
 
@@ -22,7 +24,8 @@ from grader.results import Finding
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}
 MATCH_THRESHOLD = 0.5  # how alike an edited cell must stay to count as the released one
-SIMILARITY_CHARS = 3000  # cells are compared on their first characters only: big cells stay cheap
+SIMILARITY_LINES = 200  # cells are compared on their first lines only: big cells stay cheap
+SHORT_CELL_LINES, SHORT_CELL_CHARS = 4, 400  # cells this short are also compared character by character
 MAX_EDIT_FINDINGS = 5  # per cell; beyond that one finding sums up the rest
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -47,7 +50,10 @@ def _parse(source: str) -> ast.Module:
         raise original from None
     if transformed == source:
         raise original
-    return ast.parse(transformed)
+    try:
+        return ast.parse(transformed)
+    except SyntaxError:
+        raise original from None  # its line numbers are the cell's own
 
 
 @dataclass
@@ -142,17 +148,29 @@ def _changed_parameters(graded: _Cell, released_function, assignment: Assignment
         problems.append(f"the grader passes the arguments in the order ({', '.join(expected)}), but the def now "
                         f"takes ({', '.join(names)})")
     if released_function is not None and not problems:
-        mine, theirs = _parameters(graded.function), _parameters(released_function)
-        if mine != theirs:
-            problems.append(f"its parameters are ({', '.join(mine)}) where the released notebook has "
-                            f"({', '.join(theirs)})")
+        problems += _parameter_differences(_parameters(graded.function), _parameters(released_function))
     if not problems:
         return []
-    released = (f"def {graded.name}({', '.join(_parameters(released_function))})" if released_function is not None
-                else f"def {graded.name}({', '.join(expected)}, ...)")
-    return [graded.finding("changed-parameters", f"the parameters of {graded.name} were changed: {problems[0]}. "
-                           f"Restore the released def line, `{_short(released, 90)}`, and work with those "
+    return [graded.finding("changed-parameters", f"the parameters of {graded.name} were changed: "
+                           f"{'; '.join(problems)}. Restore the def line as released and work with those "
                            "parameters.", graded.function.lineno)]
+
+
+def _parameter_differences(mine: list[str], theirs: list[str]) -> list[str]:
+    """What differs between two parameter lists, in words: names first, else each changed default."""
+    def split(shown: str) -> tuple[str, str | None]:
+        name, _, default = shown.partition("=")
+        return name, default or None
+
+    my_names, their_names = [split(p)[0] for p in mine], [split(p)[0] for p in theirs]
+    if my_names != their_names:
+        return [f"it takes ({', '.join(my_names)}) where the released notebook has ({', '.join(their_names)})"]
+    found = []
+    for (name, my_default), (_, their_default) in zip(map(split, mine), map(split, theirs), strict=True):
+        if my_default != their_default:
+            found.append(f"the default of {name} is {my_default or 'gone'} where the released notebook has "
+                         f"{their_default or 'none'}")
+    return found
 
 
 # --- rule: global variables inside graded functions --------------------------------------------
@@ -235,22 +253,48 @@ def _global_variables(graded: _Cell, variables: dict[str, int]) -> list[Finding]
 
 # --- rule: edits outside the learner's regions -------------------------------------------------
 
+def _without_comments(lines: list[str]) -> list[str]:
+    """The lines with their comments cut off (by the tokenizer, so a '#' inside a string stays)."""
+    cuts: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
+            if token.type == tokenize.COMMENT:
+                cuts[token.start[0] - 1] = token.start[1]
+    except (tokenize.TokenError, SyntaxError):  # a cell that does not parse: line by line, roughly
+        return [_cut_comment(line) for line in lines]
+    return [line[: cuts[i]] if i in cuts else line for i, line in enumerate(lines)]
+
+
+def _cut_comment(line: str) -> str:
+    """The line without its comment, reading quotes within the line only."""
+    quote = None
+    for position, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            return line[:position]
+    return line
+
+
 def _outside_lines(source: str) -> list[tuple[int, str]]:
-    """(line number, text) of the code outside the YOUR CODE regions, ignoring blank lines and comments.
+    """(line number, code) outside the YOUR CODE regions; blank lines and comments do not count.
 
     The region markers themselves are kept, so that a removed or altered marker shows as an edit.
     """
     lines = source.split("\n")
     inside = {i for start, end in region_spans(lines) for i in range(start + 1, end)}
+    code = _without_comments(lines)
     kept = []
     for i, line in enumerate(lines):
-        text = line.rstrip()
-        if i in inside or not text.strip():
+        if i in inside:
             continue
-        if is_region_marker(text):
-            kept.append((i + 1, text.strip()))
-        elif not text.lstrip().startswith("#"):
-            kept.append((i + 1, text))
+        if is_region_marker(line):
+            kept.append((i + 1, line.strip()))
+        elif code[i].strip():
+            kept.append((i + 1, code[i].rstrip()))
     return kept
 
 
@@ -269,6 +313,14 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
         if added and all(number in explained for number, _ in added):
             continue  # already reported as an extra print or a changed def line
         more = f" (and {len(added) - 1} more lines)" if len(added) > 1 else ""
+        lost_markers = [text for _, text in theirs[i1:i2] if is_region_marker(text)]
+        if lost_markers and not any(is_region_marker(text) for _, text in added):
+            line = added[0][0] if added else (mine[j1][0] if j1 < len(mine) else None)
+            findings.append(graded.finding("edited-outside-regions", f"the marker line `{lost_markers[0]}` was "
+                                           "removed or changed, so the YOUR CODE regions no longer match the "
+                                           "released cell. Restore the marker lines exactly as released, with "
+                                           "your code between them.", line))
+            continue
         if tag == "replace":
             line, message = added[0][0], (f"`{_short(added[0][1])}`{more} differs from the released "
                                           f"`{_short(theirs[i1][1])}` outside the YOUR CODE regions.")
@@ -290,12 +342,23 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
 
 # --- rule: extra code cells --------------------------------------------------------------------
 
-def _normalized(source: str) -> str:
-    return "\n".join(line.strip() for line in source.split("\n") if line.strip())[:SIMILARITY_CHARS]
+def _normalized(source: str) -> list[str]:
+    return [line.strip() for line in source.split("\n") if line.strip()][:SIMILARITY_LINES]
+
+
+def _ratio(a, b) -> float:
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
+        return 0.0
+    return matcher.ratio()
 
 
 def _similarity(released: str, submitted: CodeCell, parsed: ParsedNotebook) -> float:
-    """How alike two cells are, in [0, 1]; the graded cell of a function matches its released cell."""
+    """How alike two cells are, in [0, 1]; the graded cell of a function matches its released cell.
+
+    Cells are compared line by line; short cells, where one edited line is most of the cell, also
+    character by character.
+    """
     released_name, submitted_name = graded_name(released), graded_name(submitted.source)
     if released_name or submitted_name:
         graded = submitted_name is not None and parsed.graded.get(submitted_name) is submitted
@@ -303,17 +366,28 @@ def _similarity(released: str, submitted: CodeCell, parsed: ParsedNotebook) -> f
     a, b = _normalized(released), _normalized(submitted.source)
     if a == b:
         return 1.0
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
-        return 0.0
-    ratio = matcher.ratio()
+    ratio = _ratio(a, b)
+    if ratio < MATCH_THRESHOLD and max(len(a), len(b)) <= SHORT_CELL_LINES:
+        ratio = _ratio("\n".join(a)[:SHORT_CELL_CHARS], "\n".join(b)[:SHORT_CELL_CHARS])
     return ratio if ratio >= MATCH_THRESHOLD else 0.0
 
 
 def _unmatched_cells(released: list[str], submitted: list[CodeCell], parsed: ParsedNotebook) -> list[CodeCell]:
     """Submitted cells left over by the best order-preserving match with the released cells."""
     n, m = len(released), len(submitted)
-    score = [[_similarity(r, s, parsed) for s in submitted] for r in released]
+    # A cell found unchanged pairs only with its copies: the costly similarity is for edited cells.
+    released_keys = [_normalized(r) for r in released]
+    submitted_keys = [_normalized(s.source) for s in submitted]
+    unchanged_r = {i for i, key in enumerate(released_keys) if key in submitted_keys}
+    unchanged_s = {j for j, key in enumerate(submitted_keys) if key in released_keys}
+
+    def pair(i: int, j: int) -> float:
+        if (i in unchanged_r or j in unchanged_s) and not (graded_name(released[i])
+                                                           or graded_name(submitted[j].source)):
+            return 1.0 if released_keys[i] == submitted_keys[j] else 0.0
+        return _similarity(released[i], submitted[j], parsed)
+
+    score = [[pair(i, j) for j in range(m)] for i in range(n)]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -357,42 +431,61 @@ def _syntax_finding(graded: _Cell, error: SyntaxError) -> Finding:
                           error.lineno)
 
 
+def _graded_cell_rules(name: str, cell: CodeCell, released_source: str | None, assignment: Assignment,
+                       variables: dict[str, int]) -> list[Finding]:
+    try:
+        tree, error = _parse(cell.source), None
+    except (SyntaxError, ValueError) as problem:
+        tree, error = None, problem
+    graded = _Cell(name, cell, tree, _function_def(tree, name))
+    try:
+        released_tree = _parse(released_source) if released_source is not None else None
+    except (SyntaxError, ValueError):
+        released_tree = None
+    found = []
+    if isinstance(error, SyntaxError):
+        found.append(_syntax_finding(graded, error))
+    elif error is not None:
+        found.append(graded.finding("syntax-error", f"{name}'s cell cannot be read as Python ({error})."))
+    found += _extra_prints(graded, released_tree)
+    found += _changed_parameters(graded, _function_def(released_tree, name), assignment)
+    found += _global_variables(graded, variables)
+    explained = {f.line for f in found if f.rule == "extra-print" and f.line}
+    if any(f.rule == "changed-parameters" for f in found) and graded.function is not None:
+        body_start = graded.function.body[0].lineno if graded.function.body else graded.function.lineno + 1
+        explained.update(range(graded.function.lineno, body_start))
+    return found + _edits_outside_regions(graded, released_source, explained)
+
+
+def _unchecked(what: str, error: Exception, cell: int | None = None) -> Finding:
+    return Finding("unchecked", f"the submission rules could not be checked on {what} ({type(error).__name__}); "
+                   "grading itself is not affected.", cell=cell)
+
+
 def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
-    """Every broken submission rule of a parsed notebook, ordered by cell and line."""
-    released = released_code_cells(assignment)
-    released_graded = {}
-    for source in released or []:
-        name = graded_name(source)
-        if name:
-            released_graded[name] = source
-    variables = _notebook_variables(parsed)
-    findings: list[Finding] = []
+    """Every broken submission rule of a parsed notebook, ordered by cell and line; never raises."""
+    try:
+        released = released_code_cells(assignment)
+    except Exception as error:  # noqa: BLE001 - without the released notebook, fewer rules apply
+        released = None
+        findings = [_unchecked("the released notebook", error)]
+    else:
+        findings = []
+    released_graded = {graded_name(source): source for source in released or [] if graded_name(source)}
+    try:
+        variables = _notebook_variables(parsed)
+    except Exception as error:  # noqa: BLE001 - e.g. RecursionError on absurdly nested code
+        variables = {}
+        findings.append(_unchecked("the notebook's variables", error))
     for name, cell in parsed.graded.items():
         try:
-            tree, error = _parse(cell.source), None
-        except (SyntaxError, ValueError) as problem:
-            tree, error = None, problem
-        graded = _Cell(name, cell, tree, _function_def(tree, name))
-        released_source = released_graded.get(name)
-        try:
-            released_tree = _parse(released_source) if released_source is not None else None
-        except (SyntaxError, ValueError):
-            released_tree = None
-        released_function = _function_def(released_tree, name)
-        if isinstance(error, SyntaxError):
-            findings.append(_syntax_finding(graded, error))
-        elif error is not None:
-            findings.append(graded.finding("syntax-error", f"{name}'s cell cannot be read as Python ({error})."))
-        own = _extra_prints(graded, released_tree)
-        own += _changed_parameters(graded, released_function, assignment)
-        own += _global_variables(graded, variables)
-        explained = {f.line for f in own if f.rule == "extra-print" and f.line}
-        if any(f.rule == "changed-parameters" for f in own) and graded.function is not None:
-            body_start = graded.function.body[0].lineno if graded.function.body else graded.function.lineno + 1
-            explained.update(range(graded.function.lineno, body_start))
-        own += _edits_outside_regions(graded, released_source, explained)
-        findings += own
+            findings += _graded_cell_rules(name, cell, released_graded.get(name), assignment, variables)
+        except Exception as error:  # noqa: BLE001
+            findings.append(_unchecked(f"{name}'s cell", error, cell.index + 1))
     if released is not None:
-        findings += _extra_cells(parsed, released)
+        try:
+            findings += _extra_cells(parsed, released)
+        except Exception as error:  # noqa: BLE001
+            findings.append(_unchecked("the notebook's cells", error))
     findings.sort(key=lambda f: (f.cell or 0, f.line or 0))
     return findings

@@ -128,15 +128,17 @@ class Sandbox:
         """The bubblewrap command line that runs `command` sandboxed, under `limits` (KernelLimits)."""
         if workdir is None:
             workdir = _workdir_from_command(command)
-        argv = [self.bwrap, "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        argv = [self.bwrap, "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        binds: set[Path] = set()
         for path in self.readable:
-            argv += ["--ro-bind", str(path), str(path)]
+            argv += _folders_above(path, binds) + ["--ro-bind", str(path), str(path)]
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             link = Path("/") / name
             if link.is_symlink():
                 argv += ["--symlink", os.readlink(link), str(link)]
             elif link.is_dir() and name != "sbin":
                 argv += ["--ro-bind", str(link), str(link)]
+        argv += _folders_above(Path(workdir), binds)
         workdir = str(workdir)
         argv += ["--bind", workdir, workdir, "--chdir", workdir,
                  "--proc", "/proc", "--dev", "/dev",
@@ -183,6 +185,18 @@ class Sandbox:
     def describe(self) -> str:
         return (f"bubblewrap sandbox ({'root, dropping to' if self.mode == 'root' else 'user namespace,'} "
                 f"uid {self.uid})")
+
+
+def _folders_above(path: Path, binds: set[Path]) -> list[str]:
+    """Create the folders above a mount point as 0755: bubblewrap would copy the host's modes, and
+    a private folder (a 0700 home or pytest's temporary root) above it would lock the kernel out.
+    /tmp exists already (an empty tmpfs), and so does anything inside an earlier bind."""
+    argv = []
+    for folder in reversed(path.parents):
+        if folder not in (Path("/"), Path("/tmp")) and not any(_inside(folder, bind) for bind in binds):
+            argv += ["--perms", "0755", "--dir", str(folder)]
+    binds.add(path)
+    return argv
 
 
 def _limit_numbers(limits) -> tuple[int, int, int, int]:
@@ -241,7 +255,7 @@ def _probe() -> tuple[Sandbox | None, str]:
         os.chmod(workdir, 0o755)
         if sandbox.mode == "root":
             os.chown(workdir, sandbox.uid, sandbox.gid)
-        check = "import os; print(os.getuid(), os.path.exists(%r))" % str(project_checkout())
+        check = f"import os; print(os.getuid(), os.path.exists({str(project_checkout())!r}))"
         command = sandbox.wrap([sys.executable, "-c", check], workdir=workdir)
         done = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=workdir)
     except (OSError, subprocess.SubprocessError) as error:

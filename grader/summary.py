@@ -128,6 +128,8 @@ def summary_context(rows: list[GradebookRow], assignment) -> dict:
     scored = [row for row in rows if row.status in ("graded", "invalid")]
     percents = [100 * row.score / row.max_score if row.max_score else 0.0 for row in scored]
     functions = _function_names(rows, assignment)
+    cases = _case_rates(graded)
+    functions += [c["function"] for c in cases if c["function"] not in functions]
     max_score = max((row.max_score for row in rows), default=0.0)
     if not max_score and assignment is not None:
         max_score = sum(f.points for f in assignment.functions)
@@ -135,7 +137,7 @@ def summary_context(rows: list[GradebookRow], assignment) -> dict:
         "name": row.name, "score": row.score, "max_score": row.max_score, "status": row.status,
         "functions": [row.function_scores.get(name, 0.0) for name in functions],
         "note": (report.problems[0] if report.problems else ""),
-    } for row, report in zip(rows, reports)]
+    } for row, report in zip(rows, reports, strict=True)]
     return {
         "title": getattr(assignment, "title", None) or (rows[0].assignment if rows else "Gradebook"),
         "assignment": assignment,
@@ -149,7 +151,9 @@ def summary_context(rows: list[GradebookRow], assignment) -> dict:
         "mean": statistics.fmean([row.score for row in scored]) if scored else None,
         "median": statistics.median([row.score for row in scored]) if scored else None,
         "histogram": _histogram(percents),
-        "cases": _case_rates(graded),
+        "cases": cases,
+        "case_groups": [{"function": name, "cases": [c for c in cases if c["function"] == name]}
+                        for name in functions if any(c["function"] == name for c in cases)],
         "low_percent": round(100 * LOW_PASS_RATE),
         "mistakes": _mistakes(graded),
         "functions": functions,

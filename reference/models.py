@@ -23,7 +23,7 @@ from reference.helpers import (
 def _report(i, cost, num_iterations, print_cost, costs):
     """The template's bookkeeping at the end of iteration i."""
     if print_cost and i % 100 == 0 or i == num_iterations - 1:
-        print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+        print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))  # noqa: UP032 - the template's line
     if i % 100 == 0 or i == num_iterations:
         costs.append(cost)
 

@@ -33,7 +33,7 @@ def gradient_descent(X, Y, parameters, learning_rate, num_iterations, print_cost
         if keep or shown:
             cost = compute_cost(AL, Y)
             if shown:
-                print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+                print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))  # noqa: UP032 - the template's line
             if keep:
                 costs.append(cost)
 

@@ -22,7 +22,7 @@ DATA_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 def _real_data() -> Path | None:
     folder = os.environ.get("DNN_DATA_DIR")
     if folder and all((Path(folder) / name).is_file() for name in DATA_FILES):
-        return Path(folder)
+        return Path(folder).resolve()  # kernels run in other folders
     return None
 
 

@@ -79,8 +79,10 @@ def test_fast_loop_matches_the_textbook_loop_exactly(real, name):
 
 
 PUBLIC_PRINTS = {
-    "two_layer_model": ["Cost after iteration 1: 0.6915746967050506"] * 3 + ["Cost after iteration 2: 0.6524135179683452"],
-    "L_layer_model": ["Cost after iteration 1: 0.7070709008912569"] * 3 + ["Cost after iteration 2: 0.7063462654190897"],
+    "two_layer_model": ["Cost after iteration 1: 0.6915746967050506"] * 3
+    + ["Cost after iteration 2: 0.6524135179683452"],
+    "L_layer_model": ["Cost after iteration 1: 0.7070709008912569"] * 3
+    + ["Cost after iteration 2: 0.7063462654190897"],
 }
 
 

@@ -16,6 +16,8 @@ TWO_LAYER_PUBLIC = {"seed": 1, "arrays": [["X", {"randn": [10, 10]}], ["Y", {"ra
 L_LAYER_PUBLIC = {"seed": 1, "arrays": [["X", {"randn": [10, 10]}],
                                         ["Y", {"values": [[1, 1, 1, 1, 0, 0, 0, 1, 1, 0]]}]]}
 IMAGES = {"arrays": [["X", {"images": {"path": CASE_IMAGES, "count": CASE_IMAGE_COUNT}}]]}
+# Long enough for a cost curve (one recorded cost per 100 iterations), small enough to stay fast.
+CURVE_IMAGES = {"arrays": [["X", {"images": {"path": CASE_IMAGES, "count": 8}}]]}
 
 
 def _recipe(base, **args):
@@ -62,6 +64,8 @@ CASES = [
     _case("two_layer_model", "inputs-unchanged", "X and Y are left as they were passed in",
           _recipe(_random(13, 7, 9, "binary"), layers_dims=[7, 3, 1], learning_rate=0.01,
                   num_iterations=5), compare=("parameters", "costs", "inputs_unchanged")),
+    _case("two_layer_model", "curve", "a learning curve: 8 images, layers (12288, 4, 1), 800 iterations",
+          _recipe(CURVE_IMAGES, layers_dims=[12288, 4, 1], learning_rate=0.0075, num_iterations=800)),
     # L_layer_model -----------------------------------------------------------------------------
     _case("L_layer_model", "public-1", "public test: 10x10 inputs, layers (10, 5, 6, 1), 2 iterations",
           _recipe(L_LAYER_PUBLIC, layers_dims=[10, 5, 6, 1], learning_rate=0.0075, num_iterations=2),
@@ -88,6 +92,8 @@ CASES = [
     _case("L_layer_model", "inputs-unchanged", "X and Y are left as they were passed in",
           _recipe(_random(31, 7, 9, "binary"), layers_dims=[7, 4, 3, 1], learning_rate=0.01,
                   num_iterations=5), compare=("parameters", "costs", "inputs_unchanged")),
+    _case("L_layer_model", "curve", "a learning curve: 8 images, layers (12288, 5, 3, 1), 800 iterations",
+          _recipe(CURVE_IMAGES, layers_dims=[12288, 5, 3, 1], learning_rate=0.0075, num_iterations=800)),
 ]
 
 

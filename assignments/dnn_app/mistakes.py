@@ -110,7 +110,7 @@ class TwoLayerModel:
     def record(self, i, cost, num_iterations, print_cost, costs):
         """The template's bookkeeping, quirks included (the last line prints even without print_cost)."""
         if print_cost and i % 100 == 0 or i == num_iterations - 1:
-            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+            print(f"Cost after iteration {i}: {np.squeeze(cost)}")
         if i % 100 == 0 or i == num_iterations:
             costs.append(cost)
 
@@ -161,14 +161,14 @@ class OneIterationShort:
 class CostEveryIteration:
     def record(self, i, cost, num_iterations, print_cost, costs):
         if print_cost and i % 100 == 0 or i == num_iterations - 1:
-            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+            print(f"Cost after iteration {i}: {np.squeeze(cost)}")
         costs.append(cost)
 
 
 class CostNeverRecorded:
     def record(self, i, cost, num_iterations, print_cost, costs):
         if print_cost and i % 100 == 0 or i == num_iterations - 1:
-            print("Cost after iteration {}: {}".format(i, np.squeeze(cost)))
+            print(f"Cost after iteration {i}: {np.squeeze(cost)}")
 
 
 class CostBeforeForwardTwoLayer:
@@ -226,7 +226,7 @@ class SeedMissing:
         pass
 
     def initialize(self, dims):
-        if isinstance(self, _TwoLayerFamily):
+        if not isinstance(self, LLayerModel):
             n_x, n_h, n_y = dims
             return {"W1": np.random.randn(n_h, n_x) * 0.01, "b1": np.zeros((n_h, 1)),
                     "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros((n_y, 1))}
@@ -252,10 +252,6 @@ class StaleWeights:
 
     def forward(self, X, parameters):
         return super().forward(X, self.first)
-
-
-class _TwoLayerFamily:
-    """Marks variants built on TwoLayerModel (for mixins whose code differs between the two)."""
 
 
 # --- where each mistake usually sits in the student's cell --------------------------------------
@@ -313,14 +309,14 @@ TWO, DEEP = "two_layer_model", "L_layer_model"
 
 def _variants(mixins: type | dict, functions: tuple[str, ...]) -> dict:
     """One callable per function: the mistake's mixin on top of that function's reference."""
-    bases = {TWO: (TwoLayerModel, _TwoLayerFamily), DEEP: (LLayerModel,)}
+    bases = {TWO: TwoLayerModel, DEEP: LLayerModel}
     chosen = mixins if isinstance(mixins, dict) else dict.fromkeys(functions, mixins)
-    return {name: type(f"{chosen[name].__name__}_{name}", (chosen[name], *bases[name]), {})()
+    return {name: type(f"{chosen[name].__name__}_{name}", (chosen[name], bases[name]), {})()
             for name in functions}
 
 
-def _mistake(id, title, explanation, fix, functions, pattern, mixin):
-    return {"id": id, "title": title, "explanation": explanation, "fix": fix, "functions": list(functions),
+def _mistake(mistake_id, title, explanation, fix, functions, pattern, mixin):
+    return {"id": mistake_id, "title": title, "explanation": explanation, "fix": fix, "functions": list(functions),
             "pattern": pattern, "variants": _variants(mixin, functions)}
 
 

@@ -9,7 +9,6 @@ import json
 import os
 
 import numpy as np
-
 from test_utils import build_inputs, differences, report
 
 _EXPECTED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "public_tests_expected.json")

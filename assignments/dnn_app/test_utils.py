@@ -74,7 +74,7 @@ def differences(expected, actual, path="output", rtol=1e-6, atol=1e-9):
         if len(actual) != len(expected):
             return [f"costs has {len(actual)} entries, expected {len(expected)}"]
         found = []
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             found += differences(np.array(e), np.asarray(a, dtype=float), f"costs[{i}]", rtol, atol)
         return found
     expected = np.asarray(expected, dtype=float)

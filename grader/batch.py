@@ -1,0 +1,516 @@
+"""`grader grade`: a batch of submissions graded in worker processes, with nothing lost on the way.
+
+Submissions come from notebook files, folders and zips. Each one is graded in a worker process
+(its student code in a kernel of its own); as each finishes, its reports are written and its row
+is committed to the gradebook, so a batch killed at any moment resumes where it stopped. A worker
+that raises or dies costs only the submission it was grading, which is recorded as an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import pickle
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import zipfile
+import zlib
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from tqdm import tqdm
+
+from grader.assignment import Assignment
+from grader.cli import UserError
+from grader.expected import ExpectedValues
+from grader.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.gradebook import Gradebook, GradebookError
+from grader.grading import GradeOptions, file_sha256, grade_notebook
+from grader.notebook import MAX_NOTEBOOK_BYTES
+from grader.reports import write_submission_reports
+from grader.results import CaseVerdict, SubmissionReport
+from grader.summary import write_gradebook_csv, write_summary_html
+
+GRADEBOOK_CSV = "gradebook.csv"
+SUMMARY_HTML = "summary.html"
+RESERVED_NAMES = {GRADEBOOK_FILE, f"{GRADEBOOK_FILE}-wal", f"{GRADEBOOK_FILE}-shm", GRADEBOOK_CSV, SUMMARY_HTML}
+SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX"}
+MAX_ZIP_MEMBERS = 5000
+MAX_ZIP_BYTES = 1 << 30  # everything extracted from one zip
+MAX_NAME = 80
+COPY_BLOCK = 1 << 20
+
+
+@dataclass
+class Submission:
+    name: str  # unique and safe as a folder name
+    path: Path  # the file the grader reads (a temporary copy for a zip member)
+    source: str  # what the instructor gave: a path, or "archive.zip!member"
+    problem: str | None = None  # why the file cannot even be handed to the grader
+    sha256: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Collecting submissions
+
+
+def safe_name(label: str) -> str:
+    """A folder name made from a relative path: letters, digits, '.', '_' and '-' only."""
+    parts = [p for p in re.split(r"[\\/]+", label) if p not in ("", ".", "..")]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(parts)).lstrip("._-") or "submission"
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+        name = f"{name[:MAX_NAME - 9].rstrip('._-')}-{digest}"
+    if name.lower() in RESERVED_NAMES:
+        name += "-submission"
+    return name
+
+
+class NameRegistry:
+    """Hands out unique submission names; a repeated name gets -2, -3, ... in the order seen."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+
+    def take(self, label: str) -> str:
+        base = safe_name(label)
+        name, number = base, 1
+        while name.casefold() in self.taken:
+            number += 1
+            name = f"{base}-{number}"
+        self.taken.add(name.casefold())
+        return name
+
+
+def _label(relative: PurePosixPath | Path) -> str:
+    text = relative.as_posix()
+    return text[: -len(".ipynb")] if text.lower().endswith(".ipynb") else text
+
+
+def _wanted(parts: tuple[str, ...]) -> bool:
+    return not any(part in SKIPPED_FOLDERS or part.startswith("._") for part in parts)
+
+
+def _problem(names: NameRegistry, label: str, path: Path, source: str, problem: str, key: str) -> Submission:
+    return Submission(names.take(label), path, source, problem, hashlib.sha256(key.encode()).hexdigest())
+
+
+def _copy_bounded(source, target: Path, limit: int) -> int:
+    """Copy at most `limit` bytes; a larger member is cut there, and the grader reports its size."""
+    copied = 0
+    with open(target, "wb") as out:
+        while copied < limit:
+            block = source.read(min(COPY_BLOCK, limit - copied))
+            if not block:
+                break
+            out.write(block)
+            copied += len(block)
+    return copied
+
+
+def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list[Submission], list[str]]:
+    """The notebooks in a zip, each copied to a fresh file whose name never comes from the archive.
+
+    Member paths are only used to make submission names, never as paths to write to, so no
+    member can land outside the staging folder; sizes and counts are bounded, links are skipped.
+    A zip that cannot be read becomes one invalid submission with a message.
+    """
+    warnings: list[str] = []
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            members = opened.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        digest = file_sha256(archive) if archive.is_file() else str(archive)
+        return [_problem(names, archive.stem, archive, str(archive),
+                         f"{archive.name} is not a readable zip archive ({error}). Make the zip again, "
+                         "or submit the notebooks themselves.", digest)], warnings
+    folder = staging / f"zip-{hashlib.sha256(str(archive).encode()).hexdigest()[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    notebooks = []
+    for member in members:
+        path = PurePosixPath(member.filename.replace("\\", "/"))
+        if member.is_dir() or not path.name.lower().endswith(".ipynb") or not _wanted(path.parts):
+            continue
+        if (member.external_attr >> 16) & 0o170000 == 0o120000:
+            warnings.append(f"{archive.name}: skipped {member.filename}, a symbolic link")
+            continue
+        notebooks.append((member, path))
+    if len(notebooks) > MAX_ZIP_MEMBERS:
+        warnings.append(f"{archive.name}: holds {len(notebooks)} notebooks; only the first "
+                        f"{MAX_ZIP_MEMBERS} are graded")
+        notebooks = notebooks[:MAX_ZIP_MEMBERS]
+    if not notebooks:
+        warnings.append(f"{archive.name}: holds no .ipynb file")
+    # A zip of one folder: name the submissions after what is inside that folder.
+    tops = {p.parts[0] for _, p in notebooks if len(p.parts) > 1}
+    strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for _, p in notebooks) else 0
+    archive_key = file_sha256(archive)
+    total = 0
+    submissions = []
+    with zipfile.ZipFile(archive) as opened:
+        for member, path in notebooks:
+            label = _label(PurePosixPath(*path.parts[strip:]))
+            source = f"{archive}!{member.filename}"
+            key = f"{archive_key}!{member.filename}"
+            if total >= MAX_ZIP_BYTES:
+                submissions.append(_problem(names, label, archive, source,
+                                            f"not extracted: {archive.name} holds more than "
+                                            f"{MAX_ZIP_BYTES >> 20} MB of notebooks", key))
+                continue
+            name = names.take(label)
+            target = folder / f"{name}.ipynb"
+            try:
+                with opened.open(member) as stream:
+                    total += _copy_bounded(stream, target, MAX_NOTEBOOK_BYTES + 1)
+            except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError,
+                    ValueError) as error:
+                submissions.append(Submission(name, archive, source, f"{member.filename} could not be extracted "
+                                              f"from {archive.name} ({error}). Make the zip again.",
+                                              hashlib.sha256(key.encode()).hexdigest()))
+                continue
+            submissions.append(Submission(name, target, source))
+    return submissions, warnings
+
+
+def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submission], list[str]]:
+    """Every submission named by the PATH arguments, in a stable order, with unique names.
+
+    A notebook file or any other file given by name is one submission (a non-notebook gets an
+    "invalid notebook" report); a folder gives its *.ipynb files, recursively; a .zip gives the
+    notebooks inside it.
+    """
+    names = NameRegistry()
+    submissions: list[Submission] = []
+    warnings: list[str] = []
+    staging.mkdir(parents=True, exist_ok=True)
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.ipynb")
+                           if p.is_file() and _wanted(p.relative_to(path).parts))
+            if not found:
+                warnings.append(f"{path}: no .ipynb file in this folder")
+            for notebook in found:
+                submissions.append(Submission(names.take(_label(notebook.relative_to(path))), notebook,
+                                              str(notebook)))
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            found, notes = extract_zip(path, staging, names)
+            submissions += found
+            warnings += notes
+        elif path.is_file():
+            label = path.stem if path.suffix.lower() == ".ipynb" else path.name
+            submissions.append(Submission(names.take(label), path, str(path)))
+        else:
+            warnings.append(f"{path}: no such file or folder")
+    return submissions, warnings
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports for submissions the grader never ran
+
+
+def unrun_report(submission: Submission, assignment: Assignment, status: str, message: str,
+                 options: GradeOptions | None = None) -> SubmissionReport:
+    """A report for a submission that could not be graded: every case "not run", score 0."""
+    report = SubmissionReport(name=submission.name, path=submission.source, sha256=submission.sha256,
+                              assignment=assignment.name, assignment_version=assignment.version, status=status,
+                              problems=[message], isolated=bool(options and options.sandbox is not None))
+    cases = assignment.cases()
+    for graded in assignment.functions:
+        own = [c for c in cases if c["function"] == graded.name]
+        for case in own:
+            report.cases.append(CaseVerdict(case_id=case["id"], function=case["function"],
+                                            description=case["description"], visibility=case["visibility"],
+                                            status="skipped", max_score=graded.points / len(own),
+                                            messages=["not run: " + message.split(". ")[0].rstrip(".")]))
+        report.function_points[graded.name] = graded.points
+        report.function_scores[graded.name] = 0.0
+    report.max_score = sum(report.function_points.values())
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# Worker processes
+
+_WORKER: dict = {}
+
+
+def _interrupted(signum, frame) -> None:
+    """Ctrl-C reaches the workers too: stop grading without a screenful of their tracebacks."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    raise KeyboardInterrupt
+
+
+def _start_worker(assignment: Assignment, options: GradeOptions, started: str) -> None:
+    """Load the expected values once per worker; a failure is reported on each submission."""
+    signal.signal(signal.SIGINT, _interrupted)
+    _WORKER.update(assignment=assignment, options=options, started=Path(started))
+    try:
+        _WORKER["expected"] = ExpectedValues(assignment)
+    except Exception as error:  # noqa: BLE001 - reported per submission by _grade_in_worker
+        _WORKER["error"] = f"{type(error).__name__}: {error}"
+
+
+def mark_started(name: str) -> None:
+    """Called in the worker before grading: if the process dies, the batch knows whom it held."""
+    (_WORKER["started"] / name).touch()
+
+
+def _grade_in_worker(path: str, name: str) -> dict:
+    if "error" in _WORKER:
+        raise RuntimeError(f"the grading process could not start ({_WORKER['error']})")
+    mark_started(name)
+    options = dataclasses.replace(_WORKER["options"], name=name)
+    return grade_notebook(Path(path), _WORKER["assignment"], _WORKER["expected"], options).to_dict()
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class _Pool:
+    """Runs submissions in worker processes; a dead worker costs only the submission it held."""
+
+    def __init__(self, assignment: Assignment, options: GradeOptions, workers: int, staging: Path, finish,
+                 work=None):
+        self.assignment, self.options, self.workers, self.finish = assignment, options, workers, finish
+        self.work = work or _grade_in_worker  # (path, name) -> report dict, run in a worker process
+        self.started = staging / "started"
+        self.started.mkdir(parents=True, exist_ok=True)
+
+    def _executor(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_worker,
+                                   initargs=(self.assignment, self.options, str(self.started)))
+
+    def _failed(self, submission: Submission, message: str) -> None:
+        self.finish(submission, unrun_report(submission, self.assignment, "error", message, self.options))
+
+    def _report(self, submission: Submission, future) -> SubmissionReport | None:
+        """The finished submission's report; None when the pool broke (the caller sorts that out)."""
+        try:
+            return SubmissionReport.from_dict(future.result())
+        except BrokenProcessPool:
+            return None
+        except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
+            return unrun_report(submission, self.assignment, "error",
+                                f"The grader failed on this submission ({type(error).__name__}: {error}). "
+                                "Tell the instructor; grading it again may help.", self.options)
+
+    def run(self, submissions: list[Submission]) -> None:
+        queue = list(submissions)
+        while queue:
+            suspects, waiting, progress = [], [], False
+            pool = self._executor(min(self.workers, len(queue)))
+            try:
+                futures = {pool.submit(self.work, str(s.path), s.name): s for s in queue}
+                for future in as_completed(futures):
+                    submission = futures[future]
+                    report = self._report(submission, future)
+                    if report is None:
+                        started = (self.started / submission.name).exists()
+                        (suspects if started else waiting).append(submission)
+                        continue
+                    progress = True
+                    self.finish(submission, report)
+            except BaseException:
+                # Interrupted (Ctrl-C) or the gradebook failed: drop the queue instead of draining it.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+            # A worker died: whoever it was grading gets one more try alone, the rest go on as before.
+            for submission in suspects:
+                self._alone(submission)
+                progress = True
+            if not progress:
+                for submission in waiting:
+                    self._failed(submission, "The grading worker processes could not run; grade this "
+                                             "submission again.")
+                return
+            queue = waiting
+
+    def _alone(self, submission: Submission) -> None:
+        (self.started / submission.name).unlink(missing_ok=True)
+        try:
+            with self._executor(1) as pool:
+                report = self._report(submission, pool.submit(self.work, str(submission.path), submission.name))
+        except Exception as error:  # noqa: BLE001 - the pool itself could not start
+            report = unrun_report(submission, self.assignment, "error",
+                                  f"The grader could not start a worker for this submission ({error}).",
+                                  self.options)
+        if report is None:
+            report = unrun_report(submission, self.assignment, "error",
+                                  "The process grading this submission died twice (for instance the "
+                                  "grader's own memory ran out). It was not scored; tell the instructor.",
+                                  self.options)
+        self.finish(submission, report)
+
+
+# ----------------------------------------------------------------------------------------------
+# The batch
+
+
+def grade_options(args: argparse.Namespace, sandbox, limits: dict) -> GradeOptions:
+    """GradeOptions from the command line; --execute all needs the dataset folder."""
+    execute_all = getattr(args, "execute", "graded") == "all"
+    data_dir = None
+    if execute_all:
+        folder = getattr(args, "data", None) or os.environ.get("DNN_DATA_DIR")
+        if not folder:
+            raise UserError("--execute all runs the whole notebook, which loads the dataset: pass --data DIR "
+                            "or set DNN_DATA_DIR to the folder holding it")
+        data_dir = Path(folder)
+        if not data_dir.is_dir():
+            raise UserError(f"the dataset folder {folder} (from --data or DNN_DATA_DIR) does not exist")
+    return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=dict(limits or {}),
+                        data_dir=data_dir)
+
+
+def _say(message: str) -> None:
+    tqdm.write(f"grader grade: {message}", file=sys.stderr)
+
+
+def _hash(submission: Submission) -> None:
+    """The file's content hash; an unreadable file becomes a submission with a problem."""
+    if submission.sha256:
+        return
+    try:
+        submission.sha256 = file_sha256(submission.path)
+    except OSError as error:
+        submission.problem = f"{submission.path.name} cannot be read ({error.strerror}). Check its permissions."
+        submission.sha256 = hashlib.sha256(submission.source.encode()).hexdigest()
+
+
+class _Batch:
+    def __init__(self, args: argparse.Namespace, assignment: Assignment, options: GradeOptions, out: Path,
+                 staging: Path):
+        self.args, self.assignment, self.options, self.out, self.staging = args, assignment, options, out, staging
+        self.done: Counter = Counter()
+
+    def finish(self, book: Gradebook, bar: tqdm, submission: Submission, report: SubmissionReport) -> None:
+        """Reports first, then the gradebook row: a row always has its reports on disk."""
+        report.name, report.path = submission.name, submission.source
+        try:
+            write_submission_reports(report, self.out / submission.name, self.assignment)
+        except Exception as error:  # noqa: BLE001 - the row is still kept; reports are rebuilt on a rerun
+            _say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
+        book.record(report)
+        self.done[report.status] += 1
+        bar.update(1)
+
+    def _restore_reports(self, book: Gradebook, submission: Submission) -> None:
+        """An unchanged submission whose report folder went missing gets its reports back from the row."""
+        if (self.out / submission.name / "results.json").is_file():
+            return
+        row = book.row(submission.name, self.assignment.name, self.assignment.version)
+        if row is not None:
+            try:
+                write_submission_reports(row.submission_report(), self.out / submission.name, self.assignment)
+            except Exception as error:  # noqa: BLE001
+                _say(f"could not rewrite the reports of {submission.name}: {error}")
+
+    def run(self) -> int:
+        paths = [Path(p) for p in self.args.paths]
+        submissions, warnings = collect_submissions(paths, self.staging / "files")
+        for warning in warnings:
+            _say(warning)
+        if not submissions:
+            _say("nothing to grade: give notebooks (.ipynb), folders holding them, or zips of them")
+            return 1
+        for submission in submissions:
+            _hash(submission)
+        regrade = bool(getattr(self.args, "regrade", False))
+        with Gradebook(self.out / GRADEBOOK_FILE) as book:
+            todo, skipped = [], []
+            for submission in submissions:
+                if not regrade and book.is_current(submission.name, submission.sha256, self.assignment.name,
+                                                   self.assignment.version):
+                    skipped.append(submission)
+                    self._restore_reports(book, submission)
+                else:
+                    todo.append(submission)
+            bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
+                       disable=bool(getattr(self.args, "quiet", False)) or not todo, dynamic_ncols=True)
+            try:
+                def finish(submission: Submission, report: SubmissionReport) -> None:
+                    self.finish(book, bar, submission, report)
+
+                for submission in (s for s in todo if s.problem):
+                    finish(submission, unrun_report(submission, self.assignment, "invalid", submission.problem,
+                                                    self.options))
+                runnable = [s for s in todo if not s.problem]
+                if runnable:
+                    _Pool(self.assignment, self.options, max(1, int(self.args.workers)), self.staging,
+                          finish).run(runnable)
+            finally:
+                bar.close()
+            write_gradebook_csv(book, self.out / GRADEBOOK_CSV, self.assignment)
+            write_summary_html(book, self.out / SUMMARY_HTML, self.assignment)
+            rows = {row.name: row for row in book.rows(self.assignment.name, self.assignment.version)}
+        print(self._summary_line([rows[s.name] for s in submissions if s.name in rows], len(todo), len(skipped)))
+        return 0
+
+    def _summary_line(self, rows: list, graded: int, skipped: int) -> str:
+        statuses = Counter(row.status for row in rows)
+        scored = [row for row in rows if row.status in ("graded", "invalid")]
+        line = (f"graded {graded}, skipped {skipped} unchanged, invalid {statuses['invalid']}, "
+                f"errors {statuses['error']}")
+        if scored:
+            mean = sum(row.score for row in scored) / len(scored)
+            top = max(row.max_score for row in scored)
+            line += f"; mean score {mean:.1f} / {top:g} over {len(scored)} submission{'s' if len(scored) > 1 else ''}"
+        return line + f"; see {self.out / SUMMARY_HTML}"
+
+
+def _warn_when_not_isolated(sandbox) -> None:
+    if sandbox is not None:
+        return
+    try:
+        from grader.sandbox import unavailable_reason
+
+        reason = unavailable_reason()
+    except ImportError:
+        reason = ""
+    _say("kernels run WITHOUT the OS sandbox" + (f" ({reason})" if reason else "")
+         + "; every report says so")
+
+
+def run_grade(args: argparse.Namespace, assignment: Assignment, sandbox, limits: dict) -> int:
+    """The `grader grade` verb. Returns 0 when the batch ran (whatever the scores), 1 when it could not."""
+    options = grade_options(args, sandbox, limits)
+    _warn_when_not_isolated(sandbox)
+    ExpectedValues(assignment)  # fails now, with a clear message, when the expected values are missing
+    try:
+        assignment.cases()
+    except Exception as error:  # noqa: BLE001 - an instructor's broken cases module stops the batch cleanly
+        _say(f"the assignment's cases cannot be loaded ({type(error).__name__}: {error})")
+        return 1
+    try:
+        pickle.dumps(options)
+    except Exception as error:  # noqa: BLE001
+        _say(f"the grading options cannot be sent to worker processes ({error})")
+        return 1
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _say(f"cannot create the output folder {out}: {error.strerror}")
+        return 1
+    staging = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+    try:
+        return _Batch(args, assignment, options, out, staging).run()
+    except GradebookError as error:
+        _say(str(error))
+        return 1
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

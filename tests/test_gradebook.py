@@ -1,0 +1,170 @@
+"""The gradebook database, and the CSV and summary rebuilt from it (no kernel needed here)."""
+
+import csv
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from grader.gradebook import Gradebook, GradebookError
+from grader.results import CaseVerdict, SubmissionReport
+from grader.summary import summary_context, write_gradebook_csv, write_summary_html
+from tests.conftest import ROOT
+
+FUNCTIONS = ("two_layer_model", "L_layer_model")
+
+
+def make_report(name: str, sha: str = "1" * 64, passed: tuple = (True, True, True, True), version: str = "1",
+                status: str = "graded", mistake: str | None = None) -> SubmissionReport:
+    """A small report: two cases per function, 25 points each; `passed` says which cases passed."""
+    report = SubmissionReport(name=name, path=f"/submissions/{name}.ipynb", sha256=sha, assignment="dnn_app",
+                              assignment_version=version, status=status, isolated=True, seconds=1.0)
+    for index, ok in enumerate(passed):
+        function = FUNCTIONS[index // 2]
+        verdict = CaseVerdict(case_id=f"{function}/case-{index % 2}", function=function,
+                              description=f"case {index % 2} of {function}", visibility="hidden" if index % 2 else
+                              "visible", status="passed" if ok else "failed", score=25.0 if ok else 0.0,
+                              max_score=25.0)
+        if not ok and mistake:
+            verdict.diagnosis = {"mistake": mistake, "title": f"the {mistake} mistake", "explanation": "",
+                                 "fix": ""}
+        report.cases.append(verdict)
+    for function in FUNCTIONS:
+        report.function_points[function] = 50.0
+        report.function_scores[function] = sum(v.score for v in report.cases_of(function))
+    report.score = sum(report.function_scores.values())
+    report.max_score = 100.0
+    return report
+
+
+def test_a_row_is_stored_and_read_back_whole(tmp_path):
+    with Gradebook(tmp_path / "gradebook.sqlite") as book:
+        book.record(make_report("alice", passed=(True, False, True, True)))
+        (row,) = book.rows("dnn_app", "1")
+    assert (row.name, row.status, row.score, row.times_graded) == ("alice", "graded", 75.0, 1)
+    assert row.function_scores == {"two_layer_model": 25.0, "L_layer_model": 50.0}
+    again = row.submission_report()
+    assert [v.passed for v in again.cases] == [True, False, True, True]
+    assert row.first_graded_at == row.graded_at and row.graded_at.endswith("+00:00")
+    connection = sqlite3.connect(tmp_path / "gradebook.sqlite")
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_only_an_unchanged_file_is_current_and_a_new_hash_replaces_the_row(tmp_path):
+    with Gradebook(tmp_path / "gradebook.sqlite") as book:
+        book.record(make_report("bob", sha="a" * 64, passed=(False,) * 4))
+        assert book.is_current("bob", "a" * 64, "dnn_app", "1")
+        assert not book.is_current("bob", "b" * 64, "dnn_app", "1")  # the file changed
+        assert not book.is_current("bob", "a" * 64, "dnn_app", "2")  # the assignment changed
+        assert not book.is_current("carol", "a" * 64, "dnn_app", "1")
+        first = book.row("bob", "dnn_app", "1")
+        book.record(make_report("bob", sha="b" * 64))
+        rows = book.rows("dnn_app", "1")
+    assert len(rows) == 1
+    assert (rows[0].sha256, rows[0].score, rows[0].times_graded) == ("b" * 64, 100.0, 2)
+    assert rows[0].first_graded_at == first.first_graded_at and rows[0].graded_at >= first.graded_at
+
+
+def test_a_grader_error_is_not_current(tmp_path):
+    with Gradebook(tmp_path / "gradebook.sqlite") as book:
+        book.record(make_report("dave", status="error", passed=(False,) * 4))
+        assert not book.is_current("dave", "1" * 64, "dnn_app", "1")
+
+
+def test_versions_are_kept_apart(tmp_path):
+    with Gradebook(tmp_path / "gradebook.sqlite") as book:
+        book.record(make_report("erin", version="1"))
+        book.record(make_report("erin", version="2", passed=(False,) * 4))
+        assert [r.score for r in book.rows("dnn_app", "1")] == [100.0]
+        assert [r.score for r in book.rows("dnn_app", "2")] == [0.0]
+        assert len(book.rows()) == 2
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "gradebook.sqlite"
+    path.write_text("this is not sqlite " * 100)
+    with pytest.raises(GradebookError, match="cannot be used as a gradebook"):
+        Gradebook(path)
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from grader.gradebook import Gradebook
+    from tests.test_gradebook import make_report
+    who, count, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    (path.parent / f"ready-{{who}}").touch()
+    while len(list(path.parent.glob("ready-*"))) < 2:  # start writing together
+        time.sleep(0.01)
+    with Gradebook(path) as book:
+        for index in range(count):
+            # Half the names are shared with the other writer, half are its own.
+            name = f"shared-{{index}}" if index % 2 == 0 else f"{{who}}-{{index}}"
+            book.record(make_report(name, sha=who[0] * 64))
+            book.rows("dnn_app", "1")  # readers run between the writes too
+""")
+
+
+def test_two_batches_writing_at_once_do_not_corrupt_the_database(tmp_path):
+    path = tmp_path / "gradebook.sqlite"
+    count = 80
+    script = WRITER.format(root=str(ROOT))
+    writers = [subprocess.Popen([sys.executable, "-c", script, who, str(count), str(path)], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True) for who in ("first", "second")]
+    errors = [w.communicate(timeout=240)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with Gradebook(path) as book:
+        rows = book.rows("dnn_app", "1")
+    shared = [r for r in rows if r.name.startswith("shared-")]
+    assert len(rows) == count // 2 + 2 * (count // 2)
+    assert sum(r.times_graded for r in rows) == 2 * count  # every write landed, none was lost
+    assert all(r.times_graded == 2 for r in shared)
+
+
+def test_csv_has_one_row_per_submission_with_function_scores(tmp_path, assignment):
+    path = tmp_path / "gradebook.sqlite"
+    with Gradebook(path) as book:
+        book.record(make_report("alice", passed=(True, False, True, True)))
+        book.record(make_report("=cmd|evil", passed=(False,) * 4, status="invalid"))
+        book.record(make_report("old-version", version="0"))
+    count = write_gradebook_csv(path, tmp_path / "gradebook.csv", assignment)
+    with open(tmp_path / "gradebook.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert count == len(rows) == 2  # only the assignment's current version
+    assert list(rows[0])[:6] == ["name", "sha256", "two_layer_model", "L_layer_model", "total", "max_score"]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["alice"]["two_layer_model"] == "25" and by_name["alice"]["total"] == "75"
+    assert by_name["alice"]["status"] == "graded" and by_name["alice"]["sha256"] == "1" * 64
+    assert "'=cmd|evil" in by_name  # a name a spreadsheet would run as a formula is quoted
+    assert by_name["'=cmd|evil"]["status"] == "invalid"
+
+
+def test_summary_counts_pass_rates_and_mistakes(tmp_path, assignment):
+    path = tmp_path / "gradebook.sqlite"
+    with Gradebook(path) as book:
+        book.record(make_report("a", passed=(True, True, True, True)))
+        book.record(make_report("b", passed=(True, True, True, False), mistake="range-minus-one"))
+        book.record(make_report("c", passed=(True, False, True, False), mistake="range-minus-one"))
+        book.record(make_report("d", passed=(False,) * 4, status="invalid"))
+        book.record(make_report("e", passed=(False,) * 4, status="error"))
+        context = summary_context(book.rows("dnn_app", "1"), assignment)
+        write_summary_html(book, tmp_path / "summary.html", assignment)
+    rates = {c["id"]: (c["passed"], c["total"]) for c in context["cases"]}
+    assert rates == {"two_layer_model/case-0": (3, 3), "two_layer_model/case-1": (2, 3),
+                     "L_layer_model/case-0": (3, 3), "L_layer_model/case-1": (1, 3)}
+    assert (context["graded"], context["invalid"], context["errors"], context["full_marks"]) == (3, 1, 1, 1)
+    assert context["mean"] == pytest.approx((100 + 75 + 50 + 0) / 4)
+    assert sum(b["count"] for b in context["histogram"]) == 4
+    assert context["histogram"][-1]["count"] == 1 and context["histogram"][0]["count"] == 1
+    assert context["mistakes"] == [{"id": "range-minus-one", "title": "the range-minus-one mistake", "count": 2,
+                                    "functions": ["L_layer_model", "two_layer_model"]}]
+    html = (tmp_path / "summary.html").read_text()
+    assert "<script" not in html and 'id="case-pass-rates"' in html
+    assert 'data-case="L_layer_model/case-1"' in html and "1 / 3" in html
+    assert 'data-mistake="range-minus-one"' in html
+    assert 'id="invalid-count">1<' in html and 'id="error-count">1<' in html

@@ -1,0 +1,202 @@
+"""`grader release`: what the bundle holds, what it must never hold, and how its notebook fails."""
+
+import json
+import re
+import zipfile
+
+import h5py
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+
+from grader import cli
+from grader.assignment import load_assignment
+from grader.expected import ExpectedValues
+from grader.notebook import graded_name
+from grader.release import MARKER_FILE, ReleaseError, build_release, region_spans
+from tests import notebook_edits as edits
+from tests.conftest import ASSIGNMENT_DIR
+
+DATA_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    for name in DATA_FILES:
+        with h5py.File(folder / name, "w") as handle:
+            handle["pictures"] = np.arange(12, dtype=np.uint8)
+    (folder / "notes.txt").write_text("not a dataset")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def release(assignment, data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("release") / "dnn_app_release"
+    folder, archive = build_release(assignment, out, data_dir)
+    return folder, archive
+
+
+def bundle_files(folder):
+    return {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+
+
+def solution_lines():
+    """Code lines inside the solution's YOUR CODE regions (the answers)."""
+    found = set()
+    for cell in edits.solution().cells:
+        if cell.cell_type == "code":
+            lines = cell.source.split("\n")
+            for start, end in region_spans(lines):
+                found.update(line.strip() for line in lines[start + 1:end]
+                             if line.strip() and not line.strip().startswith("#"))
+    return found
+
+
+def test_the_bundle_holds_the_notebook_the_manifest_and_the_support_files(assignment, release):
+    folder, archive = release
+    assert folder.is_dir() and archive == folder.with_name(folder.name + ".zip")
+    expected = {assignment.student_notebook, "assignment.toml", MARKER_FILE, "images/my_image.jpg",
+                *(f"datasets/{name}" for name in DATA_FILES),
+                *(name for name in assignment.support if (ASSIGNMENT_DIR / name).is_file())}
+    assert bundle_files(folder) == expected
+    bundle = load_assignment(folder)
+    assert bundle.is_bundle and bundle.name == assignment.name
+
+
+def test_the_bundle_holds_nothing_secret(assignment, release):
+    folder, archive = release
+    names = bundle_files(folder)
+    for secret in (assignment.cases_file, assignment.expected_file, assignment.solution):
+        assert not any(name.endswith(secret) for name in names)
+    assert not any(name.startswith("reference") or name.endswith(".npz") for name in names)
+
+    texts = {name: (folder / name).read_bytes().decode("utf-8", "replace") for name in names}
+    everything = "\n".join(texts.values())
+    answers = solution_lines()
+    assert len(answers) >= 10
+    assert not [line for line in answers if line in everything]
+
+    hidden = [case for case in assignment.cases() if case["visibility"] == "hidden"]
+    assert hidden
+    for case in hidden:
+        assert case["id"] not in everything and case["description"] not in everything
+    expected = ExpectedValues(assignment)
+    for case in hidden:
+        values = expected.for_case(case["id"])
+        shown = [float(np.ravel(values["costs"])[0])] + [float(np.ravel(v)[0]) for v in values["parameters"].values()]
+        for value in shown:
+            assert repr(value) not in everything and f"{value:.10g}" not in everything, case["id"]
+
+
+def test_the_zip_holds_exactly_the_folder(release):
+    folder, archive = release
+    with zipfile.ZipFile(archive) as zipped:
+        inside = {info.filename: zipped.read(info) for info in zipped.infolist()}
+    assert inside == {f"{folder.name}/{name}": (folder / name).read_bytes() for name in bundle_files(folder)}
+
+
+def test_the_released_notebook_is_the_solution_with_empty_regions(assignment, release):
+    folder, _ = release
+    released = nbformat.read(folder / assignment.student_notebook, as_version=4)
+    nbformat.validate(released)
+    solution = edits.solution()
+    assert [c.cell_type for c in released.cells] == [c.cell_type for c in solution.cells]
+    regions = 0
+    for mine, theirs in zip(released.cells, solution.cells, strict=True):
+        if mine.cell_type != "code":
+            assert mine.source == theirs.source
+            continue
+        assert mine.outputs == [] and mine.execution_count is None
+        lines, original = mine.source.split("\n"), theirs.source.split("\n")
+        spans = region_spans(lines)
+        regions += len(spans)
+        assert len(spans) == len(region_spans(original))
+        assert all(end == start + 1 for start, end in spans)  # nothing between the markers
+        kept = [line for i, line in enumerate(original)
+                if not any(start < i < end for start, end in region_spans(original))]
+        assert lines == kept  # everything else, hints included, is as in the solution
+    assert regions >= 10
+    graded = [graded_name(c.source) for c in released.cells if c.cell_type == "code" and graded_name(c.source)]
+    assert graded == [f.name for f in assignment.functions]
+    assert "# parameters = ..." in "\n".join(c.source for c in released.cells)
+
+
+def test_a_new_release_replaces_the_previous_bundle(assignment, tmp_path):
+    out = tmp_path / "bundle"
+    build_release(assignment, out, None)
+    (out / "leftover.txt").write_text("from an older release")
+    (out / "datasets").mkdir()
+    folder, archive = build_release(assignment, out, None)
+    assert "leftover.txt" not in bundle_files(folder) and not (folder / "datasets").exists()
+    with zipfile.ZipFile(archive) as zipped:
+        assert not [name for name in zipped.namelist() if "leftover" in name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "bundle.zip"]  # no staging leftovers
+
+
+def test_release_refuses_a_folder_that_is_not_a_bundle(assignment, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    with pytest.raises(ReleaseError, match="not empty and is not a previous release bundle"):
+        build_release(assignment, out, None)
+    assert (out / "thesis.tex").read_text() == "precious" and len(list(out.iterdir())) == 1
+    # Through the command line: one clear line, exit status 2, no traceback.
+    assert cli.main(["release", "--assignment", str(ASSIGNMENT_DIR), "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_release_refuses_a_bundle_as_its_source_and_a_data_folder_without_data(assignment, release, tmp_path):
+    folder, _ = release
+    with pytest.raises(ReleaseError, match="is a release bundle"):
+        build_release(load_assignment(folder), tmp_path / "again", None)
+    with pytest.raises(ReleaseError, match="no .h5 file"):
+        build_release(assignment, tmp_path / "nodata", tmp_path)
+    assert not (tmp_path / "nodata").exists()
+
+
+def test_the_command_line_writes_folder_and_zip(tmp_path, capsys):
+    out = tmp_path / "release"
+    assert cli.main(["release", "--assignment", str(ASSIGNMENT_DIR), "--out", str(out)]) == 0
+    assert f"wrote {out}/ and {out}.zip" in capsys.readouterr().out
+    assert (out / "dnn_app.ipynb").is_file() and (tmp_path / "release.zip").is_file()
+
+
+def test_the_released_notebook_fails_both_public_tests_with_a_clear_message(assignment, release):
+    """Setup, the graded cells and the notebook's own public-test calls, run as a student would."""
+    folder, _ = release
+    released = nbformat.read(folder / assignment.student_notebook, as_version=4)
+    code = [c.source for c in released.cells if c.cell_type == "code"]
+    setup = [s for s in code if assignment.setup_marker in s]
+    test_calls = [line.strip() for s in code for line in s.split("\n")
+                  if re.fullmatch(r"\w+_test\(\w+\)", line.strip())]
+    assert len(test_calls) == 2
+    cells = setup[:]
+    for function in assignment.functions:
+        cells.append(next(s for s in code if graded_name(s) == function.name))
+        cells.append(next(line for line in test_calls if line.startswith(function.name + "_test(")))
+    cells.append("print('the kernel is still alive')")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
+    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+
+    outputs = {cell.source: cell.outputs for cell in notebook.cells}
+    for function in assignment.functions:
+        call = next(line for line in test_calls if line.startswith(function.name + "_test("))
+        printed = "".join(o.get("text", "") for o in outputs[call] if o.output_type == "stream")
+        errors = [o for o in outputs[call] if o.output_type == "error"]
+        assert f"{function.name} raised NameError" in printed, printed
+        assert "YOUR CODE region" in printed and "Tests failed" in printed
+        assert [e.ename for e in errors] == ["AssertionError"]
+    assert "still alive" in outputs[cells[-1]][0]["text"]
+    # Setup and the graded cells themselves ran without error.
+    for source in cells[: len(setup)] + [s for s in cells if graded_name(s)]:
+        assert not [o for o in outputs[source] if o.output_type == "error"]
+
+
+def test_the_marker_file_names_the_release(assignment, release):
+    folder, _ = release
+    marker = json.loads((folder / MARKER_FILE).read_text())
+    assert (marker["assignment"], marker["version"], marker["notebook"]) == (
+        assignment.name, assignment.version, assignment.student_notebook)

@@ -1,0 +1,241 @@
+"""Per-submission reports: the Gradescope results format, the feedback pages, and no hidden case leaks.
+
+The reports are built from verdicts that the real comparison produces on answers a little off the
+expected values, so every message a failing case can carry is in them, without running a kernel.
+"""
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from grader.compare import COST_LINE, compare
+from grader.expected import ExpectedValues
+from grader.reports import HIDDEN_CASE_VISIBILITY, points, write_submission_reports
+from grader.results import CaseVerdict, Finding, SubmissionReport
+from grader.untrusted import KernelResult
+from tests.batch_helpers import case_numbers, hidden_secrets, leaks
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
+DIAGNOSIS = {"mistake": "hard-coded-rate", "title": "The learning rate is hard-coded",
+             "explanation": "The update uses 0.0075 & ignores the learning_rate argument.",
+             "fix": "Pass learning_rate to update_parameters.", "line": 57}
+
+
+def _perturbed_stdout(lines: list[str], factor: float) -> str:
+    out = []
+    for line in lines:
+        match = COST_LINE.match(line)
+        out.append(f"Cost after iteration {match.group(1)}: {float(match.group(2)) * factor!r}" if match else line)
+    return "\n".join(out)
+
+
+def _answer(case: dict, values: dict, factor: float) -> KernelResult:
+    """What a student's kernel would send back: the expected values scaled by `factor`."""
+    arrays = {f"parameter:{key}": np.asarray(v) * factor for key, v in values["parameters"].items()}
+    arrays["costs"] = np.asarray(values["costs"], dtype=np.float64) * factor
+    if "inputs_unchanged" in case["compare"]:
+        arrays.update({f"input:{key}": np.asarray(v) for key, v in values["inputs"].items()})
+    meta = {"error": None, "returned": "tuple", "length": 2, "parameters_type": "dict", "parameter_problems": {},
+            "costs_type": "list", "stdout": _perturbed_stdout(values.get("stdout", []), factor)}
+    return KernelResult(meta=meta, arrays=arrays)
+
+
+def build_report(assignment, failing: set[str], isolated: bool = False) -> SubmissionReport:
+    """A graded report whose `failing` cases are 1% off; the verdicts come from the real compare()."""
+    expected = ExpectedValues(assignment)
+    report = SubmissionReport(name="student-07", path="student-07.ipynb", sha256="ab" * 32,
+                              assignment=assignment.name, assignment_version=assignment.version,
+                              status="graded", isolated=isolated, seconds=2.5)
+    cases = assignment.cases()
+    for graded in assignment.functions:
+        own = [c for c in cases if c["function"] == graded.name]
+        for case in own:
+            values = expected.for_case(case["id"])
+            comparison = compare(case, values, _answer(case, values, 1.01 if case["id"] in failing else 1.0),
+                                 assignment.rtol, assignment.atol)
+            share = graded.points / len(own)
+            report.cases.append(CaseVerdict(
+                case_id=case["id"], function=case["function"], description=case["description"],
+                visibility=case["visibility"], status="passed" if comparison.passed else "failed",
+                score=share if comparison.passed else 0.0, max_score=share, messages=comparison.messages,
+                first_difference=comparison.first_difference))
+        report.function_points[graded.name] = graded.points
+        report.function_scores[graded.name] = sum(v.score for v in report.cases_of(graded.name))
+    report.score = sum(report.function_scores.values())
+    report.max_score = sum(report.function_points.values())
+    return report
+
+
+@pytest.fixture(scope="module")
+def cases(assignment):
+    return assignment.cases()
+
+
+@pytest.fixture(scope="module")
+def failing(cases):
+    """Every L_layer_model case and one public two_layer_model case fail."""
+    public_two_layer = next(c["id"] for c in cases
+                            if c["function"] == "two_layer_model" and c["visibility"] == "visible")
+    return {c["id"] for c in cases if c["function"] == "L_layer_model"} | {public_two_layer}
+
+
+@pytest.fixture(scope="module")
+def written(assignment, failing, tmp_path_factory):
+    """Reports of a part-failing submission, with a rule finding, a problem, a diagnosis and a curve."""
+    report = build_report(assignment, failing)
+    report.findings.append(Finding("extra-cell", "an extra code cell <b>was</b> added", cell=31, line=2))
+    report.problems.append("cell 40 raised ValueError: <script>alert('x')</script>")
+    hidden_failure = next(v for v in report.cases if v.function == "L_layer_model" and v.visibility == "hidden")
+    hidden_failure.diagnosis = dict(DIAGNOSIS)
+    public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
+    public_failure.diagnosis = {"title": "W1 goes wrong first"}  # the optional keys are optional
+    folder = tmp_path_factory.mktemp("reports") / "student-07"
+    extras = {"curves": {hidden_failure.case_id: PNG, report.cases[0].case_id: 'AAAA"><script>x</script>'}}
+    write_submission_reports(report, folder, assignment, extras)
+    return report, folder, hidden_failure
+
+
+def test_results_json_follows_the_gradescope_format(written, assignment):
+    report, folder, _ = written
+    results = json.loads((folder / "results.json").read_text())
+    assert results["score"] == pytest.approx(report.score)
+    assert results["score"] < report.max_score  # the failing cases cost points
+    assert isinstance(results["execution_time"], (int, float))
+    assert len(results["tests"]) == len(report.cases)
+    assert sum(t["score"] for t in results["tests"]) == pytest.approx(results["score"])
+    names = {f.name for f in assignment.functions}
+    for test, verdict in zip(results["tests"], report.cases, strict=True):
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility", "tags", "status"}
+        function = test["name"].split(":")[0]
+        assert function in names and function == verdict.function
+        assert verdict.function in test["tags"]
+        assert test["status"] == ("passed" if verdict.passed else "failed")
+        assert test["visibility"] == ("visible" if verdict.visibility == "visible" else HIDDEN_CASE_VISIBILITY)
+        assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+        assert verdict.description in test["name"]
+        assert 0 <= test["score"] <= test["max_score"]
+        for message in verdict.messages:
+            assert message in test["output"]
+    # Submission-level: the not-isolated warning first, then problems and rule findings with their place.
+    assert results["output"].startswith("WARNING: NOT ISOLATED")
+    assert "cell 31, line 2: an extra code cell" in results["output"]
+    assert "cell 40 raised ValueError" in results["output"]
+
+
+def test_isolated_reports_carry_no_warning(assignment, tmp_path):
+    report = build_report(assignment, set(), isolated=True)
+    write_submission_reports(report, tmp_path, assignment)
+    assert "NOT ISOLATED" not in (tmp_path / "results.json").read_text()
+    assert "NOT ISOLATED" not in (tmp_path / "feedback.md").read_text()
+    assert 'id="isolation-warning"' not in (tmp_path / "feedback.html").read_text()
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == report.max_score
+
+
+def test_no_report_shows_a_hidden_case_recipe_or_expected_value(written, assignment, failing, cases):
+    report, folder, _ = written
+    files = [folder / "results.json", folder / "feedback.md", folder / "feedback.html"]
+    secrets = hidden_secrets(assignment)
+    assert any(case_id in failing for case_id in secrets)  # hidden cases did fail, with messages
+    assert leaks(files, secrets) == []
+    # The search is not blind: a failing public case's expected numbers are shown, and found.
+    public = next(c for c in cases if c["visibility"] == "visible" and c["id"] in failing)
+    shown = case_numbers(ExpectedValues(assignment).for_case(public["id"]))
+    assert any(number in files[1].read_text() for number in shown)
+
+
+class _Page(HTMLParser):
+    """The parts of an HTML page the tests look at."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+        self.text_by_id: dict[str, str] = {}
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.elements.append((tag, attributes))
+        if tag not in ("meta", "img", "br", "link"):
+            self._open.append(attributes.get("id"))
+            if attributes.get("id"):
+                self.text_by_id[attributes["id"]] = ""
+
+    def handle_endtag(self, tag):
+        if tag not in ("meta", "img", "br", "link") and self._open:
+            self._open.pop()
+
+    def handle_data(self, data):
+        for element_id in self._open:
+            if element_id:
+                self.text_by_id[element_id] += data
+
+    def having(self, tag: str | None = None, cls: str | None = None) -> list[dict]:
+        return [a for t, a in self.elements if (tag is None or t == tag)
+                and (cls is None or cls in (a.get("class") or "").split())]
+
+
+def _page(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    return page
+
+
+def test_feedback_html_is_self_contained_and_structured(written, assignment):
+    report, folder, hidden_failure = written
+    text = (folder / "feedback.html").read_text()
+    page = _page(text)
+    assert page.text_by_id["title"].strip() == assignment.title
+    assert page.having("h1") and any(meta.get("name") == "viewport" for meta in page.having("meta"))
+    passed = sum(v.passed for v in report.cases)
+    assert page.text_by_id["verdict"].strip() == f"{passed} of {len(report.cases)} cases passed."
+    assert "NOT ISOLATED" in page.text_by_id["isolation-warning"]
+    assert len(page.having("li", "case")) == len(report.cases)
+    assert len(page.having("li", "passed")) == passed
+    assert len(page.having("li", "failed")) == len(report.cases) - passed
+    for verdict in report.cases:
+        assert verdict.description in text.replace("&#39;", "'")
+    for function in assignment.functions:
+        assert f"function-{function.name}" in page.text_by_id
+    # Self-contained: no script, no external resource, no link out.
+    assert "<script" not in text
+    assert not re.search(r"(src|href)=\"(https?:)?//", text)
+    assert "&lt;script&gt;" in text and "&lt;b&gt;was&lt;/b&gt;" in text  # student text is escaped
+    # The diagnosis and the cost curve of the case that carries them.
+    case_text = page.text_by_id["case-" + re.sub(r"[^A-Za-z0-9_-]+", "-", hidden_failure.case_id)]
+    assert DIAGNOSIS["title"] in case_text and DIAGNOSIS["fix"] in case_text and "line 57" in case_text
+    images = page.having("img")
+    assert len(images) == 1  # the malformed curve was dropped
+    assert images[0]["src"] == f"data:image/png;base64,{PNG}"
+    assert hidden_failure.description in images[0]["alt"]
+
+
+def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
+    report, folder, hidden_failure = written
+    text = (folder / "feedback.md").read_text()
+    assert text.startswith("# ")
+    assert f"**Score: {points(report.score)} / {points(report.max_score)}**" in text
+    assert "## two_layer_model" in text and "## L_layer_model" in text
+    assert text.count("**FAILED**") == sum(not v.passed for v in report.cases)
+    assert f"Likely mistake: {DIAGNOSIS['title']}" in text
+    assert "Likely mistake: W1 goes wrong first" in text
+    assert "0.0075 &amp; ignores" in text
+    assert "<script>" not in text
+    assert "cell 31, line 2" in text
+
+
+def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):
+    report = build_report(assignment, set())
+    report.status, report.problems = "invalid", ["notes.txt is not a notebook: it is not valid JSON"]
+    for verdict in report.cases:
+        verdict.status, verdict.score, verdict.messages = "skipped", 0.0, ["not run"]
+    report.score = 0.0
+    write_submission_reports(report, tmp_path, assignment)
+    page = _page((tmp_path / "feedback.html").read_text())
+    assert page.text_by_id["verdict"].startswith("Not graded")
+    assert "not valid JSON" in page.text_by_id["problems"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == 0 and all(t["status"] == "failed" for t in results["tests"])

@@ -1,0 +1,204 @@
+"""The student's kernel in the sandbox: what it can see, reach and start, and who it runs as.
+
+One sandboxed kernel answers most questions (it runs a probe cell and reports what it found);
+the checks are made here, outside. The sandbox must be available: without it these tests fail
+with the reason (install bubblewrap), they never skip.
+"""
+
+import json
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.kernel import KernelLimits, KernelSession, process_tree
+from grader.sandbox import SandboxError, choose_sandbox, project_checkout, readable_paths, unavailable_reason
+from tests.conftest import ASSIGNMENT_DIR, ROOT
+
+LIMITS = KernelLimits(cpu_seconds=60, memory_mb=1024, processes=40, file_mb=8)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    chosen = choose_sandbox(disabled=False)
+    assert chosen is not None, f"no sandbox on this machine: {unavailable_reason()}"
+    return chosen
+
+
+def _workdir(parent: Path, name: str) -> Path:
+    folder = parent / name
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    return folder
+
+
+def _run_json(session: KernelSession, code: str, timeout: float = 30) -> dict:
+    """Run `code` (which prints one JSON line) in the kernel and return what it printed."""
+    outcome = session.run(code, timeout)
+    assert outcome.ok, (outcome.status, outcome.error_name, outcome.error_value, outcome.traceback[-2000:])
+    return json.loads(outcome.stdout.strip().splitlines()[-1])
+
+
+PROBE = '''
+import json, os, resource, socket
+paths = {paths!r}
+seen = {{p: os.path.exists(p) for p in paths}}
+try:
+    with socket.create_connection(("127.0.0.1", {port}), timeout=2):
+        reached = True
+except OSError as error:
+    reached = str(error)
+print(json.dumps({{
+    "uid": os.getuid(), "gid": os.getgid(), "euid": os.geteuid(),
+    "seen": seen, "top": sorted(os.listdir("/")), "tmp": sorted(os.listdir("/tmp")),
+    "home_listing": sorted(os.listdir(os.path.expanduser("~"))) if os.path.isdir(os.path.expanduser("~")) else None,
+    "interfaces": [name for _, name in socket.if_nameindex()],
+    "reached_host_server": reached,
+    "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "env": sorted(os.environ),
+    "limits": {{name: resource.getrlimit(getattr(resource, name))[0]
+               for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE")}},
+    "cwd": os.getcwd(),
+}}))
+'''
+
+
+@pytest.fixture(scope="module")
+def observed(sandbox, tmp_path_factory):
+    """What a sandboxed kernel sees, with a loopback server and another submission's folder around it."""
+    parent = tmp_path_factory.mktemp("kernels")
+    workdir = _workdir(parent, "grader-kernel-mine")
+    other = _workdir(parent, "grader-kernel-other")
+    (other / "someone_else.ipynb").write_text("{}")
+    home_entries = [Path.home() / name for name in sorted(os.listdir(Path.home()))]
+    hidden = [ROOT, ROOT / "reference", ASSIGNMENT_DIR / "cases.py", ASSIGNMENT_DIR / "expected.npz",
+              other, other / "someone_else.ipynb",
+              *[p for p in home_entries if not any(p == r or p in r.parents for r in sandbox.readable)]]
+    host_tmp = sorted(os.listdir(tempfile.gettempdir()))
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    os.environ["GRADER_TEST_SECRET"] = "must-not-reach-the-kernel"
+    session = KernelSession(workdir, LIMITS, sandbox)
+    try:
+        session.start()
+        code = PROBE.format(paths=[str(p) for p in hidden] + [str(workdir)], port=server.getsockname()[1])
+        facts = _run_json(session, code)
+        facts["workdir"] = str(workdir)
+        facts["hidden"] = [str(p) for p in hidden]
+        facts["host_tmp"] = host_tmp
+        root = session.client.km.provisioner.pid
+        facts["host_uids"] = sorted({_host_uid(pid) for pid in process_tree(root) if _name(pid) != "bwrap"})
+        facts["transport"] = session.client.km.transport
+        facts["connection"] = json.loads(Path(session.client.km.connection_file).read_text())
+        session.stop()
+        facts["left_after_stop"] = sorted(process_tree(root))
+    finally:
+        session.close()
+        server.close()
+        os.environ.pop("GRADER_TEST_SECRET", None)
+    return facts
+
+
+def _name(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def _host_uid(pid: int) -> int:
+    """The real uid of a process as the host sees it (not as its own user namespace shows it)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def test_kernel_cannot_see_the_checkout_home_or_other_submissions(observed):
+    assert observed["seen"][observed["workdir"]] is True  # the probe itself can see what it should
+    visible = [path for path in observed["hidden"] if observed["seen"][path]]
+    assert visible == [], f"the sandboxed kernel can see {visible}"
+    workdir = Path(observed["workdir"])
+    path_to_workdir = workdir.relative_to(tempfile.gettempdir()).parts[0]  # made by the sandbox to hold it
+    leaked = set(observed["tmp"]) & set(observed["host_tmp"]) - {path_to_workdir}
+    assert not leaked, f"the kernel's /tmp shows the host's {sorted(leaked)}"
+    assert "work" not in observed["top"] and "home" not in observed["top"], observed["top"]
+    assert observed["cwd"] == observed["workdir"]
+
+
+def test_kernel_runs_as_an_unprivileged_uid_inside_and_outside(observed):
+    assert (observed["uid"], observed["euid"], observed["gid"]) == (65534, 65534, 65534)
+    # Every process but bubblewrap's own: as root, the sandbox drops to 65534 on the host too; as
+    # a user, it stays that user there.
+    assert set(observed["host_uids"]) == ({65534} if os.geteuid() == 0 else {os.getuid()})
+
+
+def test_kernel_has_no_network_and_talks_over_ipc(observed):
+    assert observed["interfaces"] == ["lo"]
+    assert observed["reached_host_server"] is not True, "the kernel reached a server on the host's loopback"
+    assert observed["transport"] == "ipc" and observed["connection"]["transport"] == "ipc"
+    assert observed["connection"]["ip"].startswith(observed["workdir"])
+
+
+def test_kernel_sees_only_its_own_processes_and_environment(observed):
+    assert len(observed["pids"]) <= 5, observed["pids"]  # bubblewrap's init, the kernel, nothing of ours
+    assert "GRADER_TEST_SECRET" not in observed["env"] and "JPY_PARENT_PID" not in observed["env"]
+
+
+def test_limits_are_in_force_inside(observed):
+    assert observed["limits"] == {"RLIMIT_AS": LIMITS.memory_mb * 1024 * 1024, "RLIMIT_CPU": LIMITS.cpu_seconds,
+                                  "RLIMIT_NPROC": LIMITS.processes, "RLIMIT_FSIZE": LIMITS.file_mb * 1024 * 1024}
+
+
+def test_stopping_the_kernel_leaves_no_process(observed):
+    assert observed["left_after_stop"] == []
+
+
+STORM = '''
+import json, os, time
+children = []
+for _ in range({tries}):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    children.append(pid)
+print(json.dumps({{"started": len(children)}}))
+'''
+
+
+def test_process_cap_counts_each_kernel_alone(sandbox, tmp_path):
+    """Two kernels at once: one that used up its processes does not stop the other from forking."""
+    first = KernelSession(_workdir(tmp_path, "first"), LIMITS, sandbox)
+    second = KernelSession(_workdir(tmp_path, "second"), LIMITS, sandbox)
+    try:
+        first.start()
+        second.start()
+        flood = _run_json(first, STORM.format(tries=500))
+        assert 0 < flood["started"] < LIMITS.processes, flood
+        again = _run_json(first, STORM.format(tries=5))
+        assert again["started"] == 0, "the cap was not reached by the first storm"
+        calm = _run_json(second, STORM.format(tries=10))
+        assert calm["started"] == 10, "one kernel's processes counted against another's cap"
+        roots = [first.client.km.provisioner.pid, second.client.km.provisioner.pid]
+    finally:
+        first.close()
+        second.close()
+    assert [pid for root in roots for pid in process_tree(root)] == []
+
+
+def test_a_python_installation_that_holds_the_checkout_is_refused(tmp_path):
+    with pytest.raises(SandboxError, match="must not see"):
+        readable_paths([Path(sys.prefix) / "lib" / "a-checkout"])
+    assert all(project_checkout() not in path.parents and path != project_checkout()
+               for path in readable_paths([project_checkout()]))
+
+
+def test_no_sandbox_when_disabled_and_the_probe_runs_once(sandbox):
+    assert choose_sandbox(disabled=True) is None
+    assert "--no-sandbox" in unavailable_reason()
+    assert choose_sandbox(disabled=False) is sandbox
