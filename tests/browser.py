@@ -93,7 +93,7 @@ window.addEventListener("load", function () {
         var box = img.getBoundingClientRect();
         return {src: img.getAttribute("src").slice(0, 40), alt: img.alt, complete: img.complete,
                 naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
-                width: box.width, height: box.height, left: box.left, right: box.right};
+                width: box.width, height: box.height, top: box.top, left: box.left, right: box.right};
       }),
       found: found, viewportWidth: doc.documentElement.clientWidth, scrollWidth: doc.documentElement.scrollWidth,
       scrollHeight: doc.documentElement.scrollHeight,
@@ -124,7 +124,7 @@ class Rendering:
     title: str
     text: str  # document.body.innerText: the text a reader sees, as laid out
     headings: list[dict]  # {level, text} of every h1-h3, in order
-    images: list[dict]  # {src (start), alt, complete, naturalWidth, naturalHeight, width, height, left, right}
+    images: list[dict]  # {src (start), alt, complete, naturalWidth, naturalHeight, width, height, top, left, right}
     found: dict[str, list[dict]]  # per selector asked for: {text, className, data, visible, right}
     viewport_width: int
     scroll_width: int
