@@ -78,7 +78,8 @@ def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, .
             rest = len(messages) - MAX_MESSAGES_PER_CASE
             printer.wrapped(f"(and {rest} more difference{'s' if rest > 1 else ''})", 8, None, "dim")
     diagnosis = verdict.diagnosis
-    if isinstance(diagnosis, dict) and diagnosis.get("title"):
+    if isinstance(diagnosis, dict) and diagnosis.get("title") and diagnosis["title"] not in seen.values():
+        seen[("diagnosis", diagnosis["title"])] = diagnosis["title"]  # said once per function
         text = f"{style('Likely cause:', 'bold')} {diagnosis['title']}"
         explanation = str(diagnosis.get("explanation", "")).strip()
         printer.wrapped(text + (f" — {explanation}" if explanation else ""), 8, 2)

@@ -367,6 +367,21 @@ def _parameters_advice(expected: dict, result: KernelResult, first: str, rtol: f
     return title, explanation
 
 
+ERROR_ADVICE = {
+    "NameError": "A name is read before anything was assigned to it: a YOUR CODE region still empty, a "
+                 "variable spelled differently where it is set and where it is used, or a notebook variable "
+                 "(the grader runs only the imports and the graded cells, so the notebook's other variables "
+                 "do not exist). Assign every name the function uses inside the function.",
+    "TypeError": "A function received arguments it does not take, or a value of the wrong kind: compare each "
+                 "helper call with the helper's signature (for example initialize_parameters(n_x, n_h, n_y) "
+                 "takes three sizes, initialize_parameters_deep(layers_dims) one list).",
+    "ValueError": "Arrays of incompatible shapes met, usually in a matrix product: check that each layer's W "
+                  "is multiplied with the previous layer's activations, and which cache each step receives.",
+    "KeyError": "A dictionary was asked for a key it lacks: check the names of the parameters (W1, b1, ...) "
+                "and of the gradients (dW1, db1, ...) that update_parameters reads.",
+}
+
+
 def localise(case: dict, expected: dict, result: KernelResult, comparison: Comparison, rtol: float = 1e-6,
              atol: float = 1e-9) -> dict | None:
     """Where the student's numbers first depart from the reference, and what that usually means."""
@@ -380,5 +395,7 @@ def localise(case: dict, expected: dict, result: KernelResult, comparison: Compa
         if title is None:
             return None
         if first == "error" and isinstance(result.meta.get("error"), dict):
-            title = f"the function raised {result.meta['error'].get('type', 'an error')}"
+            kind = str(result.meta["error"].get("type", "an error"))
+            title = f"the function raised {kind}"
+            explanation = ERROR_ADVICE.get(kind, explanation)
     return {"mistake": None, "title": title, "explanation": explanation, "where": first}

@@ -11,9 +11,19 @@ import io
 import math
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 # A case is worth a curve when the reference records at least this many costs on it.
 CURVE_MIN_POINTS = 5
+# About 600 x 390 px. What sets the text's size on screen is the figure's width in inches (the
+# picture is scaled to the page's width), so a narrow figure with 11 pt text reads well on a phone.
+FIGSIZE = (4.8, 3.1)
+DPI = 125
+FONT = 11
+REFERENCE_COLOUR = "#2b6cb0"  # blue, solid, round markers
+STUDENT_COLOUR = "#c2410c"  # dark orange, dashed, square markers: apart from the reference even in grey
+LOG_SCALE_RATIO = 20.0
+MAX_TITLE = 48  # what fits on one line of the picture at FONT + 1 bold
 
 
 def _as_floats(values) -> list[float]:
@@ -32,29 +42,52 @@ def _marker(points: int, shape: str) -> str:
     return shape if points <= 50 else ""  # hundreds of markers would hide the line
 
 
+def _log_scale_helps(*series: list[float]) -> bool:
+    """A log axis when the costs span more than LOG_SCALE_RATIO (a diverging run beside a converging
+    one): on a linear axis the smaller curve would be a flat line at the bottom."""
+    values = [v for values in series for v in values if math.isfinite(v)]
+    if not values or min(values) <= 0:
+        return False
+    return max(values) / min(values) > LOG_SCALE_RATIO
+
+
 def cost_curve_png(student_costs, reference_costs, title: str) -> bytes:
-    """Both curves on one small chart, x = position in costs; PNG bytes."""
-    figure = Figure(figsize=(5.0, 3.2), dpi=80)
-    figure.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.15)  # fixed: no second layout pass
+    """Both curves on one chart, x = position in costs; PNG bytes.
+
+    Sized for a phone: about 600 px wide, shown at roughly 350 CSS px, with 11-12 pt text, which
+    stays legible at that scale. The legend sits above the plot so it can never cover a line, and
+    the student's line differs from the reference's by colour, dash and marker (not colour alone).
+    """
+    figure = Figure(figsize=FIGSIZE, dpi=DPI)
+    figure.subplots_adjust(left=0.15, right=0.97, top=0.78, bottom=0.17)  # fixed: no second layout pass
     axes = figure.add_subplot()
     reference = _as_floats(reference_costs)
-    axes.plot(range(len(reference)), reference, color="#2b6cb0", linewidth=2.2,
-              marker=_marker(len(reference), "o"), markersize=3.5, label="reference")
     student = _as_floats(student_costs)
+    axes.plot(range(len(reference)), reference, color=REFERENCE_COLOUR, linewidth=3.0, solid_capstyle="round",
+              marker=_marker(len(reference), "o"), markersize=5, label="reference", zorder=2)
     if student:
-        axes.plot(range(len(student)), student, color="#dd6b20", linewidth=1.6, linestyle="--",
-                  marker=_marker(len(student), "s"), markersize=3, label="your code")
+        axes.plot(range(len(student)), student, color=STUDENT_COLOUR, linewidth=2.2, linestyle=(0, (5, 2.5)),
+                  marker=_marker(len(student), "s"), markersize=4.5, label="your code", zorder=3)
+    if _log_scale_helps(reference, student):
+        axes.set_yscale("log")
+        axes.yaxis.set_minor_locator(NullLocator())  # dozens of minor ticks: slow to draw, nothing to read
+        axes.set_ylabel("cost (log scale)", fontsize=FONT)
+    else:
+        axes.set_ylabel("cost", fontsize=FONT)
     missing = sum(1 for v in student if math.isnan(v))
     note = ("your code recorded no cost" if not student
             else f"{missing} of your costs are nan or inf (not drawn)" if missing else "")
-    if note:
-        axes.text(0.98, 0.95, note, transform=axes.transAxes, ha="right", va="top", fontsize=8, color="#c53030")
-    axes.set_title(title, fontsize=9)
-    axes.set_xlabel("entry of costs (in the order recorded)", fontsize=8)
-    axes.set_ylabel("cost", fontsize=8)
-    axes.tick_params(labelsize=7)
+    figure.suptitle(title, x=0.02, y=0.98, ha="left", va="top", fontsize=FONT + 1, fontweight="bold")
+    if note:  # its own row under the title, so it covers no part of either line
+        figure.text(0.02, 0.875, note, ha="left", va="top", fontsize=FONT - 1, color="#b42318")
+        figure.subplots_adjust(top=0.72)
+    axes.margins(x=0.03, y=0.08)
+    axes.set_xlabel("entry of costs (in the order recorded)", fontsize=FONT)
+    axes.tick_params(labelsize=FONT - 1)
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8, loc="center right" if note else "upper right")
+    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=FONT, frameon=False,
+                borderaxespad=0.0, handlelength=3.0, columnspacing=1.5)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -71,8 +104,8 @@ def curves_for(report, expected) -> dict[str, str]:
         if len(reference) < CURVE_MIN_POINTS:
             continue
         title = f"{verdict.function}: {verdict.description.split(':')[0]}"  # the case's name, not its details
-        if len(title) > 60:
-            title = title[:57] + "..."
+        if len(title) > MAX_TITLE:
+            title = title[: MAX_TITLE - 3] + "..."
         png = cost_curve_png(verdict.costs, reference, title)
         curves[verdict.case_id] = base64.b64encode(png).decode("ascii")
     return curves

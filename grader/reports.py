@@ -36,6 +36,11 @@ STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "time
                  "crashed": "crashed", "skipped": "not run"}
 BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 MAX_CURVE_CHARS = 4_000_000
+PLACE = re.compile(r"^(cell \d+, line \d+):\s*(.*)$", re.S)
+# A message about one parameter array: "W3 differs ...", "b2 has shape ...", "parameters has no W4".
+PARAMETER_MESSAGE = re.compile(r"^(?:parameters has no )?([A-Za-z]+\d+)\b")
+MAX_PARAMETER_MESSAGES = 4
+MAX_NAMES_LISTED = 12
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +55,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_text
+    env.filters["code"] = markdown_code
     env.filters["points"] = points
     return env
 
@@ -58,6 +64,11 @@ def markdown_text(value: object) -> str:
     """Plain text made safe inside Markdown: no raw HTML, no line breaks that end a list item."""
     text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return re.sub(r"\s*\n\s*", " / ", text.strip())
+
+
+def markdown_code(value: object) -> str:
+    """Text for inside a Markdown code span (shown literally there): one line, no backtick to end it early."""
+    return re.sub(r"\s+", " ", str(value)).replace("`", "'").strip()
 
 
 def points(value: float) -> str:
@@ -92,12 +103,45 @@ def _function_order(report: SubmissionReport, assignment) -> list[str]:
     return names
 
 
+def _place(line: str) -> dict:
+    """Where a diagnosis points, split into the place ("cell 30, line 58") and the code found there."""
+    line = line.strip()
+    if line.isdigit():
+        return {"place": f"line {line}", "code": ""}
+    match = PLACE.match(line)
+    if match:
+        return {"place": match.group(1), "code": match.group(2).strip()}
+    return {"place": "", "code": line}
+
+
 def _diagnosis(verdict: CaseVerdict) -> dict | None:
     """The mistake catalogue's explanation, as plain strings, when it matched something."""
     found = verdict.diagnosis
     if not isinstance(found, dict) or not found.get("title"):
         return None
-    return {key: "" if found.get(key) is None else str(found[key]) for key in ("title", "explanation", "fix", "line")}
+    shown = {key: "" if found.get(key) is None else str(found[key]) for key in ("title", "explanation", "fix", "line")}
+    shown["named"] = bool(found.get("mistake"))  # a catalogued mistake, not only where the numbers part
+    shown.update(_place(shown["line"]) if shown["line"] else {"place": "", "code": ""})
+    return shown
+
+
+def capped_messages(messages: list[str], keep: int = MAX_PARAMETER_MESSAGES) -> list[str]:
+    """A case's messages with a long run of per-parameter differences cut to the first `keep`.
+
+    A five-layer network that trains wrongly differs in all ten of its arrays; ten near-identical
+    lines bury the one that matters, so the rest are named in a single "and N more" line.
+    """
+    about_parameters = [index for index, message in enumerate(messages) if PARAMETER_MESSAGE.match(message)]
+    if len(about_parameters) <= keep + 1:  # "and 1 more" would save nothing
+        return list(messages)
+    dropped = about_parameters[keep:]
+    names = [PARAMETER_MESSAGE.match(messages[index]).group(1) for index in dropped]
+    listed = ", ".join(names[:MAX_NAMES_LISTED]) + (", ..." if len(names) > MAX_NAMES_LISTED else "")
+    summary = f"and {len(dropped)} more parameters differ as well: {listed}"
+    gone = set(dropped)
+    shown = [message for index, message in enumerate(messages) if index not in gone]
+    shown.insert(dropped[0], summary)  # every message before the first dropped one is kept
+    return shown
 
 
 def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -> str | None:
@@ -114,36 +158,96 @@ def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -
     return data
 
 
+def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport) -> dict:
+    return {
+        "id": verdict.case_id,
+        "anchor": "case-" + anchor(verdict.case_id),
+        "description": verdict.description,
+        "hidden": verdict.visibility != "visible",
+        "status": verdict.status,
+        "label": STATUS_LABELS.get(verdict.status, verdict.status),
+        "passed": verdict.passed,
+        "score": verdict.score,
+        "max_score": verdict.max_score,
+        "messages": capped_messages(list(verdict.messages)),
+        "diagnosis": _diagnosis(verdict),
+        "diagnosis_ref": None,  # the function-level diagnosis this case shares (set below)
+        "curve": _curve(extras, verdict.case_id, report),
+    }
+
+
+def _shared_diagnoses(function_anchor: str, failed: list[dict]) -> list[dict]:
+    """Each distinct diagnosis of a function's failing cases once, with the cases it explains.
+
+    The same mistake usually breaks every case of a function; its explanation is said once at the
+    top of the function's section and each case only points at it.
+    """
+    shared: list[dict] = []
+    for case in failed:
+        found = case["diagnosis"]
+        if found is None:
+            continue
+        key = (found["title"], found["explanation"], found["fix"], found["line"])
+        entry = next((d for d in shared if d["key"] == key), None)
+        if entry is None:
+            entry = dict(found, key=key, anchor=f"{function_anchor}-diagnosis-{len(shared) + 1}", cases=[])
+            shared.append(entry)
+        entry["cases"].append(case["description"])
+        case["diagnosis_ref"] = entry
+    for entry in shared:
+        count, failing = len(entry["cases"]), len(failed)
+        entry["seen_in"] = (f"Seen in all {failing} failing cases." if count == failing > 1
+                            else "Seen in the failing case." if count == failing
+                            else f"Seen in {count} of the {failing} failing cases.")
+    return shared
+
+
+def _function(name: str, report: SubmissionReport, extras: dict) -> dict:
+    cases = [_case(verdict, extras, report) for verdict in report.cases_of(name)]
+    function_anchor = "function-" + anchor(name)
+    failed = [c for c in cases if not c["passed"]]
+    passed = [c for c in cases if c["passed"]]
+    diagnoses = _shared_diagnoses(function_anchor, failed)
+    # The cost curves worth a look: those of failing cases (a passing case's curve is the reference's).
+    curves = [{"data": c["curve"], "case": c["description"], "case_anchor": c["anchor"]} for c in failed if c["curve"]]
+    points_of = report.function_points.get(name, sum(c["max_score"] for c in cases))
+    score = report.function_scores.get(name, 0.0)
+    return {
+        "name": name,
+        "anchor": function_anchor,
+        "score": score,
+        "points": points_of,
+        "lost_points": score < points_of - 1e-9 or bool(failed),
+        "cases": cases,
+        "failed_cases": failed,
+        "passed_cases": passed,
+        "passed": len(passed),
+        "diagnoses": diagnoses,
+        "curves": curves,
+    }
+
+
+def _to_fix(function: dict) -> dict:
+    """One entry of "What to fix": the function's score and its likeliest mistake or first difference."""
+    named = [d for d in function["diagnoses"] if d["named"]]
+    first_failed = function["failed_cases"][0] if function["failed_cases"] else None
+    first = None
+    if not named and first_failed is not None:
+        localised = first_failed["diagnosis"]
+        first = {"case": first_failed["description"], "case_anchor": first_failed["anchor"],
+                 "message": first_failed["messages"][0] if first_failed["messages"] else first_failed["label"],
+                 "meaning": localised["title"] if localised else ""}
+    return {"name": function["name"], "anchor": function["anchor"], "score": function["score"],
+            "points": function["points"], "failed": len(function["failed_cases"]), "total": len(function["cases"]),
+            "mistakes": named, "first_difference": first}
+
+
 def feedback_context(report: SubmissionReport, assignment=None, extras: dict | None = None) -> dict:
     """Everything the feedback templates show, as plain data (nothing secret is in it)."""
     extras = extras or {}
     verdict, all_passed = verdict_line(report)
-    functions = []
-    for name in _function_order(report, assignment):
-        cases = []
-        for verdict_of_case in report.cases_of(name):
-            cases.append({
-                "id": verdict_of_case.case_id,
-                "anchor": "case-" + anchor(verdict_of_case.case_id),
-                "description": verdict_of_case.description,
-                "hidden": verdict_of_case.visibility != "visible",
-                "status": verdict_of_case.status,
-                "label": STATUS_LABELS.get(verdict_of_case.status, verdict_of_case.status),
-                "passed": verdict_of_case.passed,
-                "score": verdict_of_case.score,
-                "max_score": verdict_of_case.max_score,
-                "messages": list(verdict_of_case.messages),
-                "diagnosis": _diagnosis(verdict_of_case),
-                "curve": _curve(extras, verdict_of_case.case_id, report),
-            })
-        functions.append({
-            "name": name,
-            "anchor": "function-" + anchor(name),
-            "score": report.function_scores.get(name, 0.0),
-            "points": report.function_points.get(name, sum(c["max_score"] for c in cases)),
-            "cases": cases,
-            "passed": sum(1 for c in cases if c["passed"]),
-        })
+    functions = [_function(name, report, extras) for name in _function_order(report, assignment)]
+    graded = report.status == "graded"
     return {
         "title": getattr(assignment, "title", None) or report.assignment,
         "report": report,
@@ -156,6 +260,7 @@ def feedback_context(report: SubmissionReport, assignment=None, extras: dict | N
         "problems": list(report.problems),
         "findings": [{"where": f.where(), "rule": f.rule, "message": f.message} for f in report.findings],
         "functions": functions,
+        "to_fix": [_to_fix(f) for f in functions if f["lost_points"]] if graded else [],
     }
 
 

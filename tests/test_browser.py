@@ -16,6 +16,7 @@ import base64
 import importlib.util
 import json
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -49,7 +50,8 @@ MIN_COLOURS = 64
 MIN_INK = 0.03
 
 FEEDBACK_SELECTORS = ("li.case", "li.case .badge", "#verdict", "#total", "#max-score", ".diagnosis h3",
-                      "figure.curve img", "section.function")
+                      "figure.curve img", "section.function", "details.passed-cases > summary",
+                      "#what-to-fix", "#what-to-fix li.fix-item", ".diagnosis .fix", ".diagnosis-ref")
 SUMMARY_SELECTORS = ("#count", "#graded-count", "#full-marks", ".histogram .column", "tr.case-rate",
                      "tr.mistake", "tr.submission")
 
@@ -146,8 +148,43 @@ def texts(seen: Rendering, selector: str) -> list[str]:
     return [element["text"] for element in seen.found[selector]]
 
 
+class _Badges(HTMLParser):
+    """Each case's badge text as written in the DOM (innerText is empty for a folded, unrendered case)."""
+
+    def __init__(self):
+        super().__init__()
+        self.badges: dict[str, str] = {}
+        self._case: str | None = None
+        self._in_badge = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if tag == "li" and "case" in classes:
+            self._case = attributes.get("data-case")
+            self.badges[self._case] = ""
+        self._in_badge = tag == "span" and "badge" in classes and self._case is not None
+
+    def handle_endtag(self, tag):
+        self._in_badge = False
+
+    def handle_data(self, data):
+        if self._in_badge:
+            self.badges[self._case] += data.strip()
+
+
+def badges_in_dom(dom: str) -> dict[str, str]:
+    parser = _Badges()
+    parser.feed(dom)
+    return parser.badges
+
+
 def check_feedback(seen: Rendering, assignment, report: dict, name: str) -> None:
-    """What both feedback pages show: title, who, score, verdict, one section per function, every case."""
+    """What both feedback pages show: title, who, score, verdict, one section per function, every case.
+
+    Within a function's section the failing cases come first, shown; the passed ones follow, folded
+    under a summary that counts them.
+    """
     cases = assignment.cases()
     assert seen.heading_texts(1) == [assignment.title]
     assert f"Feedback for {name}" in seen.text
@@ -156,12 +193,33 @@ def check_feedback(seen: Rendering, assignment, report: dict, name: str) -> None
     h2 = seen.heading_texts(2)
     for function in assignment.functions:
         assert any(text.startswith(function.name) for text in h2), f"no heading for {function.name} in {h2}"
-    assert [c["data"]["case"] for c in seen.found["li.case"]] == [
-        case["id"] for f in assignment.functions for case in cases if case["function"] == f.name]
-    assert all(c["visible"] for c in seen.found["li.case"])
-    for case, badge in zip(seen.found["li.case"], texts(seen, "li.case .badge"), strict=True):
-        verdict = "passed" if "passed" in case["className"].split() else "failed"
-        assert (badge.lower() == "passed") == (verdict == "passed"), (case, badge)
+    # results.json lists the cases in the assignment's order, each with its status.
+    ordered = [case["id"] for f in assignment.functions for case in cases if case["function"] == f.name]
+    passed = {case_id: test["status"] == "passed" for case_id, test in zip(ordered, report["tests"], strict=True)}
+    expected_order = []
+    for function in assignment.functions:
+        own = [case_id for case_id in ordered if case_id.startswith(function.name + "/")]
+        expected_order += [c for c in own if not passed[c]] + [c for c in own if passed[c]]
+    assert [c["data"]["case"] for c in seen.found["li.case"]] == expected_order
+    for case in seen.found["li.case"]:
+        shown_as_passed = "passed" in case["className"].split()
+        assert shown_as_passed == passed[case["data"]["case"]], case
+        # A folded case's text is not rendered: the reader sees it only after opening the fold.
+        assert bool(case["text"]) != shown_as_passed, f"a failing case must be shown, a passed one folded: {case}"
+        assert case["visible"] or shown_as_passed, case
+    badges = badges_in_dom(seen.dom)
+    assert list(badges) == expected_order
+    for case_id, badge in badges.items():
+        assert (badge.lower() == "passed") == passed[case_id], (case_id, badge)
+    failing_badges = [text for text in texts(seen, "li.case .badge") if text]
+    assert [text.lower() for text in failing_badges] == ["failed"] * sum(not p for p in passed.values())
+    # One visible summary per function with passed cases, saying how many are folded under it.
+    summaries = texts(seen, "details.passed-cases > summary")
+    assert all(summary["visible"] for summary in seen.found["details.passed-cases > summary"])
+    counts = [sum(passed[c] for c in ordered if c.startswith(f.name + "/")) for f in assignment.functions]
+    assert len(summaries) == sum(1 for count in counts if count)
+    for summary, count in zip(summaries, [count for count in counts if count], strict=True):
+        assert str(count) in summary and "passed" in summary, summary
 
 
 def test_passing_feedback_page(chromium, batch, assignment):
@@ -175,7 +233,20 @@ def test_passing_feedback_page(chromium, batch, assignment):
     assert "verdict ok" in seen.found["#verdict"][0]["className"]
     assert all("passed" in c["className"].split() for c in seen.found["li.case"])
     assert not seen.found[".diagnosis h3"], "a correct solution was told it made a mistake"
+    assert not seen.found["#what-to-fix"], "a correct solution was given something to fix"
     check_phone_layout(seen, "feedback-passing")
+
+    # The folded passed cases, once the reader opens them, show every case with its badge.
+    opened = batch / PASSING / "feedback-opened.html"
+    page = (batch / PASSING / "feedback.html").read_text(encoding="utf-8")
+    assert page.count('<details class="passed-cases">') == len(assignment.functions)
+    opened.write_text(page.replace('<details class="passed-cases">', '<details class="passed-cases" open>'),
+                      encoding="utf-8")
+    unfolded = look(chromium, opened, "feedback-passing-opened", FEEDBACK_SELECTORS)
+    assert len(unfolded.found["li.case"]) == total
+    assert all(c["visible"] and c["text"] for c in unfolded.found["li.case"])
+    assert [text.lower() for text in texts(unfolded, "li.case .badge")] == ["passed"] * total
+    check_phone_layout(unfolded, "feedback-passing-opened")
 
 
 def test_failing_feedback_page(chromium, batch, assignment, mistake_title):
@@ -191,14 +262,31 @@ def test_failing_feedback_page(chromium, batch, assignment, mistake_title):
     assert "verdict bad" in seen.found["#verdict"][0]["className"]
     assert report["score"] < sum(f.points for f in assignment.functions)
 
-    # The mistake is named in words, not only as "expected X, got Y".
+    # The mistake is named in words, not only as "expected X, got Y", and explained once for the
+    # function, not once per failing case; every failing case points at that explanation.
     named = texts(seen, ".diagnosis h3")
-    assert named and all(text.startswith(f"Likely mistake: {mistake_title}") for text in named), named
+    assert named == [f"Likely mistake: {mistake_title}"], named
+    assert len(seen.found[".diagnosis .fix"]) == 1
+    references = texts(seen, ".diagnosis-ref")
+    assert len(references) == len(failed) and all(mistake_title in text for text in references), references
 
-    # The cost curve is on the page and the browser drew it.
+    # "What to fix", above everything else: the function, its score, the mistake and its line.
+    fixes = seen.found["#what-to-fix li.fix-item"]
+    assert [item["data"]["function"] for item in fixes] == ["L_layer_model"]
+    summary = fixes[0]["text"]
+    lost = [test for test in report["tests"] if test["name"].startswith("L_layer_model:")]
+    score = f"{points(sum(t['score'] for t in lost))} / {points(sum(t['max_score'] for t in lost))}"
+    assert mistake_title in summary and score in summary, summary
+    assert "line" in summary and "update_parameters(" in summary, summary
+    assert seen.text.index("What to fix") < seen.text.index("two_layer_model"), "What to fix is not at the top"
+
+    # The cost curve is on the page, the browser drew it, and it opens the function's section
+    # (before its list of failing cases).
     curves = seen.found["figure.curve img"]
     assert curves, "the failing feedback shows no cost-curve image"
     assert all(image["visible"] for image in curves)
+    section = seen.dom[seen.dom.index('id="function-L_layer_model"'):]
+    assert section.index('<figure class="curve">') < section.index('class="cases failed-cases"')
     check_phone_layout(seen, "feedback-failing")
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from grader.compare import COST_LINE, compare
 from grader.expected import ExpectedValues
-from grader.reports import HIDDEN_CASE_VISIBILITY, points, write_submission_reports
+from grader.reports import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
 from grader.results import CaseVerdict, Finding, SubmissionReport
 from grader.untrusted import KernelResult
 from tests.batch_helpers import case_numbers, hidden_secrets, leaks
@@ -204,9 +204,24 @@ def test_feedback_html_is_self_contained_and_structured(written, assignment):
     assert "<script" not in text
     assert not re.search(r"(src|href)=\"(https?:)?//", text)
     assert "&lt;script&gt;" in text and "&lt;b&gt;was&lt;/b&gt;" in text  # student text is escaped
-    # The diagnosis and the cost curve of the case that carries them.
+    # The diagnosis: explained once, at the top of its function's section; the case points at it;
+    # the summary at the top of the page names it with its line.
+    function_text = page.text_by_id[f"function-{hidden_failure.function}"]
+    assert DIAGNOSIS["title"] in function_text and DIAGNOSIS["fix"] in function_text and "line 57" in function_text
+    assert text.count(DIAGNOSIS["fix"]) == 1
     case_text = page.text_by_id["case-" + re.sub(r"[^A-Za-z0-9_-]+", "-", hidden_failure.case_id)]
-    assert DIAGNOSIS["title"] in case_text and DIAGNOSIS["fix"] in case_text and "line 57" in case_text
+    assert DIAGNOSIS["title"] in case_text and DIAGNOSIS["fix"] not in case_text
+    summary = page.text_by_id["what-to-fix"]
+    assert DIAGNOSIS["title"] in summary and "line 57" in summary
+    unnamed = next(v for v in report.cases if not v.passed and v.function != hidden_failure.function)
+    assert unnamed.messages[0] in summary.replace("&#39;", "'")  # no mistake named: the first difference
+    failing_functions = {v.function for v in report.cases if not v.passed}
+    assert {a["data-function"] for a in page.having("li", "fix-item")} == failing_functions
+    # Passed cases are folded away under a count; failing ones are not.
+    folded = page.having("details", "passed-cases")
+    assert len(folded) == sum(1 for f in assignment.functions if any(v.passed for v in report.cases_of(f.name)))
+    assert all("open" not in attributes for attributes in folded)
+    # The cost curve of the failing case.
     images = page.having("img")
     assert len(images) == 1  # the malformed curve was dropped
     assert images[0]["src"] == f"data:image/png;base64,{PNG}"
@@ -225,6 +240,22 @@ def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
     assert "0.0075 &amp; ignores" in text
     assert "<script>" not in text
     assert "cell 31, line 2" in text
+
+
+def test_long_runs_of_parameter_differences_are_capped(written):
+    report, folder, _ = written
+    text = (folder / "feedback.md").read_text()
+    many = [v for v in report.cases if sum(1 for m in v.messages if " differs" in m and m[:1] in "Wb") > 5]
+    assert many, "no case with many differing parameters to look at"
+    for verdict in many:
+        about_parameters = [m for m in verdict.messages if m[:1] in "Wb" and " differs" in m]
+        assert f"and {len(about_parameters) - 4} more parameters differ as well" in text
+        assert about_parameters[3] in text.replace("&#39;", "'")
+    messages = ["costs has 3 entries, expected 1"] + [f"{k}{n} differs: x" for n in range(1, 6) for k in "Wb"]
+    messages.append("the printed line 'x' is not the reference's")
+    shown = capped_messages(messages)
+    assert shown == [*messages[:5], "and 6 more parameters differ as well: W3, b3, W4, b4, W5, b5", messages[-1]]
+    assert capped_messages(messages[:6]) == messages[:6]  # five parameter lines: nothing to gain by cutting
 
 
 def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):
