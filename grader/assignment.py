@@ -27,6 +27,9 @@ DEFAULT_LIMITS = {
 }
 
 
+_CASES_MODULES: dict[tuple[str, int], ModuleType] = {}
+
+
 class AssignmentError(Exception):
     """The assignment folder is missing something or says something the grader cannot use."""
 
@@ -71,13 +74,16 @@ class Assignment:
         path = self.folder / self.cases_file
         if not path.exists():
             raise AssignmentError(f"{path} is missing: hidden cases are only in the instructor's assignment folder")
-        root = str(self.folder.parent.parent)
-        if root not in sys.path:  # the cases module may use the project's reference package
-            sys.path.insert(0, root)
-        spec = importlib.util.spec_from_file_location(f"_grader_cases_{self.name}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        key = (str(path), path.stat().st_mtime_ns)
+        if key not in _CASES_MODULES:  # loaded once per process: its hooks may cache what they build
+            root = str(self.folder.parent.parent)
+            if root not in sys.path:  # the cases module may use the project's reference package
+                sys.path.insert(0, root)
+            spec = importlib.util.spec_from_file_location(f"_grader_cases_{self.name}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _CASES_MODULES[key] = module
+        return _CASES_MODULES[key]
 
     def cases(self, public_only: bool = False) -> list[dict]:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""

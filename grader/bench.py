@@ -47,7 +47,11 @@ def _whole_notebook_seconds(assignment: Assignment, data_dir: Path) -> float:
 def _data_dir(explicit: str | None, scratch: Path) -> tuple[Path, str]:
     folder = explicit or os.environ.get("DNN_DATA_DIR")
     if folder:
-        return Path(folder), "real" if not explicit else str(folder)
+        folder = Path(folder).resolve()  # the notebook runs in another folder
+        if not (folder / "train_catvnoncat.h5").is_file():
+            raise FileNotFoundError(f"{folder} holds no train_catvnoncat.h5: point --data or DNN_DATA_DIR at the "
+                                    "dataset folder, or unset it to use a synthetic dataset")
+        return folder, str(folder)
     from reference.synthetic import write_synthetic_dataset
 
     return write_synthetic_dataset(scratch / "synthetic"), "synthetic"
