@@ -54,6 +54,7 @@ class Assignment:
     expected_file: str
     setup_marker: str
     functions: list[GradedFunction]
+    data_variable: str  # the environment variable naming the dataset folder (for --execute all)
     rtol: float
     atol: float
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
@@ -162,6 +163,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         cases_file=head.get("cases", "cases.py"),
         expected_file=head.get("expected", "expected.npz"),
         setup_marker=head.get("setup_marker", "import"),
+        data_variable=head.get("data_variable", "DATA_DIR"),
         functions=functions,
         rtol=float(tolerance.get("rtol", 1e-6)),
         atol=float(tolerance.get("atol", 1e-9)),

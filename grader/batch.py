@@ -47,6 +47,7 @@ SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX"}
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 1 << 30  # everything extracted from one zip
 MAX_NAME = 80
+LISTED_SUBMISSIONS = 20  # batches this small get a line per submission on the terminal
 COPY_BLOCK = 1 << 20
 
 
@@ -360,18 +361,19 @@ class _Pool:
 # The batch
 
 
-def grade_options(args: argparse.Namespace, sandbox, limits: dict) -> GradeOptions:
-    """GradeOptions from the command line; --execute all needs the dataset folder."""
+def grade_options(args: argparse.Namespace, sandbox, limits: dict, data_variable: str = "DATA_DIR") -> GradeOptions:
+    """GradeOptions from the command line; --execute all needs the dataset folder (--data, else the
+    environment variable the assignment's manifest names)."""
     execute_all = getattr(args, "execute", "graded") == "all"
     data_dir = None
     if execute_all:
-        folder = getattr(args, "data", None) or os.environ.get("DNN_DATA_DIR")
+        folder = getattr(args, "data", None) or os.environ.get(data_variable)
         if not folder:
             raise UserError("--execute all runs the whole notebook, which loads the dataset: pass --data DIR "
-                            "or set DNN_DATA_DIR to the folder holding it")
-        data_dir = Path(folder)
+                            f"or set {data_variable} to the folder holding it")
+        data_dir = Path(folder).resolve()
         if not data_dir.is_dir():
-            raise UserError(f"the dataset folder {folder} (from --data or DNN_DATA_DIR) does not exist")
+            raise UserError(f"the dataset folder {folder} (from --data or {data_variable}) does not exist")
     return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=dict(limits or {}),
                         data_dir=data_dir)
 
@@ -457,7 +459,13 @@ class _Batch:
             write_gradebook_csv(book, self.out / GRADEBOOK_CSV, self.assignment)
             write_summary_html(book, self.out / SUMMARY_HTML, self.assignment)
             rows = {row.name: row for row in book.rows(self.assignment.name, self.assignment.version)}
-        print(self._summary_line([rows[s.name] for s in submissions if s.name in rows], len(todo), len(skipped)))
+        listed = [rows[s.name] for s in submissions if s.name in rows]
+        if len(listed) <= LISTED_SUBMISSIONS:  # a small batch: its scores at a glance
+            width = max(len(row.name) for row in listed) if listed else 0
+            for row in listed:
+                print(f"  {row.name:<{width}}  {row.score:6.1f} / {row.max_score:g}  {row.status}"
+                      f"  {self.out / row.name / 'feedback.html'}")
+        print(self._summary_line(listed, len(todo), len(skipped)))
         return 0
 
     def _summary_line(self, rows: list, graded: int, skipped: int) -> str:
@@ -487,7 +495,7 @@ def _warn_when_not_isolated(sandbox) -> None:
 
 def run_grade(args: argparse.Namespace, assignment: Assignment, sandbox, limits: dict) -> int:
     """The `grader grade` verb. Returns 0 when the batch ran (whatever the scores), 1 when it could not."""
-    options = grade_options(args, sandbox, limits)
+    options = grade_options(args, sandbox, limits, assignment.data_variable)
     _warn_when_not_isolated(sandbox)
     ExpectedValues(assignment)  # fails now, with a clear message, when the expected values are missing
     try:

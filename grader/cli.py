@@ -7,6 +7,7 @@ the grader looks beside the notebook, then in ./assignments/dnn_app.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--out", default="release", help="bundle folder to write (default: ./release); "
                                                           "the zip is written beside it")
     release.add_argument("--data", help="folder with the dataset files to ship in the bundle's datasets/ "
-                                        "(default: none; students set DNN_DATA_DIR or add them)")
+                                        "(default: none; students point the assignment's data variable at them)")
 
     check = verbs.add_parser("check", help="self-check a notebook on the public cases",
                              description="Run the public cases on a notebook and say, per graded function, what "
@@ -97,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: 2)")
     grade.add_argument("--execute", choices=["graded", "all"], default="graded",
                        help="run only setup and graded cells (default) or the whole notebook")
-    grade.add_argument("--data", help="dataset folder for --execute all (default: $DNN_DATA_DIR)")
+    grade.add_argument("--data", help="dataset folder for --execute all (default: the folder in the environment "
+                                      "variable the manifest names as data_variable, DNN_DATA_DIR here)")
     grade.add_argument("--regrade", action="store_true", help="grade everything again, even unchanged files")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_limit_options(grade)
@@ -186,3 +188,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"grader {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output went to `head` or a pager that closed early
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 141
