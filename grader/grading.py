@@ -89,17 +89,13 @@ class _Runner:
             self.session.starts = MAX_KERNEL_STARTS
             return False
         loading_budget = max(1.0, min(self.remaining(), float(self.limits["case_seconds"]) * 3))
+        graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
         if self.options.execute_all:
-            cells = [(c, None) for c in self.parsed.cells]
+            loading = self.parsed.cells
         else:
-            graded_indices = {c.index: name for name, c in self.parsed.graded.items()}
-            setup = self.parsed.setup or []
-            cells = [(c, None) for c in setup] + [(c, graded_indices[c.index]) for c in
-                                                  sorted(self.parsed.graded.values(), key=lambda c: c.index)]
-        if self.options.execute_all:
-            graded_indices = {c.index: name for name, c in self.parsed.graded.items()}
-            cells = [(c, graded_indices.get(c.index)) for c, _ in cells]
-        for cell, function in cells:
+            loading = self.parsed.setup + sorted(self.parsed.graded.values(), key=lambda c: c.index)
+        for cell in loading:
+            function = graded_by_index.get(cell.index)
             if function in self.unloadable:
                 continue
             outcome = self.session.run(cell.source, loading_budget)
@@ -237,6 +233,11 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         return report
     report.problems += parsed.notes
     report.findings = _rule_findings(parsed, assignment)
+    if not parsed.setup and not options.execute_all:
+        parsed.setup = _released_setup(assignment)
+        if parsed.setup:
+            report.problems.append(f"no cell contains `{assignment.setup_marker}` (the imports cell): the "
+                                   "released notebook's imports were run instead; restore that cell")
 
     workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
     runner = None
@@ -288,6 +289,20 @@ def _curves(report: SubmissionReport, expected: ExpectedValues) -> dict[str, str
         return curves_for(shown, expected)
     except Exception:  # noqa: BLE001 - a picture must never cost a grade
         return {}
+
+
+def _released_setup(assignment: Assignment) -> list:
+    """The setup cells of the assignment's own notebook, for a submission that lost its own."""
+    from grader.notebook import parse_notebook, read_notebook_text
+
+    for name in (assignment.solution, assignment.student_notebook):
+        path = assignment.folder / name
+        if name and path.is_file():
+            try:
+                return parse_notebook(read_notebook_text(path.read_text()), assignment.setup_marker).setup
+            except SubmissionError:
+                return []
+    return []
 
 
 def _rule_findings(parsed: ParsedNotebook, assignment: Assignment) -> list:
