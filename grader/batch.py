@@ -19,6 +19,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import time
 import zipfile
 import zlib
 from collections import Counter
@@ -252,9 +254,23 @@ def _interrupted(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _start_worker(assignment: Assignment, options: GradeOptions, started: str) -> None:
+def _watch_batch(batch_pid: int) -> None:
+    """End this worker when the batch process is gone (kill -9 leaves no orphan grading on); its
+    kernel follows, through bubblewrap's --die-with-parent or ipykernel's parent poller."""
+    while True:
+        time.sleep(2)
+        try:
+            os.kill(batch_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _start_worker(assignment: Assignment, options: GradeOptions, started: str, batch_pid: int) -> None:
     """Load the expected values once per worker; a failure is reported on each submission."""
     signal.signal(signal.SIGINT, _interrupted)
+    threading.Thread(target=_watch_batch, args=(batch_pid,), daemon=True, name="watch-batch").start()
     _WORKER.update(assignment=assignment, options=options, started=Path(started))
     try:
         _WORKER["expected"] = ExpectedValues(assignment)
@@ -292,7 +308,7 @@ class _Pool:
 
     def _executor(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_worker,
-                                   initargs=(self.assignment, self.options, str(self.started)))
+                                   initargs=(self.assignment, self.options, str(self.started), os.getpid()))
 
     def _failed(self, submission: Submission, message: str) -> None:
         self.finish(submission, unrun_report(submission, self.assignment, "error", message, self.options))

@@ -82,7 +82,7 @@ def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, .
         seen[("diagnosis", diagnosis["title"])] = diagnosis["title"]  # said once per function
         text = f"{style('Likely cause:', 'bold')} {diagnosis['title']}"
         explanation = str(diagnosis.get("explanation", "")).strip()
-        printer.wrapped(text + (f" — {explanation}" if explanation else ""), 8, 2)
+        printer.wrapped(text + (f" — {explanation}" if explanation else ""), 8, 5)
 
 
 def _function_block(printer: _Printer, report: SubmissionReport, function: str) -> bool:

@@ -46,14 +46,27 @@ def resolve_assignment(explicit: str | None, near: Path | None = None) -> Assign
     raise UserError("no assignment found: pass --assignment DIR (the assignment folder or the release bundle)")
 
 
+def _positive(kind):
+    """An argparse type: a number of `kind` greater than zero."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        return value
+    return parse
+
+
 def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("limits (override the assignment manifest's [limits])")
-    group.add_argument("--case-seconds", type=float, help="wall-clock limit of one case")
-    group.add_argument("--submission-seconds", type=float, help="wall-clock limit of one submission")
-    group.add_argument("--cpu-seconds", type=int, help="CPU-time limit of the kernel process")
-    group.add_argument("--memory-mb", type=int, help="address-space limit of the kernel process")
-    group.add_argument("--processes", type=int, help="how many processes the kernel may have at once")
-    group.add_argument("--output-bytes", type=int, help="how much printed output is kept per case")
+    group.add_argument("--case-seconds", type=_positive(float), help="wall-clock limit of one case")
+    group.add_argument("--submission-seconds", type=_positive(float), help="wall-clock limit of one submission")
+    group.add_argument("--cpu-seconds", type=_positive(int), help="CPU-time limit of the kernel process")
+    group.add_argument("--memory-mb", type=_positive(int), help="address-space limit of the kernel process")
+    group.add_argument("--processes", type=_positive(int), help="how many processes the kernel may have at once")
+    group.add_argument("--output-bytes", type=_positive(int), help="how much printed output is kept per case")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without the OS sandbox (reports then say the run was not isolated)")
 
@@ -84,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "2 the file cannot be graded.")
     check.add_argument("notebook", help="the .ipynb file to check")
     check.add_argument("--assignment", help="assignment folder or release bundle (default: the notebook's folder)")
-    check.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    check.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                       help="colour the output: on a terminal (auto, the default), always, or never")
     _add_limit_options(check)
 
     grade = verbs.add_parser("grade", help="grade submissions and write reports and a gradebook",
@@ -92,10 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                                          "a folder of notebooks or a zip of them. Results are kept in DIR/"
                                          "gradebook.sqlite as each submission finishes: run the same command "
                                          "again to grade only what is new or changed.")
-    grade.add_argument("paths", nargs="+", metavar="PATH")
+    grade.add_argument("paths", nargs="+", metavar="PATH",
+                       help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)")
     grade.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
     grade.add_argument("--out", default="graded", help="output folder (default: ./graded)")
-    grade.add_argument("--workers", type=int, default=2, help="submissions graded at once (default: 2)")
+    grade.add_argument("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)")
     grade.add_argument("--execute", choices=["graded", "all"], default="graded",
                        help="run only setup and graded cells (default) or the whole notebook")
     grade.add_argument("--data", help="dataset folder for --execute all (default: the folder in the environment "
@@ -106,15 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     expected = verbs.add_parser("expected", help="regenerate or verify the stored expected values",
                                 description="Run the reference on every case and write the expected values "
-                                            "(expected.npz, public_tests_expected.json); with --check, only "
+                                            "(expected.npz, public_tests_expected.json, and the mistake "
+                                            "catalogue's values when there is one); with --check, only "
                                             "compare and fail when they are out of date.")
     expected.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
     expected.add_argument("--check", action="store_true", help="fail (exit 1) when the stored values are stale")
 
-    bench = verbs.add_parser("bench", help="time check and grade, with whole-notebook runs as the baseline")
+    bench = verbs.add_parser("bench", help="time check and grade, with whole-notebook runs as the baseline",
+                             description="Print, as JSON, how long `grader check` takes on the solution, how long "
+                                         "running the whole solution notebook takes (the baseline), and how many "
+                                         "submissions a minute `grader grade` handles on a batch of copies.")
     bench.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
-    bench.add_argument("--submissions", type=int, default=100, help="batch size for the throughput figure")
-    bench.add_argument("--workers", type=int, default=2)
+    bench.add_argument("--submissions", type=_positive(int), default=100,
+                       help="batch size for the throughput figure (default: 100)")
+    bench.add_argument("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)")
     bench.add_argument("--data", help="dataset folder for the whole-notebook baseline (default: $DNN_DATA_DIR "
                                       "or a synthetic dataset)")
     bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
@@ -140,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         from grader.check import run_check
 
         notebook = Path(args.notebook)
+        if not notebook.is_file():
+            raise UserError(f"no such file: {notebook}")
         assignment = resolve_assignment(args.assignment, notebook)
         return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=_limits(args))
     if args.verb == "grade":

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -69,6 +70,8 @@ class _Runner:
         self.load_errors: dict[str, str] = {}  # graded function -> why its cell failed
         self.unloadable: dict[str, str] = {}  # graded function -> why its cell stops any kernel: not run again
         self.problems: list[str] = []
+        self.grader_failed = False
+        self.whole_notebook = options.execute_all  # cleared when an ungraded cell stops the kernel
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -86,11 +89,14 @@ class _Runner:
             self.session.start()
         except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
             self.problems.append(f"the kernel could not start: {error}")
+            self.grader_failed = True  # not the student's doing: the row is graded again on a rerun
             self.session.starts = MAX_KERNEL_STARTS
             return False
-        loading_budget = max(1.0, min(self.remaining(), float(self.limits["case_seconds"]) * 3))
+        # A graded cell only defines functions: a few case limits are plenty. The other cells of a
+        # whole-notebook run train models, so they may use what is left of the submission's time.
+        definition_budget = max(1.0, min(self.remaining(), float(self.limits["case_seconds"]) * 3))
         graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
-        if self.options.execute_all:
+        if self.whole_notebook:
             loading = self.parsed.cells
         else:
             loading = self.parsed.setup + sorted(self.parsed.graded.values(), key=lambda c: c.index)
@@ -98,13 +104,21 @@ class _Runner:
             function = graded_by_index.get(cell.index)
             if function in self.unloadable:
                 continue
-            outcome = self.session.run(cell.source, loading_budget)
+            ungraded = self.whole_notebook and function is None
+            budget = max(1.0, self.remaining() - 30) if ungraded else definition_budget
+            outcome = self.session.run(cell.source, budget)
             if not self._note_loading(outcome, cell.index, function):
+                if ungraded:  # grade what can be graded: imports and graded cells only, in a new kernel
+                    self.whole_notebook = False
+                    self.problems.append("the whole notebook could not be run, so the graded functions were "
+                                         "graded after running only the imports and the graded cells")
+                    return self.prepare()
                 return False
         outcome = self.session.run(KERNEL_SIDE, 30)
         if not outcome.ok:
             self.problems.append("the grader's harness could not be loaded in the kernel "
                                  f"({outcome.status} {outcome.error_name}: {outcome.error_value})")
+            self.grader_failed = True
             self.session.stop()
             return False
         self.ready = True
@@ -124,7 +138,8 @@ class _Runner:
             self.ready = False
             return False
         if outcome.status == "error":
-            message = f"{outcome.error_name}: {outcome.error_value}".strip(": ")
+            value = re.sub(r"\(\S+\.py, line (\d+)\)", r"(line \1 of the cell)", outcome.error_value)
+            message = f"{outcome.error_name}: {value}".strip(": ")
             if function:
                 self.load_errors[function] = f"its cell raised {message} when run"
             else:
@@ -183,7 +198,12 @@ class _Runner:
         verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, outcome.seconds)
         verdict.first_difference = comparison.first_difference
         verdict.costs = [float(c) for c in result.arrays.get("costs", [])][:1000]
-        if not comparison.passed:  # name the likely mistake (the assignment's catalogue), or localise it
+        if function in self.load_errors and comparison.first_difference == "error":
+            verdict.diagnosis = {"mistake": None, "title": f"the cell defining {function} did not run",
+                                 "explanation": f"{self.load_errors[function]}, so {function} is missing or is "
+                                                "not your latest version. Fix that error first: run the cell in "
+                                                "Jupyter to see it."}
+        elif not comparison.passed:  # name the likely mistake (the assignment's catalogue), or localise it
             from grader.diagnose import diagnose
 
             verdict.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
@@ -265,6 +285,8 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         for name, why in runner.load_errors.items():
             report.problems.append(f"{name}: {why}")
         report.problems += runner.problems
+        if runner.grader_failed:
+            report.status = "error"
     finally:
         if runner is not None:
             runner.close()

@@ -180,6 +180,20 @@ def _check_destination(out_dir: Path, assignment: Assignment) -> None:
                            "new folder for --out (a previous bundle is replaced)")
 
 
+def _foreign_files(previous: Path, bundle: Path) -> list[str]:
+    """Files in a previous bundle that the new one does not hold (apart from caches and datasets)."""
+    ours = {path.relative_to(bundle) for path in bundle.rglob("*")}
+    foreign = []
+    for path in sorted(previous.rglob("*")):
+        relative = path.relative_to(previous)
+        if path.is_dir() or relative in ours or relative.parts[0] == "datasets":
+            continue
+        if {"__pycache__", ".ipynb_checkpoints"} & set(relative.parts):
+            continue
+        foreign.append(str(relative))
+    return foreign
+
+
 def _datasets(data_dir: Path) -> list[Path]:
     if not data_dir.is_dir():
         raise ReleaseError(f"{data_dir} is not a folder: --data names the folder holding the dataset's .h5 files")
@@ -251,6 +265,11 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
         _verify_secrecy(staging, assignment, notebook)
         staging.chmod(0o755)
         if out_dir.exists():
+            foreign = _foreign_files(out_dir, staging)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+                raise ReleaseError(f"{out_dir} holds files a bundle does not ({shown}); replacing the bundle would "
+                                   "delete them: move them elsewhere, or choose another --out")
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
     except BaseException:

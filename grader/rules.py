@@ -279,6 +279,10 @@ def _cut_comment(line: str) -> str:
     return line
 
 
+def _unspaced(line: str) -> str:
+    return "".join(line.split())
+
+
 def _outside_lines(source: str) -> list[tuple[int, str]]:
     """(line number, code) outside the YOUR CODE regions; blank lines and comments do not count.
 
@@ -303,7 +307,9 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
         return []
     theirs = _outside_lines(released_source)
     mine = _outside_lines(graded.cell.source)
-    matcher = difflib.SequenceMatcher(None, [t for _, t in theirs], [t for _, t in mine], autojunk=False)
+    # Spacing is not an edit (a formatter's `x=1` for `x = 1`): lines are compared without white space.
+    matcher = difflib.SequenceMatcher(None, [_unspaced(t) for _, t in theirs], [_unspaced(t) for _, t in mine],
+                                      autojunk=False)
     findings = []
     advice = "Keep your changes between the YOUR CODE STARTS HERE and ENDS HERE markers, and restore the rest."
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
