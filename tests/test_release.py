@@ -128,6 +128,11 @@ def test_a_new_release_replaces_the_previous_bundle(assignment, tmp_path):
     build_release(assignment, out, None)
     (out / "leftover.txt").write_text("from an older release")
     (out / "datasets").mkdir()
+    # A file the bundle never held is not deleted: the release stops and names it.
+    with pytest.raises(ReleaseError, match="leftover.txt"):
+        build_release(assignment, out, None)
+    assert (out / "leftover.txt").read_text() == "from an older release"
+    (out / "leftover.txt").unlink()
     folder, archive = build_release(assignment, out, None)
     assert "leftover.txt" not in bundle_files(folder) and not (folder / "datasets").exists()
     with zipfile.ZipFile(archive) as zipped:

@@ -1,0 +1,60 @@
+"""What a first user tripped over: grader-side failures, whole-notebook runs that cannot finish,
+formatting-only edits, and cost messages that must count the whole list."""
+
+import nbformat
+import numpy as np
+import pytest
+
+from grader.compare import compare
+from grader.expected import ExpectedValues
+from grader.grading import GradeOptions, grade_notebook
+from grader.sandbox import choose_sandbox
+from grader.untrusted import KernelResult
+from tests import notebook_edits as edits
+from tests.test_rules import by_rule, findings_of
+
+TWO = "two_layer_model"
+
+
+def test_a_kernel_that_cannot_start_is_the_graders_failure_not_the_students(assignment, tmp_path):
+    path = edits.write(edits.solution(), tmp_path / "good.ipynb")
+    report = grade_notebook(path, assignment, ExpectedValues(assignment),
+                            GradeOptions(sandbox=choose_sandbox(False), limits={"memory_mb": 50}))
+    assert report.status == "error"  # so the gradebook grades it again on the next run
+    assert any("could not start" in problem for problem in report.problems)
+
+
+def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assignment, tmp_path,
+                                                                            synthetic_data_dir):
+    notebook = edits.solution()
+    graded = {edits.cell_position(notebook, name) for name in (TWO, "L_layer_model")}
+    setup = edits.position_of(notebook, "from dnn_app_utils_v3 import")
+    notebook.cells = [cell for i, cell in enumerate(notebook.cells) if i in graded | {setup}]
+    notebook.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+    path = edits.write(notebook, tmp_path / "stuck.ipynb")
+    report = grade_notebook(path, assignment, ExpectedValues(assignment),
+                            GradeOptions(sandbox=choose_sandbox(False), execute_all=True,
+                                         data_dir=synthetic_data_dir, limits={"submission_seconds": 45}))
+    assert report.score == pytest.approx(100), report.problems
+    assert any("whole notebook could not be run" in problem for problem in report.problems)
+
+
+def test_spacing_outside_the_regions_is_not_an_edit(assignment):
+    notebook = edits.replace(edits.solution(), TWO, "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
+                             "dA2 = -(np.divide(Y, A2)-np.divide(1 - Y, 1 - A2))")
+    assert not by_rule(findings_of(notebook, assignment), "edited-outside-regions")
+    changed = edits.replace(edits.solution(), TWO, "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
+                            "dA2 = + (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))")
+    assert by_rule(findings_of(changed, assignment), "edited-outside-regions")
+
+
+@pytest.mark.parametrize("visibility", ["visible", "hidden"])
+def test_cost_messages_count_and_index_the_whole_list(visibility):
+    case = {"visibility": visibility, "compare": ["costs"]}
+    expected = {"costs": np.array([0.69, 0.5, 0.4])}
+    meta = {"error": None, "returned": "tuple", "length": 2, "costs_type": "list", "parameters_type": "dict"}
+    result = KernelResult(meta=meta, arrays={"costs": np.array([0.69, 0.5, 0.3])})
+    comparison = compare(case, expected, result, rtol=1e-6, atol=1e-9)
+    assert comparison.first_difference == "costs"
+    assert "1 of 3 entries differ" in comparison.messages[0]
+    assert "[2]" in comparison.messages[0]
