@@ -324,13 +324,6 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def environment_without_parent() -> dict:
-    """The environment a kernel gets: ours minus what would make it watch our process."""
-    env = dict(os.environ)
-    env.pop("JPY_PARENT_PID", None)
-    return env
-
-
 def describe_exit(status: int, limits: KernelLimits, sandboxed: bool) -> str:
     """Words for a kernel process's exit status (bubblewrap reports a signal N as 128 + N)."""
     number = -status if status < 0 else (status - 128 if sandboxed and 128 < status < 160 else 0)
