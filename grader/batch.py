@@ -195,11 +195,19 @@ def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submissi
     submissions: list[Submission] = []
     warnings: list[str] = []
     staging.mkdir(parents=True, exist_ok=True)
+    # Files given one by one that share a name (alice/hw.ipynb, bob/hw.ipynb) are told apart by their
+    # folder, so the same file gets the same name whatever the order of the arguments.
+    stems = Counter(Path(p).stem for p in paths if Path(p).is_file() and Path(p).suffix.lower() == ".ipynb")
     for given in paths:
         path = Path(given)
         if path.is_dir():
             found = sorted(p for p in path.rglob("*.ipynb")
                            if p.is_file() and _wanted(p.relative_to(path).parts))
+            others = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() != ".ipynb"
+                      and _wanted(p.relative_to(path).parts)]
+            if others:
+                warnings.append(f"{path}: {len(others)} file(s) that are not .ipynb skipped (e.g. "
+                                f"{others[0].relative_to(path)}); name a file or a zip explicitly to grade it")
             if not found:
                 warnings.append(f"{path}: no .ipynb file in this folder")
             for notebook in found:
@@ -211,6 +219,8 @@ def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submissi
             warnings += notes
         elif path.is_file():
             label = path.stem if path.suffix.lower() == ".ipynb" else path.name
+            if path.suffix.lower() == ".ipynb" and stems[path.stem] > 1:
+                label = f"{path.resolve().parent.name}__{path.stem}"
             submissions.append(Submission(names.take(label), path, str(path)))
         else:
             warnings.append(f"{path}: no such file or folder")

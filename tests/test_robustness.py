@@ -58,3 +58,18 @@ def test_cost_messages_count_and_index_the_whole_list(visibility):
     assert comparison.first_difference == "costs"
     assert "1 of 3 entries differ" in comparison.messages[0]
     assert "[2]" in comparison.messages[0]
+
+
+def test_same_named_files_keep_their_names_whatever_the_order(tmp_path):
+    from grader.batch import collect_submissions
+
+    for student in ("alice", "bob"):
+        (tmp_path / student).mkdir()
+        edits.write(edits.solution(), tmp_path / student / "hw.ipynb")
+    (tmp_path / "alice" / "notes.txt").write_text("not a notebook")
+    forward = [tmp_path / "alice" / "hw.ipynb", tmp_path / "bob" / "hw.ipynb"]
+    names = [{s.source: s.name for s in collect_submissions(order, tmp_path / f"stage{i}")[0]}
+             for i, order in enumerate((forward, forward[::-1]))]
+    assert names[0] == names[1] and sorted(names[0].values()) == ["alice__hw", "bob__hw"]
+    _, warnings = collect_submissions([tmp_path / "alice"], tmp_path / "stage-folder")
+    assert any("not .ipynb skipped" in warning and "notes.txt" in warning for warning in warnings)
