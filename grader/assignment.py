@@ -27,7 +27,22 @@ DEFAULT_LIMITS = {
 }
 
 
-_CASES_MODULES: dict[tuple[str, int], ModuleType] = {}
+_MODULES: dict[tuple[str, int], ModuleType] = {}
+
+
+def load_module(path: Path, label: str) -> ModuleType:
+    """An instructor-side module of an assignment folder (cases, mistakes), executed once per process
+    and per version of the file, so that what its hooks build and cache survives between submissions."""
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _MODULES:
+        root = str(path.parent.parent.parent)  # <checkout>/assignments/<name>/<file>
+        if root not in sys.path:  # such modules may use the project's reference package
+            sys.path.insert(0, root)
+        spec = importlib.util.spec_from_file_location(label, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MODULES[key] = module
+    return _MODULES[key]
 
 
 class AssignmentError(Exception):
@@ -52,6 +67,8 @@ class Assignment:
     support: list[str]
     cases_file: str
     expected_file: str
+    mistakes_file: str  # the catalogue of known mistakes ("" when the assignment has none)
+    mistakes_expected_file: str
     setup_marker: str
     functions: list[GradedFunction]
     data_variable: str  # the environment variable naming the dataset folder (for --execute all)
@@ -75,16 +92,7 @@ class Assignment:
         path = self.folder / self.cases_file
         if not path.exists():
             raise AssignmentError(f"{path} is missing: hidden cases are only in the instructor's assignment folder")
-        key = (str(path), path.stat().st_mtime_ns)
-        if key not in _CASES_MODULES:  # loaded once per process: its hooks may cache what they build
-            root = str(self.folder.parent.parent)
-            if root not in sys.path:  # the cases module may use the project's reference package
-                sys.path.insert(0, root)
-            spec = importlib.util.spec_from_file_location(f"_grader_cases_{self.name}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            _CASES_MODULES[key] = module
-        return _CASES_MODULES[key]
+        return load_module(path, f"_grader_cases_{self.name}")
 
     def cases(self, public_only: bool = False) -> list[dict]:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
@@ -162,6 +170,8 @@ def load_assignment(folder: str | Path) -> Assignment:
         support=list(head.get("support", [])),
         cases_file=head.get("cases", "cases.py"),
         expected_file=head.get("expected", "expected.npz"),
+        mistakes_file=head.get("mistakes", ""),
+        mistakes_expected_file=head.get("mistakes_expected", "mistakes_expected.npz"),
         setup_marker=head.get("setup_marker", "import"),
         data_variable=head.get("data_variable", "DATA_DIR"),
         functions=functions,

@@ -64,7 +64,8 @@ class _Printer:
             self.line(" " * indent + self.style(line, *styles))
 
 
-def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, ...], str]) -> None:
+def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, ...], str],
+                diagnosed: set[str]) -> None:
     style = printer.style
     printer.wrapped(f"✗ {verdict.description}", 4, None, "red")
     messages = tuple(verdict.messages) or (f"{verdict.status}",)
@@ -78,8 +79,8 @@ def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, .
             rest = len(messages) - MAX_MESSAGES_PER_CASE
             printer.wrapped(f"(and {rest} more difference{'s' if rest > 1 else ''})", 8, None, "dim")
     diagnosis = verdict.diagnosis
-    if isinstance(diagnosis, dict) and diagnosis.get("title") and diagnosis["title"] not in seen.values():
-        seen[("diagnosis", diagnosis["title"])] = diagnosis["title"]  # said once per function
+    if isinstance(diagnosis, dict) and diagnosis.get("title") and diagnosis["title"] not in diagnosed:
+        diagnosed.add(diagnosis["title"])  # said once per function
         text = f"{style('Likely cause:', 'bold')} {diagnosis['title']}"
         explanation = str(diagnosis.get("explanation", "")).strip()
         printer.wrapped(text + (f" — {explanation}" if explanation else ""), 8, 5)
@@ -94,9 +95,10 @@ def _function_block(printer: _Printer, report: SubmissionReport, function: str) 
     counted = f"{passed} of {len(verdicts)} public cases" if verdicts else "no public case"
     printer.line(f"{style(function, 'bold')}: {status} ({counted})")
     seen: dict[tuple[str, ...], str] = {}
+    diagnosed: set[str] = set()
     for verdict in verdicts:
         if not verdict.passed:
-            _case_lines(printer, verdict, seen)
+            _case_lines(printer, verdict, seen, diagnosed)
     return ok
 
 

@@ -16,17 +16,14 @@ says where the numbers first go wrong and what that usually points to.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import re
-import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from grader.assignment import Assignment, load_assignment, load_module
 from grader.compare import COST_LINE, Comparison
 from grader.untrusted import KernelResult
 
@@ -47,36 +44,22 @@ class Catalogue:
     values_path: Path  # where the variants' outcomes are stored
 
 
-def catalogue_files(folder: Path) -> tuple[Path, Path] | None:
+def catalogue_files(assignment: Assignment) -> tuple[Path, Path] | None:
     """(mistakes module, stored outcomes) named by the manifest, or None when there is no catalogue."""
-    try:
-        head = tomllib.loads((Path(folder) / "assignment.toml").read_text()).get("assignment", {})
-    except (OSError, tomllib.TOMLDecodeError):
+    if not assignment.mistakes_file or not (assignment.folder / assignment.mistakes_file).is_file():
         return None
-    module = head.get("mistakes")
-    if not module or not (Path(folder) / module).is_file():
-        return None
-    return Path(folder) / module, Path(folder) / head.get("mistakes_expected", "mistakes_expected.npz")
+    return assignment.folder / assignment.mistakes_file, assignment.folder / assignment.mistakes_expected_file
 
 
-@functools.lru_cache(maxsize=8)
-def _load_module(path: str, mtime: float) -> ModuleType:
-    root = str(Path(path).parent.parent.parent)
-    if root not in sys.path:  # the catalogue builds its variants on the project's reference package
-        sys.path.insert(0, root)
-    spec = importlib.util.spec_from_file_location(f"_grader_mistakes_{abs(hash(path))}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_catalogue(folder: Path) -> Catalogue | None:
-    """The assignment's catalogue of known mistakes, or None when it ships none."""
-    files = catalogue_files(folder)
+def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
+    """The assignment's catalogue of known mistakes (given the assignment or its folder), or None."""
+    if not isinstance(assignment, Assignment):
+        assignment = load_assignment(assignment)
+    files = catalogue_files(assignment)
     if files is None:
         return None
     module_path, values_path = files
-    module = _load_module(str(module_path), module_path.stat().st_mtime)
+    module = load_module(module_path, f"_grader_mistakes_{assignment.name}")
     return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
 
 
@@ -276,7 +259,7 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     matched = match_mistakes(case, expected, result, assignment.rtol, assignment.atol)
     if not matched:
         return None
-    catalogue = load_catalogue(assignment.folder)
+    catalogue = load_catalogue(assignment)
     known = [m for m in (catalogue.mistakes if catalogue is not None else ()) if m in matched]  # catalogue order
     if not known:
         return None

@@ -36,7 +36,7 @@ def _reference_outputs(assignment: Assignment) -> tuple[dict[str, dict], dict[st
 def variant_values(assignment: Assignment, cases: list[dict], outputs: dict[str, dict],
                    folder: Path) -> dict[str, np.ndarray] | None:
     """Flattened outcomes of each mistake's variant, on the cases where it differs from the reference."""
-    catalogue = load_catalogue(assignment.folder)
+    catalogue = load_catalogue(assignment)
     if catalogue is None:
         return None
     flat: dict[str, np.ndarray] = {}
@@ -155,7 +155,7 @@ def write(assignment: Assignment) -> list[Path]:
     json_path.write_text(json.dumps(public_document(assignment, outputs), indent=1) + "\n")
     written = [npz_path, json_path]
     if variants is not None:
-        catalogue = load_catalogue(assignment.folder)
+        catalogue = load_catalogue(assignment)
         _save_variant_values(catalogue.values_path, variants)
         written.append(catalogue.values_path)
     return written
@@ -171,7 +171,7 @@ def check(assignment: Assignment) -> list[str]:
         stored = {key: stored_file[key] for key in stored_file.files}
     problems = _stale_entries(stored, flatten(assignment, outputs))
     if variants is not None:
-        path = load_catalogue(assignment.folder).values_path
+        path = load_catalogue(assignment).values_path
         problems += (_stale_entries(load_variant_table(path), variants, path.name + ": ") if path.exists()
                      else [f"{path} is missing"])
     json_path = assignment.folder / PUBLIC_FILE
@@ -242,7 +242,7 @@ class ExpectedValues:
                     entry["stdout"] = [str(line) for line in stored[key]]
                 else:
                     entry[kind] = stored[key]
-        catalogue = catalogue_files(assignment.folder)
+        catalogue = catalogue_files(assignment)
         if catalogue is not None:
             for case_id, outcomes in read_variant_values(catalogue[1]).items():
                 if case_id in self._by_case:

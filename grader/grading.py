@@ -193,12 +193,13 @@ class _Runner:
         hint = limit_hint(result.meta.get("error"), self.limits)
         if hint and not comparison.passed:
             messages.append(hint)
-        if function in self.load_errors and comparison.first_difference == "error":
+        cell_failed = function in self.load_errors and comparison.first_difference == "error"
+        if cell_failed:
             messages.insert(0, f"{function}: {self.load_errors[function]}")
         verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, outcome.seconds)
         verdict.first_difference = comparison.first_difference
         verdict.costs = [float(c) for c in result.arrays.get("costs", [])][:1000]
-        if function in self.load_errors and comparison.first_difference == "error":
+        if cell_failed:
             verdict.diagnosis = {"mistake": None, "title": f"the cell defining {function} did not run",
                                  "explanation": f"{self.load_errors[function]}, so {function} is missing or is "
                                                 "not your latest version. Fix that error first: run the cell in "

@@ -152,7 +152,8 @@ def _solution_only_lines(assignment: Assignment) -> set[str]:
 
 
 def _secret_names(assignment: Assignment) -> set[str]:
-    return {assignment.cases_file, assignment.expected_file, assignment.solution, "reference"} - {""}
+    return {assignment.cases_file, assignment.expected_file, assignment.mistakes_file,
+            assignment.mistakes_expected_file, assignment.solution, "reference"} - {""}
 
 
 def _check_support(assignment: Assignment) -> list[Path]:
