@@ -17,6 +17,7 @@ import pickle
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -36,8 +37,8 @@ from grader.cli import UserError
 from grader.expected import ExpectedValues
 from grader.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.gradebook import Gradebook, GradebookError
-from grader.grading import GradeOptions, file_sha256, grade_notebook
-from grader.notebook import MAX_NOTEBOOK_BYTES
+from grader.grading import GradeOptions, grade_notebook
+from grader.notebook import MAX_NOTEBOOK_BYTES, SubmissionError, file_kind, open_regular
 from grader.reports import write_submission_reports
 from grader.results import CaseVerdict, SubmissionReport
 from grader.summary import write_gradebook_csv, write_summary_html
@@ -60,18 +61,28 @@ class Submission:
     source: str  # what the instructor gave: a path, or "archive.zip!member"
     problem: str | None = None  # why the file cannot even be handed to the grader
     sha256: str = ""
+    staged: bool = False  # `path` is a grader-made copy (of a zip member, or of the file as hashed)
 
 
 # ----------------------------------------------------------------------------------------------
 # Collecting submissions
 
 
+def printable(text: str) -> str:
+    """A file name as text that can be stored and shown: bytes that are not UTF-8 become `\\xe9`."""
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def safe_name(label: str) -> str:
     """A folder name made from a relative path: letters, digits, '.', '_' and '-' only."""
-    parts = [p for p in re.split(r"[\\/]+", label) if p not in ("", ".", "..")]
+    parts = [printable(p) for p in re.split(r"[\\/]+", label) if p not in ("", ".", "..")]
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(parts)).lstrip("._-") or "submission"
     if len(name) > MAX_NAME:
-        digest = hashlib.sha256(label.encode()).hexdigest()[:8]
+        digest = hashlib.sha256(printable(label).encode()).hexdigest()[:8]
         name = f"{name[:MAX_NAME - 9].rstrip('._-')}-{digest}"
     if name.lower() in RESERVED_NAMES:
         name += "-submission"
@@ -120,68 +131,161 @@ def _copy_bounded(source, target: Path, limit: int) -> int:
     return copied
 
 
+def _stream_sha256(handle) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(COPY_BLOCK), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list[Submission], list[str]]:
     """The notebooks in a zip, each copied to a fresh file whose name never comes from the archive.
 
     Member paths are only used to make submission names, never as paths to write to, so no
     member can land outside the staging folder; sizes and counts are bounded, links are skipped.
+    The archive itself is opened once, as a regular file, and hashed from that same descriptor.
     A zip that cannot be read becomes one invalid submission with a message.
     """
-    warnings: list[str] = []
+    shown = printable(str(archive))
     try:
-        with zipfile.ZipFile(archive) as opened:
-            members = opened.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
-        digest = file_sha256(archive) if archive.is_file() else str(archive)
-        return [_problem(names, archive.stem, archive, str(archive),
-                         f"{archive.name} is not a readable zip archive ({error}). Make the zip again, "
-                         "or submit the notebooks themselves.", digest)], warnings
-    folder = staging / f"zip-{hashlib.sha256(str(archive).encode()).hexdigest()[:12]}"
-    folder.mkdir(parents=True, exist_ok=True)
+        handle = os.fdopen(open_regular(archive), "rb")
+    except SubmissionError as error:
+        return [_problem(names, archive.stem, archive, shown, str(error), shown)], []
+    with handle:
+        archive_key = _stream_sha256(handle)
+        handle.seek(0)
+        try:
+            with zipfile.ZipFile(handle) as opened:
+                return _extract_members(opened, archive, archive_key, staging, names)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+            return [_problem(names, archive.stem, archive, shown,
+                             f"{printable(archive.name)} is not a readable zip archive ({error}). Make the zip "
+                             "again, or submit the notebooks themselves.", archive_key)], []
+
+
+def _zip_notebooks(opened: zipfile.ZipFile, title: str, warnings: list[str]) -> list:
+    """The zip's notebook members worth extracting, as (member, path) pairs; links are skipped."""
     notebooks = []
-    for member in members:
+    for member in opened.infolist():
         path = PurePosixPath(member.filename.replace("\\", "/"))
         if member.is_dir() or not path.name.lower().endswith(".ipynb") or not _wanted(path.parts):
             continue
         if (member.external_attr >> 16) & 0o170000 == 0o120000:
-            warnings.append(f"{archive.name}: skipped {member.filename}, a symbolic link")
+            warnings.append(f"{title}: skipped {member.filename}, a symbolic link")
             continue
         notebooks.append((member, path))
     if len(notebooks) > MAX_ZIP_MEMBERS:
-        warnings.append(f"{archive.name}: holds {len(notebooks)} notebooks; only the first "
+        warnings.append(f"{title}: holds {len(notebooks)} notebooks; only the first "
                         f"{MAX_ZIP_MEMBERS} are graded")
         notebooks = notebooks[:MAX_ZIP_MEMBERS]
     if not notebooks:
-        warnings.append(f"{archive.name}: holds no .ipynb file")
+        warnings.append(f"{title}: holds no .ipynb file")
+    return notebooks
+
+
+def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, staging: Path,
+                     names: NameRegistry) -> tuple[list[Submission], list[str]]:
+    warnings: list[str] = []
+    title, shown = printable(archive.name), printable(str(archive))
+    notebooks = _zip_notebooks(opened, title, warnings)
+    folder = staging / f"zip-{hashlib.sha256(os.fsencode(str(archive))).hexdigest()[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
     # A zip of one folder: name the submissions after what is inside that folder.
     tops = {p.parts[0] for _, p in notebooks if len(p.parts) > 1}
     strip = 1 if len(tops) == 1 and all(len(p.parts) > 1 for _, p in notebooks) else 0
-    archive_key = file_sha256(archive)
     total = 0
     submissions = []
-    with zipfile.ZipFile(archive) as opened:
-        for member, path in notebooks:
-            label = _label(PurePosixPath(*path.parts[strip:]))
-            source = f"{archive}!{member.filename}"
-            key = f"{archive_key}!{member.filename}"
-            if total >= MAX_ZIP_BYTES:
-                submissions.append(_problem(names, label, archive, source,
-                                            f"not extracted: {archive.name} holds more than "
-                                            f"{MAX_ZIP_BYTES >> 20} MB of notebooks", key))
-                continue
-            name = names.take(label)
-            target = folder / f"{name}.ipynb"
-            try:
-                with opened.open(member) as stream:
-                    total += _copy_bounded(stream, target, MAX_NOTEBOOK_BYTES + 1)
-            except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError,
-                    ValueError) as error:
-                submissions.append(Submission(name, archive, source, f"{member.filename} could not be extracted "
-                                              f"from {archive.name} ({error}). Make the zip again.",
-                                              hashlib.sha256(key.encode()).hexdigest()))
-                continue
-            submissions.append(Submission(name, target, source))
+    for member, path in notebooks:
+        label = _label(PurePosixPath(*path.parts[strip:]))
+        source = f"{shown}!{printable(member.filename)}"
+        key = f"{archive_key}!{member.filename}"
+        if total >= MAX_ZIP_BYTES:
+            submissions.append(_problem(names, label, archive, source,
+                                        f"not extracted: {title} holds more than "
+                                        f"{MAX_ZIP_BYTES >> 20} MB of notebooks", key))
+            continue
+        name = names.take(label)
+        target = folder / f"{name}.ipynb"
+        try:
+            with opened.open(member) as stream:
+                total += _copy_bounded(stream, target, MAX_NOTEBOOK_BYTES + 1)
+        except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError,
+                ValueError) as error:
+            submissions.append(Submission(name, archive, source, f"{printable(member.filename)} could not be "
+                                          f"extracted from {title} ({error}). Make the zip again.",
+                                          hashlib.sha256(printable(key).encode()).hexdigest()))
+            continue
+        submissions.append(Submission(name, target, source, staged=True))
     return submissions, warnings
+
+
+@dataclass
+class _FolderContents:
+    """What a folder walk found, every entry judged by lstat: nothing is followed."""
+
+    notebooks: list[Path] = dataclasses.field(default_factory=list)  # regular files named *.ipynb
+    unusable: list[tuple[Path, int]] = dataclasses.field(default_factory=list)  # other *.ipynb, with mode
+    linked_folders: list[Path] = dataclasses.field(default_factory=list)
+    others: list[Path] = dataclasses.field(default_factory=list)  # files not named *.ipynb
+
+
+def walk_folder(root: Path) -> _FolderContents:
+    """Every entry under `root`, without descending into linked folders or opening anything."""
+    found = _FolderContents()
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if not _wanted(path.relative_to(root).parts):
+                continue
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                pending.append(path)
+            elif stat.S_ISLNK(mode) and os.path.isdir(path):
+                found.linked_folders.append(path)
+            elif not entry.name.lower().endswith(".ipynb"):
+                found.others.append(path)
+            elif stat.S_ISREG(mode):
+                found.notebooks.append(path)
+            else:
+                found.unusable.append((path, mode))
+    found.notebooks.sort()
+    found.unusable.sort()
+    return found
+
+
+def _from_folder(root: Path, names: NameRegistry, warnings: list[str]) -> list[Submission]:
+    found = walk_folder(root)
+    shown = printable(str(root))
+    if found.others:
+        warnings.append(f"{shown}: {len(found.others)} file(s) that are not .ipynb skipped (e.g. "
+                        f"{printable(str(found.others[0].relative_to(root)))}); name a file or a zip explicitly "
+                        "to grade it")
+    for linked in found.linked_folders:
+        warnings.append(f"{shown}: skipped {printable(str(linked.relative_to(root)))}, a symbolic link to a "
+                        "folder (the grader never follows links)")
+    if not found.notebooks and not found.unusable:
+        warnings.append(f"{shown}: no .ipynb file in this folder")
+    submissions = [Submission(names.take(_label(p.relative_to(root))), p, printable(str(p)))
+                   for p in found.notebooks]
+    for path, mode in found.unusable:
+        source = printable(str(path))
+        submissions.append(_problem(names, _label(path.relative_to(root)), path, source,
+                                    _unusable(path, mode), source))
+    return submissions
+
+
+def _unusable(path: Path, mode: int) -> str:
+    name = printable(path.name)
+    if stat.S_ISLNK(mode):
+        return (f"{name} is a symbolic link, and the grader never follows links: submit (or pass) the notebook "
+                "file itself.")
+    return f"{name} is {file_kind(mode)}, not a notebook file: submit the .ipynb file itself."
 
 
 def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submission], list[str]]:
@@ -189,42 +293,45 @@ def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submissi
 
     A notebook file or any other file given by name is one submission (a non-notebook gets an
     "invalid notebook" report); a folder gives its *.ipynb files, recursively; a .zip gives the
-    notebooks inside it.
+    notebooks inside it. Nothing is followed through a symbolic link, not even a PATH argument:
+    a link or a special file (FIFO, device, socket) becomes an invalid submission saying so.
     """
     names = NameRegistry()
     submissions: list[Submission] = []
     warnings: list[str] = []
     staging.mkdir(parents=True, exist_ok=True)
+    modes = {str(p): _lstat_mode(Path(p)) for p in paths}
     # Files given one by one that share a name (alice/hw.ipynb, bob/hw.ipynb) are told apart by their
     # folder, so the same file gets the same name whatever the order of the arguments.
-    stems = Counter(Path(p).stem for p in paths if Path(p).is_file() and Path(p).suffix.lower() == ".ipynb")
+    stems = Counter(Path(p).stem for p in paths if Path(p).suffix.lower() == ".ipynb"
+                    and modes[str(p)] is not None and not stat.S_ISDIR(modes[str(p)]))
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.ipynb")
-                           if p.is_file() and _wanted(p.relative_to(path).parts))
-            others = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() != ".ipynb"
-                      and _wanted(p.relative_to(path).parts)]
-            if others:
-                warnings.append(f"{path}: {len(others)} file(s) that are not .ipynb skipped (e.g. "
-                                f"{others[0].relative_to(path)}); name a file or a zip explicitly to grade it")
-            if not found:
-                warnings.append(f"{path}: no .ipynb file in this folder")
-            for notebook in found:
-                submissions.append(Submission(names.take(_label(notebook.relative_to(path))), notebook,
-                                              str(notebook)))
-        elif path.is_file() and path.suffix.lower() == ".zip":
+        path, mode = Path(given), modes[str(given)]
+        if mode is None:
+            warnings.append(f"{printable(str(path))}: no such file or folder")
+        elif stat.S_ISDIR(mode):
+            submissions += _from_folder(path, names, warnings)
+        elif stat.S_ISREG(mode) and path.suffix.lower() == ".zip":
             found, notes = extract_zip(path, staging, names)
             submissions += found
             warnings += notes
-        elif path.is_file():
+        else:
             label = path.stem if path.suffix.lower() == ".ipynb" else path.name
             if path.suffix.lower() == ".ipynb" and stems[path.stem] > 1:
-                label = f"{path.resolve().parent.name}__{path.stem}"
-            submissions.append(Submission(names.take(label), path, str(path)))
-        else:
-            warnings.append(f"{path}: no such file or folder")
+                label = f"{path.absolute().parent.name}__{path.stem}"
+            source = printable(str(path))
+            if stat.S_ISREG(mode):
+                submissions.append(Submission(names.take(label), path, source))
+            else:
+                submissions.append(_problem(names, label, path, source, _unusable(path, mode), source))
     return submissions, warnings
+
+
+def _lstat_mode(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -408,14 +515,39 @@ def _say(message: str) -> None:
     tqdm.write(f"grader grade: {message}", file=sys.stderr)
 
 
-def _hash(submission: Submission) -> None:
-    """The file's content hash; an unreadable file becomes a submission with a problem."""
-    if submission.sha256:
+def _stage(submission: Submission, staging: Path) -> None:
+    """Hash the submission and give the grader a copy of exactly the bytes hashed.
+
+    The file is opened as a regular file only (no link followed, no FIFO or device opened, nothing
+    that blocks), read once up to one byte past the size limit, and copied into the grader's own
+    staging folder as it is hashed: what is graded is what was hashed, whatever happens to the
+    original afterwards. A file that cannot be read so becomes a submission with a problem.
+    """
+    if submission.problem:
         return
     try:
-        submission.sha256 = file_sha256(submission.path)
+        if submission.staged:
+            with open(submission.path, "rb") as handle:
+                submission.sha256 = _stream_sha256(handle)
+            return
+        staging.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(open_regular(submission.path), "rb") as handle:
+            digest = hashlib.sha256()
+            copy = staging / f"{submission.name}.ipynb"
+            with open(copy, "wb") as out:
+                left = MAX_NOTEBOOK_BYTES + 1
+                while left > 0 and (block := handle.read(min(COPY_BLOCK, left))):
+                    digest.update(block)
+                    out.write(block)
+                    left -= len(block)
+    except SubmissionError as error:
+        submission.problem = str(error)
     except OSError as error:
-        submission.problem = f"{submission.path.name} cannot be read ({error.strerror}). Check its permissions."
+        submission.problem = (f"{printable(submission.path.name)} cannot be read ({error.strerror}). Check its "
+                              "permissions.")
+    else:
+        submission.path, submission.sha256, submission.staged = copy, digest.hexdigest(), True
+    if submission.problem:
         submission.sha256 = hashlib.sha256(submission.source.encode()).hexdigest()
 
 
@@ -426,13 +558,26 @@ class _Batch:
         self.done: Counter = Counter()
 
     def finish(self, book: Gradebook, bar: tqdm, submission: Submission, report: SubmissionReport) -> None:
-        """Reports first, then the gradebook row: a row always has its reports on disk."""
-        report.name, report.path = submission.name, submission.source
+        """Reports first, then the gradebook row: a row always has its reports on disk.
+
+        Nothing about one submission ends the batch: a report that cannot be stored becomes an
+        error row saying so. Only a gradebook that refuses even that row (the file is broken or the
+        disk is full) stops the batch, with GradebookError.
+        """
         try:
-            write_submission_reports(report, self.out / submission.name, self.assignment)
-        except Exception as error:  # noqa: BLE001 - the row is still kept; reports are rebuilt on a rerun
-            _say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
-        book.record(report)
+            report.name, report.path = submission.name, submission.source
+            try:
+                write_submission_reports(report, self.out / submission.name, self.assignment)
+            except Exception as error:  # noqa: BLE001 - the row is still kept; reports are rebuilt on a rerun
+                _say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
+            book.record(report)
+        except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
+            _say(f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
+                 "it is recorded as an error")
+            report = unrun_report(submission, self.assignment, "error",
+                                  f"The grader could not store this submission's result ({type(error).__name__}). "
+                                  "Grade it again; tell the instructor if this stays.", self.options)
+            book.record(report)
         self.done[report.status] += 1
         bar.update(1)
 
@@ -456,7 +601,7 @@ class _Batch:
             _say("nothing to grade: give notebooks (.ipynb), folders holding them, or zips of them")
             return 1
         for submission in submissions:
-            _hash(submission)
+            _stage(submission, self.staging / "copies")
         regrade = bool(getattr(self.args, "regrade", False))
         with Gradebook(self.out / GRADEBOOK_FILE) as book:
             todo, skipped = [], []
@@ -482,8 +627,12 @@ class _Batch:
                           finish).run(runnable)
             finally:
                 bar.close()
-            write_gradebook_csv(book, self.out / GRADEBOOK_CSV, self.assignment)
-            write_summary_html(book, self.out / SUMMARY_HTML, self.assignment)
+            for write, name in ((write_gradebook_csv, GRADEBOOK_CSV), (write_summary_html, SUMMARY_HTML)):
+                try:
+                    write(book, self.out / name, self.assignment)
+                except Exception as error:  # noqa: BLE001 - the other file, and the gradebook, still stand
+                    _say(f"could not write {self.out / name} ({type(error).__name__}: {error}); the gradebook "
+                         "holds every result: run the same command again to rebuild it")
             rows = {row.name: row for row in book.rows(self.assignment.name, self.assignment.version)}
         listed = [rows[s.name] for s in submissions if s.name in rows]
         if len(listed) <= LISTED_SUBMISSIONS:  # a small batch: its scores at a glance

@@ -135,16 +135,20 @@ class Gradebook:
         self.connection.close()
 
     def record(self, report: SubmissionReport) -> None:
-        """Store (or replace) the result of one submission and commit it at once."""
-        values = {
+        """Store (or replace) the result of one submission and commit it at once.
+
+        Text SQLite cannot hold (a lone surrogate from a file name that is not UTF-8, or from a
+        student's output) is stored visibly escaped instead of failing the write.
+        """
+        values = _storable({
             "assignment": report.assignment, "assignment_version": report.assignment_version,
             "name": report.name, "sha256": report.sha256, "path": report.path, "status": report.status,
             # Points split over cases add up to 100.00000000000001; totals are kept to 6 decimals.
             "score": round(float(report.score), 6), "max_score": round(float(report.max_score), 6),
             "function_scores": json.dumps({k: round(float(v), 6) for k, v in report.function_scores.items()}),
-            "report": json.dumps(report.to_dict()),
+            "report": json.dumps(_storable(report.to_dict())),
             "seconds": float(report.seconds), "now": _now(),
-        }
+        })
         try:
             self._write(lambda c: c.execute(UPSERT, values))
         except sqlite3.Error as error:
@@ -186,6 +190,31 @@ class Gradebook:
             query += " WHERE " + " AND ".join(conditions)
         query += " ORDER BY assignment, assignment_version, name"
         return [_row(values) for values in self.connection.execute(query, parameters)]
+
+
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape" if _escaped_bytes(value) else "backslashreplace").decode(
+            "utf-8", "backslashreplace")
+
+
+def _escaped_bytes(value: str) -> bool:
+    """True when every lone surrogate in `value` stands for a byte (os.fsdecode's surrogateescape)."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
+
+
+def _storable(value):
+    """`value` with every string made valid UTF-8 (recursively, in lists and dicts)."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _row(values: tuple) -> GradebookRow:

@@ -23,7 +23,7 @@ from grader.assignment import Assignment
 from grader.compare import compare
 from grader.expected import ExpectedValues
 from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
-from grader.notebook import ParsedNotebook, SubmissionError, read_submission
+from grader.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
 from grader.results import CaseVerdict, SubmissionReport
 from grader.untrusted import UntrustedDataError, read_result
 
@@ -39,14 +39,6 @@ class GradeOptions:
     limits: dict = field(default_factory=dict)  # overrides of the manifest's [limits]
     data_dir: Path | None = None  # datasets for --execute all
     name: str | None = None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _verdict(case: dict, status: str, messages: list[str], seconds: float = 0.0) -> CaseVerdict:
@@ -239,12 +231,18 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
     started = time.monotonic()
     path = Path(path)
     limits = {**assignment.limits, **{k: v for k, v in options.limits.items() if v is not None}}
-    report = SubmissionReport(name=options.name or path.stem, path=str(path), sha256=file_sha256(path),
+    try:  # hashed and parsed from the same bytes, read without following a link or blocking
+        data, unreadable = read_regular(path), None
+    except SubmissionError as error:
+        data, unreadable = b"", error
+    report = SubmissionReport(name=options.name or path.stem, path=str(path), sha256=hashlib.sha256(data).hexdigest(),
                               assignment=assignment.name, assignment_version=assignment.version, status="graded",
                               isolated=options.sandbox is not None)
     cases = assignment.cases(public_only=options.public_only)
     try:
-        parsed = read_submission(path, assignment.setup_marker)
+        if unreadable is not None:
+            raise unreadable
+        parsed = parse_submission(data, path.name, assignment.setup_marker)
     except SubmissionError as error:
         report.status = "invalid"
         report.problems.append(str(error))

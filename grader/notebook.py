@@ -7,14 +7,19 @@ notebook becomes a `SubmissionError` with a sentence a student can act on.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import nbformat.reader
 
 GRADED_LINE = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+FIRST_LINE = re.compile(r"\n*([^\n]*)")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
@@ -40,7 +45,7 @@ class ParsedNotebook:
 
 def graded_name(source: str) -> str | None:
     """The function named by a cell's `# GRADED FUNCTION:` first line, if it has one."""
-    first = source.lstrip("\n").split("\n", 1)[0]
+    first = FIRST_LINE.match(source).group(1)  # no copy of the rest: this runs on every cell, often
     match = GRADED_LINE.match(first)
     return match.group(1) if match else None
 
@@ -56,10 +61,20 @@ def read_notebook_text(text: str, label: str = "the file") -> nbformat.NotebookN
             f"{label} is not a notebook: it is not valid JSON ({error.msg} at line {error.lineno}). "
             "Submit the .ipynb file itself, saved from Jupyter, not an export or a copy of its text."
         ) from None
+    except (RecursionError, MemoryError, ValueError) as error:  # nested too deep, or numbers too long
+        raise SubmissionError(
+            f"{label} cannot be read as a notebook: its JSON is {_why_unreadable(error)}. Submit the .ipynb "
+            "file saved from Jupyter."
+        ) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise SubmissionError(f"{label} is JSON but not a Jupyter notebook (it has no 'nbformat' field).")
-    try:
-        notebook = nbformat.reads(text, as_version=4)
+    try:  # from the JSON already parsed: nbformat.reads would parse (and validate) it all again
+        major, minor = nbformat.reader.get_version(raw)
+        if major not in nbformat.versions:
+            raise nbformat.NBFormatError(f"unsupported nbformat version {major}")
+        notebook = nbformat.versions[major].to_notebook_json(raw, minor=minor)
+        del raw
+        notebook = nbformat.convert(notebook, 4)
         nbformat.validate(notebook)
     except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
@@ -67,6 +82,14 @@ def read_notebook_text(text: str, label: str = "the file") -> nbformat.NotebookN
             f"{label} is not a valid notebook ({reason}). Open it in Jupyter, save it, and submit again."
         ) from None
     return notebook
+
+
+def _why_unreadable(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    if isinstance(error, MemoryError):
+        return "too large to hold in memory"
+    return f"not readable ({str(error)[:200] or type(error).__name__})"
 
 
 def parse_notebook(notebook: nbformat.NotebookNode, setup_marker: str) -> ParsedNotebook:
@@ -90,24 +113,94 @@ def parse_notebook(notebook: nbformat.NotebookNode, setup_marker: str) -> Parsed
     return parsed
 
 
-def read_submission(path: Path, setup_marker: str) -> ParsedNotebook:
-    """Read a submission file from disk; raises SubmissionError for anything ungradable."""
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words, for a message."""
+    for test, word in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of a regular file, or SubmissionError; never follows a link, never blocks.
+
+    The file is checked with lstat before opening (so a FIFO or a device is never opened) and with
+    fstat after (so what was opened is what was checked).
+    """
     try:
-        size = path.stat().st_size
+        mode = os.lstat(path).st_mode
     except OSError as error:
         raise SubmissionError(f"{path.name} cannot be read: {error.strerror}.") from None
-    if size > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"{path.name} is {size // (1024 * 1024)} MB, larger than the "
-                              f"{MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB accepted: clear the outputs and save again.")
-    data = path.read_bytes()
+    if not stat.S_ISREG(mode):
+        raise SubmissionError(_not_regular(path, mode))
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SubmissionError(_not_regular(path, stat.S_IFLNK)) from None
+        raise SubmissionError(f"{path.name} cannot be read: {error.strerror}.") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise SubmissionError(_not_regular(path, mode))
+    return descriptor
+
+
+def _not_regular(path: Path, mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return (f"{path.name} is a symbolic link, and the grader never follows links: submit (or pass) the "
+                "notebook file itself.")
+    return f"{path.name} is {file_kind(mode)}, not a notebook file: submit the .ipynb file itself."
+
+
+def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """At most `limit` + 1 bytes of a regular file (one more than allowed tells a too-large file)."""
+    descriptor = open_regular(path)
+    chunks, left = [], limit + 1
+    try:
+        while left > 0:
+            try:
+                block = os.read(descriptor, min(left, 1 << 20))
+            except BlockingIOError:
+                raise SubmissionError(f"{path.name} cannot be read without waiting: it is not a notebook "
+                                      "file.") from None
+            except OSError as error:
+                raise SubmissionError(f"{path.name} cannot be read: {error.strerror}.") from None
+            if not block:
+                break
+            chunks.append(block)
+            left -= len(block)
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks)
+
+
+def _too_large(label: str, size: int) -> SubmissionError:
+    return SubmissionError(f"{label} is {size // (1024 * 1024)} MB or more, larger than the "
+                           f"{MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB accepted: clear the outputs and save again.")
+
+
+def read_submission(path: Path, setup_marker: str) -> ParsedNotebook:
+    """Read a submission file from disk; raises SubmissionError for anything ungradable.
+
+    Only a regular file is read (never through a link), and never more than the size limit.
+    """
+    return parse_submission(read_regular(path), path.name, setup_marker)
+
+
+def parse_submission(data: bytes, label: str, setup_marker: str) -> ParsedNotebook:
+    """A submission's bytes as a parsed notebook; raises SubmissionError for anything ungradable."""
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise _too_large(label, len(data))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SubmissionError(f"{path.name} is not a text file, so not a notebook: submit the .ipynb file.") from None
-    parsed = parse_notebook(read_notebook_text(text, path.name), setup_marker)
+        raise SubmissionError(f"{label} is not a text file, so not a notebook: submit the .ipynb file.") from None
+    parsed = parse_notebook(read_notebook_text(text, label), setup_marker)
     if not parsed.graded:
         raise SubmissionError(
-            f"{path.name} has no graded cell: none starts with '# GRADED FUNCTION: name'. Keep that first "
+            f"{label} has no graded cell: none starts with '# GRADED FUNCTION: name'. Keep that first "
             "line of each exercise cell as it was released."
         )
     return parsed

@@ -1,0 +1,123 @@
+"""What comes into the grader: links, special files, names that are not UTF-8, files nested too
+deeply, and one submission's failure to be stored. None of them may be followed, block, or end the
+batch; each becomes an invalid (or error) row that says why."""
+
+import argparse
+import hashlib
+import os
+
+import pytest
+from tqdm import tqdm
+
+from grader import batch, cli
+from grader.batch import _Batch, collect_submissions, unrun_report
+from grader.gradebook import Gradebook
+from grader.grading import GradeOptions
+from grader.notebook import SubmissionError, read_submission
+from tests.batch_helpers import grade_cli
+from tests.intake_corpus import SOLUTION, write_intake_corpus
+from tests.test_batch import _csv, _rows
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    return write_intake_corpus(tmp_path / "submitted")
+
+
+def test_links_and_special_files_are_never_followed_or_opened(corpus, tmp_path):
+    found, warnings = collect_submissions([corpus["plain"].parent], tmp_path / "staging")
+    by_name = {s.name: s for s in found}
+    for name, words in (("link_to_solution", "symbolic link"), ("link_to_fifo", "symbolic link"),
+                        ("fifo", "a FIFO")):
+        assert by_name[name].problem and words in by_name[name].problem, name
+    assert not any(s.path.resolve() == SOLUTION.resolve() and not s.problem for s in found)
+    assert any("linked_folder" in w and "symbolic link" in w for w in warnings)
+    assert not any("dnn_app_solution" in s.source for s in found)  # the linked folder was not walked
+
+
+def test_a_link_given_on_the_command_line_is_refused_with_a_message(corpus, tmp_path):
+    found, _ = collect_submissions([corpus["link_to_solution"], corpus["fifo"]], tmp_path / "staging")
+    assert [s.name for s in found] == ["link_to_solution", "fifo"]
+    assert "symbolic link" in found[0].problem and "file itself" in found[0].problem
+    assert "FIFO" in found[1].problem
+
+
+def test_the_grader_grades_the_bytes_it_hashed(corpus, tmp_path):
+    (submission,), _ = collect_submissions([corpus["plain"]], tmp_path / "staging")
+    original = corpus["plain"].read_bytes()
+    batch._stage(submission, tmp_path / "copies")
+    corpus["plain"].write_text("changed after hashing")
+    assert submission.path != corpus["plain"] and submission.path.read_bytes() == original
+    assert submission.sha256 == hashlib.sha256(original).hexdigest()
+
+
+def test_reading_refuses_links_and_fifos_without_blocking(corpus):
+    for name in ("link_to_solution", "fifo", "link_to_fifo"):
+        with pytest.raises(SubmissionError, match="symbolic link|FIFO"):
+            read_submission(corpus[name], "import")
+
+
+def test_a_notebook_nested_too_deeply_is_invalid(corpus):
+    with pytest.raises(SubmissionError, match="nested too deeply"):
+        read_submission(corpus["deep"], "import")
+
+
+def test_check_says_a_deep_notebook_cannot_be_graded(corpus, capsys):
+    status = cli.main(["check", str(corpus["deep"]), "--no-sandbox", "--assignment",
+                       str(SOLUTION.parent)])
+    out = capsys.readouterr()
+    assert status == 2, out
+    assert "nested too deeply" in out.out and "Traceback" not in out.out + out.err
+
+
+def test_a_batch_of_hostile_files_finishes_with_a_row_for_each(corpus, tmp_path):
+    out = tmp_path / "out"
+    run = grade_cli("--no-sandbox", str(corpus["plain"].parent), str(corpus["link_to_solution"]), "--out", str(out),
+                    cwd=tmp_path, timeout=240)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert (out / "summary.html").is_file() and (out / "gradebook.csv").is_file()
+    rows = _rows(out)
+    assert {"caf_xe9", "deep", "fifo", "link_to_fifo", "link_to_solution", "plain"} <= set(rows)
+    assert all(row.status == "invalid" and row.score == 0 for row in rows.values())
+    assert "nested too deeply" in " ".join(rows["deep"].report["problems"])
+    assert "caf\\xe9" in rows["caf_xe9"].path
+    assert "caf_xe9" in _csv(out)
+    assert "linked_folder" in run.stderr
+
+
+def test_a_result_that_cannot_be_stored_becomes_an_error_row(assignment, tmp_path, monkeypatch):
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "b.ipynb").write_text("{}")
+    found, _ = collect_submissions([tmp_path / "a.ipynb", tmp_path / "b.ipynb"], tmp_path / "staging")
+    args = argparse.Namespace(paths=[], workers=1)
+    graded = _Batch(args, assignment, GradeOptions(), tmp_path / "out", tmp_path / "staging")
+    original = Gradebook.record
+
+    def record(self, report):
+        if report.name == "a" and report.status != "error":
+            raise ValueError("a report the gradebook cannot hold")
+        original(self, report)
+
+    monkeypatch.setattr(Gradebook, "record", record)
+    with Gradebook(tmp_path / "out" / "gradebook.sqlite") as book:
+        bar = tqdm(disable=True)
+        for submission in found:
+            submission.sha256 = "0" * 64
+            graded.finish(book, bar, submission, unrun_report(submission, assignment, "invalid", "not a notebook"))
+        rows = {row.name: row for row in book.rows()}
+    assert rows["a"].status == "error" and "could not store" in rows["a"].report["problems"][0]
+    assert rows["b"].status == "invalid"
+
+
+def test_names_that_are_not_utf8_are_stored_escaped(assignment, tmp_path):
+    path = tmp_path / os.fsdecode(b"caf\xe9.ipynb")
+    path.write_text("{}")
+    (submission,), _ = collect_submissions([path], tmp_path / "staging")
+    report = unrun_report(submission, assignment, "invalid", "bad \udce9 message")
+    report.path = str(path)  # even a raw name in a report is stored, escaped
+    with Gradebook(tmp_path / "gradebook.sqlite") as book:
+        book.record(report)
+        (row,) = book.rows()
+    assert row.name == "caf_xe9" and row.path.endswith("caf\\xe9.ipynb")
+    assert "bad \\xe9 message" in row.report["problems"][0]
