@@ -13,6 +13,9 @@ import ast
 import builtins
 import difflib
 import io
+import itertools
+import re
+import time
 import tokenize
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +30,12 @@ MATCH_THRESHOLD = 0.5  # how alike an edited cell must stay to count as the rele
 SIMILARITY_LINES = 200  # cells are compared on their first lines only: big cells stay cheap
 SHORT_CELL_LINES, SHORT_CELL_CHARS = 4, 400  # cells this short are also compared character by character
 MAX_EDIT_FINDINGS = 5  # per cell; beyond that one finding sums up the rest
+# Bounds: the rules are advice, so on absurd input they give up (and say so) rather than cost the
+# grader gigabytes and minutes (a 4 MB cell made ast, tokenize and difflib take 1.5 GB and 84 s).
+MAX_RULES_CELL_CHARS = 200_000  # a graded cell larger than this is not analysed (as diagnose.py's patterns)
+MAX_RULES_TOTAL_CHARS = 2_000_000  # all the cells read for the notebook's variables
+MAX_RULES_CELLS = 500  # submitted code cells matched against the released ones
+RULES_SECONDS = 20.0  # after this, the remaining rules are not checked
 FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_NODES = (*FUNCTION_NODES, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -192,9 +201,16 @@ def _bound_at_top_level(tree: ast.Module) -> dict[str, int]:
 
 
 def _notebook_variables(parsed: ParsedNotebook) -> dict[str, int]:
-    """Every notebook-level variable of the submission, with the 1-based cell that first sets it."""
+    """Every notebook-level variable of the submission, with the 1-based cell that first sets it.
+
+    Cells past the size bounds are not read (their variables are then not known to the rules).
+    """
     variables: dict[str, int] = {}
+    budget = MAX_RULES_TOTAL_CHARS
     for cell in parsed.cells:
+        if len(cell.source) > min(MAX_RULES_CELL_CHARS, budget):
+            continue
+        budget -= len(cell.source)
         try:
             tree = _parse(cell.source)
         except (SyntaxError, ValueError):
@@ -349,7 +365,9 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
 # --- rule: extra code cells --------------------------------------------------------------------
 
 def _normalized(source: str) -> list[str]:
-    return [line.strip() for line in source.split("\n") if line.strip()][:SIMILARITY_LINES]
+    """The first SIMILARITY_LINES non-blank lines, stripped; read lazily, so a huge cell costs no copy."""
+    lines = (match.group().strip() for match in re.finditer(r"[^\n]+", source))
+    return list(itertools.islice((line for line in lines if line), SIMILARITY_LINES))
 
 
 def _ratio(a, b) -> float:
@@ -468,6 +486,29 @@ def _unchecked(what: str, error: Exception, cell: int | None = None) -> Finding:
                    "grading itself is not affected.", cell=cell)
 
 
+def _not_checked(what: str, why: str, cell: int | None = None) -> Finding:
+    return Finding("unchecked", f"the submission rules were not checked on {what}: {why}. Grading itself is "
+                   "not affected.", cell=cell)
+
+
+def _size(source: str) -> str:
+    return f"{len(source) // 1000} KB ({source.count(chr(10)) + 1} lines)"
+
+
+def _extra_cell_findings(parsed: ParsedNotebook, released: list[str], deadline: float) -> list[Finding]:
+    """The extra-cells rule, within the bounds: it matches every submitted cell with every released one."""
+    cells = sum(1 for cell in parsed.cells if cell.source.strip())
+    if cells > MAX_RULES_CELLS:
+        return [_not_checked("the notebook's cells", f"it has {cells} code cells, more than the "
+                             f"{MAX_RULES_CELLS} the rules compare with the released notebook")]
+    if time.monotonic() > deadline:
+        return [_not_checked("the notebook's cells", f"the rules took more than {RULES_SECONDS:g} s")]
+    try:
+        return _extra_cells(parsed, released)
+    except Exception as error:  # noqa: BLE001
+        return [_unchecked("the notebook's cells", error)]
+
+
 def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
     """Every broken submission rule of a parsed notebook, ordered by cell and line; never raises."""
     try:
@@ -483,15 +524,20 @@ def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
     except Exception as error:  # noqa: BLE001 - e.g. RecursionError on absurdly nested code
         variables = {}
         findings.append(_unchecked("the notebook's variables", error))
+    deadline = time.monotonic() + RULES_SECONDS
     for name, cell in parsed.graded.items():
-        try:
-            findings += _graded_cell_rules(name, cell, released_graded.get(name), assignment, variables)
-        except Exception as error:  # noqa: BLE001
-            findings.append(_unchecked(f"{name}'s cell", error, cell.index + 1))
+        if time.monotonic() > deadline:
+            findings.append(_not_checked(f"{name}'s cell", f"the rules took more than {RULES_SECONDS:g} s",
+                                         cell.index + 1))
+        elif len(cell.source) > MAX_RULES_CELL_CHARS:
+            findings.append(_not_checked(f"{name}'s cell", f"the cell is {_size(cell.source)}, more than the "
+                                         f"{MAX_RULES_CELL_CHARS // 1000} KB the rules analyse", cell.index + 1))
+        else:
+            try:
+                findings += _graded_cell_rules(name, cell, released_graded.get(name), assignment, variables)
+            except Exception as error:  # noqa: BLE001
+                findings.append(_unchecked(f"{name}'s cell", error, cell.index + 1))
     if released is not None:
-        try:
-            findings += _extra_cells(parsed, released)
-        except Exception as error:  # noqa: BLE001
-            findings.append(_unchecked("the notebook's cells", error))
+        findings += _extra_cell_findings(parsed, released, deadline)
     findings.sort(key=lambda f: (f.cell or 0, f.line or 0))
     return findings

@@ -167,6 +167,31 @@ def test_absurd_code_gives_findings_not_a_crash(assignment, absurd):
     assert all(f.message for f in findings)
 
 
+def test_a_graded_cell_too_large_to_check_says_so_instead_of_costing_the_grader(assignment):
+    # 600 000 short lines (4.8 MB) cost ast, tokenize and difflib 47 s and 1.5 GB before the bound.
+    huge = "    x=1\n" * (rules.MAX_RULES_CELL_CHARS // 8 + 1)
+    notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    m = X.shape[1]\n" + huge)
+    findings = findings_of(notebook, assignment)
+    two = edits.cell_position(notebook, TWO) + 1
+    assert [(f.rule, f.cell) for f in findings] == [("unchecked", two)]
+    assert "not checked" in findings[0].message and "KB" in findings[0].message
+    # Just under the bound, the cell is checked as any other.
+    smaller = "    x=1\n" * (rules.MAX_RULES_CELL_CHARS // 8 - 1000)
+    notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    m = X.shape[1]\n" + smaller)
+    assert [f.rule for f in findings_of(notebook, assignment)] == ["edited-outside-regions"]
+
+
+def test_too_many_cells_or_too_long_a_check_says_so(assignment, monkeypatch):
+    notebook = edits.solution()
+    for index in range(rules.MAX_RULES_CELLS + 1):
+        notebook = edits.insert_code_cell(notebook, len(notebook.cells), f"x{index} = {index}")
+    findings = findings_of(notebook, assignment)
+    assert {f.rule for f in findings} == {"unchecked"} and "code cells" in findings[0].message
+    monkeypatch.setattr(rules, "RULES_SECONDS", -1.0)  # the time bound, reached at once
+    findings = findings_of(edits.solution(), assignment)
+    assert len(findings) == 3 and all(f.rule == "unchecked" and "took more than" in f.message for f in findings)
+
+
 def test_magics_do_not_hide_the_graded_cells(assignment):
     notebook = edits.replace(edits.solution(), TWO, "# GRADED FUNCTION: two_layer_model\n",
                              "# GRADED FUNCTION: two_layer_model\n%load_ext autoreload\n")
