@@ -62,6 +62,7 @@ class Submission:
     problem: str | None = None  # why the file cannot even be handed to the grader
     sha256: str = ""
     staged: bool = False  # `path` is a grader-made copy (of a zip member, or of the file as hashed)
+    origin: str = ""  # where it came from, as a stable name (see _origin)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,15 +91,28 @@ def safe_name(label: str) -> str:
 
 
 class NameRegistry:
-    """Hands out unique submission names; a repeated name gets -2, -3, ... in the order seen."""
+    """Hands out unique submission names; a repeated name gets -2, -3, ... in the order seen.
 
-    def __init__(self):
+    `held` maps names already in the gradebook to the origin of their submission: such a name goes
+    only to a submission from that same origin, so a later alice.ipynb from another zip becomes
+    alice-2 instead of replacing the first Alice's row and feedback. A submission whose origin
+    already has a row keeps that row's name. (A row from before origins were stored holds ''; the
+    first submission named so adopts it.)
+    """
+
+    def __init__(self, held: dict[str, str] | None = None):
         self.taken: set[str] = set()
+        self.held = {name.casefold(): origin for name, origin in (held or {}).items()}
+        self.named = {origin: name for name, origin in (held or {}).items() if origin}
 
-    def take(self, label: str) -> str:
+    def take(self, label: str, origin: str = "") -> str:
+        known = self.named.get(origin) if origin else None
+        if known is not None and known.casefold() not in self.taken:
+            self.taken.add(known.casefold())
+            return known
         base = safe_name(label)
         name, number = base, 1
-        while name.casefold() in self.taken:
+        while name.casefold() in self.taken or self.held.get(name.casefold(), "") not in ("", origin):
             number += 1
             name = f"{base}-{number}"
         self.taken.add(name.casefold())
@@ -114,8 +128,21 @@ def _wanted(parts: tuple[str, ...]) -> bool:
     return not any(part in SKIPPED_FOLDERS or part.startswith("._") for part in parts)
 
 
-def _problem(names: NameRegistry, label: str, path: Path, source: str, problem: str, key: str) -> Submission:
-    return Submission(names.take(label), path, source, problem, hashlib.sha256(key.encode()).hexdigest())
+def _origin(path: Path, member: str | None = None, root: Path | None = None) -> str:
+    """Where a submission came from, as a name: the file's path from the folder given (or from its
+    own folder), and the member for a zip. It survives moving the whole folder or running from
+    elsewhere, and tells week1.zip's alice.ipynb from week2.zip's."""
+    if root is not None:
+        where = f"{os.path.basename(os.path.abspath(root))}/{path.relative_to(root).as_posix()}"
+    else:
+        where = f"{os.path.basename(os.path.dirname(os.path.abspath(path)))}/{path.name}"
+    return printable(where) + (f"!{printable(member)}" if member is not None else "")
+
+
+def _problem(names: NameRegistry, label: str, path: Path, source: str, problem: str, key: str,
+             origin: str) -> Submission:
+    return Submission(names.take(label, origin), path, source, problem, hashlib.sha256(key.encode()).hexdigest(),
+                      origin=origin)
 
 
 def _copy_bounded(source, target: Path, limit: int) -> int:
@@ -150,7 +177,7 @@ def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list
     try:
         handle = os.fdopen(open_regular(archive), "rb")
     except SubmissionError as error:
-        return [_problem(names, archive.stem, archive, shown, str(error), shown)], []
+        return [_problem(names, archive.stem, archive, shown, str(error), shown, _origin(archive))], []
     with handle:
         archive_key = _stream_sha256(handle)
         handle.seek(0)
@@ -160,7 +187,7 @@ def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
             return [_problem(names, archive.stem, archive, shown,
                              f"{printable(archive.name)} is not a readable zip archive ({error}). Make the zip "
-                             "again, or submit the notebooks themselves.", archive_key)], []
+                             "again, or submit the notebooks themselves.", archive_key, _origin(archive))], []
 
 
 def _zip_notebooks(opened: zipfile.ZipFile, title: str, warnings: list[str]) -> list:
@@ -199,12 +226,13 @@ def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, s
         label = _label(PurePosixPath(*path.parts[strip:]))
         source = f"{shown}!{printable(member.filename)}"
         key = f"{archive_key}!{member.filename}"
+        origin = _origin(archive, member.filename)
         if total >= MAX_ZIP_BYTES:
             submissions.append(_problem(names, label, archive, source,
                                         f"not extracted: {title} holds more than "
-                                        f"{MAX_ZIP_BYTES >> 20} MB of notebooks", key))
+                                        f"{MAX_ZIP_BYTES >> 20} MB of notebooks", key, origin))
             continue
-        name = names.take(label)
+        name = names.take(label, origin)
         target = folder / f"{name}.ipynb"
         try:
             with opened.open(member) as stream:
@@ -213,9 +241,9 @@ def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, s
                 ValueError) as error:
             submissions.append(Submission(name, archive, source, f"{printable(member.filename)} could not be "
                                           f"extracted from {title} ({error}). Make the zip again.",
-                                          hashlib.sha256(printable(key).encode()).hexdigest()))
+                                          hashlib.sha256(printable(key).encode()).hexdigest(), origin=origin))
             continue
-        submissions.append(Submission(name, target, source, staged=True))
+        submissions.append(Submission(name, target, source, staged=True, origin=origin))
     return submissions, warnings
 
 
@@ -271,12 +299,12 @@ def _from_folder(root: Path, names: NameRegistry, warnings: list[str]) -> list[S
                         "folder (the grader never follows links)")
     if not found.notebooks and not found.unusable:
         warnings.append(f"{shown}: no .ipynb file in this folder")
-    submissions = [Submission(names.take(_label(p.relative_to(root))), p, printable(str(p)))
-                   for p in found.notebooks]
+    submissions = [Submission(names.take(_label(p.relative_to(root)), _origin(p, root=root)), p,
+                              printable(str(p)), origin=_origin(p, root=root)) for p in found.notebooks]
     for path, mode in found.unusable:
         source = printable(str(path))
         submissions.append(_problem(names, _label(path.relative_to(root)), path, source,
-                                    _unusable(path, mode), source))
+                                    _unusable(path, mode), source, _origin(path, root=root)))
     return submissions
 
 
@@ -288,15 +316,17 @@ def _unusable(path: Path, mode: int) -> str:
     return f"{name} is {file_kind(mode)}, not a notebook file: submit the .ipynb file itself."
 
 
-def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submission], list[str]]:
+def collect_submissions(paths: list[Path], staging: Path,
+                        held: dict[str, str] | None = None) -> tuple[list[Submission], list[str]]:
     """Every submission named by the PATH arguments, in a stable order, with unique names.
 
     A notebook file or any other file given by name is one submission (a non-notebook gets an
     "invalid notebook" report); a folder gives its *.ipynb files, recursively; a .zip gives the
     notebooks inside it. Nothing is followed through a symbolic link, not even a PATH argument:
     a link or a special file (FIFO, device, socket) becomes an invalid submission saying so.
+    `held`: the names the gradebook already has, with their origins (see NameRegistry).
     """
-    names = NameRegistry()
+    names = NameRegistry(held)
     submissions: list[Submission] = []
     warnings: list[str] = []
     staging.mkdir(parents=True, exist_ok=True)
@@ -321,9 +351,10 @@ def collect_submissions(paths: list[Path], staging: Path) -> tuple[list[Submissi
                 label = f"{path.absolute().parent.name}__{path.stem}"
             source = printable(str(path))
             if stat.S_ISREG(mode):
-                submissions.append(Submission(names.take(label), path, source))
+                submissions.append(Submission(names.take(label, _origin(path)), path, source, origin=_origin(path)))
             else:
-                submissions.append(_problem(names, label, path, source, _unusable(path, mode), source))
+                submissions.append(_problem(names, label, path, source, _unusable(path, mode), source,
+                                            _origin(path)))
     return submissions, warnings
 
 
@@ -530,10 +561,10 @@ def _stage(submission: Submission, staging: Path) -> None:
             with open(submission.path, "rb") as handle:
                 submission.sha256 = _stream_sha256(handle)
             return
-        staging.mkdir(parents=True, exist_ok=True)
+        (staging / submission.name).mkdir(parents=True, exist_ok=True)
         with os.fdopen(open_regular(submission.path), "rb") as handle:
             digest = hashlib.sha256()
-            copy = staging / f"{submission.name}.ipynb"
+            copy = staging / submission.name / printable(submission.path.name)  # messages name the file
             with open(copy, "wb") as out:
                 left = MAX_NOTEBOOK_BYTES + 1
                 while left > 0 and (block := handle.read(min(COPY_BLOCK, left))):
@@ -570,16 +601,23 @@ class _Batch:
                 write_submission_reports(report, self.out / submission.name, self.assignment)
             except Exception as error:  # noqa: BLE001 - the row is still kept; reports are rebuilt on a rerun
                 _say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
-            book.record(report)
+            book.record(report, submission.origin)
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
             _say(f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
                  "it is recorded as an error")
             report = unrun_report(submission, self.assignment, "error",
                                   f"The grader could not store this submission's result ({type(error).__name__}). "
                                   "Grade it again; tell the instructor if this stays.", self.options)
-            book.record(report)
+            book.record(report, submission.origin)
         self.done[report.status] += 1
         bar.update(1)
+
+    def _held(self) -> dict[str, str]:
+        """The names an existing gradebook in --out already gives out, with their origins."""
+        if not (self.out / GRADEBOOK_FILE).exists():
+            return {}
+        with Gradebook(self.out / GRADEBOOK_FILE) as book:
+            return book.origins()
 
     def _restore_reports(self, book: Gradebook, submission: Submission) -> None:
         """An unchanged submission whose report folder went missing gets its reports back from the row."""
@@ -594,7 +632,7 @@ class _Batch:
 
     def run(self) -> int:
         paths = [Path(p) for p in self.args.paths]
-        submissions, warnings = collect_submissions(paths, self.staging / "files")
+        submissions, warnings = collect_submissions(paths, self.staging / "files", self._held())
         for warning in warnings:
             _say(warning)
         if not submissions:
@@ -609,7 +647,10 @@ class _Batch:
                 if not regrade and book.is_current(submission.name, submission.sha256, self.assignment.name,
                                                    self.assignment.version):
                     skipped.append(submission)
+                    book.claim(submission.name, submission.origin)
                     self._restore_reports(book, submission)
+                    if submission.staged:  # the copy is not needed: free the disk at once
+                        submission.path.unlink(missing_ok=True)
                 else:
                     todo.append(submission)
             bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,

@@ -4,7 +4,11 @@ Every finished submission is committed on its own, in a short write transaction,
 finishes; a batch killed at any moment loses only the submissions still being graded. WAL mode
 and a generous busy timeout let two batches (or a batch and a reader) use one file at once.
 A submission is identified by its name within an assignment version; the file's content hash
-decides whether a stored result is still current.
+decides whether a stored result is still current. Each row also keeps its origin (the file's
+path from the folder given, or the zip's name and the member), so that a name is never given to a submission
+from somewhere else (see batch.NameRegistry). A gradebook from before origins (schema 1) is
+upgraded in place when opened: its rows get an empty origin, which the next submission of that
+name adopts.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from grader.results import SubmissionReport
 
 FILE_NAME = "gradebook.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     assignment          TEXT NOT NULL,
@@ -36,15 +40,17 @@ CREATE TABLE IF NOT EXISTS submissions (
     first_graded_at     TEXT NOT NULL,   -- UTC, ISO 8601
     graded_at           TEXT NOT NULL,
     times_graded        INTEGER NOT NULL DEFAULT 1,
+    origin              TEXT NOT NULL DEFAULT '',  -- folder/file (+ "!member" in a zip); '' before schema 2
     PRIMARY KEY (assignment, assignment_version, name)
 )
 """
 UPSERT = """
 INSERT INTO submissions (assignment, assignment_version, name, sha256, path, status, score, max_score,
-                         function_scores, report, seconds, first_graded_at, graded_at, times_graded)
+                         function_scores, report, seconds, first_graded_at, graded_at, times_graded, origin)
 VALUES (:assignment, :assignment_version, :name, :sha256, :path, :status, :score, :max_score,
-        :function_scores, :report, :seconds, :now, :now, 1)
+        :function_scores, :report, :seconds, :now, :now, 1, :origin)
 ON CONFLICT (assignment, assignment_version, name) DO UPDATE SET
+    origin = CASE WHEN excluded.origin = '' THEN origin ELSE excluded.origin END,
     sha256 = excluded.sha256, path = excluded.path, status = excluded.status, score = excluded.score,
     max_score = excluded.max_score, function_scores = excluded.function_scores, report = excluded.report,
     seconds = excluded.seconds, graded_at = excluded.graded_at, times_graded = times_graded + 1
@@ -96,10 +102,19 @@ class Gradebook:
             self._set_wal()
             # FULL: a committed submission survives a power cut, not only a killed batch.
             self.connection.execute("PRAGMA synchronous = FULL")
-            self._write(lambda c: (c.execute(SCHEMA), c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")))
+            self._write(self._create_or_upgrade)
         except sqlite3.Error as error:
             raise GradebookError(f"{self.path} cannot be used as a gradebook ({error}); move it away "
                                  "or choose another --out folder") from None
+
+    @staticmethod
+    def _create_or_upgrade(connection: sqlite3.Connection) -> None:
+        """Create the table, or add what a gradebook of an earlier schema lacks (its rows are kept)."""
+        connection.execute(SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(submissions)")}
+        if "origin" not in columns:
+            connection.execute("ALTER TABLE submissions ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _set_wal(self) -> None:
         # Two batches creating the same file at once may race on the journal mode; retry briefly.
@@ -134,7 +149,7 @@ class Gradebook:
     def close(self) -> None:
         self.connection.close()
 
-    def record(self, report: SubmissionReport) -> None:
+    def record(self, report: SubmissionReport, origin: str = "") -> None:
         """Store (or replace) the result of one submission and commit it at once.
 
         Text SQLite cannot hold (a lone surrogate from a file name that is not UTF-8, or from a
@@ -147,12 +162,25 @@ class Gradebook:
             "score": round(float(report.score), 6), "max_score": round(float(report.max_score), 6),
             "function_scores": json.dumps({k: round(float(v), 6) for k, v in report.function_scores.items()}),
             "report": json.dumps(_storable(report.to_dict())),
-            "seconds": float(report.seconds), "now": _now(),
+            "seconds": float(report.seconds), "now": _now(), "origin": origin,
         })
         try:
             self._write(lambda c: c.execute(UPSERT, values))
         except sqlite3.Error as error:
             raise GradebookError(f"could not store {report.name} in {self.path}: {error}") from None
+
+    def origins(self) -> dict[str, str]:
+        """Every stored name (of any assignment) with the origin of its submission ('' when unknown)."""
+        held: dict[str, str] = {}
+        for name, origin in self.connection.execute("SELECT name, origin FROM submissions ORDER BY origin"):
+            held[name] = held.get(name) or origin
+        return held
+
+    def claim(self, name: str, origin: str) -> None:
+        """Give rows of `name` stored before origins were kept (origin '') this origin."""
+        if origin:
+            self._write(lambda c: c.execute("UPDATE submissions SET origin = ? WHERE name = ? AND origin = ''",
+                                            (origin, name)))
 
     def stored_sha256(self, name: str, assignment: str, version: str) -> str | None:
         row = self.connection.execute(

@@ -52,6 +52,41 @@ def test_a_row_is_stored_and_read_back_whole(tmp_path):
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+SCHEMA_1 = """
+CREATE TABLE submissions (
+    assignment TEXT NOT NULL, assignment_version TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+    path TEXT NOT NULL, status TEXT NOT NULL, score REAL NOT NULL, max_score REAL NOT NULL,
+    function_scores TEXT NOT NULL, report TEXT NOT NULL, seconds REAL NOT NULL, first_graded_at TEXT NOT NULL,
+    graded_at TEXT NOT NULL, times_graded INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (assignment, assignment_version, name))
+"""
+
+
+def test_a_gradebook_of_the_previous_schema_opens_and_keeps_its_rows(tmp_path):
+    import json
+
+    path = tmp_path / "gradebook.sqlite"
+    old = sqlite3.connect(path)
+    report = make_report("alice")
+    old.execute(SCHEMA_1)
+    old.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ("dnn_app", "1", "alice", report.sha256, report.path, "graded", 100.0, 100.0,
+                 json.dumps(report.function_scores), json.dumps(report.to_dict()), 1.0, "t0", "t0", 1))
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    with Gradebook(path) as book:
+        assert book.is_current("alice", report.sha256, "dnn_app", "1")
+        assert book.origins() == {"alice": ""}  # any submission named alice may adopt it
+        book.claim("alice", "/class/week1.zip!alice.ipynb")
+        assert book.origins() == {"alice": "/class/week1.zip!alice.ipynb"}
+        book.record(make_report("bob"), "/class/week1.zip!bob.ipynb")
+        book.record(make_report("bob", sha="2" * 64))  # a caller without an origin keeps the stored one
+        assert book.origins()["bob"] == "/class/week1.zip!bob.ipynb"
+        assert [row.name for row in book.rows()] == ["alice", "bob"]
+        assert book.connection.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
 def test_only_an_unchanged_file_is_current_and_a_new_hash_replaces_the_row(tmp_path):
     with Gradebook(tmp_path / "gradebook.sqlite") as book:
         book.record(make_report("bob", sha="a" * 64, passed=(False,) * 4))

@@ -5,6 +5,7 @@ batch; each becomes an invalid (or error) row that says why."""
 import argparse
 import hashlib
 import os
+import zipfile
 
 import pytest
 from tqdm import tqdm
@@ -94,10 +95,10 @@ def test_a_result_that_cannot_be_stored_becomes_an_error_row(assignment, tmp_pat
     graded = _Batch(args, assignment, GradeOptions(), tmp_path / "out", tmp_path / "staging")
     original = Gradebook.record
 
-    def record(self, report):
+    def record(self, report, origin=""):
         if report.name == "a" and report.status != "error":
             raise ValueError("a report the gradebook cannot hold")
-        original(self, report)
+        original(self, report, origin)
 
     monkeypatch.setattr(Gradebook, "record", record)
     with Gradebook(tmp_path / "out" / "gradebook.sqlite") as book:
@@ -121,3 +122,39 @@ def test_names_that_are_not_utf8_are_stored_escaped(assignment, tmp_path):
         (row,) = book.rows()
     assert row.name == "caf_xe9" and row.path.endswith("caf\\xe9.ipynb")
     assert "bad \\xe9 message" in row.report["problems"][0]
+
+
+def _zip(path, member: str, text: str):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, text)
+    return path
+
+
+def test_the_same_name_from_another_zip_does_not_replace_the_first(tmp_path):
+    week1 = _zip(tmp_path / "week1.zip", "alice.ipynb", "{}")  # invalid notebooks: no kernel is needed
+    week2 = _zip(tmp_path / "week2.zip", "alice.ipynb", "not JSON")
+    out = tmp_path / "out"
+    first = grade_cli("--no-sandbox", str(week1), "--out", str(out), cwd=tmp_path, timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = _rows(out)["alice"]
+    second = grade_cli("--no-sandbox", str(week2), "--out", str(out), cwd=tmp_path, timeout=120)
+    assert "graded 1, skipped 0" in second.stdout, second.stderr
+    rows = _rows(out)
+    assert sorted(rows) == ["alice", "alice-2"]
+    assert (rows["alice"].sha256, rows["alice"].graded_at) == (before.sha256, before.graded_at)
+    assert rows["alice-2"].path.startswith(str(week2))
+    for name, words in (("alice", "no 'nbformat' field"), ("alice-2", "not valid JSON")):  # each its own reports
+        assert words in (out / name / "feedback.md").read_text()
+    # Reruns keep every name and skip what did not change, whichever zips are given, from anywhere.
+    both = grade_cli("--no-sandbox", str(week2.relative_to(tmp_path)), str(week1), "--out", str(out),
+                     cwd=tmp_path, timeout=120)
+    assert "graded 0, skipped 2 unchanged" in both.stdout, both.stderr
+    assert sorted(_rows(out)) == ["alice", "alice-2"]
+
+
+def test_names_held_in_the_gradebook_go_only_to_their_origin():
+    names = batch.NameRegistry({"alice": "/a.zip!alice.ipynb", "bob": "", "carol-2": "/c2.ipynb"})
+    assert names.take("alice", "/b.zip!alice.ipynb") == "alice-2"
+    assert names.take("alice", "/a.zip!alice.ipynb") == "alice"
+    assert names.take("bob", "/new/bob.ipynb") == "bob"  # a row from before origins: adopted
+    assert names.take("renamed", "/c2.ipynb") == "carol-2"  # an origin keeps its row's name
