@@ -623,12 +623,12 @@ class _Batch:
         """An unchanged submission whose report folder went missing gets its reports back from the row."""
         if (self.out / submission.name / "results.json").is_file():
             return
-        row = book.row(submission.name, self.assignment.name, self.assignment.version)
-        if row is not None:
-            try:
+        try:
+            row = book.row(submission.name, self.assignment.name, self.assignment.version)
+            if row is not None:
                 write_submission_reports(row.submission_report(), self.out / submission.name, self.assignment)
-            except Exception as error:  # noqa: BLE001
-                _say(f"could not rewrite the reports of {submission.name}: {error}")
+        except Exception as error:  # noqa: BLE001 - the row stands; only its report files are missing
+            _say(f"could not rewrite the reports of {submission.name}: {error}")
 
     def run(self) -> int:
         paths = [Path(p) for p in self.args.paths]

@@ -161,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
 
         notebook = Path(args.notebook)
         if not notebook.is_file():
+            if os.path.lexists(notebook):
+                raise UserError(f"{notebook} is not a notebook file (a folder, FIFO, device or broken link): pass "
+                                "the .ipynb file itself")
             raise UserError(f"no such file: {notebook}")
         assignment = resolve_assignment(args.assignment, notebook)
         return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=_limits(args))

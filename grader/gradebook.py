@@ -178,9 +178,13 @@ class Gradebook:
 
     def claim(self, name: str, origin: str) -> None:
         """Give rows of `name` stored before origins were kept (origin '') this origin."""
-        if origin:
+        if not origin:
+            return
+        try:
             self._write(lambda c: c.execute("UPDATE submissions SET origin = ? WHERE name = ? AND origin = ''",
-                                            (origin, name)))
+                                            (_text(origin), name)))
+        except sqlite3.Error as error:
+            raise GradebookError(f"could not update {name} in {self.path}: {error}") from None
 
     def stored_sha256(self, name: str, assignment: str, version: str) -> str | None:
         row = self.connection.execute(

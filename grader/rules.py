@@ -430,7 +430,7 @@ def _unmatched_cells(released: list[str], submitted: list[CodeCell], parsed: Par
 
 
 def _extra_cells(parsed: ParsedNotebook, released: list[str]) -> list[Finding]:
-    submitted = [cell for cell in parsed.cells if cell.source.strip()]
+    submitted = [cell for cell in parsed.cells if cell.source and not cell.source.isspace()]
     released = [source for source in released if source.strip()]
     findings = []
     for cell in _unmatched_cells(released, submitted, parsed):
@@ -497,7 +497,7 @@ def _size(source: str) -> str:
 
 def _extra_cell_findings(parsed: ParsedNotebook, released: list[str], deadline: float) -> list[Finding]:
     """The extra-cells rule, within the bounds: it matches every submitted cell with every released one."""
-    cells = sum(1 for cell in parsed.cells if cell.source.strip())
+    cells = sum(1 for cell in parsed.cells if cell.source and not cell.source.isspace())
     if cells > MAX_RULES_CELLS:
         return [_not_checked("the notebook's cells", f"it has {cells} code cells, more than the "
                              f"{MAX_RULES_CELLS} the rules compare with the released notebook")]

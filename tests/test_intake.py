@@ -158,3 +158,9 @@ def test_names_held_in_the_gradebook_go_only_to_their_origin():
     assert names.take("alice", "/a.zip!alice.ipynb") == "alice"
     assert names.take("bob", "/new/bob.ipynb") == "bob"  # a row from before origins: adopted
     assert names.take("renamed", "/c2.ipynb") == "carol-2"  # an origin keeps its row's name
+
+
+def test_check_says_a_fifo_is_not_a_notebook_without_opening_it(corpus, capsys):
+    status = cli.main(["check", str(corpus["fifo"]), "--no-sandbox", "--assignment", str(SOLUTION.parent)])
+    out = capsys.readouterr()
+    assert status == 2 and "not a notebook file" in out.err and "Traceback" not in out.err
