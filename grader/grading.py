@@ -25,7 +25,7 @@ from grader.expected import ExpectedValues
 from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.notebook import ParsedNotebook, SubmissionError, read_submission
 from grader.results import CaseVerdict, SubmissionReport
-from grader.untrusted import UntrustedDataError, read_result
+from grader.untrusted import READ_SECONDS, UntrustedDataError, read_result
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel_side.py").read_text()
 MAX_KERNEL_STARTS = 4
@@ -183,14 +183,16 @@ class _Runner:
             return _verdict(case, "error", [f"the call could not be made: {outcome.error_name}: "
                                             f"{outcome.error_value}"], outcome.seconds)
         try:
-            result = read_result(out, int(self.limits["max_values"]))
+            result = read_result(out, int(self.limits["max_values"]), owner=self._result_owner(),
+                                 deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))
         except UntrustedDataError as error:
             return _verdict(case, "failed", [str(error)], outcome.seconds)
         finally:
             out.unlink(missing_ok=True)
         comparison = compare(case, expected, result, self.assignment.rtol, self.assignment.atol)
         messages = list(comparison.messages)
-        hint = limit_hint(result.meta.get("error"), self.limits)
+        raised = result.meta.error
+        hint = limit_hint({"type": raised.type, "message": raised.message} if raised else None, self.limits)
         if hint and not comparison.passed:
             messages.append(hint)
         cell_failed = function in self.load_errors and comparison.first_difference == "error"
@@ -210,6 +212,11 @@ class _Runner:
             verdict.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
                                          self.parsed.graded.get(function))
         return verdict
+
+    def _result_owner(self) -> int | None:
+        """The uid a result file must belong to: the sandbox's, when root runs it (else any)."""
+        sandbox = self.options.sandbox
+        return getattr(sandbox, "uid", None) if getattr(sandbox, "mode", None) == "root" else None
 
     def close(self) -> None:
         self.session.close()

@@ -40,7 +40,8 @@ def _answer(case: dict, values: dict, factor: float) -> KernelResult:
     if "inputs_unchanged" in case["compare"]:
         arrays.update({f"input:{key}": np.asarray(v) for key, v in values["inputs"].items()})
     meta = {"error": None, "returned": "tuple", "length": 2, "parameters_type": "dict", "parameter_problems": {},
-            "costs_type": "list", "stdout": _perturbed_stdout(values.get("stdout", []), factor)}
+            "parameter_keys": list(values["parameters"]), "costs_type": "list",
+            "stdout": _perturbed_stdout(values.get("stdout", []), factor)}
     return KernelResult(meta=meta, arrays=arrays)
 
 
