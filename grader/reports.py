@@ -199,7 +199,7 @@ def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport) -> dict:
         "messages": capped_messages(list(verdict.messages)),
         "diagnosis": _diagnosis(verdict),
         "diagnosis_ref": None,  # the function-level diagnosis this case shares (set below)
-        "curve": _curve(extras, verdict.case_id, report),
+        "curve": _curve(extras, verdict.case_id, report) if verdict.visibility == "visible" else None,
     }
 
 

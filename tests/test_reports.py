@@ -95,7 +95,10 @@ def written(assignment, failing, tmp_path_factory):
     public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
     public_failure.diagnosis = {"title": "W1 goes wrong first"}  # the optional keys are optional
     folder = tmp_path_factory.mktemp("reports") / "student-07"
-    extras = {"curves": {hidden_failure.case_id: PNG, report.cases[0].case_id: 'AAAA"><script>x</script>'}}
+    other_public = next(v for v in report.cases if v.visibility == "visible" and not v.passed
+                        and v.function != public_failure.function)
+    extras = {"curves": {public_failure.case_id: PNG, hidden_failure.case_id: PNG,
+                         other_public.case_id: 'AAAA"><script>x</script>'}}
     write_submission_reports(report, folder, assignment, extras)
     return report, folder, hidden_failure
 
@@ -224,9 +227,11 @@ def test_feedback_html_is_self_contained_and_structured(written, assignment):
     assert all("open" not in attributes for attributes in folded)
     # The cost curve of the failing case.
     images = page.having("img")
-    assert len(images) == 1  # the malformed curve was dropped
+    assert len(images) == 1  # the malformed curve was dropped, and a hidden case's is never shown
     assert images[0]["src"] == f"data:image/png;base64,{PNG}"
-    assert hidden_failure.description in images[0]["alt"]
+    public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
+    assert public_failure.description in images[0]["alt"]
+    assert hidden_failure.description not in images[0]["alt"]
 
 
 def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
