@@ -29,6 +29,7 @@ from grader.untrusted import READ_SECONDS, UntrustedDataError, read_result
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel_side.py").read_text()
 MAX_KERNEL_STARTS = 4
+MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones; more are skipped
 
 
 @dataclass
@@ -92,20 +93,22 @@ class _Runner:
             self.grader_failed = True  # not the student's doing: the row is graded again on a rerun
             self.session.starts = MAX_KERNEL_STARTS
             return False
-        # A graded cell only defines functions: a few case limits are plenty. The other cells of a
-        # whole-notebook run train models, so they may use what is left of the submission's time.
-        definition_budget = max(1.0, min(self.remaining(), float(self.limits["case_seconds"]) * 3))
         graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
-        if self.whole_notebook:
-            loading = self.parsed.cells
-        else:
-            loading = self.parsed.setup + sorted(self.parsed.graded.values(), key=lambda c: c.index)
-        for cell in loading:
+        for cell in self._loading_cells():
             function = graded_by_index.get(cell.index)
             if function in self.unloadable:
                 continue
+            if self.remaining() <= 0:
+                self._note_once(f"the submission used up its {self.limits['submission_seconds']:g} s time limit "
+                                "while its cells were loading")
+                self.session.stop()
+                return False
+            # A graded or setup cell only defines functions: a few case limits are plenty, never more
+            # than the time left. The other cells of a whole-notebook run train models, so they may
+            # use what is left of the submission's time.
             ungraded = self.whole_notebook and function is None
-            budget = max(1.0, self.remaining() - 30) if ungraded else definition_budget
+            budget = (max(1.0, self.remaining() - 30) if ungraded
+                      else max(0.5, min(self.remaining(), float(self.limits["case_seconds"]) * 3)))
             outcome = self.session.run(cell.source, budget)
             if not self._note_loading(outcome, cell.index, function):
                 if ungraded:  # grade what can be graded: imports and graded cells only, in a new kernel
@@ -123,6 +126,23 @@ class _Runner:
             return False
         self.ready = True
         return True
+
+    def _loading_cells(self) -> list:
+        """The cells to run before the cases: the whole notebook, or at most MAX_SETUP_CELLS setup
+        cells (the first ones) and the graded cells."""
+        if self.whole_notebook:
+            return self.parsed.cells
+        setup = self.parsed.setup
+        if len(setup) > MAX_SETUP_CELLS:
+            marker = self.assignment.setup_marker
+            self._note_once(f"{len(setup)} cells contain `{marker}`; only the first {MAX_SETUP_CELLS} were run "
+                            f"(cells {', '.join(str(c.index + 1) for c in setup[MAX_SETUP_CELLS:])} were skipped): "
+                            "keep the imports in one cell")
+        return setup[:MAX_SETUP_CELLS] + sorted(self.parsed.graded.values(), key=lambda c: c.index)
+
+    def _note_once(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
 
     def _note_loading(self, outcome: CellOutcome, index: int, function: str | None) -> bool:
         where = f"cell {index + 1}" + (f" ({function})" if function else "")
