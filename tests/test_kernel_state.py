@@ -20,9 +20,7 @@ from comm import create_comm
 from IPython.display import display, update_display
 
 big = "x" * 1_000_000
-widget = create_comm(target_name="jupyter.widget", data={
-    "state": {"_model_module": "@jupyter-widgets/output", "_model_name": "OutputModel", "v": big},
-    "buffer_paths": []})
+widget = create_comm(target_name="any-target", data={"state": {"v": big}, "buffer_paths": []})
 for i in range(150):
     widget.send({"method": "update", "state": {f"k{i}": big}, "buffer_paths": []})
 for i in range(150):
@@ -72,6 +70,18 @@ def test_the_cell_ran(flooded):
 def test_no_widget_or_display_state_is_kept(flooded):
     _, _, state = flooded
     assert state == {"widget_state": {}, "display_ids": {}, "comm_objects": {}}
+
+
+def test_a_widget_message_nbclient_cannot_read_is_ignored(tmp_path):
+    """A comm_open for the widget target without the state nbclient expects made it raise, and the
+    grader took the kernel for dead."""
+    session = KernelSession(tmp_path, LIMITS, None)
+    try:
+        outcome = session.run('from comm import create_comm\n'
+                              'create_comm(target_name="jupyter.widget", data={"state": {}})\nprint("done")', 60)
+        assert outcome.status == "ok" and "done" in outcome.stdout, (outcome.status, outcome.error_value)
+    finally:
+        session.close()
 
 
 def test_what_is_kept_is_within_the_output_cap(flooded):
