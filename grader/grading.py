@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assignment import Assignment
-from grader.compare import compare
+from grader.compare import compare, shown_type
 from grader.expected import ExpectedValues
 from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.notebook import ParsedNotebook, SubmissionError, read_submission
@@ -199,9 +199,11 @@ class _Runner:
             why = outcome.error_value or f"a crash, os._exit, or the memory limit of {self.limits['memory_mb']} MB"
             return _verdict(case, "crashed", [f"the kernel stopped while {function} ran: {why}; grading went "
                                               "on in a new kernel"], outcome.seconds)
-        if outcome.status == "error":
-            return _verdict(case, "error", [f"the call could not be made: {outcome.error_name}: "
-                                            f"{outcome.error_value}"], outcome.seconds)
+        if outcome.status == "error":  # the harness itself failed: the text is the kernel's, shown if public
+            public = case["visibility"] == "visible"
+            detail = (f"{outcome.error_name}: {outcome.error_value}" if public
+                      else shown_type(outcome.error_name, public=False))
+            return _verdict(case, "error", [f"the call could not be made: {detail}"], outcome.seconds)
         try:
             result = read_result(out, int(self.limits["max_values"]), owner=self._result_owner(),
                                  deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))

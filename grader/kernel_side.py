@@ -83,9 +83,13 @@ def __grader_run__(request_text):
                 else:
                     namespace[name] = value
     except BaseException as error:  # noqa: BLE001 - the student's exceptions become a report
-        lines = traceback.format_exception(type(error), error, error.__traceback__)
-        meta["error"] = {"type": str(type(error).__name__)[:200], "message": str(error)[:2000],
-                         "traceback": "".join(lines)[-6000:], "line": raised_at(error, function)}
+        try:
+            message = str(error)[:2000]
+            lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
+        except BaseException:  # noqa: BLE001 - an exception whose own text cannot be made
+            message, lines = "(the exception's message could not be read)", ""
+        meta["error"] = {"type": str(type(error).__name__)[:200], "message": message,
+                         "traceback": lines, "line": raised_at(error, function)}
         result = None
     meta["stdout"] = "".join(captured.parts)
     meta["stdout_dropped"] = captured.dropped

@@ -171,3 +171,35 @@ def test_records_built_in_code_are_validated_too():
         KernelResult(meta={**GOOD_META, "length": "two"})
     with pytest.raises(UntrustedDataError):
         KernelResult(meta=GOOD_META, arrays={"costs": np.zeros((2, 2))})
+
+
+SECRET = "seed=1234 layers_dims=[7, 3, 1]"
+
+
+@pytest.mark.parametrize("meta, arrays, compared", [
+    ({"error": {"type": "ValueError", "message": SECRET, "traceback": SECRET, "line": 12}}, {}, ["costs"]),
+    ({"error": {"type": "seed_1234_layers_7_3_1", "message": SECRET}}, {}, ["costs"]),
+    ({**GOOD_META, "returned": "seed_1234_layers_7_3_1"}, {}, ["costs"]),
+    ({**GOOD_META, "costs_problem": f"an entry cannot be read as one number ({SECRET})"}, {}, ["costs"]),
+    ({**GOOD_META, "parameter_keys": [], "parameter_problems": {"W1": f"a {SECRET} that cannot be read"}}, {},
+     ["parameters"]),
+    ({**GOOD_META, "stdout": f"{SECRET}\n"}, {"costs": np.array([0.5])}, ["stdout"]),
+    ({**GOOD_META, "stdout": f"Cost after iteration 0: 0.5\n{SECRET}\n"}, {"costs": np.array([0.5])}, ["stdout"]),
+])
+def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, arrays, compared):
+    """Exception messages, type names, printed lines and problems come from the code, which saw the
+    hidden inputs: a hidden case reports only fixed words, Python's own type names and line numbers."""
+    from grader.compare import compare
+
+    expected = {"costs": np.array([0.5]), "parameters": {"W1": np.ones((2, 3))},
+                "stdout": ["Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"]}
+    result = KernelResult(meta=meta, arrays=arrays)
+    hidden = compare({"visibility": "hidden", "compare": compared}, expected, result, 1e-6, 1e-9)
+    public = compare({"visibility": "visible", "compare": compared}, expected, result, 1e-6, 1e-9)
+    assert hidden.messages and public.messages
+    for message in hidden.messages:
+        assert "1234" not in message and "layers" not in message, message
+    assert any("1234" in message for message in public.messages)  # a public case shows it all
+    if meta.get("error", {}) and meta["error"].get("line"):
+        assert hidden.messages == ["raised ValueError at line 12 of the function's cell (on a hidden case the "
+                                   "exception's message is not shown)"]
