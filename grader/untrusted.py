@@ -221,6 +221,21 @@ def read_bytes(path: Path, limit: int, deadline: float, owner: int | None = None
         os.close(descriptor)
 
 
+def discard(path: Path) -> None:
+    """Remove the result file `path` without following a link on the way (a no-op when gone)."""
+    path = Path(path)
+    try:
+        folder = os.open(path.parent, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.unlink(path.name, dir_fd=folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
+
+
 def _read_descriptor(descriptor: int, limit: int, deadline: float, owner: int | None) -> bytes:
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
