@@ -137,9 +137,8 @@ def _count(value: object, what: str, optional: bool = False) -> int | None:
 
 
 def _str_list(value: object, what: str, limit: int) -> list[str]:
-    if (not isinstance(value, list) or len(value) > limit
-            or not all(isinstance(v, str) for v in value) or len(set(value)) != len(value)):
-        raise _Malformed(f"{what} is not a list of at most {limit} distinct texts")
+    if not isinstance(value, list) or len(value) > limit or not all(isinstance(v, str) for v in value):
+        raise _Malformed(f"{what} is not a list of at most {limit} texts")
     return value
 
 
@@ -161,7 +160,7 @@ def _check_arrays(meta: ResultMeta, arrays: dict[str, np.ndarray]) -> None:
             raise _Malformed(f"{name[:40]!r} is not an array")
         if name.startswith("parameter:"):
             key = name.removeprefix("parameter:")
-            if key not in meta.parameter_keys or key in meta.parameter_problems:
+            if key not in meta.parameter_keys:
                 raise _Malformed(f"the array {name[:60]!r} is not among the parameters described")
         elif name == "costs":
             if array.ndim != 1:
@@ -286,6 +285,8 @@ def _parse_array(data: bytes, stem: str, values_left: int) -> np.ndarray:
         raise _Malformed(f"an array of type {dtype} came back; only numbers are accepted")
     if count > values_left:
         raise _Malformed("more values came back than accepted")
+    if stem == "meta" and (shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS):
+        raise _Malformed(f"the description is not one text of at most {MAX_META_CHARS} characters")
     handle.seek(0)
     return np.lib.format.read_array(handle, allow_pickle=False)
 
