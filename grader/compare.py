@@ -7,6 +7,7 @@ far the answer is off.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 
@@ -15,6 +16,9 @@ import numpy as np
 from grader.untrusted import KernelResult
 
 COST_LINE = re.compile(r"^Cost after iteration (\d+): (\S+)\s*$")
+# Type names a hidden case's report may show: Python's own (builtins) and numpy's.
+KNOWN_TYPES = frozenset(name for name, value in {**vars(builtins), **vars(np)}.items() if isinstance(value, type)) | {
+    "NoneType", "LinAlgError", "AxisError", "function", "generator", "module"}
 
 
 @dataclass
@@ -62,9 +66,9 @@ def _array_difference(name: str, expected: np.ndarray, actual: np.ndarray, rtol:
 def _stdout_difference(expected: list[str], actual: str, rtol: float, public: bool) -> str | None:
     lines = [line for line in actual.splitlines() if line.strip()]
     if len(lines) != len(expected):
-        shown = f": {lines[:3]}" if public or len(lines) <= 3 else ""
+        shown = f": {lines[:3]}" if public else ""
         return f"printed {len(lines)} lines, expected {len(expected)}{shown}"
-    for got, want in zip(lines, expected, strict=True):
+    for number, (got, want) in enumerate(zip(lines, expected, strict=True), start=1):
         g, w = COST_LINE.match(got), COST_LINE.match(want)
         if w and g and g.group(1) == w.group(1):
             try:
@@ -74,8 +78,26 @@ def _stdout_difference(expected: list[str], actual: str, rtol: float, public: bo
                 pass
         if got.strip() != want.strip():
             return (f"printed {got!r} where {want!r} was expected" if public
-                    else f"the printed line {got!r} is not the reference's")
+                    else f"printed line {number} is not the reference's")  # what it printed may echo the inputs
     return None
+
+
+def shown_type(name: str | None, public: bool) -> str:
+    """A type's name as a report may show it: on a hidden case, only the names of Python's and
+    numpy's own types, since the code can give a class it makes any name (a hidden input, say)."""
+    if public or name is None or name in KNOWN_TYPES:
+        return str(name)
+    return "an object of a class defined in the code"
+
+
+def _raised_message(error, public: bool) -> str:
+    """What an exception is reported as. On a hidden case its message is never shown (it could
+    repeat the hidden inputs), only its type and the line of the cell it was raised at."""
+    if public:
+        return f"raised {error.type}: {error.message}".rstrip(": ")
+    kind = error.type if error.type in KNOWN_TYPES else "an exception of a class defined in the code"
+    where = f" at line {error.line} of the function's cell" if error.line else ""
+    return f"raised {kind}{where} (on a hidden case the exception's message is not shown)"
 
 
 def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol: float) -> Comparison:
@@ -83,16 +105,13 @@ def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol:
     public = case["visibility"] == "visible"
     meta = result.meta
     out = Comparison()
-    error = meta.get("error")
-    if error:
-        kind = str(error.get("type", "Exception")) if isinstance(error, dict) else "Exception"
-        message = str(error.get("message", "")) if isinstance(error, dict) else ""
-        out.add("error", f"raised {kind}: {message}".rstrip(": "))
+    if meta.error is not None:
+        out.add("error", _raised_message(meta.error, public))
         return out
-    if meta.get("returned") != "tuple" or meta.get("length") != 2:
-        returned = meta.get("returned")
-        extra = f" of {meta.get('length')} items" if meta.get("returned") == "tuple" else ""
-        out.add("returned", f"returned a {returned}{extra}; expected a tuple (parameters, costs)")
+    if meta.returned != "tuple" or meta.length != 2:
+        extra = f" of {meta.length} items" if meta.returned == "tuple" else ""
+        out.add("returned", f"returned a {shown_type(meta.returned, public)}{extra}; expected a tuple "
+                            "(parameters, costs)")
         return out
 
     compared = case["compare"]
@@ -101,7 +120,7 @@ def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol:
     if "parameters" in compared:
         _compare_parameters(out, expected["parameters"], result, meta, rtol, atol, public)
     if "stdout" in compared:
-        problem = _stdout_difference(expected.get("stdout", []), str(meta.get("stdout", "")), rtol, public)
+        problem = _stdout_difference(expected.get("stdout", []), meta.stdout, rtol, public)
         if problem:
             out.add("stdout", problem)
     if "inputs_unchanged" in compared:
@@ -113,11 +132,12 @@ def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol:
 
 
 def _compare_costs(out, expected_costs, result, meta, rtol, atol, public):
-    if meta.get("costs_type") not in ("list", "tuple"):
-        out.add("costs_length", f"costs is a {meta.get('costs_type')}, expected a list")
+    if meta.costs_type not in ("list", "tuple"):
+        out.add("costs_length", f"costs is a {shown_type(meta.costs_type, public)}, expected a list")
         return
-    if meta.get("costs_problem"):
-        out.add("costs", f"costs holds {meta['costs_problem']}")
+    if meta.costs_problem:
+        out.add("costs", f"costs holds {meta.costs_problem}" if public
+                else "costs holds an entry that cannot be read as one number")
         return
     costs = result.arrays.get("costs", np.zeros(0))
     expected_costs = np.asarray(expected_costs, dtype=np.float64)
@@ -135,14 +155,15 @@ def _compare_costs(out, expected_costs, result, meta, rtol, atol, public):
 
 
 def _compare_parameters(out, expected_parameters, result, meta, rtol, atol, public):
-    if meta.get("parameters_type") != "dict":
-        out.add("parameters:type", f"parameters is a {meta.get('parameters_type')}, expected a dict")
+    if meta.parameters_type != "dict":
+        out.add("parameters:type", f"parameters is a {shown_type(meta.parameters_type, public)}, expected a dict")
         return
-    problems = meta.get("parameter_problems") or {}
+    problems = meta.parameter_problems
     for key, want in expected_parameters.items():
         got = result.arrays.get("parameter:" + key)
         if key in problems:
-            out.add(f"parameters:{key}", f"{key} is {problems[key]}")
+            out.add(f"parameters:{key}", f"{key} is {problems[key]}" if public
+                    else f"{key} cannot be read as an array of numbers")
         elif got is None:
             out.add(f"parameters:{key}", f"parameters has no {key}")
         else:

@@ -24,7 +24,7 @@ from types import ModuleType
 import numpy as np
 
 from grader.assignment import Assignment, load_assignment, load_module
-from grader.compare import COST_LINE, Comparison
+from grader.compare import COST_LINE, Comparison, shown_type
 from grader.untrusted import KernelResult
 
 FINGERPRINT_POINTS = 8
@@ -102,20 +102,18 @@ def variant_outcome(raw: dict) -> dict:
 def student_outcome(result: KernelResult, expected: dict) -> dict:
     """The same outcome, read from what the student's kernel sent back."""
     meta = result.meta
-    error = meta.get("error")
-    if error:
-        error = error if isinstance(error, dict) else {}
-        return {"error": [str(error.get("type", "")), str(error.get("message", ""))]}
-    if meta.get("returned") != "tuple" or meta.get("length") != 2 or meta.get("parameters_type") != "dict":
-        returned = meta.get("returned")
-        if returned == "tuple" and meta.get("length") == 2:
-            return {"returned": f"tuple with {meta.get('parameters_type')} parameters"}
-        return {"returned": f"{returned} of {meta.get('length')}" if returned == "tuple" else str(returned)}
-    outcome = {"stdout": str(meta.get("stdout", "")).splitlines(), "parameters": {}, "shapes": {}}
-    if meta.get("costs_type") in ("list", "tuple") and not meta.get("costs_problem"):
+    if meta.error is not None:
+        return {"error": [meta.error.type, meta.error.message]}
+    if meta.returned != "tuple" or meta.length != 2 or meta.parameters_type != "dict":
+        returned = meta.returned
+        if returned == "tuple" and meta.length == 2:
+            return {"returned": f"tuple with {meta.parameters_type} parameters"}
+        return {"returned": f"{returned} of {meta.length}" if returned == "tuple" else str(returned)}
+    outcome = {"stdout": meta.stdout.splitlines(), "parameters": {}, "shapes": {}}
+    if meta.costs_type in ("list", "tuple") and not meta.costs_problem:
         outcome["costs"] = result.arrays.get("costs", np.zeros(0))
-    unreadable = meta.get("parameter_problems") or {}
-    for key in meta.get("parameter_keys", []):
+    unreadable = meta.parameter_problems
+    for key in meta.parameter_keys:
         array = result.arrays.get("parameter:" + key)
         outcome["parameters"][key] = None if key in unreadable or array is None else fingerprint(array)
         outcome["shapes"][key] = None if array is None else tuple(array.shape)
@@ -377,8 +375,8 @@ def localise(case: dict, expected: dict, result: KernelResult, comparison: Compa
         title, explanation = LOCALISED.get(first, LOCALISED["costs"] if first.startswith("cost") else (None, None))
         if title is None:
             return None
-        if first == "error" and isinstance(result.meta.get("error"), dict):
-            kind = str(result.meta["error"].get("type", "an error"))
-            title = f"the function raised {kind}"
+        if first == "error" and result.meta.error is not None:
+            kind = result.meta.error.type
+            title = f"the function raised {shown_type(kind, case['visibility'] == 'visible')}"
             explanation = ERROR_ADVICE.get(kind, explanation)
     return {"mistake": None, "title": title, "explanation": explanation, "where": first}

@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assignment import Assignment
-from grader.compare import compare
+from grader.compare import compare, shown_type
 from grader.expected import ExpectedValues
 from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
 from grader.results import CaseVerdict, SubmissionReport
-from grader.untrusted import UntrustedDataError, read_result
+from grader.untrusted import READ_SECONDS, UntrustedDataError, discard, read_result
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel_side.py").read_text()
 MAX_KERNEL_STARTS = 4
+MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones; more are skipped
 
 
 @dataclass
@@ -84,20 +85,22 @@ class _Runner:
             self.grader_failed = True  # not the student's doing: the row is graded again on a rerun
             self.session.starts = MAX_KERNEL_STARTS
             return False
-        # A graded cell only defines functions: a few case limits are plenty. The other cells of a
-        # whole-notebook run train models, so they may use what is left of the submission's time.
-        definition_budget = max(1.0, min(self.remaining(), float(self.limits["case_seconds"]) * 3))
         graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
-        if self.whole_notebook:
-            loading = self.parsed.cells
-        else:
-            loading = self.parsed.setup + sorted(self.parsed.graded.values(), key=lambda c: c.index)
-        for cell in loading:
+        for cell in self._loading_cells():
             function = graded_by_index.get(cell.index)
             if function in self.unloadable:
                 continue
+            if self.remaining() <= 0:
+                self._note_once(f"the submission used up its {self.limits['submission_seconds']:g} s time limit "
+                                "while its cells were loading")
+                self.session.stop()
+                return False
+            # A graded or setup cell only defines functions: a few case limits are plenty, never more
+            # than the time left. The other cells of a whole-notebook run train models, so they may
+            # use what is left of the submission's time.
             ungraded = self.whole_notebook and function is None
-            budget = max(1.0, self.remaining() - 30) if ungraded else definition_budget
+            budget = (max(1.0, self.remaining() - 30) if ungraded
+                      else max(0.5, min(self.remaining(), float(self.limits["case_seconds"]) * 3)))
             outcome = self.session.run(cell.source, budget)
             if not self._note_loading(outcome, cell.index, function):
                 if ungraded:  # grade what can be graded: imports and graded cells only, in a new kernel
@@ -115,6 +118,23 @@ class _Runner:
             return False
         self.ready = True
         return True
+
+    def _loading_cells(self) -> list:
+        """The cells to run before the cases: the whole notebook, or at most MAX_SETUP_CELLS setup
+        cells (the first ones) and the graded cells."""
+        if self.whole_notebook:
+            return self.parsed.cells
+        setup = self.parsed.setup
+        if len(setup) > MAX_SETUP_CELLS:
+            marker = self.assignment.setup_marker
+            self._note_once(f"{len(setup)} cells contain `{marker}`; only the first {MAX_SETUP_CELLS} were run "
+                            f"(cells {', '.join(str(c.index + 1) for c in setup[MAX_SETUP_CELLS:])} were skipped): "
+                            "keep the imports in one cell")
+        return setup[:MAX_SETUP_CELLS] + sorted(self.parsed.graded.values(), key=lambda c: c.index)
+
+    def _note_once(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
 
     def _note_loading(self, outcome: CellOutcome, index: int, function: str | None) -> bool:
         where = f"cell {index + 1}" + (f" ({function})" if function else "")
@@ -154,7 +174,10 @@ class _Runner:
                                               + (f" ({self.problems[-1]})" if self.problems else "")])
         graded = self.assignment.function(function)
         out = self.workdir / ".results" / f"{secrets.token_hex(8)}.npz"
-        out.parent.mkdir(exist_ok=True)
+        try:
+            out.parent.mkdir(exist_ok=True)
+        except OSError:  # the kernel put something else there; reading will say the results never came
+            pass
         request = {"function": function, "signature": list(graded.signature), "recipe": case["recipe"],
                    "globals": case.get("misleading_globals", {}), "out": str(out),
                    "workdir": str(self.workdir),
@@ -171,18 +194,22 @@ class _Runner:
             why = outcome.error_value or f"a crash, os._exit, or the memory limit of {self.limits['memory_mb']} MB"
             return _verdict(case, "crashed", [f"the kernel stopped while {function} ran: {why}; grading went "
                                               "on in a new kernel"], outcome.seconds)
-        if outcome.status == "error":
-            return _verdict(case, "error", [f"the call could not be made: {outcome.error_name}: "
-                                            f"{outcome.error_value}"], outcome.seconds)
+        if outcome.status == "error":  # the harness itself failed: the text is the kernel's, shown if public
+            public = case["visibility"] == "visible"
+            detail = (f"{outcome.error_name}: {outcome.error_value}" if public
+                      else shown_type(outcome.error_name, public=False))
+            return _verdict(case, "error", [f"the call could not be made: {detail}"], outcome.seconds)
         try:
-            result = read_result(out, int(self.limits["max_values"]))
+            result = read_result(out, int(self.limits["max_values"]), owner=self._result_owner(),
+                                 deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))
         except UntrustedDataError as error:
             return _verdict(case, "failed", [str(error)], outcome.seconds)
         finally:
-            out.unlink(missing_ok=True)
+            discard(out)
         comparison = compare(case, expected, result, self.assignment.rtol, self.assignment.atol)
         messages = list(comparison.messages)
-        hint = limit_hint(result.meta.get("error"), self.limits)
+        raised = result.meta.error
+        hint = limit_hint({"type": raised.type, "message": raised.message} if raised else None, self.limits)
         if hint and not comparison.passed:
             messages.append(hint)
         cell_failed = function in self.load_errors and comparison.first_difference == "error"
@@ -202,6 +229,11 @@ class _Runner:
             verdict.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
                                          self.parsed.graded.get(function))
         return verdict
+
+    def _result_owner(self) -> int | None:
+        """The uid a result file must belong to: the sandbox's, when root runs it (else any)."""
+        sandbox = self.options.sandbox
+        return getattr(sandbox, "uid", None) if getattr(sandbox, "mode", None) == "root" else None
 
     def close(self) -> None:
         self.session.close()

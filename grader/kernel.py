@@ -83,9 +83,21 @@ class _LimitedKernelManager(AsyncKernelManager):
 
 
 class _BoundedClient(NotebookClient):
-    """nbclient's client, keeping at most `output_limit` characters of a cell's output."""
+    """nbclient's client, keeping at most `output_limit` characters of a cell's output and nothing
+    else the kernel sends: no widget (comm) state, no display-id map, no display updates. nbclient
+    keeps those for as long as the kernel lives, so a kernel could fill the grader's memory with
+    them; grading needs none of them."""
 
     output_limit = 200_000
+
+    def process_message(self, msg, cell, cell_index):
+        msg_type = str(msg.get("msg_type", ""))
+        if msg_type.startswith("comm") or msg_type == "update_display_data":
+            return None
+        content = msg.get("content")
+        if isinstance(content, dict):
+            content.pop("transient", None)  # the display id, which nbclient would map to its outputs
+        return super().process_message(msg, cell, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         room = self.output_limit - sum(_size(o) for o in outs)
@@ -99,8 +111,12 @@ class _BoundedClient(NotebookClient):
         return result
 
 
+OUTPUT_OVERHEAD = 100  # what an output costs besides its text: many empty outputs add up too
+
+
 def _size(output) -> int:
-    return sum(len(str(output.get(key, ""))) for key in ("text", "data", "evalue", "traceback"))
+    return OUTPUT_OVERHEAD + sum(len(str(output.get(key, "")))
+                                 for key in ("text", "data", "evalue", "traceback", "metadata"))
 
 
 def _trim(msg: dict, room: int) -> bool:
@@ -114,6 +130,8 @@ def _trim(msg: dict, room: int) -> bool:
         content["traceback"], cut = [str(line)[:room // 20] for line in content["traceback"][-20:]], True
     if isinstance(content.get("data"), dict) and len(str(content["data"])) > room:
         content["data"], cut = {"text/plain": "[output too large, not kept]"}, True
+    if content.get("metadata") and len(str(content["metadata"])) > room // 10:
+        content["metadata"], cut = {}, True
     return cut
 
 
@@ -156,7 +174,7 @@ class KernelSession:
         manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
                              {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir)})
         notebook = nbformat.v4.new_notebook()
-        client = _BoundedClient(notebook, timeout=60, startup_timeout=60, allow_errors=True,
+        client = _BoundedClient(notebook, timeout=60, startup_timeout=60, allow_errors=True, store_widget_state=False,
                                 kernel_name="python3", kernel_manager_class=manager_class,
                                 resources={"metadata": {"path": str(self.workdir)}})
         client.output_limit = self.limits.output_bytes

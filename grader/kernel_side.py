@@ -49,6 +49,16 @@ def __grader_run__(request_text):
             return None, f"an array of {array.size} values, more than the {request['max_values']} accepted"
         return np.array(array, dtype=np.float64, copy=True), None
 
+    def raised_at(error, function):
+        """The line, in the cell that defines the function, where the exception left that cell's code."""
+        cell = getattr(getattr(function, "__code__", None), "co_filename", None)
+        found = None
+        for frame in traceback.extract_tb(error.__traceback__):
+            if cell is not None and frame.filename == cell and isinstance(frame.lineno, int):
+                found = frame.lineno
+        return found
+
+    function = None
     captured = BoundedText(request["output_limit"])
     try:
         os.chdir(request["workdir"])
@@ -73,9 +83,13 @@ def __grader_run__(request_text):
                 else:
                     namespace[name] = value
     except BaseException as error:  # noqa: BLE001 - the student's exceptions become a report
-        lines = traceback.format_exception(type(error), error, error.__traceback__)
-        meta["error"] = {"type": type(error).__name__, "message": str(error)[:2000],
-                         "traceback": "".join(lines)[-6000:]}
+        try:
+            message = str(error)[:2000]
+            lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
+        except BaseException:  # noqa: BLE001 - an exception whose own text cannot be made
+            message, lines = "(the exception's message could not be read)", ""
+        meta["error"] = {"type": str(type(error).__name__)[:200], "message": message,
+                         "traceback": lines, "line": raised_at(error, function)}
         result = None
     meta["stdout"] = "".join(captured.parts)
     meta["stdout_dropped"] = captured.dropped

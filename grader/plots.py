@@ -94,9 +94,15 @@ def cost_curve_png(student_costs, reference_costs, title: str) -> bytes:
 
 
 def curves_for(report, expected) -> dict[str, str]:
-    """Base64 PNG per case long enough to have a curve: {case_id: base64}, for the feedback's extras."""
+    """Base64 PNG per public case long enough to have a curve: {case_id: base64}, for the feedback.
+
+    A hidden case gets none: the reference's curve is its expected costs, and the student's could
+    be anything the code computed from the hidden inputs.
+    """
     curves = {}
     for verdict in report.cases:
+        if verdict.visibility != "visible":
+            continue
         try:
             reference = list(expected.for_case(verdict.case_id).get("costs", []))
         except KeyError:

@@ -41,6 +41,12 @@ PLACE = re.compile(r"^(cell \d+, line \d+):\s*(.*)$", re.S)
 PARAMETER_MESSAGE = re.compile(r"^(?:parameters has no )?([A-Za-z]+\d+)\b")
 MAX_PARAMETER_MESSAGES = 4
 MAX_NAMES_LISTED = 12
+# What markdown_text escapes with a backslash: every character that opens or closes an inline
+# construct (links, images, emphasis, code, autolinks of bare URLs and addresses, tables).
+# An underscore between two letters or digits can neither open nor close emphasis, so names like
+# two_layer_model stay as they are.
+MARKDOWN_ACTIVE = re.compile(r"[\\`*\[\]()!~|:@{}]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+BLOCK_STARTS = tuple("#+-=")
 
 
 @lru_cache(maxsize=1)
@@ -60,15 +66,36 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def _one_line(value: object) -> str:
+    """Text on one line: a line break inside a list item would end the item (or start a heading)."""
+    return re.sub(r"\s*[\r\n]\s*", " / ", str(value).strip()).replace("\t", " ")
+
+
 def markdown_text(value: object) -> str:
-    """Plain text made safe inside Markdown: no raw HTML, no line breaks that end a list item."""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"\s*\n\s*", " / ", text.strip())
+    """Plain text made inert inside Markdown: shown as written, never as a link, image, HTML or emphasis.
+
+    <, > and & become entities (no raw HTML); every other character that can open or close an
+    inline construct is backslash-escaped, ':' and '@' included, so that no bare URL or address
+    turns into a link; a leading character that could start a block (a heading, a list) too.
+    """
+    text = _one_line(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = MARKDOWN_ACTIVE.sub(lambda match: "\\" + match.group(0), text)
+    text = re.sub(r"(?i)\b(www)\.", r"\1\\.", text)
+    text = re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)  # "1." would start an ordered list
+    return "\\" + text if text[:1] in BLOCK_STARTS else text
 
 
 def markdown_code(value: object) -> str:
-    """Text for inside a Markdown code span (shown literally there): one line, no backtick to end it early."""
-    return re.sub(r"\s+", " ", str(value)).replace("`", "'").strip()
+    """A whole Markdown code span holding `value` literally: nothing in a code span is active.
+
+    Its fence is one backtick longer than the longest run of backticks in the text, and spaces pad
+    a text that starts or ends with a backtick, so no text can close the span early.
+    """
+    text = _one_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padded = f" {text} " if text[:1] in "` " or text[-1:] in "` " else text
+    return f"{fence}{padded or ' '}{fence}"
 
 
 def points(value: float) -> str:
@@ -172,7 +199,7 @@ def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport) -> dict:
         "messages": capped_messages(list(verdict.messages)),
         "diagnosis": _diagnosis(verdict),
         "diagnosis_ref": None,  # the function-level diagnosis this case shares (set below)
-        "curve": _curve(extras, verdict.case_id, report),
+        "curve": _curve(extras, verdict.case_id, report) if verdict.visibility == "visible" else None,
     }
 
 

@@ -1,14 +1,26 @@
 """Reading what the student's kernel wrote, treating every byte as hostile.
 
-The kernel writes an .npz archive. It is read member by member with numpy's format reader and
-allow_pickle=False: each array's header is checked (numeric or text dtype, a bounded number of
-values) before its data is read, so a huge, malformed or object-dtype file is a failed case,
-never a crashed or bloated grader.
+The kernel writes an .npz archive into its own folder, which it can also fill with links and
+special files. The file is opened without following links, checked to be a regular file (owned by
+the sandbox's uid when one is given) and read, bounded in size and time, into memory; everything
+after that works on those bytes. Member names must be the ones the harness (kernel_side.py)
+writes, each once; the bytes unpacked are counted while they are read, never taken from the
+archive's headers. Each array's header is checked (numeric or text dtype, a bounded number of
+values) before its data is parsed, with allow_pickle=False. Finally the description is validated
+into a typed record: every field's type and shape checked, so the rest of the grader only sees
+data of the expected form. Whatever is wrong, the case fails with "malformed results: <why>";
+the grader itself never fails on it. A reason never quotes text from the file (a name, a type),
+since a hidden case's report must not carry what the kernel chose to write.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
+import stat
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +29,156 @@ import numpy as np
 
 ALLOWED_KINDS = "fiub"
 MAX_META_CHARS = 1_000_000
+MAX_PARAMETERS = 200  # the harness sends at most this many parameter arrays
+MAX_MEMBERS = MAX_PARAMETERS + 4  # meta, costs, input:X, input:Y
+MEMBER_OVERHEAD = 4096  # an .npy header, generously
+READ_SECONDS = 20.0  # the longest the grader spends reading one result file
+CHUNK = 1 << 20
+FIXED_MEMBERS = ("meta", "costs", "input:X", "input:Y")
+MAX_NAME_CHARS = 200  # an exception type's or a returned type's name
+MAX_MESSAGE_CHARS = 2_000
+MAX_TRACEBACK_CHARS = 6_000
+MAX_PROBLEM_CHARS = 1_000
+MAX_PARAMETER_NAME = 1_000
 
 
 class UntrustedDataError(Exception):
     """The kernel's result file is missing, too large or malformed."""
 
 
+class _Malformed(UntrustedDataError):
+    def __init__(self, reason: str):
+        super().__init__(f"malformed results: {reason}")
+
+
+@dataclass(frozen=True)
+class RaisedError:
+    """An exception the student's function raised, as the harness described it."""
+
+    type: str  #: the exception class's name
+    message: str  #: str(exception), cut to MAX_MESSAGE_CHARS
+    traceback: str = ""  #: the formatted traceback's end
+    line: int | None = None  #: line, in the student's function's cell, where it was raised
+
+
+@dataclass(frozen=True)
+class ResultMeta:
+    """What the harness says about one call, besides the arrays. Every field is validated."""
+
+    error: RaisedError | None = None  #: set when the function raised
+    returned: str | None = None  #: the returned value's type name
+    length: int | None = None  #: its length, when it was a tuple
+    stdout: str = ""  #: what the function printed (capped by the harness)
+    stdout_dropped: int = 0  #: characters printed beyond that cap
+    parameters_type: str | None = None  #: type name of the returned parameters
+    parameter_keys: tuple[str, ...] = ()  #: their keys, as text
+    parameter_problems: dict[str, str] = field(default_factory=dict)  #: key -> why it is not numbers
+    costs_type: str | None = None  #: type name of the returned costs
+    costs_problem: str | None = None  #: why costs could not be read as numbers
+
+    @classmethod
+    def from_json(cls, data: object) -> ResultMeta:
+        """Validate the harness's description; raises UntrustedDataError naming the bad field."""
+        if not isinstance(data, dict):
+            raise _Malformed("the description is not a JSON object")
+        unknown = set(data) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise _Malformed("the description has a field the harness never writes")
+        keys = _str_list(data.get("parameter_keys", []), "parameter_keys", MAX_PARAMETERS)
+        problems = data.get("parameter_problems", {})
+        if not isinstance(problems, dict) or len(problems) > MAX_PARAMETERS or not all(
+                isinstance(k, str) and _is_text(v, MAX_PROBLEM_CHARS) for k, v in problems.items()):
+            raise _Malformed("parameter_problems is not a mapping of names to short texts")
+        return cls(error=_raised(data.get("error")), returned=_name(data.get("returned"), "returned"),
+                   length=_count(data.get("length"), "length", optional=True),
+                   stdout=_text(data.get("stdout", ""), "stdout", MAX_META_CHARS),
+                   stdout_dropped=_count(data.get("stdout_dropped", 0), "stdout_dropped"),
+                   parameters_type=_name(data.get("parameters_type"), "parameters_type"),
+                   parameter_keys=tuple(keys), parameter_problems=dict(problems),
+                   costs_type=_name(data.get("costs_type"), "costs_type"),
+                   costs_problem=_optional_text(data.get("costs_problem"), "costs_problem", MAX_PROBLEM_CHARS))
+
+
 @dataclass
 class KernelResult:
-    meta: dict
+    """One call's validated result: its description and its arrays (float64, by member name)."""
+
+    meta: ResultMeta
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.meta, dict):  # a description built by hand (tests) is validated the same way
+            self.meta = ResultMeta.from_json(self.meta)
+        _check_arrays(self.meta, self.arrays)
+
+
+def _is_text(value: object, limit: int) -> bool:
+    return isinstance(value, str) and len(value) <= limit
+
+
+def _text(value: object, what: str, limit: int) -> str:
+    if not _is_text(value, limit):
+        raise _Malformed(f"{what} is not a text of at most {limit} characters")
+    return value
+
+
+def _optional_text(value: object, what: str, limit: int) -> str | None:
+    return None if value is None else _text(value, what, limit)
+
+
+def _name(value: object, what: str) -> str | None:
+    return _optional_text(value, what, MAX_NAME_CHARS)
+
+
+def _count(value: object, what: str, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _Malformed(f"{what} is not a count")
+    return value
+
+
+def _str_list(value: object, what: str, limit: int) -> list[str]:
+    if not isinstance(value, list) or len(value) > limit or not all(isinstance(v, str) for v in value):
+        raise _Malformed(f"{what} is not a list of at most {limit} texts")
+    return value
+
+
+def _raised(value: object) -> RaisedError | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"type", "message", "traceback", "line"}:
+        raise _Malformed("error is not a description of an exception")
+    return RaisedError(type=_text(value.get("type"), "error type", MAX_NAME_CHARS),
+                       message=_text(value.get("message", ""), "error message", MAX_MESSAGE_CHARS),
+                       traceback=_text(value.get("traceback", ""), "error traceback", MAX_TRACEBACK_CHARS),
+                       line=_count(value.get("line"), "error line", optional=True))
+
+
+def _check_arrays(meta: ResultMeta, arrays: dict[str, np.ndarray]) -> None:
+    """Each array is one the description accounts for, of the shape the harness writes."""
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):
+            raise _Malformed("an array is not an array")
+        if name.startswith("parameter:"):
+            key = name.removeprefix("parameter:")
+            if key not in meta.parameter_keys:
+                raise _Malformed("a parameter array is not among the parameters described")
+        elif name == "costs":
+            if array.ndim != 1:
+                raise _Malformed(f"costs has {array.ndim} dimensions, not 1")
+        elif name not in ("input:X", "input:Y"):
+            raise _Malformed("an array name the harness never writes")
+
+
+def _known_member(name: str) -> str:
+    """The array name of an archive member, if the harness could have written it."""
+    if not name.endswith(".npy"):
+        raise _Malformed("an array name the harness never writes")
+    stem = name.removesuffix(".npy")
+    if stem in FIXED_MEMBERS or (stem.startswith("parameter:") and len(stem) <= 10 + MAX_PARAMETER_NAME):
+        return stem
+    raise _Malformed("an array name the harness never writes")
 
 
 def _read_header(handle, version):
@@ -34,50 +186,167 @@ def _read_header(handle, version):
         return np.lib.format.read_array_header_1_0(handle)
     if version == (2, 0):
         return np.lib.format.read_array_header_2_0(handle)
-    raise UntrustedDataError(f"unsupported array format version {version}")
+    raise _Malformed(f"unsupported array format version {version}")
 
 
-def read_result(path: Path, max_values: int) -> KernelResult:
-    """Read the kernel's result archive; raises UntrustedDataError with a plain reason."""
-    if not path.is_file():
-        raise UntrustedDataError("the function's results never came back from the kernel")
-    max_bytes = max_values * 8 * 4 + 4 * MAX_META_CHARS
-    if path.stat().st_size > max_bytes:
-        raise UntrustedDataError(f"the results file is {path.stat().st_size} bytes, more than accepted")
-    arrays: dict[str, np.ndarray] = {}
-    total = 0
+def _check_time(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise _Malformed("reading them took longer than the grader allows")
+
+
+def read_bytes(path: Path, limit: int, deadline: float, owner: int | None = None) -> bytes:
+    """At most `limit` bytes of the regular file `path`, opened without following any link.
+
+    The folder holding the file is opened without following a link either, and the file from it;
+    `owner`, when given, is the only uid the file may belong to.
+    """
+    path = Path(path)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if len(members) > 1000:
-                raise UntrustedDataError("the results hold more than 1000 arrays")
-            for member in members:
-                if member.file_size > max_bytes:
-                    raise UntrustedDataError("an array in the results is larger than accepted")
-                with archive.open(member) as handle:
-                    version = np.lib.format.read_magic(handle)
-                    shape, _, dtype = _read_header(handle, version)
-                    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-                    is_text = dtype.kind == "U" and member.filename == "meta.npy"
-                    if dtype.hasobject or (dtype.kind not in ALLOWED_KINDS and not is_text):
-                        raise UntrustedDataError(f"an array of type {dtype} came back; only numbers are accepted")
-                    total += count
-                    if total > max_values:
-                        raise UntrustedDataError(f"more than {max_values} values came back")
-                    handle.seek(0)
-                    arrays[member.filename.removesuffix(".npy")] = np.lib.format.read_array(
-                        handle, allow_pickle=False)
+        folder = os.open(path.parent, flags | os.O_DIRECTORY)
+    except OSError:
+        raise UntrustedDataError("the function's results never came back from the kernel") from None
+    try:
+        descriptor = os.open(path.name, flags | os.O_NONBLOCK, dir_fd=folder)
+    except FileNotFoundError:
+        raise UntrustedDataError("the function's results never came back from the kernel") from None
+    except OSError as error:
+        reason = "the results file is a link" if error.errno in (errno.ELOOP, errno.EMLINK) else \
+            f"the results file cannot be opened ({errno.errorcode.get(error.errno, error.errno)})"
+        raise _Malformed(reason) from None
+    finally:
+        os.close(folder)
+    try:
+        return _read_descriptor(descriptor, limit, deadline, owner)
+    finally:
+        os.close(descriptor)
+
+
+def discard(path: Path) -> None:
+    """Remove the result file `path` without following a link on the way (a no-op when gone)."""
+    path = Path(path)
+    try:
+        folder = os.open(path.parent, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.unlink(path.name, dir_fd=folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
+
+
+def _read_descriptor(descriptor: int, limit: int, deadline: float, owner: int | None) -> bytes:
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        raise _Malformed("the results file is not a regular file")
+    if owner is not None and info.st_uid != owner:
+        raise _Malformed(f"the results file belongs to uid {info.st_uid}, not to the kernel's uid {owner}")
+    if info.st_size > limit:
+        raise _Malformed(f"the results file is {info.st_size} bytes, more than the {limit} accepted")
+    parts, size = [], 0
+    while size <= limit:
+        _check_time(deadline)
+        try:
+            part = os.read(descriptor, min(CHUNK, limit + 1 - size))
+        except BlockingIOError:
+            raise _Malformed("the results file could not be read") from None
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > limit:
+        raise _Malformed(f"the results file is more than the {limit} bytes accepted")
+    return b"".join(parts)
+
+
+def _member_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, room: int, deadline: float) -> bytes:
+    """A member's unpacked bytes, counted as they come: never more than `room`."""
+    parts, size = [], 0
+    with archive.open(member) as handle:
+        while True:
+            _check_time(deadline)
+            part = handle.read(min(CHUNK, room + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+            if size > room:
+                raise _Malformed(f"they unpack to more than the {room} bytes accepted")
+    return b"".join(parts)
+
+
+def _parse_array(data: bytes, stem: str, values_left: int) -> np.ndarray:
+    handle = io.BytesIO(data)
+    version = np.lib.format.read_magic(handle)
+    shape, _, dtype = _read_header(handle, version)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    is_text = dtype.kind == "U" and stem == "meta"
+    if dtype.hasobject or (dtype.kind not in ALLOWED_KINDS and not is_text):
+        raise _Malformed("an array that is not numbers came back; only numbers are accepted")
+    if count > values_left:
+        raise _Malformed("more values came back than accepted")
+    if stem == "meta" and (shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS):
+        raise _Malformed(f"the description is not one text of at most {MAX_META_CHARS} characters")
+    handle.seek(0)
+    return np.lib.format.read_array(handle, allow_pickle=False)
+
+
+def _unpack(data: bytes, max_values: int, budget: int, deadline: float) -> dict[str, np.ndarray]:
+    """Every member of the archive in `data`, by array name; raises on any name or size not expected."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise _Malformed(f"{len(members)} arrays, more than the {MAX_MEMBERS} the harness writes")
+        stems = [_known_member(member.filename) for member in members]
+        if len(set(stems)) != len(stems):
+            raise _Malformed("an array name appears twice")
+        if sum(member.file_size for member in members) > budget:  # a first look; the reading counts for real
+            raise _Malformed(f"they unpack to more than the {budget} bytes accepted")
+        values_left = max_values
+        for member, stem in zip(members, stems, strict=True):
+            raw = _member_bytes(archive, member, budget, deadline)
+            budget -= len(raw)
+            array = _parse_array(raw, stem, max_values if stem == "meta" else values_left)
+            if stem != "meta":
+                values_left -= array.size
+            arrays[stem] = array
+    return arrays
+
+
+def _meta(array: np.ndarray | None) -> ResultMeta:
+    if array is None or array.shape != () or array.dtype.kind != "U" or len(str(array)) > MAX_META_CHARS:
+        raise _Malformed("the results carry no readable description")
+    try:
+        data = json.loads(str(array))
+    except (json.JSONDecodeError, RecursionError):
+        raise _Malformed("the description is not valid JSON") from None
+    return ResultMeta.from_json(data)
+
+
+def read_result(path: Path, max_values: int, owner: int | None = None,
+                deadline: float | None = None) -> KernelResult:
+    """Read and validate the kernel's result archive; raises UntrustedDataError with a plain reason.
+
+    `owner` is the uid the file must belong to (the sandbox's, when the grader runs as root);
+    `deadline` is a time.monotonic() value after which reading gives up (READ_SECONDS from now
+    when not given).
+    """
+    deadline = time.monotonic() + READ_SECONDS if deadline is None else deadline
+    budget = max_values * 8 + 4 * MAX_META_CHARS + MAX_MEMBERS * MEMBER_OVERHEAD
+    data = read_bytes(path, budget + MAX_MEMBERS * 2 * MEMBER_OVERHEAD, deadline, owner)
+    try:
+        arrays = _unpack(data, max_values, budget, deadline)
     except UntrustedDataError:
         raise
-    except Exception as error:  # noqa: BLE001 - a malformed file, whatever the reason
-        raise UntrustedDataError(f"the results file is malformed ({type(error).__name__})") from None
-    meta_array = arrays.pop("meta", None)
-    if meta_array is None or meta_array.shape != () or len(str(meta_array)) > MAX_META_CHARS:
-        raise UntrustedDataError("the results carry no readable description")
+    except Exception as error:  # noqa: BLE001 - a malformed archive, whatever the library's complaint
+        raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
+    meta = _meta(arrays.pop("meta", None))
     try:
-        meta = json.loads(str(meta_array))
-    except json.JSONDecodeError:
-        raise UntrustedDataError("the results description is not valid JSON") from None
-    if not isinstance(meta, dict):
-        raise UntrustedDataError("the results description is not a JSON object")
-    return KernelResult(meta=meta, arrays={k: np.array(v, dtype=np.float64) for k, v in arrays.items()})
+        floats = {name: np.array(value, dtype=np.float64) for name, value in arrays.items()}
+    except (TypeError, ValueError):
+        raise _Malformed("an array cannot be read as numbers") from None
+    return KernelResult(meta=meta, arrays=floats)
+

@@ -38,6 +38,8 @@ class Expect:
     words: tuple[str, ...] = ()
     zero: tuple[str, ...] = ()
     full: tuple[str, ...] = ()
+    hidden_never: tuple[str, ...] = ()  # words no hidden case's messages may contain
+    max_seconds: float | None = None  # grading took at most this long (a bound the limits make finite)
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,53 @@ for _ in range(60):
     hog.append(b"x" * 100_000_000)  # 6 GB in all, touched page by page
 '''
 
+# Patches the harness's np.savez (the function runs before it writes): what the grader then reads.
+PATCH_SAVEZ = '''
+import json, os, sys, zipfile
+import numpy as np
+_real_savez = getattr(np, "_real_savez", np.savez)
+np._real_savez = _real_savez
+def _forged(file, *args, **arrays):
+{forge}
+np.savez = _forged
+'''
+
+FORGES = {
+    # A link from the result file to an instructor-only file, which root on the host would follow.
+    "link": 'os.symlink("{assignment}/expected.npz", file)',
+    "zero_d_costs": 'arrays["costs"] = np.float64(0.5)\nreturn _real_savez(file, *args, **arrays)',
+    "meta_types": ('meta = json.loads(str(arrays["meta"]))\nmeta["length"] = "2"\nmeta["parameter_keys"] = 7\n'
+                   'arrays["meta"] = np.array(json.dumps(meta))\nreturn _real_savez(file, *args, **arrays)'),
+    "repeated_members": ('import io\nbuffer = io.BytesIO()\n'
+                         'np.save(buffer, np.array(json.dumps({{"x": "y" * 5000}})))\n'
+                         'with zipfile.ZipFile(file, "w") as archive:\n'
+                         '    for _ in range(500):\n'
+                         '        archive.writestr("meta.npy", buffer.getvalue())'),
+}
+
+
+def forged_results(kind: str) -> Callable:
+    """L_layer_model returns as the solution does, after replacing the harness's writer by `kind`."""
+    forge = textwrap.indent(FORGES[kind], "    ")
+    return in_body(DEEP, PATCH_SAVEZ.replace("{forge}", forge))
+
+
+ECHO = '''
+import sys
+raise ValueError("ECHO-OF-THE-REQUEST " + repr(sys._getframe(1).f_locals["request"]))
+'''
+
+
+def _setup_sleepers(notebook, context) -> bytes:
+    """Six more cells with the setup marker, each sleeping 10 s, after the real imports cell."""
+    setup = _cell(notebook, "setup")
+    at = notebook.cells.index(setup) + 1
+    for number in range(6):
+        notebook.cells.insert(at, nbformat.v4.new_code_cell(
+            f"from dnn_app_utils_v3 import sigmoid  # extra imports {number}\nimport time\ntime.sleep(10)"))
+    return _text(notebook)
+
+
 CORPUS: list[Hostile] = [
     Hostile("empty", "an empty file", _raw(b""), Expect("invalid", (r"is empty",))),
     Hostile("not_json", "a text file, not JSON", _raw(b"my homework, pasted as text\nprint('hi')\n"),
@@ -358,6 +407,23 @@ return {{"W1": np.broadcast_to(np.float64(0.5), (1_000_000_000,))}}, [0.0]'''),
     Hostile("million_keys", "returns a dict with a million keys", in_body(DEEP, '''
 return {{f"W{{i}}": 0.0 for i in range(1_000_000)}}, [0.0]'''),
             Expect("graded", (r"W1 has shape \(\)",), (DEEP,), (TWO,))),
+    Hostile("result_link", "replaces its result file by a link to expected.npz", forged_results("link"),
+            Expect("graded", (r"malformed results: the results file is a link",), (DEEP,), (TWO,))),
+    Hostile("zero_d_costs", "its results hold a 0-d costs array", forged_results("zero_d_costs"),
+            Expect("graded", (r"malformed results: costs has 0 dimensions",), (DEEP,), (TWO,))),
+    Hostile("meta_types", "its results describe a length as text", forged_results("meta_types"),
+            Expect("graded", (r"malformed results: (length is not a count|parameter_keys is not a list)",),
+                   (DEEP,), (TWO,))),
+    Hostile("repeated_members", "its results hold 500 members all named meta.npy", forged_results("repeated_members"),
+            Expect("graded", (r"malformed results: (500 arrays, more than|an array name appears twice)",),
+                   (DEEP,), (TWO,), max_seconds=60)),
+    Hostile("echo_request", "raises an exception whose message holds the case's request", in_body(DEEP, ECHO),
+            Expect("graded", (r"raised ValueError: ECHO-OF-THE-REQUEST",
+                              r"raised ValueError at line \d+ of the function's cell"), (DEEP,), (TWO,),
+                   hidden_never=(r"ECHO-OF-THE-REQUEST", r"seed", r"layers_dims", r"recipe"))),
+    Hostile("setup_sleepers", "six more cells with the setup marker, each sleeping 10 s", _setup_sleepers,
+            Expect("graded", (r"7 cells contain `from dnn_app_utils_v3 import`; only the first 3 were run",),
+                   max_seconds=50)),
 ]
 
 

@@ -324,15 +324,23 @@ def test_cost_curve_png_is_a_small_picture():
     assert cost_curve_png([], [0.7, 0.4], "no costs").startswith(b"\x89PNG")
 
 
-def test_curves_are_drawn_for_the_long_cases_only(assignment, expected):
-    report = SubmissionReport(name="s", path="s.ipynb", sha256="0", assignment=assignment.name,
-                              assignment_version=assignment.version, status="graded")
-    for case in assignment.cases():
-        costs = [float(c) for c in expected.for_case(case["id"])["costs"]]
-        report.cases.append(CaseVerdict(case["id"], case["function"], case["description"], case["visibility"],
-                                        "passed", costs=costs))
-    curves = curves_for(report, expected)
+def test_curves_are_drawn_for_the_long_public_cases_only(assignment, expected):
+    """The long cases of dnn_app are hidden: shown as public they get a curve; as they are, none,
+    even when the student's code returned nothing (the reference's curve would be drawn alone)."""
+    def report_with(visibility, returned_costs: bool) -> SubmissionReport:
+        report = SubmissionReport(name="s", path="s.ipynb", sha256="0", assignment=assignment.name,
+                                  assignment_version=assignment.version, status="graded")
+        for case in assignment.cases():
+            costs = [float(c) for c in expected.for_case(case["id"])["costs"]] if returned_costs else []
+            report.cases.append(CaseVerdict(case["id"], case["function"], case["description"],
+                                            visibility or case["visibility"], "failed", costs=costs))
+        return report
+
+    curves = curves_for(report_with("visible", True), expected)
     long_cases = {c["id"] for c in assignment.cases() if len(expected.for_case(c["id"])["costs"]) >= CURVE_MIN_POINTS}
     assert set(curves) == long_cases == {"two_layer_model/curve", "L_layer_model/curve"}
     for data in curves.values():
         assert base64.b64decode(data).startswith(b"\x89PNG")
+    assert all(c["visibility"] == "hidden" for c in assignment.cases() if c["id"] in long_cases)
+    assert curves_for(report_with(None, False), expected) == {}
+    assert curves_for(report_with(None, True), expected) == {}

@@ -168,6 +168,11 @@ def test_each_report_says_what_happened(graded, entry):
             f"{entry.name}: {function}, left untouched, lost points\n{text}")
     assert "Traceback" not in "\n".join(report.problems), report.problems
     assert report.isolated is True
+    hidden = "\n".join(m for case in report.cases if case.visibility != "visible" for m in case.messages)
+    for words in entry.expect.hidden_never:
+        assert not re.search(words, hidden), f"{entry.name}: a hidden case's messages say /{words}/:\n{hidden}"
+    if entry.expect.max_seconds is not None:
+        assert report.seconds < entry.expect.max_seconds, f"{entry.name}: graded in {report.seconds:.0f} s"
 
 
 def test_process_storm_was_capped(graded):

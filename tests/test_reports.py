@@ -40,7 +40,8 @@ def _answer(case: dict, values: dict, factor: float) -> KernelResult:
     if "inputs_unchanged" in case["compare"]:
         arrays.update({f"input:{key}": np.asarray(v) for key, v in values["inputs"].items()})
     meta = {"error": None, "returned": "tuple", "length": 2, "parameters_type": "dict", "parameter_problems": {},
-            "costs_type": "list", "stdout": _perturbed_stdout(values.get("stdout", []), factor)}
+            "parameter_keys": list(values["parameters"]), "costs_type": "list",
+            "stdout": _perturbed_stdout(values.get("stdout", []), factor)}
     return KernelResult(meta=meta, arrays=arrays)
 
 
@@ -94,7 +95,10 @@ def written(assignment, failing, tmp_path_factory):
     public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
     public_failure.diagnosis = {"title": "W1 goes wrong first"}  # the optional keys are optional
     folder = tmp_path_factory.mktemp("reports") / "student-07"
-    extras = {"curves": {hidden_failure.case_id: PNG, report.cases[0].case_id: 'AAAA"><script>x</script>'}}
+    other_public = next(v for v in report.cases if v.visibility == "visible" and not v.passed
+                        and v.function != public_failure.function)
+    extras = {"curves": {public_failure.case_id: PNG, hidden_failure.case_id: PNG,
+                         other_public.case_id: 'AAAA"><script>x</script>'}}
     write_submission_reports(report, folder, assignment, extras)
     return report, folder, hidden_failure
 
@@ -223,9 +227,11 @@ def test_feedback_html_is_self_contained_and_structured(written, assignment):
     assert all("open" not in attributes for attributes in folded)
     # The cost curve of the failing case.
     images = page.having("img")
-    assert len(images) == 1  # the malformed curve was dropped
+    assert len(images) == 1  # the malformed curve was dropped, and a hidden case's is never shown
     assert images[0]["src"] == f"data:image/png;base64,{PNG}"
-    assert hidden_failure.description in images[0]["alt"]
+    public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
+    assert public_failure.description in images[0]["alt"]
+    assert hidden_failure.description not in images[0]["alt"]
 
 
 def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
@@ -238,7 +244,7 @@ def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
     assert f"Likely mistake: {DIAGNOSIS['title']}" in text
     assert "Likely mistake: W1 goes wrong first" in text
     assert "0.0075 &amp; ignores" in text
-    assert "<script>" not in text
+    assert "<script>" not in outside_code_spans(text)  # inside a code span it is shown, not run
     assert "cell 31, line 2" in text
 
 
@@ -270,3 +276,52 @@ def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):
     assert "not valid JSON" in page.text_by_id["problems"]
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["score"] == 0 and all(t["status"] == "failed" for t in results["tests"])
+
+
+def outside_code_spans(markdown: str) -> str:
+    """The Markdown text with every code span (CommonMark's rule: a backtick run closed by a run of
+    the same length) and every backslash escape removed: what a renderer would treat as markup."""
+    out, index = [], 0
+    while index < len(markdown):
+        char = markdown[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "`":
+            run = re.match(r"`+", markdown[index:]).group(0)
+            close = re.compile(rf"(?<!`){run}(?!`)").search(markdown, index + len(run))
+            if close:
+                index = close.end()
+                continue
+            out.append(run)
+            index += len(run)
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+HOSTILE_TEXTS = ["![x](http://evil/x.png)", "[a](javascript:alert(1))", "``code`` and ` one", "<img src=x onerror=y>",
+                 "first\n# a heading\n- an item\n\n<b>bold</b>", "`", "www.evil.example and me@evil.example"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXTS)
+def test_student_text_in_feedback_markdown_stays_inert(assignment, tmp_path, hostile):
+    """Messages, problems, findings and names may hold the student's text: the Markdown shows it
+    literally, never as an image, a link, HTML, or a new heading or list item."""
+    report = build_report(assignment, set())
+    report.name = f"name {hostile}"
+    verdict = report.cases[0]
+    verdict.status, verdict.score, verdict.messages = "failed", 0.0, [f"raised ValueError: {hostile}"]
+    verdict.diagnosis = {"title": f"the function raised {hostile}", "explanation": hostile, "fix": hostile,
+                         "line": f"cell 3, line 4: {hostile}"}
+    report.problems.append(f"cell 40 raised ValueError: {hostile}")
+    report.findings.append(Finding("extra-cell", f"a cell holds {hostile}", cell=31, line=2))
+    write_submission_reports(report, tmp_path, assignment)
+    text = (tmp_path / "feedback.md").read_text()
+    markup = outside_code_spans(text)
+    for active in ("](", "<", "http:", "javascript:", "www.", "@"):
+        assert active not in markup, f"{active!r} is active in:\n{markup}"
+    assert not re.search(r"^\s*(# a heading|- an item)", text, re.M)
+    one_line = re.sub(r"\s*\n\s*", " / ", hostile.strip())
+    assert text.count(one_line) >= 3  # the message, the problem and the finding, shown as written

@@ -1,0 +1,218 @@
+"""The result file as a hostile kernel could leave it: links, special files, bombs, wrong types.
+
+Each file here is what a kernel could write in its own folder; reading it must fail that case
+with "malformed results: <why>" (an UntrustedDataError), quickly and within bounded memory, and
+never read anything the link points to.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+from grader.untrusted import KernelResult, ResultMeta, UntrustedDataError, discard, read_result
+
+GOOD_META = {"error": None, "returned": "tuple", "length": 2, "stdout": "", "stdout_dropped": 0,
+             "parameters_type": "dict", "parameter_keys": ["W1"], "parameter_problems": {}, "costs_type": "list"}
+
+
+def _npy(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _archive(path, members: list[tuple[str, bytes]], compression=zipfile.ZIP_STORED) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the repeated names written on purpose
+        with zipfile.ZipFile(path, "w", compression) as archive:
+            for name, data in members:
+                archive.writestr(name, data)
+
+
+def _good(path, meta=None, **arrays) -> None:
+    arrays = {"costs": np.array([0.7, 0.5]), "parameter:W1": np.ones((2, 3)), **arrays}
+    arrays["meta"] = np.array(json.dumps(GOOD_META if meta is None else meta))
+    np.savez(path, **arrays)
+
+
+def _malformed(path, **kwargs) -> str:
+    with pytest.raises(UntrustedDataError) as caught:
+        read_result(path, kwargs.pop("max_values", 1000), **kwargs)
+    message = str(caught.value)
+    assert message.startswith("malformed results: "), message
+    return message
+
+
+def test_a_well_formed_result_is_read_into_typed_records(tmp_path):
+    _good(tmp_path / "r.npz")
+    result = read_result(tmp_path / "r.npz", 1000, owner=os.geteuid())
+    assert isinstance(result.meta, ResultMeta)
+    assert result.meta.parameter_keys == ("W1",) and result.meta.length == 2
+    assert result.arrays["parameter:W1"].shape == (2, 3)
+    assert result.arrays["costs"].dtype == np.float64
+
+
+def test_a_missing_result_says_it_never_came_back(tmp_path):
+    with pytest.raises(UntrustedDataError, match="never came back"):
+        read_result(tmp_path / "absent.npz", 1000)
+
+
+def test_a_link_is_not_followed(tmp_path):
+    """A link to an instructor's file (here a well-formed archive) is refused, not parsed."""
+    secret = tmp_path / "expected.npz"
+    _good(secret)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "r.npz").symlink_to(secret)
+    assert "is a link" in _malformed(tmp_path / "results" / "r.npz")
+
+
+def test_a_linked_folder_is_not_followed(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    _good(tmp_path / "elsewhere" / "r.npz")
+    (tmp_path / "results").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UntrustedDataError, match="never came back"):
+        read_result(tmp_path / "results" / "r.npz", 1000)
+
+
+def test_a_fifo_does_not_block(tmp_path):
+    os.mkfifo(tmp_path / "r.npz")
+    assert "not a regular file" in _malformed(tmp_path / "r.npz")
+
+
+def test_a_file_of_another_owner_is_refused(tmp_path):
+    _good(tmp_path / "r.npz")
+    assert "belongs to uid" in _malformed(tmp_path / "r.npz", owner=os.geteuid() + 1)
+
+
+def test_repeated_member_names_are_refused_before_reading_them(tmp_path):
+    meta = _npy(np.array(json.dumps(GOOD_META)))
+    _archive(tmp_path / "r.npz", [("meta.npy", meta)] * 50)
+    assert "twice" in _malformed(tmp_path / "r.npz")
+
+
+def test_too_many_members_are_refused(tmp_path):
+    _archive(tmp_path / "r.npz", [(f"parameter:W{i}.npy", _npy(np.zeros(1))) for i in range(500)])
+    assert "more than the" in _malformed(tmp_path / "r.npz")
+
+
+@pytest.mark.parametrize("name", ["extra.npy", "meta", "../meta.npy", "input:Z.npy"])
+def test_unknown_member_names_are_refused(tmp_path, name):
+    _archive(tmp_path / "r.npz", [("meta.npy", _npy(np.array(json.dumps(GOOD_META)))), (name, _npy(np.zeros(2)))])
+    assert "never writes" in _malformed(tmp_path / "r.npz")
+
+
+def test_unpacked_bytes_are_counted_while_reading(tmp_path):
+    """A member whose header understates its size still stops at the budget: the bytes are counted."""
+    path = tmp_path / "r.npz"
+    _archive(path, [("costs.npy", _npy(np.zeros(3_000_000)))], zipfile.ZIP_DEFLATED)  # 24 MB, compressed small
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.infolist()[0]
+    real = info.file_size.to_bytes(4, "little")
+    assert data.count(real) == 2  # the local header and the central directory
+    data = data.replace(real, (1000).to_bytes(4, "little"))
+    path.write_bytes(bytes(data))
+    assert path.stat().st_size < 1_000_000
+    message = _malformed(path, max_values=10)
+    assert "unpack to more than" in message or "cannot be read" in message
+
+
+def test_reading_stops_at_the_deadline(tmp_path):
+    _good(tmp_path / "r.npz")
+    assert "took longer" in _malformed(tmp_path / "r.npz", deadline=time.monotonic() - 1)
+
+
+def test_a_huge_description_is_refused(tmp_path):
+    meta = dict(GOOD_META, stdout="x" * 1_200_000)
+    _good(tmp_path / "r.npz", meta=meta)
+    _malformed(tmp_path / "r.npz")
+
+
+@pytest.mark.parametrize("change", [
+    {"length": "2"}, {"length": True}, {"error": "boom"}, {"error": {"type": 3, "message": ""}},
+    {"parameter_keys": [1]}, {"parameter_keys": "W1"}, {"parameter_problems": {"W1": 5}},
+    {"stdout": None}, {"stdout_dropped": -1}, {"costs_type": ["list"]}, {"surprise": 1},
+])
+def test_description_fields_of_the_wrong_type_are_refused(tmp_path, change):
+    _good(tmp_path / "r.npz", meta={**GOOD_META, **change})
+    _malformed(tmp_path / "r.npz")
+
+
+def test_a_description_that_is_not_an_object_is_refused(tmp_path):
+    np.savez(tmp_path / "r.npz", meta=np.array(json.dumps([1, 2])))
+    assert "not a JSON object" in _malformed(tmp_path / "r.npz")
+
+
+def test_zero_dimensional_costs_are_refused(tmp_path):
+    _good(tmp_path / "r.npz", costs=np.float64(0.5))
+    assert "costs has 0 dimensions" in _malformed(tmp_path / "r.npz")
+
+
+def test_arrays_the_description_does_not_name_are_refused(tmp_path):
+    _good(tmp_path / "r.npz", **{"parameter:W9": np.zeros(2)})
+    assert "not among the parameters" in _malformed(tmp_path / "r.npz")
+
+
+def test_object_arrays_are_never_unpickled(tmp_path):
+    np.savez(tmp_path / "r.npz", meta=np.array([object()], dtype=object))
+    assert "only numbers are accepted" in _malformed(tmp_path / "r.npz")
+
+
+def test_records_built_in_code_are_validated_too():
+    with pytest.raises(UntrustedDataError):
+        KernelResult(meta={**GOOD_META, "length": "two"})
+    with pytest.raises(UntrustedDataError):
+        KernelResult(meta=GOOD_META, arrays={"costs": np.zeros((2, 2))})
+
+
+SECRET = "seed=1234 layers_dims=[7, 3, 1]"
+
+
+@pytest.mark.parametrize("meta, arrays, compared", [
+    ({"error": {"type": "ValueError", "message": SECRET, "traceback": SECRET, "line": 12}}, {}, ["costs"]),
+    ({"error": {"type": "seed_1234_layers_7_3_1", "message": SECRET}}, {}, ["costs"]),
+    ({**GOOD_META, "returned": "seed_1234_layers_7_3_1"}, {}, ["costs"]),
+    ({**GOOD_META, "costs_problem": f"an entry cannot be read as one number ({SECRET})"}, {}, ["costs"]),
+    ({**GOOD_META, "parameter_keys": [], "parameter_problems": {"W1": f"a {SECRET} that cannot be read"}}, {},
+     ["parameters"]),
+    ({**GOOD_META, "stdout": f"{SECRET}\n"}, {"costs": np.array([0.5])}, ["stdout"]),
+    ({**GOOD_META, "stdout": f"Cost after iteration 0: 0.5\n{SECRET}\n"}, {"costs": np.array([0.5])}, ["stdout"]),
+])
+def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, arrays, compared):
+    """Exception messages, type names, printed lines and problems come from the code, which saw the
+    hidden inputs: a hidden case reports only fixed words, Python's own type names and line numbers."""
+    from grader.compare import compare
+
+    expected = {"costs": np.array([0.5]), "parameters": {"W1": np.ones((2, 3))},
+                "stdout": ["Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"]}
+    result = KernelResult(meta=meta, arrays=arrays)
+    hidden = compare({"visibility": "hidden", "compare": compared}, expected, result, 1e-6, 1e-9)
+    public = compare({"visibility": "visible", "compare": compared}, expected, result, 1e-6, 1e-9)
+    assert hidden.messages and public.messages
+    for message in hidden.messages:
+        assert "1234" not in message and "layers" not in message, message
+    assert any("1234" in message for message in public.messages)  # a public case shows it all
+    if meta.get("error", {}) and meta["error"].get("line"):
+        assert hidden.messages == ["raised ValueError at line 12 of the function's cell (on a hidden case the "
+                                   "exception's message is not shown)"]
+
+
+def test_discarding_a_result_never_follows_a_linked_folder(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    victim = tmp_path / "elsewhere" / "r.npz"
+    victim.write_bytes(b"not the kernel's")
+    (tmp_path / "results").symlink_to(tmp_path / "elsewhere")
+    discard(tmp_path / "results" / "r.npz")
+    assert victim.read_bytes() == b"not the kernel's"
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / "r.npz").write_bytes(b"x")
+    discard(tmp_path / "own" / "r.npz")
+    assert not (tmp_path / "own" / "r.npz").exists()
