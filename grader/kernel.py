@@ -391,6 +391,9 @@ def limit_hint(error: dict | None, limits: dict) -> str | None:
                 "threads at once, and the code tried to start more")
     if "File too large" in message:
         return f"files written by the code may be at most {limits.get('file_mb', KernelLimits.file_mb)} MB"
+    if "No space left on device" in message:
+        return (f"the kernel's folder holds at most {limits.get('file_mb', KernelLimits.file_mb)} MB of files in "
+                "all, and its /tmp 64 MB")
     return None
 
 
