@@ -1,10 +1,11 @@
 """The OS sandbox around a student's kernel (Linux, bubblewrap).
 
-The kernel sees the Python installation read-only, its own working directory, an empty /tmp and
-nothing else: not the grader's checkout (reference solutions, cases, expected values), not the
-home directory, not other submissions. It has its own PID, network (loopback only, down), IPC and
-UTS namespaces, runs as the unprivileged uid 65534 in a user namespace of its own, and talks to
-the grader over IPC sockets in its working directory.
+The kernel sees the Python installation read-only, its working directory (a bounded tmpfs with
+the grader's files in it read-only), an empty /tmp and nothing else: not the grader's checkout
+(reference solutions, cases, expected values), not the home directory, not other submissions. It
+has its own PID, network (loopback only, down), IPC and UTS namespaces, runs as the unprivileged
+uid 65534 in a user namespace of its own (and may make none below it), and talks to the grader
+over IPC sockets in a run folder the grader made for this start (see RunFolder).
 
 Why a user namespace of its own: RLIMIT_NPROC (the cap on processes) is counted per user and per
 user namespace, and never applies to processes whose real uid is root. So a kernel that ran as
