@@ -291,24 +291,22 @@ def _folder_bytes(limits) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _font_list() -> Path | None:
-    """The grader's own matplotlib font list: without one, every sandboxed kernel spends a third of
-    a second rebuilding it on `import matplotlib.pyplot`."""
+def _font_lists() -> tuple[Path, ...]:
+    """The grader's own matplotlib font lists: without one, every sandboxed kernel spends a third
+    of a second rebuilding it on `import matplotlib.pyplot`."""
     try:
         import matplotlib
         from matplotlib import font_manager  # noqa: F401 - builds the grader's own cache when missing
 
-        found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+        return tuple(sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json")))
     except Exception:  # noqa: BLE001 - only a speed-up; the kernel rebuilds the list without it
-        return None
-    return found[-1] if found else None
+        return ()
 
 
 def _font_list_mount() -> list[str]:
-    """The font list, read-only, in the kernel's matplotlib folder (a writable one in its /tmp)."""
+    """The font lists, read-only, in the kernel's matplotlib folder (a writable one in its /tmp)."""
     argv = ["--perms", "0777", "--dir", MATPLOTLIB_FOLDER]
-    font_list = _font_list()
-    if font_list is not None:
+    for font_list in _font_lists():
         argv += ["--ro-bind", str(font_list), f"{MATPLOTLIB_FOLDER}/{font_list.name}"]
     return argv
 

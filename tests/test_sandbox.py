@@ -314,3 +314,21 @@ def test_each_start_gets_fresh_folders_and_leaves_none(sandbox, tmp_path):
     assert runs[0] != runs[1] and not any(run.exists() for run in runs)
     assert cgroups.support().version == 0 or (groups[0] != groups[1] and groups[0])
     assert not any(folder.exists() for folders in groups for folder in folders)
+
+
+def test_removing_a_run_folder_never_follows_what_the_kernel_left_in_it(tmp_path):
+    """A kernel (as a user, or before the grader takes the socket folder back) can leave links in
+    the socket folder; removing the run folder deletes the links, never what they point at."""
+    from grader.sandbox import RunFolder
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "kept.txt").write_text("kept")
+    run = RunFolder.make()
+    (run.sockets / "to-a-folder").symlink_to(victim)
+    (run.sockets / "to-a-file").symlink_to(victim / "kept.txt")
+    (run.sockets / "nested").mkdir()
+    (run.sockets / "nested" / "deeper").symlink_to(victim)
+    run.remove()
+    assert not run.folder.exists()
+    assert sorted(p.name for p in victim.iterdir()) == ["kept.txt"] and (victim / "kept.txt").read_text() == "kept"
