@@ -202,8 +202,21 @@ def support() -> CgroupSupport:
             found = _find_v2(mounts, own) or _find_v1(mounts, own)
             if found is None:
                 found = CgroupSupport(0, {}, "no writable cgroup with the memory and pids controllers")
+            _remove_stale(found)
             _support.append(found)
         return _support[0]
+
+
+def _remove_stale(found: CgroupSupport) -> None:
+    """Remove the empty groups of graders that died before removing them (rmdir spares the others)."""
+    for parent in set(found.parents.values()):
+        for folder in parent.glob("grader-*-*"):
+            owner = folder.name.split("-")[1]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
 
 
 def create(memory_mb: int, processes: int) -> KernelCgroup | None:
