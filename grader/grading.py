@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import tempfile
 import time
@@ -25,7 +24,7 @@ from grader.expected import ExpectedValues
 from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
 from grader.results import CaseVerdict, SubmissionReport
-from grader.untrusted import READ_SECONDS, UntrustedDataError, discard, read_result
+from grader.untrusted import READ_SECONDS, UntrustedDataError, read_result
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel_side.py").read_text()
 MAX_KERNEL_STARTS = 4
@@ -173,11 +172,7 @@ class _Runner:
             return _verdict(case, "crashed", ["not run: the notebook's code could not be loaded in a kernel"
                                               + (f" ({self.problems[-1]})" if self.problems else "")])
         graded = self.assignment.function(function)
-        out = self.workdir / ".results" / f"{secrets.token_hex(8)}.npz"
-        try:
-            out.parent.mkdir(exist_ok=True)
-        except OSError:  # the kernel put something else there; reading will say the results never came
-            pass
+        out = self.session.result_file()  # fresh and empty, in a folder the kernel cannot change
         request = {"function": function, "signature": list(graded.signature), "recipe": case["recipe"],
                    "globals": case.get("misleading_globals", {}), "out": str(out),
                    "workdir": str(self.workdir),
@@ -204,8 +199,6 @@ class _Runner:
                                  deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))
         except UntrustedDataError as error:
             return _verdict(case, "failed", [str(error)], outcome.seconds)
-        finally:
-            discard(out)
         comparison = compare(case, expected, result, self.assignment.rtol, self.assignment.atol)
         messages = list(comparison.messages)
         raised = result.meta.error

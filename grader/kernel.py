@@ -26,6 +26,10 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from grader import cgroups
+from grader.cgroups import KernelCgroup
+from grader.sandbox import RunFolder
+
 
 @dataclass
 class CellOutcome:
@@ -66,15 +70,18 @@ class _LimitedKernelManager(AsyncKernelManager):
     limits: KernelLimits = KernelLimits()
     sandbox = None  # grader.sandbox.Sandbox or None
     workdir: Path | None = None
+    run: RunFolder | None = None  # this start's connection file, sockets and result file
+    cgroup: KernelCgroup | None = None  # this start's control groups, where the machine offers them
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
+        joining = self.cgroup.join_prefix() if self.cgroup is not None else []
         if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
-            return self.sandbox.wrap(command, self.limits, self.workdir)
+            return joining + self.sandbox.wrap(command, self.limits, self.workdir, self.run)
         prefix = [sys.executable, "-m", "grader.limited",
                   "--cpu-seconds", str(self.limits.cpu_seconds), "--memory-mb", str(self.limits.memory_mb),
                   "--processes", str(self.limits.processes), "--file-mb", str(self.limits.file_mb), "--"]
-        return prefix + command
+        return joining + prefix + command
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -170,9 +177,16 @@ class KernelSession:
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
 
     def start(self) -> None:
-        """Start a fresh kernel in `workdir`; raises KernelStartError saying why it could not."""
+        """Start a fresh kernel in `workdir`; raises KernelStartError saying why it could not.
+
+        Every start gets a fresh run folder and control group: nothing a previous kernel could
+        touch is used again, so nothing it planted is ever followed.
+        """
+        self._run = self.sandbox.new_run_folder() if self.sandbox is not None else RunFolder.make()
+        self._cgroup = cgroups.create(self.limits.memory_mb, self.limits.processes)
         manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
-                             {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir)})
+                             {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir),
+                              "run": self._run, "cgroup": self._cgroup})
         notebook = nbformat.v4.new_notebook()
         client = _BoundedClient(notebook, timeout=60, startup_timeout=60, allow_errors=True, store_widget_state=False,
                                 kernel_name="python3", kernel_manager_class=manager_class,
@@ -181,9 +195,9 @@ class KernelSession:
         km = client.create_kernel_manager()
         self._max_message = max(MIN_MESSAGE_BYTES, 8 * self.limits.output_bytes)
         km.client_factory, self._context = _bounded_client_class(self._max_message)
-        km.connection_file = str(self.workdir / ".kernel-connection.json")
-        if self.sandbox is not None:
-            self.sandbox.configure(km, self.workdir)
+        km.connection_file = str(self._run.connection)
+        if self.sandbox is not None:  # IPC sockets in the run folder: the kernel has no network
+            km.transport, km.ip = "ipc", str(self._run.sockets / "kernel")
         else:
             km.ip = "127.0.0.1"
         self.client, self._km = client, km
@@ -202,8 +216,14 @@ class KernelSession:
                 raise KernelStartError(f"the kernel did not start{where}: {error}"
                                        + (f" (it said: {said})" if said else "")) from None
             raise
+        if self.sandbox is not None:
+            self.sandbox.seal(self._run)
         self.starts += 1
         self._watch_output_channel()
+
+    def result_file(self) -> Path:
+        """The file the next call writes its results into, emptied (the kernel must be running)."""
+        return self._run.clear_result()
 
     def run(self, code: str, timeout: float) -> CellOutcome:
         """Execute `code` as one cell; never raises for anything the student's code does."""
@@ -251,11 +271,10 @@ class KernelSession:
     def stop(self) -> None:
         """Kill the kernel and every process it started, wait until they are gone, forget it."""
         client, self.client = self.client, None
-        if client is None:
-            return
-        km = client.km or getattr(self, "_km", None)  # nbclient forgets it after a failed start
+        km = (client.km if client is not None else None) or getattr(self, "_km", None)  # forgotten on a failed start
         self._km = None
-        if km is None:
+        if client is None or km is None:
+            self._release_folders()
             return
         root = _launched_pid(km)
         try:
@@ -263,6 +282,9 @@ class KernelSession:
                 client.kc.stop_channels()
         except Exception:  # noqa: BLE001 - stopping must not fail
             pass
+        cgroup = getattr(self, "_cgroup", None)
+        if cgroup is not None:  # a process cannot leave its group: this misses none of them
+            cgroup.kill()
         gone = kill_process_tree(root) if root else True
         for step in (km.shutdown_kernel(now=True), km.cleanup_resources()):
             try:
@@ -271,6 +293,7 @@ class KernelSession:
                 pass
         if not gone and root:
             kill_process_tree(root)
+        self._release_folders()
         stderr, self._stderr = getattr(self, "_stderr", None), None
         if stderr is not None:
             stderr.close()
@@ -281,6 +304,16 @@ class KernelSession:
         context, self._context = getattr(self, "_context", None), None
         if context is not None:
             context.destroy(linger=0)
+
+    def _release_folders(self) -> None:
+        """Remove this start's control group and run folder (both made fresh by start)."""
+        cgroup, self._cgroup = getattr(self, "_cgroup", None), None
+        if cgroup is not None:
+            cgroup.kill()
+            cgroup.remove()
+        run, self._run = getattr(self, "_run", None), None
+        if run is not None:
+            run.remove()
 
     def _kernel_stderr(self, limit: int = 600) -> str:
         """The last lines the kernel process wrote to its own stderr (startup errors)."""
@@ -306,6 +339,10 @@ class KernelSession:
             status = process.wait(timeout=2)
         except Exception:  # noqa: BLE001 - still running or already reaped: no verdict
             return ""
+        cgroup = getattr(self, "_cgroup", None)
+        if cgroup is not None and cgroup.memory_exceeded():
+            return (f"the kernel was killed for using more than its memory limit of {self.limits.memory_mb} MB "
+                    "(everything it holds counts: its processes, shared memory and the files it wrote)")
         return describe_exit(status, self.limits, sandboxed=self.sandbox is not None)
 
     def close(self) -> None:
@@ -372,6 +409,9 @@ def limit_hint(error: dict | None, limits: dict) -> str | None:
                 "threads at once, and the code tried to start more")
     if "File too large" in message:
         return f"files written by the code may be at most {limits.get('file_mb', KernelLimits.file_mb)} MB"
+    if "No space left on device" in message:
+        return (f"the kernel's folder holds at most {limits.get('file_mb', KernelLimits.file_mb)} MB of files in "
+                "all, and its /tmp 64 MB")
     return None
 
 

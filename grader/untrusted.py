@@ -222,21 +222,6 @@ def read_bytes(path: Path, limit: int, deadline: float, owner: int | None = None
         os.close(descriptor)
 
 
-def discard(path: Path) -> None:
-    """Remove the result file `path` without following a link on the way (a no-op when gone)."""
-    path = Path(path)
-    try:
-        folder = os.open(path.parent, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.unlink(path.name, dir_fd=folder)
-    except OSError:
-        pass
-    finally:
-        os.close(folder)
-
-
 def _read_descriptor(descriptor: int, limit: int, deadline: float, owner: int | None) -> bytes:
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
@@ -337,6 +322,8 @@ def read_result(path: Path, max_values: int, owner: int | None = None,
     deadline = time.monotonic() + READ_SECONDS if deadline is None else deadline
     budget = max_values * 8 + 4 * MAX_META_CHARS + MAX_MEMBERS * MEMBER_OVERHEAD
     data = read_bytes(path, budget + MAX_MEMBERS * 2 * MEMBER_OVERHEAD, deadline, owner)
+    if not data:  # the grader empties the file before each call: nothing was written back
+        raise UntrustedDataError("the function's results never came back from the kernel")
     try:
         arrays = _unpack(data, max_values, budget, deadline)
     except UntrustedDataError:

@@ -335,6 +335,30 @@ def _setup_sleepers(notebook, context) -> bytes:
     return _text(notebook)
 
 
+FILL_DISK = '''
+chunk = b"x" * (8 * 1024 * 1024)
+for number in range(75):  # 600 MB in files of 64 MB: more than the kernel's folder may hold
+    with open(f"filler-{{number}}.bin", "wb") as handle:
+        for _ in range(8):
+            handle.write(chunk)
+'''
+
+MEMFD_HOARD = '''
+import os
+chunk, held = b"x" * (16 * 1024 * 1024), []
+for number in range(96):  # 1.5 GB in memfds of 128 MB: mapped nowhere, so the address-space limit misses it
+    if number % 8 == 0:
+        held.append(os.memfd_create("hoard"))
+    os.write(held[-1], chunk)
+'''
+
+NESTED_NAMESPACE = '''
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000 | 0x00020000) != 0:  # a user and a mount namespace, for a tmpfs of any size
+    raise PermissionError(f"no user namespace here (errno {{ctypes.get_errno()}})")
+'''
+
 CORPUS: list[Hostile] = [
     Hostile("empty", "an empty file", _raw(b""), Expect("invalid", (r"is empty",))),
     Hostile("not_json", "a text file, not JSON", _raw(b"my homework, pasted as text\nprint('hi')\n"),
@@ -368,6 +392,15 @@ CORPUS: list[Hostile] = [
             Expect("graded", (rf"{TWO} did not finish within 5 s", r"timed out"), (TWO,), (DEEP,))),
     Hostile("memory_bomb", "6 GB allocated in L_layer_model", in_body(DEEP, MEMORY_BOMB),
             Expect("graded", (r"MemoryError", r"1024 MB"), (DEEP,), (TWO,))),
+    Hostile("memfd_hoard", "holds 1.5 GB in memfds in L_layer_model", in_body(DEEP, MEMFD_HOARD),
+            # Near its limit a group reclaims hard before it kills: on a busy machine that can take
+            # longer than the 5 s case limit. Either way the 1.5 GB were never held.
+            Expect("graded", (r"memory limit of 1024 MB|did not finish within 5 s",), (DEEP,), (TWO,))),
+    Hostile("fill_disk", "writes files until its folder is full, in two_layer_model", in_body(TWO, FILL_DISK),
+            Expect("graded", (r"No space left on device", r"folder holds at most \d+ MB"), (TWO,), (DEEP,))),
+    Hostile("nested_namespace", "makes a user namespace to mount a tmpfs, in two_layer_model",
+            in_body(TWO, NESTED_NAMESPACE),
+            Expect("graded", (r"no user namespace here \(errno 1\)",), (TWO,), (DEEP,))),
     Hostile("process_storm", "forks until it cannot, in two_layer_model", in_body(TWO, PROCESS_STORM),
             Expect("graded", (r"fork failed after \d\d? processes", r"at most \d+ processes"), (TWO,), (DEEP,))),
     Hostile("ten_million_lines", "prints ten million lines at once when its cell runs", edit_source(

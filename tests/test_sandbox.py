@@ -5,6 +5,8 @@ the checks are made here, outside. The sandbox must be available: without it the
 with the reason (install bubblewrap), they never skip.
 """
 
+import dataclasses
+import errno
 import json
 import os
 import socket
@@ -33,6 +35,10 @@ def _workdir(parent: Path, name: str) -> Path:
     folder.mkdir()
     os.chmod(folder, 0o755)
     return folder
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def _run_json(session: KernelSession, code: str, timeout: float = 30) -> dict:
@@ -138,7 +144,8 @@ def test_kernel_has_no_network_and_talks_over_ipc(observed):
     assert observed["interfaces"] == ["lo"]
     assert observed["reached_host_server"] is not True, "the kernel reached a server on the host's loopback"
     assert observed["transport"] == "ipc" and observed["connection"]["transport"] == "ipc"
-    assert observed["connection"]["ip"].startswith(observed["workdir"])
+    sockets = Path(observed["connection"]["ip"]).parent
+    assert sockets.name == "sockets" and not _inside(sockets, Path(observed["workdir"]))
 
 
 def test_kernel_sees_only_its_own_processes_and_environment(observed):
@@ -202,3 +209,126 @@ def test_no_sandbox_when_disabled_and_the_probe_runs_once(sandbox):
     assert choose_sandbox(disabled=True) is None
     assert "--no-sandbox" in unavailable_reason()
     assert choose_sandbox(disabled=False) is sandbox
+
+
+NESTED_NAMESPACE = """
+import ctypes, json, os, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+pid = os.fork()
+if pid == 0:  # in a child, so that a success would not change the kernel itself
+    os._exit(0 if libc.unshare(0x10000000) == 0 else 100 + ctypes.get_errno())
+_, status = os.waitpid(pid, 0)
+tool = subprocess.run(["unshare", "-U", "true"], capture_output=True, text=True)
+print(json.dumps({"call": os.waitstatus_to_exitcode(status), "tool": tool.returncode}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["root", "user"])
+def test_no_user_namespace_can_be_made_inside(sandbox, tmp_path, mode):
+    """A nested user namespace would let the kernel mount file systems the limits do not see."""
+    if mode == "root" and os.geteuid() != 0:
+        pytest.skip("the root mode needs root")
+    session = KernelSession(_workdir(tmp_path, "w"), LIMITS, dataclasses.replace(sandbox, mode=mode))
+    try:
+        found = _run_json(session, NESTED_NAMESPACE)
+    finally:
+        session.close()
+    assert found == {"call": 100 + errno.EPERM, "tool": 1}, found
+
+
+MEMFD = """
+import os
+chunk, held = b"x" * (4 * 1024 * 1024), []
+for number in range({chunks}):
+    if number % 2 == 0:  # two chunks a memfd: each stays under the file-size limit
+        held.append(os.memfd_create("hoard"))
+    os.write(held[-1], chunk)
+print("held", {chunks} * 4, "MB")
+"""
+
+
+def test_memory_outside_the_address_space_counts(sandbox, tmp_path):
+    """Bytes written into a memfd are mapped nowhere, so RLIMIT_AS misses them; the cgroup does not."""
+    from grader import cgroups
+
+    assert cgroups.support().version, f"this machine offers cgroups, yet: {cgroups.support().reason}"
+    limits = dataclasses.replace(LIMITS, memory_mb=512)
+    session = KernelSession(_workdir(tmp_path, "w"), limits, sandbox)
+    try:
+        outcome = session.run(MEMFD.format(chunks=2 * 512 // 4), 60)
+        after = session.run("print(1 + 1)", 30)
+    finally:
+        session.close()
+    assert outcome.status == "died", (outcome.status, outcome.stdout[-300:])
+    assert "memory limit of 512 MB" in outcome.error_value, outcome.error_value
+    assert after.ok and after.stdout.strip() == "2"  # a fresh kernel after the kill
+    assert session.starts == 2
+
+
+FILL = """
+import errno, json, os
+written, error = 0, None
+chunk = b"x" * (4 * 1024 * 1024)
+for number in range({files}):
+    try:
+        with open(f"filler-{{number}}.bin", "wb") as handle:
+            for _ in range(8):
+                handle.write(chunk)
+                written += len(chunk)
+    except OSError as caught:
+        error = errno.errorcode[caught.errno]
+        break
+print(json.dumps({{"written_mb": written // (1024 * 1024), "error": error}}))
+"""
+
+
+def test_the_kernels_folder_is_bounded_and_not_on_the_hosts_disk(sandbox, tmp_path):
+    workdir = _workdir(tmp_path, "w")
+    (workdir / "given.txt").write_text("the grader's file")
+    limits = dataclasses.replace(LIMITS, file_mb=64)
+    session = KernelSession(workdir, limits, sandbox)
+    try:
+        found = _run_json(session, FILL.format(files=10))  # 320 MB, five times the bound
+        given = session.run("open('given.txt', 'w').write('changed')", 30)
+    finally:
+        session.close()
+    assert found["error"] == "ENOSPC" and 56 <= found["written_mb"] <= 64, found
+    assert given.error_name == "OSError" and "Read-only file system" in given.error_value
+    assert sorted(p.name for p in workdir.iterdir()) == ["given.txt"]
+    assert (workdir / "given.txt").read_text() == "the grader's file"
+
+
+def test_each_start_gets_fresh_folders_and_leaves_none(sandbox, tmp_path):
+    from grader import cgroups
+
+    session = KernelSession(_workdir(tmp_path, "w"), LIMITS, sandbox)
+    runs, groups = [], []
+    try:
+        for _ in range(2):
+            session.start()
+            runs.append(session._run.folder)
+            groups.append(session._cgroup.folders if session._cgroup else ())
+            session.stop()
+    finally:
+        session.close()
+    assert runs[0] != runs[1] and not any(run.exists() for run in runs)
+    assert cgroups.support().version == 0 or (groups[0] != groups[1] and groups[0])
+    assert not any(folder.exists() for folders in groups for folder in folders)
+
+
+def test_removing_a_run_folder_never_follows_what_the_kernel_left_in_it(tmp_path):
+    """A kernel (as a user, or before the grader takes the socket folder back) can leave links in
+    the socket folder; removing the run folder deletes the links, never what they point at."""
+    from grader.sandbox import RunFolder
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "kept.txt").write_text("kept")
+    run = RunFolder.make()
+    (run.sockets / "to-a-folder").symlink_to(victim)
+    (run.sockets / "to-a-file").symlink_to(victim / "kept.txt")
+    (run.sockets / "nested").mkdir()
+    (run.sockets / "nested" / "deeper").symlink_to(victim)
+    run.remove()
+    assert not run.folder.exists()
+    assert sorted(p.name for p in victim.iterdir()) == ["kept.txt"] and (victim / "kept.txt").read_text() == "kept"
