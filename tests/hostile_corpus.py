@@ -301,7 +301,9 @@ np.savez = _forged
 
 FORGES = {
     # A link from the result file to an instructor-only file, which root on the host would follow.
-    "link": 'os.symlink("{assignment}/expected.npz", file)',
+    # (The grader's result file sits in a folder the kernel cannot change, so both steps may fail.)
+    "link": ('for step in (lambda: os.remove(file), lambda: os.symlink("{assignment}/expected.npz", file)):\n'
+             '    try:\n        step()\n    except OSError:\n        pass'),
     "zero_d_costs": 'arrays["costs"] = np.float64(0.5)\nreturn _real_savez(file, *args, **arrays)',
     "meta_types": ('meta = json.loads(str(arrays["meta"]))\nmeta["length"] = "2"\nmeta["parameter_keys"] = 7\n'
                    'arrays["meta"] = np.array(json.dumps(meta))\nreturn _real_savez(file, *args, **arrays)'),
@@ -441,7 +443,8 @@ return {{"W1": np.broadcast_to(np.float64(0.5), (1_000_000_000,))}}, [0.0]'''),
 return {{f"W{{i}}": 0.0 for i in range(1_000_000)}}, [0.0]'''),
             Expect("graded", (r"W1 has shape \(\)",), (DEEP,), (TWO,))),
     Hostile("result_link", "replaces its result file by a link to expected.npz", forged_results("link"),
-            Expect("graded", (r"malformed results: the results file is a link",), (DEEP,), (TWO,))),
+            Expect("graded", (r"results never came back|malformed results: the results file is a link",), (DEEP,),
+                   (TWO,), hidden_never=("<U", "dtype"))),
     Hostile("zero_d_costs", "its results hold a 0-d costs array", forged_results("zero_d_costs"),
             Expect("graded", (r"malformed results: costs has 0 dimensions",), (DEEP,), (TWO,))),
     Hostile("meta_types", "its results describe a length as text", forged_results("meta_types"),
