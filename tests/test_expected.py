@@ -12,6 +12,8 @@ from grader.assignment import load_assignment
 from grader.cli import main
 from tests.conftest import ASSIGNMENT_DIR
 
+pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+
 
 @pytest.fixture(scope="module")
 def copy_with_one_reference_run(tmp_path_factory):

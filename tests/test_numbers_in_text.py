@@ -4,8 +4,12 @@ Two NumPy builds may print the same cost as 0.7029163067110059 and 0.70291630671
 line for the grader, for `grader expected --check` and for the tests.
 """
 
+import pytest
+
 from grader.compare import line_deviation, same_line, split_numbers
 from grader.diagnose import same_error
+
+pytestmark = pytest.mark.critical  # also run under the oldest supported versions
 
 
 def test_a_line_splits_into_its_words_and_its_numbers():
