@@ -53,6 +53,27 @@ FLOOD_MIN_CHARS = 2_000_000
 # UTF-8 make a character at most 6 bytes on the wire, so any refused message was a flood too.
 BYTES_PER_CHAR = 8
 OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_result", "error")
+# The kernel also counts what its streams were given, and each execute reply carries that count
+# (over the shell channel, which never drops a message). Output messages can be dropped on their
+# way (ZeroMQ drops them when a busy grader falls behind), so the grader's own count can fall
+# short under load; the kernel's cannot. A kernel that lies only loses the clear message: a flood
+# it hides is still truncated, and output never scores.
+COUNTED = "grader_printed"
+OUTPUT_COUNTER = """
+def __grader_count_output__():
+    import ipykernel.iostream as stream
+    write, printed = stream.OutStream.write, [0]
+    def counted(self, text):
+        printed[0] += len(text) if isinstance(text, str) else 0
+        return write(self, text)
+    stream.OutStream.write = counted
+    def taken():
+        total, printed[0] = printed[0], 0
+        return total
+    return taken
+__grader_printed__ = __grader_count_output__()
+del __grader_count_output__
+"""
 
 
 def flood_limit(output_bytes: int) -> int:
@@ -116,7 +137,16 @@ class _BoundedClient(NotebookClient):
 
     output_limit = 200_000
     flood_limit = FLOOD_MIN_CHARS
-    printed = 0
+    printed = 0  # characters of output received for the running cell
+    kernel_printed = 0  # characters its streams were given, as the kernel's execute reply says
+
+    def note_reply(self, cell=None, cell_index=None, execute_reply=None, **kwargs):
+        """Read the kernel's own count of the cell's output from its execute reply."""
+        try:
+            value = execute_reply["content"]["user_expressions"][COUNTED]["data"]["text/plain"]
+            self.kernel_printed = max(0, int(value))
+        except (KeyError, TypeError, ValueError):
+            pass
 
     def process_message(self, msg, cell, cell_index):
         if msg.get("msg_type") in OUTPUT_MESSAGES:
@@ -131,7 +161,7 @@ class _BoundedClient(NotebookClient):
 
     @property
     def flooded(self) -> bool:
-        return self.printed > self.flood_limit
+        return max(self.printed, self.kernel_printed) > self.flood_limit
 
     def output(self, outs, msg, display_id, cell_index):
         room = self.output_limit - sum(_size(o) for o in outs)
@@ -177,11 +207,19 @@ def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
     """
     context = zmq.asyncio.Context()
     context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+    # No queue limit on receiving: at ZeroMQ's default (1000 messages) a busy grader made the kernel
+    # drop output, so what was counted, and the flood verdict, depended on load.
+    context.setsockopt(zmq.RCVHWM, 0)
 
     class GraderKernelClient(AsyncKernelClient):
         def __init__(self, **kwargs):
             kwargs["context"] = context
             super().__init__(**kwargs)
+
+        def execute(self, code, silent=False, store_history=True, user_expressions=None, allow_stdin=None,
+                    stop_on_error=True):
+            expressions = {**(user_expressions or {}), COUNTED: "__grader_printed__()"}
+            return super().execute(code, silent, store_history, expressions, allow_stdin, stop_on_error)
 
     return GraderKernelClient, context
 
@@ -233,6 +271,17 @@ class KernelSession:
             raise
         self.starts += 1
         self._watch_output_channel()
+        self._count_output()
+
+    def _count_output(self) -> None:
+        """Install the kernel's count of its output (see OUTPUT_COUNTER); grading goes on without it."""
+        self.client.on_cell_executed = self.client.note_reply
+        cell = nbformat.v4.new_code_cell(OUTPUT_COUNTER)
+        self.client.nb.cells = [cell]
+        try:
+            self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
+        except Exception:  # noqa: BLE001 - the grader's own count still applies
+            pass
 
     def run(self, code: str, timeout: float) -> CellOutcome:
         """Execute `code` as one cell; never raises for anything the student's code does."""
@@ -241,7 +290,7 @@ class KernelSession:
         cell = nbformat.v4.new_code_cell(code)
         self.client.nb.cells = [cell]
         self.client.timeout = max(1, int(round(timeout)))
-        self.client.printed = 0
+        self.client.printed = self.client.kernel_printed = 0
         began = time.monotonic()
         ended = None  # how the cell ended when it did not finish: "timeout", "died" or a broken channel
         try:

@@ -16,7 +16,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.kernel import KernelLimits, KernelSession, _BoundedClient, flood_limit, flood_message, message_limit
+from grader.kernel import (
+    COUNTED,
+    KernelLimits,
+    KernelSession,
+    _BoundedClient,
+    flood_limit,
+    flood_message,
+    message_limit,
+)
 
 pytestmark = pytest.mark.critical  # also run under the oldest supported versions
 
@@ -102,3 +110,15 @@ def test_output_below_the_flood_limit_is_kept_up_to_the_limit(session, how):
 def test_a_cell_that_prints_without_end_is_stopped_as_a_flood_not_timed_out(session):
     outcome = session.run("import sys\nwhile True:\n    print('x' * 1000); sys.stdout.flush()", timeout=60)
     assert (outcome.status, outcome.error_value) == ("died", flood_message(LIMITS.output_bytes))
+
+
+def test_the_kernels_own_count_decides_when_output_messages_were_lost():
+    """ZeroMQ drops output messages when a busy grader falls behind; the execute reply's count is never lost."""
+    client = _BoundedClient(nbformat.v4.new_notebook())
+    client.flood_limit = FLOOD
+    client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {
+        "status": "ok", "data": {"text/plain": str(FLOOD + 1)}}}}})
+    assert client.flooded
+    client.kernel_printed = 0
+    client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {"status": "error"}}}})
+    assert not client.flooded  # a kernel that broke its counter is judged on what arrived
