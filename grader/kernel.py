@@ -207,9 +207,6 @@ def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
     """
     context = zmq.asyncio.Context()
     context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
-    # No queue limit on receiving: at ZeroMQ's default (1000 messages) a busy grader made the kernel
-    # drop output, so what was counted, and the flood verdict, depended on load.
-    context.setsockopt(zmq.RCVHWM, 0)
 
     class GraderKernelClient(AsyncKernelClient):
         def __init__(self, **kwargs):
