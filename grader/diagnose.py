@@ -24,7 +24,7 @@ from types import ModuleType
 import numpy as np
 
 from grader.assignment import Assignment, load_assignment, load_module
-from grader.compare import Comparison, same_line, split_numbers
+from grader.compare import Comparison, input_changed, same_line, split_numbers
 from grader.untrusted import KernelResult
 
 FINGERPRINT_POINTS = 8
@@ -99,7 +99,7 @@ def variant_outcome(raw: dict) -> dict:
     return outcome
 
 
-def student_outcome(result: KernelResult, expected: dict) -> dict:
+def student_outcome(result: KernelResult, expected: dict, rtol: float = 1e-6, atol: float = 1e-9) -> dict:
     """The same outcome, read from what the student's kernel sent back."""
     meta = result.meta
     error = meta.get("error")
@@ -119,9 +119,8 @@ def student_outcome(result: KernelResult, expected: dict) -> dict:
         array = result.arrays.get("parameter:" + key)
         outcome["parameters"][key] = None if key in unreadable or array is None else fingerprint(array)
         outcome["shapes"][key] = None if array is None else tuple(array.shape)
-    outcome["inputs_changed"] = any(
-        result.arrays.get("input:" + name) is None or not np.array_equal(result.arrays["input:" + name], before)
-        for name, before in expected.get("inputs", {}).items())
+    outcome["inputs_changed"] = any(input_changed(result.arrays.get("input:" + name), before, rtol, atol)
+                                    for name, before in expected.get("inputs", {}).items())
     return outcome
 
 
@@ -232,7 +231,7 @@ def match_mistakes(case: dict, expected: dict, result: KernelResult, rtol: float
     variants = expected.get("variants") or {}
     if not variants:
         return []
-    mine = student_outcome(result, expected)
+    mine = student_outcome(result, expected, rtol, atol)
     return [mistake_id for mistake_id, outcome in variants.items()
             if same_outcome(case, outcome, mine, rtol, atol)]
 

@@ -44,3 +44,16 @@ def test_an_exception_is_the_same_however_numpy_words_it():
     assert same_error(["NameError", "name 'parameters' is not defined"],
                       ["NameError", "name 'parameters' isn't defined"])
     assert not same_error(["NameError", "name 'parameters' is not defined"], ["NameError", "name 'W1' is not defined"])
+
+
+def test_an_input_is_changed_only_beyond_the_tolerance():
+    """The stored inputs were built by the instructor's NumPy, the returned ones by the student's."""
+    import numpy as np
+
+    from grader.compare import input_changed
+
+    before = np.linspace(-3, 3, 12).reshape(3, 4)
+    assert not input_changed(before * (1 + 1e-15), before, rtol=1e-6, atol=1e-9)
+    assert input_changed(before / 255, before, rtol=1e-6, atol=1e-9)  # an in-place X /= 255
+    assert input_changed(before.T, before, rtol=1e-6, atol=1e-9)
+    assert input_changed(None, before, rtol=1e-6, atol=1e-9)
