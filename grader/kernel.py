@@ -67,6 +67,9 @@ def __grader_count_output__():
         printed[0] += len(text) if isinstance(text, str) else 0
         return write(self, text)
     stream.OutStream.write = counted
+    def reset(*args):
+        printed[0] = 0
+    get_ipython().events.register("pre_run_cell", reset)  # each cell's count is its own, errors or not
     def taken():
         total, printed[0] = printed[0], 0
         return total

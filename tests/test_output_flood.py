@@ -122,3 +122,11 @@ def test_the_kernels_own_count_decides_when_output_messages_were_lost():
     client.kernel_printed = 0
     client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {"status": "error"}}}})
     assert not client.flooded  # a kernel that broke its counter is judged on what arrived
+
+
+def test_output_of_a_cell_that_raised_does_not_count_for_the_next(session):
+    """The kernel's count is reset as each cell starts, so it never adds two cells together."""
+    failing = session.run(f"print('x' * {FLOOD * 3 // 4}, end='')\nraise ValueError('after printing')", timeout=60)
+    assert failing.status != "died" and failing.truncated
+    outcome = session.run(PRINTS["many small messages"].format(total=FLOOD * 3 // 4), timeout=60)
+    assert (outcome.status, outcome.truncated) == ("ok", True)
