@@ -182,12 +182,13 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{assignment.folder} is a release bundle: expected values are made in the "
                             "instructor's assignment folder")
         if args.check:
-            problems = expected.check(assignment)
-            for problem in problems:
+            report = expected.check(assignment)
+            for problem in report.problems:
                 print(problem)
-            print("expected values are current" if not problems else
-                  f"{len(problems)} stored values differ from the reference: run `grader expected`")
-            return 1 if problems else 0
+            print(report.largest.describe())
+            print("expected values are current" if not report.problems else
+                  f"{len(report.problems)} stored values differ from the reference: run `grader expected`")
+            return 1 if report.problems else 0
         for path in expected.write(assignment):
             print(f"wrote {path}")
         return 0

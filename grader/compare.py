@@ -19,6 +19,63 @@ COST_LINE = re.compile(r"^Cost after iteration (\d+): (\S+)\s*$")
 # Type names a hidden case's report may show: Python's own (builtins) and numpy's.
 KNOWN_TYPES = frozenset(name for name, value in {**vars(builtins), **vars(np)}.items() if isinstance(value, type)) | {
     "NoneType", "LinAlgError", "AxisError", "function", "generator", "module"}
+# A number inside printed text: an integer, a decimal or scientific float, nan or inf. Letters or
+# digits glued to it (W1, 2nd) keep it from being read as a float, so names stay text.
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)(?!\w)(?!\.\d)")
+
+
+@dataclass(frozen=True)
+class SplitLine:
+    """A printed line as its words and the numbers between them, so numbers compare as numbers."""
+
+    text: tuple[str, ...]  # the pieces around the numbers (one more than there are numbers)
+    numbers: tuple[str, ...]  # each number as printed
+
+
+def split_numbers(line: str) -> SplitLine:
+    """Split a line into its text and its numbers (surrounding blanks ignored)."""
+    line = line.strip()
+    return SplitLine(tuple(NUMBER.split(line)), tuple(NUMBER.findall(line)))
+
+
+def _is_integer(token: str) -> bool:
+    return token.lstrip("+-").isdigit()
+
+
+def line_deviation(a: str, b: str, rtol: float, atol: float) -> float | None:
+    """How far apart two printed lines are, as a fraction of the tolerance (<= 1: the same line).
+
+    None when they differ in their words, in an integer (an iteration, a count, a shape) or in
+    how many numbers they hold; floats count by their relative distance, as np.isclose does.
+    """
+    x, y = split_numbers(a), split_numbers(b)
+    if x.text != y.text or len(x.numbers) != len(y.numbers):
+        return None
+    worst = 0.0
+    for p, q in zip(x.numbers, y.numbers, strict=True):
+        if _is_integer(p) and _is_integer(q):
+            if int(p) != int(q):
+                return None
+            continue
+        worst = max(worst, number_deviation(float(p), float(q), rtol, atol))
+    return worst
+
+
+def number_deviation(got: float, want: float, rtol: float, atol: float) -> float:
+    """|got - want| over np.isclose's allowance (atol + rtol * |want|): at most 1 when close."""
+    if np.isnan(got) or np.isnan(want):
+        return 0.0 if np.isnan(got) and np.isnan(want) else np.inf
+    if np.isinf(got) or np.isinf(want):
+        return 0.0 if got == want else np.inf
+    allowance = atol + rtol * abs(want)
+    difference = abs(got - want)
+    return difference / allowance if allowance > 0 else (0.0 if difference == 0 else np.inf)
+
+
+def same_line(got: str, want: str, rtol: float, atol: float) -> bool:
+    """The same printed line, its floats compared within the tolerance, everything else exactly."""
+    deviation = line_deviation(got, want, rtol, atol)
+    return deviation is not None and deviation <= 1.0
 
 
 @dataclass
@@ -63,20 +120,13 @@ def _array_difference(name: str, expected: np.ndarray, actual: np.ndarray, rtol:
     return f"{name} differs from the reference ({spread}, first at {list(where)}, relative error up to {worst:.2g})"
 
 
-def _stdout_difference(expected: list[str], actual: str, rtol: float, public: bool) -> str | None:
+def _stdout_difference(expected: list[str], actual: str, rtol: float, atol: float, public: bool) -> str | None:
     lines = [line for line in actual.splitlines() if line.strip()]
     if len(lines) != len(expected):
         shown = f": {lines[:3]}" if public else ""
         return f"printed {len(lines)} lines, expected {len(expected)}{shown}"
     for number, (got, want) in enumerate(zip(lines, expected, strict=True), start=1):
-        g, w = COST_LINE.match(got), COST_LINE.match(want)
-        if w and g and g.group(1) == w.group(1):
-            try:
-                if np.isclose(float(g.group(2)), float(w.group(2)), rtol=rtol):
-                    continue
-            except ValueError:
-                pass
-        if got.strip() != want.strip():
+        if not same_line(got, want, rtol, atol):
             return (f"printed {got!r} where {want!r} was expected" if public
                     else f"printed line {number} is not the reference's")  # what it printed may echo the inputs
     return None
@@ -100,6 +150,14 @@ def _raised_message(error, public: bool) -> str:
     return f"raised {kind}{where} (on a hidden case the exception's message is not shown)"
 
 
+def input_changed(after: np.ndarray | None, before: np.ndarray, rtol: float, atol: float) -> bool:
+    """Did the call change an input? The stored inputs were built by another NumPy: compare within tolerance."""
+    if after is None or after.shape != before.shape:
+        return True
+    with np.errstate(invalid="ignore"):
+        return not bool(np.all(np.isclose(after, before, rtol=rtol, atol=atol, equal_nan=True)))
+
+
 def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol: float) -> Comparison:
     """Compare a kernel result with the expected values of one case."""
     public = case["visibility"] == "visible"
@@ -120,13 +178,12 @@ def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol:
     if "parameters" in compared:
         _compare_parameters(out, expected["parameters"], result, meta, rtol, atol, public)
     if "stdout" in compared:
-        problem = _stdout_difference(expected.get("stdout", []), meta.stdout, rtol, public)
+        problem = _stdout_difference(expected.get("stdout", []), meta.stdout, rtol, atol, public)
         if problem:
             out.add("stdout", problem)
     if "inputs_unchanged" in compared:
         for name, before in expected.get("inputs", {}).items():
-            after = result.arrays.get("input:" + name)
-            if after is None or after.shape != before.shape or not np.array_equal(after, before):
+            if input_changed(result.arrays.get("input:" + name), before, rtol, atol):
                 out.add("inputs", f"the input {name} was modified by the function; work on a copy instead")
     return out
 

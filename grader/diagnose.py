@@ -24,7 +24,7 @@ from types import ModuleType
 import numpy as np
 
 from grader.assignment import Assignment, load_assignment, load_module
-from grader.compare import COST_LINE, Comparison, shown_type
+from grader.compare import Comparison, input_changed, same_line, shown_type, split_numbers
 from grader.untrusted import KernelResult
 
 FINGERPRINT_POINTS = 8
@@ -99,7 +99,7 @@ def variant_outcome(raw: dict) -> dict:
     return outcome
 
 
-def student_outcome(result: KernelResult, expected: dict) -> dict:
+def student_outcome(result: KernelResult, expected: dict, rtol: float = 1e-6, atol: float = 1e-9) -> dict:
     """The same outcome, read from what the student's kernel sent back."""
     meta = result.meta
     if meta.error is not None:
@@ -117,9 +117,8 @@ def student_outcome(result: KernelResult, expected: dict) -> dict:
         array = result.arrays.get("parameter:" + key)
         outcome["parameters"][key] = None if key in unreadable or array is None else fingerprint(array)
         outcome["shapes"][key] = None if array is None else tuple(array.shape)
-    outcome["inputs_changed"] = any(
-        result.arrays.get("input:" + name) is None or not np.array_equal(result.arrays["input:" + name], before)
-        for name, before in expected.get("inputs", {}).items())
+    outcome["inputs_changed"] = any(input_changed(result.arrays.get("input:" + name), before, rtol, atol)
+                                    for name, before in expected.get("inputs", {}).items())
     return outcome
 
 
@@ -142,37 +141,36 @@ def _same_fingerprint(a, b, size: int, rtol: float, atol: float) -> bool:
     return sums_agree and _close(a[1:], b[1:], rtol, atol)
 
 
-def _same_lines(a: list[str], b: list[str], rtol: float) -> bool:
-    a = [line.strip() for line in a if line.strip()]
-    b = [line.strip() for line in b if line.strip()]
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=True):
-        mx, my = COST_LINE.match(x), COST_LINE.match(y)
-        if x == y:
-            continue
-        if not (mx and my and mx.group(1) == my.group(1)):
-            return False
-        try:
-            if not _close(float(mx.group(2)), float(my.group(2)), rtol, 0.0):
-                return False
-        except ValueError:
-            return False
-    return True
+def _same_lines(a: list[str], b: list[str], rtol: float, atol: float) -> bool:
+    a = [line for line in a if line.strip()]
+    b = [line for line in b if line.strip()]
+    return len(a) == len(b) and all(same_line(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
 
 
 def _quoted(message: str) -> list[str]:
     return re.findall(r"'([^']*)'", message)
 
 
+def same_error(a: list[str], b: list[str]) -> bool:
+    """The same exception, however this Python or NumPy words it.
+
+    Messages change wording between versions ("along axis 0; size of axis is 4" became "along
+    dimension 0; dimension is 4"), but not the names they quote, nor the numbers they hold.
+    """
+    if a[0] != b[0]:
+        return False
+    if a[1] == b[1]:
+        return True
+    if _quoted(a[1]) or _quoted(b[1]):
+        return _quoted(a[1]) == _quoted(b[1])
+    numbers = split_numbers(a[1]).numbers
+    return bool(numbers) and numbers == split_numbers(b[1]).numbers
+
+
 def same_outcome(case: dict, a: dict, b: dict, rtol: float, atol: float) -> bool:
     """Do two outcomes agree on everything the case compares?"""
     if "error" in a or "error" in b:
-        if not ("error" in a and "error" in b) or a["error"][0] != b["error"][0]:
-            return False
-        # Same exception; the wording of Python's own messages changes between versions, the names don't.
-        return a["error"][1] == b["error"][1] or (bool(_quoted(a["error"][1]))
-                                                   and _quoted(a["error"][1]) == _quoted(b["error"][1]))
+        return "error" in a and "error" in b and same_error(a["error"], b["error"])
     if "returned" in a or "returned" in b:
         return a.get("returned") == b.get("returned")
     compared = case["compare"]
@@ -188,7 +186,7 @@ def same_outcome(case: dict, a: dict, b: dict, rtol: float, atol: float) -> bool
             size = int(np.prod(a["shapes"][key])) if a["shapes"][key] is not None else 0
             if not _same_fingerprint(a["parameters"][key], b["parameters"][key], size, rtol, atol):
                 return False
-    if "stdout" in compared and not _same_lines(a["stdout"], b["stdout"], rtol):
+    if "stdout" in compared and not _same_lines(a["stdout"], b["stdout"], rtol, atol):
         return False
     if "inputs_unchanged" in compared and a.get("inputs_changed", False) != b.get("inputs_changed", False):
         return False
@@ -231,7 +229,7 @@ def match_mistakes(case: dict, expected: dict, result: KernelResult, rtol: float
     variants = expected.get("variants") or {}
     if not variants:
         return []
-    mine = student_outcome(result, expected)
+    mine = student_outcome(result, expected, rtol, atol)
     return [mistake_id for mistake_id, outcome in variants.items()
             if same_outcome(case, outcome, mine, rtol, atol)]
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from grader.assignment import Assignment
-from grader.diagnose import catalogue_files, load_catalogue, same_outcome, variant_outcome
+from grader.compare import line_deviation, number_deviation, split_numbers
+from grader.diagnose import catalogue_files, load_catalogue, same_error, same_outcome, variant_outcome
 
 SEPARATOR = "|"
 PUBLIC_FILE = "public_tests_expected.json"
-CHECK_RTOL = 1e-12
 
 
 def _reference_outputs(assignment: Assignment) -> tuple[dict[str, dict], dict[str, np.ndarray] | None]:
@@ -161,55 +162,129 @@ def write(assignment: Assignment) -> list[Path]:
     return written
 
 
-def check(assignment: Assignment) -> list[str]:
-    """What differs between the stored files and a fresh run of the reference (empty: current)."""
+# "Stale" means the reference now computes something else, not that another NumPy or BLAS rounded
+# the last bits differently: floats (and the numbers in printed lines) may differ by this much.
+# It is far tighter than any grading tolerance (the assignment's rtol, 1e-6 for dnn_app).
+STALE_RTOL = 1e-9
+STALE_ATOL = 1e-12
+
+
+@dataclass
+class Deviation:
+    """The stored and fresh values that lie furthest apart, relative to the stale tolerance."""
+
+    where: str = ""
+    stored: float = 0.0
+    fresh: float = 0.0
+    fraction: float = 0.0  # |stored - fresh| / (STALE_ATOL + STALE_RTOL * |fresh|); above 1 is stale
+
+    def describe(self) -> str:
+        if not self.where:
+            return "largest deviation: none (every stored number is identical)"
+        difference = abs(self.stored - self.fresh)
+        relative = difference / abs(self.fresh) if self.fresh else float("inf") if difference else 0.0
+        return (f"largest deviation: {difference:.3g} absolute, {relative:.3g} relative, at {self.where} "
+                f"({self.fraction:.3g} of the tolerance rtol={STALE_RTOL:g}, atol={STALE_ATOL:g})")
+
+
+@dataclass
+class CheckReport:
+    """What `grader expected --check` found: the stale entries, and how close the rest came."""
+
+    problems: list[str] = field(default_factory=list)
+    largest: Deviation = field(default_factory=Deviation)
+
+    def note(self, where: str, stored: float, fresh: float, fraction: float) -> None:
+        if fraction > self.largest.fraction:
+            self.largest = Deviation(where, float(stored), float(fresh), float(fraction))
+
+
+def check(assignment: Assignment) -> CheckReport:
+    """Compare the stored files with a fresh run of the reference, within the stale tolerance."""
     outputs, variants = _reference_outputs(assignment)
+    report = CheckReport()
     npz_path = assignment.folder / assignment.expected_file
     if not npz_path.exists():
-        return [f"{npz_path} is missing"]
+        report.problems.append(f"{npz_path} is missing")
+        return report
     with np.load(npz_path, allow_pickle=False) as stored_file:
         stored = {key: stored_file[key] for key in stored_file.files}
-    problems = _stale_entries(stored, flatten(assignment, outputs))
+    stale_entries(report, stored, flatten(assignment, outputs))
     if variants is not None:
         path = load_catalogue(assignment).values_path
-        problems += (_stale_entries(load_variant_table(path), variants, path.name + ": ") if path.exists()
-                     else [f"{path} is missing"])
+        if path.exists():
+            stale_entries(report, load_variant_table(path), variants, path.name + ": ")
+        else:
+            report.problems.append(f"{path} is missing")
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
-        problems.append(f"{json_path} is missing")
+        report.problems.append(f"{json_path} is missing")
     else:
         stored_doc = json.loads(json_path.read_text())
         fresh_doc = json.loads(json.dumps(public_document(assignment, outputs)))
-        if not _same_document(stored_doc, fresh_doc):
-            problems.append(f"{json_path.name}: differs from the reference's public expectations")
-    return problems
+        if not _same_document(report, stored_doc, fresh_doc, json_path.name):
+            report.problems.append(f"{json_path.name}: differs from the reference's public expectations")
+    return report
 
 
-def _stale_entries(stored: dict[str, np.ndarray], fresh: dict[str, np.ndarray], label: str = "") -> list[str]:
-    problems = []
+def stale_entries(report: CheckReport, stored: dict[str, np.ndarray], fresh: dict[str, np.ndarray],
+                  label: str = "") -> None:
+    """Add to the report each key missing on one side or whose value differs beyond the stale tolerance."""
     for key in sorted(set(fresh) | set(stored)):
         if key not in stored:
-            problems.append(f"{label}{key}: the reference produces it, the stored file lacks it")
+            report.problems.append(f"{label}{key}: the reference produces it, the stored file lacks it")
         elif key not in fresh:
-            problems.append(f"{label}{key}: stored, but no case produces it any more")
-        elif not _same(stored[key], fresh[key]):
-            problems.append(f"{label}{key}: stored value differs from the reference's")
-    return problems
+            report.problems.append(f"{label}{key}: stored, but no case produces it any more")
+        elif not _same(report, stored[key], fresh[key], label + key):
+            report.problems.append(f"{label}{key}: stored value differs from the reference's")
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    if a.dtype.kind == "U" or b.dtype.kind == "U":
-        return a.shape == b.shape and bool(np.all(a == b)) if a.dtype.kind == b.dtype.kind else False
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=CHECK_RTOL, atol=0, equal_nan=True))
+def _same(report: CheckReport, a: np.ndarray, b: np.ndarray, where: str) -> bool:
+    if a.shape != b.shape or (a.dtype.kind == "U") != (b.dtype.kind == "U"):
+        return False
+    if a.dtype.kind == "U":
+        if where.endswith(SEPARATOR + "error"):  # an exception's type and message, worded by this NumPy
+            return same_error([str(x) for x in a], [str(x) for x in b])
+        return all(_same_text(report, str(x), str(y), where) for x, y in zip(a.ravel(), b.ravel(), strict=True))
+    if a.size == 0:
+        return True
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.abs(a - b) / (STALE_ATOL + STALE_RTOL * np.abs(b))
+    both_nan = np.isnan(a) & np.isnan(b)
+    fraction = np.where(both_nan | (a == b), 0.0, np.where(np.isnan(fraction), np.inf, fraction))
+    worst = int(np.argmax(fraction))
+    report.note(where, a.ravel()[worst], b.ravel()[worst], fraction.ravel()[worst])
+    return bool(np.all(fraction <= 1.0))
 
 
-def _same_document(a, b) -> bool:
+def _same_text(report: CheckReport, a: str, b: str, where: str) -> bool:
+    """Printed lines compare word for word, and their floats within the stale tolerance."""
+    deviation = line_deviation(a, b, STALE_RTOL, STALE_ATOL)
+    if deviation is None:
+        return False
+    if deviation > report.largest.fraction:
+        stored, fresh = _worst_number(a, b)
+        report.note(where, stored, fresh, deviation)
+    return deviation <= 1.0
+
+
+def _worst_number(a: str, b: str) -> tuple[float, float]:
+    pairs = [(float(x), float(y)) for x, y in zip(split_numbers(a).numbers, split_numbers(b).numbers, strict=True)]
+    return max(pairs, key=lambda p: number_deviation(p[0], p[1], STALE_RTOL, STALE_ATOL), default=(0.0, 0.0))
+
+
+def _same_document(report: CheckReport, a, b, where: str) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_document(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same_document(report, a[k], b[k], f"{where}:{k}") for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_document(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same_document(report, x, y, where) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
-        return bool(np.isclose(a, b, rtol=CHECK_RTOL, atol=0))
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+            return False
+        return _same(report, np.array([a], dtype=np.float64), np.array([b], dtype=np.float64), where)
+    if isinstance(a, str) and isinstance(b, str):
+        return _same_text(report, a, b, where)
     return a == b
 
 

@@ -49,6 +49,54 @@ class CellOutcome:
 
 
 MIN_MESSAGE_BYTES = 16 * 1024 * 1024  # the largest message the grader accepts from a kernel
+# A cell may print this many times the output kept (output_bytes), in all, before it counts as
+# flooding, and never less than FLOOD_MIN_CHARS.
+FLOOD_FACTOR = 10
+FLOOD_MIN_CHARS = 2_000_000
+# A message is refused above this many bytes per character of the flood limit: JSON escaping and
+# UTF-8 make a character at most 6 bytes on the wire, so any refused message was a flood too.
+BYTES_PER_CHAR = 8
+OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_result", "error")
+# The kernel also counts what its streams were given, and each execute reply carries that count
+# (over the shell channel, which never drops a message). Output messages can be dropped on their
+# way (ZeroMQ drops them when a busy grader falls behind), so the grader's own count can fall
+# short under load; the kernel's cannot. A kernel that lies only loses the clear message: a flood
+# it hides is still truncated, and output never scores.
+COUNTED = "grader_printed"
+OUTPUT_COUNTER = """
+def __grader_count_output__():
+    import ipykernel.iostream as stream
+    write, printed = stream.OutStream.write, [0]
+    def counted(self, text):
+        printed[0] += len(text) if isinstance(text, str) else 0
+        return write(self, text)
+    stream.OutStream.write = counted
+    def reset(*args):
+        printed[0] = 0
+    get_ipython().events.register("pre_run_cell", reset)  # each cell's count is its own, errors or not
+    def taken():
+        total, printed[0] = printed[0], 0
+        return total
+    return taken
+__grader_printed__ = __grader_count_output__()
+del __grader_count_output__
+"""
+
+
+def flood_limit(output_bytes: int) -> int:
+    """Characters of output one cell may send in all, however the kernel splits them into messages."""
+    return max(FLOOD_MIN_CHARS, FLOOD_FACTOR * output_bytes)
+
+
+def message_limit(output_bytes: int) -> int:
+    """Bytes above which a single message is refused (ZeroMQ drops it before the grader holds it)."""
+    return max(MIN_MESSAGE_BYTES, BYTES_PER_CHAR * flood_limit(output_bytes))
+
+
+def flood_message(output_bytes: int) -> str:
+    """The one sentence every report gives for a cell that printed too much."""
+    return (f"it printed more than {flood_limit(output_bytes)} characters of output, which the grader does "
+            f"not accept (it keeps {output_bytes} characters)")
 
 
 class KernelStartError(Exception):
@@ -93,18 +141,46 @@ class _BoundedClient(NotebookClient):
     """nbclient's client, keeping at most `output_limit` characters of a cell's output and nothing
     else the kernel sends: no widget (comm) state, no display-id map, no display updates. nbclient
     keeps those for as long as the kernel lives, so a kernel could fill the grader's memory with
-    them; grading needs none of them."""
+    them; grading needs none of them.
+
+    It also counts every character of output the running cell sends (`printed`), kept or not, so
+    that flooding is judged by what was printed in all, never by how the kernel split it into
+    messages (which depends on timing). Past `flood_limit` it stops waiting for the cell.
+    """
 
     output_limit = 200_000
+    flood_limit = FLOOD_MIN_CHARS
+    printed = 0  # characters of output received for the running cell
+    kernel_printed = 0  # characters its streams were given, as the kernel's execute reply says
+
+    def note_reply(self, cell=None, cell_index=None, execute_reply=None, **kwargs):
+        """Read the kernel's own count of the cell's output from its execute reply."""
+        try:
+            value = execute_reply["content"]["user_expressions"][COUNTED]["data"]["text/plain"]
+            self.kernel_printed = max(0, int(value))
+        except (KeyError, TypeError, ValueError):
+            pass
 
     def process_message(self, msg, cell, cell_index):
         msg_type = str(msg.get("msg_type", ""))
+        content = msg.get("content")
+        content = content if isinstance(content, dict) else {}
+        if msg_type in OUTPUT_MESSAGES:
+            self.printed += _size(content)
+            if self.flooded:
+                _mark_truncated(cell.outputs)
+                task = getattr(self, "task_poll_for_reply", None)
+                if task is not None and not task.done():
+                    task.cancel()  # the cell's verdict is known: no need to let it print on
+                return None
         if msg_type.startswith("comm") or msg_type == "update_display_data":
             return None
-        content = msg.get("content")
-        if isinstance(content, dict):
-            content.pop("transient", None)  # the display id, which nbclient would map to its outputs
+        content.pop("transient", None)  # the display id, which nbclient would map to its outputs
         return super().process_message(msg, cell, cell_index)
+
+    @property
+    def flooded(self) -> bool:
+        return max(self.printed, self.kernel_printed) > self.flood_limit
 
     def output(self, outs, msg, display_id, cell_index):
         room = self.output_limit - sum(_size(o) for o in outs)
@@ -162,6 +238,11 @@ def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
             kwargs["context"] = context
             super().__init__(**kwargs)
 
+        def execute(self, code, silent=False, store_history=True, user_expressions=None, allow_stdin=None,
+                    stop_on_error=True):
+            expressions = {**(user_expressions or {}), COUNTED: "__grader_printed__()"}
+            return super().execute(code, silent, store_history, expressions, allow_stdin, stop_on_error)
+
     return GraderKernelClient, context
 
 
@@ -192,8 +273,9 @@ class KernelSession:
                                 kernel_name="python3", kernel_manager_class=manager_class,
                                 resources={"metadata": {"path": str(self.workdir)}})
         client.output_limit = self.limits.output_bytes
+        client.flood_limit = flood_limit(self.limits.output_bytes)
         km = client.create_kernel_manager()
-        self._max_message = max(MIN_MESSAGE_BYTES, 8 * self.limits.output_bytes)
+        self._max_message = message_limit(self.limits.output_bytes)
         km.client_factory, self._context = _bounded_client_class(self._max_message)
         km.connection_file = str(self._run.connection)
         if self.sandbox is not None:  # IPC sockets in the run folder: the kernel has no network
@@ -220,6 +302,17 @@ class KernelSession:
             self.sandbox.seal(self._run)
         self.starts += 1
         self._watch_output_channel()
+        self._count_output()
+
+    def _count_output(self) -> None:
+        """Install the kernel's count of its output (see OUTPUT_COUNTER); grading goes on without it."""
+        self.client.on_cell_executed = self.client.note_reply
+        cell = nbformat.v4.new_code_cell(OUTPUT_COUNTER)
+        self.client.nb.cells = [cell]
+        try:
+            self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
+        except Exception:  # noqa: BLE001 - the grader's own count still applies
+            pass
 
     def result_file(self) -> Path:
         """The file the next call writes its results into, emptied (the kernel must be running)."""
@@ -232,26 +325,48 @@ class KernelSession:
         cell = nbformat.v4.new_code_cell(code)
         self.client.nb.cells = [cell]
         self.client.timeout = max(1, int(round(timeout)))
+        self.client.printed = self.client.kernel_printed = 0
         began = time.monotonic()
+        ended = None  # how the cell ended when it did not finish: "timeout", "died" or a broken channel
         try:
             self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
         except CellTimeoutError:
-            self.stop()
-            return CellOutcome("timeout", time.monotonic() - began)
+            ended = "timeout"
         except DeadKernelError:
-            why = self._death()
-            self.stop()
-            return CellOutcome("died", time.monotonic() - began, error_value=why)
+            ended = "died"
         except Exception as error:  # noqa: BLE001 - a broken kernel channel counts as a dead kernel
-            why = self._death() or f"its channel broke ({type(error).__name__})"
+            ended = f"its channel broke ({type(error).__name__})"
+        seconds = time.monotonic() - began
+        # What was printed decides first: a flood ends the same way whether its output came in one
+        # message too large to accept or in many small ones, and whatever became of the cell after.
+        if self.client.flooded or (self._output_channel_dropped() and self._kernel_running()):
+            self._cancel_pending()
             self.stop()
-            return CellOutcome("died", time.monotonic() - began, error_value=why)
-        if self._output_channel_dropped():
+            return CellOutcome("died", seconds, error_value=flood_message(self.limits.output_bytes), truncated=True)
+        if ended == "timeout":
             self.stop()
-            return CellOutcome("died", time.monotonic() - began, error_value=(
-                f"it printed more than {self._max_message // (1024 * 1024)} MB at once, which the grader does not "
-                f"accept (it keeps {self.limits.output_bytes} characters of output)"), truncated=True)
-        return _outcome(cell, time.monotonic() - began)
+            return CellOutcome("timeout", seconds)
+        if ended is not None:
+            why = self._death() or ("" if ended == "died" else ended)
+            self.stop()
+            return CellOutcome("died", seconds, error_value=why)
+        return _outcome(cell, seconds)
+
+    def _cancel_pending(self) -> None:
+        """End what nbclient left waiting for a cell given up on (its watch of the kernel's life)."""
+        pending = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+    def _kernel_running(self) -> bool:
+        """The kernel process is still there (its output channel closing was not its death)."""
+        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        try:
+            return process is not None and process.poll() is None
+        except Exception:  # noqa: BLE001 - unknown: treat as gone
+            return False
 
     def _watch_output_channel(self) -> None:
         """Watch the output channel: ZeroMQ closes it, for good, when a message is too large."""

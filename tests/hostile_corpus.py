@@ -361,6 +361,13 @@ if libc.unshare(0x10000000 | 0x00020000) != 0:  # a user and a mount namespace, 
     raise PermissionError(f"no user namespace here (errno {{ctypes.get_errno()}})")
 '''
 
+# The one sentence for a cell that printed too much, however its output was split into messages.
+FLOODED = r"printed more than \d+ characters of output"
+FLOOD_IN_PIECES = """import sys
+for _ in range(3000):
+    print('x' * 1000, end=''); sys.stdout.flush()
+"""
+
 CORPUS: list[Hostile] = [
     Hostile("empty", "an empty file", _raw(b""), Expect("invalid", (r"is empty",))),
     Hostile("not_json", "a text file, not JSON", _raw(b"my homework, pasted as text\nprint('hi')\n"),
@@ -407,7 +414,13 @@ CORPUS: list[Hostile] = [
             Expect("graded", (r"fork failed after \d\d? processes", r"at most \d+ processes"), (TWO,), (DEEP,))),
     Hostile("ten_million_lines", "prints ten million lines at once when its cell runs", edit_source(
         f"# GRADED FUNCTION: {TWO}", lambda s: s + "\n\nprint('a line\\n' * 10_000_000)\n"),
-            Expect("graded", (r"printed more than \d+ MB at once|memory limit of 1024 MB",), (TWO,), (DEEP,))),
+            Expect("graded", (FLOODED, r"running cell \d+ \(two_layer_model\)"), (TWO,), (DEEP,))),
+    Hostile("flood_in_pieces", "prints three million characters in small flushed pieces when its cell runs",
+            edit_source(f"# GRADED FUNCTION: {TWO}", lambda s: s + "\n\n" + FLOOD_IN_PIECES),
+            Expect("graded", (FLOODED, r"running cell \d+ \(two_layer_model\)"), (TWO,), (DEEP,))),
+    Hostile("flood_in_call", "writes three million characters to stderr in pieces on every call",
+            in_body(DEEP, FLOOD_IN_PIECES.replace("stdout", "stderr").replace("end=''", "end='', file=sys.stderr")),
+            Expect("graded", (FLOODED, r"the kernel stopped while L_layer_model ran"), (DEEP,), (TWO,))),
     Hostile("ten_million_lines_in_call", "prints ten million lines on every call",
             in_body(DEEP, "print('a line\\n' * 10_000_000)"),
             Expect("graded", (r"printed \d+ lines, expected 3",), (), (TWO,))),

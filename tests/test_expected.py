@@ -12,6 +12,8 @@ from grader.assignment import load_assignment
 from grader.cli import main
 from tests.conftest import ASSIGNMENT_DIR
 
+pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+
 
 @pytest.fixture(scope="module")
 def copy_with_one_reference_run(tmp_path_factory):
@@ -33,13 +35,14 @@ def test_the_stored_expected_values_are_current(copy_with_one_reference_run, cap
 
 def test_a_stale_value_is_named(copy_with_one_reference_run, capsys):
     path = copy_with_one_reference_run / "expected.npz"
-    with np.load(path, allow_pickle=False) as stored:
-        values = {key: stored[key] for key in stored.files}
+    original = path.read_bytes()
     key = "L_layer_model/five-layers|parameters|W2"
-    values[key] = values[key] * (1 + 1e-6)
-    np.savez_compressed(path, **values)
-    assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 1
-    out = capsys.readouterr().out
+    try:
+        _rewrite(path, lambda values: values.update({key: values[key] * (1 + 1e-6)}))
+        assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 1
+        out = capsys.readouterr().out
+    finally:
+        path.write_bytes(original)
     assert f"{key}: stored value differs from the reference's" in out
     assert "run `grader expected`" in out
 
@@ -50,3 +53,54 @@ def test_a_bundle_has_no_expected_values_to_make(tmp_path, capsys):
     bundle, _ = build_release(load_assignment(ASSIGNMENT_DIR), tmp_path / "bundle", None)
     assert main(["expected", "--assignment", str(bundle)]) == 2
     assert "release bundle" in capsys.readouterr().err
+
+
+def _rewrite(path, change):
+    with np.load(path, allow_pickle=False) as stored:
+        values = {key: stored[key] for key in stored.files}
+    change(values)
+    np.savez_compressed(path, **values)
+
+
+def test_another_numpys_rounding_is_not_stale_and_the_deviation_is_reported(copy_with_one_reference_run, capsys):
+    """Last-bit differences (another NumPy, another BLAS) pass, and --check says how large they were."""
+    path = copy_with_one_reference_run / "expected.npz"
+    original = path.read_bytes()
+    weights, line = "two_layer_model/curve|parameters|W1", "two_layer_model/print-cost|stdout"
+
+    def round_differently(values):
+        values[weights] = values[weights] * (1 + 1e-13)
+        printed = [str(s) for s in values[line]]
+        label, number = printed[-1].rsplit(" ", 1)
+        printed[-1] = f"{label} {float(number) * (1 + 1e-12)!r}"  # another decimal string, nearly the same float
+        values[line] = np.array(printed)
+
+    try:
+        _rewrite(path, round_differently)
+        assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 0
+        out = capsys.readouterr().out
+        assert "expected values are current" in out
+        deviation = next(s for s in out.splitlines() if s.startswith("largest deviation: "))
+        assert "relative, at " in deviation and f"rtol={expected.STALE_RTOL:g}" in deviation
+        assert expected.STALE_RTOL < load_assignment(ASSIGNMENT_DIR).rtol / 100  # far tighter than grading
+    finally:
+        path.write_bytes(original)
+
+
+def test_a_printed_number_off_by_the_grading_tolerance_is_stale(copy_with_one_reference_run, capsys):
+    path = copy_with_one_reference_run / "expected.npz"
+    original = path.read_bytes()
+    line = "L_layer_model/print-cost|stdout"
+
+    def change_a_printed_cost(values):
+        printed = [str(s) for s in values[line]]
+        label, number = printed[0].rsplit(" ", 1)
+        printed[0] = f"{label} {float(number) * (1 + 1e-7)!r}"
+        values[line] = np.array(printed)
+
+    try:
+        _rewrite(path, change_a_printed_cost)
+        assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 1
+        assert f"{line}: stored value differs" in capsys.readouterr().out
+    finally:
+        path.write_bytes(original)

@@ -64,12 +64,14 @@ def _function_score(results: dict, function: str) -> float:
     return sum(test["score"] for test in results["tests"] if function in test["tags"])
 
 
+@pytest.mark.critical
 def test_the_solution_gets_full_marks(graded):
     assert graded["solution"]["score"] == pytest.approx(100)
     assert graded["solution"]["rules"] == set()
     assert all(test["status"] == "passed" for test in graded["solution"]["tests"])
 
 
+@pytest.mark.critical
 def test_the_released_notebook_gets_zero_with_explanations(graded):
     blank = graded["blank"]
     assert blank["score"] == 0

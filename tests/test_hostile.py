@@ -1,10 +1,10 @@
 """Every hostile or broken submission of the corpus gets a clear report and harms nothing else.
 
-The corpus (tests/hostile_corpus.py) is graded once, in the sandbox, with short limits, two
-submissions at a time, mixed with well-behaved ones. The checks: each report says what happened
+The corpus (tests/hostile_corpus.py) is graded once, by `grader grade` in the sandbox, with short
+limits, two submissions at a time, mixed with well-behaved ones. The checks: each report says what happened
 in words a student can act on; cheats score 0 on what they faked; the well-behaved submissions
 get exactly the scores they get alone; no process is left behind; no file outside the temporary
-folders changes. The same corpus then goes through `grader grade` with two workers.
+folders changes.
 
 This test process is made a "child subreaper" for the duration, so any process a kernel starts
 and abandons becomes our child instead of init's, where the leftover check finds it.
@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -135,21 +134,31 @@ def corpus(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def graded(assignment, sandbox, corpus, subreaper) -> dict:
-    """Grade the well-behaved notebooks alone, then everything together, two at a time."""
+def graded(assignment, sandbox, corpus, subreaper, tmp_path_factory) -> dict:
+    """Grade the well-behaved notebooks alone, then everything together with `grader grade`, two workers.
+
+    The corpus is graded once, through the command an instructor runs (worker processes, the
+    gradebook); the reports are read back from the gradebook.
+    """
     expected = ExpectedValues(assignment)
     options = GradeOptions(sandbox=sandbox, limits=dict(LIMITS))
     guarded = _guarded_files()
     alone = {name: grade_notebook(path, assignment, expected, options) for name, path in corpus["calm"].items()}
-    batch = list(corpus["hostile"].items())
-    batch[len(batch) // 2:len(batch) // 2] = list(corpus["calm"].items())  # well-behaved ones in the middle
+    out = tmp_path_factory.mktemp("graded")
+    paths = [str(corpus["folder"] / "corpus"), *(str(path) for path in corpus["calm"].values())]
+    limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
+    command = [sys.executable, "-m", "grader", "grade", *paths, "--assignment", str(ASSIGNMENT_DIR), "--out",
+               str(out), "--workers", "2", "--quiet", *limits]
+    count = len(corpus["hostile"]) + len(corpus["calm"])
+    bound = 60 + count * LIMITS["submission_seconds"] / 2  # the limits are what make this finite
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(grade_notebook, path, assignment, expected, options) for name, path in batch}
-        reports = {name: future.result() for name, future in futures.items()}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=bound + 60)
     seconds = time.monotonic() - started
-    print(f"\nhostile corpus: {len(batch)} submissions graded in {seconds:.1f} s (2 at a time)")
-    return {"alone": alone, "reports": reports, "seconds": seconds, "guarded": guarded,
+    print(f"\ngrader grade: {count} submissions in {seconds:.1f} s with 2 workers")
+    with Gradebook(out / GRADEBOOK_FILE) as book:
+        rows = {row.name: row for row in book.rows()}
+    return {"alone": alone, "reports": {name: row.submission_report() for name, row in rows.items()},
+            "rows": rows, "done": done, "count": count, "bound": bound, "seconds": seconds, "guarded": guarded,
             "guarded_after": _guarded_files(), "leftovers": _leftovers(subreaper),
             "planted": _planted_files([ROOT, corpus["outside"]], [Path.home(), Path("/tmp"), Path("/")])}
 
@@ -205,27 +214,15 @@ def test_no_file_outside_the_temporary_folders_changed(graded):
     assert changed == []
 
 
-def test_grade_command_finishes_the_corpus_in_bounded_time(corpus, sandbox, subreaper, tmp_path):
-    """`grader grade` on the corpus and the solution, two workers: every row recorded, in time."""
-    paths = [str(corpus["folder"] / "corpus"), str(corpus["calm"]["solution"])]
-    count = len(corpus["hostile"]) + 1
-    limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
-    command = [sys.executable, "-m", "grader", "grade", *paths, "--assignment", str(ASSIGNMENT_DIR), "--out",
-               str(tmp_path / "graded"), "--workers", "2", "--quiet", *limits]
-    bound = 60 + count * LIMITS["submission_seconds"] / 2  # the limits are what make this finite
-    started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=bound + 60)
-    seconds = time.monotonic() - started
-    print(f"\ngrader grade: {count} submissions in {seconds:.1f} s with 2 workers")
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert seconds < bound
-    with Gradebook(tmp_path / "graded" / GRADEBOOK_FILE) as book:
-        rows = {row.name: row for row in book.rows()}
-    assert len(rows) == count, sorted(rows)
+def test_grade_command_finishes_the_corpus_in_bounded_time(graded):
+    """`grader grade` on the corpus and the well-behaved notebooks, two workers: every row recorded, in time."""
+    assert graded["done"].returncode == 0, graded["done"].stderr[-3000:]
+    assert graded["seconds"] < graded["bound"]
+    rows = graded["rows"]
+    assert len(rows) == graded["count"], sorted(rows)
     assert {row.status for row in rows.values()} <= {"graded", "invalid"}, {n: r.status for n, r in rows.items()}
     assert math.isclose(rows["solution"].score, rows["solution"].max_score)
     for entry in CORPUS:
         assert rows[entry.name].status == entry.expect.status, entry.name
         for function in entry.expect.zero:
             assert rows[entry.name].function_scores[function] == 0, entry.name
-    assert _leftovers(subreaper) == []

@@ -18,6 +18,8 @@ from grader.results import SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import CORRECT_ENTRIES, ENTRIES, MISTAKE_ENTRIES, grade_file, write_corpus
 
+pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, SubmissionReport]:

@@ -60,6 +60,7 @@ except OSError as error:
 print(json.dumps({{
     "uid": os.getuid(), "gid": os.getgid(), "euid": os.geteuid(),
     "seen": seen, "top": sorted(os.listdir("/")), "tmp": sorted(os.listdir("/tmp")),
+    "listings": {{a: sorted(os.listdir(a)) if os.path.isdir(a) else None for a in {ancestors!r}}},
     "home_listing": sorted(os.listdir(os.path.expanduser("~"))) if os.path.isdir(os.path.expanduser("~")) else None,
     "interfaces": [name for _, name in socket.if_nameindex()],
     "reached_host_server": reached,
@@ -91,11 +92,14 @@ def observed(sandbox, tmp_path_factory):
     session = KernelSession(workdir, LIMITS, sandbox)
     try:
         session.start()
-        code = PROBE.format(paths=[str(p) for p in hidden] + [str(workdir)], port=server.getsockname()[1])
+        bound = [*sandbox.readable, workdir]
+        code = PROBE.format(paths=[str(p) for p in hidden] + [str(workdir)], port=server.getsockname()[1],
+                            ancestors=sorted(_folders_holding(bound)))
         facts = _run_json(session, code)
         facts["workdir"] = str(workdir)
         facts["hidden"] = [str(p) for p in hidden]
         facts["host_tmp"] = host_tmp
+        facts["bound"] = [str(p) for p in bound]
         root = session.client.km.provisioner.pid
         facts["host_uids"] = sorted({_host_uid(pid) for pid in process_tree(root) if _name(pid) != "bwrap"})
         facts["transport"] = session.client.km.transport
@@ -107,6 +111,23 @@ def observed(sandbox, tmp_path_factory):
         server.close()
         os.environ.pop("GRADER_TEST_SECRET", None)
     return facts
+
+
+def _folders_holding(bound: list[Path]) -> dict[str, list[str]]:
+    """Each folder on the way to a bound path (outside every bound path), with what it should show.
+
+    The sandbox creates these as empty folders to hold its binds: inside, each must list only the
+    next step towards a bound path, never its host contents (a sibling of the Python prefix, of the
+    working folder, another submission's folder).
+    """
+    bound = [Path(p) for p in bound]
+    holding: dict[str, set[str]] = {}
+    for path in bound:
+        for parent in path.parents:
+            if any(parent == b or b in parent.parents for b in bound):
+                continue
+            holding.setdefault(str(parent), set()).add(path.relative_to(parent).parts[0])
+    return {folder: sorted(names) for folder, names in holding.items()}
 
 
 def _name(pid: int) -> str:
@@ -125,11 +146,24 @@ def test_kernel_cannot_see_the_checkout_home_or_other_submissions(observed):
     assert observed["seen"][observed["workdir"]] is True  # the probe itself can see what it should
     visible = [path for path in observed["hidden"] if observed["seen"][path]]
     assert visible == [], f"the sandboxed kernel can see {visible}"
-    workdir = Path(observed["workdir"])
-    path_to_workdir = workdir.relative_to(tempfile.gettempdir()).parts[0]  # made by the sandbox to hold it
-    leaked = set(observed["tmp"]) & set(observed["host_tmp"]) - {path_to_workdir}
-    assert not leaked, f"the kernel's /tmp shows the host's {sorted(leaked)}"
-    assert "work" not in observed["top"] and "home" not in observed["top"], observed["top"]
+    # What the kernel sees is what the sandbox binds (/usr, the Python prefix and the working folder,
+    # wherever they live: /tmp, /opt, a home folder), the folders made to hold them, and its own
+    # /tmp, /proc and /dev: nothing of the host beside them.
+    expected = _folders_holding(observed["bound"])
+    tmp = tempfile.gettempdir()
+    for folder, names in expected.items():
+        seen = observed["listings"][folder]
+        if folder == "/":
+            extra = set(seen) - set(names) - {"tmp", "proc", "dev", "bin", "sbin", "lib", "lib32", "lib64", "libx32"}
+            assert not extra, f"the kernel's / shows {sorted(extra)} beyond what the sandbox binds"
+        elif folder == tmp:  # the kernel's own tmpfs: whatever it wrote there is its own
+            leaked = set(seen) & set(observed["host_tmp"]) - set(names)
+            assert not leaked, f"the kernel's /tmp shows the host's {sorted(leaked)}"
+        else:
+            assert seen == names, f"the kernel's {folder} shows {seen}, the sandbox binds only {names} in it"
+    if tmp not in expected:
+        leaked = set(observed["tmp"]) & set(observed["host_tmp"])
+        assert not leaked, f"the kernel's /tmp shows the host's {sorted(leaked)}"
     assert observed["cwd"] == observed["workdir"]
 
 

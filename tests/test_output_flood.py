@@ -1,0 +1,132 @@
+"""Flooding is judged by what a cell printed in all, never by how the kernel split it into messages.
+
+The kernel's output reaches the grader in as many messages as its I/O thread happened to flush,
+which depends on timing and load. The rule (README, Limits): a cell's output is counted over
+every message it sends; past the flood limit the kernel is stopped and every report says the same
+sentence, whether the output came in one message too large to accept or in many small ones.
+Below that limit, the first `output_bytes` characters are kept and the rest dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.kernel import (
+    COUNTED,
+    KernelLimits,
+    KernelSession,
+    _BoundedClient,
+    flood_limit,
+    flood_message,
+    message_limit,
+)
+
+pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+
+LIMITS = KernelLimits(output_bytes=10_000)
+FLOOD = flood_limit(LIMITS.output_bytes)
+CHUNKINGS = {  # sizes of the successive messages, in characters
+    "one message": lambda total: [total],
+    "many small messages": lambda total: [1_000] * (total // 1_000),
+    "mixed": lambda total: [total // 2] + [997] * ((total - total // 2) // 997) + [(total - total // 2) % 997],
+}
+
+
+def _messages(sizes: list[int]) -> list[dict]:
+    return [{"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "cell"},
+             "content": {"name": "stdout", "text": "x" * size}} for size in sizes if size]
+
+
+def _account(sizes: list[int]) -> tuple[bool, int, bool]:
+    """Feed fake output messages to the client: (flooded, characters kept, marked truncated)."""
+    client = _BoundedClient(nbformat.v4.new_notebook())
+    client.output_limit, client.flood_limit = LIMITS.output_bytes, FLOOD
+    client.clear_before_next_output = False  # as nbclient sets it when a cell starts
+    cell = nbformat.v4.new_code_cell("")
+    for message in _messages(sizes):
+        client.process_message(message, cell, 0)
+    kept = sum(len(o.get("text", "")) for o in cell.outputs if o.get("name") != "grader-truncated")
+    return client.flooded, kept, any(o.get("name") == "grader-truncated" for o in cell.outputs)
+
+
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+def test_the_accounting_does_not_depend_on_the_chunking(chunking):
+    split = CHUNKINGS[chunking]
+    assert sum(split(FLOOD + 5_000)) == FLOOD + 5_000 and sum(split(FLOOD - 5_000)) == FLOOD - 5_000
+    assert _account(split(FLOOD + 5_000))[0] is True
+    assert _account(split(FLOOD - 5_000)) == (False, LIMITS.output_bytes, True)
+    assert _account(split(LIMITS.output_bytes)) == (False, LIMITS.output_bytes, False)
+
+
+@pytest.mark.parametrize("output_bytes", [1, 10_000, 200_000, 5_000_000])
+def test_a_refused_message_can_only_be_a_flood(output_bytes):
+    """ZeroMQ refuses a message above the message limit: any such message held more than the flood limit."""
+    worst_bytes_per_char = 6  # a control character, JSON-escaped as \u00XX
+    envelope = 64 * 1024  # the message's header, metadata and JSON keys, generously
+    assert message_limit(output_bytes) > worst_bytes_per_char * flood_limit(output_bytes) + envelope
+    assert flood_limit(output_bytes) >= 10 * output_bytes
+
+
+# --- the same rule, end to end in a real kernel -------------------------------------------------
+
+PRINTS = {
+    "one message": "print('x' * {total}, end='')",
+    "many small messages": "import sys\nfor _ in range({total} // 1000):\n"
+                           "    print('x' * 1000, end=''); sys.stdout.flush()",
+    "mixed": "import sys\nprint('x' * ({total} // 2), end=''); sys.stdout.flush()\n"
+             "for _ in range({total} // 2000):\n    print('y' * 1000, end='', file=sys.stderr); sys.stderr.flush()",
+    "one message too large to accept": "print('a line\\n' * ({total} * 4), end='')",
+}
+
+
+@pytest.fixture(scope="module")
+def session():
+    folder = Path(tempfile.mkdtemp(prefix="flood-test-"))
+    os.chmod(folder, 0o755)
+    session = KernelSession(folder, LIMITS)  # no sandbox needed: this is about the grader's side
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("how", PRINTS)
+def test_a_flood_gets_the_same_verdict_however_it_was_sent(session, how):
+    outcome = session.run(PRINTS[how].format(total=FLOOD + 100_000), timeout=60)
+    assert (outcome.status, outcome.error_value, outcome.truncated) == (
+        "died", flood_message(LIMITS.output_bytes), True)
+    assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"  # a fresh kernel took over
+
+
+@pytest.mark.parametrize("how", ["one message", "many small messages"])
+def test_output_below_the_flood_limit_is_kept_up_to_the_limit(session, how):
+    outcome = session.run(PRINTS[how].format(total=FLOOD // 2), timeout=60)
+    assert (outcome.status, len(outcome.stdout), outcome.truncated) == ("ok", LIMITS.output_bytes, True)
+
+
+def test_a_cell_that_prints_without_end_is_stopped_as_a_flood_not_timed_out(session):
+    outcome = session.run("import sys\nwhile True:\n    print('x' * 1000); sys.stdout.flush()", timeout=60)
+    assert (outcome.status, outcome.error_value) == ("died", flood_message(LIMITS.output_bytes))
+
+
+def test_the_kernels_own_count_decides_when_output_messages_were_lost():
+    """ZeroMQ drops output messages when a busy grader falls behind; the execute reply's count is never lost."""
+    client = _BoundedClient(nbformat.v4.new_notebook())
+    client.flood_limit = FLOOD
+    client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {
+        "status": "ok", "data": {"text/plain": str(FLOOD + 1)}}}}})
+    assert client.flooded
+    client.kernel_printed = 0
+    client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {"status": "error"}}}})
+    assert not client.flooded  # a kernel that broke its counter is judged on what arrived
+
+
+def test_output_of_a_cell_that_raised_does_not_count_for_the_next(session):
+    """The kernel's count is reset as each cell starts, so it never adds two cells together."""
+    failing = session.run(f"print('x' * {FLOOD * 3 // 4}, end='')\nraise ValueError('after printing')", timeout=60)
+    assert failing.status != "died" and failing.truncated
+    outcome = session.run(PRINTS["many small messages"].format(total=FLOOD * 3 // 4), timeout=60)
+    assert (outcome.status, outcome.truncated) == ("ok", True)
