@@ -166,7 +166,7 @@ class _BoundedClient(NotebookClient):
         content = msg.get("content")
         content = content if isinstance(content, dict) else {}
         if msg_type in OUTPUT_MESSAGES:
-            self.printed += _size(content)
+            self.printed += _chars(content)
             if self.flooded:
                 _mark_truncated(cell.outputs)
                 task = getattr(self, "task_poll_for_reply", None)
@@ -194,12 +194,17 @@ class _BoundedClient(NotebookClient):
         return result
 
 
-OUTPUT_OVERHEAD = 100  # what an output costs besides its text: many empty outputs add up too
+OUTPUT_OVERHEAD = 100  # what keeping an output costs at least: many empty outputs add up too
+
+
+def _chars(output) -> int:
+    """The characters an output (or an output message's content) carries, metadata included."""
+    return sum(len(str(output.get(key, ""))) for key in ("text", "data", "evalue", "traceback", "metadata"))
 
 
 def _size(output) -> int:
-    return OUTPUT_OVERHEAD + sum(len(str(output.get(key, "")))
-                                 for key in ("text", "data", "evalue", "traceback", "metadata"))
+    """What keeping an output costs against the cap: its characters, and never less than the overhead."""
+    return max(OUTPUT_OVERHEAD, _chars(output))
 
 
 def _trim(msg: dict, room: int) -> bool:
