@@ -184,6 +184,8 @@ class _BoundedClient(NotebookClient):
 
     def output(self, outs, msg, display_id, cell_index):
         room = self.output_limit - sum(_size(o) for o in outs)
+        if msg.get("msg_type") == "error" and not any(o.get("output_type") == "error" for o in outs):
+            room = max(room, ERROR_ROOM)  # a cell that printed its fill and then raised still raised
         if room <= 0:
             _mark_truncated(outs)
             return None
@@ -194,6 +196,7 @@ class _BoundedClient(NotebookClient):
         return result
 
 
+ERROR_ROOM = 20_000  # characters always kept for a cell's (first) error, even past the output cap
 OUTPUT_OVERHEAD = 100  # what keeping an output costs at least: many empty outputs add up too
 
 

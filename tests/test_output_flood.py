@@ -130,3 +130,14 @@ def test_output_of_a_cell_that_raised_does_not_count_for_the_next(session):
     assert failing.status != "died" and failing.truncated
     outcome = session.run(PRINTS["many small messages"].format(total=FLOOD * 3 // 4), timeout=60)
     assert (outcome.status, outcome.truncated) == ("ok", True)
+
+
+def test_an_error_after_the_kept_output_is_still_an_error(tmp_path):
+    """A cell that prints past the kept output and then raises has raised: the error is kept."""
+    session = KernelSession(tmp_path, LIMITS, None)
+    try:
+        outcome = session.run(f"print('x' * {LIMITS.output_bytes * 2})\nraise ValueError('after the output')", 60)
+        assert (outcome.status, outcome.error_name, outcome.truncated) == ("error", "ValueError", True)
+        assert outcome.error_value == "after the output"
+    finally:
+        session.close()
