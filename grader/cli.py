@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from grader.assignment import Assignment, AssignmentError, load_assignment
+from grader.assignment.manifest import Assignment, AssignmentError, load_assignment
 
 DEFAULT_ASSIGNMENT = Path("assignments") / "dnn_app"
 
@@ -143,21 +143,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _sandbox(args: argparse.Namespace):
-    from grader.sandbox import choose_sandbox
+    from grader.kernel.sandbox import choose_sandbox
 
     return choose_sandbox(disabled=getattr(args, "no_sandbox", False))
 
 
 def run(args: argparse.Namespace) -> int:
     if args.verb == "release":
-        from grader.release import build_release
+        from grader.verbs.release import build_release
 
         assignment = resolve_assignment(args.assignment)
         bundle, archive = build_release(assignment, Path(args.out), Path(args.data) if args.data else None)
         print(f"wrote {bundle}/ and {archive}")
         return 0
     if args.verb == "check":
-        from grader.check import run_check
+        from grader.verbs.check import run_check
 
         notebook = Path(args.notebook)
         if not notebook.is_file():
@@ -168,14 +168,14 @@ def run(args: argparse.Namespace) -> int:
         assignment = resolve_assignment(args.assignment, notebook)
         return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=_limits(args))
     if args.verb == "grade":
-        from grader.batch import run_grade
+        from grader.batch.pool import run_grade
 
         if args.workers < 1:
             raise UserError("--workers must be at least 1")
         assignment = resolve_assignment(args.assignment)
         return run_grade(args, assignment, sandbox=_sandbox(args), limits=_limits(args))
     if args.verb == "expected":
-        from grader import expected
+        from grader.judge import expected
 
         assignment = resolve_assignment(args.assignment)
         if assignment.is_bundle:
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     if args.verb == "bench":
-        from grader.bench import run_bench
+        from grader.verbs.bench import run_bench
 
         return run_bench(args, resolve_assignment(args.assignment))
     build_parser().print_help()

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
-from grader.batch import Submission, _Pool, collect_submissions
-from grader.gradebook import Gradebook
+from grader.batch import pool as batch
+from grader.batch.pool import Submission, _Pool, collect_submissions
 from grader.grading import GradeOptions
+from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import (
     SOLUTION,
     environment,

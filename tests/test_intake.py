@@ -10,11 +10,12 @@ import zipfile
 import pytest
 from tqdm import tqdm
 
-from grader import batch, cli
-from grader.batch import _Batch, collect_submissions, unrun_report
-from grader.gradebook import Gradebook
+from grader import cli
+from grader.assignment.notebook import SubmissionError, read_submission
+from grader.batch import pool as batch
+from grader.batch.pool import _Batch, collect_submissions, unrun_report
 from grader.grading import GradeOptions
-from grader.notebook import SubmissionError, read_submission
+from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import grade_cli
 from tests.intake_corpus import SOLUTION, write_intake_corpus
 from tests.test_batch import _csv, _rows

@@ -11,10 +11,10 @@ import pytest
 from nbclient import NotebookClient
 
 from grader import cli
-from grader.assignment import load_assignment
-from grader.expected import ExpectedValues
-from grader.notebook import graded_name
-from grader.release import MARKER_FILE, ReleaseError, build_release, region_spans
+from grader.assignment.manifest import load_assignment
+from grader.assignment.notebook import graded_name
+from grader.judge.expected import ExpectedValues
+from grader.verbs.release import MARKER_FILE, ReleaseError, build_release, region_spans
 from tests import notebook_edits as edits
 from tests.conftest import ASSIGNMENT_DIR
 

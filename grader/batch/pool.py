@@ -32,16 +32,16 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from grader.assignment import Assignment
+from grader.assignment.manifest import Assignment
+from grader.assignment.notebook import MAX_NOTEBOOK_BYTES, SubmissionError, file_kind, open_regular
 from grader.cli import UserError
-from grader.expected import ExpectedValues
-from grader.gradebook import FILE_NAME as GRADEBOOK_FILE
-from grader.gradebook import Gradebook, GradebookError
 from grader.grading import GradeOptions, grade_notebook
-from grader.notebook import MAX_NOTEBOOK_BYTES, SubmissionError, file_kind, open_regular
-from grader.reports import write_submission_reports
-from grader.results import CaseVerdict, SubmissionReport
-from grader.summary import write_gradebook_csv, write_summary_html
+from grader.judge.expected import ExpectedValues
+from grader.reports.feedback import write_submission_reports
+from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.reports.gradebook import Gradebook, GradebookError
+from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.reports.summary import write_gradebook_csv, write_summary_html
 
 GRADEBOOK_CSV = "gradebook.csv"
 SUMMARY_HTML = "summary.html"
@@ -700,7 +700,7 @@ def _warn_when_not_isolated(sandbox) -> None:
     if sandbox is not None:
         return
     try:
-        from grader.sandbox import unavailable_reason
+        from grader.kernel.sandbox import unavailable_reason
 
         reason = unavailable_reason()
     except ImportError:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader.results import SubmissionReport
+from grader.reports.results import SubmissionReport
 
 FILE_NAME = "gradebook.sqlite"
 SCHEMA_VERSION = 2

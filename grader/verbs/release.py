@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.assignment import MANIFEST, Assignment, AssignmentError
+from grader.assignment.manifest import MANIFEST, Assignment, AssignmentError
 
 REGION_START = re.compile(r"^\s*#\s*YOUR CODE STARTS HERE\s*$", re.IGNORECASE)
 REGION_END = re.compile(r"^\s*#\s*YOUR CODE ENDS HERE\s*$", re.IGNORECASE)

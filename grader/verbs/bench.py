@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.assignment.manifest import Assignment
 
 
 def _whole_notebook_seconds(assignment: Assignment, data_dir: Path) -> float:

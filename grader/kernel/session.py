@@ -26,9 +26,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader import cgroups
-from grader.cgroups import KernelCgroup
-from grader.sandbox import RunFolder
+from grader.kernel import cgroups
+from grader.kernel.cgroups import KernelCgroup
+from grader.kernel.sandbox import RunFolder
 
 
 @dataclass
@@ -116,7 +116,7 @@ class _LimitedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command runs under limits, and in the sandbox if one is set."""
 
     limits: KernelLimits = KernelLimits()
-    sandbox = None  # grader.sandbox.Sandbox or None
+    sandbox = None  # grader.kernel.sandbox.Sandbox or None
     workdir: Path | None = None
     run: RunFolder | None = None  # this start's connection file, sockets and result file
     cgroup: KernelCgroup | None = None  # this start's control groups, where the machine offers them
@@ -126,7 +126,7 @@ class _LimitedKernelManager(AsyncKernelManager):
         joining = self.cgroup.join_prefix() if self.cgroup is not None else []
         if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
             return joining + self.sandbox.wrap(command, self.limits, self.workdir, self.run)
-        prefix = [sys.executable, "-m", "grader.limited",
+        prefix = [sys.executable, "-m", "grader.kernel.limited",
                   "--cpu-seconds", str(self.limits.cpu_seconds), "--memory-mb", str(self.limits.memory_mb),
                   "--processes", str(self.limits.processes), "--file-mb", str(self.limits.file_mb), "--"]
         return joining + prefix + command

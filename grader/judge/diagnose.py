@@ -23,9 +23,9 @@ from types import ModuleType
 
 import numpy as np
 
-from grader.assignment import Assignment, load_assignment, load_module
-from grader.compare import Comparison, input_changed, same_line, shown_type, split_numbers
-from grader.untrusted import KernelResult
+from grader.assignment.manifest import Assignment, load_assignment, load_module
+from grader.judge.compare import Comparison, input_changed, same_line, shown_type, split_numbers
+from grader.kernel.untrusted import KernelResult
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100

@@ -89,7 +89,7 @@ class SandboxError(Exception):
 
 def project_checkout() -> Path:
     """The folder holding the grader package (and, in a checkout, the reference and the cases)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def _python_paths() -> list[Path]:
@@ -229,7 +229,7 @@ class Sandbox:
             _give(run.sockets, 0, 0, 0o755, directory=True)
 
     def describe(self) -> str:
-        from grader import cgroups
+        from grader.kernel import cgroups
 
         return (f"bubblewrap sandbox ({'root, dropping to' if self.mode == 'root' else 'user namespace,'} "
                 f"uid {self.uid}; {cgroups.description()})")

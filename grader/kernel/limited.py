@@ -1,4 +1,4 @@
-"""Start a command under resource limits: `python -m grader.limited [limits] -- COMMAND...`.
+"""Start a command under resource limits: `python -m grader.kernel.limited [limits] -- COMMAND...`.
 
 Used for kernels that run without the sandbox (the sandbox sets the same limits inside itself).
 The kernel's command line is prefixed with this, so the limits are set in the process that then
@@ -46,7 +46,7 @@ def apply_limits(cpu_seconds: int, memory_mb: int, processes: int, file_mb: int)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m grader.limited", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m grader.kernel.limited", description=__doc__)
     parser.add_argument("--cpu-seconds", type=int, default=0)
     parser.add_argument("--memory-mb", type=int, default=0)
     parser.add_argument("--processes", type=int, default=0)
