@@ -27,8 +27,8 @@ import pytest
 
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
+from grader.kernel.processes import process_tree
 from grader.kernel.sandbox import choose_sandbox, unavailable_reason
-from grader.kernel.session import process_tree
 from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.reports.gradebook import Gradebook
 from tests.conftest import ROOT

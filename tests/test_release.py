@@ -13,8 +13,9 @@ from nbclient import NotebookClient
 from grader import cli
 from grader.assignment.manifest import load_assignment
 from grader.assignment.notebook import graded_name
+from grader.assignment.released import MARKER_FILE, ReleaseError, region_spans
 from grader.judge.expected import ExpectedValues
-from grader.verbs.release import MARKER_FILE, ReleaseError, build_release, region_spans
+from grader.verbs.release import build_release
 from tests import notebook_edits as edits
 from tests.conftest import ASSIGNMENT_DIR
 

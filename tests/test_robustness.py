@@ -61,7 +61,7 @@ def test_cost_messages_count_and_index_the_whole_list(visibility):
 
 
 def test_same_named_files_keep_their_names_whatever_the_order(tmp_path):
-    from grader.batch.pool import collect_submissions
+    from grader.batch.collection import collect_submissions
 
     for student in ("alice", "bob"):
         (tmp_path / student).mkdir()

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.kernel.processes import process_tree
 from grader.kernel.sandbox import SandboxError, choose_sandbox, project_checkout, readable_paths, unavailable_reason
-from grader.kernel.session import KernelLimits, KernelSession, process_tree
+from grader.kernel.session import KernelLimits, KernelSession
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 LIMITS = KernelLimits(cpu_seconds=60, memory_mb=1024, processes=40, file_mb=8)

@@ -59,7 +59,7 @@ def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
     if files is None:
         return None
     module_path, values_path = files
-    module = load_module(module_path, f"_grader_mistakes_{assignment.name}")
+    module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
     return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
 
 

@@ -33,6 +33,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import GraderError
+
 MATPLOTLIB_FOLDER = "/tmp/matplotlib"  # in the kernel's private /tmp
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
@@ -83,7 +85,7 @@ os.execv(command[0], command)
 """
 
 
-class SandboxError(Exception):
+class SandboxError(GraderError):
     """The sandbox cannot be used for this kernel; the message says why."""
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.errors import GraderError
+
 ALLOWED_KINDS = "fiub"
 MAX_META_CHARS = 1_000_000
 MAX_PARAMETERS = 200  # the harness sends at most this many parameter arrays
@@ -42,7 +44,7 @@ MAX_PROBLEM_CHARS = 1_000
 MAX_PARAMETER_NAME = 1_000
 
 
-class UntrustedDataError(Exception):
+class UntrustedDataError(GraderError):
     """The kernel's result file is missing, too large or malformed."""
 
 
