@@ -157,7 +157,7 @@ def test_release_refuses_a_bundle_as_its_source_and_a_data_folder_without_data(a
     folder, _ = release
     with pytest.raises(ReleaseError, match="is a release bundle"):
         build_release(load_assignment(folder), tmp_path / "again", None)
-    with pytest.raises(ReleaseError, match="no .h5 file"):
+    with pytest.raises(ReleaseError, match="lacks train_catvnoncat.h5"):
         build_release(assignment, tmp_path / "nodata", tmp_path)
     assert not (tmp_path / "nodata").exists()
 

@@ -16,19 +16,13 @@ import os
 import shutil
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
-from grader.assignment.manifest import MANIFEST, Assignment
+from grader.assignment.dataset import dataset_files
+from grader.assignment.manifest import Assignment
 from grader.errors import UserError
 from grader.verbs.check import run_check
 from grader.verbs.grade import grade
-
-
-def _data_files(assignment: Assignment) -> list[str]:
-    """The dataset files the manifest's [assignment] lists as `data_files` (none by default)."""
-    manifest = tomllib.loads((assignment.folder / MANIFEST).read_text())
-    return [str(name) for name in manifest.get("assignment", {}).get("data_files", [])]
 
 
 def _data_dir(assignment: Assignment, explicit: str | None) -> Path | None:
@@ -37,10 +31,10 @@ def _data_dir(assignment: Assignment, explicit: str | None) -> Path | None:
     if not folder:
         return None
     folder = Path(folder).resolve()  # the notebook runs in another folder
-    missing = [name for name in _data_files(assignment) if not (folder / name).is_file()]
-    if not folder.is_dir() or missing:
-        raise UserError(f"{folder} is not the dataset folder (it lacks {', '.join(missing) or 'everything'}): point "
-                        f"--data or {assignment.data_variable} at it, or pass --skip-baseline")
+    _, problem = dataset_files(assignment, folder)
+    if problem:
+        raise UserError(f"{problem}: point --data or {assignment.data_variable} at the dataset folder, or pass "
+                        "--skip-baseline")
     return folder
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.assignment.dataset import dataset_files
 from grader.assignment.manifest import MANIFEST, Assignment
 from grader.assignment.released import (
     MARKER_FILE,
@@ -92,12 +93,10 @@ def _foreign_files(previous: Path, bundle: Path) -> list[str]:
     return foreign
 
 
-def _datasets(data_dir: Path) -> list[Path]:
-    if not data_dir.is_dir():
-        raise ReleaseError(f"{data_dir} is not a folder: --data names the folder holding the dataset's .h5 files")
-    files = sorted(data_dir.glob("*.h5"))
-    if not files:
-        raise ReleaseError(f"{data_dir} holds no .h5 file: --data names the folder holding the dataset files")
+def _datasets(data_dir: Path, assignment: Assignment) -> list[Path]:
+    files, problem = dataset_files(assignment, data_dir)
+    if problem:
+        raise ReleaseError(f"{problem}: --data names the folder holding the dataset's files")
     return files
 
 
@@ -136,7 +135,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
     out_dir = Path(out_dir)
     _check_destination(out_dir, assignment)
     sources = _check_support(assignment)
-    datasets = _datasets(Path(data_dir)) if data_dir is not None else []
+    datasets = _datasets(Path(data_dir), assignment) if data_dir is not None else []
     notebook = released_notebook(assignment)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
