@@ -470,9 +470,6 @@ class KernelSession:
         self.stop()
         self.loop.close()
 
-    def alive(self) -> bool:
-        return self.client is not None and self.loop.run_until_complete(self.client.km.is_alive())
-
 
 def _outcome(cell, seconds: float) -> CellOutcome:
     stdout, truncated = [], False

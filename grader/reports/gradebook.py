@@ -187,12 +187,6 @@ class Gradebook:
         except sqlite3.Error as error:
             raise GradebookError(f"could not update {name} in {self.path}: {error}") from None
 
-    def stored_sha256(self, name: str, assignment: str, version: str) -> str | None:
-        row = self.connection.execute(
-            "SELECT sha256 FROM submissions WHERE assignment = ? AND assignment_version = ? AND name = ?",
-            (assignment, version, name)).fetchone()
-        return row[0] if row else None
-
     def is_current(self, name: str, sha256: str, assignment: str, version: str) -> bool:
         """True when this exact file is already graded for this assignment version.
 
