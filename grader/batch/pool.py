@@ -19,13 +19,14 @@ from grader.batch.collection import Submission
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
+from grader.records import CaseStatus, SubmissionStatus
 from grader.reports.results import CaseVerdict, SubmissionReport
 
 # ----------------------------------------------------------------------------------------------
 # Reports for submissions the grader never ran
 
 
-def unrun_report(submission: Submission, assignment: Assignment, status: str, message: str,
+def unrun_report(submission: Submission, assignment: Assignment, status: SubmissionStatus, message: str,
                  options: GradeOptions | None = None) -> SubmissionReport:
     """A report for a submission that could not be graded: every case "not run", score 0."""
     report = SubmissionReport(name=submission.name, path=submission.source, sha256=submission.sha256,
@@ -36,7 +37,7 @@ def unrun_report(submission: Submission, assignment: Assignment, status: str, me
         if case["function"] in names:
             report.cases.append(CaseVerdict(case_id=case["id"], function=case["function"],
                                             description=case["description"], visibility=case["visibility"],
-                                            status="skipped",
+                                            status=CaseStatus.SKIPPED,
                                             messages=["not run: " + message.split(". ")[0].rstrip(".")]))
     score_report(report, assignment.functions)
     return report
@@ -112,7 +113,8 @@ class Pool:
                                    initargs=(self.assignment, self.options, str(self.started), os.getpid()))
 
     def _failed(self, submission: Submission, message: str) -> None:
-        self.finish(submission, unrun_report(submission, self.assignment, "error", message, self.options))
+        report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR, message, self.options)
+        self.finish(submission, report)
 
     def _report(self, submission: Submission, future) -> SubmissionReport | None:
         """The finished submission's report; None when the pool broke (the caller sorts that out)."""
@@ -121,7 +123,7 @@ class Pool:
         except BrokenProcessPool:
             return None
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
-            return unrun_report(submission, self.assignment, "error",
+            return unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
                                 f"The grader failed on this submission ({type(error).__name__}: {error}). "
                                 "Tell the instructor; grading it again may help.", self.options)
 
@@ -163,11 +165,11 @@ class Pool:
             with self._executor(1) as pool:
                 report = self._report(submission, pool.submit(self.work, str(submission.path), submission.name))
         except Exception as error:  # noqa: BLE001 - the pool itself could not start
-            report = unrun_report(submission, self.assignment, "error",
+            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
                                   f"The grader could not start a worker for this submission ({error}).",
                                   self.options)
         if report is None:
-            report = unrun_report(submission, self.assignment, "error",
+            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
                                   "The process grading this submission died twice (for instance the "
                                   "grader's own memory ran out). It was not scored; tell the instructor.",
                                   self.options)

@@ -16,6 +16,7 @@ from grader.assignment.manifest import Assignment
 from grader.batch.collection import GRADEBOOK_CSV, SUMMARY_HTML, Submission, collect_submissions, stage
 from grader.batch.pool import Pool, unrun_report
 from grader.grading import GradeOptions
+from grader.records import SubmissionStatus
 from grader.reports.feedback import write_submission_reports
 from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.reports.gradebook import Gradebook
@@ -57,7 +58,7 @@ class Batch:
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
             say(f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
                  "it is recorded as an error")
-            report = unrun_report(submission, self.assignment, "error",
+            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
                                   f"The grader could not store this submission's result ({type(error).__name__}). "
                                   "Grade it again; tell the instructor if this stays.", self.options)
             book.record(report, submission.origin)
@@ -110,8 +111,8 @@ class Batch:
                     self.finish(book, bar, submission, report)
 
                 for submission in (s for s in todo if s.problem):
-                    finish(submission, unrun_report(submission, self.assignment, "invalid", submission.problem,
-                                                    self.options))
+                    finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.INVALID,
+                                                    submission.problem, self.options))
                 runnable = [s for s in todo if not s.problem]
                 if runnable:
                     Pool(self.assignment, self.options, self.workers, self.staging,
@@ -136,7 +137,7 @@ class Batch:
 
     def _summary_line(self, rows: list, graded: int, skipped: int) -> str:
         statuses = Counter(row.status for row in rows)
-        scored = [row for row in rows if row.status in ("graded", "invalid")]
+        scored = [row for row in rows if row.status in (SubmissionStatus.GRADED, SubmissionStatus.INVALID)]
         line = (f"graded {graded}, skipped {skipped} unchanged, invalid {statuses['invalid']}, "
                 f"errors {statuses['error']}")
         if scored:
