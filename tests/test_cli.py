@@ -33,7 +33,7 @@ def test_without_an_assignment_the_command_says_how_to_name_one(tmp_path, monkey
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "mine.ipynb")
     assert cli.main(["check", str(tmp_path / "mine.ipynb"), "--no-sandbox"]) == 2
     error = capsys.readouterr().err
-    assert "no assignment.toml" in error and "--assignment DIR" in error and "Traceback" not in error
+    assert "no assignment.toml beside or above" in error and "--assignment DIR" in error and "Traceback" not in error
 
 
 def test_the_nearest_manifest_above_the_notebook_is_the_assignment(tmp_path):

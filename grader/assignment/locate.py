@@ -35,4 +35,5 @@ def find_assignment(explicit: str | Path | None = None, near: list[Path] | tuple
             break
     if bundles:
         raise UserError(f"{bundles[0]} is a release bundle, which holds only the public cases: {HOW_TO_NAME}")
-    raise UserError(f"no {MANIFEST} beside the notebook or above the current folder: {HOW_TO_NAME}")
+    where = f"beside or above {Path(near[0])} or the current folder" if near else "in or above the current folder"
+    raise UserError(f"no {MANIFEST} {where}: {HOW_TO_NAME}")
