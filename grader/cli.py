@@ -1,7 +1,8 @@
-"""The `grader` command: release, check, grade, expected and bench.
+"""The `grader` command: argument parsing only. Each verb is a function in grader.verbs called with
+keyword arguments; errors derived from grader.errors.GraderError become one line and exit status 2.
 
-Every verb takes --assignment (the assignment folder, or a student's release bundle); without it
-the grader looks beside the notebook, then in ./assignments/dnn_app.
+Without --assignment, the assignment is the nearest assignment.toml beside or above the notebook
+(or the paths to grade), else above the current folder.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import os
 import sys
 from pathlib import Path
 
-from grader.assignment import Assignment, AssignmentError, load_assignment
+from grader.assignment.locate import find_assignment
+from grader.errors import GraderError, UserError
+from grader.records import Limits
 
-DEFAULT_ASSIGNMENT = Path("assignments") / "dnn_app"
+ASSIGNMENT_HELP = ("assignment folder, or for check the release bundle (default: the nearest assignment.toml beside "
+                   "or above the notebook, else above the current folder)")
 
 DESCRIPTION = """\
 Grade Jupyter notebook assignments. Student code runs in its own sandboxed kernel; hidden cases
@@ -25,25 +29,6 @@ and expected values never enter it.
   grader expected [--check]           regenerate (or verify) the stored expected values
   grader bench                        time check and grade against running whole notebooks
 """
-
-
-class UserError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
-
-
-def resolve_assignment(explicit: str | None, near: Path | None = None) -> Assignment:
-    """The assignment named on the command line, else the one beside the notebook, else the default."""
-    candidates = [Path(explicit)] if explicit else []
-    if not explicit:
-        if near is not None:
-            candidates.append(near.parent if near.suffix else near)
-        candidates.append(DEFAULT_ASSIGNMENT)
-    for folder in candidates:
-        if (folder / "assignment.toml").is_file():
-            return load_assignment(folder)
-    if explicit:
-        return load_assignment(explicit)  # raises with the precise reason
-    raise UserError("no assignment found: pass --assignment DIR (the assignment folder or the release bundle)")
 
 
 def _positive(kind):
@@ -85,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Blank every YOUR CODE region of the solution notebook, clear its "
                                            "outputs, and copy the support files beside it: a folder and a zip "
                                            "holding nothing secret.")
-    release.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    release.add_argument("--assignment", help=ASSIGNMENT_HELP)
     release.add_argument("--out", default="release", help="bundle folder to write (default: ./release); "
                                                           "the zip is written beside it")
     release.add_argument("--data", help="folder with the dataset files to ship in the bundle's datasets/ "
@@ -96,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "passed and what differs. Exit status: 0 all passed, 1 something failed, "
                                          "2 the file cannot be graded.")
     check.add_argument("notebook", help="the .ipynb file to check")
-    check.add_argument("--assignment", help="assignment folder or release bundle (default: the notebook's folder)")
+    check.add_argument("--assignment", help=ASSIGNMENT_HELP)
     check.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                        help="colour the output: on a terminal (auto, the default), always, or never")
     _add_limit_options(check)
@@ -108,13 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
                                          "again to grade only what is new or changed.")
     grade.add_argument("paths", nargs="+", metavar="PATH",
                        help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)")
-    grade.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    grade.add_argument("--assignment", help=ASSIGNMENT_HELP)
     grade.add_argument("--out", default="graded", help="output folder (default: ./graded)")
     grade.add_argument("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)")
     grade.add_argument("--execute", choices=["graded", "all"], default="graded",
                        help="run only setup and graded cells (default) or the whole notebook")
     grade.add_argument("--data", help="dataset folder for --execute all (default: the folder in the environment "
-                                      "variable the manifest names as data_variable, DNN_DATA_DIR here)")
+                                      "variable the manifest names as data_variable)")
     grade.add_argument("--regrade", action="store_true", help="grade everything again, even unchanged files")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_limit_options(grade)
@@ -124,83 +109,84 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(expected.npz, public_tests_expected.json, and the mistake "
                                             "catalogue's values when there is one); with --check, only "
                                             "compare and fail when they are out of date.")
-    expected.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    expected.add_argument("--assignment", help=ASSIGNMENT_HELP)
     expected.add_argument("--check", action="store_true", help="fail (exit 1) when the stored values are stale")
 
     bench = verbs.add_parser("bench", help="time check and grade, with whole-notebook runs as the baseline",
                              description="Print, as JSON, how long `grader check` takes on the solution, how long "
                                          "running the whole solution notebook takes (the baseline), and how many "
                                          "submissions a minute `grader grade` handles on a batch of copies.")
-    bench.add_argument("--assignment", help=f"assignment folder (default: {DEFAULT_ASSIGNMENT})")
+    bench.add_argument("--assignment", help=ASSIGNMENT_HELP)
     bench.add_argument("--submissions", type=_positive(int), default=100,
                        help="batch size for the throughput figure (default: 100)")
     bench.add_argument("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)")
-    bench.add_argument("--data", help="dataset folder for the whole-notebook baseline (default: $DNN_DATA_DIR "
-                                      "or a synthetic dataset)")
+    bench.add_argument("--data", help="dataset folder for the whole-notebook baseline (default: the folder in the "
+                                      "environment variable the manifest names as data_variable; without one "
+                                      "the baseline is left out)")
     bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
     bench.add_argument("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")
     return parser
 
 
 def _sandbox(args: argparse.Namespace):
-    from grader.sandbox import choose_sandbox
+    from grader.kernel.sandbox import choose_sandbox
 
     return choose_sandbox(disabled=getattr(args, "no_sandbox", False))
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.verb == "release":
-        from grader.release import build_release
+def _limits(args: argparse.Namespace) -> dict:
+    """The limits given on the command line (the rest come from the manifest and grader.records.Limits)."""
+    return {name: getattr(args, name) for name in Limits.names() if getattr(args, name, None) is not None}
 
-        assignment = resolve_assignment(args.assignment)
+
+def _notebook(path: str) -> Path:
+    notebook = Path(path)
+    if not notebook.is_file():
+        if os.path.lexists(notebook):
+            raise UserError(f"{notebook} is not a notebook file (a folder, FIFO, device or broken link): pass "
+                            "the .ipynb file itself")
+        raise UserError(f"no such file: {notebook}")
+    return notebook
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call the verb the arguments name, with keyword arguments."""
+    if args.verb == "release":
+        from grader.verbs.release import build_release
+
+        assignment = find_assignment(args.assignment, bundle_ok=False)
         bundle, archive = build_release(assignment, Path(args.out), Path(args.data) if args.data else None)
         print(f"wrote {bundle}/ and {archive}")
         return 0
     if args.verb == "check":
-        from grader.check import run_check
+        from grader.verbs.check import run_check
 
-        notebook = Path(args.notebook)
-        if not notebook.is_file():
-            if os.path.lexists(notebook):
-                raise UserError(f"{notebook} is not a notebook file (a folder, FIFO, device or broken link): pass "
-                                "the .ipynb file itself")
-            raise UserError(f"no such file: {notebook}")
-        assignment = resolve_assignment(args.assignment, notebook)
+        notebook = _notebook(args.notebook)
+        assignment = find_assignment(args.assignment, near=[notebook])
         return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=_limits(args))
     if args.verb == "grade":
-        from grader.batch import run_grade
+        from grader.verbs.grade import grade
 
-        if args.workers < 1:
-            raise UserError("--workers must be at least 1")
-        assignment = resolve_assignment(args.assignment)
-        return run_grade(args, assignment, sandbox=_sandbox(args), limits=_limits(args))
+        paths = [Path(p) for p in args.paths]
+        assignment = find_assignment(args.assignment, near=paths, bundle_ok=False)
+        return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
+                     execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
+                     sandbox=_sandbox(args), limits=_limits(args))
     if args.verb == "expected":
-        from grader import expected
+        from grader.verbs.expected import expected
 
-        assignment = resolve_assignment(args.assignment)
-        if assignment.is_bundle:
-            raise UserError(f"{assignment.folder} is a release bundle: expected values are made in the "
-                            "instructor's assignment folder")
-        if args.check:
-            report = expected.check(assignment)
-            for problem in report.problems:
-                print(problem)
-            print(report.largest.describe())
-            print("expected values are current" if not report.problems else
-                  f"{len(report.problems)} stored values differ from the reference: run `grader expected`")
-            return 1 if report.problems else 0
-        for path in expected.write(assignment):
-            print(f"wrote {path}")
-        return 0
+        return expected(assignment=find_assignment(args.assignment), check=args.check)
     if args.verb == "bench":
-        from grader.bench import run_bench
+        from grader.verbs.bench import bench
 
-        return run_bench(args, resolve_assignment(args.assignment))
+        return bench(assignment=find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
+                     workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args))
     build_parser().print_help()
     return 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `grader` script and `python -m grader`: parse, run the verb, map errors to exit statuses."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.verb:
@@ -208,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return run(args)
-    except (UserError, AssignmentError, FileNotFoundError) as error:
+    except (GraderError, FileNotFoundError) as error:
         print(f"grader {args.verb}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -18,15 +18,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.assignment import Assignment
-from grader.compare import compare, shown_type
-from grader.expected import ExpectedValues
-from grader.kernel import CellOutcome, KernelLimits, KernelSession, limit_hint
-from grader.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
-from grader.results import CaseVerdict, SubmissionReport
-from grader.untrusted import READ_SECONDS, UntrustedDataError, read_result
+from grader.assignment.manifest import Assignment
+from grader.assignment.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
+from grader.judge.compare import compare, shown_type
+from grader.judge.expected import ExpectedValues
+from grader.kernel.session import CellOutcome, KernelLimits, KernelSession, limit_hint
+from grader.kernel.untrusted import READ_SECONDS, UntrustedDataError, read_result
+from grader.reports.results import CaseVerdict, SubmissionReport
 
-KERNEL_SIDE = (Path(__file__).parent / "kernel_side.py").read_text()
+KERNEL_SIDE = (Path(__file__).parent / "kernel" / "harness.py").read_text()
 MAX_KERNEL_STARTS = 4
 MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones; more are skipped
 
@@ -35,7 +35,7 @@ MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones
 class GradeOptions:
     public_only: bool = False
     execute_all: bool = False
-    sandbox: object = None  # a grader.sandbox.Sandbox, or None to run without isolation
+    sandbox: object = None  # a grader.kernel.sandbox.Sandbox, or None to run without isolation
     limits: dict = field(default_factory=dict)  # overrides of the manifest's [limits]
     data_dir: Path | None = None  # datasets for --execute all
     name: str | None = None
@@ -217,7 +217,7 @@ class _Runner:
                                                 "not your latest version. Fix that error first: run the cell in "
                                                 "Jupyter to see it."}
         elif not comparison.passed:  # name the likely mistake (the assignment's catalogue), or localise it
-            from grader.diagnose import diagnose
+            from grader.judge.diagnose import diagnose
 
             verdict.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
                                          self.parsed.graded.get(function))
@@ -325,7 +325,7 @@ def _curves(report: SubmissionReport, expected: ExpectedValues) -> dict[str, str
     """The student's cost curve beside the reference's, for cases long enough to draw one, in the
     functions that lost points: where a student would rather look than read. (Drawing costs a
     fifth of a second per curve, so passing functions, whose curves coincide, get none.)"""
-    from grader.plots import curves_for
+    from grader.reports.plots import curves_for
 
     failing = {verdict.function for verdict in report.cases if not verdict.passed}
     if not failing:
@@ -339,7 +339,7 @@ def _curves(report: SubmissionReport, expected: ExpectedValues) -> dict[str, str
 
 def _released_setup(assignment: Assignment) -> list:
     """The setup cells of the assignment's own notebook, for a submission that lost its own."""
-    from grader.notebook import parse_notebook, read_notebook_text
+    from grader.assignment.notebook import parse_notebook, read_notebook_text
 
     for name in (assignment.solution, assignment.student_notebook):
         path = assignment.folder / name
@@ -354,7 +354,7 @@ def _released_setup(assignment: Assignment) -> list:
 def _rule_findings(parsed: ParsedNotebook, assignment: Assignment) -> list:
     """The seed's submission rules, checked statically (empty when the checker is unavailable)."""
     try:
-        from grader import rules
+        from grader.judge import rules
     except ImportError:
         return []
     return rules.check(parsed, assignment)

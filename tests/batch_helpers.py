@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from grader.expected import ExpectedValues
+from grader.judge.expected import ExpectedValues
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"

@@ -47,23 +47,23 @@ def synthetic_data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def assignment():
-    from grader.assignment import load_assignment
+    from grader.assignment.manifest import load_assignment
 
     return load_assignment(ASSIGNMENT_DIR)
 
 
 def printed(text: str, want: str) -> bool:
     """Does `text` hold the line `want`? Its floats may differ by another NumPy's rounding (the stale tolerance)."""
-    from grader.compare import same_line
-    from grader.expected import STALE_ATOL, STALE_RTOL
+    from grader.judge.compare import same_line
+    from grader.judge.expected import STALE_ATOL, STALE_RTOL
 
     return any(same_line(line, want, STALE_RTOL, STALE_ATOL) for line in text.splitlines())
 
 
 def printed_lines(got: list[str], want: list[str]) -> bool:
     """The same lines in the same order, floats compared within the stale tolerance."""
-    from grader.compare import same_line
-    from grader.expected import STALE_ATOL, STALE_RTOL
+    from grader.judge.compare import same_line
+    from grader.judge.expected import STALE_ATOL, STALE_RTOL
 
     pairs = zip(got, want, strict=False)
     return len(got) == len(want) and all(same_line(g, w, STALE_RTOL, STALE_ATOL) for g, w in pairs)

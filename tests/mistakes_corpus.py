@@ -123,7 +123,7 @@ ENTRIES = MISTAKE_ENTRIES + CORRECT_ENTRIES
 
 
 def _graded_cell(notebook: nbformat.NotebookNode, function: str):
-    from grader.notebook import graded_name
+    from grader.assignment.notebook import graded_name
 
     cells = [c for c in notebook.cells if c.cell_type == "code" and graded_name(c.source) == function]
     assert len(cells) == 1, f"the solution has {len(cells)} graded cells for {function}"
@@ -164,9 +164,9 @@ def grade_file(path: str) -> dict:
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from grader.assignment import load_assignment
-    from grader.expected import ExpectedValues
+    from grader.assignment.manifest import load_assignment
     from grader.grading import GradeOptions, grade_notebook
+    from grader.judge.expected import ExpectedValues
 
     assignment = load_assignment(ROOT / "assignments" / "dnn_app")
     report = grade_notebook(Path(path), assignment, ExpectedValues(assignment), GradeOptions(sandbox=None))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.notebook import graded_name
+from grader.assignment.notebook import graded_name
 from tests.conftest import ASSIGNMENT_DIR
 
 SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
-from grader.batch import Submission, _Pool, collect_submissions
-from grader.gradebook import Gradebook
+from grader.batch import collection
+from grader.batch import pool as batch
+from grader.batch.collection import Submission, collect_submissions
+from grader.batch.pool import Pool
 from grader.grading import GradeOptions
+from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import (
     SOLUTION,
     environment,
@@ -206,7 +208,7 @@ def fake_grading(path: str, name: str) -> dict:
 def test_a_dead_or_failing_worker_costs_only_its_submission(assignment, tmp_path):
     names = ["a", "dies", "b", "raises", "c", "d"]
     finished = []
-    pool = _Pool(assignment, GradeOptions(), workers=2, staging=tmp_path,
+    pool = Pool(assignment, GradeOptions(), workers=2, staging=tmp_path,
                  finish=lambda submission, report: finished.append(report), work=fake_grading)
     pool.run([Submission(name, tmp_path / name, name, sha256="0" * 64) for name in names])
     reports = {r.name: r for r in finished}
@@ -218,8 +220,8 @@ def test_a_dead_or_failing_worker_costs_only_its_submission(assignment, tmp_path
 
 
 def test_zips_are_extracted_safely_and_names_are_unique(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "MAX_NOTEBOOK_BYTES", 1000)
-    monkeypatch.setattr(batch, "MAX_ZIP_BYTES", 1000)
+    monkeypatch.setattr(collection, "MAX_NOTEBOOK_BYTES", 1000)
+    monkeypatch.setattr(collection, "MAX_ZIP_BYTES", 1000)
     archive = tmp_path / "submissions.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("a/alice.ipynb", "{}")

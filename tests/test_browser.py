@@ -91,8 +91,9 @@ def batch(tmp_path_factory) -> Path:
     broken = notebook_edits.replace(solution, "L_layer_model", UPDATE, UPDATE.replace("parameters = ", "", 1))
     nbformat.write(broken, folder / f"{FAILING}.ipynb")
     out = folder / "graded"
-    argv = ["grade", str(folder / f"{PASSING}.ipynb"), str(folder / f"{FAILING}.ipynb"), "--out", str(out), "--quiet"]
-    if not (ROOT / "grader" / "sandbox.py").is_file():
+    argv = ["grade", str(folder / f"{PASSING}.ipynb"), str(folder / f"{FAILING}.ipynb"), "--out", str(out), "--quiet",
+            "--assignment", str(ASSIGNMENT_DIR)]
+    if not (ROOT / "grader" / "kernel" / "sandbox.py").is_file():
         argv.append("--no-sandbox")
     assert main(argv) == 0
     for name in (PASSING, FAILING):

@@ -6,9 +6,9 @@ import shutil
 import pytest
 
 from grader import cli
-from grader.check import _Style, print_report
-from grader.release import build_release
-from grader.results import CaseVerdict, Finding, SubmissionReport
+from grader.reports.results import CaseVerdict, Finding, SubmissionReport
+from grader.verbs.check import _Style, print_report
+from grader.verbs.release import build_release
 from tests import notebook_edits as edits
 from tests.conftest import ASSIGNMENT_DIR
 
@@ -24,7 +24,7 @@ def check(capsys, *argv):
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from grader.assignment import load_assignment
+    from grader.assignment.manifest import load_assignment
 
     folder, _ = build_release(load_assignment(ASSIGNMENT_DIR), tmp_path_factory.mktemp("check") / "bundle", None)
     return folder

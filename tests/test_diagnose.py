@@ -1,6 +1,6 @@
 """The diagnosis without kernels: catalogue variants, stored outcomes, matching, localising, curves.
 
-A student's kernel result is imitated here from plain return values (what grader.kernel_side
+A student's kernel result is imitated here from plain return values (what grader.kernel.harness
 sends back), so every variant of every catalogued mistake can be checked quickly on the small
 cases; tests/test_mistakes.py grades real notebooks end to end.
 """
@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grader.compare import compare
-from grader.diagnose import diagnose, load_catalogue, localise, locate, match_mistakes
-from grader.expected import CheckReport, ExpectedValues, load_variant_table, stale_entries, variant_values
-from grader.notebook import CodeCell, graded_name
-from grader.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
-from grader.results import CaseVerdict, SubmissionReport
-from grader.untrusted import KernelResult
+from grader.assignment.notebook import CodeCell, graded_name
+from grader.judge.compare import compare
+from grader.judge.diagnose import diagnose, load_catalogue, localise, locate, match_mistakes
+from grader.judge.expected import CheckReport, ExpectedValues, load_variant_table, stale_entries, variant_values
+from grader.kernel.untrusted import KernelResult
+from grader.reports.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
+from grader.reports.results import CaseVerdict, SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import MISTAKE_ENTRIES, build
 

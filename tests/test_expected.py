@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from grader import expected
-from grader.assignment import load_assignment
+from grader.assignment.manifest import load_assignment
 from grader.cli import main
+from grader.judge import expected
 from tests.conftest import ASSIGNMENT_DIR
 
 pytestmark = pytest.mark.critical  # also run under the oldest supported versions
@@ -48,7 +48,7 @@ def test_a_stale_value_is_named(copy_with_one_reference_run, capsys):
 
 
 def test_a_bundle_has_no_expected_values_to_make(tmp_path, capsys):
-    from grader.release import build_release
+    from grader.verbs.release import build_release
 
     bundle, _ = build_release(load_assignment(ASSIGNMENT_DIR), tmp_path / "bundle", None)
     assert main(["expected", "--assignment", str(bundle)]) == 2

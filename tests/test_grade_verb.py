@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from grader.gradebook import Gradebook
+from grader.reports.gradebook import Gradebook
 from tests import notebook_edits as edits
 from tests.batch_helpers import grade_cli
 
@@ -39,8 +39,8 @@ def _rule_breakers(folder):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    from grader.assignment import load_assignment
-    from grader.release import build_release
+    from grader.assignment.manifest import load_assignment
+    from grader.verbs.release import build_release
     from tests.conftest import ASSIGNMENT_DIR
 
     root = tmp_path_factory.mktemp("grade-verb")

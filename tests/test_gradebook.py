@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
-from grader.gradebook import Gradebook, GradebookError
-from grader.results import CaseVerdict, SubmissionReport
-from grader.summary import summary_context, write_gradebook_csv, write_summary_html
+from grader.reports.gradebook import Gradebook, GradebookError
+from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.reports.summary import summary_context, write_gradebook_csv, write_summary_html
 from tests.conftest import ROOT
 
 FUNCTIONS = ("two_layer_model", "L_layer_model")
@@ -128,7 +128,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from grader.gradebook import Gradebook
+    from grader.reports.gradebook import Gradebook
     from tests.test_gradebook import make_report
     who, count, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     (path.parent / f"ready-{{who}}").touch()

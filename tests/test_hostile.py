@@ -25,12 +25,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.expected import ExpectedValues
-from grader.gradebook import FILE_NAME as GRADEBOOK_FILE
-from grader.gradebook import Gradebook
 from grader.grading import GradeOptions, grade_notebook
-from grader.kernel import process_tree
-from grader.sandbox import choose_sandbox, unavailable_reason
+from grader.judge.expected import ExpectedValues
+from grader.kernel.processes import process_tree
+from grader.kernel.sandbox import choose_sandbox, unavailable_reason
+from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.reports.gradebook import Gradebook
 from tests.conftest import ROOT
 from tests.hostile_corpus import ASSIGNMENT_DIR, CORPUS, MARKER, PAYLOAD, TWO, solution_notebook, write_corpus
 

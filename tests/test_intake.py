@@ -2,7 +2,6 @@
 deeply, and one submission's failure to be stored. None of them may be followed, block, or end the
 batch; each becomes an invalid (or error) row that says why."""
 
-import argparse
 import hashlib
 import os
 import zipfile
@@ -10,11 +9,14 @@ import zipfile
 import pytest
 from tqdm import tqdm
 
-from grader import batch, cli
-from grader.batch import _Batch, collect_submissions, unrun_report
-from grader.gradebook import Gradebook
+from grader import cli
+from grader.assignment.notebook import SubmissionError, read_submission
+from grader.batch import collection
+from grader.batch.collection import collect_submissions
+from grader.batch.pool import unrun_report
+from grader.batch.run import Batch
 from grader.grading import GradeOptions
-from grader.notebook import SubmissionError, read_submission
+from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import grade_cli
 from tests.intake_corpus import SOLUTION, write_intake_corpus
 from tests.test_batch import _csv, _rows
@@ -46,7 +48,7 @@ def test_a_link_given_on_the_command_line_is_refused_with_a_message(corpus, tmp_
 def test_the_grader_grades_the_bytes_it_hashed(corpus, tmp_path):
     (submission,), _ = collect_submissions([corpus["plain"]], tmp_path / "staging")
     original = corpus["plain"].read_bytes()
-    batch._stage(submission, tmp_path / "copies")
+    collection.stage(submission, tmp_path / "copies")
     corpus["plain"].write_text("changed after hashing")
     assert submission.path != corpus["plain"] and submission.path.read_bytes() == original
     assert submission.sha256 == hashlib.sha256(original).hexdigest()
@@ -91,8 +93,7 @@ def test_a_result_that_cannot_be_stored_becomes_an_error_row(assignment, tmp_pat
     (tmp_path / "a.ipynb").write_text("{}")
     (tmp_path / "b.ipynb").write_text("{}")
     found, _ = collect_submissions([tmp_path / "a.ipynb", tmp_path / "b.ipynb"], tmp_path / "staging")
-    args = argparse.Namespace(paths=[], workers=1)
-    graded = _Batch(args, assignment, GradeOptions(), tmp_path / "out", tmp_path / "staging")
+    graded = Batch(assignment, GradeOptions(), tmp_path / "out", tmp_path / "staging", workers=1)
     original = Gradebook.record
 
     def record(self, report, origin=""):
@@ -153,7 +154,7 @@ def test_the_same_name_from_another_zip_does_not_replace_the_first(tmp_path):
 
 
 def test_names_held_in_the_gradebook_go_only_to_their_origin():
-    names = batch.NameRegistry({"alice": "/a.zip!alice.ipynb", "bob": "", "carol-2": "/c2.ipynb"})
+    names = collection.NameRegistry({"alice": "/a.zip!alice.ipynb", "bob": "", "carol-2": "/c2.ipynb"})
     assert names.take("alice", "/b.zip!alice.ipynb") == "alice-2"
     assert names.take("alice", "/a.zip!alice.ipynb") == "alice"
     assert names.take("bob", "/new/bob.ipynb") == "bob"  # a row from before origins: adopted

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.kernel import KernelLimits, KernelSession
+from grader.kernel.session import KernelLimits, KernelSession
 
 FLOOD = '''
 from comm import create_comm

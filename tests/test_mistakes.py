@@ -13,8 +13,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from grader.diagnose import load_catalogue
-from grader.results import SubmissionReport
+from grader.judge.diagnose import load_catalogue
+from grader.reports.results import SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import CORRECT_ENTRIES, ENTRIES, MISTAKE_ENTRIES, grade_file, write_corpus
 

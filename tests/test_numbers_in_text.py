@@ -6,8 +6,8 @@ line for the grader, for `grader expected --check` and for the tests.
 
 import pytest
 
-from grader.compare import line_deviation, same_line, split_numbers
-from grader.diagnose import same_error
+from grader.judge.compare import line_deviation, same_line, split_numbers
+from grader.judge.diagnose import same_error
 
 pytestmark = pytest.mark.critical  # also run under the oldest supported versions
 
@@ -50,7 +50,7 @@ def test_an_input_is_changed_only_beyond_the_tolerance():
     """The stored inputs were built by the instructor's NumPy, the returned ones by the student's."""
     import numpy as np
 
-    from grader.compare import input_changed
+    from grader.judge.compare import input_changed
 
     before = np.linspace(-3, 3, 12).reshape(3, 4)
     assert not input_changed(before * (1 + 1e-15), before, rtol=1e-6, atol=1e-9)

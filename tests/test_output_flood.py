@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.kernel import (
+from grader.kernel.session import (
     COUNTED,
     KernelLimits,
     KernelSession,

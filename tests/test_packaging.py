@@ -13,7 +13,7 @@ import zipfile
 import nbformat
 import pytest
 
-from grader.expected import ExpectedValues
+from grader.judge.expected import ExpectedValues
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 SECRET_NAMES = ("cases.py", "expected.npz", "mistakes.py", "public_tests_expected.json")
@@ -53,7 +53,11 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 
 def test_wheel_holds_only_the_grader_package(wheel):
     names = wheel.namelist()
-    assert any(name == "grader/sandbox.py" for name in names)  # the search below looks at a real wheel
+    assert any(name == "grader/kernel/sandbox.py" for name in names)  # the search below looks at a real wheel
+    assert any(name == "grader/reports/templates/feedback.html" for name in names)  # package data moved along
+    # pyproject lists the subpackages: a new one left out of that list would be missing from the wheel.
+    sources = {path.relative_to(ROOT).as_posix() for path in (ROOT / "grader").rglob("*.py")}
+    assert sources - set(names) == set()
     outside = [n for n in names if not (n.startswith("grader/") or n.split("/")[0].endswith(".dist-info"))]
     assert outside == []
     secret = [n for n in names if n.rsplit("/", 1)[-1] in SECRET_NAMES or n.endswith((".ipynb", ".npz", ".h5"))]

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradebook import FILE_NAME as GRADEBOOK_FILE
-from grader.gradebook import Gradebook
-from grader.sandbox import choose_sandbox, unavailable_reason
+from grader.kernel.sandbox import choose_sandbox, unavailable_reason
+from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import SOLUTION, grade_cli, write_unwritten
 from tests.hostile_corpus import DEEP, TWO, in_body, solution_notebook
 

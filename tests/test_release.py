@@ -11,10 +11,11 @@ import pytest
 from nbclient import NotebookClient
 
 from grader import cli
-from grader.assignment import load_assignment
-from grader.expected import ExpectedValues
-from grader.notebook import graded_name
-from grader.release import MARKER_FILE, ReleaseError, build_release, region_spans
+from grader.assignment.manifest import load_assignment
+from grader.assignment.notebook import graded_name
+from grader.assignment.released import MARKER_FILE, ReleaseError, region_spans
+from grader.judge.expected import ExpectedValues
+from grader.verbs.release import build_release
 from tests import notebook_edits as edits
 from tests.conftest import ASSIGNMENT_DIR
 
@@ -156,7 +157,7 @@ def test_release_refuses_a_bundle_as_its_source_and_a_data_folder_without_data(a
     folder, _ = release
     with pytest.raises(ReleaseError, match="is a release bundle"):
         build_release(load_assignment(folder), tmp_path / "again", None)
-    with pytest.raises(ReleaseError, match="no .h5 file"):
+    with pytest.raises(ReleaseError, match="lacks train_catvnoncat.h5"):
         build_release(assignment, tmp_path / "nodata", tmp_path)
     assert not (tmp_path / "nodata").exists()
 
@@ -205,3 +206,17 @@ def test_the_marker_file_names_the_release(assignment, release):
     marker = json.loads((folder / MARKER_FILE).read_text())
     assert (marker["assignment"], marker["version"], marker["notebook"]) == (
         assignment.name, assignment.version, assignment.student_notebook)
+
+
+def test_one_scan_pairs_the_markers_and_says_what_does_not_pair(tmp_path):
+    from grader.assignment.released import check_markers, scan_regions
+
+    start, end = "    # YOUR CODE STARTS HERE", "    # YOUR CODE ENDS HERE"
+    assert scan_regions(["x", start, "a = 1", end]).spans == [(1, 3)]
+    nested = scan_regions([start, start, end])
+    assert nested.spans == [(1, 2)] and "inside the region opened at line 1" in nested.problems[0][1]
+    assert "without a STARTS HERE" in scan_regions([end]).problems[0][1]
+    assert "never closed" in scan_regions(["x", start]).problems[0][1]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(["x", start, "y"]))])
+    with pytest.raises(ReleaseError, match=r"solution.ipynb, cell 1, line 2: YOUR CODE STARTS HERE is never closed"):
+        check_markers(notebook, tmp_path / "solution.ipynb")

@@ -12,11 +12,11 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from grader.compare import COST_LINE, compare
-from grader.expected import ExpectedValues
-from grader.reports import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
-from grader.results import CaseVerdict, Finding, SubmissionReport
-from grader.untrusted import KernelResult
+from grader.judge.compare import COST_LINE, compare
+from grader.judge.expected import ExpectedValues
+from grader.kernel.untrusted import KernelResult
+from grader.reports.feedback import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
+from grader.reports.results import CaseVerdict, Finding, SubmissionReport
 from tests.batch_helpers import case_numbers, hidden_secrets, leaks
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()

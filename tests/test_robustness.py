@@ -5,11 +5,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.compare import compare
-from grader.expected import ExpectedValues
 from grader.grading import GradeOptions, grade_notebook
-from grader.sandbox import choose_sandbox
-from grader.untrusted import KernelResult
+from grader.judge.compare import compare
+from grader.judge.expected import ExpectedValues
+from grader.kernel.sandbox import choose_sandbox
+from grader.kernel.untrusted import KernelResult
 from tests import notebook_edits as edits
 from tests.test_rules import by_rule, findings_of
 
@@ -61,7 +61,7 @@ def test_cost_messages_count_and_index_the_whole_list(visibility):
 
 
 def test_same_named_files_keep_their_names_whatever_the_order(tmp_path):
-    from grader.batch import collect_submissions
+    from grader.batch.collection import collect_submissions
 
     for student in ("alice", "bob"):
         (tmp_path / student).mkdir()

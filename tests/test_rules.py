@@ -5,10 +5,11 @@ import shutil
 
 import pytest
 
-from grader import rules
-from grader.assignment import load_assignment
-from grader.notebook import parse_notebook, read_submission
-from grader.release import MARKER_FILE, blank_regions, build_release, released_notebook
+from grader.assignment.manifest import load_assignment
+from grader.assignment.notebook import parse_notebook, read_submission
+from grader.assignment.released import MARKER_FILE, blank_regions, released_notebook
+from grader.judge import rules
+from grader.verbs.release import build_release
 from tests import notebook_edits as edits
 
 TWO = "two_layer_model"

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.kernel import KernelLimits, KernelSession, process_tree
-from grader.sandbox import SandboxError, choose_sandbox, project_checkout, readable_paths, unavailable_reason
+from grader.kernel.processes import process_tree
+from grader.kernel.sandbox import SandboxError, choose_sandbox, project_checkout, readable_paths, unavailable_reason
+from grader.kernel.session import KernelLimits, KernelSession
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 LIMITS = KernelLimits(cpu_seconds=60, memory_mb=1024, processes=40, file_mb=8)
@@ -283,7 +284,7 @@ print("held", {chunks} * 4, "MB")
 
 def test_memory_outside_the_address_space_counts(sandbox, tmp_path):
     """Bytes written into a memfd are mapped nowhere, so RLIMIT_AS misses them; the cgroup does not."""
-    from grader import cgroups
+    from grader.kernel import cgroups
 
     assert cgroups.support().version, f"this machine offers cgroups, yet: {cgroups.support().reason}"
     limits = dataclasses.replace(LIMITS, memory_mb=512)
@@ -333,7 +334,7 @@ def test_the_kernels_folder_is_bounded_and_not_on_the_hosts_disk(sandbox, tmp_pa
 
 
 def test_each_start_gets_fresh_folders_and_leaves_none(sandbox, tmp_path):
-    from grader import cgroups
+    from grader.kernel import cgroups
 
     session = KernelSession(_workdir(tmp_path, "w"), LIMITS, sandbox)
     runs, groups = [], []
@@ -353,7 +354,7 @@ def test_each_start_gets_fresh_folders_and_leaves_none(sandbox, tmp_path):
 def test_removing_a_run_folder_never_follows_what_the_kernel_left_in_it(tmp_path):
     """A kernel (as a user, or before the grader takes the socket folder back) can leave links in
     the socket folder; removing the run folder deletes the links, never what they point at."""
-    from grader.sandbox import RunFolder
+    from grader.kernel.sandbox import RunFolder
 
     victim = tmp_path / "victim"
     victim.mkdir()

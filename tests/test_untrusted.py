@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader.untrusted import KernelResult, ResultMeta, UntrustedDataError, read_result
+from grader.kernel.untrusted import KernelResult, ResultMeta, UntrustedDataError, read_result
 
 GOOD_META = {"error": None, "returned": "tuple", "length": 2, "stdout": "", "stdout_dropped": 0,
              "parameters_type": "dict", "parameter_keys": ["W1"], "parameter_problems": {}, "costs_type": "list"}
@@ -189,7 +189,7 @@ SECRET = "seed=1234 layers_dims=[7, 3, 1]"
 def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, arrays, compared):
     """Exception messages, type names, printed lines and problems come from the code, which saw the
     hidden inputs: a hidden case reports only fixed words, Python's own type names and line numbers."""
-    from grader.compare import compare
+    from grader.judge.compare import compare
 
     expected = {"costs": np.array([0.5]), "parameters": {"W1": np.ones((2, 3))},
                 "stdout": ["Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"]}

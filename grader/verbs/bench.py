@@ -2,12 +2,13 @@
 
 All figures come from one process on this machine, so the ratios are what to read: the
 baseline is executing the solution notebook top to bottom with nbclient, as a grader that runs
-everything would.
+everything would. That run needs the assignment's dataset: the folder named by --data or by the
+environment variable the manifest names (`data_variable`), holding the files it lists
+(`data_files`); without one the baseline is left out and the figures say why.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -17,7 +18,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.assignment import Assignment
+from grader.assignment.dataset import dataset_files
+from grader.assignment.manifest import Assignment
+from grader.errors import UserError
+from grader.verbs.check import run_check
+from grader.verbs.grade import grade
+
+
+def _data_dir(assignment: Assignment, explicit: str | None) -> Path | None:
+    """The dataset folder for the baseline, checked to hold the manifest's data files; None: none given."""
+    folder = explicit or os.environ.get(assignment.data_variable)
+    if not folder:
+        return None
+    folder = Path(folder).resolve()  # the notebook runs in another folder
+    _, problem = dataset_files(assignment, folder)
+    if problem:
+        raise UserError(f"{problem}: point --data or {assignment.data_variable} at the dataset folder, or pass "
+                        "--skip-baseline")
+    return folder
 
 
 def _whole_notebook_seconds(assignment: Assignment, data_dir: Path) -> float:
@@ -29,8 +47,8 @@ def _whole_notebook_seconds(assignment: Assignment, data_dir: Path) -> float:
             source = assignment.folder / name
             (shutil.copytree if source.is_dir() else shutil.copy2)(source, Path(folder) / name)
         notebook = nbformat.read(assignment.folder / assignment.solution, as_version=4)
-        previous = os.environ.get("DNN_DATA_DIR")
-        os.environ["DNN_DATA_DIR"] = str(data_dir)
+        previous = os.environ.get(assignment.data_variable)
+        os.environ[assignment.data_variable] = str(data_dir)
         os.environ.setdefault("MPLBACKEND", "agg")
         try:
             began = time.perf_counter()
@@ -39,22 +57,9 @@ def _whole_notebook_seconds(assignment: Assignment, data_dir: Path) -> float:
             return time.perf_counter() - began
         finally:
             if previous is None:
-                os.environ.pop("DNN_DATA_DIR", None)
+                os.environ.pop(assignment.data_variable, None)
             else:
-                os.environ["DNN_DATA_DIR"] = previous
-
-
-def _data_dir(explicit: str | None, scratch: Path) -> tuple[Path, str]:
-    folder = explicit or os.environ.get("DNN_DATA_DIR")
-    if folder:
-        folder = Path(folder).resolve()  # the notebook runs in another folder
-        if not (folder / "train_catvnoncat.h5").is_file():
-            raise FileNotFoundError(f"{folder} holds no train_catvnoncat.h5: point --data or DNN_DATA_DIR at the "
-                                    "dataset folder, or unset it to use a synthetic dataset")
-        return folder, str(folder)
-    from reference.synthetic import write_synthetic_dataset
-
-    return write_synthetic_dataset(scratch / "synthetic"), "synthetic"
+                os.environ[assignment.data_variable] = previous
 
 
 def _make_batch(assignment: Assignment, folder: Path, count: int) -> None:
@@ -70,40 +75,42 @@ def _make_batch(assignment: Assignment, folder: Path, count: int) -> None:
         nbformat.write(notebook, folder / f"student_{number:03d}.ipynb")
 
 
-def run_bench(args: argparse.Namespace, assignment: Assignment) -> int:
-    from grader.cli import main as grader_main
-
+def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, data: str | None = None,
+          skip_baseline: bool = False, sandbox=None) -> int:
+    """Print the figures as JSON; 0 when every timed run finished."""
+    if assignment.is_bundle or not assignment.solution:
+        raise UserError(f"{assignment.folder} has no solution notebook to time: pass the instructor's assignment "
+                        "folder as --assignment")
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch_name:
         scratch = Path(scratch_name)
-        solution = assignment.folder / assignment.solution
-        sandbox_flag = [] if not getattr(args, "no_sandbox", False) else ["--no-sandbox"]
-
         began = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            grader_main(["check", str(solution), "--assignment", str(assignment.folder), "--color", "never",
-                         *sandbox_flag])
+            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=sandbox, limits={})
         figures["check_seconds"] = round(time.perf_counter() - began, 2)
 
-        if not args.skip_baseline:
-            data_dir, label = _data_dir(args.data, scratch)
-            figures["baseline_data"] = label
+        data_dir = None if skip_baseline else _data_dir(assignment, data)
+        if data_dir is not None:
+            figures["baseline_data"] = str(data_dir)
             figures["whole_notebook_seconds"] = round(_whole_notebook_seconds(assignment, data_dir), 2)
             figures["check_speedup"] = round(figures["whole_notebook_seconds"] / figures["check_seconds"], 1)
+        elif not skip_baseline:
+            figures["baseline_data"] = (f"none: pass --data or set {assignment.data_variable} to time the whole "
+                                        "notebook")
 
         batch = scratch / "batch"
-        _make_batch(assignment, batch, args.submissions)
+        _make_batch(assignment, batch, submissions)
         began = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            grader_main(["grade", str(batch), "--assignment", str(assignment.folder), "--out", str(scratch / "out"),
-                         "--workers", str(args.workers), "--quiet", *sandbox_flag])
+            status = grade(assignment=assignment, paths=[batch], out=scratch / "out", workers=workers, quiet=True,
+                           sandbox=sandbox)
         seconds = time.perf_counter() - began
-        figures["batch_submissions"] = args.submissions
-        figures["batch_workers"] = args.workers
+        figures["batch_submissions"] = submissions
+        figures["batch_workers"] = workers
         figures["batch_seconds"] = round(seconds, 2)
-        figures["submissions_per_minute"] = round(60 * args.submissions / seconds, 1)
+        figures["submissions_per_minute"] = round(60 * submissions / seconds, 1)
         if "whole_notebook_seconds" in figures:
             figures["batch_speedup_vs_whole_notebooks"] = round(
-                figures["whole_notebook_seconds"] * args.submissions / args.workers / seconds, 1)
+                figures["whole_notebook_seconds"] * submissions / workers / seconds, 1)
     print(json.dumps(figures, indent=1))
-    return 0
+    return status

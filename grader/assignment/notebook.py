@@ -18,12 +18,14 @@ from pathlib import Path
 import nbformat
 import nbformat.reader
 
+from grader.errors import GraderError
+
 GRADED_LINE = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 FIRST_LINE = re.compile(r"\n*([^\n]*)")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
-class SubmissionError(Exception):
+class SubmissionError(GraderError):
     """The file cannot be graded at all; the message says why and what to do."""
 
 

@@ -15,29 +15,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from grader.errors import GraderError
+from grader.records import Limits
+
 MANIFEST = "assignment.toml"
-DEFAULT_LIMITS = {
-    "case_seconds": 20.0,
-    "submission_seconds": 180.0,
-    "cpu_seconds": 300,
-    "memory_mb": 2048,
-    "processes": 64,
-    "output_bytes": 200_000,
-    "max_values": 2_000_000,
-}
+DEFAULT_LIMITS = Limits().as_dict()  # the defaults live in grader.records.Limits
 
 
 _MODULES: dict[tuple[str, int], ModuleType] = {}
 
 
-def load_module(path: Path, label: str) -> ModuleType:
+def load_module(path: Path, label: str, import_paths: tuple[Path, ...] = ()) -> ModuleType:
     """An instructor-side module of an assignment folder (cases, mistakes), executed once per process
-    and per version of the file, so that what its hooks build and cache survives between submissions."""
+    and per version of the file, so that what its hooks build and cache survives between submissions.
+
+    It is loaded by path; `import_paths` are the folders its manifest declares (`instructor_path`)
+    for the modules it imports itself, put on sys.path for it. Nothing else is added.
+    """
     key = (str(path), path.stat().st_mtime_ns)
     if key not in _MODULES:
-        root = str(path.parent.parent.parent)  # <checkout>/assignments/<name>/<file>
-        if root not in sys.path:  # such modules may use the project's reference package
-            sys.path.insert(0, root)
+        for folder in import_paths:
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
         spec = importlib.util.spec_from_file_location(label, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -45,7 +44,7 @@ def load_module(path: Path, label: str) -> ModuleType:
     return _MODULES[key]
 
 
-class AssignmentError(Exception):
+class AssignmentError(GraderError):
     """The assignment folder is missing something or says something the grader cannot use."""
 
 
@@ -75,6 +74,9 @@ class Assignment:
     rtol: float
     atol: float
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    instructor_paths: tuple[Path, ...] = ()
+    """Folders (from the manifest's `instructor_path`, relative to the assignment folder) that its
+    cases and mistakes modules import from; the grader adds no other folder to sys.path."""
 
     @property
     def is_bundle(self) -> bool:
@@ -92,7 +94,7 @@ class Assignment:
         path = self.folder / self.cases_file
         if not path.exists():
             raise AssignmentError(f"{path} is missing: hidden cases are only in the instructor's assignment folder")
-        return load_module(path, f"_grader_cases_{self.name}")
+        return load_module(path, f"_grader_cases_{self.name}", self.instructor_paths)
 
     def cases(self, public_only: bool = False) -> list[dict]:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
@@ -178,4 +180,5 @@ def load_assignment(folder: str | Path) -> Assignment:
         rtol=float(tolerance.get("rtol", 1e-6)),
         atol=float(tolerance.get("atol", 1e-9)),
         limits=limits,
+        instructor_paths=tuple((folder / entry).resolve() for entry in head.get("instructor_path", [])),
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.untrusted import KernelResult
+from grader.kernel.untrusted import KernelResult
 
 COST_LINE = re.compile(r"^Cost after iteration (\d+): (\S+)\s*$")
 # Type names a hidden case's report may show: Python's own (builtins) and numpy's.

@@ -6,7 +6,7 @@ and a generous busy timeout let two batches (or a batch and a reader) use one fi
 A submission is identified by its name within an assignment version; the file's content hash
 decides whether a stored result is still current. Each row also keeps its origin (the file's
 path from the folder given, or the zip's name and the member), so that a name is never given to a submission
-from somewhere else (see batch.NameRegistry). A gradebook from before origins (schema 1) is
+from somewhere else (see grader.batch.collection.NameRegistry). A gradebook from before origins (schema 1) is
 upgraded in place when opened: its rows get an empty origin, which the next submission of that
 name adopts.
 """
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from grader.results import SubmissionReport
+from grader.errors import GraderError
+from grader.reports.results import SubmissionReport
 
 FILE_NAME = "gradebook.sqlite"
 SCHEMA_VERSION = 2
@@ -59,7 +60,7 @@ COLUMNS = ("assignment", "assignment_version", "name", "sha256", "path", "status
            "function_scores", "report", "seconds", "first_graded_at", "graded_at", "times_graded")
 
 
-class GradebookError(Exception):
+class GradebookError(GraderError):
     """The gradebook file cannot be opened or written; the message says which file and why."""
 
 
@@ -185,12 +186,6 @@ class Gradebook:
                                             (_text(origin), name)))
         except sqlite3.Error as error:
             raise GradebookError(f"could not update {name} in {self.path}: {error}") from None
-
-    def stored_sha256(self, name: str, assignment: str, version: str) -> str | None:
-        row = self.connection.execute(
-            "SELECT sha256 FROM submissions WHERE assignment = ? AND assignment_version = ? AND name = ?",
-            (assignment, version, name)).fetchone()
-        return row[0] if row else None
 
     def is_current(self, name: str, sha256: str, assignment: str, version: str) -> bool:
         """True when this exact file is already graded for this assignment version.

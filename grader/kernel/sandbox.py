@@ -33,6 +33,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import GraderError
+
 MATPLOTLIB_FOLDER = "/tmp/matplotlib"  # in the kernel's private /tmp
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
@@ -83,13 +85,13 @@ os.execv(command[0], command)
 """
 
 
-class SandboxError(Exception):
+class SandboxError(GraderError):
     """The sandbox cannot be used for this kernel; the message says why."""
 
 
 def project_checkout() -> Path:
     """The folder holding the grader package (and, in a checkout, the reference and the cases)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def _python_paths() -> list[Path]:
@@ -229,7 +231,7 @@ class Sandbox:
             _give(run.sockets, 0, 0, 0o755, directory=True)
 
     def describe(self) -> str:
-        from grader import cgroups
+        from grader.kernel import cgroups
 
         return (f"bubblewrap sandbox ({'root, dropping to' if self.mode == 'root' else 'user namespace,'} "
                 f"uid {self.uid}; {cgroups.description()})")

@@ -26,26 +26,36 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader import cgroups
-from grader.cgroups import KernelCgroup
-from grader.sandbox import RunFolder
+from grader.errors import GraderError
+from grader.kernel import cgroups
+from grader.kernel.cgroups import KernelCgroup
+from grader.kernel.processes import kill_process_tree
+from grader.kernel.sandbox import RunFolder
+from grader.records import CellStatus, Limits
 
 
 @dataclass
 class CellOutcome:
     """What one executed cell came to."""
 
-    status: str  # "ok", "error", "timeout" or "died"
+    status: CellStatus
+    """ok, error, timeout or died."""
     seconds: float
+    """Wall-clock seconds the cell took."""
     stdout: str = ""
+    """What the cell printed (bounded; see `truncated`)."""
     error_name: str = ""
+    """The exception's class name when the cell raised."""
     error_value: str = ""
+    """The exception's message when the cell raised."""
     traceback: str = ""
+    """The traceback, ANSI colours removed."""
     truncated: bool = False
+    """Printed output was cut at the output limit."""
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == CellStatus.OK
 
 
 MIN_MESSAGE_BYTES = 16 * 1024 * 1024  # the largest message the grader accepts from a kernel
@@ -99,24 +109,18 @@ def flood_message(output_bytes: int) -> str:
             f"not accept (it keeps {output_bytes} characters)")
 
 
-class KernelStartError(Exception):
+class KernelStartError(GraderError):
     """The kernel process could not be started; the message says what it reported."""
 
 
-@dataclass
-class KernelLimits:
-    cpu_seconds: int = 300
-    memory_mb: int = 2048
-    processes: int = 64
-    file_mb: int = 256
-    output_bytes: int = 200_000
+KernelLimits = Limits  # the kernel reads cpu_seconds, memory_mb, processes, file_mb and output_bytes
 
 
 class _LimitedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command runs under limits, and in the sandbox if one is set."""
 
-    limits: KernelLimits = KernelLimits()
-    sandbox = None  # grader.sandbox.Sandbox or None
+    limits: Limits = Limits()
+    sandbox = None  # grader.kernel.sandbox.Sandbox or None
     workdir: Path | None = None
     run: RunFolder | None = None  # this start's connection file, sockets and result file
     cgroup: KernelCgroup | None = None  # this start's control groups, where the machine offers them
@@ -126,7 +130,7 @@ class _LimitedKernelManager(AsyncKernelManager):
         joining = self.cgroup.join_prefix() if self.cgroup is not None else []
         if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
             return joining + self.sandbox.wrap(command, self.limits, self.workdir, self.run)
-        prefix = [sys.executable, "-m", "grader.limited",
+        prefix = [sys.executable, "-m", "grader.kernel.limited",
                   "--cpu-seconds", str(self.limits.cpu_seconds), "--memory-mb", str(self.limits.memory_mb),
                   "--processes", str(self.limits.processes), "--file-mb", str(self.limits.file_mb), "--"]
         return joining + prefix + command
@@ -259,7 +263,7 @@ class KernelSession:
     """One kernel process for one submission, in `workdir`."""
 
     workdir: Path
-    limits: KernelLimits = field(default_factory=KernelLimits)
+    limits: Limits = field(default_factory=Limits)
     sandbox: object = None
     client: _BoundedClient | None = None
     starts: int = 0
@@ -350,14 +354,15 @@ class KernelSession:
         if self.client.flooded or (self._output_channel_dropped() and self._kernel_running()):
             self._cancel_pending()
             self.stop()
-            return CellOutcome("died", seconds, error_value=flood_message(self.limits.output_bytes), truncated=True)
+            return CellOutcome(CellStatus.DIED, seconds, error_value=flood_message(self.limits.output_bytes),
+                               truncated=True)
         if ended == "timeout":
             self.stop()
-            return CellOutcome("timeout", seconds)
+            return CellOutcome(CellStatus.TIMEOUT, seconds)
         if ended is not None:
             why = self._death() or ("" if ended == "died" else ended)
             self.stop()
-            return CellOutcome("died", seconds, error_value=why)
+            return CellOutcome(CellStatus.DIED, seconds, error_value=why)
         return _outcome(cell, seconds)
 
     def _cancel_pending(self) -> None:
@@ -473,13 +478,10 @@ class KernelSession:
         self.stop()
         self.loop.close()
 
-    def alive(self) -> bool:
-        return self.client is not None and self.loop.run_until_complete(self.client.km.is_alive())
-
 
 def _outcome(cell, seconds: float) -> CellOutcome:
     stdout, truncated = [], False
-    outcome = CellOutcome("ok", seconds)
+    outcome = CellOutcome(CellStatus.OK, seconds)
     for output in cell.outputs:
         if output.output_type == "stream":
             if output.name == "grader-truncated":
@@ -487,7 +489,7 @@ def _outcome(cell, seconds: float) -> CellOutcome:
             else:
                 stdout.append(output.text)
         elif output.output_type == "error":
-            outcome.status = "error"
+            outcome.status = CellStatus.ERROR
             outcome.error_name = output.ename
             outcome.error_value = output.evalue
             outcome.traceback = _strip_ansi("\n".join(output.traceback))
@@ -502,7 +504,7 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def describe_exit(status: int, limits: KernelLimits, sandboxed: bool) -> str:
+def describe_exit(status: int, limits: Limits, sandboxed: bool) -> str:
     """Words for a kernel process's exit status (bubblewrap reports a signal N as 128 + N)."""
     number = -status if status < 0 else (status - 128 if sandboxed and 128 < status < 160 else 0)
     if not number:
@@ -525,15 +527,15 @@ def limit_hint(error: dict | None, limits: dict) -> str | None:
         return None
     kind, message = str(error.get("type", "")), str(error.get("message", ""))
     if kind == "MemoryError":
-        return (f"MemoryError: the kernel may use at most {limits.get('memory_mb', KernelLimits.memory_mb)} MB "
+        return (f"MemoryError: the kernel may use at most {limits.get('memory_mb', Limits.memory_mb)} MB "
                 "of memory, and the code asked for more")
     if kind == "BlockingIOError" or "Resource temporarily unavailable" in message:
-        return (f"the kernel may run at most {limits.get('processes', KernelLimits.processes)} processes and "
+        return (f"the kernel may run at most {limits.get('processes', Limits.processes)} processes and "
                 "threads at once, and the code tried to start more")
     if "File too large" in message:
-        return f"files written by the code may be at most {limits.get('file_mb', KernelLimits.file_mb)} MB"
+        return f"files written by the code may be at most {limits.get('file_mb', Limits.file_mb)} MB"
     if "No space left on device" in message:
-        return (f"the kernel's folder holds at most {limits.get('file_mb', KernelLimits.file_mb)} MB of files in "
+        return (f"the kernel's folder holds at most {limits.get('file_mb', Limits.file_mb)} MB of files in "
                 "all, and its /tmp 64 MB")
     return None
 
@@ -542,76 +544,3 @@ def _launched_pid(km) -> int | None:
     provisioner = getattr(km, "provisioner", None)
     pid = getattr(provisioner, "pid", None)
     return pid if isinstance(pid, int) and pid > 0 else None
-
-
-def _process_table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent pid, state letter, start time) for every process we can see."""
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                text = handle.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        fields = text[text.rfind(")") + 2:].split()
-        if len(fields) > 19:
-            table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
-    return table
-
-
-def process_tree(root: int, table: dict | None = None) -> dict[int, str]:
-    """The living processes descending from `root` (itself included): pid -> start time."""
-    table = _process_table() if table is None else table
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-    found, stack = {}, [root]
-    while stack:
-        pid = stack.pop()
-        if pid in found or pid not in table:
-            continue
-        if table[pid][1] not in "ZX":
-            found[pid] = table[pid][2]
-        stack.extend(children.get(pid, []))
-    return found
-
-
-def _signal(pid: int, started: str, number: int) -> None:
-    """Signal `pid` only if it is still the process seen (same start time): pids get reused."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            text = handle.read().decode("ascii", "replace")
-        if text[text.rfind(")") + 2:].split()[19] != started:
-            return
-        os.kill(pid, number)
-    except (OSError, IndexError):
-        pass
-
-
-def kill_process_tree(root: int, wait_seconds: float = 5.0) -> bool:
-    """Freeze the whole tree under `root` (so nothing forks while we look), kill it, wait for it.
-
-    Without the sandbox this is what stops a kernel's children, including those that left its
-    process group; in the sandbox, killing bubblewrap ends the whole PID namespace anyway.
-    Returns True when every process is gone.
-    """
-    frozen: dict[int, str] = {}
-    for _ in range(50):
-        fresh = {pid: started for pid, started in process_tree(root).items() if pid not in frozen}
-        if not fresh:
-            break
-        for pid, started in fresh.items():
-            _signal(pid, started, signal.SIGSTOP)
-        frozen.update(fresh)
-    for pid, started in frozen.items():
-        _signal(pid, started, signal.SIGKILL)
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        table = _process_table()
-        if not any(pid in table and table[pid][2] == started and table[pid][1] not in "ZX"
-                   for pid, started in frozen.items()):
-            return True
-        time.sleep(0.02)
-    return False

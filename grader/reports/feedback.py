@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from grader.results import CaseVerdict, SubmissionReport
+from grader.reports.results import CaseVerdict, SubmissionReport
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -12,8 +12,8 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from grader.gradebook import Gradebook, GradebookRow
-from grader.reports import environment, write_text_atomically
+from grader.reports.feedback import environment, write_text_atomically
+from grader.reports.gradebook import Gradebook, GradebookRow
 
 HISTOGRAM_BINS = 10
 LOW_PASS_RATE = 0.5

@@ -10,9 +10,7 @@ released cells even after the student has edited the notebook in place.
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 import shutil
 import tempfile
 import zipfile
@@ -20,118 +18,18 @@ from pathlib import Path
 
 import nbformat
 
-from grader.assignment import MANIFEST, Assignment, AssignmentError
+from grader.assignment.dataset import dataset_files
+from grader.assignment.manifest import MANIFEST, Assignment
+from grader.assignment.released import (
+    MARKER_FILE,
+    ReleaseError,
+    region_spans,
+    released_notebook,
+    solution_path,
+)
 
-REGION_START = re.compile(r"^\s*#\s*YOUR CODE STARTS HERE\s*$", re.IGNORECASE)
-REGION_END = re.compile(r"^\s*#\s*YOUR CODE ENDS HERE\s*$", re.IGNORECASE)
-MARKER_FILE = ".grader-release.json"
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files gives the same zip
-
-
-class ReleaseError(AssignmentError):
-    """The bundle cannot be built as asked; the message says why and what to do."""
-
-
-def region_spans(lines: list[str]) -> list[tuple[int, int]]:
-    """(start marker, end marker) line indices of every closed YOUR CODE region, 0-based."""
-    spans, start = [], None
-    for index, line in enumerate(lines):
-        if REGION_START.match(line):
-            start = index  # a second START before any END restarts the region
-        elif REGION_END.match(line) and start is not None:
-            spans.append((start, index))
-            start = None
-    return spans
-
-
-def is_region_marker(line: str) -> bool:
-    return bool(REGION_START.match(line) or REGION_END.match(line))
-
-
-def _parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except SyntaxError:
-        return False
-    return True
-
-
-def blank_regions(source: str) -> str:
-    """The cell with the code between each pair of YOUR CODE markers removed.
-
-    When removing the code leaves a block without a statement (a region that was a loop's whole
-    body, say), a `pass` at the marker's indentation keeps the released cell valid Python.
-    """
-    lines = source.split("\n")
-    spans = region_spans(lines)
-    if not spans:
-        return source
-    inside = {i for start, end in spans for i in range(start + 1, end)}
-    blanked = "\n".join(line for i, line in enumerate(lines) if i not in inside)
-    if _parses(blanked) or not _parses(source):
-        return blanked
-    starts = {start: lines[start][: len(lines[start]) - len(lines[start].lstrip())] for start, _ in spans}
-    kept = []
-    for i, line in enumerate(lines):
-        if i in inside:
-            continue
-        kept.append(line)
-        if i in starts:
-            kept.append(starts[i] + "pass")
-    return "\n".join(kept)
-
-
-def _check_markers(notebook: nbformat.NotebookNode, path: Path) -> None:
-    """Refuse a solution whose markers do not pair up: blanking it could leak or drop code."""
-    found = 0
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code":
-            continue
-        open_at = None
-        for line_number, line in enumerate(cell.source.split("\n"), start=1):
-            if REGION_START.match(line):
-                if open_at is not None:
-                    raise ReleaseError(f"{path.name}, cell {number}, line {line_number}: a YOUR CODE STARTS HERE "
-                                       f"marker inside the region opened at line {open_at}; close that one first")
-                open_at = line_number
-            elif REGION_END.match(line):
-                if open_at is None:
-                    raise ReleaseError(f"{path.name}, cell {number}, line {line_number}: YOUR CODE ENDS HERE "
-                                       "without a STARTS HERE marker before it")
-                open_at = None
-                found += 1
-        if open_at is not None:
-            raise ReleaseError(f"{path.name}, cell {number}, line {open_at}: YOUR CODE STARTS HERE is never "
-                               "closed by a YOUR CODE ENDS HERE marker")
-    if not found:
-        raise ReleaseError(f"{path.name} has no '# YOUR CODE STARTS HERE' ... '# YOUR CODE ENDS HERE' region: "
-                           "there is nothing to blank, so releasing it would hand out the solution")
-
-
-def solution_path(assignment: Assignment) -> Path:
-    if not assignment.solution:
-        raise ReleaseError(f"{assignment.folder / MANIFEST} names no `solution` notebook to release")
-    path = assignment.folder / assignment.solution
-    if not path.is_file():
-        raise ReleaseError(f"{path} is missing: releasing needs the instructor's assignment folder with its "
-                           "solution notebook")
-    return path
-
-
-def released_notebook(assignment: Assignment) -> nbformat.NotebookNode:
-    """The solution notebook as students receive it: regions blanked, outputs cleared."""
-    path = solution_path(assignment)
-    notebook = nbformat.read(path, as_version=4)
-    _check_markers(notebook, path)
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        cell.source = blank_regions(cell.source)
-        cell.outputs = []
-        cell.execution_count = None
-        cell.metadata.pop("execution", None)
-    return notebook
 
 
 def _solution_only_lines(assignment: Assignment) -> set[str]:
@@ -195,12 +93,10 @@ def _foreign_files(previous: Path, bundle: Path) -> list[str]:
     return foreign
 
 
-def _datasets(data_dir: Path) -> list[Path]:
-    if not data_dir.is_dir():
-        raise ReleaseError(f"{data_dir} is not a folder: --data names the folder holding the dataset's .h5 files")
-    files = sorted(data_dir.glob("*.h5"))
-    if not files:
-        raise ReleaseError(f"{data_dir} holds no .h5 file: --data names the folder holding the dataset files")
+def _datasets(data_dir: Path, assignment: Assignment) -> list[Path]:
+    files, problem = dataset_files(assignment, data_dir)
+    if problem:
+        raise ReleaseError(f"{problem}: --data names the folder holding the dataset's files")
     return files
 
 
@@ -239,7 +135,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
     out_dir = Path(out_dir)
     _check_destination(out_dir, assignment)
     sources = _check_support(assignment)
-    datasets = _datasets(Path(data_dir)) if data_dir is not None else []
+    datasets = _datasets(Path(data_dir), assignment) if data_dir is not None else []
     notebook = released_notebook(assignment)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -279,47 +175,3 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
     archive = out_dir.with_name(out_dir.name + ".zip")
     _write_zip(out_dir, archive)
     return out_dir, archive
-
-
-_BLANKED: dict[tuple[str, int, int], tuple[str, ...] | None] = {}
-
-
-def _blanked_solution_cells(assignment: Assignment, path: Path) -> tuple[str, ...] | None:
-    """Blanking cached per version of the solution file: a batch compares every submission with it."""
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _BLANKED:
-        try:
-            notebook = released_notebook(assignment)
-            _BLANKED[key] = tuple(c.source for c in notebook.cells if c.cell_type == "code")
-        except (ReleaseError, OSError, ValueError):
-            _BLANKED[key] = None
-    return _BLANKED[key]
-
-
-def released_code_cells(assignment: Assignment) -> list[str] | None:
-    """The released notebook's code cells, from the best source at hand (None: none available).
-
-    In the instructor's folder they come from blanking the solution; in a bundle, from the marker
-    file written at release (pristine even after the student edited the notebook), else from the
-    bundle's notebook.
-    """
-    if not assignment.is_bundle and assignment.solution and (assignment.folder / assignment.solution).is_file():
-        cells = _blanked_solution_cells(assignment, assignment.folder / assignment.solution)
-        return list(cells) if cells is not None else None
-    marker = assignment.folder / MARKER_FILE
-    if marker.is_file():
-        try:
-            cells = json.loads(marker.read_text()).get("released_code_cells")
-        except (OSError, ValueError):
-            cells = None
-        if isinstance(cells, list) and all(isinstance(c, str) for c in cells):
-            return cells
-    path = assignment.folder / assignment.student_notebook
-    if path.is_file():
-        try:
-            notebook = nbformat.read(path, as_version=4)
-        except Exception:  # noqa: BLE001 - an unreadable copy just means nothing to compare with
-            return None
-        return [c.source for c in notebook.cells if c.cell_type == "code"]
-    return None

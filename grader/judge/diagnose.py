@@ -23,9 +23,9 @@ from types import ModuleType
 
 import numpy as np
 
-from grader.assignment import Assignment, load_assignment, load_module
-from grader.compare import Comparison, input_changed, same_line, shown_type, split_numbers
-from grader.untrusted import KernelResult
+from grader.assignment.manifest import Assignment, load_assignment, load_module
+from grader.judge.compare import Comparison, input_changed, same_line, shown_type, split_numbers
+from grader.kernel.untrusted import KernelResult
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100
@@ -59,7 +59,7 @@ def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
     if files is None:
         return None
     module_path, values_path = files
-    module = load_module(module_path, f"_grader_mistakes_{assignment.name}")
+    module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
     return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
 
 

@@ -4,7 +4,7 @@
 that check them) the inputs, as plain arrays; `public_tests_expected.json` holds what the
 notebook's public tests need. When the assignment has a catalogue of known mistakes, the
 outcome of every mistake's variant on every case where it differs from the reference goes into
-the catalogue's own file (see grader.diagnose). All are written by `grader expected` and compared
+the catalogue's own file (see grader.judge.diagnose). All are written by `grader expected` and compared
 with a fresh run by `grader expected --check`.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment import Assignment
-from grader.compare import line_deviation, number_deviation, split_numbers
-from grader.diagnose import catalogue_files, load_catalogue, same_error, same_outcome, variant_outcome
+from grader.assignment.manifest import Assignment
+from grader.judge.compare import line_deviation, number_deviation, split_numbers
+from grader.judge.diagnose import catalogue_files, load_catalogue, same_error, same_outcome, variant_outcome
 
 SEPARATOR = "|"
 PUBLIC_FILE = "public_tests_expected.json"

@@ -1,4 +1,4 @@
-"""Start a command under resource limits: `python -m grader.limited [limits] -- COMMAND...`.
+"""Start a command under resource limits: `python -m grader.kernel.limited [limits] -- COMMAND...`.
 
 Used for kernels that run without the sandbox (the sandbox sets the same limits inside itself).
 The kernel's command line is prefixed with this, so the limits are set in the process that then
@@ -7,7 +7,6 @@ becomes the kernel (by exec) and are inherited by everything it starts. The kern
 stays below it, where the grader finds and kills it, instead of escaping to init.
 """
 
-import argparse
 import ctypes
 import os
 import resource
@@ -45,18 +44,37 @@ def apply_limits(cpu_seconds: int, memory_mb: int, processes: int, file_mb: int)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m grader.limited", description=__doc__)
-    parser.add_argument("--cpu-seconds", type=int, default=0)
-    parser.add_argument("--memory-mb", type=int, default=0)
-    parser.add_argument("--processes", type=int, default=0)
-    parser.add_argument("--file-mb", type=int, default=0)
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+LIMIT_OPTIONS = ("--cpu-seconds", "--memory-mb", "--processes", "--file-mb")
+USAGE = ("usage: python -m grader.kernel.limited [--cpu-seconds N] [--memory-mb N] [--processes N] [--file-mb N] "
+         "-- COMMAND...")
+
+
+def parse_arguments(argv: list[str]) -> tuple[dict[str, int], list[str]]:
+    """The limits (option name without dashes -> whole number, 0 when absent) and the command after `--`.
+
+    A handful of fixed options, parsed by hand: only grader.cli parses command lines with argparse,
+    and this module runs before every unsandboxed kernel, so it imports as little as it can.
+    """
+    limits = {option[2:].replace("-", "_"): 0 for option in LIMIT_OPTIONS}
+    rest = list(argv)
+    while rest and rest[0] != "--":
+        option = rest.pop(0)
+        if option not in LIMIT_OPTIONS or not rest or not rest[0].isdigit():
+            raise ValueError(f"{option!r} is not a limit followed by a whole number")
+        limits[option[2:].replace("-", "_")] = int(rest.pop(0))
+    command = rest[1:]
     if not command:
-        parser.error("no command given after --")
-    apply_limits(args.cpu_seconds, args.memory_mb, args.processes, args.file_mb)
+        raise ValueError("no command given after --")
+    return limits, command
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        limits, command = parse_arguments(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:
+        print(f"{USAGE}\n{error}", file=sys.stderr)
+        sys.exit(2)
+    apply_limits(limits["cpu_seconds"], limits["memory_mb"], limits["processes"], limits["file_mb"])
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # One BLAS thread per kernel: kernels run side by side, and small matrices gain nothing from more.

@@ -14,10 +14,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from grader.assignment import Assignment
-from grader.expected import ExpectedValues
+from grader.assignment.manifest import Assignment
 from grader.grading import GradeOptions, grade_notebook
-from grader.results import CaseVerdict, SubmissionReport
+from grader.judge.expected import ExpectedValues
+from grader.reports.results import CaseVerdict, SubmissionReport
 
 MAX_MESSAGES_PER_CASE = 3
 MAX_FINDINGS = 8
@@ -104,7 +104,7 @@ def _function_block(printer: _Printer, report: SubmissionReport, function: str) 
 
 def _not_isolated_reason() -> str:
     try:
-        from grader.sandbox import unavailable_reason
+        from grader.kernel.sandbox import unavailable_reason
 
         return unavailable_reason()
     except Exception:  # noqa: BLE001 - the reason is a courtesy; its absence changes nothing

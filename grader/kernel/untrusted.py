@@ -3,7 +3,7 @@
 The kernel writes an .npz archive into its own folder, which it can also fill with links and
 special files. The file is opened without following links, checked to be a regular file (owned by
 the sandbox's uid when one is given) and read, bounded in size and time, into memory; everything
-after that works on those bytes. Member names must be the ones the harness (kernel_side.py)
+after that works on those bytes. Member names must be the ones the harness (kernel/harness.py)
 writes, each once; the bytes unpacked are counted while they are read, never taken from the
 archive's headers. Each array's header is checked (numeric or text dtype, a bounded number of
 values) before its data is parsed, with allow_pickle=False. Finally the description is validated
@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.errors import GraderError
+
 ALLOWED_KINDS = "fiub"
 MAX_META_CHARS = 1_000_000
 MAX_PARAMETERS = 200  # the harness sends at most this many parameter arrays
@@ -42,7 +44,7 @@ MAX_PROBLEM_CHARS = 1_000
 MAX_PARAMETER_NAME = 1_000
 
 
-class UntrustedDataError(Exception):
+class UntrustedDataError(GraderError):
     """The kernel's result file is missing, too large or malformed."""
 
 

@@ -1,0 +1,1 @@
+"""What an assignment is: its manifest, its notebooks and their markers, and its instructor modules."""

@@ -1,0 +1,1 @@
+"""Grading many submissions: collecting them from folders and zips, and the pool of workers."""

@@ -1,0 +1,176 @@
+"""The pool of worker processes: each submission is graded in a worker (its student code in a kernel
+of its own); a worker that raises or dies costs only the submission it was grading, which is
+recorded as an error."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from grader.assignment.manifest import Assignment
+from grader.batch.collection import Submission
+from grader.grading import GradeOptions, grade_notebook
+from grader.judge.expected import ExpectedValues
+from grader.judge.scoring import score_report
+from grader.records import CaseStatus, SubmissionStatus
+from grader.reports.results import CaseVerdict, SubmissionReport
+
+# ----------------------------------------------------------------------------------------------
+# Reports for submissions the grader never ran
+
+
+def unrun_report(submission: Submission, assignment: Assignment, status: SubmissionStatus, message: str,
+                 options: GradeOptions | None = None) -> SubmissionReport:
+    """A report for a submission that could not be graded: every case "not run", score 0."""
+    report = SubmissionReport(name=submission.name, path=submission.source, sha256=submission.sha256,
+                              assignment=assignment.name, assignment_version=assignment.version, status=status,
+                              problems=[message], isolated=bool(options and options.sandbox is not None))
+    names = {graded.name for graded in assignment.functions}
+    for case in assignment.cases():
+        if case["function"] in names:
+            report.cases.append(CaseVerdict(case_id=case["id"], function=case["function"],
+                                            description=case["description"], visibility=case["visibility"],
+                                            status=CaseStatus.SKIPPED,
+                                            messages=["not run: " + message.split(". ")[0].rstrip(".")]))
+    score_report(report, assignment.functions)
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# Worker processes
+
+_WORKER: dict = {}
+
+
+def _interrupted(signum, frame) -> None:
+    """Ctrl-C reaches the workers too: stop grading without a screenful of their tracebacks."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    raise KeyboardInterrupt
+
+
+def _watch_batch(batch_pid: int) -> None:
+    """End this worker when the batch process is gone (kill -9 leaves no orphan grading on); its
+    kernel follows, through bubblewrap's --die-with-parent or ipykernel's parent poller."""
+    while True:
+        time.sleep(2)
+        try:
+            os.kill(batch_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _start_worker(assignment: Assignment, options: GradeOptions, started: str, batch_pid: int) -> None:
+    """Load the expected values once per worker; a failure is reported on each submission."""
+    signal.signal(signal.SIGINT, _interrupted)
+    threading.Thread(target=_watch_batch, args=(batch_pid,), daemon=True, name="watch-batch").start()
+    _WORKER.update(assignment=assignment, options=options, started=Path(started))
+    try:
+        _WORKER["expected"] = ExpectedValues(assignment)
+    except Exception as error:  # noqa: BLE001 - reported per submission by _grade_in_worker
+        _WORKER["error"] = f"{type(error).__name__}: {error}"
+
+
+def mark_started(name: str) -> None:
+    """Called in the worker before grading: if the process dies, the batch knows whom it held."""
+    (_WORKER["started"] / name).touch()
+
+
+def _grade_in_worker(path: str, name: str) -> dict:
+    if "error" in _WORKER:
+        raise RuntimeError(f"the grading process could not start ({_WORKER['error']})")
+    mark_started(name)
+    options = dataclasses.replace(_WORKER["options"], name=name)
+    return grade_notebook(Path(path), _WORKER["assignment"], _WORKER["expected"], options).to_dict()
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class Pool:
+    """Runs submissions in worker processes; a dead worker costs only the submission it held."""
+
+    def __init__(self, assignment: Assignment, options: GradeOptions, workers: int, staging: Path, finish,
+                 work=None):
+        self.assignment, self.options, self.workers, self.finish = assignment, options, workers, finish
+        self.work = work or _grade_in_worker  # (path, name) -> report dict, run in a worker process
+        self.started = staging / "started"
+        self.started.mkdir(parents=True, exist_ok=True)
+
+    def _executor(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_worker,
+                                   initargs=(self.assignment, self.options, str(self.started), os.getpid()))
+
+    def _failed(self, submission: Submission, message: str) -> None:
+        report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR, message, self.options)
+        self.finish(submission, report)
+
+    def _report(self, submission: Submission, future) -> SubmissionReport | None:
+        """The finished submission's report; None when the pool broke (the caller sorts that out)."""
+        try:
+            return SubmissionReport.from_dict(future.result())
+        except BrokenProcessPool:
+            return None
+        except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
+            return unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
+                                f"The grader failed on this submission ({type(error).__name__}: {error}). "
+                                "Tell the instructor; grading it again may help.", self.options)
+
+    def run(self, submissions: list[Submission]) -> None:
+        queue = list(submissions)
+        while queue:
+            suspects, waiting, progress = [], [], False
+            pool = self._executor(min(self.workers, len(queue)))
+            try:
+                futures = {pool.submit(self.work, str(s.path), s.name): s for s in queue}
+                for future in as_completed(futures):
+                    submission = futures[future]
+                    report = self._report(submission, future)
+                    if report is None:
+                        started = (self.started / submission.name).exists()
+                        (suspects if started else waiting).append(submission)
+                        continue
+                    progress = True
+                    self.finish(submission, report)
+            except BaseException:
+                # Interrupted (Ctrl-C) or the gradebook failed: drop the queue instead of draining it.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
+            # A worker died: whoever it was grading gets one more try alone, the rest go on as before.
+            for submission in suspects:
+                self._alone(submission)
+                progress = True
+            if not progress:
+                for submission in waiting:
+                    self._failed(submission, "The grading worker processes could not run; grade this "
+                                             "submission again.")
+                return
+            queue = waiting
+
+    def _alone(self, submission: Submission) -> None:
+        (self.started / submission.name).unlink(missing_ok=True)
+        try:
+            with self._executor(1) as pool:
+                report = self._report(submission, pool.submit(self.work, str(submission.path), submission.name))
+        except Exception as error:  # noqa: BLE001 - the pool itself could not start
+            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
+                                  f"The grader could not start a worker for this submission ({error}).",
+                                  self.options)
+        if report is None:
+            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
+                                  "The process grading this submission died twice (for instance the "
+                                  "grader's own memory ran out). It was not scored; tell the instructor.",
+                                  self.options)
+        self.finish(submission, report)

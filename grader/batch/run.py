@@ -1,0 +1,147 @@
+"""A batch of submissions: collected, staged, graded in the pool, each result kept as it finishes.
+
+As each submission finishes, its reports are written and its row is committed to the gradebook,
+so a batch killed at any moment resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tqdm import tqdm
+
+from grader.assignment.manifest import Assignment
+from grader.batch.collection import GRADEBOOK_CSV, SUMMARY_HTML, Submission, collect_submissions, stage
+from grader.batch.pool import Pool, unrun_report
+from grader.grading import GradeOptions
+from grader.records import SubmissionStatus
+from grader.reports.feedback import write_submission_reports
+from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.reports.gradebook import Gradebook
+from grader.reports.results import SubmissionReport
+from grader.reports.summary import write_gradebook_csv, write_summary_html
+
+LISTED_SUBMISSIONS = 20  # batches this small get a line per submission on the terminal
+
+
+def say(message: str) -> None:
+    tqdm.write(f"grader grade: {message}", file=sys.stderr)
+
+
+class Batch:
+    """One `grader grade` run: collect, stage, grade what changed, keep reports and gradebook rows."""
+
+    def __init__(self, assignment: Assignment, options: GradeOptions, out: Path, staging: Path, *,
+                 paths: list[Path] | tuple[Path, ...] = (), workers: int = 2, regrade: bool = False,
+                 quiet: bool = False):
+        self.assignment, self.options, self.out, self.staging = assignment, options, out, staging
+        self.paths, self.workers = [Path(p) for p in paths], max(1, int(workers))
+        self.regrade, self.quiet = regrade, quiet
+        self.done: Counter = Counter()
+
+    def finish(self, book: Gradebook, bar: tqdm, submission: Submission, report: SubmissionReport) -> None:
+        """Reports first, then the gradebook row: a row always has its reports on disk.
+
+        Nothing about one submission ends the batch: a report that cannot be stored becomes an
+        error row saying so. Only a gradebook that refuses even that row (the file is broken or the
+        disk is full) stops the batch, with GradebookError.
+        """
+        try:
+            report.name, report.path = submission.name, submission.source
+            try:
+                write_submission_reports(report, self.out / submission.name, self.assignment)
+            except Exception as error:  # noqa: BLE001 - the row is still kept; reports are rebuilt on a rerun
+                say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
+            book.record(report, submission.origin)
+        except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
+            say(f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
+                 "it is recorded as an error")
+            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
+                                  f"The grader could not store this submission's result ({type(error).__name__}). "
+                                  "Grade it again; tell the instructor if this stays.", self.options)
+            book.record(report, submission.origin)
+        self.done[report.status] += 1
+        bar.update(1)
+
+    def _held(self) -> dict[str, str]:
+        """The names an existing gradebook in --out already gives out, with their origins."""
+        if not (self.out / GRADEBOOK_FILE).exists():
+            return {}
+        with Gradebook(self.out / GRADEBOOK_FILE) as book:
+            return book.origins()
+
+    def _restore_reports(self, book: Gradebook, submission: Submission) -> None:
+        """An unchanged submission whose report folder went missing gets its reports back from the row."""
+        if (self.out / submission.name / "results.json").is_file():
+            return
+        try:
+            row = book.row(submission.name, self.assignment.name, self.assignment.version)
+            if row is not None:
+                write_submission_reports(row.submission_report(), self.out / submission.name, self.assignment)
+        except Exception as error:  # noqa: BLE001 - the row stands; only its report files are missing
+            say(f"could not rewrite the reports of {submission.name}: {error}")
+
+    def run(self) -> int:
+        submissions, warnings = collect_submissions(self.paths, self.staging / "files", self._held())
+        for warning in warnings:
+            say(warning)
+        if not submissions:
+            say("nothing to grade: give notebooks (.ipynb), folders holding them, or zips of them")
+            return 1
+        for submission in submissions:
+            stage(submission, self.staging / "copies")
+        with Gradebook(self.out / GRADEBOOK_FILE) as book:
+            todo, skipped = [], []
+            for submission in submissions:
+                if not self.regrade and book.is_current(submission.name, submission.sha256, self.assignment.name,
+                                                   self.assignment.version):
+                    skipped.append(submission)
+                    book.claim(submission.name, submission.origin)
+                    self._restore_reports(book, submission)
+                    if submission.staged:  # the copy is not needed: free the disk at once
+                        submission.path.unlink(missing_ok=True)
+                else:
+                    todo.append(submission)
+            bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
+                       disable=self.quiet or not todo, dynamic_ncols=True)
+            try:
+                def finish(submission: Submission, report: SubmissionReport) -> None:
+                    self.finish(book, bar, submission, report)
+
+                for submission in (s for s in todo if s.problem):
+                    finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.INVALID,
+                                                    submission.problem, self.options))
+                runnable = [s for s in todo if not s.problem]
+                if runnable:
+                    Pool(self.assignment, self.options, self.workers, self.staging,
+                          finish).run(runnable)
+            finally:
+                bar.close()
+            for write, name in ((write_gradebook_csv, GRADEBOOK_CSV), (write_summary_html, SUMMARY_HTML)):
+                try:
+                    write(book, self.out / name, self.assignment)
+                except Exception as error:  # noqa: BLE001 - the other file, and the gradebook, still stand
+                    say(f"could not write {self.out / name} ({type(error).__name__}: {error}); the gradebook "
+                         "holds every result: run the same command again to rebuild it")
+            rows = {row.name: row for row in book.rows(self.assignment.name, self.assignment.version)}
+        listed = [rows[s.name] for s in submissions if s.name in rows]
+        if len(listed) <= LISTED_SUBMISSIONS:  # a small batch: its scores at a glance
+            width = max(len(row.name) for row in listed) if listed else 0
+            for row in listed:
+                print(f"  {row.name:<{width}}  {row.score:6.1f} / {row.max_score:g}  {row.status}"
+                      f"  {self.out / row.name / 'feedback.html'}")
+        print(self._summary_line(listed, len(todo), len(skipped)))
+        return 0
+
+    def _summary_line(self, rows: list, graded: int, skipped: int) -> str:
+        statuses = Counter(row.status for row in rows)
+        scored = [row for row in rows if row.status in (SubmissionStatus.GRADED, SubmissionStatus.INVALID)]
+        line = (f"graded {graded}, skipped {skipped} unchanged, invalid {statuses['invalid']}, "
+                f"errors {statuses['error']}")
+        if scored:
+            mean = sum(row.score for row in scored) / len(scored)
+            top = max(row.max_score for row in scored)
+            line += f"; mean score {mean:.1f} / {top:g} over {len(scored)} submission{'s' if len(scored) > 1 else ''}"
+        return line + f"; see {self.out / SUMMARY_HTML}"

@@ -1,0 +1,86 @@
+"""`grader grade`: grade notebooks, folders and zips of them; write reports and a gradebook.
+
+Results are kept in OUT/gradebook.sqlite as each submission finishes: running the same command
+again grades only what is new or changed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
+
+from grader.assignment.manifest import Assignment
+from grader.batch.run import Batch, say
+from grader.errors import UserError
+from grader.grading import GradeOptions
+from grader.judge.expected import ExpectedValues
+from grader.reports.gradebook import GradebookError
+
+
+def grade_options(*, sandbox=None, limits: dict | None = None, execute_all: bool = False, data: str | None = None,
+                  data_variable: str = "DATA_DIR") -> GradeOptions:
+    """GradeOptions for a batch; running whole notebooks needs the dataset folder (`data`, else the
+    environment variable the assignment's manifest names)."""
+    data_dir = None
+    if execute_all:
+        folder = data or os.environ.get(data_variable)
+        if not folder:
+            raise UserError("--execute all runs the whole notebook, which loads the dataset: pass --data DIR "
+                            f"or set {data_variable} to the folder holding it")
+        data_dir = Path(folder).resolve()
+        if not data_dir.is_dir():
+            raise UserError(f"the dataset folder {folder} (from --data or {data_variable}) does not exist")
+    return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=dict(limits or {}),
+                        data_dir=data_dir)
+
+
+def _warn_when_not_isolated(sandbox) -> None:
+    if sandbox is not None:
+        return
+    try:
+        from grader.kernel.sandbox import unavailable_reason
+
+        reason = unavailable_reason()
+    except ImportError:
+        reason = ""
+    say("kernels run WITHOUT the OS sandbox" + (f" ({reason})" if reason else "") + "; every report says so")
+
+
+def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded"), workers: int = 2,
+          execute_all: bool = False, data: str | None = None, regrade: bool = False, quiet: bool = False,
+          sandbox=None, limits: dict | None = None) -> int:
+    """Grade a batch. Returns 0 when the batch ran (whatever the scores), 1 when it could not."""
+    if workers < 1:
+        raise UserError("--workers must be at least 1")
+    options = grade_options(sandbox=sandbox, limits=limits, execute_all=execute_all, data=data,
+                            data_variable=assignment.data_variable)
+    _warn_when_not_isolated(sandbox)
+    ExpectedValues(assignment)  # fails now, with a clear message, when the expected values are missing
+    try:
+        assignment.cases()
+    except Exception as error:  # noqa: BLE001 - an instructor's broken cases module stops the batch cleanly
+        say(f"the assignment's cases cannot be loaded ({type(error).__name__}: {error})")
+        return 1
+    try:
+        pickle.dumps(options)
+    except Exception as error:  # noqa: BLE001
+        say(f"the grading options cannot be sent to worker processes ({error})")
+        return 1
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        say(f"cannot create the output folder {out}: {error.strerror}")
+        return 1
+    staging = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+    try:
+        return Batch(assignment, options, out, staging, paths=paths, workers=workers, regrade=regrade,
+                     quiet=quiet).run()
+    except GradebookError as error:
+        say(str(error))
+        return 1
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
