@@ -312,7 +312,7 @@ def compare(case, expected: dict, result: KernelResult, tol: Tolerance, returns:
         if item == "stdout":
             out.differences += printed_differences(expected.get("stdout", []), meta.stdout, tol)
         elif item == "inputs_unchanged":
-            out.differences += input_differences(expected.get("inputs"), result.inputs, tol)
+            out.differences += input_differences(expected.get("arguments"), result.inputs, tol)
         elif item == "returned" or item in returns:
             index = None if item == "returned" else returns.index(item)
             if index is not None and _root_differs(out, want, result.returned):

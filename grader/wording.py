@@ -93,12 +93,13 @@ def _container(path: tuple, names: tuple[str, ...]) -> str:
 
 
 def _values(d: Difference, name: str, public: bool) -> str:
-    spread = f"{d.count} of {d.total} entries differ" if d.total > 1 else "it differs"
+    spread = f" ({d.count} of {d.total} entries differ)" if d.total > 1 else ""
     at = f" at {list(d.at)}" if d.at is not None else ""
     if d.kind == Kind.NOT_FINITE:
-        return f"{name} contains nan or inf values ({spread})"
+        return f"{name} contains nan or inf values{spread}"
     if public:
-        return f"{name} differs: expected {_fmt(d.expected)}, got {_fmt(d.got)}{at} ({spread})"
+        return f"{name} differs: expected {_fmt(d.expected)}, got {_fmt(d.got)}{at}{spread}"
     first = f", first at {list(d.at)}" if d.at is not None else ""
     relative = f", relative error up to {d.relative:.2g}" if d.relative is not None else ""
-    return f"{name} differs from the reference ({spread}{first}{relative})"
+    detail = f"{d.count} of {d.total} entries differ" if d.total > 1 else "one number"
+    return f"{name} differs from the reference ({detail}{first}{relative})"
