@@ -136,6 +136,8 @@ def _diagnosis(verdict: CaseVerdict) -> dict | None:
     keys = ("title", "explanation", "fix", "line", "place", "code")
     shown = {key: "" if found.get(key) is None else str(found[key]) for key in keys}
     shown["named"] = bool(found.get("mistake"))  # a catalogued mistake, not only where the numbers part
+    if not shown["place"] and shown["line"].isdigit():  # a bare line number (a catalogue may give one)
+        shown["place"] = f"line {shown['line']}"
     return shown
 
 
