@@ -57,16 +57,17 @@ def __grader_flatten__(value, max_values, bounds=(12, 1000, 200, 1000, 200)):
     leaves, cut = [], []
     budget = [max_values]
 
-    def leaf(array):
+    def leaf(size, make):
+        """The index of a new leaf holding make() (size values), or a "cut" note when over a bound."""
         if len(leaves) >= max_leaves:
             cut.append(f"more than {max_leaves} arrays and numbers")
-            return None
-        if array.size > budget[0]:
+            return None, "too many arrays and numbers"
+        if size > budget[0]:
             cut.append(f"more than the {max_values} values accepted")
-            return None
-        budget[0] -= array.size
-        leaves.append(array)
-        return len(leaves) - 1
+            return None, f"an array of {size} values, more than the {max_values} accepted"
+        budget[0] -= size
+        leaves.append(make())
+        return len(leaves) - 1, ""
 
     def is_number(item):
         if isinstance(item, (bool, np.bool_)):
@@ -88,21 +89,23 @@ def __grader_flatten__(value, max_values, bounds=(12, 1000, 200, 1000, 200)):
                 cut.append(f"a text longer than {max_string} characters")
             return {"kind": "str", "value": item[:max_string], "length": len(item)}
         if is_number(item):
-            index = leaf(np.array(float(item), dtype=np.float64))
+            index, why = leaf(1, lambda: np.array(float(item), dtype=np.float64))
             if index is None:
-                return {"kind": "cut", "why": "size"}
+                return {"kind": "cut", "why": why}
             return {"kind": "number", "leaf": index, "type": type(item).__name__[:100]}
+        if not isinstance(item, (np.ndarray, tuple, list, dict)) and hasattr(item, "__array__"):
+            item = np.asarray(item)  # an array-like (a matrix, a tensor): read as the array it says it is
         if isinstance(item, np.ndarray):
             if item.dtype.kind not in "fiub":
                 return {"kind": "other", "type": "ndarray", "why": f"an array of {item.dtype.kind} values"}
-            index = leaf(np.array(item, dtype=np.float64, copy=True))
+            index, why = leaf(int(item.size), lambda: np.array(item, dtype=np.float64, copy=True))
             if index is None:
-                return {"kind": "cut", "why": "size"}
+                return {"kind": "cut", "why": why}
             return {"kind": "array", "leaf": index, "dtype": str(item.dtype)[:20]}
         if isinstance(item, (tuple, list)):
             kind = "tuple" if isinstance(item, tuple) else "list"
-            if 0 < len(item) and all(is_number(x) for x in item):
-                index = leaf(np.array([float(x) for x in item], dtype=np.float64))
+            if 0 < len(item) <= budget[0] and all(is_number(x) for x in item):
+                index, _ = leaf(len(item), lambda: np.array([float(x) for x in item], dtype=np.float64))
                 if index is not None:
                     return {"kind": kind, "length": len(item), "numbers": index}
             if len(item) > max_items:

@@ -72,7 +72,7 @@ def describe(difference: Difference, public: bool, names: tuple[str, ...] = ()) 
     if kind == Kind.EXACT:
         return f"{name} is {d.got!r}, expected {d.expected!r}" if public else f"{name} is not the reference's"
     if kind == Kind.CUT:
-        return f"{name} was too large to be sent back whole ({d.got})"
+        return f"{name} was too large to be sent back whole" + (f" ({d.got})" if public else "")
     if kind == Kind.PRINTED_LENGTH:
         shown = f": {d.what.splitlines()}" if public and d.what else ""
         return f"printed {d.got} lines, expected {d.expected}{shown}"
