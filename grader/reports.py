@@ -292,6 +292,7 @@ def feedback_context(report: SubmissionReport, assignment=None, extras: dict | N
         "findings": [{"where": f.where(), "rule": f.rule, "message": f.message} for f in report.findings],
         "functions": functions,
         "to_fix": [_to_fix(f) for f in functions if f["lost_points"]] if graded else [],
+        "curve_name": getattr(assignment, "curve", "") or "returned values",  # the series the curves draw
     }
 
 
