@@ -208,6 +208,9 @@ class _Runner:
         hint = limit_hint({"type": raised.type, "message": raised.message} if raised else None, self.limits)
         if hint and not comparison.passed:
             messages.append(hint)
+        if result.meta.cut and not comparison.passed:  # the notes are the kernel's text: shown on public cases
+            cut = "; ".join(result.meta.cut) if public else "it exceeded the harness's bounds"
+            messages.append(f"what {function} returned was not sent back whole ({cut})")
         cell_failed = function in self.load_errors and comparison.first is not None \
             and comparison.first.kind == Kind.RAISED
         if cell_failed:
