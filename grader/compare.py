@@ -87,18 +87,6 @@ def shown_type(name: str | None, public: bool) -> str:
     return "an object of a class defined in the code"
 
 
-def _raised_message(error, public: bool) -> str:
-    """What an exception is reported as. On a hidden case its message is never shown (it could
-    repeat the hidden inputs), only its type and the line of the cell it was raised at."""
-    if public:
-        return f"raised {error.type}: {error.message}".rstrip(": ")
-    kind = error.type if error.type in KNOWN_TYPES else "an exception of a class defined in the code"
-    where = f" at line {error.line} of the function's cell" if error.line else ""
-    return f"raised {kind}{where} (on a hidden case the exception's message is not shown)"
-
-
-
-
 class Kind(enum.StrEnum):
     """What sort of difference a record is about."""
 
