@@ -264,7 +264,7 @@ def compare_nodes(want: Node, got: Node, path: tuple[Step, ...], tol: Tolerance)
 def _merged(found: list[Difference], total: int) -> list[Difference]:
     """Differing numbers of one list said once: the first, with how many of the list's numbers differ."""
     numbers = [d for d in found if d.kind in (Kind.VALUES, Kind.NOT_FINITE) and d.at is None and d.total == 1]
-    if len(numbers) <= 1:
+    if not numbers:
         return found
     first = numbers[0]
     merged = Difference(first.kind, first.path, first.expected, first.got, count=len(numbers), total=total,

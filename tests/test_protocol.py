@@ -42,7 +42,7 @@ def test_the_same_value_compares_equal_and_numbers_are_numbers():
     (({"W1": np.ones((3, 4))}, *VALUE[1:]), Kind.MISSING_KEY, "the dict at [0] has no key 'db2'"),
     ((VALUE[0], [0.5, 0.25], *VALUE[2:]), Kind.LENGTH, "[1] is a list of 2, expected 3"),
     (({**VALUE[0], "W1": np.ones((3, 1))}, *VALUE[1:]), Kind.SHAPE, '[0]["W1"] has shape (3, 1), expected (3, 4)'),
-    ((VALUE[0], [0.5, 0.25, 4], *VALUE[2:]), Kind.VALUES, "[1][2] differs: expected 3, got 4"),
+    ((VALUE[0], [0.5, 0.25, 4], *VALUE[2:]), Kind.VALUES, "[1][2] differs: expected 3, got 4 (1 of 3 entries differ)"),
     ((*VALUE[:2], "Done", None, True), Kind.EXACT, "[2] is 'Done', expected 'done'"),
     ((*VALUE[:4], False), Kind.EXACT, "[4] is False, expected True"),
     ((*VALUE[:3], 0, True), Kind.TYPE, "[3] is a number, expected a None"),
@@ -62,7 +62,7 @@ def test_names_from_the_manifest_read_naturally():
     assert display_path(("costs", 2), ()) == '["costs"][2]'
     differences = _differences(({"W1": np.ones(2)}, [1.0, 2.0]), ({"W1": np.ones(2)}, [1.0, 2.5]),
                                ("costs", "parameters"), names)
-    assert describe(differences[0], True, names) == "costs[1] differs: expected 2, got 2.5"
+    assert describe(differences[0], True, names) == "costs[1] differs: expected 2, got 2.5 (1 of 2 entries differ)"
     assert describe(differences[0], False, names).startswith("costs[1] differs from the reference")
 
 
