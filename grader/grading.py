@@ -340,10 +340,10 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
 
 
 def _curves(report: SubmissionReport, expected: ExpectedValues, assignment: Assignment) -> dict[str, str]:
-    """The student's curve (the returned series the manifest names) beside the reference's, for cases long
-    enough to draw one, in the
-    functions that lost points: where a student would rather look than read. (Drawing costs a
-    fifth of a second per curve, so passing functions, whose curves coincide, get none.)"""
+    """The student's curve (the returned series the manifest names as `curve`) beside the reference's,
+    for cases long enough to draw one, in the functions that lost points: where a student would rather
+    look than read. (Drawing costs a fifth of a second per curve, so passing functions, whose curves
+    coincide, get none.)"""
     from grader.plots import curves_for
 
     failing = {verdict.function for verdict in report.cases if not verdict.passed}
