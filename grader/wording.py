@@ -37,8 +37,15 @@ def _fmt(value: object) -> str:
     return f"{value:.10g}" if isinstance(value, float) else str(value)
 
 
+OWN_KINDS = frozenset({"numpy array", "number", "None", "dict", "str", "bool", "tuple", "list", "nothing"})
+
+
 def _kind(name: object, public: bool) -> str:
-    return shown_type(None if name is None else str(name), public)
+    """A kind or type name with its article, as a hidden case may show it (see compare.shown_type)."""
+    text = str(name) if str(name) in OWN_KINDS else shown_type(None if name is None else str(name), public)
+    if text.startswith(("a ", "an ")) or text == "None":
+        return text
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
 
 
 def describe(difference: Difference, public: bool, names: tuple[str, ...] = ()) -> str:
@@ -54,8 +61,8 @@ def describe(difference: Difference, public: bool, names: tuple[str, ...] = ()) 
     if kind == Kind.TYPE:
         if not d.path:
             extra = f" of {d.what} items" if d.got == "tuple" and d.what else ""
-            return f"returned a {_kind(d.got, public)}{extra}; expected a {d.expected}"
-        return f"{name} is a {_kind(d.got, public)}, expected a {d.expected}"
+            return f"returned {_kind(d.got, public)}{extra}; expected {_kind(d.expected, True)}"
+        return f"{name} is {_kind(d.got, public)}, expected {_kind(d.expected, True)}"
     if kind == Kind.LENGTH:
         if not d.path:
             return f"returned {d.got} values, expected {d.expected}"

@@ -45,7 +45,7 @@ def test_the_same_value_compares_equal_and_numbers_are_numbers():
     ((VALUE[0], [0.5, 0.25, 4], *VALUE[2:]), Kind.VALUES, "[1][2] differs: expected 3, got 4 (1 of 3 entries differ)"),
     ((*VALUE[:2], "Done", None, True), Kind.EXACT, "[2] is 'Done', expected 'done'"),
     ((*VALUE[:4], False), Kind.EXACT, "[4] is False, expected True"),
-    ((*VALUE[:3], 0, True), Kind.TYPE, "[3] is a number, expected a None"),
+    ((*VALUE[:3], 0, True), Kind.TYPE, "[3] is a number, expected None"),
 ])
 def test_structure_then_values_each_a_typed_record(got, kind, sentence):
     differences = _differences(VALUE, got)
