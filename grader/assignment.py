@@ -161,7 +161,10 @@ class Assignment:
         path = self.folder / self.cases_file
         if not path.exists():
             raise AssignmentError(f"{path} is missing: hidden cases are only in the instructor's assignment folder")
-        return load_module(path, f"_grader_cases_{self.name}")
+        try:
+            return load_module(path, f"_grader_cases_{self.name}")
+        except Exception as error:  # noqa: BLE001 - the instructor's module: say which file fails, and how
+            raise AssignmentError(f"{path} could not be loaded: {type(error).__name__}: {error}") from None
 
     def cases(self, public_only: bool = False) -> list[Case]:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
@@ -236,7 +239,7 @@ def load_assignment(folder: str | Path) -> Assignment:
     limits = dict(DEFAULT_LIMITS)
     limits.update(manifest.get("limits", {}))
     tolerance = manifest.get("tolerance", {})
-    return Assignment(
+    assignment = Assignment(
         folder=folder,
         name=_require(head, "name", where),
         title=head.get("title", head["name"]),
@@ -258,3 +261,6 @@ def load_assignment(folder: str | Path) -> Assignment:
         reference=head.get("reference", ""),
         curve=head.get("curve", ""),
     )
+    if not assignment.is_bundle:
+        assignment.cases()  # a malformed case is named now, not halfway through a batch
+    return assignment

@@ -139,4 +139,4 @@ def test_a_case_without_a_function_is_named(tmp_path):
     cases.write_text(cases.read_text().replace('"function": "init_weights", "visibility": "hidden"',
                                                '"visibility": "hidden"', 1))
     with pytest.raises(AssignmentError, match="cases.py: case 'init_weights/deep' lacks 'function'"):
-        load_assignment(folder).cases()
+        load_assignment(folder)
