@@ -20,11 +20,13 @@ from pathlib import Path
 
 from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
-from grader.judge.compare import compare, shown_type
+from grader.judge.compare import compare, part_of
 from grader.judge.expected import ExpectedValues
 from grader.kernel.session import CellOutcome, KernelLimits, KernelSession, limit_hint
-from grader.kernel.untrusted import READ_SECONDS, UntrustedDataError, read_result
+from grader.kernel.untrusted import READ_SECONDS, Number, Seq, UntrustedDataError, read_result
+from grader.records import Kind, shown_type
 from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.reports.wording import describe
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel" / "harness.py").read_text()
 MAX_KERNEL_STARTS = 4
@@ -175,7 +177,7 @@ class _Runner:
         out = self.session.result_file()  # fresh and empty, in a folder the kernel cannot change
         request = {"function": function, "signature": list(graded.signature), "recipe": case["recipe"],
                    "globals": case.get("misleading_globals", {}), "out": str(out),
-                   "workdir": str(self.workdir),
+                   "workdir": str(self.workdir), "builder": self.assignment.inputs,
                    "output_limit": int(self.limits["output_bytes"]), "max_values": int(self.limits["max_values"]),
                    "return_inputs": "inputs_unchanged" in case["compare"]}
         timeout = self._cell_timeout()
@@ -199,18 +201,24 @@ class _Runner:
                                  deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))
         except UntrustedDataError as error:
             return _verdict(case, "failed", [str(error)], outcome.seconds)
-        comparison = compare(case, expected, result, self.assignment.rtol, self.assignment.atol)
-        messages = list(comparison.messages)
+        names = graded.returns
+        public = case["visibility"] == "visible"
+        comparison = compare(case, expected, result, self.assignment.tolerance(function, case), names)
+        messages = [describe(d, public, names) for d in comparison.differences]
         raised = result.meta.error
         hint = limit_hint({"type": raised.type, "message": raised.message} if raised else None, self.limits)
         if hint and not comparison.passed:
             messages.append(hint)
-        cell_failed = function in self.load_errors and comparison.first_difference == "error"
+        if result.meta.cut and not comparison.passed:  # the notes are the kernel's text: shown on public cases
+            cut = "; ".join(result.meta.cut) if public else "it exceeded the harness's bounds"
+            messages.append(f"what {function} returned was not sent back whole ({cut})")
+        cell_failed = function in self.load_errors and comparison.first is not None \
+            and comparison.first.kind == Kind.RAISED
         if cell_failed:
-            messages.insert(0, f"{function}: {self.load_errors[function]}")
+            messages.append(f"{function}: {self.load_errors[function]}")
         verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, outcome.seconds)
-        verdict.first_difference = comparison.first_difference
-        verdict.costs = [float(c) for c in result.arrays.get("costs", [])][:1000]
+        verdict.differences = list(comparison.differences)
+        verdict.series = _series(result, self.assignment.curve, names)
         if cell_failed:
             verdict.diagnosis = {"mistake": None, "title": f"the cell defining {function} did not run",
                                  "explanation": f"{self.load_errors[function]}, so {function} is missing or is "
@@ -230,6 +238,17 @@ class _Runner:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _series(result, curve: str, names: tuple[str, ...]) -> list[float]:
+    """The returned part the manifest names as a curve, as floats (empty when there is none)."""
+    if not curve or result.returned is None:
+        return []
+    part = result.returned if curve == "returned" else (
+        part_of(result.returned, names.index(curve)) if curve in names else None)
+    if not isinstance(part, Seq):
+        return []
+    return [item.value for item in part.items if isinstance(item, Number)][:1000]
 
 
 def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) -> None:
@@ -316,23 +335,24 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
             runner.close()
         shutil.rmtree(workdir, ignore_errors=True)
     _score(report, assignment, cases)
-    report.curves = _curves(report, expected)
+    report.curves = _curves(report, expected, assignment)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _curves(report: SubmissionReport, expected: ExpectedValues) -> dict[str, str]:
-    """The student's cost curve beside the reference's, for cases long enough to draw one, in the
-    functions that lost points: where a student would rather look than read. (Drawing costs a
-    fifth of a second per curve, so passing functions, whose curves coincide, get none.)"""
+def _curves(report: SubmissionReport, expected: ExpectedValues, assignment: Assignment) -> dict[str, str]:
+    """The student's curve (the returned series the manifest names as `curve`) beside the reference's,
+    for cases long enough to draw one, in the functions that lost points: where a student would rather
+    look than read. (Drawing costs a fifth of a second per curve, so passing functions, whose curves
+    coincide, get none.)"""
     from grader.reports.plots import curves_for
 
     failing = {verdict.function for verdict in report.cases if not verdict.passed}
-    if not failing:
+    if not failing or not assignment.curve:
         return {}
     shown = dataclasses.replace(report, cases=[v for v in report.cases if v.function in failing])
     try:
-        return curves_for(shown, expected)
+        return curves_for(shown, expected, assignment)
     except Exception:  # noqa: BLE001 - a picture must never cost a grade
         return {}
 

@@ -3,8 +3,11 @@ results.json and the gradebook hold) and the limits, whose defaults live here an
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
+
+import numpy as np
 
 
 class SubmissionStatus(StrEnum):
@@ -81,3 +84,141 @@ class Limits:
         """These limits with the given ones (None meaning "not given") put in their place."""
         given = {k: v for k, v in (overrides or {}).items() if v is not None and k in self.names()}
         return Limits(**{**self.as_dict(), **given})
+
+
+# Type names a hidden case's report may show: Python's own (builtins) and numpy's.
+KNOWN_TYPES = frozenset(name for name, value in {**vars(builtins), **vars(np)}.items() if isinstance(value, type)) | {
+    "NoneType", "LinAlgError", "AxisError", "function", "generator", "module"}
+
+
+def shown_type(name: str | None, public: bool) -> str:
+    """A type's name as a report may show it: on a hidden case, only the names of Python's and
+    numpy's own types, since the code can give a class it makes any name (a hidden input, say)."""
+    if public or name is None or name in KNOWN_TYPES:
+        return str(name)
+    return "an object of a class defined in the code"
+
+
+class Kind(StrEnum):
+    """What sort of difference a record is about."""
+
+    RAISED = "raised"  #: the function raised (or could not be called)
+    TYPE = "type"  #: a value of another type than the reference's
+    LENGTH = "length"  #: a tuple or list of another length
+    MISSING_KEY = "missing_key"  #: a dict lacks a key the reference's has
+    EXTRA_KEY = "extra_key"  #: a dict has a key the reference's has not
+    SHAPE = "shape"  #: an array of another shape
+    VALUES = "values"  #: numbers outside the tolerance
+    NOT_FINITE = "not_finite"  #: nan or inf where the reference has numbers
+    EXACT = "exact"  #: a bool, None or text that is not the reference's
+    CUT = "cut"  #: too large to be sent back whole
+    PRINTED_LENGTH = "printed_length"  #: another number of printed lines
+    PRINTED = "printed"  #: a printed line that is not the reference's
+    INPUT_CHANGED = "input_changed"  #: an argument came back modified
+
+
+Step = int | str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way a case's answer differs from the reference's, as data (worded by grader.wording)."""
+
+    kind: Kind  #: what differs
+    path: tuple[Step, ...] = ()  #: where, in the returned value (or the argument name first, for inputs)
+    expected: object = None  #: the reference's side: a type, length, shape, key, number or line (public)
+    got: object = None  #: the answer's side, the same way
+    what: str = ""  #: the container's kind ("tuple", "list", "dict") or the exception's type
+    at: tuple[int, ...] | None = None  #: the first differing entry of an array
+    count: int = 0  #: how many entries differ
+    total: int = 0  #: of how many
+    relative: float | None = None  #: the largest relative error (hidden cases show this instead)
+    line: int | None = None  #: the printed line, or the function's cell line an exception left
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Difference:
+        data = dict(data)
+        data["kind"] = Kind(data["kind"])
+        data["path"] = tuple(data.get("path", ()))
+        if data.get("at") is not None:
+            data["at"] = tuple(data["at"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far apart two numbers may be and still be the same: np.isclose's rtol and atol."""
+
+    rtol: float = 1e-6
+    atol: float = 1e-9
+
+
+# The value tree: what a graded function returned (or the reference did), as typed records.
+
+@dataclass(frozen=True)
+class Seq:
+    """A tuple or list: its length, and its items (fewer than `length` when the harness cut it)."""
+
+    kind: str  #: "tuple" or "list"
+    length: int  #: the real length
+    items: tuple[Node, ...]  #: the items sent
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A dict with string keys, in the order the function built it."""
+
+    keys: tuple[str, ...]  #: the keys sent (at most MAX_KEYS)
+    items: tuple[Node, ...]  #: one node per key
+
+
+@dataclass(frozen=True, eq=False)
+class Array:
+    """A numpy array (its values as float64) and the dtype it had."""
+
+    values: np.ndarray  #: the values, float64, shape kept
+    dtype: str  #: the original dtype's name
+
+
+@dataclass(frozen=True)
+class Number:
+    """A Python or numpy number (ints and floats alike), as a float."""
+
+    value: float  #: the number
+    type: str  #: the original type's name (int, float, float64, ...)
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A bool, None or a text: compared exactly."""
+
+    kind: str  #: "bool", "none" or "str"
+    value: bool | str | None  #: the value (a text cut to MAX_STRING)
+    length: int = 0  #: a text's real length
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Something that cannot travel as data (a set, an object, a function), or was cut."""
+
+    type: str  #: its type's name ("cut" when the harness left it out)
+    why: str  #: why it was not sent
+
+
+Node = Seq | Mapping | Array | Number | Atom | Opaque
+
+
+def python_value(node: Node | None) -> object:
+    """A record tree as plain Python again (tuples, lists, dicts, arrays, floats, bools, None, texts)."""
+    if isinstance(node, Seq):
+        items = [python_value(item) for item in node.items]
+        return tuple(items) if node.kind == "tuple" else items
+    if isinstance(node, Mapping):
+        return {key: python_value(item) for key, item in zip(node.keys, node.items, strict=True)}
+    if isinstance(node, Array):
+        return node.values
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, Atom):
+        return node.value
+    return None

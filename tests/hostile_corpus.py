@@ -263,7 +263,7 @@ class Payload:
 real_savez = np.savez
 def forged_savez(file, *args, **arrays):
     arrays["meta"] = np.array([Payload()], dtype=object)
-    arrays["parameter:W1"] = np.array([Payload()], dtype=object)
+    arrays["leaf:0"] = np.array([Payload()], dtype=object)
     return real_savez(file, *args, **arrays)
 np.savez = forged_savez
 '''
@@ -304,8 +304,9 @@ FORGES = {
     # (The grader's result file sits in a folder the kernel cannot change, so both steps may fail.)
     "link": ('for step in (lambda: os.remove(file), lambda: os.symlink("{assignment}/expected.npz", file)):\n'
              '    try:\n        step()\n    except OSError:\n        pass'),
-    "zero_d_costs": 'arrays["costs"] = np.float64(0.5)\nreturn _real_savez(file, *args, **arrays)',
-    "meta_types": ('meta = json.loads(str(arrays["meta"]))\nmeta["length"] = "2"\nmeta["parameter_keys"] = 7\n'
+    "zero_d_costs": ('arrays[f"leaf:{{len(arrays) - 2}}"] = np.float64(0.5)  # the packed costs: the last leaf\n'
+                     'return _real_savez(file, *args, **arrays)'),
+    "meta_types": ('meta = json.loads(str(arrays["meta"]))\nmeta["returned"]["length"] = "2"\nmeta["cut"] = 7\n'
                    'arrays["meta"] = np.array(json.dumps(meta))\nreturn _real_savez(file, *args, **arrays)'),
     "repeated_members": ('import io\nbuffer = io.BytesIO()\n'
                          'np.save(buffer, np.array(json.dumps({{"x": "y" * 5000}})))\n'
@@ -441,7 +442,7 @@ def two_layer_model(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000
     return parameters, [0.0 for _ in range(0, num_iterations, 100)]
 '''), Expect("graded", (r"differs|expected",), (TWO,), (DEEP,))),
     Hostile("lying_eq", "returns objects whose __eq__ always says True", _liar_cell(TWO, "Liar()"),
-            Expect("graded", (r"cannot be read as numbers",), (TWO,), (DEEP,))),
+            Expect("graded", (r"W1 is a .+, expected a numpy array",), (TWO,), (DEEP,))),
     Hostile("lying_array", "returns objects with __array__ and a lying __eq__", _liar_cell(DEEP, "ArrayLiar(shape)"),
             Expect("graded", (r"differs",), (DEEP,), (TWO,))),
     Hostile("ndarray_subclass", "returns a numpy subclass whose comparisons always pass",
@@ -459,9 +460,9 @@ return {{f"W{{i}}": 0.0 for i in range(1_000_000)}}, [0.0]'''),
             Expect("graded", (r"results never came back|malformed results: the results file is a link",), (DEEP,),
                    (TWO,), hidden_never=("<U", "dtype"))),
     Hostile("zero_d_costs", "its results hold a 0-d costs array", forged_results("zero_d_costs"),
-            Expect("graded", (r"malformed results: costs has 0 dimensions",), (DEEP,), (TWO,))),
+            Expect("graded", (r"malformed results: a packed list's values do not match its length",), (DEEP,), (TWO,))),
     Hostile("meta_types", "its results describe a length as text", forged_results("meta_types"),
-            Expect("graded", (r"malformed results: (length is not a count|parameter_keys is not a list)",),
+            Expect("graded", (r"malformed results: (a length is not a count|cut is not a list)",),
                    (DEEP,), (TWO,))),
     Hostile("repeated_members", "its results hold 500 members all named meta.npy", forged_results("repeated_members"),
             Expect("graded", (r"malformed results: (500 arrays, more than|an array name appears twice)",),

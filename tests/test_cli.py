@@ -13,7 +13,7 @@ import pytest
 
 from grader import cli
 from grader.assignment.locate import find_assignment
-from grader.assignment.manifest import DEFAULT_LIMITS, load_assignment
+from grader.assignment.manifest import DEFAULT_LIMITS, AssignmentError, load_assignment
 from grader.errors import GraderError, UserError
 from grader.kernel.session import KernelLimits
 from grader.records import CaseStatus, CellStatus, Limits, SubmissionStatus
@@ -92,15 +92,16 @@ def _assignment_importing(tmp_path, declared: bool):
                                             '[[function]]\nname = "f"\n')
     (folder / "cases.py").write_text(textwrap.dedent(f"""
         from hw_helpers_{declared} import ANSWER
-        CASES = [{{"id": "a", "function": "f", "visibility": "visible", "description": str(ANSWER)}}]
+        CASES = [{{"id": "a", "function": "f", "visibility": "visible", "description": str(ANSWER),
+                   "recipe": {{}}}}]
     """))
     return load_assignment(folder)
 
 
 def test_instructor_modules_import_only_from_the_folders_their_manifest_declares(tmp_path):
     assert _assignment_importing(tmp_path, declared=True).cases()[0]["description"] == "42"
-    with pytest.raises(ModuleNotFoundError):
-        _assignment_importing(tmp_path, declared=False).cases()
+    with pytest.raises(AssignmentError, match="ModuleNotFoundError"):  # named when the assignment loads
+        _assignment_importing(tmp_path, declared=False)
 
 
 def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):

@@ -18,9 +18,16 @@ import pytest
 from PIL import Image
 
 from grader.assignment.notebook import CodeCell, graded_name
-from grader.judge.compare import compare
-from grader.judge.diagnose import diagnose, load_catalogue, localise, locate, match_mistakes
-from grader.judge.expected import CheckReport, ExpectedValues, load_variant_table, stale_entries, variant_values
+from grader.judge.compare import compare as compare_case
+from grader.judge.diagnose import diagnose, load_catalogue, localise, locate, match_mistakes, read_variant_table
+from grader.judge.expected import (
+    CheckReport,
+    ExpectedValues,
+    python_value,
+    run_reference,
+    stale_entries,
+    variant_values,
+)
 from grader.kernel.untrusted import KernelResult
 from grader.reports.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
 from grader.reports.results import CaseVerdict, SubmissionReport
@@ -54,29 +61,26 @@ def workdir(assignment):
 @pytest.fixture(scope="module")
 def small_cases(assignment):
     """Cases on random inputs (the image cases take seconds per variant; grading covers them)."""
-    return [c for c in assignment.cases() if not any("images" in spec for _, spec in c["recipe"].get("arrays", []))]
+    return [c for c in assignment.cases() if not any("images" in spec for _, spec in c.recipe.get("arrays", []))]
 
 
 def kernel_result(raw: dict, inputs: dict | None = None) -> KernelResult:
-    """What the student's kernel would send back for this return value (or error)."""
+    """What the student's kernel would send back for this return value (or error), flattened by
+    the harness's own function."""
     if "error" in raw:
-        return KernelResult({"error": raw["error"], "stdout": ""}, {})
-    value = raw["returned"]
-    meta = {"error": None, "returned": type(value).__name__, "stdout": "\n".join(raw["stdout"]) + "\n"}
-    arrays = {}
-    if isinstance(value, tuple):
-        meta["length"] = len(value)
-    parameters, costs = value if isinstance(value, tuple) and len(value) == 2 else (None, None)
-    meta["parameters_type"] = type(parameters).__name__
-    if isinstance(parameters, dict):
-        meta["parameter_keys"], meta["parameter_problems"] = list(parameters), {}
-        arrays.update({"parameter:" + k: np.asarray(v, dtype=np.float64) for k, v in parameters.items()})
-    meta["costs_type"] = type(costs).__name__
-    if isinstance(costs, list):
-        arrays["costs"] = np.array([float(np.squeeze(c)) for c in costs])
-    for name, array in (inputs or {}).items():
-        arrays["input:" + name] = np.asarray(array, dtype=np.float64)
-    return KernelResult(meta, arrays)
+        return KernelResult.raised(raw["error"]["type"], raw["error"]["message"])
+    return KernelResult.from_value(raw["returned"], "\n".join(raw["stdout"]) + "\n", inputs)
+
+
+def compare(case, want, result, assignment):
+    return compare_case(case, want, result, assignment.tolerance(case.function, case),
+                        assignment.function(case.function).returns)
+
+
+def arguments(want: dict) -> dict | None:
+    """The case's arguments as they were before the call (for cases that check them), copied."""
+    value = python_value(want.get("arguments"))
+    return None if value is None else {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in value.items()}
 
 
 def reference_raw(catalogue, case, workdir) -> tuple[dict, dict]:
@@ -87,7 +91,7 @@ def reference_raw(catalogue, case, workdir) -> tuple[dict, dict]:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         returned = catalogue.module.REFERENCE[case["function"]](**kwargs)
-    return {"returned": returned, "stdout": printed.getvalue().splitlines()}, {"X": kwargs["X"], "Y": kwargs["Y"]}
+    return {"returned": returned, "stdout": printed.getvalue().splitlines()}, kwargs
 
 
 # --- the catalogue and its stored outcomes ------------------------------------------------------
@@ -110,7 +114,7 @@ def test_the_catalogue_base_classes_are_the_reference(catalogue, small_cases, wo
 
 def test_every_catalogued_mistake_is_caught_by_a_hidden_case(catalogue, assignment):
     hidden = {c["id"] for c in assignment.cases() if c["visibility"] == "hidden"}
-    stored = load_variant_table(catalogue.values_path)
+    stored = read_variant_table(catalogue.values_path)
     differs = {(key.split("|")[0], key.split("|")[1]) for key in stored}
     for mistake_id, mistake in catalogue.mistakes.items():
         assert mistake["title"] and mistake["explanation"] and mistake["fix"] and mistake["pattern"]
@@ -121,12 +125,10 @@ def test_every_catalogued_mistake_is_caught_by_a_hidden_case(catalogue, assignme
 
 
 def test_stored_variant_outcomes_are_current_on_the_small_cases(assignment, catalogue, small_cases, workdir):
-    from reference.expected import case_outputs
-
-    outputs = {case["id"]: case_outputs(case, workdir) for case in small_cases}
+    outputs = {case.id: run_reference(assignment, case, workdir) for case in small_cases}
     fresh = variant_values(assignment, small_cases, outputs, workdir)
     ids = {case["id"] for case in small_cases}
-    stored = {k: v for k, v in load_variant_table(catalogue.values_path).items() if k.split("|")[1] in ids}
+    stored = {k: v for k, v in read_variant_table(catalogue.values_path).items() if k.split("|")[1] in ids}
     assert fresh.keys() == stored.keys(), "run `grader expected`: the stored variant outcomes are stale"
     report = CheckReport()  # floats and printed numbers within the stale tolerance, as `grader expected --check`
     stale_entries(report, stored, fresh)
@@ -143,13 +145,12 @@ def test_each_variant_is_recognised_as_its_own_mistake(assignment, catalogue, ex
                 continue
             want = expected.for_case(case["id"])
             raw = catalogue.module.variant_outputs(mistake_id, case, workdir)
-            inputs = {k: v.copy() for k, v in want["inputs"].items()}
-            result = kernel_result(raw, inputs)
+            result = kernel_result(raw, arguments(want))
             if mistake_id not in want.get("variants", {}):
-                assert compare(case, want, result, assignment.rtol, assignment.atol).passed
+                assert compare(case, want, result, assignment).passed
                 continue
-            assert not compare(case, want, result, assignment.rtol, assignment.atol).passed
-            assert mistake_id in match_mistakes(case, want, result, assignment.rtol, assignment.atol), \
+            assert not compare(case, want, result, assignment).passed
+            assert mistake_id in match_mistakes(assignment, case, want, result), \
                 f"{mistake_id} on {case['id']}"
             checked += 1
     assert checked >= 2 * len(catalogue.mistakes)
@@ -158,10 +159,10 @@ def test_each_variant_is_recognised_as_its_own_mistake(assignment, catalogue, ex
 def test_the_reference_matches_no_mistake(assignment, catalogue, expected, small_cases, workdir):
     for case in small_cases:
         want = expected.for_case(case["id"])
-        raw, inputs = reference_raw(catalogue, case, workdir)
-        result = kernel_result(raw, inputs)
-        assert compare(case, want, result, assignment.rtol, assignment.atol).passed
-        assert match_mistakes(case, want, result, assignment.rtol, assignment.atol) == []
+        raw, _ = reference_raw(catalogue, case, workdir)
+        result = kernel_result(raw, arguments(want))
+        assert compare(case, want, result, assignment).passed
+        assert match_mistakes(assignment, case, want, result) == []
 
 
 def test_a_slightly_different_result_matches_no_mistake(assignment, catalogue, expected, small_cases, workdir):
@@ -172,8 +173,8 @@ def test_a_slightly_different_result_matches_no_mistake(assignment, catalogue, e
     parameters, costs = raw["returned"]
     nudged = {k: v * (1 + 1e-4) for k, v in parameters.items()}
     result = kernel_result({"returned": (nudged, costs), "stdout": raw["stdout"]})
-    assert "learning-rate-hard-coded" in match_mistakes(case, want, kernel_result(raw), 1e-6, 1e-9)
-    assert match_mistakes(case, want, result, assignment.rtol, assignment.atol) == []
+    assert "learning-rate-hard-coded" in match_mistakes(assignment, case, want, kernel_result(raw))
+    assert match_mistakes(assignment, case, want, result) == []
 
 
 def _cell(entry_name: str, function: str) -> CodeCell:
@@ -189,8 +190,8 @@ def test_look_alike_mistakes_are_told_apart_by_the_students_code(assignment, cat
     case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/public-2")
     want = expected.for_case(case["id"])
     result = kernel_result(catalogue.module.variant_outputs("dA-sign-flipped", case, workdir))
-    comparison = compare(case, want, result, assignment.rtol, assignment.atol)
-    matched = match_mistakes(case, want, result, assignment.rtol, assignment.atol)
+    comparison = compare(case, want, result, assignment)
+    matched = match_mistakes(assignment, case, want, result)
     assert {"dA-sign-flipped", "gradient-ascent"} <= set(matched)
 
     flipped_dA = diagnose(assignment, case, want, result, comparison, _cell("dA-sign-flipped", "two_layer_model"))
@@ -254,11 +255,11 @@ def two_layer_case(assignment, catalogue, expected, workdir):
 
 def _localised(assignment, case, want, raw):
     result = kernel_result(raw)
-    comparison = compare(case, want, result, assignment.rtol, assignment.atol)
+    comparison = compare(case, want, result, assignment)
     assert not comparison.passed
     found = diagnose(assignment, case, want, result, comparison, None)
     assert found["mistake"] is None and found["title"] and found["explanation"]
-    assert found == localise(case, want, result, comparison, assignment.rtol, assignment.atol)
+    assert found == localise(assignment, case, comparison)
     return found
 
 
@@ -267,7 +268,7 @@ def test_localising_a_wrong_first_cost_points_at_the_start(assignment, two_layer
     parameters, costs = raw["returned"]
     found = _localised(assignment, case, want, {"returned": (parameters, [c * 1.1 for c in costs]),
                                                 "stdout": raw["stdout"]})
-    assert found["where"] == "cost0" and "initialisation" in found["title"]
+    assert found["where"] == "values:costs[0]" and "initialisation" in found["title"]
 
 
 def test_localising_drifting_costs_points_at_the_training_step(assignment, two_layer_case):
@@ -275,14 +276,14 @@ def test_localising_drifting_costs_points_at_the_training_step(assignment, two_l
     parameters, costs = raw["returned"]
     drifted = [costs[0]] + [c * 1.1 for c in costs[1:]]
     found = _localised(assignment, case, want, {"returned": (parameters, drifted), "stdout": raw["stdout"]})
-    assert found["where"] == "costs" and "backward" in found["title"]
+    assert found["where"] == "values:costs[1]" and "backward" in found["title"]
 
 
 def test_localising_a_wrong_number_of_costs(assignment, two_layer_case):
     case, want, raw = two_layer_case
     parameters, costs = raw["returned"]
     found = _localised(assignment, case, want, {"returned": (parameters, costs[:1]), "stdout": raw["stdout"]})
-    assert found["where"] == "costs_length"
+    assert found["where"] == "length:costs" and "number of entries" in found["title"]
 
 
 def test_localising_one_layer_names_the_layer(assignment, two_layer_case):
@@ -290,23 +291,24 @@ def test_localising_one_layer_names_the_layer(assignment, two_layer_case):
     parameters, costs = raw["returned"]
     changed = dict(parameters, W2=parameters["W2"] * 1.01)
     found = _localised(assignment, case, want, {"returned": (changed, costs), "stdout": raw["stdout"]})
-    assert found["where"] == "parameters:W2" and "W2" in found["title"] and "layer 2" in found["explanation"]
+    assert found["where"] == "values:W2" and "W2" in found["title"] and "layer 2" in found["explanation"]
 
 
 def test_localising_printed_lines_and_errors(assignment, two_layer_case):
     case, want, raw = two_layer_case
     found = _localised(assignment, case, want, {"returned": raw["returned"], "stdout": raw["stdout"][:-1]})
-    assert found["where"] == "stdout"
+    assert found["where"] == "printed_length:the returned value" and "printed" in found["title"]
     found = _localised(assignment, case, want, {"error": {"type": "KeyError", "message": "'W3'"}})
-    assert found["where"] == "error" and "KeyError" in found["title"]
+    assert found["where"] == "raised:the returned value" and "KeyError" in found["title"]
+    assert "update_parameters" in found["explanation"]  # the assignment's own advice, from mistakes.py
     found = _localised(assignment, case, want, {"returned": list(raw["returned"]), "stdout": []})
-    assert found["where"] == "returned"
+    assert found["where"] == "type:the returned value" and "(parameters, costs)" in found["title"]
 
 
 def test_a_passing_case_gets_no_diagnosis(assignment, two_layer_case):
     case, want, raw = two_layer_case
     result = kernel_result(raw)
-    comparison = compare(case, want, result, assignment.rtol, assignment.atol)
+    comparison = compare(case, want, result, assignment)
     assert comparison.passed and diagnose(assignment, case, want, result, comparison, None) is None
 
 
@@ -331,14 +333,14 @@ def test_curves_are_drawn_for_the_long_public_cases_only(assignment, expected):
         for case in assignment.cases():
             costs = [float(c) for c in expected.for_case(case["id"])["costs"]] if returned_costs else []
             report.cases.append(CaseVerdict(case["id"], case["function"], case["description"],
-                                            visibility or case["visibility"], "failed", costs=costs))
+                                            visibility or case["visibility"], "failed", series=costs))
         return report
 
-    curves = curves_for(report_with("visible", True), expected)
+    curves = curves_for(report_with("visible", True), expected, assignment)
     long_cases = {c["id"] for c in assignment.cases() if len(expected.for_case(c["id"])["costs"]) >= CURVE_MIN_POINTS}
     assert set(curves) == long_cases == {"two_layer_model/curve", "L_layer_model/curve"}
     for data in curves.values():
         assert base64.b64decode(data).startswith(b"\x89PNG")
     assert all(c["visibility"] == "hidden" for c in assignment.cases() if c["id"] in long_cases)
-    assert curves_for(report_with(None, False), expected) == {}
-    assert curves_for(report_with(None, True), expected) == {}
+    assert curves_for(report_with(None, False), expected, assignment) == {}
+    assert curves_for(report_with(None, True), expected, assignment) == {}

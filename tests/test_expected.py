@@ -36,7 +36,7 @@ def test_the_stored_expected_values_are_current(copy_with_one_reference_run, cap
 def test_a_stale_value_is_named(copy_with_one_reference_run, capsys):
     path = copy_with_one_reference_run / "expected.npz"
     original = path.read_bytes()
-    key = "L_layer_model/five-layers|parameters|W2"
+    key = "L_layer_model/five-layers|leaf|2"  # the returned tuple's parameters dict holds W1, b1, W2, ...
     try:
         _rewrite(path, lambda values: values.update({key: values[key] * (1 + 1e-6)}))
         assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 1
@@ -66,7 +66,7 @@ def test_another_numpys_rounding_is_not_stale_and_the_deviation_is_reported(copy
     """Last-bit differences (another NumPy, another BLAS) pass, and --check says how large they were."""
     path = copy_with_one_reference_run / "expected.npz"
     original = path.read_bytes()
-    weights, line = "two_layer_model/curve|parameters|W1", "two_layer_model/print-cost|stdout"
+    weights, line = "two_layer_model/curve|leaf|0", "two_layer_model/print-cost|stdout"
 
     def round_differently(values):
         values[weights] = values[weights] * (1 + 1e-13)

@@ -164,8 +164,8 @@ def test_two_batches_writing_at_once_do_not_corrupt_the_database(tmp_path):
 def test_csv_has_one_row_per_submission_with_function_scores(tmp_path, assignment):
     path = tmp_path / "gradebook.sqlite"
     with Gradebook(path) as book:
-        book.record(make_report("alice", passed=(True, False, True, True)))
-        book.record(make_report("=cmd|evil", passed=(False,) * 4, status="invalid"))
+        book.record(make_report("alice", passed=(True, False, True, True), version=assignment.version))
+        book.record(make_report("=cmd|evil", passed=(False,) * 4, status="invalid", version=assignment.version))
         book.record(make_report("old-version", version="0"))
     count = write_gradebook_csv(path, tmp_path / "gradebook.csv", assignment)
     with open(tmp_path / "gradebook.csv", newline="") as handle:
@@ -180,14 +180,14 @@ def test_csv_has_one_row_per_submission_with_function_scores(tmp_path, assignmen
 
 
 def test_summary_counts_pass_rates_and_mistakes(tmp_path, assignment):
-    path = tmp_path / "gradebook.sqlite"
+    path, version = tmp_path / "gradebook.sqlite", assignment.version
     with Gradebook(path) as book:
-        book.record(make_report("a", passed=(True, True, True, True)))
-        book.record(make_report("b", passed=(True, True, True, False), mistake="range-minus-one"))
-        book.record(make_report("c", passed=(True, False, True, False), mistake="range-minus-one"))
-        book.record(make_report("d", passed=(False,) * 4, status="invalid"))
-        book.record(make_report("e", passed=(False,) * 4, status="error"))
-        context = summary_context(book.rows("dnn_app", "1"), assignment)
+        book.record(make_report("a", passed=(True, True, True, True), version=assignment.version))
+        book.record(make_report("b", passed=(True, True, True, False), mistake="range-minus-one", version=version))
+        book.record(make_report("c", passed=(True, False, True, False), mistake="range-minus-one", version=version))
+        book.record(make_report("d", passed=(False,) * 4, status="invalid", version=assignment.version))
+        book.record(make_report("e", passed=(False,) * 4, status="error", version=assignment.version))
+        context = summary_context(book.rows("dnn_app", assignment.version), assignment)
         write_summary_html(book, tmp_path / "summary.html", assignment)
     rates = {c["id"]: (c["passed"], c["total"]) for c in context["cases"]}
     assert rates == {"two_layer_model/case-0": (3, 3), "two_layer_model/case-1": (2, 3),

@@ -80,4 +80,4 @@ def test_the_curve_cases_record_the_students_costs(graded, assignment):
     iterations = {c["id"]: c["recipe"]["args"]["num_iterations"] for c in assignment.cases()}
     assert len(curves) == 2
     for verdict in curves:  # one cost every 100 iterations, from iteration 0
-        assert len(verdict.costs) == -(-iterations[verdict.case_id] // 100) >= 5
+        assert len(verdict.series) == -(-iterations[verdict.case_id] // 100) >= 5

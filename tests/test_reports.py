@@ -12,11 +12,13 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from grader.judge.compare import COST_LINE, compare
+from grader.judge.compare import compare, split_numbers
 from grader.judge.expected import ExpectedValues
 from grader.kernel.untrusted import KernelResult
+from grader.records import Difference, Kind, python_value
 from grader.reports.feedback import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
 from grader.reports.results import CaseVerdict, Finding, SubmissionReport
+from grader.reports.wording import describe
 from tests.batch_helpers import case_numbers, hidden_secrets, leaks
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
@@ -26,23 +28,21 @@ DIAGNOSIS = {"mistake": "hard-coded-rate", "title": "The learning rate is hard-c
 
 
 def _perturbed_stdout(lines: list[str], factor: float) -> str:
+    """The printed lines with every float scaled by `factor` (words and integers kept)."""
     out = []
     for line in lines:
-        match = COST_LINE.match(line)
-        out.append(f"Cost after iteration {match.group(1)}: {float(match.group(2)) * factor!r}" if match else line)
+        split = split_numbers(line)
+        numbers = [n if n.lstrip("+-").isdigit() else repr(float(n) * factor) for n in split.numbers]
+        out.append("".join(t + n for t, n in zip(split.text, [*numbers, ""], strict=True)))
     return "\n".join(out)
 
 
-def _answer(case: dict, values: dict, factor: float) -> KernelResult:
+def _answer(case, values: dict, factor: float) -> KernelResult:
     """What a student's kernel would send back: the expected values scaled by `factor`."""
-    arrays = {f"parameter:{key}": np.asarray(v) * factor for key, v in values["parameters"].items()}
-    arrays["costs"] = np.asarray(values["costs"], dtype=np.float64) * factor
-    if "inputs_unchanged" in case["compare"]:
-        arrays.update({f"input:{key}": np.asarray(v) for key, v in values["inputs"].items()})
-    meta = {"error": None, "returned": "tuple", "length": 2, "parameters_type": "dict", "parameter_problems": {},
-            "parameter_keys": list(values["parameters"]), "costs_type": "list",
-            "stdout": _perturbed_stdout(values.get("stdout", []), factor)}
-    return KernelResult(meta=meta, arrays=arrays)
+    parameters = {key: np.asarray(v) * factor for key, v in values["parameters"].items()}
+    costs = [float(c) * factor for c in values["costs"]]
+    inputs = python_value(values.get("arguments")) if "inputs_unchanged" in case["compare"] else None
+    return KernelResult.from_value((parameters, costs), _perturbed_stdout(values.get("stdout", []), factor), inputs)
 
 
 def build_report(assignment, failing: set[str], isolated: bool = False) -> SubmissionReport:
@@ -56,14 +56,16 @@ def build_report(assignment, failing: set[str], isolated: bool = False) -> Submi
         own = [c for c in cases if c["function"] == graded.name]
         for case in own:
             values = expected.for_case(case["id"])
+            names = graded.returns
             comparison = compare(case, values, _answer(case, values, 1.01 if case["id"] in failing else 1.0),
-                                 assignment.rtol, assignment.atol)
+                                 assignment.tolerance(graded.name, case), names)
             share = graded.points / len(own)
             report.cases.append(CaseVerdict(
                 case_id=case["id"], function=case["function"], description=case["description"],
                 visibility=case["visibility"], status="passed" if comparison.passed else "failed",
-                score=share if comparison.passed else 0.0, max_score=share, messages=comparison.messages,
-                first_difference=comparison.first_difference))
+                score=share if comparison.passed else 0.0, max_score=share,
+                messages=[describe(d, case.visibility == "visible", names) for d in comparison.differences],
+                differences=comparison.differences))
         report.function_points[graded.name] = graded.points
         report.function_scores[graded.name] = sum(v.score for v in report.cases_of(graded.name))
     report.score = sum(report.function_scores.values())
@@ -255,13 +257,18 @@ def test_long_runs_of_parameter_differences_are_capped(written):
     assert many, "no case with many differing parameters to look at"
     for verdict in many:
         about_parameters = [m for m in verdict.messages if m[:1] in "Wb" and " differs" in m]
-        assert f"and {len(about_parameters) - 4} more parameters differ as well" in text
+        assert f"and {len(about_parameters) - 4} more differ as well" in text
         assert about_parameters[3] in text.replace("&#39;", "'")
-    messages = ["costs has 3 entries, expected 1"] + [f"{k}{n} differs: x" for n in range(1, 6) for k in "Wb"]
-    messages.append("the printed line 'x' is not the reference's")
-    shown = capped_messages(messages)
-    assert shown == [*messages[:5], "and 6 more parameters differ as well: W3, b3, W4, b4, W5, b5", messages[-1]]
-    assert capped_messages(messages[:6]) == messages[:6]  # five parameter lines: nothing to gain by cutting
+    differences = [Difference(Kind.LENGTH, (1,), 1, 3, what="list")]
+    differences += [Difference(Kind.VALUES, (0, f"{k}{n}"), 1.0, 2.0) for n in range(1, 6) for k in "Wb"]
+    differences.append(Difference(Kind.PRINTED, (), "x", "y", line=1))
+    names = ("parameters", "costs")
+    messages = [describe(d, True, names) for d in differences]
+    verdict = CaseVerdict("c", "f", "d", "visible", "failed", messages=messages, differences=differences)
+    shown = capped_messages(verdict, names=names)
+    assert shown == [*messages[:5], "and 6 more differ as well: W3, b3, W4, b4, W5, b5", messages[-1]]
+    verdict = CaseVerdict("c", "f", "d", "visible", "failed", messages=messages[:6], differences=differences[:6])
+    assert capped_messages(verdict, names=names) == messages[:6]  # five lines: nothing to gain by cutting
 
 
 def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):

@@ -2,7 +2,6 @@
 formatting-only edits, and cost messages that must count the whole list."""
 
 import nbformat
-import numpy as np
 import pytest
 
 from grader.grading import GradeOptions, grade_notebook
@@ -50,14 +49,19 @@ def test_spacing_outside_the_regions_is_not_an_edit(assignment):
 
 @pytest.mark.parametrize("visibility", ["visible", "hidden"])
 def test_cost_messages_count_and_index_the_whole_list(visibility):
-    case = {"visibility": visibility, "compare": ["costs"]}
-    expected = {"costs": np.array([0.69, 0.5, 0.4])}
-    meta = {"error": None, "returned": "tuple", "length": 2, "costs_type": "list", "parameters_type": "dict"}
-    result = KernelResult(meta=meta, arrays={"costs": np.array([0.69, 0.5, 0.3])})
-    comparison = compare(case, expected, result, rtol=1e-6, atol=1e-9)
-    assert comparison.first_difference == "costs"
-    assert "1 of 3 entries differ" in comparison.messages[0]
-    assert "[2]" in comparison.messages[0]
+    from types import SimpleNamespace
+
+    from grader.records import Kind, Tolerance
+    from grader.reports.wording import describe
+
+    case = SimpleNamespace(visibility=visibility, compare=["costs"])
+    names = ("parameters", "costs")
+    expected = {"returned": KernelResult.from_value(({}, [0.69, 0.5, 0.4])).returned}
+    result = KernelResult.from_value(({}, [0.69, 0.5, 0.3]))
+    comparison = compare(case, expected, result, Tolerance(1e-6, 1e-9), names)
+    assert comparison.first.kind == Kind.VALUES and comparison.first.path == (1, 2)
+    message = describe(comparison.first, visibility == "visible", names)
+    assert message.startswith("costs[2] differs") and "1 of 3 entries differ" in message
 
 
 def test_same_named_files_keep_their_names_whatever_the_order(tmp_path):

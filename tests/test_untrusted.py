@@ -17,10 +17,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader.kernel.untrusted import KernelResult, ResultMeta, UntrustedDataError, read_result
+from grader.kernel.untrusted import Mapping, Number, ResultMeta, Seq, UntrustedDataError, read_result, result_from
 
-GOOD_META = {"error": None, "returned": "tuple", "length": 2, "stdout": "", "stdout_dropped": 0,
-             "parameters_type": "dict", "parameter_keys": ["W1"], "parameter_problems": {}, "costs_type": "list"}
+RETURNED = {"kind": "tuple", "length": 2, "items": [
+    {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
+    {"kind": "list", "length": 2, "numbers": 1}]}
+GOOD_META = {"error": None, "stdout": "", "stdout_dropped": 0, "cut": [], "returned": RETURNED, "inputs": None}
 
 
 def _npy(array) -> bytes:
@@ -38,7 +40,7 @@ def _archive(path, members: list[tuple[str, bytes]], compression=zipfile.ZIP_STO
 
 
 def _good(path, meta=None, **arrays) -> None:
-    arrays = {"costs": np.array([0.7, 0.5]), "parameter:W1": np.ones((2, 3)), **arrays}
+    arrays = {"leaf:0": np.ones((2, 3)), "leaf:1": np.array([0.7, 0.5]), **arrays}
     arrays["meta"] = np.array(json.dumps(GOOD_META if meta is None else meta))
     np.savez(path, **arrays)
 
@@ -54,10 +56,11 @@ def _malformed(path, **kwargs) -> str:
 def test_a_well_formed_result_is_read_into_typed_records(tmp_path):
     _good(tmp_path / "r.npz")
     result = read_result(tmp_path / "r.npz", 1000, owner=os.geteuid())
-    assert isinstance(result.meta, ResultMeta)
-    assert result.meta.parameter_keys == ("W1",) and result.meta.length == 2
-    assert result.arrays["parameter:W1"].shape == (2, 3)
-    assert result.arrays["costs"].dtype == np.float64
+    assert isinstance(result.meta, ResultMeta) and isinstance(result.returned, Seq)
+    parameters, costs = result.returned.items
+    assert isinstance(parameters, Mapping) and parameters.keys == ("W1",)
+    assert parameters.items[0].values.shape == (2, 3) and parameters.items[0].values.dtype == np.float64
+    assert costs.length == 2 and all(isinstance(c, Number) for c in costs.items)
 
 
 def test_a_missing_result_says_it_never_came_back(tmp_path):
@@ -99,11 +102,12 @@ def test_repeated_member_names_are_refused_before_reading_them(tmp_path):
 
 
 def test_too_many_members_are_refused(tmp_path):
-    _archive(tmp_path / "r.npz", [(f"parameter:W{i}.npy", _npy(np.zeros(1))) for i in range(500)])
+    _archive(tmp_path / "r.npz", [(f"leaf:{i}.npy", _npy(np.zeros(1))) for i in range(999)] * 2)
     assert "more than the" in _malformed(tmp_path / "r.npz")
 
 
-@pytest.mark.parametrize("name", ["extra.npy", "meta", "../meta.npy", "input:Z.npy"])
+@pytest.mark.parametrize("name", ["extra.npy", "meta", "../meta.npy", "input:Z.npy", "parameter:W1.npy",
+                                  "leaf:x.npy", "leaf:5000.npy", "leaf:-1.npy"])
 def test_unknown_member_names_are_refused(tmp_path, name):
     _archive(tmp_path / "r.npz", [("meta.npy", _npy(np.array(json.dumps(GOOD_META)))), (name, _npy(np.zeros(2)))])
     assert "never writes" in _malformed(tmp_path / "r.npz")
@@ -112,7 +116,7 @@ def test_unknown_member_names_are_refused(tmp_path, name):
 def test_unpacked_bytes_are_counted_while_reading(tmp_path):
     """A member whose header understates its size still stops at the budget: the bytes are counted."""
     path = tmp_path / "r.npz"
-    _archive(path, [("costs.npy", _npy(np.zeros(3_000_000)))], zipfile.ZIP_DEFLATED)  # 24 MB, compressed small
+    _archive(path, [("leaf:0.npy", _npy(np.zeros(3_000_000)))], zipfile.ZIP_DEFLATED)  # 24 MB, compressed small
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
         info = archive.infolist()[0]
@@ -137,9 +141,23 @@ def test_a_huge_description_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("change", [
-    {"length": "2"}, {"length": True}, {"error": "boom"}, {"error": {"type": 3, "message": ""}},
-    {"parameter_keys": [1]}, {"parameter_keys": "W1"}, {"parameter_problems": {"W1": 5}},
-    {"stdout": None}, {"stdout_dropped": -1}, {"costs_type": ["list"]}, {"surprise": 1},
+    {"error": "boom"}, {"error": {"type": 3, "message": ""}}, {"stdout": None}, {"stdout_dropped": -1},
+    {"cut": "everything"}, {"surprise": 1}, {"returned": None},
+    {"returned": {**RETURNED, "length": "2"}},
+    {"returned": {**RETURNED, "kind": "set"}},
+    {"returned": {**RETURNED, "length": 1}},  # more items than its length
+    {"returned": {"kind": "tuple", "length": 2, "items": [  # a leaf named twice, another never
+        {"kind": "array", "leaf": 0, "dtype": "float64"}, {"kind": "array", "leaf": 0, "dtype": "float64"}]}},
+    {"returned": {"kind": "tuple", "length": 2, "items": [
+        {"kind": "dict", "keys": ["W1", "W1"], "items": [{"kind": "none"}, {"kind": "none"}]},
+        {"kind": "list", "length": 2, "numbers": 1}]}},
+    {"returned": {"kind": "tuple", "length": 2, "items": [
+        {"kind": "number", "leaf": 0, "type": "float"}, {"kind": "list", "length": 2, "numbers": 1}]}},
+    {"returned": {"kind": "tuple", "length": 2, "items": [
+        {"kind": "array", "leaf": 0, "dtype": "float64", "pickle": True},
+        {"kind": "list", "length": 2, "numbers": 1}]}},
+    {"returned": {"kind": "tuple", "length": 2, "items": [
+        {"kind": "array", "leaf": 0, "dtype": "float64"}, {"kind": "bool", "value": "yes"}]}},
 ])
 def test_description_fields_of_the_wrong_type_are_refused(tmp_path, change):
     _good(tmp_path / "r.npz", meta={**GOOD_META, **change})
@@ -151,14 +169,14 @@ def test_a_description_that_is_not_an_object_is_refused(tmp_path):
     assert "not a JSON object" in _malformed(tmp_path / "r.npz")
 
 
-def test_zero_dimensional_costs_are_refused(tmp_path):
-    _good(tmp_path / "r.npz", costs=np.float64(0.5))
-    assert "costs has 0 dimensions" in _malformed(tmp_path / "r.npz")
+def test_a_packed_list_of_another_length_is_refused(tmp_path):
+    _good(tmp_path / "r.npz", **{"leaf:1": np.float64(0.5)})
+    assert "do not match its length" in _malformed(tmp_path / "r.npz")
 
 
 def test_arrays_the_description_does_not_name_are_refused(tmp_path):
-    _good(tmp_path / "r.npz", **{"parameter:W9": np.zeros(2)})
-    assert "not among the parameters" in _malformed(tmp_path / "r.npz")
+    _good(tmp_path / "r.npz", **{"leaf:9": np.zeros(2)})
+    assert "not among the values described" in _malformed(tmp_path / "r.npz")
 
 
 def test_object_arrays_are_never_unpickled(tmp_path):
@@ -168,38 +186,59 @@ def test_object_arrays_are_never_unpickled(tmp_path):
 
 def test_records_built_in_code_are_validated_too():
     with pytest.raises(UntrustedDataError):
-        KernelResult(meta={**GOOD_META, "length": "two"})
+        result_from({**GOOD_META, "stdout_dropped": "two"}, {0: np.ones((2, 3)), 1: np.zeros(2)})
     with pytest.raises(UntrustedDataError):
-        KernelResult(meta=GOOD_META, arrays={"costs": np.zeros((2, 2))})
+        result_from(GOOD_META, {0: np.ones((2, 3)), 1: np.zeros((2, 2))})
 
 
 SECRET = "seed=1234 layers_dims=[7, 3, 1]"
+WANT = {"kind": "tuple", "length": 2, "items": [
+    {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
+    {"kind": "list", "length": 1, "numbers": 1}]}
 
 
-@pytest.mark.parametrize("meta, arrays, compared", [
-    ({"error": {"type": "ValueError", "message": SECRET, "traceback": SECRET, "line": 12}}, {}, ["costs"]),
-    ({"error": {"type": "seed_1234_layers_7_3_1", "message": SECRET}}, {}, ["costs"]),
-    ({**GOOD_META, "returned": "seed_1234_layers_7_3_1"}, {}, ["costs"]),
-    ({**GOOD_META, "costs_problem": f"an entry cannot be read as one number ({SECRET})"}, {}, ["costs"]),
-    ({**GOOD_META, "parameter_keys": [], "parameter_problems": {"W1": f"a {SECRET} that cannot be read"}}, {},
-     ["parameters"]),
-    ({**GOOD_META, "stdout": f"{SECRET}\n"}, {"costs": np.array([0.5])}, ["stdout"]),
-    ({**GOOD_META, "stdout": f"Cost after iteration 0: 0.5\n{SECRET}\n"}, {"costs": np.array([0.5])}, ["stdout"]),
+def _returning(node: dict) -> dict:
+    return {**GOOD_META, "returned": node}
+
+
+@pytest.mark.parametrize("meta, compared", [
+    ({"error": {"type": "ValueError", "message": SECRET, "traceback": SECRET, "line": 12}}, ["returned"]),
+    ({"error": {"type": "seed_1234_layers_7_3_1", "message": SECRET}}, ["returned"]),
+    (_returning({"kind": "other", "type": "seed_1234_layers_7_3_1", "why": SECRET}), ["returned"]),
+    (_returning({"kind": "tuple", "length": 2, "items": [
+        {"kind": "dict", "keys": ["W1", "seed_1234"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"},
+                                                                 {"kind": "none"}]},
+        {"kind": "list", "length": 1, "numbers": 1}]}), ["returned"]),
+    (_returning({"kind": "tuple", "length": 2, "items": [
+        {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
+        {"kind": "list", "length": 1, "items": [{"kind": "str", "value": SECRET, "length": len(SECRET)}]}]}),
+     ["returned"]),
+    ({**GOOD_META, "returned": WANT, "stdout": f"{SECRET}\n"}, ["stdout"]),
+    ({**GOOD_META, "returned": WANT, "stdout": f"Cost after iteration 0: 0.5\n{SECRET}\n"}, ["stdout"]),
 ])
-def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, arrays, compared):
-    """Exception messages, type names, printed lines and problems come from the code, which saw the
-    hidden inputs: a hidden case reports only fixed words, Python's own type names and line numbers."""
-    from grader.judge.compare import compare
+def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
+    """Exception messages, type names, keys, texts and printed lines come from the code, which saw
+    the hidden inputs: a hidden case reports only fixed words, Python's own type names and line numbers."""
+    from types import SimpleNamespace
 
-    expected = {"costs": np.array([0.5]), "parameters": {"W1": np.ones((2, 3))},
+    from grader.judge.compare import compare
+    from grader.records import Tolerance
+    from grader.reports.wording import describe
+
+    leaves = {0: np.ones((2, 3)), 1: np.array([0.5])}
+    expected = {"returned": result_from(_returning(WANT), dict(leaves)).returned,
                 "stdout": ["Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"]}
-    result = KernelResult(meta=meta, arrays=arrays)
-    hidden = compare({"visibility": "hidden", "compare": compared}, expected, result, 1e-6, 1e-9)
-    public = compare({"visibility": "visible", "compare": compared}, expected, result, 1e-6, 1e-9)
-    assert hidden.messages and public.messages
-    for message in hidden.messages:
+    used = json.dumps(meta.get("returned"))
+    result = result_from(meta, {i: v for i, v in leaves.items() if f'"leaf": {i}' in used or f'"numbers": {i}' in used})
+    case = SimpleNamespace(compare=compared)
+    differences = compare(case, expected, result, Tolerance()).differences
+    hidden = [describe(d, False) for d in differences]
+    public = [describe(d, True) for d in differences]
+    assert hidden and public
+    for message in hidden:
         assert "1234" not in message and "layers" not in message, message
-    assert any("1234" in message for message in public.messages)  # a public case shows it all
-    if meta.get("error", {}) and meta["error"].get("line"):
-        assert hidden.messages == ["raised ValueError at line 12 of the function's cell (on a hidden case the "
-                                   "exception's message is not shown)"]
+    if '"str"' not in json.dumps(meta.get("returned")):  # a text where a number is expected: named by its type
+        assert any("1234" in message for message in public)  # a public case shows it all
+    if (meta.get("error") or {}).get("line"):
+        assert hidden == ["raised ValueError at line 12 of the function's cell (on a hidden case the "
+                          "exception's message is not shown)"]

@@ -3,7 +3,8 @@
 This module stays on the instructor's side. Each case names the graded function, says in one
 line what it exercises (that line is all a student sees of a hidden case), gives the recipe of
 its inputs (see test_utils.build_inputs) and lists what is compared:
-parameters, costs, stdout (the printed cost lines) and inputs_unchanged (X and Y after the call).
+costs and parameters (the two returned parts, as the manifest's `returns` names them), stdout
+(the printed cost lines) and inputs_unchanged (every argument after the call).
 `misleading_globals` are set in the student's namespace before the call.
 """
 
@@ -29,7 +30,7 @@ def _random(seed, n_x, m, labels):
     return {"seed": seed, "arrays": [["X", {"randn": [n_x, m]}], ["Y", label]]}
 
 
-def _case(function, slug, description, recipe, visibility="hidden", compare=("parameters", "costs"),
+def _case(function, slug, description, recipe, visibility="hidden", compare=("costs", "parameters"),
           **extra):
     return {"id": f"{function}/{slug}", "function": function, "description": description,
             "visibility": visibility, "recipe": recipe, "compare": list(compare), **extra}
@@ -53,7 +54,7 @@ CASES = [
                   num_iterations=120)),
     _case("two_layer_model", "print-cost", "print_cost=True over 201 iterations: the printed lines",
           _recipe(_random(7, 6, 15, "binary"), layers_dims=[6, 3, 1], learning_rate=0.0075,
-                  num_iterations=201, print_cost=True), compare=("parameters", "costs", "stdout")),
+                  num_iterations=201, print_cost=True), compare=("costs", "parameters", "stdout")),
     _case("two_layer_model", "globals", "called while the notebook's globals hold other sizes and rates",
           _recipe(_random(11, 9, 12, "binary"), layers_dims=[9, 2, 1], learning_rate=0.02,
                   num_iterations=110),
@@ -61,7 +62,7 @@ CASES = [
                               "learning_rate": 0.0075, "num_iterations": 2500}),
     _case("two_layer_model", "inputs-unchanged", "X and Y are left as they were passed in",
           _recipe(_random(13, 7, 9, "binary"), layers_dims=[7, 3, 1], learning_rate=0.01,
-                  num_iterations=5), compare=("parameters", "costs", "inputs_unchanged")),
+                  num_iterations=5), compare=("costs", "parameters", "inputs_unchanged")),
     _case("two_layer_model", "curve", "a learning curve on 16 images, layers (12288, 4, 1), 600 iterations",
           _recipe(IMAGES, layers_dims=[12288, 4, 1], learning_rate=0.0075, num_iterations=600)),
     # L_layer_model -----------------------------------------------------------------------------
@@ -79,7 +80,7 @@ CASES = [
                   num_iterations=120)),
     _case("L_layer_model", "print-cost", "print_cost=True over 201 iterations: the printed lines",
           _recipe(_random(23, 7, 15, "binary"), layers_dims=[7, 5, 3, 1], learning_rate=0.0075,
-                  num_iterations=201, print_cost=True), compare=("parameters", "costs", "stdout")),
+                  num_iterations=201, print_cost=True), compare=("costs", "parameters", "stdout")),
     _case("L_layer_model", "globals", "called while the notebook's globals hold other sizes and rates",
           _recipe(_random(29, 9, 12, "binary"), layers_dims=[9, 4, 2, 1], learning_rate=0.02,
                   num_iterations=110),
@@ -87,7 +88,7 @@ CASES = [
                               "num_iterations": 2500}),
     _case("L_layer_model", "inputs-unchanged", "X and Y are left as they were passed in",
           _recipe(_random(31, 7, 9, "binary"), layers_dims=[7, 4, 3, 1], learning_rate=0.01,
-                  num_iterations=5), compare=("parameters", "costs", "inputs_unchanged")),
+                  num_iterations=5), compare=("costs", "parameters", "inputs_unchanged")),
     _case("L_layer_model", "curve", "a learning curve on 16 images, layers (12288, 5, 3, 1), 600 iterations",
           _recipe(IMAGES, layers_dims=[12288, 5, 3, 1], learning_rate=0.0075, num_iterations=600)),
 ]
@@ -109,8 +110,8 @@ def prepare_workdir(folder: Path) -> None:
         f.create_dataset("train_set_y", data=_case_images["labels"])
 
 
-def expected_outputs(case: dict, folder: Path) -> dict:
-    """The reference's answer on one case (parameters, costs, stdout, inputs)."""
+def expected_outputs(case, folder: Path) -> dict:
+    """The reference's answer on one case: {"returned": (parameters, costs), "stdout": lines}."""
     from reference.expected import case_outputs
 
     return case_outputs(case, folder)

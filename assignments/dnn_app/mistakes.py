@@ -471,3 +471,72 @@ def variant_outputs(mistake_id: str, case: dict, folder: Path) -> dict:
     finally:
         NOTEBOOK_GLOBALS.clear()
     return {"returned": returned, "stdout": printed.getvalue().splitlines()}
+
+
+# --- advice when no catalogued mistake matches (grader.diagnose.advice_for) -------------------------
+
+def _layer(name: str) -> int | None:
+    match = re.fullmatch(r"[A-Za-z]+(\d+)", name)
+    return int(match.group(1)) if match else None
+
+
+def _parameters_explanation(differing: list[str], everything: list[str]) -> str:
+    layers = sorted({_layer(k) for k in differing if _layer(k) is not None})
+    if not any(name.startswith("costs") for name in everything) and len(differing) >= 4 and len(layers) > 1:
+        return ("Every recorded cost is right, yet the parameters returned differ: the training went right "
+                "while costs were recorded, so look at what happens after the last recorded cost (the number "
+                "of iterations the loop runs, the last update) and at which dictionary is returned.")
+    if layers:
+        which = ", ".join(str(layer) for layer in layers)
+        return (f"Only layer {which} ends up different. The forward pass and the cost are right; look at that "
+                "layer's part of the backward pass (the cache and dA its step receives, the activation named) "
+                "and at its update.")
+    return ("Only some parameters end up different: look at how those entries are computed in the backward "
+            "pass and updated.")
+
+
+ADVICE = [
+    {"raised": "NameError", "explanation":
+        "A name is read before anything was assigned to it: a YOUR CODE region still empty, a variable spelled "
+        "differently where it is set and where it is used, or a notebook variable (the grader runs only the "
+        "imports and the graded cells, so the notebook's other variables do not exist). Assign every name the "
+        "function uses inside the function.", "title": "the function raised {exception}"},
+    {"raised": "TypeError", "title": "the function raised {exception}", "explanation":
+        "A function received arguments it does not take, or a value of the wrong kind: compare each helper call "
+        "with the helper's signature (for example initialize_parameters(n_x, n_h, n_y) takes three sizes, "
+        "initialize_parameters_deep(layers_dims) one list)."},
+    {"raised": "ValueError", "title": "the function raised {exception}", "explanation":
+        "Arrays of incompatible shapes met, usually in a matrix product: check that each layer's W is multiplied "
+        "with the previous layer's activations, and which cache each step receives."},
+    {"raised": "KeyError", "title": "the function raised {exception}", "explanation":
+        "A dictionary was asked for a key it lacks: check the names of the parameters (W1, b1, ...) and of the "
+        "gradients (dW1, db1, ...) that update_parameters reads."},
+    {"part": "returned", "kind": ["type", "length"], "title": "the function does not return the pair (parameters, costs)",
+     "explanation": "Whatever the body computes, the caller expects exactly two values back: the dictionary of "
+                    "trained parameters and the list of recorded costs."},
+    {"part": "parameters", "kind": "type", "title": "parameters is not a dictionary",
+     "explanation": "The first returned value must be the dictionary of arrays W1, b1, ... as the initialiser "
+                    "and the update build it."},
+    {"part": "costs", "kind": ["values", "not_finite"], "index": 0,
+     "title": "the very first cost already differs: initialisation, forward pass or cost",
+     "explanation": "Nothing has been learnt when the first cost is recorded, so the difference comes from the "
+                    "parameters training starts from (which initialiser, its arguments, the random seed) or from "
+                    "the forward pass and the cost (the activation of each layer, the cost formula, which arrays "
+                    "are passed in)."},
+    {"part": "costs", "kind": ["length", "type"], "title": "costs holds the wrong number of entries: when the cost is recorded",
+     "explanation": "The values may be right, but a cost must be appended exactly when the template does it "
+                    "(every 100 iterations), and the loop must run exactly as many times as asked."},
+    {"part": "costs", "title": "the first cost agrees but later ones drift: backward pass or update",
+     "explanation": "Initialisation and the forward pass are right, since the first cost matches; what goes wrong "
+                    "happens in the training step: the gradients (the backward pass, the caches and dA each step "
+                    "receives), the update (its sign, the learning rate used, keeping its result), or the "
+                    "parameters the next forward pass reads."},
+    {"part": "parameters", "title": "the costs agree but the returned {names} differ",
+     "explanation": _parameters_explanation},
+    {"part": "stdout", "title": "the printed cost lines differ",
+     "explanation": "The returned values agree, so training is right; the lines printed are not the ones expected: "
+                    "check which iterations print and the exact format 'Cost after iteration i: cost'."},
+    {"part": "inputs", "title": "the function changes the X or Y it was given",
+     "explanation": "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
+                    "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead."},
+]

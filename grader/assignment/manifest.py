@@ -50,9 +50,66 @@ class AssignmentError(GraderError):
 
 @dataclass(frozen=True)
 class GradedFunction:
-    name: str
-    points: float
-    signature: tuple[str, ...]
+    name: str  #: the function's name in the notebook
+    points: float  #: its share of the grade, split evenly over its cases
+    signature: tuple[str, ...]  #: the argument names, in the order the function is called with
+    returns: tuple[str, ...] = ()  #: names of the returned tuple's parts (messages then read "costs[3]")
+    rtol: float | None = None  #: this function's tolerance, when not the assignment's
+    atol: float | None = None
+
+
+CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
+             "misleading_globals", "checks", "public_expected"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One grading case, validated when the assignment loads."""
+
+    id: str  #: unique, e.g. "function/slug"
+    function: str  #: the graded function it calls
+    description: str  #: one line: all a student sees of a hidden case
+    visibility: str  #: "visible" (public) or "hidden"
+    recipe: dict  #: how the inputs are built (grader.kernel_side's recipe language, or the builder's)
+    compare: tuple[str, ...] = ("returned",)  #: what is compared, in order (see grader.compare.compare)
+    rtol: float | None = None  #: this case's tolerance, when not the function's
+    atol: float | None = None
+    misleading_globals: dict = field(default_factory=dict)  #: set in the notebook's namespace during the call
+    checks: tuple[str, ...] = ("equality",)  #: the notebook's public tests' checks (public cases)
+    public_expected: dict | None = None  #: a bundle's expected values (public cases only)
+
+    def __getitem__(self, key: str):
+        """Read like the dict a case used to be (case["id"])."""
+        return getattr(self, key)
+
+    def get(self, key: str, default=None):
+        return getattr(self, key, default)
+
+    @classmethod
+    def from_dict(cls, data: object, where: str, functions: set[str]) -> Case:
+        """A case from cases.py, with a clear message naming what is wrong."""
+        if not isinstance(data, dict):
+            raise AssignmentError(f"{where}: a case is not a dict")
+        label = f"case '{data.get('id', '?')}'"
+        for key in ("id", "function", "description", "visibility", "recipe"):
+            if key not in data:
+                raise AssignmentError(f"{where}: {label} lacks '{key}'")
+        unknown = set(data) - CASE_KEYS
+        if unknown:
+            raise AssignmentError(f"{where}: {label} has unknown keys {sorted(unknown)}")
+        if data["function"] not in functions:
+            raise AssignmentError(f"{where}: {label} names the function '{data['function']}', which the "
+                                  "manifest does not grade")
+        if data["visibility"] not in ("visible", "hidden"):
+            raise AssignmentError(f"{where}: {label} has visibility '{data['visibility']}' (visible or hidden)")
+        if not isinstance(data["recipe"], dict):
+            raise AssignmentError(f"{where}: {label}'s recipe is not a dict")
+        return cls(id=str(data["id"]), function=data["function"], description=str(data["description"]),
+                   visibility=data["visibility"], recipe=data["recipe"],
+                   compare=tuple(data.get("compare", ("returned",))),
+                   rtol=data.get("rtol"), atol=data.get("atol"),
+                   misleading_globals=dict(data.get("misleading_globals", {})),
+                   checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"))
 
 
 @dataclass
@@ -77,6 +134,18 @@ class Assignment:
     instructor_paths: tuple[Path, ...] = ()
     """Folders (from the manifest's `instructor_path`, relative to the assignment folder) that its
     cases and mistakes modules import from; the grader adds no other folder to sys.path."""
+    inputs: str = ""  # a builder module of the support files (build_inputs(recipe)); "" = the harness's recipes
+    reference: str = ""  # instructor-only module defining the graded functions' reference versions
+    curve: str = ""  # the returned part drawn as a curve in the feedback ("" = none)
+
+    def tolerance(self, function: str, case: Case | None = None):
+        """The tolerance of a case: its own, else its function's, else the assignment's."""
+        from grader.records import Tolerance
+
+        graded = self.function(function)
+        rtol = next(v for v in (getattr(case, "rtol", None), graded.rtol, self.rtol) if v is not None)
+        atol = next(v for v in (getattr(case, "atol", None), graded.atol, self.atol) if v is not None)
+        return Tolerance(float(rtol), float(atol))
 
     @property
     def is_bundle(self) -> bool:
@@ -94,16 +163,24 @@ class Assignment:
         path = self.folder / self.cases_file
         if not path.exists():
             raise AssignmentError(f"{path} is missing: hidden cases are only in the instructor's assignment folder")
-        return load_module(path, f"_grader_cases_{self.name}", self.instructor_paths)
+        try:
+            return load_module(path, f"_grader_cases_{self.name}", self.instructor_paths)
+        except Exception as error:  # noqa: BLE001 - the instructor's module: say which file fails, and how
+            raise AssignmentError(f"{path} could not be loaded: {type(error).__name__}: {error}") from None
 
-    def cases(self, public_only: bool = False) -> list[dict]:
+    def cases(self, public_only: bool = False) -> list[Case]:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
         if self.is_bundle:
             return self.public_cases()
-        cases = list(self.cases_module().CASES)
-        return [c for c in cases if c["visibility"] == "visible"] if public_only else cases
+        where = self.cases_file
+        functions = {f.name for f in self.functions}
+        cases = [Case.from_dict(c, where, functions) for c in getattr(self.cases_module(), "CASES", [])]
+        ids = [c.id for c in cases]
+        if len(set(ids)) != len(ids):
+            raise AssignmentError(f"{where}: two cases share the id '{next(i for i in ids if ids.count(i) > 1)}'")
+        return [c for c in cases if c.visibility == "visible"] if public_only else cases
 
-    def public_cases(self) -> list[dict]:
+    def public_cases(self) -> list[Case]:
         """Public cases with their expected values, from the public tests' JSON file."""
         path = self.folder / "public_tests_expected.json"
         if not path.exists():
@@ -112,10 +189,11 @@ class Assignment:
         cases = []
         for function, entries in document.items():
             for entry in entries:
-                cases.append({"id": entry["name"], "function": function, "visibility": "visible",
-                              "description": entry.get("description", entry["name"]),
-                              "recipe": entry["recipe"], "compare": entry.get("compare", ["parameters", "costs"]),
-                              "public_expected": entry["expected"]})
+                cases.append(Case(id=entry["name"], function=function, visibility="visible",
+                                  description=entry.get("description", entry["name"]), recipe=entry["recipe"],
+                                  compare=tuple(entry.get("compare", ("returned",))),
+                                  rtol=entry.get("rtol"), atol=entry.get("atol"),
+                                  public_expected=entry["graded"]))
         return cases
 
     def prepare_workdir(self, folder: Path) -> None:
@@ -154,7 +232,8 @@ def load_assignment(folder: str | Path) -> Assignment:
     where = f"{path} [assignment]"
     functions = [
         GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
-                       tuple(f.get("signature", ())))
+                       tuple(f.get("signature", ())), tuple(f.get("returns", ())),
+                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"))
         for f in manifest.get("function", [])
     ]
     if not functions:
@@ -162,7 +241,7 @@ def load_assignment(folder: str | Path) -> Assignment:
     limits = dict(DEFAULT_LIMITS)
     limits.update(manifest.get("limits", {}))
     tolerance = manifest.get("tolerance", {})
-    return Assignment(
+    assignment = Assignment(
         folder=folder,
         name=_require(head, "name", where),
         title=head.get("title", head["name"]),
@@ -181,4 +260,10 @@ def load_assignment(folder: str | Path) -> Assignment:
         atol=float(tolerance.get("atol", 1e-9)),
         limits=limits,
         instructor_paths=tuple((folder / entry).resolve() for entry in head.get("instructor_path", [])),
+        inputs=head.get("inputs", ""),
+        reference=head.get("reference", ""),
+        curve=head.get("curve", ""),
     )
+    if not assignment.is_bundle:
+        assignment.cases()  # a malformed case is named now, not halfway through a batch
+    return assignment

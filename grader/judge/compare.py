@@ -1,24 +1,21 @@
-"""Judging one case outside the kernel: the kernel's plain arrays against the expected values.
+"""Judging one case outside the kernel: the returned value's records against the expected ones.
 
-Messages name the quantity that differs and how. For a public case they show the expected and
-the returned numbers; for a hidden case they never show an expected value, only where and how
-far the answer is off.
+Structure first (types, lengths, keys, shapes), then numbers within the tolerance, then bools,
+None and texts exactly; printed lines line by line (numbers within the tolerance, words exactly);
+arguments after the call against the same arguments before it. Every difference is a typed
+`Difference` record; the sentences are made from them at the edge (grader.reports.wording).
 """
 
 from __future__ import annotations
 
-import builtins
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.kernel.untrusted import KernelResult
+from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Opaque, Seq
+from grader.records import Difference, Kind, Step, Tolerance
 
-COST_LINE = re.compile(r"^Cost after iteration (\d+): (\S+)\s*$")
-# Type names a hidden case's report may show: Python's own (builtins) and numpy's.
-KNOWN_TYPES = frozenset(name for name, value in {**vars(builtins), **vars(np)}.items() if isinstance(value, type)) | {
-    "NoneType", "LinAlgError", "AxisError", "function", "generator", "module"}
 # A number inside printed text: an integer, a decimal or scientific float, nan or inf. Letters or
 # digits glued to it (W1, 2nd) keep it from being read as a float, so names stay text.
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)(?!\w)(?!\.\d)")
@@ -78,76 +75,22 @@ def same_line(got: str, want: str, rtol: float, atol: float) -> bool:
     return deviation is not None and deviation <= 1.0
 
 
+MAX_DIFFERENCES = 20  # per case: a report stays readable (and bounded) whatever came back
+
+
 @dataclass
 class Comparison:
-    messages: list[str] = field(default_factory=list)
-    # The first quantity found to differ, in the order a training loop produces them:
-    # "error", "returned", "cost0", "costs_length", "costs", "parameters:<key>", "stdout", "inputs".
-    first_difference: str | None = None
+    """The differences found on one case, in the order found."""
+
+    differences: list[Difference] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return not self.messages
+        return not self.differences
 
-    def add(self, kind: str, message: str) -> None:
-        if self.first_difference is None:
-            self.first_difference = kind
-        self.messages.append(message)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.10g}"
-
-
-def _array_difference(name: str, expected: np.ndarray, actual: np.ndarray, rtol: float, atol: float,
-                      public: bool) -> str | None:
-    if actual.shape != expected.shape:
-        return f"{name} has shape {actual.shape}, expected {expected.shape}"
-    with np.errstate(invalid="ignore"):
-        close = np.isclose(actual, expected, rtol=rtol, atol=atol)
-    if close.all():
-        return None
-    where = tuple(int(i) for i in np.argwhere(~close)[0])
-    count = int((~close).sum())
-    spread = f"{count} of {close.size} entries differ" if close.size > 1 else "it differs"
-    if not np.all(np.isfinite(actual)):
-        return f"{name} contains nan or inf values ({spread})"
-    if public:
-        return (f"{name} differs: expected {_fmt(expected[where])}, got {_fmt(actual[where])} "
-                f"at {list(where)} ({spread})")
-    scale = np.maximum(np.abs(expected), atol)
-    worst = float(np.max(np.abs(actual - expected) / scale))
-    return f"{name} differs from the reference ({spread}, first at {list(where)}, relative error up to {worst:.2g})"
-
-
-def _stdout_difference(expected: list[str], actual: str, rtol: float, atol: float, public: bool) -> str | None:
-    lines = [line for line in actual.splitlines() if line.strip()]
-    if len(lines) != len(expected):
-        shown = f": {lines[:3]}" if public else ""
-        return f"printed {len(lines)} lines, expected {len(expected)}{shown}"
-    for number, (got, want) in enumerate(zip(lines, expected, strict=True), start=1):
-        if not same_line(got, want, rtol, atol):
-            return (f"printed {got!r} where {want!r} was expected" if public
-                    else f"printed line {number} is not the reference's")  # what it printed may echo the inputs
-    return None
-
-
-def shown_type(name: str | None, public: bool) -> str:
-    """A type's name as a report may show it: on a hidden case, only the names of Python's and
-    numpy's own types, since the code can give a class it makes any name (a hidden input, say)."""
-    if public or name is None or name in KNOWN_TYPES:
-        return str(name)
-    return "an object of a class defined in the code"
-
-
-def _raised_message(error, public: bool) -> str:
-    """What an exception is reported as. On a hidden case its message is never shown (it could
-    repeat the hidden inputs), only its type and the line of the cell it was raised at."""
-    if public:
-        return f"raised {error.type}: {error.message}".rstrip(": ")
-    kind = error.type if error.type in KNOWN_TYPES else "an exception of a class defined in the code"
-    where = f" at line {error.line} of the function's cell" if error.line else ""
-    return f"raised {kind}{where} (on a hidden case the exception's message is not shown)"
+    @property
+    def first(self) -> Difference | None:
+        return self.differences[0] if self.differences else None
 
 
 def input_changed(after: np.ndarray | None, before: np.ndarray, rtol: float, atol: float) -> bool:
@@ -158,72 +101,181 @@ def input_changed(after: np.ndarray | None, before: np.ndarray, rtol: float, ato
         return not bool(np.all(np.isclose(after, before, rtol=rtol, atol=atol, equal_nan=True)))
 
 
-def compare(case: dict, expected: dict, result: KernelResult, rtol: float, atol: float) -> Comparison:
-    """Compare a kernel result with the expected values of one case."""
-    public = case["visibility"] == "visible"
-    meta = result.meta
-    out = Comparison()
-    if meta.error is not None:
-        out.add("error", _raised_message(meta.error, public))
-        return out
-    if meta.returned != "tuple" or meta.length != 2:
-        extra = f" of {meta.length} items" if meta.returned == "tuple" else ""
-        out.add("returned", f"returned a {shown_type(meta.returned, public)}{extra}; expected a tuple "
-                            "(parameters, costs)")
-        return out
+def kind_of(node: Node | None) -> str:
+    """A node's kind as the messages name it."""
+    if isinstance(node, Seq):
+        return node.kind
+    if isinstance(node, Mapping):
+        return "dict"
+    if isinstance(node, Array):
+        return "numpy array"
+    if isinstance(node, Number):
+        return "number"
+    if isinstance(node, Atom):
+        return {"bool": "bool", "none": "None", "str": "str"}[node.kind]
+    if isinstance(node, Opaque):
+        return node.type
+    return "nothing"
 
-    compared = case["compare"]
-    if "costs" in compared:
-        _compare_costs(out, expected["costs"], result, meta, rtol, atol, public)
-    if "parameters" in compared:
-        _compare_parameters(out, expected["parameters"], result, meta, rtol, atol, public)
-    if "stdout" in compared:
-        problem = _stdout_difference(expected.get("stdout", []), meta.stdout, rtol, atol, public)
-        if problem:
-            out.add("stdout", problem)
-    if "inputs_unchanged" in compared:
-        for name, before in expected.get("inputs", {}).items():
-            if input_changed(result.arrays.get("input:" + name), before, rtol, atol):
-                out.add("inputs", f"the input {name} was modified by the function; work on a copy instead")
+
+def _numbers(want: Node, got: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both sides as arrays when they compare as numbers: a number and a one-value array alike."""
+    if isinstance(want, Number) and isinstance(got, Number):
+        return np.array(want.value), np.array(got.value)
+    if isinstance(want, Number) and isinstance(got, Array) and got.values.size == 1:
+        return np.array(want.value), np.array(got.values.ravel()[0])
+    if isinstance(want, Array) and isinstance(got, Number):  # a number is an array of shape ()
+        return want.values, np.array(got.value)
+    if isinstance(want, Array) and isinstance(got, Array):
+        return want.values, got.values
+    if isinstance(want, Array) and isinstance(got, Seq):  # nested lists of numbers read as the array they form
+        values = _seq_array(got)
+        return None if values is None else (want.values, values)
+    return None
+
+
+def _seq_array(node: Node) -> np.ndarray | None:
+    """Nested lists of numbers as one array (None when they are not rectangular numbers)."""
+    def plain(item):
+        if isinstance(item, Number):
+            return item.value
+        if isinstance(item, Seq) and len(item.items) == item.length:
+            return [plain(x) for x in item.items]
+        raise ValueError
+    try:
+        values = np.array(plain(node), dtype=np.float64)
+    except (ValueError, TypeError):
+        return None
+    return values
+
+
+def _array_difference(path, want: np.ndarray, got: np.ndarray, tol: Tolerance) -> Difference | None:
+    if got.shape != want.shape:
+        return Difference(Kind.SHAPE, path, tuple(want.shape), tuple(got.shape))
+    with np.errstate(invalid="ignore"):
+        close = np.isclose(got, want, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+    if close.all():
+        return None
+    where = tuple(int(i) for i in np.argwhere(~close)[0]) if close.ndim else ()
+    count = int((~close).sum())
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.abs(want), tol.atol)
+        worst = float(np.nanmax(np.where(close, 0.0, np.abs(got - want) / scale)))
+    kind = Kind.VALUES if np.all(np.isfinite(got)) else Kind.NOT_FINITE
+    return Difference(kind, path, float(want[where]), float(got[where]), at=where if close.ndim else None,
+                      count=count, total=int(close.size), relative=worst)
+
+
+def compare_nodes(want: Node, got: Node, path: tuple[Step, ...], tol: Tolerance) -> list[Difference]:
+    """Every difference between the reference's value and the answer's, structure before numbers."""
+    if isinstance(got, Opaque) and got.type == "cut":
+        return [Difference(Kind.CUT, path, kind_of(want), got.why)]  # got.why is the harness's: shown if public
+    pair = _numbers(want, got)
+    if pair is not None:
+        found = _array_difference(path, pair[0], pair[1], tol)
+        return [found] if found else []
+    if isinstance(want, Seq) and isinstance(got, Seq):
+        if want.kind != got.kind and not path:
+            return [Difference(Kind.TYPE, path, want.kind, got.kind)]
+        if want.length != got.length:
+            return [Difference(Kind.LENGTH, path, want.length, got.length, what=got.kind)]
+        return _merged([d for index, (w, g) in enumerate(zip(want.items, got.items, strict=False))
+                        for d in compare_nodes(w, g, (*path, index), tol)], len(want.items))
+    if isinstance(want, Mapping) and isinstance(got, Mapping):
+        found = [Difference(Kind.MISSING_KEY, path, key, None, what="dict") for key in want.keys if key not in got.keys]
+        extra = [key for key in got.keys if key not in want.keys]
+        if extra:  # said once: a dict can hold thousands
+            found.append(Difference(Kind.EXTRA_KEY, path, None, extra[0], what="dict", count=len(extra)))
+        items = dict(zip(got.keys, got.items, strict=True))
+        for key, item in zip(want.keys, want.items, strict=True):
+            if key in items:
+                found += compare_nodes(item, items[key], (*path, key), tol)
+        return found
+    if isinstance(want, Atom) and isinstance(got, Atom) and want.kind == got.kind:
+        same = want.value == got.value and want.length == got.length
+        return [] if same else [Difference(Kind.EXACT, path, want.value, got.value, what=want.kind)]
+    return [Difference(Kind.TYPE, path, kind_of(want), kind_of(got))]
+
+
+def _merged(found: list[Difference], total: int) -> list[Difference]:
+    """Differing numbers of one list said once: the first, with how many of the list's numbers differ."""
+    numbers = [d for d in found if d.kind in (Kind.VALUES, Kind.NOT_FINITE) and d.at is None and d.total == 1]
+    if not numbers:
+        return found
+    first = numbers[0]
+    merged = Difference(first.kind, first.path, first.expected, first.got, count=len(numbers), total=total,
+                        relative=max((d.relative or 0.0) for d in numbers))
+    return [merged if d is first else d for d in found if d is first or d not in numbers]
+
+
+def printed_differences(expected: list[str], printed: str, tol: Tolerance) -> list[Difference]:
+    """Printed output, line by line: numbers within the tolerance, the rest of each line exactly."""
+    lines = [line for line in printed.splitlines() if line.strip()]
+    wanted = [line for line in expected if line.strip()]
+    if len(lines) != len(wanted):
+        return [Difference(Kind.PRINTED_LENGTH, (), len(wanted), len(lines), at=None,
+                           what="\n".join(lines[:3]))]
+    for number, (got, want) in enumerate(zip(lines, wanted, strict=True), start=1):
+        if not same_line(got, want, tol.rtol, tol.atol):
+            return [Difference(Kind.PRINTED, (), want, got, line=number)]
+    return []
+
+
+def input_differences(before: Node | None, after: Node | None, tol: Tolerance) -> list[Difference]:
+    """Each argument that came back changed, by name (whatever its name)."""
+    if not isinstance(before, Mapping):
+        return []
+    returned = dict(zip(after.keys, after.items, strict=True)) if isinstance(after, Mapping) else {}
+    found = []
+    for name, value in zip(before.keys, before.items, strict=True):
+        if name not in returned or compare_nodes(value, returned[name], (name,), tol):
+            found.append(Difference(Kind.INPUT_CHANGED, (name,)))
+    return found
+
+
+def part_of(value: Node, index: int | None) -> Node | None:
+    """The returned value's part `index` (None: the whole value)."""
+    if index is None:
+        return value
+    return value.items[index] if isinstance(value, Seq) and index < len(value.items) else None
+
+
+def compare(case, expected: dict, result: KernelResult, tol: Tolerance, returns: tuple[str, ...] = ()) -> Comparison:
+    """Compare a kernel result with the expected values of one case.
+
+    `case.compare` lists what is compared, in order: "returned" (the whole value), names from the
+    manifest's `returns` (one part of a returned tuple each), "stdout", "inputs_unchanged".
+    """
+    out = Comparison()
+    meta = result.meta
+    if meta.error is not None:
+        out.differences.append(Difference(Kind.RAISED, (), None, meta.error.message, what=meta.error.type,
+                                          line=meta.error.line))
+        return out
+    want = expected["returned"]
+    for item in case.compare:
+        if item == "stdout":
+            out.differences += printed_differences(expected.get("stdout", []), meta.stdout, tol)
+        elif item == "inputs_unchanged":
+            out.differences += input_differences(expected.get("arguments"), result.inputs, tol)
+        elif item == "returned" or item in returns:
+            index = None if item == "returned" else returns.index(item)
+            if index is not None and _root_differs(out, want, result.returned):
+                return out
+            out.differences += compare_nodes(part_of(want, index), part_of(result.returned, index),
+                                             () if index is None else (index,), tol)
+    del out.differences[MAX_DIFFERENCES:]
     return out
 
 
-def _compare_costs(out, expected_costs, result, meta, rtol, atol, public):
-    if meta.costs_type not in ("list", "tuple"):
-        out.add("costs_length", f"costs is a {shown_type(meta.costs_type, public)}, expected a list")
-        return
-    if meta.costs_problem:
-        out.add("costs", f"costs holds {meta.costs_problem}" if public
-                else "costs holds an entry that cannot be read as one number")
-        return
-    costs = result.arrays.get("costs", np.zeros(0))
-    expected_costs = np.asarray(expected_costs, dtype=np.float64)
-    if len(costs) and len(expected_costs):
-        problem = _array_difference("the cost at iteration 0", expected_costs[:1], costs[:1], rtol, atol, public)
-        if problem:
-            out.add("cost0", problem)
-    if costs.shape != expected_costs.shape:
-        out.add("costs_length", f"costs has {len(costs)} entries, expected {len(expected_costs)}")
-        return
-    if out.first_difference != "cost0":  # positions and counts refer to the whole list
-        problem = _array_difference("costs", expected_costs, costs, rtol, atol, public)
-        if problem:
-            out.add("costs", problem)
-
-
-def _compare_parameters(out, expected_parameters, result, meta, rtol, atol, public):
-    if meta.parameters_type != "dict":
-        out.add("parameters:type", f"parameters is a {shown_type(meta.parameters_type, public)}, expected a dict")
-        return
-    problems = meta.parameter_problems
-    for key, want in expected_parameters.items():
-        got = result.arrays.get("parameter:" + key)
-        if key in problems:
-            out.add(f"parameters:{key}", f"{key} is {problems[key]}" if public
-                    else f"{key} cannot be read as an array of numbers")
-        elif got is None:
-            out.add(f"parameters:{key}", f"parameters has no {key}")
-        else:
-            problem = _array_difference(key, want, got, rtol, atol, public)
-            if problem:
-                out.add(f"parameters:{key}", problem)
+def _root_differs(out: Comparison, want: Node, got: Node) -> bool:
+    """The returned tuple itself is wrong (not a tuple, or of another length): said once, nothing else compared."""
+    if out.differences and out.differences[0].path == () and out.differences[0].kind in (Kind.TYPE, Kind.LENGTH):
+        return True
+    found = []
+    if not isinstance(got, Seq) or got.kind != getattr(want, "kind", None):
+        found = [Difference(Kind.TYPE, (), kind_of(want), kind_of(got), what=str(getattr(got, "length", "")))]
+    elif got.length != want.length:
+        found = [Difference(Kind.LENGTH, (), want.length, got.length, what="tuple")]
+    out.differences[:0] = found
+    return bool(found)

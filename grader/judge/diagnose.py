@@ -16,6 +16,7 @@ says where the numbers first go wrong and what that usually points to.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,9 @@ from types import ModuleType
 import numpy as np
 
 from grader.assignment.manifest import Assignment, load_assignment, load_module
-from grader.judge.compare import Comparison, input_changed, same_line, shown_type, split_numbers
-from grader.kernel.untrusted import KernelResult
+from grader.judge.compare import Comparison, input_differences, part_of, same_line, split_numbers
+from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Seq
+from grader.records import Difference, Kind, Tolerance, shown_type
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100
@@ -65,61 +67,121 @@ def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
 
 # --- outcomes: what a function did on a case, compactly ------------------------------------------
 
+SEPARATOR = "|"
+
+
 def fingerprint(array) -> np.ndarray:
-    """Sum, sum of magnitudes and a few evenly spaced entries: enough to tell two results apart."""
+    """Size, sum, sum of magnitudes and a few evenly spaced entries: enough to tell two results apart."""
     flat = np.asarray(array, dtype=np.float64).ravel()
     if flat.size == 0:
-        return np.zeros(2)
+        return np.zeros(3)
     picks = flat[np.linspace(0, flat.size - 1, min(FINGERPRINT_POINTS, flat.size)).astype(int)]
     with np.errstate(all="ignore"):
-        return np.concatenate([[flat.sum(), np.abs(flat).sum()], picks])
+        return np.concatenate([[flat.size, flat.sum(), np.abs(flat).sum()], picks])
 
 
-def _describe_return(value) -> str:
-    name = type(value).__name__
-    return f"{name} of {len(value)}" if isinstance(value, tuple) else name
+def _walk(node: Node, path: str, leaves: dict[str, np.ndarray]) -> str:
+    """The node's shape as a signature text (types, lengths, keys, shapes); its numbers go to `leaves`."""
+    if isinstance(node, Seq):
+        inner = ",".join(_walk(item, f"{path}[{i}]", leaves) for i, item in enumerate(node.items))
+        return f"{node.kind}{node.length}({inner})"
+    if isinstance(node, Mapping):
+        inner = ",".join(f"{key!r}:{_walk(item, f'{path}[{key!r}]', leaves)}"
+                         for key, item in zip(node.keys, node.items, strict=True))
+        return "{" + inner + "}"
+    if isinstance(node, Array) and node.values.size != 1:
+        leaves[path] = fingerprint(node.values)
+        return f"a{tuple(node.values.shape)}"
+    if isinstance(node, (Array, Number)):  # a number and a one-value array compare alike
+        leaves[path] = fingerprint(node.values if isinstance(node, Array) else node.value)
+        return "n"
+    if isinstance(node, Atom):
+        return repr(node.value)
+    return f"o:{getattr(node, 'type', None)}"
 
 
-def variant_outcome(raw: dict) -> dict:
-    """A variant's raw result ({"returned", "stdout"} or {"error"}) as a comparable outcome."""
-    if "error" in raw:
-        return {"error": [str(raw["error"]["type"]), str(raw["error"]["message"])]}
-    value = raw["returned"]
-    if not (isinstance(value, tuple) and len(value) == 2):
-        return {"returned": _describe_return(value)}
-    if not isinstance(value[0], dict):
-        return {"returned": f"tuple with {type(value[0]).__name__} parameters"}
-    parameters, costs = value
-    outcome = {"stdout": [str(line) for line in raw.get("stdout", [])], "parameters": {}, "shapes": {}}
-    if isinstance(costs, (list, tuple)):
-        outcome["costs"] = np.array([float(np.squeeze(np.asarray(c, dtype=np.float64))) for c in costs])
-    for key, array in parameters.items():
-        outcome["parameters"][str(key)] = fingerprint(array)
-        outcome["shapes"][str(key)] = tuple(np.shape(array))
-    return outcome
-
-
-def student_outcome(result: KernelResult, expected: dict, rtol: float = 1e-6, atol: float = 1e-9) -> dict:
-    """The same outcome, read from what the student's kernel sent back."""
+def outcome_of(result: KernelResult, case, names: tuple[str, ...]) -> dict:
+    """What an answer did on a case, compactly: the compared parts' signature and number fingerprints,
+    the printed lines, whether an argument changed. Built the same way for a variant and a student."""
     meta = result.meta
     if meta.error is not None:
         return {"error": [meta.error.type, meta.error.message]}
-    if meta.returned != "tuple" or meta.length != 2 or meta.parameters_type != "dict":
-        returned = meta.returned
-        if returned == "tuple" and meta.length == 2:
-            return {"returned": f"tuple with {meta.parameters_type} parameters"}
-        return {"returned": f"{returned} of {meta.length}" if returned == "tuple" else str(returned)}
-    outcome = {"stdout": meta.stdout.splitlines(), "parameters": {}, "shapes": {}}
-    if meta.costs_type in ("list", "tuple") and not meta.costs_problem:
-        outcome["costs"] = result.arrays.get("costs", np.zeros(0))
-    unreadable = meta.parameter_problems
-    for key in meta.parameter_keys:
-        array = result.arrays.get("parameter:" + key)
-        outcome["parameters"][key] = None if key in unreadable or array is None else fingerprint(array)
-        outcome["shapes"][key] = None if array is None else tuple(array.shape)
-    outcome["inputs_changed"] = any(input_changed(result.arrays.get("input:" + name), before, rtol, atol)
-                                    for name, before in expected.get("inputs", {}).items())
+    leaves: dict[str, np.ndarray] = {}
+    signature = []
+    for item in case.compare:
+        if item == "returned" or item in names:
+            index = None if item == "returned" else names.index(item)
+            part = part_of(result.returned, index)
+            if index is not None and not (isinstance(result.returned, Seq) and result.returned.length == len(names)):
+                part = None
+            signature.append(f"{item}={_walk(part, item, leaves) if part is not None else 'missing'}")
+    return {"signature": ";".join(signature), "leaves": leaves, "stdout": meta.stdout.splitlines(),
+            "inputs_changed": False}
+
+
+def variant_outcome(raw: dict, case, names: tuple[str, ...]) -> dict:
+    """A variant's raw result ({"returned", "stdout"} or {"error"}) as a comparable outcome."""
+    if "error" in raw:
+        return {"error": [str(raw["error"]["type"]), str(raw["error"]["message"])]}
+    stdout = "\n".join(str(line) for line in raw.get("stdout", []))
+    return outcome_of(KernelResult.from_value(raw["returned"], stdout), case, names)
+
+
+def student_outcome(result: KernelResult, expected: dict, case, names: tuple[str, ...], tol: Tolerance) -> dict:
+    """The same outcome, read from what the student's kernel sent back."""
+    outcome = outcome_of(result, case, names)
+    if "error" not in outcome and "inputs_unchanged" in case.compare:
+        outcome["inputs_changed"] = bool(input_differences(expected.get("arguments"), result.inputs, tol))
     return outcome
+
+
+def stored_variant_table(prefix: tuple[str, str], outcome: dict) -> dict[str, np.ndarray]:
+    """`mistake|case|error`, `|signature`, `|stdout`, `|leaf|<path>` (a fingerprint)."""
+    def key(*parts):
+        return SEPARATOR.join(prefix + parts)
+
+    if "error" in outcome:
+        return {key("error"): np.array(outcome["error"], dtype=str)}
+    flat = {key("signature"): np.array([outcome["signature"]], dtype=str),
+            key("stdout"): np.array(outcome["stdout"], dtype=str)}
+    for path, marks in outcome["leaves"].items():
+        flat[key("leaf", path)] = marks
+    return flat
+
+
+def save_variant_values(path: Path, flat: dict[str, np.ndarray]) -> None:
+    """One JSON table in one npz member: thousands of tiny arrays would be mostly archive overhead."""
+    table = json.dumps({key: value.tolist() for key, value in sorted(flat.items())}, separators=(",", ":"))
+    np.savez_compressed(path, table=np.array(table))
+
+
+def read_variant_table(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as stored:
+        table = json.loads(str(stored["table"]))
+    return {key: np.array(value, dtype=np.float64 if key.split(SEPARATOR)[2] == "leaf" else str)
+            for key, value in table.items()}
+
+
+def read_variant_values(path: Path) -> dict[str, dict[str, dict]]:
+    """Stored variant outcomes as {case_id: {mistake_id: outcome}} (empty when the file is absent)."""
+    by_case: dict[str, dict[str, dict]] = {}
+    if not path.exists():
+        return by_case
+    for name, value in read_variant_table(path).items():
+        mistake_id, case_id, kind, *rest = name.split(SEPARATOR)
+        outcome = by_case.setdefault(case_id, {}).setdefault(mistake_id, {})
+        if kind == "error":
+            outcome["error"] = [str(v) for v in value]
+            continue
+        outcome.setdefault("leaves", {})
+        outcome.setdefault("inputs_changed", False)
+        if kind == "signature":
+            outcome["signature"] = str(value[0])
+        elif kind == "stdout":
+            outcome["stdout"] = [str(line) for line in value]
+        elif kind == "leaf":
+            outcome["leaves"][SEPARATOR.join(rest)] = value
+    return by_case
 
 
 # --- comparing two outcomes ---------------------------------------------------------------------
@@ -130,15 +192,15 @@ def _close(a, b, rtol: float, atol: float) -> bool:
         return a.shape == b.shape and bool(np.all(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True)))
 
 
-def _same_fingerprint(a, b, size: int, rtol: float, atol: float) -> bool:
-    if a is None or b is None or a.shape != b.shape:
+def _same_fingerprint(a, b, rtol: float, atol: float) -> bool:
+    if a is None or b is None or a.shape != b.shape or a.size < 3 or a[0] != b[0]:
         return False
-    total_a, total_b = a[0], b[0]
+    total_a, total_b = a[1], b[1]
     if np.isnan(total_a) or np.isnan(total_b):
         sums_agree = bool(np.isnan(total_a) and np.isnan(total_b))
     else:  # a sum may cancel to almost nothing: judge it against the magnitudes summed
-        sums_agree = abs(total_a - total_b) <= atol * max(size, 1) + rtol * max(abs(a[1]), abs(b[1]))
-    return sums_agree and _close(a[1:], b[1:], rtol, atol)
+        sums_agree = abs(total_a - total_b) <= atol * max(a[0], 1) + rtol * max(abs(a[2]), abs(b[2]))
+    return sums_agree and _close(a[2:], b[2:], rtol, atol)
 
 
 def _same_lines(a: list[str], b: list[str], rtol: float, atol: float) -> bool:
@@ -167,28 +229,17 @@ def same_error(a: list[str], b: list[str]) -> bool:
     return bool(numbers) and numbers == split_numbers(b[1]).numbers
 
 
-def same_outcome(case: dict, a: dict, b: dict, rtol: float, atol: float) -> bool:
+def same_outcome(case, a: dict, b: dict, rtol: float, atol: float) -> bool:
     """Do two outcomes agree on everything the case compares?"""
     if "error" in a or "error" in b:
         return "error" in a and "error" in b and same_error(a["error"], b["error"])
-    if "returned" in a or "returned" in b:
-        return a.get("returned") == b.get("returned")
-    compared = case["compare"]
-    if "costs" in compared:
-        if a.get("costs") is None or b.get("costs") is None or not _close(a["costs"], b["costs"], rtol, atol):
-            return False
-    if "parameters" in compared:
-        if set(a["parameters"]) != set(b["parameters"]):
-            return False
-        for key in a["parameters"]:
-            if a["shapes"].get(key) != b["shapes"].get(key):
-                return False
-            size = int(np.prod(a["shapes"][key])) if a["shapes"][key] is not None else 0
-            if not _same_fingerprint(a["parameters"][key], b["parameters"][key], size, rtol, atol):
-                return False
-    if "stdout" in compared and not _same_lines(a["stdout"], b["stdout"], rtol, atol):
+    if a.get("signature") != b.get("signature") or set(a["leaves"]) != set(b["leaves"]):
         return False
-    if "inputs_unchanged" in compared and a.get("inputs_changed", False) != b.get("inputs_changed", False):
+    if not all(_same_fingerprint(a["leaves"][k], b["leaves"][k], rtol, atol) for k in a["leaves"]):
+        return False
+    if "stdout" in case.compare and not _same_lines(a["stdout"], b["stdout"], rtol, atol):
+        return False
+    if "inputs_unchanged" in case.compare and a.get("inputs_changed", False) != b.get("inputs_changed", False):
         return False
     return True
 
@@ -213,28 +264,20 @@ def locate(pattern, source: str) -> int | None:
     return None
 
 
-def _line_text(cell, number: int) -> str:
-    lines = cell.source.splitlines()
-    code = lines[number - 1].strip() if number <= len(lines) else ""
-    code = re.sub(r"\s{2,}#.*$", "", code)  # an inline comment is not the code pointed at
-    if len(code) > MAX_CODE_CHARS:
-        code = code[: MAX_CODE_CHARS - 3] + "..."
-    return f"cell {cell.index + 1}, line {number}: {code}"
-
-
 # --- the diagnosis ------------------------------------------------------------------------------
 
-def match_mistakes(case: dict, expected: dict, result: KernelResult, rtol: float, atol: float) -> list[str]:
+def match_mistakes(assignment, case, expected: dict, result: KernelResult) -> list[str]:
     """Ids of the catalogued variants whose outcome on this case the student's outcome matches."""
     variants = expected.get("variants") or {}
     if not variants:
         return []
-    mine = student_outcome(result, expected, rtol, atol)
+    tol = assignment.tolerance(case.function, case)
+    mine = student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
     return [mistake_id for mistake_id, outcome in variants.items()
-            if same_outcome(case, outcome, mine, rtol, atol)]
+            if same_outcome(case, outcome, mine, tol.rtol, tol.atol)]
 
 
-def diagnose(assignment, case: dict, expected: dict, result: KernelResult, comparison: Comparison,
+def diagnose(assignment, case, expected: dict, result: KernelResult, comparison: Comparison,
              cell=None) -> dict | None:
     """The likely mistake behind a failing case (None when it passed); never raises."""
     if comparison.passed:
@@ -246,20 +289,20 @@ def diagnose(assignment, case: dict, expected: dict, result: KernelResult, compa
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
         pass
     try:
-        return localise(case, expected, result, comparison, assignment.rtol, assignment.atol)
+        return localise(assignment, case, comparison)
     except Exception:  # noqa: BLE001
         return None
 
 
 def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
-    matched = match_mistakes(case, expected, result, assignment.rtol, assignment.atol)
+    matched = match_mistakes(assignment, case, expected, result)
     if not matched:
         return None
     catalogue = load_catalogue(assignment)
     known = [m for m in (catalogue.mistakes if catalogue is not None else ()) if m in matched]  # catalogue order
     if not known:
         return None
-    # Variants can behave alike (a flipped dA and a flipped update give the same numbers): prefer
+    # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
     # the one whose usual line is actually in the student's code.
     lines = {m: locate(catalogue.mistakes[m].get("pattern"), cell.source) if cell is not None else None
              for m in known}
@@ -268,113 +311,107 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     diagnosis = {"mistake": chosen, "title": mistake["title"], "explanation": mistake["explanation"],
                  "fix": mistake["fix"]}
     if lines[chosen]:
-        diagnosis["line"] = _line_text(cell, lines[chosen])
+        diagnosis.update(_place(cell, lines[chosen]))
     others = [m for m in known if m != chosen]
     if others:
         diagnosis["also_possible"] = others
     return diagnosis
 
 
+def _place(cell, number: int) -> dict:
+    """Where a pattern was found: the place ("cell 30, line 58") and the code there, kept apart."""
+    lines = cell.source.splitlines()
+    code = lines[number - 1].strip() if number <= len(lines) else ""
+    code = re.sub(r"\s{2,}#.*$", "", code)  # an inline comment is not the code pointed at
+    if len(code) > MAX_CODE_CHARS:
+        code = code[: MAX_CODE_CHARS - 3] + "..."
+    place = f"cell {cell.index + 1}, line {number}"
+    return {"place": place, "code": code, "line": f"{place}: {code}"}
+
+
 # --- when no catalogued mistake matches: where the numbers first go wrong ------------------------
 
-LOCALISED = {
-    "error": ("the function raised an error",
-              "The call stopped with an exception, so nothing could be compared. The message above names it; "
-              "run the function on the public test's inputs in the notebook to see the line it comes from."),
-    "returned": ("the function does not return the pair (parameters, costs)",
-                 "Whatever the body computes, the caller expects exactly two values back: the dictionary of "
-                 "trained parameters and the list of recorded costs."),
-    "parameters:type": ("parameters is not a dictionary",
-                        "The first returned value must be the dictionary of arrays W1, b1, ... as the "
-                        "initialiser and the update build it."),
-    "cost0": ("the very first cost already differs: initialisation, forward pass or cost",
-              "Nothing has been learnt when the first cost is recorded, so the difference comes from the "
-              "parameters training starts from (which initialiser, its arguments, the random seed) or from "
-              "the forward pass and the cost (the activation of each layer, the cost formula, which arrays "
-              "are passed in)."),
-    "costs_length": ("costs holds the wrong number of entries: when the cost is recorded",
-                     "The values may be right, but a cost must be appended exactly when the template does it "
-                     "(every 100 iterations), and the loop must run exactly as many times as asked."),
-    "costs": ("the first cost agrees but later ones drift: backward pass or update",
-              "Initialisation and the forward pass are right, since the first cost matches; what goes wrong "
-              "happens in the training step: the gradients (the backward pass, the caches and dA each step "
-              "receives), the update (its sign, the learning rate used, keeping its result), or the "
-              "parameters the next forward pass reads."),
-    "stdout": ("the printed cost lines differ",
-               "The returned values agree, so training is right; the lines printed are not the ones expected: "
-               "check which iterations print and the exact format 'Cost after iteration i: cost'."),
-    "inputs": ("the function changes the X or Y it was given",
-               "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
-               "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead."),
-}
+# Neutral advice by the part that differs and the difference's kind; an assignment's catalogue
+# module may put its own, in its course's words, before these (ADVICE, see advice_for).
+DEFAULT_ADVICE = [
+    {"part": "raised", "title": "the function raised {exception}",
+     "explanation": "The call stopped with an exception, so nothing could be compared. The message above names "
+                    "it; run the function on the public test's inputs in the notebook to see the line it comes "
+                    "from."},
+    {"part": "returned", "kind": ["type", "length"], "title": "the function does not return what is expected",
+     "explanation": "Whatever the body computes, the caller expects the values the assignment describes: compare "
+                    "the number of values returned, their types and their order with the function's docstring."},
+    {"part": "stdout", "title": "the printed lines differ",
+     "explanation": "The returned values agree; the lines printed are not the ones expected: check which lines "
+                    "are printed, when, and their exact format."},
+    {"part": "inputs", "title": "the function changes an argument it was given",
+     "explanation": "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
+                    "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead."},
+    {"kind": ["missing_key", "extra_key"], "title": "a returned dict has other keys than expected",
+     "explanation": "Check the names of the keys the function stores, and that it stores every one asked for."},
+    {"kind": ["type", "length", "shape"], "title": "{names}: not of the form expected",
+     "explanation": "The value has another type, length or shape than the reference's: check how it is built "
+                    "(the sizes used, a missing transpose or reshape, a list where an array is expected)."},
+    {"title": "{names} differ",
+     "explanation": "The form is right but the numbers are not: follow the computation that produces them, "
+                    "step by step, on the public test's inputs."},
+]
 
 
-def _differing_parameters(expected: dict, result: KernelResult, rtol: float, atol: float) -> list[str]:
-    keys = []
-    for key, want in expected.get("parameters", {}).items():
-        got = result.arrays.get("parameter:" + key)
-        if got is None or got.shape != want.shape or not _close(got, want, rtol, atol):
-            keys.append(key)
-    return keys
+def _advice_part(difference: Difference, names: tuple[str, ...]) -> str:
+    if difference.kind == Kind.RAISED:
+        return "raised"
+    if difference.kind in (Kind.PRINTED, Kind.PRINTED_LENGTH):
+        return "stdout"
+    if difference.kind == Kind.INPUT_CHANGED:
+        return "inputs"
+    head = difference.path[0] if difference.path else None
+    return names[head] if isinstance(head, int) and head < len(names) else "returned"
 
 
-def _layer(key: str) -> int | None:
-    match = re.fullmatch(r"[A-Za-z]+(\d+)", key)
-    return int(match.group(1)) if match else None
+def _matches(entry: dict, difference: Difference, part: str) -> bool:
+    kinds = entry.get("kind")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    index = difference.path[1] if len(difference.path) > 1 else None
+    return ((entry.get("part") in (None, part)) and (kinds is None or difference.kind.value in kinds)
+            and ("index" not in entry or entry["index"] == index)
+            and (entry.get("raised") in (None, difference.what)))
 
 
-def _parameters_advice(expected: dict, result: KernelResult, first: str, rtol: float,
-                       atol: float) -> tuple[str, str]:
-    keys = _differing_parameters(expected, result, rtol, atol) or [first.split(":", 1)[1]]
-    all_keys = list(expected.get("parameters", {}))
-    layers = sorted({_layer(k) for k in keys if _layer(k) is not None})
-    every = set(keys) == set(all_keys)
-    title = f"the costs agree but the returned {', '.join(keys)} differ"
-    if every:
-        explanation = ("Every recorded cost is right, yet every parameter returned differs: the training "
-                       "went right while costs were recorded, so look at what happens after the last recorded "
-                       "cost (the number of iterations the loop runs, the last update) and at which dictionary "
-                       "is returned.")
-    elif layers:
-        which = ", ".join(str(layer) for layer in layers)
-        explanation = (f"Only layer {which} ends up different. The forward pass and the cost are right; look "
-                       "at that layer's part of the backward pass (the cache and dA its step receives, the "
-                       "activation named) and at its update.")
-    else:
-        explanation = ("Only some parameters end up different: look at how those entries are computed in the "
-                       "backward pass and updated.")
-    return title, explanation
+def advice_for(assignment, difference: Difference, names: tuple[str, ...]) -> dict:
+    """The first advice entry (the assignment's ADVICE, then DEFAULT_ADVICE) that fits the difference.
+
+    An entry may name `part` (a name of the manifest's `returns`, "returned", "stdout", "inputs" or
+    "raised"), `kind` (a Difference kind or a list of them), `index` (the first index inside the
+    part) and `raised` (an exception type); `title` and `explanation` may hold {names} (the
+    differing values) and {exception}; `explanation` may also be a callable(differing, all_names).
+    """
+    catalogue = load_catalogue(assignment) if catalogue_files(assignment) else None
+    table = list(getattr(catalogue.module, "ADVICE", []) if catalogue is not None else []) + DEFAULT_ADVICE
+    part = _advice_part(difference, names)
+    return next(entry for entry in table if _matches(entry, difference, part))
 
 
-ERROR_ADVICE = {
-    "NameError": "A name is read before anything was assigned to it: a YOUR CODE region still empty, a "
-                 "variable spelled differently where it is set and where it is used, or a notebook variable "
-                 "(the grader runs only the imports and the graded cells, so the notebook's other variables "
-                 "do not exist). Assign every name the function uses inside the function.",
-    "TypeError": "A function received arguments it does not take, or a value of the wrong kind: compare each "
-                 "helper call with the helper's signature (for example initialize_parameters(n_x, n_h, n_y) "
-                 "takes three sizes, initialize_parameters_deep(layers_dims) one list).",
-    "ValueError": "Arrays of incompatible shapes met, usually in a matrix product: check that each layer's W "
-                  "is multiplied with the previous layer's activations, and which cache each step receives.",
-    "KeyError": "A dictionary was asked for a key it lacks: check the names of the parameters (W1, b1, ...) "
-                "and of the gradients (dW1, db1, ...) that update_parameters reads.",
-}
+def localise(assignment, case, comparison: Comparison) -> dict | None:
+    """Where the student's answer first departs from the reference, and what that usually means."""
+    from grader.reports.wording import display_path
 
-
-def localise(case: dict, expected: dict, result: KernelResult, comparison: Comparison, rtol: float = 1e-6,
-             atol: float = 1e-9) -> dict | None:
-    """Where the student's numbers first depart from the reference, and what that usually means."""
-    first = comparison.first_difference
+    first = comparison.first
     if first is None:
         return None
-    if first.startswith("parameters:") and first != "parameters:type":
-        title, explanation = _parameters_advice(expected, result, first, rtol, atol)
-    else:
-        title, explanation = LOCALISED.get(first, LOCALISED["costs"] if first.startswith("cost") else (None, None))
-        if title is None:
-            return None
-        if first == "error" and result.meta.error is not None:
-            kind = result.meta.error.type
-            title = f"the function raised {shown_type(kind, case['visibility'] == 'visible')}"
-            explanation = ERROR_ADVICE.get(kind, explanation)
-    return {"mistake": None, "title": title, "explanation": explanation, "where": first}
+    names = assignment.function(case.function).returns
+    public = case.visibility == "visible"
+    entry = advice_for(assignment, first, names)
+    same_part = [d for d in comparison.differences if d.kind == first.kind and d.path[:1] == first.path[:1]]
+    differing = list(dict.fromkeys(display_path(d.path, names) for d in same_part))
+    exception = shown_type(first.what, public) if first.kind == Kind.RAISED else ""
+    explanation = entry["explanation"]
+    if callable(explanation):
+        everything = [display_path(d.path, names) for d in comparison.differences]
+        explanation = explanation(differing, everything)
+    fill = {"{names}": ", ".join(differing), "{exception}": exception}
+    title, text = entry["title"], str(explanation)
+    for key, value in fill.items():
+        title, text = title.replace(key, value), text.replace(key, value)
+    return {"mistake": None, "title": title, "explanation": text,
+            "where": f"{first.kind.value}:{display_path(first.path, names)}"}

@@ -1,15 +1,184 @@
-"""The only grader code that runs inside the student's kernel: call one function on one case.
+"""The only grader code that runs inside the student's kernel: build a case's inputs, call, flatten.
 
-Its source is sent to the kernel as a cell. It builds the case's inputs with the assignment's
-public `test_utils.build_inputs`, calls the student's function positionally in the order the
-manifest gives, and writes what came back as plain arrays (np.savez, never pickle) to the file
-the grader names. It knows no expected value; the grader reads the file and judges outside.
-This file must stay self-contained: the kernel cannot import the grader package.
+Its source is sent to the kernel as a cell, and the grader imports the same file, so that the
+reference's return value is flattened exactly as a student's is (one implementation). It must
+stay self-contained (the kernel cannot import the grader package) and only defines dunder names,
+so that it never replaces a name the notebook uses.
+
+The result protocol
+-------------------
+A graded function may return any value built from tuples, lists, dicts with string keys, numpy
+arrays, Python and numpy numbers, bools, None and short strings. `__grader_flatten__` turns it
+into a structure description (JSON) and a list of leaves (float64 arrays, written to the .npz as
+members `leaf:0`, `leaf:1`, ...; never pickle). Structure nodes:
+
+    {"kind": "tuple"|"list", "length": n, "items": [node, ...]}        items cut at a bound
+    {"kind": "tuple"|"list", "length": n, "numbers": leaf}              n numbers packed in one leaf
+    {"kind": "dict", "keys": [str, ...], "items": [node, ...]}          keys cut at a bound
+    {"kind": "array", "leaf": i, "dtype": "float64"}                    the leaf holds its values
+    {"kind": "number", "leaf": i, "type": "int"}                        a 0-d leaf
+    {"kind": "bool", "value": true} | {"kind": "none"} | {"kind": "str", "value": s, "length": n}
+    {"kind": "other", "type": "set", "why": "..."}                      cannot be sent as data
+    {"kind": "cut", "why": "..."}                                       beyond a bound
+
+Depth, leaves, keys, items, string length and the values sent are bounded; `cut` lists what was
+left out, so the grader can say so.
+
+The recipe language
+-------------------
+A case's inputs are JSON: {"seed": 0, "args": {name: value, ...}}. The arguments are built in
+the order written, drawing from one numpy RandomState(seed). A value is a JSON number, string,
+bool or null (itself), a JSON list (a list of values), or an object with one tag:
+
+    {"normal": [3, 4]}                     standard normal draws of that shape
+    {"uniform": [3, 4], "low": 0, "high": 1}
+    {"bernoulli": [1, 10], "p": 0.5}       0.0/1.0 floats, 1 with probability p
+    {"array": [[1, 2], [3, 4]]}            a literal float64 array
+    {"file": "data.npz", "key": "X"}       an array from a file of the bundle (.npz or .h5),
+                                           read in the kernel's folder; "rows": n keeps the first n
+    {"tuple": [value, ...]}   {"dict": {"W1": value, ...}}   {"literal": any JSON, taken as is}
+
+An assignment may instead name its own builder module (`inputs` in the manifest): the harness
+then imports it from the kernel's folder and calls its build_inputs(recipe).
 """
 
 
-def __grader_run__(request_text):
+def __grader_flatten__(value, max_values, bounds=(12, 1000, 200, 1000, 200)):
+    """(structure, leaves, cut): `value` as a JSON-ready description and its float64 arrays.
+
+    `bounds` = (depth, leaves, keys per dict, items per list, characters per text); the grader's
+    reader (untrusted.py) accepts no more than these.
+    """
+    import numbers
+
+    import numpy as np
+
+    max_depth, max_leaves, max_keys, max_items, max_string = bounds
+    leaves, cut = [], []
+    budget = [max_values]
+
+    def leaf(size, make):
+        """The index of a new leaf holding make() (size values), or a "cut" note when over a bound."""
+        if len(leaves) >= max_leaves:
+            cut.append(f"more than {max_leaves} arrays and numbers")
+            return None, "too many arrays and numbers"
+        if size > budget[0]:
+            cut.append(f"more than the {max_values} values accepted")
+            return None, f"an array of {size} values, more than the {max_values} accepted"
+        budget[0] -= size
+        leaves.append(make())
+        return len(leaves) - 1, ""
+
+    def is_number(item):
+        if isinstance(item, (bool, np.bool_)):
+            return False
+        if isinstance(item, np.ndarray):
+            return item.ndim == 0 and item.dtype.kind in "fiu"
+        return isinstance(item, (numbers.Real, np.integer, np.floating))
+
+    def node(item, depth):
+        if depth > max_depth:
+            cut.append(f"nesting deeper than {max_depth}")
+            return {"kind": "cut", "why": "depth"}
+        if item is None:
+            return {"kind": "none"}
+        if isinstance(item, (bool, np.bool_)):
+            return {"kind": "bool", "value": bool(item)}
+        if isinstance(item, str):
+            if len(item) > max_string:
+                cut.append(f"a text longer than {max_string} characters")
+            return {"kind": "str", "value": item[:max_string], "length": len(item)}
+        if is_number(item):
+            index, why = leaf(1, lambda: np.array(float(item), dtype=np.float64))
+            if index is None:
+                return {"kind": "cut", "why": why}
+            return {"kind": "number", "leaf": index, "type": type(item).__name__[:100]}
+        if not isinstance(item, (np.ndarray, tuple, list, dict)) and hasattr(item, "__array__"):
+            item = np.asarray(item)  # an array-like (a matrix, a tensor): read as the array it says it is
+        if isinstance(item, np.ndarray):
+            if item.dtype.kind not in "fiub":
+                return {"kind": "other", "type": "ndarray", "why": f"an array of {item.dtype.kind} values"}
+            index, why = leaf(int(item.size), lambda: np.array(item, dtype=np.float64, copy=True))
+            if index is None:
+                return {"kind": "cut", "why": why}
+            return {"kind": "array", "leaf": index, "dtype": str(item.dtype)[:20]}
+        if isinstance(item, (tuple, list)):
+            kind = "tuple" if isinstance(item, tuple) else "list"
+            if 0 < len(item) <= budget[0] and all(is_number(x) for x in item):
+                index, _ = leaf(len(item), lambda: np.array([float(x) for x in item], dtype=np.float64))
+                if index is not None:
+                    return {"kind": kind, "length": len(item), "numbers": index}
+            if len(item) > max_items:
+                cut.append(f"a {kind} of more than {max_items} items")
+            return {"kind": kind, "length": len(item), "items": [node(x, depth + 1) for x in list(item)[:max_items]]}
+        if isinstance(item, dict):
+            keys = list(item)[:max_keys]
+            if not all(isinstance(k, str) for k in keys):
+                return {"kind": "other", "type": "dict", "why": "a dict whose keys are not all strings"}
+            if len(item) > max_keys:
+                cut.append(f"a dict of more than {max_keys} keys")
+            return {"kind": "dict", "keys": [k[:max_string] for k in keys],
+                    "items": [node(item[k], depth + 1) for k in keys]}
+        return {"kind": "other", "type": type(item).__name__[:100], "why": "not a number, array, text or container"}
+
+    structure = node(value, 0)
+    return structure, leaves, sorted(set(cut))
+
+
+def __grader_inputs__(recipe, folder="."):
+    """The keyword arguments of one call, built from a recipe (see the module docstring)."""
+    import os
+
+    import numpy as np
+
+    tags_known = ("normal", "uniform", "bernoulli", "array", "file", "tuple", "dict", "literal")
+    random = np.random.RandomState(int(recipe.get("seed", 0)))
+
+    def read_file(spec):
+        path = os.path.join(folder, spec["file"])
+        if path.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as stored:
+                array = np.array(stored[spec["key"]])
+        else:
+            import h5py
+
+            with h5py.File(path, "r") as stored:
+                array = np.array(stored[spec["key"]])
+        if "rows" in spec:
+            array = array[: int(spec["rows"])]
+        return np.array(array, dtype=np.float64)
+
+    def build(spec):
+        if spec is None or isinstance(spec, (bool, int, float, str)):
+            return spec
+        if isinstance(spec, list):
+            return [build(x) for x in spec]
+        tags = [tag for tag in spec if tag in tags_known] if isinstance(spec, dict) else []
+        if len(tags) != 1:
+            raise ValueError(f"a recipe value must be a literal or an object with one of the tags {tags_known}")
+        tag = tags[0]
+        if tag == "normal":
+            return random.randn(*spec["normal"])
+        if tag == "uniform":
+            return random.uniform(spec.get("low", 0.0), spec.get("high", 1.0), size=spec["uniform"])
+        if tag == "bernoulli":
+            return (random.rand(*spec["bernoulli"]) < spec.get("p", 0.5)).astype(np.float64)
+        if tag == "array":
+            return np.array(spec["array"], dtype=np.float64)
+        if tag == "file":
+            return read_file(spec)
+        if tag == "tuple":
+            return tuple(build(x) for x in spec["tuple"])
+        if tag == "dict":
+            return {str(k): build(v) for k, v in spec["dict"].items()}
+        return spec["literal"]
+
+    return {name: build(value) for name, value in recipe.get("args", {}).items()}
+
+
+def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inputs__):
     import contextlib
+    import importlib
     import json
     import os
     import sys
@@ -19,8 +188,8 @@ def __grader_run__(request_text):
 
     request = json.loads(request_text)
     namespace = sys.modules["__main__"].__dict__
-    meta = {"error": None, "returned": None}
-    arrays = {}
+    meta = {"error": None, "returned": None, "cut": []}
+    leaves = []
 
     class BoundedText:
         """Keeps the first `limit` characters written to it and counts the rest."""
@@ -40,15 +209,6 @@ def __grader_run__(request_text):
         def flush(self):
             pass
 
-    def plain(value):
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
-            return None, f"{type(value).__name__} that cannot be read as numbers ({error})"
-        if array.size > request["max_values"]:
-            return None, f"an array of {array.size} values, more than the {request['max_values']} accepted"
-        return np.array(array, dtype=np.float64, copy=True), None
-
     def raised_at(error, function):
         """The line, in the cell that defines the function, where the exception left that cell's code."""
         cell = getattr(getattr(function, "__code__", None), "co_filename", None)
@@ -59,12 +219,16 @@ def __grader_run__(request_text):
         return found
 
     function = None
+    kwargs = {}
     captured = BoundedText(request["output_limit"])
     try:
         os.chdir(request["workdir"])
-        from test_utils import build_inputs
-
-        kwargs = build_inputs(request["recipe"])
+        if request.get("builder"):
+            if request["workdir"] not in sys.path:
+                sys.path.insert(0, request["workdir"])
+            kwargs = importlib.import_module(request["builder"]).build_inputs(request["recipe"])
+        else:
+            kwargs = inputs(request["recipe"], request["workdir"])
         function = namespace.get(request["function"])
         if not callable(function):
             raise NameError(f"the notebook defines no function named {request['function']}")
@@ -95,31 +259,19 @@ def __grader_run__(request_text):
     meta["stdout_dropped"] = captured.dropped
 
     if meta["error"] is None:
-        meta["returned"] = type(result).__name__
-        if isinstance(result, tuple):
-            meta["length"] = len(result)
-        parameters, costs = (result if isinstance(result, tuple) and len(result) == 2 else (None, None))
-        meta["parameters_type"] = type(parameters).__name__
-        if isinstance(parameters, dict):
-            meta["parameter_keys"] = [str(k) for k in list(parameters)[:200]]
-            problems = {}
-            for key in list(parameters)[:200]:
-                array, problem = plain(parameters[key])
-                if problem:
-                    problems[str(key)] = problem
-                else:
-                    arrays["parameter:" + str(key)] = array
-            meta["parameter_problems"] = problems
-        meta["costs_type"] = type(costs).__name__
-        if isinstance(costs, (list, tuple)):
-            try:
-                arrays["costs"] = np.array([float(np.squeeze(np.asarray(c, dtype=np.float64)))
-                                            for c in costs[: request["max_values"]]])
-            except Exception as error:  # noqa: BLE001 - reported, not raised
-                meta["costs_problem"] = f"an entry cannot be read as one number ({error})"
+        sent = {"returned": result}
         if request.get("return_inputs"):
-            arrays["input:X"] = np.array(kwargs["X"], dtype=np.float64)
-            arrays["input:Y"] = np.array(kwargs["Y"], dtype=np.float64)
+            sent["inputs"] = {name: kwargs.get(name) for name in request["signature"] if name in kwargs}
+        try:
+            structure, leaves, cut = flatten(sent, request["max_values"])
+            meta["returned"] = structure["items"][0]
+            meta["inputs"] = structure["items"][1] if "inputs" in sent else None
+            meta["cut"] = cut
+        except Exception as error:  # noqa: BLE001 - a value whose reading fails is reported
+            meta["returned"] = {"kind": "other", "type": type(result).__name__[:100],
+                                "why": f"it could not be read ({type(error).__name__})"}
+            leaves = []
 
+    arrays = {f"leaf:{index}": array for index, array in enumerate(leaves)}
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(request["out"], **arrays)

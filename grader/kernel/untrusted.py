@@ -22,26 +22,26 @@ import os
 import stat
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from grader.errors import GraderError
+from grader.records import Array, Atom, Mapping, Node, Number, Opaque, Seq  # noqa: F401 - the value tree
 
 ALLOWED_KINDS = "fiub"
 MAX_META_CHARS = 1_000_000
-MAX_PARAMETERS = 200  # the harness sends at most this many parameter arrays
-MAX_MEMBERS = MAX_PARAMETERS + 4  # meta, costs, input:X, input:Y
+MAX_DEPTH, MAX_LEAVES, MAX_KEYS, MAX_ITEMS, MAX_STRING = 12, 1000, 200, 1000, 200  # kernel_side's bounds
+MAX_MEMBERS = MAX_LEAVES + 1  # the leaves and meta
 MEMBER_OVERHEAD = 4096  # an .npy header, generously
 READ_SECONDS = 20.0  # the longest the grader spends reading one result file
 CHUNK = 1 << 20
-FIXED_MEMBERS = ("meta", "costs", "input:X", "input:Y")
 MAX_NAME_CHARS = 200  # an exception type's or a returned type's name
 MAX_MESSAGE_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 6_000
 MAX_PROBLEM_CHARS = 1_000
-MAX_PARAMETER_NAME = 1_000
+MAX_CUT_NOTES = 20
 
 
 class UntrustedDataError(GraderError):
@@ -63,55 +63,140 @@ class RaisedError:
     line: int | None = None  #: line, in the student's function's cell, where it was raised
 
 
+# --- the returned value, as typed records ---------------------------------------------------------
+
+
+
+def parse_node(data: object, leaves: dict[int, np.ndarray], used: set[int], depth: int = 0) -> Node:
+    """A structure description (kernel_side's JSON) as typed records; every field checked.
+
+    `leaves` are the arrays by index; each must be referenced exactly once (recorded in `used`).
+    """
+    if depth > MAX_DEPTH + 2 or not isinstance(data, dict):
+        raise _Malformed("the structure of the returned value is not a description the harness writes")
+    kind = data.get("kind")
+    fields = set(data) - {"kind"}
+
+    def only(*names):
+        if fields - set(names):
+            raise _Malformed("the structure has a field the harness never writes")
+
+    if kind in ("tuple", "list"):
+        length = _count(data.get("length"), "a length")
+        if "numbers" in data:
+            only("length", "numbers")
+            values = _take_leaf(data["numbers"], leaves, used)
+            if values.shape != (length,):
+                raise _Malformed("a packed list's values do not match its length")
+            return Seq(kind, length, tuple(Number(float(v), "float") for v in values))
+        only("length", "items")
+        items = data.get("items")
+        if not isinstance(items, list) or len(items) > min(length, MAX_ITEMS):
+            raise _Malformed("a list's items do not match its length")
+        return Seq(kind, length, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+    if kind == "dict":
+        only("keys", "items")
+        keys = _str_list(data.get("keys"), "keys", MAX_KEYS)
+        items = data.get("items")
+        if not isinstance(items, list) or len(items) != len(keys) or len(set(keys)) != len(keys):
+            raise _Malformed("a dict's items do not match its keys")
+        if any(len(k) > MAX_STRING for k in keys):
+            raise _Malformed("a dict key is longer than the harness sends")
+        return Mapping(tuple(keys), tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+    if kind == "array":
+        only("leaf", "dtype")
+        return Array(_take_leaf(data.get("leaf"), leaves, used), _text(data.get("dtype"), "a dtype", 20))
+    if kind == "number":
+        only("leaf", "type")
+        values = _take_leaf(data.get("leaf"), leaves, used)
+        if values.shape != ():
+            raise _Malformed("a number is not one value")
+        return Number(float(values), _text(data.get("type"), "a type", MAX_NAME_CHARS))
+    if kind == "bool":
+        only("value")
+        if not isinstance(data.get("value"), bool):
+            raise _Malformed("a bool is not true or false")
+        return Atom("bool", data["value"])
+    if kind == "none":
+        only()
+        return Atom("none", None)
+    if kind == "str":
+        only("value", "length")
+        return Atom("str", _text(data.get("value"), "a text", MAX_STRING), _count(data.get("length"), "a length"))
+    if kind == "other":
+        only("type", "why")
+        return Opaque(_text(data.get("type"), "a type", MAX_NAME_CHARS), _text(data.get("why"), "a reason",
+                                                                                MAX_PROBLEM_CHARS))
+    if kind == "cut":
+        only("why")
+        return Opaque("cut", _text(data.get("why"), "a reason", MAX_PROBLEM_CHARS))
+    raise _Malformed("the structure names a kind the harness never writes")
+
+
+def _take_leaf(index: object, leaves: dict[int, np.ndarray], used: set[int]) -> np.ndarray:
+    if not isinstance(index, int) or isinstance(index, bool) or index not in leaves or index in used:
+        raise _Malformed("the structure names an array that is missing or named twice")
+    used.add(index)
+    return leaves[index]
+
+
 @dataclass(frozen=True)
 class ResultMeta:
-    """What the harness says about one call, besides the arrays. Every field is validated."""
+    """What the harness says about one call. Every field is validated."""
 
     error: RaisedError | None = None  #: set when the function raised
-    returned: str | None = None  #: the returned value's type name
-    length: int | None = None  #: its length, when it was a tuple
     stdout: str = ""  #: what the function printed (capped by the harness)
     stdout_dropped: int = 0  #: characters printed beyond that cap
-    parameters_type: str | None = None  #: type name of the returned parameters
-    parameter_keys: tuple[str, ...] = ()  #: their keys, as text
-    parameter_problems: dict[str, str] = field(default_factory=dict)  #: key -> why it is not numbers
-    costs_type: str | None = None  #: type name of the returned costs
-    costs_problem: str | None = None  #: why costs could not be read as numbers
-
-    @classmethod
-    def from_json(cls, data: object) -> ResultMeta:
-        """Validate the harness's description; raises UntrustedDataError naming the bad field."""
-        if not isinstance(data, dict):
-            raise _Malformed("the description is not a JSON object")
-        unknown = set(data) - {f for f in cls.__dataclass_fields__}
-        if unknown:
-            raise _Malformed("the description has a field the harness never writes")
-        keys = _str_list(data.get("parameter_keys", []), "parameter_keys", MAX_PARAMETERS)
-        problems = data.get("parameter_problems", {})
-        if not isinstance(problems, dict) or len(problems) > MAX_PARAMETERS or not all(
-                isinstance(k, str) and _is_text(v, MAX_PROBLEM_CHARS) for k, v in problems.items()):
-            raise _Malformed("parameter_problems is not a mapping of names to short texts")
-        return cls(error=_raised(data.get("error")), returned=_name(data.get("returned"), "returned"),
-                   length=_count(data.get("length"), "length", optional=True),
-                   stdout=_text(data.get("stdout", ""), "stdout", MAX_META_CHARS),
-                   stdout_dropped=_count(data.get("stdout_dropped", 0), "stdout_dropped"),
-                   parameters_type=_name(data.get("parameters_type"), "parameters_type"),
-                   parameter_keys=tuple(keys), parameter_problems=dict(problems),
-                   costs_type=_name(data.get("costs_type"), "costs_type"),
-                   costs_problem=_optional_text(data.get("costs_problem"), "costs_problem", MAX_PROBLEM_CHARS))
+    cut: tuple[str, ...] = ()  #: what the harness left out of the returned value (bounds it hit)
 
 
 @dataclass
 class KernelResult:
-    """One call's validated result: its description and its arrays (float64, by member name)."""
+    """One call's validated result: its description, the returned value and the inputs after the call."""
 
     meta: ResultMeta
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    returned: Node | None = None  #: the returned value (None when the function raised)
+    inputs: Node | None = None  #: the arguments after the call, when the case asks for them
 
-    def __post_init__(self):
-        if isinstance(self.meta, dict):  # a description built by hand (tests) is validated the same way
-            self.meta = ResultMeta.from_json(self.meta)
-        _check_arrays(self.meta, self.arrays)
+    @classmethod
+    def from_value(cls, value: object, stdout: str = "", inputs: dict | None = None,
+                   max_values: int = 10_000_000) -> KernelResult:
+        """A result built in the grader from a Python value, through the harness's own flattening."""
+        from grader.kernel.harness import __grader_flatten__
+
+        sent = {"returned": value} if inputs is None else {"returned": value, "inputs": inputs}
+        structure, arrays, cut = __grader_flatten__(sent, max_values)
+        meta = {"error": None, "stdout": stdout, "stdout_dropped": 0, "cut": cut,
+                "returned": structure["items"][0], "inputs": structure["items"][1] if inputs is not None else None}
+        return result_from(meta, dict(enumerate(arrays)))
+
+    @classmethod
+    def raised(cls, kind: str, message: str, line: int | None = None) -> KernelResult:
+        """A result saying the function raised."""
+        return result_from({"error": {"type": kind, "message": message, "line": line}, "stdout": ""}, {})
+
+
+def result_from(data: object, leaves: dict[int, np.ndarray]) -> KernelResult:
+    """Validate the harness's description and its leaves into a KernelResult (raises UntrustedDataError)."""
+    if not isinstance(data, dict):
+        raise _Malformed("the description is not a JSON object")
+    if set(data) - {"error", "stdout", "stdout_dropped", "cut", "returned", "inputs"}:
+        raise _Malformed("the description has a field the harness never writes")
+    cut = data.get("cut", [])
+    cut = tuple(_text(c, "a note", MAX_PROBLEM_CHARS) for c in _str_list(cut, "cut", MAX_CUT_NOTES))
+    meta = ResultMeta(error=_raised(data.get("error")), stdout=_text(data.get("stdout", ""), "stdout", MAX_META_CHARS),
+                      stdout_dropped=_count(data.get("stdout_dropped", 0), "stdout_dropped"), cut=cut)
+    used: set[int] = set()
+    returned = inputs = None
+    if meta.error is None:
+        if data.get("returned") is None:
+            raise _Malformed("the description holds no returned value")
+        returned = parse_node(data["returned"], leaves, used)
+        if data.get("inputs") is not None:
+            inputs = parse_node(data["inputs"], leaves, used)
+    if used != set(leaves):
+        raise _Malformed("an array is not among the values described")
+    return KernelResult(meta=meta, returned=returned, inputs=inputs)
 
 
 def _is_text(value: object, limit: int) -> bool:
@@ -157,28 +242,11 @@ def _raised(value: object) -> RaisedError | None:
                        line=_count(value.get("line"), "error line", optional=True))
 
 
-def _check_arrays(meta: ResultMeta, arrays: dict[str, np.ndarray]) -> None:
-    """Each array is one the description accounts for, of the shape the harness writes."""
-    for name, array in arrays.items():
-        if not isinstance(array, np.ndarray):
-            raise _Malformed("an array is not an array")
-        if name.startswith("parameter:"):
-            key = name.removeprefix("parameter:")
-            if key not in meta.parameter_keys:
-                raise _Malformed("a parameter array is not among the parameters described")
-        elif name == "costs":
-            if array.ndim != 1:
-                raise _Malformed(f"costs has {array.ndim} dimensions, not 1")
-        elif name not in ("input:X", "input:Y"):
-            raise _Malformed("an array name the harness never writes")
-
-
 def _known_member(name: str) -> str:
     """The array name of an archive member, if the harness could have written it."""
-    if not name.endswith(".npy"):
-        raise _Malformed("an array name the harness never writes")
     stem = name.removesuffix(".npy")
-    if stem in FIXED_MEMBERS or (stem.startswith("parameter:") and len(stem) <= 10 + MAX_PARAMETER_NAME):
+    if name.endswith(".npy") and (stem == "meta" or (
+            stem.startswith("leaf:") and stem[5:].isdigit() and len(stem) <= 10 and int(stem[5:]) < MAX_LEAVES)):
         return stem
     raise _Malformed("an array name the harness never writes")
 
@@ -303,14 +371,14 @@ def _unpack(data: bytes, max_values: int, budget: int, deadline: float) -> dict[
     return arrays
 
 
-def _meta(array: np.ndarray | None) -> ResultMeta:
+def _meta(array: np.ndarray | None) -> object:
     if array is None or array.shape != () or array.dtype.kind != "U" or len(str(array)) > MAX_META_CHARS:
         raise _Malformed("the results carry no readable description")
     try:
         data = json.loads(str(array))
     except (json.JSONDecodeError, RecursionError):
         raise _Malformed("the description is not valid JSON") from None
-    return ResultMeta.from_json(data)
+    return data
 
 
 def read_result(path: Path, max_values: int, owner: int | None = None,
@@ -334,8 +402,8 @@ def read_result(path: Path, max_values: int, owner: int | None = None,
         raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
     meta = _meta(arrays.pop("meta", None))
     try:
-        floats = {name: np.array(value, dtype=np.float64) for name, value in arrays.items()}
+        floats = {int(name[5:]): np.array(value, dtype=np.float64) for name, value in arrays.items()}
     except (TypeError, ValueError):
         raise _Malformed("an array cannot be read as numbers") from None
-    return KernelResult(meta=meta, arrays=floats)
+    return result_from(meta, floats)
 

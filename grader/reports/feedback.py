@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 
 from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.reports.wording import display_path
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -36,15 +37,12 @@ STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "time
                  "crashed": "crashed", "skipped": "not run"}
 BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 MAX_CURVE_CHARS = 4_000_000
-PLACE = re.compile(r"^(cell \d+, line \d+):\s*(.*)$", re.S)
-# A message about one parameter array: "W3 differs ...", "b2 has shape ...", "parameters has no W4".
-PARAMETER_MESSAGE = re.compile(r"^(?:parameters has no )?([A-Za-z]+\d+)\b")
-MAX_PARAMETER_MESSAGES = 4
+MAX_PARAMETER_MESSAGES = 4  # differences shown per dict or list before the rest are summed up
 MAX_NAMES_LISTED = 12
 # What markdown_text escapes with a backslash: every character that opens or closes an inline
 # construct (links, images, emphasis, code, autolinks of bare URLs and addresses, tables).
 # An underscore between two letters or digits can neither open nor close emphasis, so names like
-# two_layer_model stay as they are.
+# train_model stay as they are.
 MARKDOWN_ACTIVE = re.compile(r"[\\`*\[\]()!~|:@{}]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 BLOCK_STARTS = tuple("#+-=")
 
@@ -130,45 +128,50 @@ def _function_order(report: SubmissionReport, assignment) -> list[str]:
     return names
 
 
-def _place(line: str) -> dict:
-    """Where a diagnosis points, split into the place ("cell 30, line 58") and the code found there."""
-    line = line.strip()
-    if line.isdigit():
-        return {"place": f"line {line}", "code": ""}
-    match = PLACE.match(line)
-    if match:
-        return {"place": match.group(1), "code": match.group(2).strip()}
-    return {"place": "", "code": line}
-
-
 def _diagnosis(verdict: CaseVerdict) -> dict | None:
     """The mistake catalogue's explanation, as plain strings, when it matched something."""
     found = verdict.diagnosis
     if not isinstance(found, dict) or not found.get("title"):
         return None
-    shown = {key: "" if found.get(key) is None else str(found[key]) for key in ("title", "explanation", "fix", "line")}
+    keys = ("title", "explanation", "fix", "line", "place", "code")
+    shown = {key: "" if found.get(key) is None else str(found[key]) for key in keys}
     shown["named"] = bool(found.get("mistake"))  # a catalogued mistake, not only where the numbers part
-    shown.update(_place(shown["line"]) if shown["line"] else {"place": "", "code": ""})
+    if not shown["place"] and shown["line"].isdigit():  # a bare line number (a catalogue may give one)
+        shown["place"] = f"line {shown['line']}"
     return shown
 
 
-def capped_messages(messages: list[str], keep: int = MAX_PARAMETER_MESSAGES) -> list[str]:
-    """A case's messages with a long run of per-parameter differences cut to the first `keep`.
+def capped_messages(verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, names: tuple[str, ...] = ()) -> list[str]:
+    """A case's messages with a long run of differences inside one dict or list cut to the first `keep`.
 
     A five-layer network that trains wrongly differs in all ten of its arrays; ten near-identical
-    lines bury the one that matters, so the rest are named in a single "and N more" line.
+    lines bury the one that matters, so the rest are named in a single "and N more" line. The
+    messages worded from `verdict.differences` come first, one per difference, in their order.
     """
-    about_parameters = [index for index, message in enumerate(messages) if PARAMETER_MESSAGE.match(message)]
-    if len(about_parameters) <= keep + 1:  # "and 1 more" would save nothing
-        return list(messages)
-    dropped = about_parameters[keep:]
-    names = [PARAMETER_MESSAGE.match(messages[index]).group(1) for index in dropped]
-    listed = ", ".join(names[:MAX_NAMES_LISTED]) + (", ..." if len(names) > MAX_NAMES_LISTED else "")
-    summary = f"and {len(dropped)} more parameters differ as well: {listed}"
+    messages = list(verdict.messages)
+    differences = verdict.differences[: len(messages)]
+    groups: dict[tuple, list[int]] = {}
+    for index, difference in enumerate(differences):
+        if len(difference.path) >= 2:
+            groups.setdefault(difference.path[:-1], []).append(index)
+    dropped = [index for members in groups.values() if len(members) > keep + 1 for index in members[keep:]]
+    if not dropped:  # "and 1 more" would save nothing
+        return messages
+    listed_names = [display_path(differences[i].path, names) for i in dropped]
+    listed = ", ".join(listed_names[:MAX_NAMES_LISTED]) + (", ..." if len(listed_names) > MAX_NAMES_LISTED else "")
+    summary = f"and {len(dropped)} more differ as well: {listed}"
     gone = set(dropped)
     shown = [message for index, message in enumerate(messages) if index not in gone]
-    shown.insert(dropped[0], summary)  # every message before the first dropped one is kept
+    shown.insert(min(dropped), summary)  # every message before the first dropped one is kept
     return shown
+
+
+def _returns(assignment, function: str) -> tuple[str, ...]:
+    """The manifest's names of a function's returned parts (none without an assignment)."""
+    try:
+        return tuple(assignment.function(function).returns) if assignment is not None else ()
+    except KeyError:
+        return ()
 
 
 def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -> str | None:
@@ -185,7 +188,7 @@ def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -
     return data
 
 
-def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport) -> dict:
+def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport, names: tuple[str, ...] = ()) -> dict:
     return {
         "id": verdict.case_id,
         "anchor": "case-" + anchor(verdict.case_id),
@@ -196,7 +199,7 @@ def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport) -> dict:
         "passed": verdict.passed,
         "score": verdict.score,
         "max_score": verdict.max_score,
-        "messages": capped_messages(list(verdict.messages)),
+        "messages": capped_messages(verdict, names=names),
         "diagnosis": _diagnosis(verdict),
         "diagnosis_ref": None,  # the function-level diagnosis this case shares (set below)
         "curve": _curve(extras, verdict.case_id, report) if verdict.visibility == "visible" else None,
@@ -229,8 +232,9 @@ def _shared_diagnoses(function_anchor: str, failed: list[dict]) -> list[dict]:
     return shared
 
 
-def _function(name: str, report: SubmissionReport, extras: dict) -> dict:
-    cases = [_case(verdict, extras, report) for verdict in report.cases_of(name)]
+def _function(name: str, report: SubmissionReport, extras: dict, assignment=None) -> dict:
+    names = _returns(assignment, name)
+    cases = [_case(verdict, extras, report, names) for verdict in report.cases_of(name)]
     function_anchor = "function-" + anchor(name)
     failed = [c for c in cases if not c["passed"]]
     passed = [c for c in cases if c["passed"]]
@@ -273,7 +277,7 @@ def feedback_context(report: SubmissionReport, assignment=None, extras: dict | N
     """Everything the feedback templates show, as plain data (nothing secret is in it)."""
     extras = extras or {}
     verdict, all_passed = verdict_line(report)
-    functions = [_function(name, report, extras) for name in _function_order(report, assignment)]
+    functions = [_function(name, report, extras, assignment) for name in _function_order(report, assignment)]
     graded = report.status == "graded"
     return {
         "title": getattr(assignment, "title", None) or report.assignment,
@@ -288,6 +292,7 @@ def feedback_context(report: SubmissionReport, assignment=None, extras: dict | N
         "findings": [{"where": f.where(), "rule": f.rule, "message": f.message} for f in report.findings],
         "functions": functions,
         "to_fix": [_to_fix(f) for f in functions if f["lost_points"]] if graded else [],
+        "curve_name": getattr(assignment, "curve", "") or "returned values",  # the series the curves draw
     }
 
 
@@ -297,7 +302,7 @@ def _case_output(verdict: CaseVerdict) -> str:
     found = _diagnosis(verdict)
     if found:
         lines.append(f"Likely mistake: {found['title']}"
-                     + (f" (line {found['line']})" if found.get("line") else ""))
+                     + (f" ({found['place']}: {found['code']})" if found.get("place") else ""))
         lines += [found[key] for key in ("explanation", "fix") if found[key]]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""The student's cost curve beside the reference's, as a small PNG to embed in the feedback page.
+"""The student's curve (a returned series) beside the reference's, as a small PNG for the feedback page.
 
 Drawn on a bare matplotlib Figure (rendered by Agg; no pyplot, so no display and no global state),
 returned as bytes or base64 so the HTML stays self-contained.
@@ -10,6 +10,7 @@ import base64
 import io
 import math
 
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
@@ -51,7 +52,7 @@ def _log_scale_helps(*series: list[float]) -> bool:
     return max(values) / min(values) > LOG_SCALE_RATIO
 
 
-def cost_curve_png(student_costs, reference_costs, title: str) -> bytes:
+def cost_curve_png(student_costs, reference_costs, title: str, name: str = "costs") -> bytes:
     """Both curves on one chart, x = position in costs; PNG bytes.
 
     Sized for a phone: about 600 px wide, shown at roughly 350 CSS px, with 11-12 pt text, which
@@ -71,18 +72,18 @@ def cost_curve_png(student_costs, reference_costs, title: str) -> bytes:
     if _log_scale_helps(reference, student):
         axes.set_yscale("log")
         axes.yaxis.set_minor_locator(NullLocator())  # dozens of minor ticks: slow to draw, nothing to read
-        axes.set_ylabel("cost (log scale)", fontsize=FONT)
+        axes.set_ylabel(f"{name} (log scale)", fontsize=FONT)
     else:
-        axes.set_ylabel("cost", fontsize=FONT)
+        axes.set_ylabel(name, fontsize=FONT)
     missing = sum(1 for v in student if math.isnan(v))
-    note = ("your code recorded no cost" if not student
-            else f"{missing} of your costs are nan or inf (not drawn)" if missing else "")
+    note = (f"your code returned no {name}" if not student
+            else f"{missing} of your {name} values are nan or inf (not drawn)" if missing else "")
     figure.suptitle(title, x=0.02, y=0.98, ha="left", va="top", fontsize=FONT + 1, fontweight="bold")
     if note:  # its own row under the title, so it covers no part of either line
         figure.text(0.02, 0.875, note, ha="left", va="top", fontsize=FONT - 1, color="#b42318")
         figure.subplots_adjust(top=0.72)
     axes.margins(x=0.03, y=0.08)
-    axes.set_xlabel("entry of costs (in the order recorded)", fontsize=FONT)
+    axes.set_xlabel(f"entry of {name} (in order)", fontsize=FONT)
     axes.tick_params(labelsize=FONT - 1)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.grid(True, alpha=0.3)
@@ -93,18 +94,34 @@ def cost_curve_png(student_costs, reference_costs, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def curves_for(report, expected) -> dict[str, str]:
+def reference_series(expected: dict, curve: str) -> list[float]:
+    """The reference's values of the returned part named `curve` (a list of numbers), else []."""
+    from grader.records import python_value
+
+    value = expected.get(curve) if curve != "returned" else python_value(expected.get("returned"))
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return []
+    try:
+        return [float(v) for v in value]
+    except (TypeError, ValueError):
+        return []
+
+
+def curves_for(report, expected, assignment) -> dict[str, str]:
     """Base64 PNG per public case long enough to have a curve: {case_id: base64}, for the feedback.
 
-    A hidden case gets none: the reference's curve is its expected costs, and the student's could
-    be anything the code computed from the hidden inputs.
+    The series drawn is the returned part the manifest's `curve` names (none by default). A hidden
+    case gets none: the reference's curve is its expected values, and the student's could be
+    anything the code computed from the hidden inputs.
     """
     curves = {}
+    if not assignment.curve:
+        return curves
     for verdict in report.cases:
         if verdict.visibility != "visible":
             continue
         try:
-            reference = list(expected.for_case(verdict.case_id).get("costs", []))
+            reference = reference_series(expected.for_case(verdict.case_id), assignment.curve)
         except KeyError:
             continue
         if len(reference) < CURVE_MIN_POINTS:
@@ -112,6 +129,6 @@ def curves_for(report, expected) -> dict[str, str]:
         title = f"{verdict.function}: {verdict.description.split(':')[0]}"  # the case's name, not its details
         if len(title) > MAX_TITLE:
             title = title[: MAX_TITLE - 3] + "..."
-        png = cost_curve_png(verdict.costs, reference, title)
+        png = cost_curve_png(verdict.series, reference, title, assignment.curve)
         curves[verdict.case_id] = base64.b64encode(png).decode("ascii")
     return curves

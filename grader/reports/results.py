@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from grader.records import Difference
+
 
 @dataclass
 class Finding:
@@ -29,11 +31,19 @@ class CaseVerdict:
     status: str  # passed, failed, error, timeout, crashed, skipped
     score: float = 0.0
     max_score: float = 0.0
-    messages: list[str] = field(default_factory=list)
-    first_difference: str | None = None
+    messages: list[str] = field(default_factory=list)  # worded from `differences` (grader.wording), then notes
+    differences: list[Difference] = field(default_factory=list)  # what differs, as records
     diagnosis: dict | None = None  # filled by the mistake catalogue when one matches
-    costs: list[float] = field(default_factory=list)  # what the student's code recorded
+    series: list[float] = field(default_factory=list)  # the returned series the manifest draws as a curve
     seconds: float = 0.0
+
+    @property
+    def first_difference(self) -> str | None:
+        """The first difference as "kind:path" (e.g. "values:[1][0]"), None when nothing differs."""
+        if not self.differences:
+            return None
+        first = self.differences[0]
+        return f"{first.kind.value}:" + "".join(f"[{s}]" if isinstance(s, int) else f'["{s}"]' for s in first.path)
 
     @property
     def passed(self) -> bool:
@@ -65,9 +75,17 @@ class SubmissionReport:
     @classmethod
     def from_dict(cls, data: dict) -> SubmissionReport:
         data = dict(data)
-        data["cases"] = [CaseVerdict(**c) for c in data.get("cases", [])]
+        data["cases"] = [_verdict_from(c) for c in data.get("cases", [])]
         data["findings"] = [Finding(**f) for f in data.get("findings", [])]
         return cls(**data)
 
     def cases_of(self, function: str) -> list[CaseVerdict]:
         return [c for c in self.cases if c.function == function]
+
+
+def _verdict_from(data: dict) -> CaseVerdict:
+    data = dict(data)
+    data.pop("first_difference", None)  # written by older versions
+    data.pop("costs", None)
+    data["differences"] = [Difference.from_dict(d) for d in data.get("differences", [])]
+    return CaseVerdict(**data)

@@ -1,0 +1,115 @@
+"""Sentences made from difference records: the one place a Difference becomes text.
+
+Reports, the console printer and the verdicts' messages all word differences here; nothing
+parses these sentences back. A hidden case's sentence never shows an expected value, nor any text
+the kernel chose (a key, a type name of a class it made, a printed line, an exception's message).
+"""
+
+from __future__ import annotations
+
+from grader.records import KNOWN_TYPES, Difference, Kind, shown_type
+
+
+def _step(step: int | str) -> str:
+    return f"[{step}]" if isinstance(step, int) else f'["{step}"]'
+
+
+def display_path(path: tuple, names: tuple[str, ...] = (), inputs: bool = False) -> str:
+    """A path as a reader names it: `[0]["W1"]`, or with the manifest's names `W1`, `costs[3]`.
+
+    A named part stands for the returned tuple's item; a dict key right after a named part is shown
+    alone (a dict of named arrays reads best by the arrays' names). An argument's name leads an
+    input's path.
+    """
+    if not path:
+        return "the returned value"
+    head, rest = path[0], path[1:]
+    if inputs:
+        return str(head) + "".join(_step(s) for s in rest)
+    if isinstance(head, int) and head < len(names):
+        if rest and isinstance(rest[0], str):
+            return rest[0] + "".join(_step(s) for s in rest[1:])
+        return names[head] + "".join(_step(s) for s in rest)
+    return "".join(_step(s) for s in path)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
+OWN_KINDS = frozenset({"numpy array", "number", "None", "dict", "str", "bool", "tuple", "list", "nothing"})
+
+
+def _kind(name: object, public: bool) -> str:
+    """A kind or type name with its article, as a hidden case may show it (see compare.shown_type)."""
+    text = str(name) if str(name) in OWN_KINDS else shown_type(None if name is None else str(name), public)
+    if text.startswith(("a ", "an ")) or text == "None":
+        return text
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
+
+
+def describe(difference: Difference, public: bool, names: tuple[str, ...] = ()) -> str:
+    """One sentence for one difference."""
+    d, kind = difference, difference.kind
+    name = display_path(d.path, names, inputs=kind == Kind.INPUT_CHANGED)
+    if kind == Kind.RAISED:
+        if public:
+            return f"raised {d.what}: {d.got}".rstrip(": ")
+        shown = d.what if d.what in KNOWN_TYPES else "an exception of a class defined in the code"
+        where = f" at line {d.line} of the function's cell" if d.line else ""
+        return f"raised {shown}{where} (on a hidden case the exception's message is not shown)"
+    if kind == Kind.TYPE:
+        if not d.path:
+            extra = f" of {d.what} items" if d.got == "tuple" and d.what else ""
+            return f"returned {_kind(d.got, public)}{extra}; expected {_kind(d.expected, True)}"
+        return f"{name} is {_kind(d.got, public)}, expected {_kind(d.expected, True)}"
+    if kind == Kind.LENGTH:
+        if not d.path:
+            return f"returned {d.got} values, expected {d.expected}"
+        return f"{name} is a {d.what} of {d.got}, expected {d.expected}"
+    if kind == Kind.MISSING_KEY:
+        return f"{_container(d.path, names)} has no key '{d.expected}'"
+    if kind == Kind.EXTRA_KEY:
+        key = f" '{d.got}'" if public else ""
+        if d.count > 1:
+            return f"{_container(d.path, names)} has {d.count} keys the reference's has not" + (
+                f" (the first{key})" if public else "")
+        return f"{_container(d.path, names)} has a key{key} the reference's has not"
+    if kind == Kind.SHAPE:
+        return f"{name} has shape {d.got}, expected {d.expected}"
+    if kind in (Kind.VALUES, Kind.NOT_FINITE):
+        return _values(d, name, public)
+    if kind == Kind.EXACT:
+        return f"{name} is {d.got!r}, expected {d.expected!r}" if public else f"{name} is not the reference's"
+    if kind == Kind.CUT:
+        return f"{name} was too large to be sent back whole" + (f" ({d.got})" if public else "")
+    if kind == Kind.PRINTED_LENGTH:
+        shown = f": {d.what.splitlines()}" if public and d.what else ""
+        return f"printed {d.got} lines, expected {d.expected}{shown}"
+    if kind == Kind.PRINTED:
+        return (f"printed {d.got!r} where {d.expected!r} was expected" if public
+                else f"printed line {d.line} is not the reference's")  # what it printed may echo the inputs
+    if kind == Kind.INPUT_CHANGED:
+        return f"the input {name} was modified by the function; work on a copy instead"
+    return f"{name} differs"
+
+
+def _container(path: tuple, names: tuple[str, ...]) -> str:
+    if not path:
+        return "the returned dict"
+    if len(path) == 1 and isinstance(path[0], int) and path[0] < len(names):
+        return names[path[0]]
+    return f"the dict at {display_path(path, names)}"
+
+
+def _values(d: Difference, name: str, public: bool) -> str:
+    spread = f" ({d.count} of {d.total} entries differ)" if d.total > 1 else ""
+    at = f" at {list(d.at)}" if d.at is not None else ""
+    if d.kind == Kind.NOT_FINITE:
+        return f"{name} contains nan or inf values{spread}"
+    if public:
+        return f"{name} differs: expected {_fmt(d.expected)}, got {_fmt(d.got)}{at}{spread}"
+    first = f", first at {list(d.at)}" if d.at is not None else ""
+    relative = f", relative error up to {d.relative:.2g}" if d.relative is not None else ""
+    detail = f"{d.count} of {d.total} entries differ" if d.total > 1 else "one number"
+    return f"{name} differs from the reference ({detail}{first}{relative})"

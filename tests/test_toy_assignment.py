@@ -1,0 +1,142 @@
+"""A second assignment needs a folder only: the toy assignment, graded end to end by the same engine.
+
+Its four functions return a number, a dict of arrays, a tuple with a nested list (and print lines),
+and take a dict argument. Wrong versions are generated from the solution, one edit each; each must
+lose points on its own function only, with a message naming the differing leaf exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.assignment.manifest import AssignmentError, load_assignment
+from grader.assignment.notebook import graded_name
+from grader.cli import main
+from grader.grading import GradeOptions, grade_notebook
+from grader.judge.expected import ExpectedValues
+from grader.records import Kind
+
+TOY = Path(__file__).resolve().parent / "toy_assignment"
+SOLUTION = TOY / "toy_solution.ipynb"
+
+# name -> (function, old text, new text, a message that must be among the function's, the case it fails)
+WRONG = {
+    "mean-plus-one": ("mean_square", "result = float(np.mean(np.asarray(x) ** 2))",
+                      "result = float(np.mean(np.asarray(x) ** 2)) + 1",
+                      "the returned value differs", "mean_square/public"),
+    "bias-of-ones": ("init_weights", "np.zeros((sizes[layer], 1))", "np.ones((sizes[layer], 1))",
+                     '["b1"] differs', "init_weights/public"),
+    "transposed-weights": ("init_weights", "np.full((sizes[layer], sizes[layer - 1]), scale * layer)",
+                           "np.full((sizes[layer - 1], sizes[layer]), scale * layer)",
+                           '["W1"] has shape (3, 2), expected (2, 3)', "init_weights/public"),
+    "late-loss": ("fit_line", "        losses.append(loss)\n", "        losses.append(loss if step < 2 else 0.0)\n",
+                  "losses[2] differs", "fit_line/public"),
+    "mutates-input": ("apply_params", 'out = params["W"] @ x + params["b"]',
+                      'x *= 2\n    out = params["W"] @ (x / 2) + params["b"]',
+                      "the input x was modified by the function; work on a copy instead", "apply_params/public"),
+}
+FUNCTIONS = ("mean_square", "init_weights", "fit_line", "apply_params")
+
+
+def _edited(old: str, new: str, function: str) -> nbformat.NotebookNode:
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    edited = copy.deepcopy(notebook)
+    cell = next(c for c in edited.cells if c.cell_type == "code" and graded_name(c.source) == function)
+    assert old in cell.source, f"{old!r} is not in the {function} cell"
+    cell.source = cell.source.replace(old, new, 1)
+    return edited
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load_assignment(TOY)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """The generated corpus: one notebook per wrong version, plus one that never returns."""
+    folder = tmp_path_factory.mktemp("toy-corpus")
+    for name, (function, old, new, _, _) in WRONG.items():
+        nbformat.write(_edited(old, new, function), folder / f"{name}.ipynb")
+    nbformat.write(_edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 0.0\n    while True:\n        pass\n", "fit_line"),
+                   folder / "endless.ipynb")
+    return folder
+
+
+def _grade(path: Path, toy):
+    return grade_notebook(path, toy, ExpectedValues(toy), GradeOptions())
+
+
+def test_the_solution_scores_full_marks(toy):
+    report = _grade(SOLUTION, toy)
+    assert report.score == report.max_score == 100, [(c.case_id, c.messages) for c in report.cases]
+    assert len(report.cases) == 8 and all(c.passed for c in report.cases)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_a_wrong_version_loses_points_on_its_function_only(toy, corpus, name):
+    function, _, _, message, case_id = WRONG[name]
+    report = _grade(corpus / f"{name}.ipynb", toy)
+    for other in FUNCTIONS:
+        assert (report.function_scores[other] == report.function_points[other]) == (other != function), other
+    failed = next(c for c in report.cases if c.case_id == case_id)
+    assert not failed.passed and any(m.startswith(message) for m in failed.messages), failed.messages
+    assert failed.differences and all(isinstance(d.kind, Kind) for d in failed.differences)
+
+
+def test_a_catalogued_mistake_is_named(toy, tmp_path):
+    path = tmp_path / "summed.ipynb"
+    nbformat.write(_edited("np.mean(np.asarray(x) ** 2)", "np.sum(np.asarray(x) ** 2)", "mean_square"), path)
+    report = _grade(path, toy)
+    diagnoses = [c.diagnosis for c in report.cases if not c.passed]
+    assert diagnoses and all(d["mistake"] == "sum-not-mean" for d in diagnoses), diagnoses
+    assert diagnoses[0]["place"].startswith("cell 3, line ")
+
+
+def test_the_assignments_own_advice_localises_a_first_loss(toy, tmp_path):
+    path = tmp_path / "offset.ipynb"
+    nbformat.write(_edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 1.0\n", "fit_line"), path)
+    report = _grade(path, toy)
+    public = next(c for c in report.cases if c.case_id == "fit_line/public")
+    assert public.diagnosis["title"].startswith("the first loss already differs")
+    assert public.messages[0].startswith("losses[0] differs: expected ")
+
+
+def test_an_endless_function_is_stopped(toy, corpus):
+    report = _grade(corpus / "endless.ipynb", toy)
+    statuses = {c.case_id: c.status for c in report.cases if c.function == "fit_line"}
+    assert statuses["fit_line/public"] == "timeout" and set(statuses.values()) <= {"timeout", "skipped"}
+    assert report.function_scores["fit_line"] == 0
+    assert report.score == report.max_score - report.function_points["fit_line"]
+
+
+def test_the_expected_values_are_current(capsys):
+    assert main(["expected", "--check", "--assignment", str(TOY)]) == 0
+    assert "expected values are current" in capsys.readouterr().out
+
+
+def test_a_release_bundle_checks_the_solution(tmp_path, capsys):
+    bundle = tmp_path / "bundle"
+    assert main(["release", "--assignment", str(TOY), "--out", str(bundle)]) == 0
+    assert (bundle / "toy.ipynb").is_file() and (bundle / "toy_data.h5").is_file()
+    assert not (bundle / "reference.py").exists() and not (bundle / "cases.py").exists()
+    capsys.readouterr()
+    assert main(["check", str(SOLUTION), "--assignment", str(bundle), "--color", "never"]) == 0
+    assert "All 4 public cases passed" in capsys.readouterr().out
+    assert main(["check", str(bundle / "toy.ipynb"), "--assignment", str(bundle), "--color", "never"]) == 1
+
+
+def test_a_case_without_a_function_is_named(tmp_path):
+    import shutil
+
+    folder = tmp_path / "toy"
+    shutil.copytree(TOY, folder)
+    cases = folder / "cases.py"
+    cases.write_text(cases.read_text().replace('"function": "init_weights", "visibility": "hidden"',
+                                               '"visibility": "hidden"', 1))
+    with pytest.raises(AssignmentError, match="cases.py: case 'init_weights/deep' lacks 'function'"):
+        load_assignment(folder)
