@@ -140,3 +140,17 @@ def test_a_case_without_a_function_is_named(tmp_path):
                                                '"visibility": "hidden"', 1))
     with pytest.raises(AssignmentError, match="cases.py: case 'init_weights/deep' lacks 'function'"):
         load_assignment(folder)
+
+
+def test_the_shipped_data_file_is_the_one_the_reference_writes(tmp_path):
+    """toy_data.h5 is committed (the bundle ships it); its reference.write_data must still make it."""
+    import h5py
+    import numpy as np
+
+    from grader.assignment.manifest import load_module
+
+    load_module(TOY / "reference.py", "_toy_reference_for_data").write_data(tmp_path / "fresh.h5")
+    with h5py.File(TOY / "toy_data.h5", "r") as shipped, h5py.File(tmp_path / "fresh.h5", "r") as fresh:
+        assert sorted(shipped) == sorted(fresh) == ["x", "y"]
+        for key in ("x", "y"):
+            np.testing.assert_allclose(shipped[key][()], fresh[key][()], rtol=1e-12, atol=0)
