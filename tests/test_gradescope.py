@@ -151,6 +151,10 @@ def test_the_solution_scores_full_marks_and_hides_hidden_cases_until_published(g
     assert {t["visibility"] for t in document["tests"] if "public" in t["tags"]} == {"visible"}
     isolated = document["extra_data"]["isolated"]
     assert document["extra_data"]["isolation"].startswith("bubblewrap" if isolated else "none beyond the container")
+    from grader.kernel.sandbox import choose_sandbox
+
+    if choose_sandbox(disabled=False) is not None:  # bubblewrap works here: so it must from the wheel install
+        assert isolated, document["extra_data"]["isolation"]
 
 
 def test_the_blank_notebook_fails_with_the_graders_messages(gradescope):
@@ -177,3 +181,11 @@ def test_no_notebook_says_what_was_found_and_what_to_upload(gradescope):
     document = gradescope["results"]["no_notebook"]
     assert document["score"] == 0
     assert "answers.pdf" in document["output"] and "dnn_app.ipynb" in document["output"]
+
+
+def test_the_installed_wheel_registers_the_pytest_plugin(gradescope):
+    """A fresh install (the bundle's wheel) loads `pytest --grade` through its pytest11 entry point."""
+    venv_python = gradescope["root"] / "venv" / "bin" / "python"
+    shown = subprocess.run([str(venv_python), "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd="/",
+                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
+    assert "--grade=NOTEBOOK" in shown.stdout, shown.stderr[-2000:]
