@@ -44,6 +44,7 @@ _EXPORTS = {
     "grade": "grader.verbs.grade",
     "expected": "grader.verbs.expected",
     "bench": "grader.verbs.bench",
+    "check": "grader.verbs.jupyter",
 }
 
 __all__ = ["__version__", *_EXPORTS]

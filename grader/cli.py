@@ -28,6 +28,7 @@ and expected values never enter it.
   grader grade PATH... --out DIR      grade notebooks, folders or zips; write reports and a gradebook
   grader expected [--check]           regenerate (or verify) the stored expected values
   grader bench                        time check and grade against running whole notebooks
+  grader gradescope --out ZIP         build Gradescope's autograder.zip for the assignment
 """
 
 
@@ -125,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
                                       "the baseline is left out)")
     bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
     bench.add_argument("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")
+    gradescope = verbs.add_parser("gradescope", help="build Gradescope's autograder.zip",
+                                  description="Write Gradescope's programming-assignment autograder bundle: "
+                                              "setup.sh, run_autograder, the grader as a wheel with pinned "
+                                              "requirements, and the instructor's side of the assignment.")
+    gradescope.add_argument("--assignment", help=ASSIGNMENT_HELP)
+    gradescope.add_argument("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")
     return parser
 
 
@@ -181,6 +188,12 @@ def run(args: argparse.Namespace) -> int:
 
         return bench(assignment=find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
                      workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args))
+    if args.verb == "gradescope":
+        from grader.verbs.gradescope import build_gradescope
+
+        archive = build_gradescope(find_assignment(args.assignment, bundle_ok=False), Path(args.out))
+        print(f"wrote {archive}: upload it as the autograder of a Gradescope programming assignment")
+        return 0
     build_parser().print_help()
     return 2
 

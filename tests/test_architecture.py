@@ -18,7 +18,7 @@ PACKAGE = ROOT / "grader"
 # Top to bottom: a module may import modules of its own unit or of a unit in a lower layer only.
 LAYERS = [
     ("grader.__main__",),
-    ("grader.cli",),
+    ("grader.cli", "grader.pytest_plugin"),
     ("grader.verbs",),
     ("grader.batch",),
     ("grader.grading",),

@@ -103,6 +103,8 @@ def test_the_released_notebook_is_the_solution_with_empty_regions(assignment, re
     released = nbformat.read(folder / assignment.student_notebook, as_version=4)
     nbformat.validate(released)
     solution = edits.solution()
+    check_cell = released.cells.pop()  # release adds the self-check's how-to as the last cell
+    assert check_cell.cell_type == "markdown" and "from grader import check" in check_cell.source
     assert [c.cell_type for c in released.cells] == [c.cell_type for c in solution.cells]
     regions = 0
     for mine, theirs in zip(released.cells, solution.cells, strict=True):

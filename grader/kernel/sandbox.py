@@ -94,6 +94,14 @@ def project_checkout() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def hidden_folders() -> list[Path]:
+    """What the kernel must not see: the grader's checkout (reference, cases, expected values).
+    A wheel install has no checkout: the grader's folder is site-packages, which the kernel needs
+    and which holds nothing of an assignment (Gradescope's setup.sh installs it that way)."""
+    folder = project_checkout()
+    return [] if folder.name in ("site-packages", "dist-packages") else [folder]
+
+
 def _python_paths() -> list[Path]:
     """What the kernel's interpreter needs: its installation, and its site-packages."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
@@ -372,14 +380,15 @@ def _probe() -> tuple[Sandbox | None, str]:
     if bwrap is None:
         return None, "bubblewrap is not installed (apt install bubblewrap)"
     try:
-        readable = tuple(readable_paths([project_checkout()]))
+        readable = tuple(readable_paths(hidden_folders()))
     except SandboxError as error:
         return None, str(error)
     sandbox = Sandbox(bwrap=bwrap, mode="root" if os.geteuid() == 0 else "user", readable=readable)
     workdir = Path(tempfile.mkdtemp(prefix="grader-probe-"))
     try:
         os.chmod(workdir, 0o755)
-        check = f"import os; print(os.getuid(), os.path.exists({str(project_checkout())!r}))"
+        probe_path = str((hidden_folders() or [project_checkout() / "grader-probe-absent"])[0])
+        check = f"import os; print(os.getuid(), os.path.exists({probe_path!r}))"
         command = sandbox.wrap([sys.executable, "-c", check], workdir=workdir)
         done = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=workdir)
     except (OSError, subprocess.SubprocessError) as error:

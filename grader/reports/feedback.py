@@ -307,6 +307,11 @@ def _case_output(verdict: CaseVerdict) -> str:
     return "\n".join(lines)
 
 
+def case_text(verdict: CaseVerdict) -> str:
+    """A case's verdict, messages and likely mistake, as results.json and the pytest plugin show it."""
+    return _case_output(verdict)
+
+
 def _submission_output(report: SubmissionReport) -> str:
     lines = []
     if not report.isolated:

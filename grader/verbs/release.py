@@ -127,6 +127,17 @@ def _write_zip(bundle: Path, archive: Path) -> None:
     partial.replace(archive)
 
 
+def check_cell(assignment: Assignment) -> nbformat.NotebookNode:
+    """The released notebook's last cell: how to run the self-check from the notebook. Markdown, so
+    running the notebook top to bottom never needs the grader installed."""
+    return nbformat.v4.new_markdown_cell(
+        "## Check your work\n\n"
+        f"Save the notebook first (Ctrl-S / Cmd-S): the check grades the saved file, {assignment.student_notebook}, "
+        "on the public tests, in a fresh kernel of its own. Then run this in a new code cell:\n\n"
+        "```python\nfrom grader import check\ncheck()\n```\n\n"
+        f"In a terminal, `grader check {assignment.student_notebook}` does the same.")
+
+
 def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) -> tuple[Path, Path]:
     """Write the student bundle as the folder `out_dir` and the zip beside it; returns both paths."""
     if assignment.is_bundle:
@@ -137,6 +148,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
     sources = _check_support(assignment)
     datasets = _datasets(Path(data_dir), assignment) if data_dir is not None else []
     notebook = released_notebook(assignment)
+    notebook.cells.append(check_cell(assignment))
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))

@@ -1,0 +1,118 @@
+"""A pytest plugin: `pytest --grade NOTEBOOK [--assignment DIR]` makes each grading case a test item.
+
+The notebook is graded once, at collection, by the same engine and sandboxed kernel as
+`grader grade` (one kernel for the whole notebook); each item then reports its case's verdict, a
+failure with the very text the feedback shows. `--junitxml` turns that into per-case results for
+CI. Without --grade the plugin does nothing at all: it is registered for every pytest run of the
+environment (the `pytest11` entry point), the project's own test suite included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+OPTION = "grade"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "grade a notebook's cases as test items (the grader's plugin)")
+    group.addoption("--grade", dest=OPTION, metavar="NOTEBOOK", default=None,
+                    help="grade NOTEBOOK: one test item per grading case; nothing else is collected")
+    try:
+        group.addoption("--assignment", "--grade-assignment", dest="grade_assignment", metavar="DIR", default=None,
+                        help="the assignment folder (default: the nearest assignment.toml above the notebook)")
+    except ValueError:  # another plugin owns --assignment: keep ours under its long name only
+        group.addoption("--grade-assignment", dest="grade_assignment", metavar="DIR", default=None,
+                        help="the assignment folder (default: the nearest assignment.toml above the notebook)")
+
+
+def _grading(config: pytest.Config) -> bool:
+    return bool(config.getoption(OPTION, default=None))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With --grade, the cases are the only items: no test file is collected (or imported)."""
+    return True if _grading(config) else None
+
+
+class CaseFailed(Exception):
+    """A case that did not pass; its text is the feedback's."""
+
+
+class CaseItem(pytest.Item):
+    """One grading case, already graded: running it only reports the verdict."""
+
+    def __init__(self, *, verdict, text: str, notebook: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.verdict, self.text, self.notebook = verdict, text, notebook
+
+    def runtest(self) -> None:
+        if not self.verdict.passed:
+            raise CaseFailed(self.text)
+
+    def repr_failure(self, excinfo, style=None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.notebook, None, self.name
+
+
+def _grade(config: pytest.Config):
+    """Grade the notebook once, as `grader grade` does (hidden cases too, unless given a bundle)."""
+    from grader.assignment.locate import find_assignment
+    from grader.errors import GraderError
+    from grader.grading import GradeOptions, grade_notebook
+    from grader.judge.expected import ExpectedValues
+    from grader.kernel.sandbox import choose_sandbox, unavailable_reason
+
+    notebook = Path(config.getoption(OPTION))
+    if not notebook.is_file():
+        raise pytest.UsageError(f"--grade {notebook}: no such notebook file")
+    try:
+        assignment = find_assignment(config.getoption("grade_assignment"), near=[notebook])
+        expected = ExpectedValues(assignment)
+        assignment.cases()
+    except GraderError as error:
+        raise pytest.UsageError(f"--grade: {error}") from None
+    sandbox = choose_sandbox(disabled=False)
+    report = grade_notebook(notebook, assignment, expected,
+                            GradeOptions(public_only=assignment.is_bundle, sandbox=sandbox))
+    config.stash[_NOTE] = ("graded in the bubblewrap sandbox" if sandbox is not None
+                           else f"graded WITHOUT the sandbox ({unavailable_reason()})")
+    return notebook, report
+
+
+_NOTE = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    if not _grading(config):
+        return
+    from grader.reports.feedback import case_text
+
+    notebook, report = _grade(config)
+    problems = [f"The notebook: {p}" for p in report.problems] if report.status == "invalid" else []
+    items[:] = [CaseItem.from_parent(session, name=item_name(verdict), nodeid=item_name(verdict), verdict=verdict,
+                                     text="\n".join([case_text(verdict), *problems]), notebook=notebook)
+                for verdict in report.cases]
+
+
+def item_name(verdict) -> str:
+    """`function::case`: the case's id without its function's prefix."""
+    case = verdict.case_id.removeprefix(f"{verdict.function}/")
+    return f"{verdict.function}::{case}"
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not _grading(config):
+        return None
+    return f"grader: one item per case of {config.getoption(OPTION)}, graded once at collection"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    if _grading(config) and _NOTE in config.stash:
+        terminalreporter.write_line(f"grader: {config.stash[_NOTE]}")

@@ -1,0 +1,186 @@
+"""`from grader import check; check()`: the self-check from inside a student's notebook.
+
+It grades the SAVED notebook file, as `grader check` does (public cases, a fresh sandboxed kernel,
+never the kernel the student is working in), and returns a display object: HTML in Jupyter, the
+same text as `grader check` elsewhere. It saves nothing on the student's behalf; when cells ran in
+this kernel that the saved file does not hold, it says the file looks unsaved.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.assignment.manifest import Assignment
+from grader.reports.results import CaseVerdict, SubmissionReport
+
+MAX_UNSAVED_SHOWN = 3
+
+
+@dataclass
+class CheckResult:
+    """What check() shows: _repr_html_ for Jupyter, __repr__ (the terminal's text) elsewhere."""
+
+    notebook: Path
+    assignment: Assignment | None = None
+    report: SubmissionReport | None = None
+    isolated: bool = False
+    problem: str = ""  # the check could not run: what is wrong and what to do
+    unsaved: list[str] = field(default_factory=list)  # cells run in this kernel, absent from the file
+
+    @property
+    def passed(self) -> bool:
+        return self.report is not None and self.report.status != "invalid" and bool(self.report.cases) and all(
+            v.passed for v in self.report.cases)
+
+    def _unsaved_note(self) -> str:
+        if not self.unsaved:
+            return ""
+        return (f"The saved file {self.notebook.name} does not hold {len(self.unsaved)} cell(s) this kernel ran "
+                "(for example: " + "; ".join(repr(s) for s in self.unsaved[:MAX_UNSAVED_SHOWN]) + "). The check "
+                "grades the saved file: save the notebook (Ctrl-S / Cmd-S) and run check() again.")
+
+    def __repr__(self) -> str:
+        from grader.verbs.check import _Style, print_report
+
+        lines = [f"Unsaved changes? {self._unsaved_note()}", ""] if self.unsaved else []
+        if self.problem:
+            return "\n".join([*lines, self.problem])
+        buffer = io.StringIO()
+        print_report(self.report, self.assignment, self.notebook, self.isolated, _Style(False), out=buffer)
+        return "\n".join(lines) + buffer.getvalue().rstrip()
+
+    def _repr_html_(self) -> str:
+        parts = ['<div class="grader-check">']
+        if self.unsaved:
+            parts.append(f'<p style="color:#a60"><b>Unsaved changes?</b> {html.escape(self._unsaved_note())}</p>')
+        if self.problem:
+            parts.append(f'<p style="color:#b00">{html.escape(self.problem)}</p></div>')
+            return "".join(parts)
+        report, assignment = self.report, self.assignment
+        parts.append(f"<p><b>Checking {html.escape(self.notebook.name)} on the public cases of "
+                     f"{html.escape(assignment.title)}</b></p>")
+        if not self.isolated:
+            parts.append("<p><i>This run was not isolated: the notebook's code ran with your own permissions.</i></p>")
+        if report.status == "invalid":
+            parts += [f'<p style="color:#b00">{html.escape(p)}</p>' for p in report.problems]
+            parts.append("<p><b>This file cannot be graded.</b></p></div>")
+            return "".join(parts)
+        parts.append("<ul>")
+        for graded in assignment.functions:
+            parts.append(_function_html(graded.name, report.cases_of(graded.name)))
+        parts.append("</ul>")
+        passed = sum(v.passed for v in report.cases)
+        verdict = (f"All {passed} public cases passed. Hidden cases are graded after you submit." if self.passed
+                   else f"{passed} of {len(report.cases)} public cases passed. Fix what is listed above, save, "
+                        "and check again.")
+        parts.append(f'<p><b style="color:{"#080" if self.passed else "#b00"}">{html.escape(verdict)}</b></p></div>')
+        return "".join(parts)
+
+
+def _function_html(name: str, verdicts: list[CaseVerdict]) -> str:
+    passed = sum(v.passed for v in verdicts)
+    ok = bool(verdicts) and passed == len(verdicts)
+    status = '<b style="color:#080">passed</b>' if ok else '<b style="color:#b00">FAILED</b>'
+    items = [f"<li><code>{html.escape(name)}</code>: {status} ({passed} of {len(verdicts)} public cases)"]
+    failed = [v for v in verdicts if not v.passed]
+    if failed:
+        first = failed[0]
+        message = first.messages[0] if first.messages else first.status
+        items.append(f"<br>✗ {html.escape(first.description)}: {html.escape(message)}")
+        diagnosis = next((v.diagnosis for v in failed if isinstance(v.diagnosis, dict) and v.diagnosis.get("title")),
+                         None)
+        if diagnosis:
+            explanation = str(diagnosis.get("explanation", "")).strip()
+            items.append(f"<br><b>Likely cause:</b> {html.escape(diagnosis['title'])}"
+                         + (f" — {html.escape(explanation)}" if explanation else ""))
+    items.append("</li>")
+    return "".join(items)
+
+
+def _executed_cells() -> list[str]:
+    """The cells this IPython kernel ran before the current one ([] outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    if shell is None:
+        return []
+    history = list(getattr(shell.history_manager, "input_hist_raw", []) or [])
+    return [cell for cell in history[1:-1] if cell.strip()]  # [0] is empty; [-1] is the running cell
+
+
+def unsaved_cells(notebook: Path, executed: list[str]) -> list[str]:
+    """Executed cells whose source the saved notebook does not hold (first lines, for the message)."""
+    import nbformat
+
+    try:
+        saved = {cell.source.strip() for cell in nbformat.read(notebook, as_version=4).cells
+                 if cell.cell_type == "code"}
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by the grading itself
+        return []
+    return [cell.strip().splitlines()[0][:60] for cell in executed if cell.strip() not in saved]
+
+
+def _locate(notebook: str | Path | None, assignment: str | Path | None) -> tuple[Path, Assignment]:
+    from grader.assignment.locate import find_assignment
+
+    if notebook is not None:
+        path = Path(notebook)
+        return path, find_assignment(assignment, near=[path])
+    found = find_assignment(assignment, near=[Path.cwd()])
+    return Path.cwd() / found.student_notebook, found
+
+
+def _grade_in_subprocess(path: Path, found: Assignment) -> tuple[SubmissionReport | None, bool, str]:
+    """Grade in a fresh Python process: not in the student's kernel, whose event loop is running and
+    whose modules the notebook's code may have changed. Returns (report, isolated, problem)."""
+    command = [sys.executable, "-m", "grader.verbs.jupyter", str(path.resolve()), str(found.folder)]
+    try:
+        limit = float(found.limits["submission_seconds"]) + 120
+        done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
+        document = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None, False, "The check could not run: the grader's process failed. Run `grader check` in a terminal."
+    return SubmissionReport.from_dict(document["report"]), document["isolated"], ""
+
+
+def check(notebook: str | Path | None = None, assignment: str | Path | None = None) -> CheckResult:
+    """Check the saved notebook (default: the kernel's folder plus the bundle's student_notebook)
+    on the public cases, in a fresh sandboxed kernel; returns what Jupyter displays."""
+    from grader.errors import GraderError
+
+    try:
+        path, found = _locate(notebook, assignment)
+    except GraderError as error:
+        return CheckResult(Path(notebook or "notebook.ipynb"), problem=f"The check cannot start: {error}")
+    if not path.is_file():
+        return CheckResult(path, problem=f"{path} is not a saved notebook file: save the notebook, or pass its "
+                                         "path: check('my_notebook.ipynb').")
+    unsaved = unsaved_cells(path, _executed_cells())
+    report, isolated, problem = _grade_in_subprocess(path, found)
+    return CheckResult(path, found, report, isolated=isolated, problem=problem, unsaved=unsaved)
+
+
+def _grade_and_print(notebook: Path, folder: Path) -> int:
+    """The subprocess: grade on the public cases and print the report as one line of JSON."""
+    from grader.assignment.manifest import load_assignment
+    from grader.grading import GradeOptions, grade_notebook
+    from grader.judge.expected import ExpectedValues
+    from grader.kernel.sandbox import choose_sandbox
+
+    found = load_assignment(folder)
+    sandbox = choose_sandbox(disabled=False)
+    report = grade_notebook(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=sandbox))
+    print(json.dumps({"report": report.to_dict(), "isolated": sandbox is not None}, default=str))
+    return 0
+
+
+if __name__ == "__main__":  # check()'s grading process: python -m grader.verbs.jupyter NOTEBOOK ASSIGNMENT
+    sys.exit(_grade_and_print(Path(sys.argv[1]), Path(sys.argv[2])))
