@@ -124,7 +124,10 @@ def variant_outcome(raw: dict, case, names: tuple[str, ...]) -> dict:
     if "error" in raw:
         return {"error": [str(raw["error"]["type"]), str(raw["error"]["message"])]}
     stdout = "\n".join(str(line) for line in raw.get("stdout", []))
-    return outcome_of(KernelResult.from_value(raw["returned"], stdout), case, names)
+    outcome = outcome_of(KernelResult.from_value(raw["returned"], stdout), case, names)
+    # A variant that edits its arguments in place says so: that is a mistake of its own.
+    outcome["inputs_changed"] = bool(raw.get("inputs_changed", False))
+    return outcome
 
 
 def student_outcome(result: KernelResult, expected: dict, case, names: tuple[str, ...], tol: Tolerance) -> dict:
@@ -146,6 +149,8 @@ def stored_variant_table(prefix: tuple[str, str], outcome: dict) -> dict[str, np
             key("stdout"): np.array(outcome["stdout"], dtype=str)}
     for path, marks in outcome["leaves"].items():
         flat[key("leaf", path)] = marks
+    if outcome.get("inputs_changed"):
+        flat[key("inputs_changed")] = np.array(["yes"], dtype=str)
     return flat
 
 
@@ -181,6 +186,8 @@ def read_variant_values(path: Path) -> dict[str, dict[str, dict]]:
             outcome["stdout"] = [str(line) for line in value]
         elif kind == "leaf":
             outcome["leaves"][SEPARATOR.join(rest)] = value
+        elif kind == "inputs_changed":
+            outcome["inputs_changed"] = True
     return by_case
 
 
