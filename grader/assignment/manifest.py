@@ -59,7 +59,7 @@ class GradedFunction:
 
 
 CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
-             "misleading_globals", "checks", "public_expected"}
+             "misleading_globals", "checks", "public_expected", "exact_shapes"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class Case:
     misleading_globals: dict = field(default_factory=dict)  #: set in the notebook's namespace during the call
     checks: tuple[str, ...] = ("equality",)  #: the notebook's public tests' checks (public cases)
     public_expected: dict | None = None  #: a bundle's expected values (public cases only)
+    exact_shapes: bool = False  #: a number must come back as a number, not as a one-value array
 
     def __getitem__(self, key: str):
         """Read like the dict a case used to be (case["id"])."""
@@ -109,7 +110,8 @@ class Case:
                    compare=tuple(data.get("compare", ("returned",))),
                    rtol=data.get("rtol"), atol=data.get("atol"),
                    misleading_globals=dict(data.get("misleading_globals", {})),
-                   checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"))
+                   checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"),
+                   exact_shapes=bool(data.get("exact_shapes", False)))
 
 
 @dataclass
@@ -145,7 +147,7 @@ class Assignment:
         graded = self.function(function)
         rtol = next(v for v in (getattr(case, "rtol", None), graded.rtol, self.rtol) if v is not None)
         atol = next(v for v in (getattr(case, "atol", None), graded.atol, self.atol) if v is not None)
-        return Tolerance(float(rtol), float(atol))
+        return Tolerance(float(rtol), float(atol), bool(getattr(case, "exact_shapes", False)))
 
     @property
     def is_bundle(self) -> bool:
@@ -193,6 +195,7 @@ class Assignment:
                                   description=entry.get("description", entry["name"]), recipe=entry["recipe"],
                                   compare=tuple(entry.get("compare", ("returned",))),
                                   rtol=entry.get("rtol"), atol=entry.get("atol"),
+                                  exact_shapes=bool(entry.get("exact_shapes", False)),
                                   public_expected=entry["graded"]))
         return cases
 
