@@ -268,6 +268,18 @@ def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) 
     report.max_score = sum(report.function_points.values())
 
 
+def _refuse_other_assignment(parsed, assignment: Assignment, label: str) -> None:
+    """A notebook whose graded cells name none of this assignment's functions belongs to another
+    assignment (a mixed batch): say so instead of scoring it 0 function by function."""
+    names = sorted(parsed.graded)
+    if names and not set(names) & {f.name for f in assignment.functions}:
+        raise SubmissionError(
+            f"{label} is not a notebook of {assignment.title}: its graded functions ({', '.join(names)}) are "
+            f"none of this assignment's ({', '.join(f.name for f in assignment.functions)}). It was probably "
+            "submitted for another assignment: put each assignment's notebooks in a folder of their own and "
+            "grade each folder with --assignment pointing at its own assignment folder.")
+
+
 def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
                    options: GradeOptions | None = None) -> SubmissionReport:
     """Grade one notebook file; never raises for anything about the file or the code in it."""
@@ -287,6 +299,7 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         if unreadable is not None:
             raise unreadable
         parsed = parse_submission(data, path.name, assignment.setup_marker)
+        _refuse_other_assignment(parsed, assignment, path.name)
     except SubmissionError as error:
         report.status = "invalid"
         report.problems.append(str(error))
