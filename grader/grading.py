@@ -204,7 +204,7 @@ class _Runner:
         names = graded.returns
         public = case["visibility"] == "visible"
         comparison = compare(case, expected, result, self.assignment.tolerance(function, case), names)
-        messages = [describe(d, public, names) for d in comparison.differences]
+        messages = [describe(d, public, names, graded.labels) for d in comparison.differences]
         raised = result.meta.error
         hint = limit_hint({"type": raised.type, "message": raised.message} if raised else None, self.limits)
         if hint and not comparison.passed:

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.assignment.manifest import load_assignment
+from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.cli import main
 from grader.judge.compare import compare_nodes
 from grader.judge.diagnose import load_catalogue, read_variant_values, save_variant_values, stored_variant_table
 from grader.records import Array, Number, Tolerance
 from grader.reports.gradebook import Gradebook
+from grader.reports.wording import label_for, labelled_path
 from tests.step_by_step_corpus import ENTRIES, FOLDER, FUNCTIONS, SOLUTION, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,9 +94,32 @@ def test_a_mistake_costs_points_where_it_is_and_is_named(graded, entry):
 
 
 def test_nested_returns_are_named_by_their_parts(graded):
-    report = graded[0]["cache-parts-swapped"]
-    case = next(c for c in report.cases if c.case_id == "linear_activation_forward/public_relu")
-    assert any(m.startswith("cache[0]") for m in case.messages), case.messages
+    """The manifest's `returns` name the tuple's parts, its `labels` the nested ones."""
+    swapped = graded[0]["cache-parts-swapped"]
+    case = next(c for c in swapped.cases if c.case_id == "linear_activation_forward/public_relu")
+    assert "cache[0] (the linear cache) is a numpy array, expected a tuple" in case.messages, case.messages
+    no_bias = graded[0]["forward-without-bias"]
+    case = next(c for c in no_bias.cases if c.case_id == "L_model_forward/public")
+    assert any(m.startswith("caches[0][1] (the Z of layer 1) differs: expected ") for m in case.messages), \
+        case.messages
+
+
+def test_a_label_template_names_any_index():
+    labels = (("caches[*][0][1]", "the W of layer {1+1}'s linear cache"), ("grid[*][*]", "cell {1},{2+1}"))
+    assert labelled_path((1, 1, 0, 1), ("AL", "caches"), labels) == "caches[1][0][1] (the W of layer 2's linear cache)"
+    assert labelled_path((1, 1, 0), ("AL", "caches"), labels) == "caches[1][0]"
+    assert label_for("grid[3][4]", labels) == "cell 3,5" and label_for("grid[3]", labels) is None
+    assert label_for("x", (("x", "uses {3}"),)) == "uses {3}"
+
+
+def test_labels_that_are_not_texts_are_refused(tmp_path):
+    folder = tmp_path / "sbs"
+    shutil.copytree(FOLDER, folder)
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace('labels = { "cache[0]" = "A, the input"',
+                                                     'labels = { "cache[0]" = 3', 1))
+    with pytest.raises(AssignmentError, match="the labels of 'linear_forward' must be a table of texts"):
+        load_assignment(folder)
 
 
 def test_a_notebook_of_the_other_assignment_is_refused_with_a_way_out(graded):

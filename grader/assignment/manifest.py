@@ -48,6 +48,15 @@ class AssignmentError(GraderError):
     """The assignment folder is missing something or says something the grader cannot use."""
 
 
+def _labels(function: dict, where: str) -> tuple[tuple[str, str], ...]:
+    """A function's `labels` table (path template -> words), checked."""
+    table = function.get("labels", {})
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise AssignmentError(f"{where}: the labels of '{function.get('name', '?')}' must be a table of texts, "
+                              'e.g. labels = { "caches[*][0][1]" = "the W of layer {1+1}\'s linear cache" }')
+    return tuple((str(key), value) for key, value in table.items())
+
+
 @dataclass(frozen=True)
 class GradedFunction:
     name: str  #: the function's name in the notebook
@@ -56,6 +65,8 @@ class GradedFunction:
     returns: tuple[str, ...] = ()  #: names of the returned tuple's parts (messages then read "costs[3]")
     rtol: float | None = None  #: this function's tolerance, when not the assignment's
     atol: float | None = None
+    #: words for nested parts, (path template, label): "caches[*][0][1]" -> "the W of layer {1+1}'s linear cache"
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
@@ -236,7 +247,8 @@ def load_assignment(folder: str | Path) -> Assignment:
     functions = [
         GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
                        tuple(f.get("signature", ())), tuple(f.get("returns", ())),
-                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"))
+                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"),
+                       _labels(f, str(path)))
         for f in manifest.get("function", [])
     ]
     if not functions:
