@@ -93,6 +93,25 @@ def test_a_mistake_costs_points_where_it_is_and_is_named(graded, entry):
     assert title in (out / entry.mistake / "feedback.md").read_text().replace("\\", "")  # markdown escapes
 
 
+def test_a_function_whose_callee_fails_says_to_fix_the_callee_first(graded):
+    report = graded[0]["forward-without-bias"]
+    dependent = [c for c in report.cases if c.function == "linear_activation_forward"]
+    assert dependent and all(not c.passed for c in dependent)
+    assert all(c.diagnosis["title"] == "linear_activation_forward calls linear_forward, which fails its own cases"
+               for c in dependent), [c.diagnosis for c in dependent]
+    # The solution has no failing callee, and a calls entry naming no graded function is refused.
+    assert not any(c.diagnosis for c in graded[0]["solution"].cases)
+
+
+def test_calls_must_name_graded_functions(tmp_path):
+    folder = tmp_path / "sbs"
+    shutil.copytree(FOLDER, folder)
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace('calls = ["linear_backward"]', 'calls = ["linear_backwards"]', 1))
+    with pytest.raises(AssignmentError, match="'linear_activation_backward' calls \\['linear_backwards'\\]"):
+        load_assignment(folder)
+
+
 def test_nested_returns_are_named_by_their_parts(graded):
     """The manifest's `returns` name the tuple's parts, its `labels` the nested ones."""
     swapped = graded[0]["cache-parts-swapped"]

@@ -67,6 +67,7 @@ class GradedFunction:
     atol: float | None = None
     #: words for nested parts, (path template, label): "caches[*][0][1]" -> "the W of layer {1+1}'s linear cache"
     labels: tuple[tuple[str, str], ...] = ()
+    calls: tuple[str, ...] = ()  #: the other graded functions it calls (a failure there is named first)
 
 
 CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
@@ -248,11 +249,17 @@ def load_assignment(folder: str | Path) -> Assignment:
         GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
                        tuple(f.get("signature", ())), tuple(f.get("returns", ())),
                        f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"),
-                       _labels(f, str(path)))
+                       _labels(f, str(path)), tuple(f.get("calls", ())))
         for f in manifest.get("function", [])
     ]
     if not functions:
         raise AssignmentError(f"{path} declares no [[function]] to grade")
+    graded_names = {f.name for f in functions}
+    for graded in functions:
+        unknown = [name for name in graded.calls if name not in graded_names]
+        if unknown:
+            raise AssignmentError(f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
+                                  "(calls lists other [[function]] names)")
     limits = dict(DEFAULT_LIMITS)
     limits.update(manifest.get("limits", {}))
     tolerance = manifest.get("tolerance", {})
