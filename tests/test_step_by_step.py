@@ -180,3 +180,23 @@ def test_a_variant_that_changes_its_inputs_is_stored_so(tmp_path):
                         | stored_variant_table(("k", "case/1"), {**outcome, "inputs_changed": False}))
     stored = read_variant_values(path)["case/1"]
     assert stored["m"]["inputs_changed"] is True and stored["k"]["inputs_changed"] is False
+
+
+def test_the_feedback_and_summary_pages_read_well_on_a_phone(graded):
+    """As a person sees them: the named mistake, the labelled nested part, ten functions, no sideways scroll."""
+    from tests.browser import find_chromium, render
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    out = graded[1]
+    feedback = render(chromium, out / "cache-parts-swapped" / "feedback.html", ("section.function",))
+    assert len(feedback.found["section.function"]) == len(FUNCTIONS)
+    assert "the cache holds its two parts in the wrong order" in feedback.text
+    assert "caches[0][0] (layer 1's linear cache)" in feedback.text
+    summary = render(chromium, out / "summary.html", ("tr.submission",))
+    assert len(summary.found["tr.submission"]) == len(graded[0])
+    assert all(name in summary.text for name in FUNCTIONS)
+    for seen in (feedback, summary):
+        assert seen.scroll_width <= seen.viewport_width, seen.scroll_width
+        assert not seen.broken_words, seen.broken_words
