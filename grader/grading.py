@@ -293,8 +293,8 @@ def _refuse_other_assignment(parsed, assignment: Assignment, label: str) -> None
         raise SubmissionError(
             f"{label} is not a notebook of {assignment.title}: its graded functions ({', '.join(names)}) are "
             f"none of this assignment's ({', '.join(f.name for f in assignment.functions)}). It was probably "
-            "submitted for another assignment: put each assignment's notebooks in a folder of their own and "
-            "grade each folder with --assignment pointing at its own assignment folder.")
+            "written for another assignment: check or grade it with --assignment pointing at that assignment's "
+            "folder, and keep each assignment's notebooks in a folder of their own.")
 
 
 def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
