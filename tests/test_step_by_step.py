@@ -157,6 +157,8 @@ def test_the_expected_values_are_current(capsys):
 def test_the_bundle_checks_the_solution_and_keeps_the_instructor_files(bundle, capsys):
     for private in ("reference.py", "cases.py", "mistakes.py", "expected.npz", "mistakes_expected.npz"):
         assert not (bundle / private).exists(), private
+    public = load_assignment(bundle).cases()
+    assert {c.id for c in public if c.exact_shapes} == {"compute_cost/public"}  # the bundle keeps it
     capsys.readouterr()
     assert main(["check", str(SOLUTION), "--assignment", str(bundle), "--color", "never"]) == 0
     assert "All 12 public cases passed" in capsys.readouterr().out
