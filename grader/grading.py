@@ -204,7 +204,7 @@ class _Runner:
         names = graded.returns
         public = case["visibility"] == "visible"
         comparison = compare(case, expected, result, self.assignment.tolerance(function, case), names)
-        messages = [describe(d, public, names) for d in comparison.differences]
+        messages = [describe(d, public, names, graded.labels) for d in comparison.differences]
         raised = result.meta.error
         hint = limit_hint({"type": raised.type, "message": raised.message} if raised else None, self.limits)
         if hint and not comparison.passed:
@@ -268,6 +268,35 @@ def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) 
     report.max_score = sum(report.function_points.values())
 
 
+def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:
+    """A graded function that calls another one (the manifest's `calls`) which fails its own cases
+    most likely fails because of it: say so where no catalogued mistake explains the failure. A case
+    that raised keeps its own explanation (an unwritten function raises NameError whatever it calls)."""
+    failing = {verdict.function for verdict in report.cases if not verdict.passed}
+    for verdict in report.cases:
+        callees = [name for name in assignment.function(verdict.function).calls if name in failing]
+        raised = any(d.kind == Kind.RAISED for d in verdict.differences)
+        if verdict.passed or raised or not callees or (verdict.diagnosis or {}).get("mistake"):
+            continue
+        named = " and ".join(callees)
+        verdict.diagnosis = {"mistake": None, "title": f"{verdict.function} calls {named}, which fails its own cases",
+                             "explanation": f"Fix {named} first: {verdict.function} uses it, so its numbers are "
+                                            "wrong too. If this case still fails afterwards, look at "
+                                            f"{verdict.function} itself."}
+
+
+def _refuse_other_assignment(parsed, assignment: Assignment, label: str) -> None:
+    """A notebook whose graded cells name none of this assignment's functions belongs to another
+    assignment (a mixed batch): say so instead of scoring it 0 function by function."""
+    names = sorted(parsed.graded)
+    if names and not set(names) & {f.name for f in assignment.functions}:
+        raise SubmissionError(
+            f"{label} is not a notebook of {assignment.title}: its graded functions ({', '.join(names)}) are "
+            f"none of this assignment's ({', '.join(f.name for f in assignment.functions)}). It was probably "
+            "written for another assignment: check or grade it with --assignment pointing at that assignment's "
+            "folder, and keep each assignment's notebooks in a folder of their own.")
+
+
 def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
                    options: GradeOptions | None = None) -> SubmissionReport:
     """Grade one notebook file; never raises for anything about the file or the code in it."""
@@ -287,6 +316,7 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         if unreadable is not None:
             raise unreadable
         parsed = parse_submission(data, path.name, assignment.setup_marker)
+        _refuse_other_assignment(parsed, assignment, path.name)
     except SubmissionError as error:
         report.status = "invalid"
         report.problems.append(str(error))
@@ -334,6 +364,7 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         if runner is not None:
             runner.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    _blame_failing_callees(report, assignment)
     _score(report, assignment, cases)
     report.curves = _curves(report, expected, assignment)
     report.seconds = time.monotonic() - started

@@ -151,6 +151,8 @@ class Tolerance:
 
     rtol: float = 1e-6
     atol: float = 1e-9
+    # When true, a one-value array does not stand for a number: shape (1, 1) is not shape ().
+    exact_shapes: bool = False
 
 
 # The value tree: what a graded function returned (or the reference did), as typed records.

@@ -48,6 +48,15 @@ class AssignmentError(GraderError):
     """The assignment folder is missing something or says something the grader cannot use."""
 
 
+def _labels(function: dict, where: str) -> tuple[tuple[str, str], ...]:
+    """A function's `labels` table (path template -> words), checked."""
+    table = function.get("labels", {})
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise AssignmentError(f"{where}: the labels of '{function.get('name', '?')}' must be a table of texts, "
+                              'e.g. labels = { "caches[*][0][1]" = "the W of layer {1+1}\'s linear cache" }')
+    return tuple((str(key), value) for key, value in table.items())
+
+
 @dataclass(frozen=True)
 class GradedFunction:
     name: str  #: the function's name in the notebook
@@ -56,10 +65,13 @@ class GradedFunction:
     returns: tuple[str, ...] = ()  #: names of the returned tuple's parts (messages then read "costs[3]")
     rtol: float | None = None  #: this function's tolerance, when not the assignment's
     atol: float | None = None
+    #: words for nested parts, (path template, label): "caches[*][0][1]" -> "the W of layer {1+1}'s linear cache"
+    labels: tuple[tuple[str, str], ...] = ()
+    calls: tuple[str, ...] = ()  #: the other graded functions it calls (a failure there is named first)
 
 
 CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
-             "misleading_globals", "checks", "public_expected"}
+             "misleading_globals", "checks", "public_expected", "exact_shapes"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class Case:
     misleading_globals: dict = field(default_factory=dict)  #: set in the notebook's namespace during the call
     checks: tuple[str, ...] = ("equality",)  #: the notebook's public tests' checks (public cases)
     public_expected: dict | None = None  #: a bundle's expected values (public cases only)
+    exact_shapes: bool = False  #: a number must come back as a number, not as a one-value array
 
     def __getitem__(self, key: str):
         """Read like the dict a case used to be (case["id"])."""
@@ -109,7 +122,8 @@ class Case:
                    compare=tuple(data.get("compare", ("returned",))),
                    rtol=data.get("rtol"), atol=data.get("atol"),
                    misleading_globals=dict(data.get("misleading_globals", {})),
-                   checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"))
+                   checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"),
+                   exact_shapes=bool(data.get("exact_shapes", False)))
 
 
 @dataclass
@@ -145,7 +159,7 @@ class Assignment:
         graded = self.function(function)
         rtol = next(v for v in (getattr(case, "rtol", None), graded.rtol, self.rtol) if v is not None)
         atol = next(v for v in (getattr(case, "atol", None), graded.atol, self.atol) if v is not None)
-        return Tolerance(float(rtol), float(atol))
+        return Tolerance(float(rtol), float(atol), bool(getattr(case, "exact_shapes", False)))
 
     @property
     def is_bundle(self) -> bool:
@@ -193,6 +207,7 @@ class Assignment:
                                   description=entry.get("description", entry["name"]), recipe=entry["recipe"],
                                   compare=tuple(entry.get("compare", ("returned",))),
                                   rtol=entry.get("rtol"), atol=entry.get("atol"),
+                                  exact_shapes=bool(entry.get("exact_shapes", False)),
                                   public_expected=entry["graded"]))
         return cases
 
@@ -233,11 +248,18 @@ def load_assignment(folder: str | Path) -> Assignment:
     functions = [
         GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
                        tuple(f.get("signature", ())), tuple(f.get("returns", ())),
-                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"))
+                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"),
+                       _labels(f, str(path)), tuple(f.get("calls", ())))
         for f in manifest.get("function", [])
     ]
     if not functions:
         raise AssignmentError(f"{path} declares no [[function]] to grade")
+    graded_names = {f.name for f in functions}
+    for graded in functions:
+        unknown = [name for name in graded.calls if name not in graded_names]
+        if unknown:
+            raise AssignmentError(f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
+                                  "(calls lists other [[function]] names)")
     limits = dict(DEFAULT_LIMITS)
     limits.update(manifest.get("limits", {}))
     tolerance = manifest.get("tolerance", {})

@@ -118,12 +118,13 @@ def kind_of(node: Node | None) -> str:
     return "nothing"
 
 
-def _numbers(want: Node, got: Node) -> tuple[np.ndarray, np.ndarray] | None:
-    """Both sides as arrays when they compare as numbers: a number and a one-value array alike."""
+def _numbers(want: Node, got: Node, exact_shapes: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both sides as arrays when they compare as numbers: a number and a one-value array alike,
+    unless shapes must be exact (then a (1, 1) array where a number belongs differs in shape)."""
     if isinstance(want, Number) and isinstance(got, Number):
         return np.array(want.value), np.array(got.value)
     if isinstance(want, Number) and isinstance(got, Array) and got.values.size == 1:
-        return np.array(want.value), np.array(got.values.ravel()[0])
+        return np.array(want.value), (got.values if exact_shapes else np.array(got.values.ravel()[0]))
     if isinstance(want, Array) and isinstance(got, Number):  # a number is an array of shape ()
         return want.values, np.array(got.value)
     if isinstance(want, Array) and isinstance(got, Array):
@@ -170,7 +171,7 @@ def compare_nodes(want: Node, got: Node, path: tuple[Step, ...], tol: Tolerance)
     """Every difference between the reference's value and the answer's, structure before numbers."""
     if isinstance(got, Opaque) and got.type == "cut":
         return [Difference(Kind.CUT, path, kind_of(want), got.why)]  # got.why is the harness's: shown if public
-    pair = _numbers(want, got)
+    pair = _numbers(want, got, tol.exact_shapes)
     if pair is not None:
         found = _array_difference(path, pair[0], pair[1], tol)
         return [found] if found else []

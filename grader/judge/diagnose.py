@@ -80,16 +80,17 @@ def fingerprint(array) -> np.ndarray:
         return np.concatenate([[flat.size, flat.sum(), np.abs(flat).sum()], picks])
 
 
-def _walk(node: Node, path: str, leaves: dict[str, np.ndarray]) -> str:
-    """The node's shape as a signature text (types, lengths, keys, shapes); its numbers go to `leaves`."""
+def _walk(node: Node, path: str, leaves: dict[str, np.ndarray], exact: bool = False) -> str:
+    """The node's shape as a signature text (types, lengths, keys, shapes); its numbers go to `leaves`.
+    With `exact` (the case's exact_shapes), a one-value array of shape (1, 1) is not a number."""
     if isinstance(node, Seq):
-        inner = ",".join(_walk(item, f"{path}[{i}]", leaves) for i, item in enumerate(node.items))
+        inner = ",".join(_walk(item, f"{path}[{i}]", leaves, exact) for i, item in enumerate(node.items))
         return f"{node.kind}{node.length}({inner})"
     if isinstance(node, Mapping):
-        inner = ",".join(f"{key!r}:{_walk(item, f'{path}[{key!r}]', leaves)}"
+        inner = ",".join(f"{key!r}:{_walk(item, f'{path}[{key!r}]', leaves, exact)}"
                          for key, item in zip(node.keys, node.items, strict=True))
         return "{" + inner + "}"
-    if isinstance(node, Array) and node.values.size != 1:
+    if isinstance(node, Array) and (node.values.size != 1 or (exact and node.values.ndim > 0)):
         leaves[path] = fingerprint(node.values)
         return f"a{tuple(node.values.shape)}"
     if isinstance(node, (Array, Number)):  # a number and a one-value array compare alike
@@ -114,7 +115,9 @@ def outcome_of(result: KernelResult, case, names: tuple[str, ...]) -> dict:
             part = part_of(result.returned, index)
             if index is not None and not (isinstance(result.returned, Seq) and result.returned.length == len(names)):
                 part = None
-            signature.append(f"{item}={_walk(part, item, leaves) if part is not None else 'missing'}")
+            exact = bool(getattr(case, "exact_shapes", False))
+            walked = _walk(part, item, leaves, exact) if part is not None else "missing"
+            signature.append(f"{item}={walked}")
     return {"signature": ";".join(signature), "leaves": leaves, "stdout": meta.stdout.splitlines(),
             "inputs_changed": False}
 
@@ -124,7 +127,10 @@ def variant_outcome(raw: dict, case, names: tuple[str, ...]) -> dict:
     if "error" in raw:
         return {"error": [str(raw["error"]["type"]), str(raw["error"]["message"])]}
     stdout = "\n".join(str(line) for line in raw.get("stdout", []))
-    return outcome_of(KernelResult.from_value(raw["returned"], stdout), case, names)
+    outcome = outcome_of(KernelResult.from_value(raw["returned"], stdout), case, names)
+    # A variant that edits its arguments in place says so: that is a mistake of its own.
+    outcome["inputs_changed"] = bool(raw.get("inputs_changed", False))
+    return outcome
 
 
 def student_outcome(result: KernelResult, expected: dict, case, names: tuple[str, ...], tol: Tolerance) -> dict:
@@ -146,6 +152,8 @@ def stored_variant_table(prefix: tuple[str, str], outcome: dict) -> dict[str, np
             key("stdout"): np.array(outcome["stdout"], dtype=str)}
     for path, marks in outcome["leaves"].items():
         flat[key("leaf", path)] = marks
+    if outcome.get("inputs_changed"):
+        flat[key("inputs_changed")] = np.array(["yes"], dtype=str)
     return flat
 
 
@@ -181,6 +189,8 @@ def read_variant_values(path: Path) -> dict[str, dict[str, dict]]:
             outcome["stdout"] = [str(line) for line in value]
         elif kind == "leaf":
             outcome["leaves"][SEPARATOR.join(rest)] = value
+        elif kind == "inputs_changed":
+            outcome["inputs_changed"] = True
     return by_case
 
 

@@ -182,6 +182,8 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
                             "leaves": [{"shape": list(leaf.shape), "values": leaf.ravel().tolist()}
                                        for leaf in leaves]}}
         entry.update({key: getattr(case, key) for key in ("rtol", "atol") if getattr(case, key) is not None})
+        if case.exact_shapes:
+            entry["exact_shapes"] = True
         document.setdefault(case.function, []).append(entry)
     return document
 

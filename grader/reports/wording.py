@@ -7,6 +7,8 @@ the kernel chose (a key, a type name of a class it made, a printed line, an exce
 
 from __future__ import annotations
 
+import re
+
 from grader.records import KNOWN_TYPES, Difference, Kind, shown_type
 
 
@@ -33,6 +35,34 @@ def display_path(path: tuple, names: tuple[str, ...] = (), inputs: bool = False)
     return "".join(_step(s) for s in path)
 
 
+def label_for(shown: str, labels: tuple[tuple[str, str], ...]) -> str | None:
+    """The manifest's words for a displayed path: templates match with `*` for any index, and the
+    label's {1} (or {1+1}) is the first `*`'s index (plus one), {2} the second's, and so on."""
+    for template, label in labels:
+        pattern = re.escape(template).replace(r"\*", r"(\d+)")
+        found = re.fullmatch(pattern, shown)
+        if found:
+            return _filled(label, found)
+    return None
+
+
+def _filled(label: str, found: re.Match) -> str:
+    def index(match: re.Match) -> str:
+        value = int(found.group(int(match.group(1))))
+        return str(value + 1 if match.group(2) else value)
+    try:
+        return re.sub(r"\{(\d)(\+1)?\}", index, label)
+    except IndexError:  # a {3} where the template has fewer `*`: the label as written
+        return label
+
+
+def labelled_path(path: tuple, names: tuple[str, ...] = (), labels: tuple[tuple[str, str], ...] = ()) -> str:
+    """display_path, followed by the manifest's words for that part when it has some."""
+    shown = display_path(path, names)
+    label = label_for(shown, labels) if path else None
+    return f"{shown} ({label})" if label else shown
+
+
 def _fmt(value: object) -> str:
     return f"{value:.10g}" if isinstance(value, float) else str(value)
 
@@ -48,10 +78,12 @@ def _kind(name: object, public: bool) -> str:
     return ("an " if text[:1].lower() in "aeiou" else "a ") + text
 
 
-def describe(difference: Difference, public: bool, names: tuple[str, ...] = ()) -> str:
-    """One sentence for one difference."""
+def describe(difference: Difference, public: bool, names: tuple[str, ...] = (),
+             labels: tuple[tuple[str, str], ...] = ()) -> str:
+    """One sentence for one difference (`labels`: the manifest's words for nested parts)."""
     d, kind = difference, difference.kind
-    name = display_path(d.path, names, inputs=kind == Kind.INPUT_CHANGED)
+    inputs = kind == Kind.INPUT_CHANGED
+    name = display_path(d.path, names, inputs=True) if inputs else labelled_path(d.path, names, labels)
     if kind == Kind.RAISED:
         if public:
             return f"raised {d.what}: {d.got}".rstrip(": ")

@@ -1,0 +1,264 @@
+"""Known mistakes in the step-by-step assignment, each a runnable variant (instructor-only).
+
+`grader expected` runs every variant on the cases of its function and stores what it returns;
+when a student's failing case behaves exactly like a variant, the feedback names the mistake,
+explains it and points at the line its `pattern` finds. `ADVICE` says what a difference usually
+means when no mistake matches.
+"""
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from grader.kernel.harness import __grader_inputs__
+
+
+def _load_reference():
+    spec = importlib.util.spec_from_file_location("dnn_step_by_step_reference", Path(__file__).with_name("reference.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ref = _load_reference()
+
+
+# --- the variants: the reference with one mistake each ----------------------------------------
+
+def _init_bias_vector(n_x, n_h, n_y):
+    parameters = ref.initialize_parameters(n_x, n_h, n_y)
+    parameters["b1"], parameters["b2"] = np.zeros(n_h), np.zeros(n_y)
+    return parameters
+
+
+def _init_unscaled(n_x, n_h, n_y):
+    np.random.seed(1)
+    W1 = np.random.randn(n_h, n_x)
+    W2 = np.random.randn(n_y, n_h)
+    return {"W1": W1, "b1": np.zeros((n_h, 1)), "W2": W2, "b2": np.zeros((n_y, 1))}
+
+
+def _deep_range_from_zero(layer_dims):
+    np.random.seed(1)
+    parameters = {}
+    for l in range(len(layer_dims)):
+        parameters["W" + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) / np.sqrt(layer_dims[l - 1])
+        parameters["b" + str(l)] = np.zeros((layer_dims[l], 1))
+    return parameters
+
+
+def _deep_small_scale(layer_dims):
+    np.random.seed(1)
+    parameters = {}
+    for l in range(1, len(layer_dims)):
+        parameters["W" + str(l)] = np.random.randn(layer_dims[l], layer_dims[l - 1]) * 0.01
+        parameters["b" + str(l)] = np.zeros((layer_dims[l], 1))
+    return parameters
+
+
+def _forward_without_bias(A, W, b):
+    return np.dot(W, A), (A, W, b)
+
+
+def _cache_parts_swapped(A_prev, W, b, activation):
+    A, (linear_cache, activation_cache) = ref.linear_activation_forward(A_prev, W, b, activation)
+    return A, (activation_cache, linear_cache)
+
+
+def _last_layer_reads_A_prev(X, parameters):
+    caches = []
+    A = X
+    A_prev = X
+    L = len(parameters) // 2
+    for l in range(1, L):
+        A_prev = A
+        A, cache = ref.linear_activation_forward(A_prev, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+        caches.append(cache)
+    AL, cache = ref.linear_activation_forward(A_prev, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
+    caches.append(cache)
+    return AL, caches
+
+
+def _cost_not_squeezed(AL, Y):
+    m = Y.shape[1]
+    return (1.0 / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))
+
+
+def _cost_summed(AL, Y):
+    return np.squeeze(-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))
+
+
+def _dW_summed(dZ, cache):
+    dA_prev, dW, db = ref.linear_backward(dZ, cache)
+    return dA_prev, dW * cache[0].shape[1], db
+
+
+def _db_wrong_axis(dZ, cache):
+    dA_prev, dW, _ = ref.linear_backward(dZ, cache)
+    return dA_prev, dW, 1.0 / cache[0].shape[1] * np.sum(dZ, axis=0, keepdims=True)
+
+
+def _db_flat(dZ, cache):
+    dA_prev, dW, _ = ref.linear_backward(dZ, cache)
+    return dA_prev, dW, 1.0 / cache[0].shape[1] * np.sum(dZ, axis=1)
+
+
+def _backward_activations_swapped(dA, cache, activation):
+    linear_cache, activation_cache = cache
+    other = {"relu": "sigmoid", "sigmoid": "relu"}[activation]
+    return ref.linear_backward(ref.activation_backward(dA, activation_cache, other), linear_cache)
+
+
+def _backward_with(dAL_sign: float, shift: int):
+    def variant(AL, Y, caches):
+        grads = {}
+        L = len(caches)
+        Y = Y.reshape(AL.shape)
+        dAL = dAL_sign * -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+        grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = ref.linear_activation_backward(
+            dAL, caches[L - 1], "sigmoid")
+        for l in reversed(range(L - 1)):
+            dA_prev, dW, db = ref.linear_activation_backward(grads["dA" + str(l + 1)], caches[l + shift], "relu")
+            grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = dA_prev, dW, db
+        return grads
+    return variant
+
+
+def _update_in_place(parameters, grads, learning_rate):
+    for l in range(1, len(parameters) // 2 + 1):
+        parameters["W" + str(l)] -= learning_rate * grads["dW" + str(l)]
+        parameters["b" + str(l)] -= learning_rate * grads["db" + str(l)]
+    return parameters
+
+
+def _update_ascent(parameters, grads, learning_rate):
+    return ref.update_parameters(parameters, grads, -learning_rate)
+
+
+def _mistake(mistake_id, title, explanation, fix, function, pattern, variant):
+    return {"id": mistake_id, "title": title, "explanation": explanation, "fix": fix, "functions": [function],
+            "pattern": pattern, "variants": {function: variant}}
+
+
+MISTAKES = [
+    _mistake("bias-as-vector", "the biases are shaped (n,) instead of (n, 1)",
+             "np.zeros(n_h) is a flat vector. Added to a matrix of shape (n_h, m) it broadcasts along the wrong "
+             "axis, so later layers silently compute something else.",
+             "Give every bias two dimensions: np.zeros((n_h, 1)) and np.zeros((n_y, 1)).",
+             "initialize_parameters", r"np\.zeros\(\s*n_[hy]\s*\)", _init_bias_vector),
+    _mistake("init-unscaled", "the random weights are not multiplied by 0.01",
+             "Standard normal draws are too large for this network: the activations saturate and learning "
+             "stalls. The expected values use np.random.randn(...) * 0.01.",
+             "Multiply each W by 0.01 right where you draw it.", "initialize_parameters",
+             r"np\.random\.randn\([^)]*\)\s*$", _init_unscaled),
+    _mistake("deep-range-from-zero", "the layer loop starts at 0",
+             "range(L) visits l = 0, which makes a W0 and b0 that do not exist, and uses up random draws, so "
+             "every later W differs too. Layer l connects layer_dims[l - 1] to layer_dims[l], for l = 1 .. L - 1.",
+             "Loop over range(1, L).", "initialize_parameters_deep", r"for l in range\(\s*L\s*\)", _deep_range_from_zero),
+    _mistake("deep-scale-0.01", "the deep weights are scaled by 0.01 instead of 1/sqrt(layer_dims[l-1])",
+             "This assignment's deep initialisation divides each W by the square root of the number of inputs "
+             "of its layer (as the application's helpers do), so deeper layers keep a useful spread.",
+             "Replace * 0.01 with / np.sqrt(layer_dims[l - 1]).", "initialize_parameters_deep",
+             r"\*\s*0?\.01", _deep_small_scale),
+    _mistake("forward-without-bias", "Z leaves out b",
+             "The linear part of a layer is Z = W A + b; without b every unit's offset is lost.",
+             "Add b after the product: Z = np.dot(W, A) + b.", "linear_forward", r"Z\s*=", _forward_without_bias),
+    _mistake("cache-parts-swapped", "the cache holds its two parts in the wrong order",
+             "Backward propagation unpacks the cache as (linear_cache, activation_cache); storing "
+             "(activation_cache, linear_cache) hands Z to the linear step and (A_prev, W, b) to the activation.",
+             "Build the cache as cache = (linear_cache, activation_cache).", "linear_activation_forward",
+             r"cache\s*=\s*\(", _cache_parts_swapped),
+    _mistake("A-prev-in-last-layer", "the last layer reads A_prev instead of A",
+             "After the loop, A holds the output of the last hidden layer; A_prev still holds that layer's "
+             "input, one layer too early.",
+             "Call the sigmoid layer on A: linear_activation_forward(A, W_L, b_L, 'sigmoid').", "L_model_forward",
+             r"linear_activation_forward\(\s*A_prev[^\n]*sigmoid", _last_layer_reads_A_prev),
+    _mistake("cost-not-squeezed", "the cost comes back as a (1, 1) array, not a number",
+             "np.dot of two row vectors gives a 1x1 matrix; the cost must be a plain number (a 0-dimensional "
+             "value), which np.squeeze makes of it.",
+             "Return np.squeeze(cost).", "compute_cost", r"return\s+cost", _cost_not_squeezed),
+    _mistake("cost-not-averaged", "the cost is summed over the examples, not averaged",
+             "The cross-entropy cost is the mean over the m examples: without 1/m it grows with the batch size.",
+             "Multiply by 1 / m (m = Y.shape[1]).", "compute_cost", r"cost\s*=", _cost_summed),
+    _mistake("dW-not-averaged", "dW is not divided by m",
+             "dW averages the gradient over the m examples: dW = (1/m) dZ A_prev^T.",
+             "Multiply by 1 / m.", "linear_backward", r"dW\s*=", _dW_summed),
+    _mistake("db-wrong-axis", "db sums over the units instead of the examples",
+             "Each unit has one bias, so db sums dZ along the examples (axis=1), giving shape (n, 1); axis=0 "
+             "sums along the units and gives shape (1, m).",
+             "Use np.sum(dZ, axis=1, keepdims=True) / m.", "linear_backward", r"db\s*=", _db_wrong_axis),
+    _mistake("db-without-keepdims", "db loses its second dimension",
+             "np.sum(dZ, axis=1) without keepdims=True returns shape (n,), which then broadcasts wrongly "
+             "against b of shape (n, 1) in the update.",
+             "Add keepdims=True: np.sum(dZ, axis=1, keepdims=True) / m.", "linear_backward", r"db\s*=", _db_flat),
+    _mistake("backward-activations-swapped", "relu_backward and sigmoid_backward are swapped",
+             "The derivative must be that of the activation the layer used on the way forward: relu_backward "
+             "for 'relu', sigmoid_backward for 'sigmoid'.",
+             "Call relu_backward in the relu branch and sigmoid_backward in the sigmoid branch.",
+             "linear_activation_backward", r"_backward\(", _backward_activations_swapped),
+    _mistake("dAL-wrong-sign", "dAL has the wrong sign",
+             "The derivative of the cost with respect to AL is -(Y/AL - (1-Y)/(1-AL)); without the leading minus "
+             "every gradient points uphill.",
+             "Write dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL)).", "L_model_backward", r"dAL\s*=",
+             _backward_with(-1.0, 0)),
+    _mistake("wrong-cache-layer", "the loop hands each layer the next layer's cache",
+             "caches[l] holds what layer l + 1 stored on the way forward (the list starts at 0); caches[l + 1] "
+             "belongs to the layer above.",
+             "Inside the loop use current_cache = caches[l].", "L_model_backward", r"caches\[\s*l\s*\+\s*1\s*\]",
+             _backward_with(1.0, 1)),
+    _mistake("update-in-place", "update_parameters changes the dictionary it was given",
+             "`-=` on the arrays of `parameters` overwrites the caller's arrays: the function must return new "
+             "values and leave its inputs as they were.",
+             "Start from a copy (parameters = copy.deepcopy(parameters)) or write W = W - learning_rate * dW.",
+             "update_parameters", r"-=", _update_in_place),
+    _mistake("update-ascent", "the update adds the gradient",
+             "Gradient descent steps against the gradient: W = W - learning_rate * dW.",
+             "Subtract learning_rate times the gradient.", "update_parameters", r"\+\s*learning_rate", _update_ascent),
+]
+
+ADVICE = [
+    {"raised": "NameError", "title": "the function raised {exception}", "explanation":
+        "A name is read before anything was assigned to it: a YOUR CODE region still empty, a variable spelled "
+        "differently where it is set and where it is used, or a notebook variable (the grader runs only the "
+        "imports and the graded cells). Assign every name the function uses inside the function."},
+    {"raised": "ValueError", "title": "the function raised {exception}", "explanation":
+        "Arrays of incompatible shapes met, usually in np.dot: check the shapes of W (n_l, n_(l-1)), "
+        "A_prev (n_(l-1), m) and b (n_l, 1), and which cache each step receives."},
+    {"raised": "KeyError", "title": "the function raised {exception}", "explanation":
+        "A dictionary key is spelled differently: parameters use 'W1', 'b1', ..., gradients 'dA0', 'dW1', 'db1', ..."},
+    {"part": "cache", "title": "the cache differs",
+     "explanation": "The cache must hold exactly what the backward pass needs, in the course's order: "
+                    "(A_prev, W, b) for the linear step, (linear_cache, Z) for a whole layer."},
+    {"part": "caches", "title": "one of the caches differs",
+     "explanation": "caches[l] belongs to layer l + 1 and holds ((A_prev, W, b), Z); check the input each layer "
+                    "receives and the order of the cache's parts."},
+    {"part": "db", "title": "db differs",
+     "explanation": "db is the mean of dZ over the examples: np.sum(dZ, axis=1, keepdims=True) / m, shape (n, 1)."},
+    {"part": "dW", "title": "dW differs",
+     "explanation": "dW = np.dot(dZ, A_prev.T) / m: the previous layer's activations, transposed, averaged."},
+]
+
+
+def variant_outputs(mistake_id: str, case, folder: Path) -> dict:
+    """What the mistake's variant does on one case: its value, or its error, and whether it changed an input."""
+    mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
+    arguments = __grader_inputs__(case["recipe"], str(folder))
+    before = copy.deepcopy(arguments)
+    try:
+        with np.errstate(all="ignore"):
+            returned = mistake["variants"][case["function"]](**arguments)
+    except Exception as error:  # noqa: BLE001 - the student's code raises the same
+        return {"error": {"type": type(error).__name__, "message": str(error)}}
+    return {"returned": returned, "stdout": [], "inputs_changed": not _same(before, arguments)}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b)
+    return a == b
