@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--assignment", help=ASSIGNMENT_HELP)
     grade.add_argument("--out", default="graded", help="output folder (default: ./graded)")
     grade.add_argument("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)")
+    grade.add_argument("--dask", metavar="ADDRESS",
+                       help="grade on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N "
+                            "worker processes on this machine (needs pip install -e '.[dask]')")
     grade.add_argument("--execute", choices=["graded", "all"], default="graded",
                        help="run only setup and graded cells (default) or the whole notebook")
     grade.add_argument("--data", help="dataset folder for --execute all (default: the folder in the environment "
@@ -171,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         assignment = find_assignment(args.assignment, near=paths, bundle_ok=False)
         return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
                      execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
-                     sandbox=_sandbox(args), limits=_limits(args))
+                     sandbox=_sandbox(args), limits=_limits(args), dask=args.dask)
     if args.verb == "expected":
         from grader.verbs.expected import expected
 
