@@ -174,6 +174,18 @@ def connect(address: str) -> Iterator[Client]:
             yield client
 
 
+def _register(client: Client, plugin: ShipAssignment, tries: int = 3) -> None:
+    """Ship the assignment; a worker dying meanwhile fails the call, and a worker started later (the
+    nanny's replacement) gets the plugin from the scheduler anyway, so try again."""
+    for attempt in range(tries):
+        try:
+            client.register_plugin(plugin, name=plugin.name)
+            return
+        except OSError:  # CommClosedError is one: the worker went away during the call
+            if attempt == tries - 1:
+                raise
+
+
 class DaskPool:
     """Runs submissions as Dask tasks; the same interface as grader.batch.pool.Pool."""
 
@@ -200,7 +212,7 @@ class DaskPool:
         with connect(self.address) as client:
             client.run_on_scheduler(_allow_failures, count=self.allowed_failures)
             plugin = ShipAssignment(self.assignment, self.options)
-            client.register_plugin(plugin, name=plugin.name)
+            _register(client, plugin)
             window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
             queue = iter(submissions)
             futures: dict = {}
