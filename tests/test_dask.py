@@ -123,10 +123,10 @@ def test_a_rerun_on_the_cluster_grades_only_what_changed(graded):
 
 
 def _grading(pid: int) -> bool:
-    """A submission's kernel runs under `pid` (its launcher is grader.kernel.limited)."""
+    """A submission's kernel runs under `pid` (ipykernel_launcher)."""
     for child in _descendants(pid):
         try:
-            if b"grader.kernel.limited" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"ipykernel_launcher" in Path(f"/proc/{child}/cmdline").read_bytes():
                 return True
         except OSError:
             pass
