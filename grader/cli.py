@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "environment variable the manifest names as data_variable; without one "
                                       "the baseline is left out)")
     bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
+    bench.add_argument("--skip-dask", action="store_true",
+                       help="leave out the same batch on a Dask LocalCluster with as many workers (timed when "
+                            "distributed is installed)")
     bench.add_argument("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")
     return parser
 
@@ -183,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
         from grader.verbs.bench import bench
 
         return bench(assignment=find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
-                     workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args))
+                     workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args),
+                     dask=not args.skip_dask)
     build_parser().print_help()
     return 2
 
