@@ -18,6 +18,7 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -200,6 +201,9 @@ class DaskPool:
     def _report(self, submission: Submission, future) -> SubmissionReport:
         try:
             return SubmissionReport.from_dict(future.result())
+        except CancelledError:  # the scheduler is gone (or the client lost it): stop, keep what is committed
+            raise UserError(f"lost the Dask scheduler at {self.address}; every result received so far is in "
+                            "the gradebook: run the same command again to grade the rest") from None
         except KilledWorker:
             return self._failed(submission, f"The worker grading this submission died {self.allowed_failures + 1} "
                                             "times (for instance its memory ran out). It was not scored; tell "
