@@ -38,6 +38,7 @@ from grader.reports.results import SubmissionReport
 # row and the batch goes on. Dask counts a death against every task the worker held, so 2 leaves a
 # second chance to a task that only shared a worker with the one that killed it.
 ALLOWED_FAILURES = 2
+WORKER_WAIT_SECONDS = 60  # a scheduler without workers would keep the batch waiting for ever
 IN_FLIGHT_PER_WORKER = 4  # submissions handed to the scheduler ahead of need (their bytes wait there)
 
 
@@ -172,6 +173,11 @@ def connect(address: str) -> Iterator[Client]:
             raise UserError(f"cannot reach the Dask scheduler at {address} ({error}): start it (dask scheduler) "
                             "or check the address") from None
         with client:
+            try:
+                client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+            except TimeoutError:
+                raise UserError(f"no Dask worker joined the scheduler at {address} within {WORKER_WAIT_SECONDS} s: "
+                                f"start some (dask worker {address})") from None
             yield client
 
 
