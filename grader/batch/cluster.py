@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from distributed import Client, KilledWorker, LocalCluster, as_completed
@@ -223,21 +223,25 @@ class DaskPool:
             client.run_on_scheduler(_allow_failures, count=self.allowed_failures)
             plugin = ShipAssignment(self.assignment, self.options)
             _register(client, plugin)
-            window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
-            queue = iter(submissions)
-            futures: dict = {}
-            done = as_completed()
+            try:
+                window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
+                queue = iter(submissions)
+                futures: dict = {}
+                done = as_completed()
 
-            def send(count: int) -> None:
-                for submission in (s for _, s in zip(range(count), queue, strict=False)):
-                    future = client.submit(self.work, plugin.key, submission.name, submission.path.read_bytes(),
-                                           pure=False)
-                    futures[future] = submission
-                    done.add(future)
+                def send(count: int) -> None:
+                    for submission in (s for _, s in zip(range(count), queue, strict=False)):
+                        future = client.submit(self.work, plugin.key, submission.name, submission.path.read_bytes(),
+                                               pure=False)
+                        futures[future] = submission
+                        done.add(future)
 
-            send(window)
-            for future in done:
-                submission = futures.pop(future)
-                self.finish(submission, self._report(submission, future))
-                future.release()
-                send(1)
+                send(window)
+                for future in done:
+                    submission = futures.pop(future)
+                    self.finish(submission, self._report(submission, future))
+                    future.release()
+                    send(1)
+            finally:  # a scheduler that outlives the batch does not hand the assignment to new workers
+                with suppress(Exception):
+                    client.unregister_worker_plugin(plugin.name)
