@@ -163,8 +163,10 @@ def test_a_worker_killed_mid_batch_costs_nothing(graded, batch, subreaper, tmp_p
 
 
 def killing_work(key: str, name: str, notebook: bytes) -> dict:
-    """Stands in for grade_on_worker: "killer" ends the worker process each time it is tried."""
+    """Stands in for grade_on_worker: "killer" (its bytes name a folder) leaves a mark there and ends the
+    worker process, each time it is tried."""
     if name == "killer":
+        (Path(notebook.decode()) / f"try-{os.getpid()}").touch()
         os._exit(3)
     return make_report(name).to_dict()
 
@@ -176,11 +178,14 @@ def test_a_submission_that_keeps_killing_workers_becomes_an_error_row(assignment
     pool = DaskPool(assignment, GradeOptions(), "local:2", lambda submission, report: finished.append(report),
                     work=killing_work)
     names = ["a", "killer", "b"]
+    tries = tmp_path / "tries"
+    tries.mkdir()
     for name in names:
-        (tmp_path / name).write_bytes(b"{}")
+        (tmp_path / name).write_bytes(str(tries).encode() if name == "killer" else b"{}")
     pool.run([Submission(name, tmp_path / name, name, sha256="0" * 64) for name in names])
     reports = {r.name: r for r in finished}
     assert sorted(r.name for r in finished) == sorted(names)  # each exactly once
     assert reports["killer"].status == "error"
+    assert len(list(tries.iterdir())) == ALLOWED_FAILURES + 1  # the bound set on the scheduler
     assert f"died {ALLOWED_FAILURES + 1} times" in reports["killer"].problems[0]
     assert reports["a"].status == "graded" and reports["b"].status == "graded"
