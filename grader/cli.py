@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--assignment", help=ASSIGNMENT_HELP)
     grade.add_argument("--out", default="graded", help="output folder (default: ./graded)")
     grade.add_argument("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)")
+    grade.add_argument("--dask", metavar="ADDRESS",
+                       help="grade on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N "
+                            "worker processes on this machine (needs pip install -e '.[dask]')")
     grade.add_argument("--execute", choices=["graded", "all"], default="graded",
                        help="run only setup and graded cells (default) or the whole notebook")
     grade.add_argument("--data", help="dataset folder for --execute all (default: the folder in the environment "
@@ -125,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "environment variable the manifest names as data_variable; without one "
                                       "the baseline is left out)")
     bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
+    bench.add_argument("--skip-dask", action="store_true",
+                       help="leave out the same batch on a Dask LocalCluster with as many workers (timed when "
+                            "distributed is installed)")
     bench.add_argument("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")
     gradescope = verbs.add_parser("gradescope", help="build Gradescope's autograder.zip",
                                   description="Write Gradescope's programming-assignment autograder bundle: "
@@ -178,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         assignment = find_assignment(args.assignment, near=paths, bundle_ok=False)
         return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
                      execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
-                     sandbox=_sandbox(args), limits=_limits(args))
+                     sandbox=_sandbox(args), limits=_limits(args), dask=args.dask)
     if args.verb == "expected":
         from grader.verbs.expected import expected
 
@@ -187,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
         from grader.verbs.bench import bench
 
         return bench(assignment=find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
-                     workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args))
+                     workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args),
+                     dask=not args.skip_dask)
     if args.verb == "gradescope":
         from grader.verbs.gradescope import build_gradescope
 

@@ -2,6 +2,7 @@
 defaults, the statuses' string values, instructor modules loaded by path, and `grader bench`
 running with nothing but the grader package on the path."""
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -115,4 +116,7 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout)
     assert figures["batch_submissions"] == 1 and figures["submissions_per_minute"] > 0
+    assert figures["core_seconds_per_submission"] > 0
+    if importlib.util.find_spec("distributed"):  # the same batch on a LocalCluster
+        assert figures["dask_submissions_per_minute"] > 0 and figures["dask_vs_pool_throughput"] > 0
     assert "none: pass --data or set" in figures["baseline_data"]

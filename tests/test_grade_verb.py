@@ -94,3 +94,22 @@ def test_rule_breakers_lose_points_only_where_the_rule_breaks_the_function(grade
         else:
             assert score == pytest.approx(points), (name, function, results["output"])
     assert rule in results["rules"], results["rules"]
+
+
+def test_dask_without_distributed_says_how_to_install_it(monkeypatch):
+    import grader.verbs.grade as grade_verb
+    from grader.errors import UserError
+
+    monkeypatch.setattr(grade_verb.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UserError, match=r"pip install -e '\.\[dask\]'"):
+        grade_verb.check_dask_address("local:2")
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:two", "nowhere"])
+def test_a_bad_dask_address_is_named(address):
+    pytest.importorskip("distributed")
+    from grader.errors import UserError
+    from grader.verbs.grade import check_dask_address
+
+    with pytest.raises(UserError, match="--dask"):
+        check_dask_address(address)

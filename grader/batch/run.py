@@ -35,10 +35,10 @@ class Batch:
 
     def __init__(self, assignment: Assignment, options: GradeOptions, out: Path, staging: Path, *,
                  paths: list[Path] | tuple[Path, ...] = (), workers: int = 2, regrade: bool = False,
-                 quiet: bool = False):
+                 quiet: bool = False, dask: str | None = None):
         self.assignment, self.options, self.out, self.staging = assignment, options, out, staging
         self.paths, self.workers = [Path(p) for p in paths], max(1, int(workers))
-        self.regrade, self.quiet = regrade, quiet
+        self.regrade, self.quiet, self.dask = regrade, quiet, dask
         self.done: Counter = Counter()
 
     def finish(self, book: Gradebook, bar: tqdm, submission: Submission, report: SubmissionReport) -> None:
@@ -114,7 +114,11 @@ class Batch:
                     finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.INVALID,
                                                     submission.problem, self.options))
                 runnable = [s for s in todo if not s.problem]
-                if runnable:
+                if runnable and self.dask:
+                    from grader.batch.cluster import DaskPool  # distributed is an optional extra
+
+                    DaskPool(self.assignment, self.options, self.dask, finish).run(runnable)
+                elif runnable:
                     Pool(self.assignment, self.options, self.workers, self.staging,
                           finish).run(runnable)
             finally:

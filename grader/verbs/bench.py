@@ -10,6 +10,7 @@ environment variable the manifest names (`data_variable`), holding the files it 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -76,7 +77,7 @@ def _make_batch(assignment: Assignment, folder: Path, count: int) -> None:
 
 
 def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, data: str | None = None,
-          skip_baseline: bool = False, sandbox=None) -> int:
+          skip_baseline: bool = False, sandbox=None, dask: bool = True) -> int:
     """Print the figures as JSON; 0 when every timed run finished."""
     if assignment.is_bundle or not assignment.solution:
         raise UserError(f"{assignment.folder} has no solution notebook to time: pass the instructor's assignment "
@@ -100,11 +101,10 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
 
         batch = scratch / "batch"
         _make_batch(assignment, batch, submissions)
-        began = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            status = grade(assignment=assignment, paths=[batch], out=scratch / "out", workers=workers, quiet=True,
-                           sandbox=sandbox)
-        seconds = time.perf_counter() - began
+        seconds, status = _timed_batch(assignment, batch, scratch / "out", workers=workers, sandbox=sandbox)
+        # What one submission costs a busy worker core: the figure to size a cluster with (the README's
+        # projection). On a shared machine it includes the others' load.
+        figures["core_seconds_per_submission"] = round(seconds * workers / submissions, 2)
         figures["batch_submissions"] = submissions
         figures["batch_workers"] = workers
         figures["batch_seconds"] = round(seconds, 2)
@@ -112,5 +112,29 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
         if "whole_notebook_seconds" in figures:
             figures["batch_speedup_vs_whole_notebooks"] = round(
                 figures["whole_notebook_seconds"] * submissions / workers / seconds, 1)
+        if dask and importlib.util.find_spec("distributed") is None:
+            figures["dask"] = "left out: pip install -e '.[dask]' to time the Dask path"
+        elif dask:
+            status = max(status, _dask_figures(figures, assignment, batch, scratch / "dask", workers, sandbox))
     print(json.dumps(figures, indent=1))
+    return status
+
+
+def _timed_batch(assignment: Assignment, batch: Path, out: Path, **how) -> tuple[float, int]:
+    """Wall seconds and exit status of one batch."""
+    began = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = grade(assignment=assignment, paths=[batch], out=out, quiet=True, **how)
+    return time.perf_counter() - began, status
+
+
+def _dask_figures(figures: dict, assignment: Assignment, batch: Path, out: Path, workers: int, sandbox) -> int:
+    """The same batch on a LocalCluster of as many workers; the ratio of throughputs (1.0: no overhead)."""
+    seconds, status = _timed_batch(assignment, batch, out, workers=workers, sandbox=sandbox,
+                                   dask=f"local:{workers}")
+    figures["dask_local_workers"] = workers
+    figures["dask_batch_seconds"] = round(seconds, 2)
+    figures["dask_submissions_per_minute"] = round(60 * figures["batch_submissions"] / seconds, 1)
+    figures["dask_vs_pool_throughput"] = round(figures["batch_seconds"] / seconds, 2)
+
     return status

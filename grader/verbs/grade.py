@@ -6,6 +6,7 @@ again grades only what is new or changed.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pickle
 import shutil
@@ -37,6 +38,22 @@ def grade_options(*, sandbox=None, limits: dict | None = None, execute_all: bool
                         data_dir=data_dir)
 
 
+DASK_MISSING = ("--dask needs Dask's `distributed` package, which is not installed: pip install -e '.[dask]' "
+                "(or pip install distributed), on this machine and on every worker")
+
+
+def check_dask_address(address: str) -> None:
+    """`local:N` or a scheduler's address (tcp://host:8786); distributed must be installed."""
+    if importlib.util.find_spec("distributed") is None:
+        raise UserError(DASK_MISSING)
+    if address.startswith("local:"):
+        count = address.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise UserError(f"--dask {address}: give local:N with N worker processes, e.g. local:4")
+    elif "://" not in address and ":" not in address:
+        raise UserError(f"--dask {address}: give the scheduler's address (tcp://host:8786) or local:N")
+
+
 def _warn_when_not_isolated(sandbox) -> None:
     if sandbox is not None:
         return
@@ -51,10 +68,12 @@ def _warn_when_not_isolated(sandbox) -> None:
 
 def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded"), workers: int = 2,
           execute_all: bool = False, data: str | None = None, regrade: bool = False, quiet: bool = False,
-          sandbox=None, limits: dict | None = None) -> int:
+          sandbox=None, limits: dict | None = None, dask: str | None = None) -> int:
     """Grade a batch. Returns 0 when the batch ran (whatever the scores), 1 when it could not."""
     if workers < 1:
         raise UserError("--workers must be at least 1")
+    if dask is not None:
+        check_dask_address(dask)
     options = grade_options(sandbox=sandbox, limits=limits, execute_all=execute_all, data=data,
                             data_variable=assignment.data_variable)
     _warn_when_not_isolated(sandbox)
@@ -78,7 +97,7 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
     staging = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     try:
         return Batch(assignment, options, out, staging, paths=paths, workers=workers, regrade=regrade,
-                     quiet=quiet).run()
+                     quiet=quiet, dask=dask).run()
     except GradebookError as error:
         say(str(error))
         return 1

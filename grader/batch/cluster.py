@@ -1,0 +1,247 @@
+"""Grading on a Dask cluster: each task grades one submission on a worker, with the same engine as
+the local pool (sandboxed kernel, limits, comparison outside the kernel).
+
+Workers need not share a file system with the client: the submission travels as bytes, and the
+assignment folder (with the instructor modules its cases import) travels once, as a tar archive in
+a worker plugin that every worker, including one started later, unpacks into a folder of its own.
+The client stays the only writer of the gradebook; it records each result as it arrives.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import io
+import logging
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from distributed import Client, KilledWorker, LocalCluster, as_completed
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from grader.assignment.manifest import Assignment
+from grader.batch.collection import Submission
+from grader.batch.pool import unrun_report
+from grader.errors import UserError
+from grader.grading import GradeOptions, grade_notebook
+from grader.judge.expected import ExpectedValues
+from grader.records import SubmissionStatus
+from grader.reports.results import SubmissionReport
+
+# A task whose worker died this many times is given up (KilledWorker): the submission gets an error
+# row and the batch goes on. Dask counts a death against every task the worker held, so 2 leaves a
+# second chance to a task that only shared a worker with the one that killed it.
+ALLOWED_FAILURES = 2
+WORKER_WAIT_SECONDS = 60  # a scheduler without workers would keep the batch waiting for ever
+IN_FLIGHT_PER_WORKER = 4  # submissions handed to the scheduler ahead of need (their bytes wait there)
+
+
+# ----------------------------------------------------------------------------------------------
+# The assignment, packed on the client and unpacked once on each worker
+
+
+def _imported_names(folder: Path) -> set[str]:
+    """The top-level module names that the assignment's own Python files import."""
+    names: set[str] = set()
+    for path in folder.rglob("*.py"):
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def _clean(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """Leave out byte-code caches; the worker's unpacked copy belongs to the worker's user."""
+    if "__pycache__" in Path(info.name).parts:
+        return None
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def pack_assignment(assignment: Assignment) -> bytes:
+    """The assignment folder as `assignment/`, and from each `instructor_path` folder the modules and
+    packages its Python files import, as `path<i>/` (not the whole checkout, nor the grader itself)."""
+    wanted = _imported_names(assignment.folder) - {"grader"}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        archive.add(assignment.folder, arcname="assignment", filter=_clean)
+        for number, folder in enumerate(assignment.instructor_paths):
+            archive.add(folder, arcname=f"path{number}", recursive=False, filter=_clean)
+            for name in sorted(wanted):
+                for entry in (folder / name, folder / f"{name}.py"):
+                    if entry.exists():
+                        archive.add(entry, arcname=f"path{number}/{entry.name}", filter=_clean)
+    return buffer.getvalue()
+
+
+@dataclasses.dataclass
+class _Unpacked:
+    """What one worker process holds for one assignment."""
+
+    assignment: Assignment
+    options: GradeOptions
+    expected: ExpectedValues | None
+    error: str = ""
+
+
+_SHIPPED: dict[str, _Unpacked] = {}  # by the archive's sha256, in each worker process
+
+
+class ShipAssignment(WorkerPlugin):
+    """Unpacks the assignment once per worker and loads its expected values there."""
+
+    def __init__(self, assignment: Assignment, options: GradeOptions):
+        self.archive = pack_assignment(assignment)
+        self.key = hashlib.sha256(self.archive).hexdigest()
+        self.name = f"grader-assignment-{self.key[:16]}"
+        self.assignment = assignment
+        self.sandboxed = options.sandbox is not None
+        self.options = dataclasses.replace(options, sandbox=None)  # the worker chooses its own sandbox
+        self.folder: Path | None = None
+
+    def setup(self, worker=None) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix=f"grader-assignment-{self.key[:12]}-"))
+        with tarfile.open(fileobj=io.BytesIO(self.archive)) as archive:
+            archive.extractall(self.folder, filter="data")
+        assignment = dataclasses.replace(
+            self.assignment, folder=self.folder / "assignment",
+            instructor_paths=tuple(self.folder / f"path{n}" for n in range(len(self.assignment.instructor_paths))))
+        options = self.options
+        if self.sandboxed:
+            from grader.kernel.sandbox import choose_sandbox
+
+            options = dataclasses.replace(options, sandbox=choose_sandbox(disabled=False))
+        try:
+            _SHIPPED[self.key] = _Unpacked(assignment, options, ExpectedValues(assignment))
+        except Exception as error:  # noqa: BLE001 - reported on each submission this worker is given
+            _SHIPPED[self.key] = _Unpacked(assignment, options, None, f"{type(error).__name__}: {error}")
+
+    def teardown(self, worker=None) -> None:
+        _SHIPPED.pop(self.key, None)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def grade_on_worker(key: str, name: str, notebook: bytes) -> dict:
+    """A Dask task: grade one submission, given as bytes, with the assignment this worker unpacked."""
+    shipped = _SHIPPED.get(key)
+    if shipped is None:
+        raise RuntimeError("this worker has not received the assignment")
+    if shipped.error:
+        raise RuntimeError(f"the worker could not load the assignment ({shipped.error})")
+    with tempfile.TemporaryDirectory(prefix="grader-submission-") as folder:
+        path = Path(folder) / "submission.ipynb"
+        path.write_bytes(notebook)
+        options = dataclasses.replace(shipped.options, name=name)
+        return grade_notebook(path, shipped.assignment, shipped.expected, options).to_dict()
+
+
+# ----------------------------------------------------------------------------------------------
+# The client side
+
+
+def _allow_failures(dask_scheduler, count: int) -> None:
+    dask_scheduler.allowed_failures = count
+
+
+@contextmanager
+def connect(address: str) -> Iterator[Client]:
+    """A client of the scheduler at `address`, or of a LocalCluster for "local:N"; closed on exit."""
+    if address.startswith("local:"):
+        count = int(address.split(":", 1)[1])
+        # The kernels have their own memory limits: the nanny must not kill a worker for its kernel.
+        with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, memory_limit=0,
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        try:
+            client = Client(address, timeout="30s")
+        except (OSError, ValueError) as error:
+            raise UserError(f"cannot reach the Dask scheduler at {address} ({error}): start it (dask scheduler) "
+                            "or check the address") from None
+        with client:
+            try:
+                client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+            except TimeoutError:
+                raise UserError(f"no Dask worker joined the scheduler at {address} within {WORKER_WAIT_SECONDS} s: "
+                                f"start some (dask worker {address})") from None
+            yield client
+
+
+def _register(client: Client, plugin: ShipAssignment, tries: int = 3) -> None:
+    """Ship the assignment; a worker dying meanwhile fails the call, and a worker started later (the
+    nanny's replacement) gets the plugin from the scheduler anyway, so try again."""
+    for attempt in range(tries):
+        try:
+            client.register_plugin(plugin, name=plugin.name)
+            return
+        except OSError:  # CommClosedError is one: the worker went away during the call
+            if attempt == tries - 1:
+                raise
+
+
+class DaskPool:
+    """Runs submissions as Dask tasks; the same interface as grader.batch.pool.Pool."""
+
+    def __init__(self, assignment: Assignment, options: GradeOptions, address: str, finish: Callable,
+                 work: Callable = grade_on_worker, allowed_failures: int = ALLOWED_FAILURES):
+        self.assignment, self.options, self.address, self.finish = assignment, options, address, finish
+        self.work, self.allowed_failures = work, allowed_failures
+
+    def _failed(self, submission: Submission, message: str) -> SubmissionReport:
+        return unrun_report(submission, self.assignment, SubmissionStatus.ERROR, message, self.options)
+
+    def _report(self, submission: Submission, future) -> SubmissionReport:
+        try:
+            return SubmissionReport.from_dict(future.result())
+        except CancelledError:  # the scheduler is gone (or the client lost it): stop, keep what is committed
+            raise UserError(f"lost the Dask scheduler at {self.address}; every result received so far is in "
+                            "the gradebook: run the same command again to grade the rest") from None
+        except KilledWorker:
+            return self._failed(submission, f"The worker grading this submission died {self.allowed_failures + 1} "
+                                            "times (for instance its memory ran out). It was not scored; tell "
+                                            "the instructor.")
+        except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
+            return self._failed(submission, f"The grader failed on this submission ({type(error).__name__}: "
+                                            f"{error}). Tell the instructor; grading it again may help.")
+
+    def run(self, submissions: list[Submission]) -> None:
+        with connect(self.address) as client:
+            client.run_on_scheduler(_allow_failures, count=self.allowed_failures)
+            plugin = ShipAssignment(self.assignment, self.options)
+            _register(client, plugin)
+            try:
+                window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
+                queue = iter(submissions)
+                futures: dict = {}
+                done = as_completed()
+
+                def send(count: int) -> None:
+                    for submission in (s for _, s in zip(range(count), queue, strict=False)):
+                        future = client.submit(self.work, plugin.key, submission.name, submission.path.read_bytes(),
+                                               pure=False)
+                        futures[future] = submission
+                        done.add(future)
+
+                send(window)
+                for future in done:
+                    submission = futures.pop(future)
+                    self.finish(submission, self._report(submission, future))
+                    future.release()
+                    send(1)
+            finally:  # a scheduler that outlives the batch does not hand the assignment to new workers
+                with suppress(Exception):
+                    client.unregister_worker_plugin(plugin.name)
