@@ -299,6 +299,12 @@ def diagnose(assignment, case, expected: dict, result: KernelResult, comparison:
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
         pass
     try:
+        named = family_mistake(assignment, case, expected, result, cell)
+        if named:
+            return named
+    except Exception:  # noqa: BLE001
+        pass
+    try:
         return localise(assignment, case, comparison)
     except Exception:  # noqa: BLE001
         return None
@@ -326,6 +332,51 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     if others:
         diagnosis["also_possible"] = others
     return diagnosis
+
+
+# --- families: a mistake with a free parameter, found in the cell, confirmed by re-running --------
+
+def family_mistake(assignment, case, expected: dict, result: KernelResult, cell) -> dict | None:
+    """A catalogued family (the module's FAMILIES) whose parameter the student's cell states.
+
+    Each family's `evidence(source, function)` reads the cell (bounded in size, like the patterns)
+    and returns (line, value) or None; the module's `family_outputs(family_id, value, case, folder)`
+    then runs the variant with that value on this case's inputs, here in the grader process (one run
+    per family with evidence, each as long as the reference's own run). The family is named only
+    when that run's outcome agrees with the student's on everything the case compares, so a correct
+    cell written differently (whose outcome is the reference's) is never named.
+    """
+    if cell is None or len(cell.source) > MAX_PATTERN_SOURCE:
+        return None
+    catalogue = load_catalogue(assignment)
+    families = getattr(catalogue.module, "FAMILIES", []) if catalogue is not None else []
+    if not families:
+        return None
+    names = assignment.function(case.function).returns
+    tol = assignment.tolerance(case.function, case)
+    mine = student_outcome(result, expected, case, names, tol)
+    for family in families:
+        if case.function not in family["functions"]:
+            continue
+        found = family["evidence"](cell.source, case.function)
+        if found is None:
+            continue
+        line, value = found
+        raw = catalogue.module.family_outputs(family["id"], value, case, assignment.folder)
+        if same_outcome(case, variant_outcome(raw, case, names), mine, tol.rtol, tol.atol):
+            return _family_diagnosis(family, value, cell, line)
+    return None
+
+
+def _family_diagnosis(family: dict, value, cell, line: int) -> dict:
+    """The family's texts with its parameter filled in, the line quoted and the evidence said."""
+    shown = family.get("show", str)(value)
+    fill = {key: str(family[key]).replace("{value}", shown) for key in ("title", "explanation", "fix")}
+    place = _place(cell, line)
+    evidence = (f"Evidence: {place['line']} (in your code), confirmed by re-running the mistake with "
+                f"{family.get('parameter', 'this value')} {shown} on this case, which gives your numbers.")
+    return {"mistake": family["id"], "title": fill["title"], "explanation": f"{fill['explanation']} {evidence}",
+            "fix": fill["fix"], "parameter": shown, "evidence": "static+confirmed", **place}
 
 
 def _place(cell, number: int) -> dict:
