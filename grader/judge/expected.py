@@ -31,8 +31,12 @@ import numpy as np
 from grader.assignment.manifest import Assignment, AssignmentError, Case, load_module
 from grader.judge.compare import line_deviation, number_deviation, split_numbers
 from grader.judge.diagnose import (
+    PUBLIC_MISTAKES_FILE,
     catalogue_files,
     load_catalogue,
+    public_mistakes_document,
+    public_outcomes,
+    read_public_mistakes,
     read_variant_table,
     read_variant_values,
     same_error,
@@ -199,8 +203,15 @@ def write(assignment: Assignment) -> list[Path]:
     if variants is not None:
         catalogue = load_catalogue(assignment)
         save_variant_values(catalogue.values_path, variants)
-        written.append(catalogue.values_path)
+        public_path = assignment.folder / PUBLIC_MISTAKES_FILE
+        public_path.write_text(json.dumps(_public_mistakes(assignment, catalogue, variants), indent=1) + "\n")
+        written += [catalogue.values_path, public_path]
     return written
+
+
+def _public_mistakes(assignment: Assignment, catalogue, variants: dict[str, np.ndarray]) -> dict:
+    public_ids = {case.id for case in assignment.cases(public_only=True)}
+    return json.loads(json.dumps(public_mistakes_document(catalogue, variants, public_ids)))
 
 
 # "Stale" means the reference now computes something else, not that another NumPy or BLAS rounded
@@ -257,6 +268,13 @@ def check(assignment: Assignment) -> CheckReport:
             stale_entries(report, read_variant_table(path), variants, path.name + ": ")
         else:
             report.problems.append(f"{path} is missing")
+        public_path = assignment.folder / PUBLIC_MISTAKES_FILE
+        if not public_path.exists():
+            report.problems.append(f"{public_path} is missing")
+        else:
+            fresh = _public_mistakes(assignment, load_catalogue(assignment), variants)
+            if not _same_document(report, json.loads(public_path.read_text()), fresh, public_path.name):
+                report.problems.append(f"{public_path.name}: differs from the catalogue's public outcomes")
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
         report.problems.append(f"{json_path} is missing")
@@ -357,6 +375,9 @@ class ExpectedValues:
                           for i, leaf in enumerate(graded["leaves"])}
                 self._by_case[case.id] = expected_entry(graded["structure"], leaves, graded["stdout"],
                                                         assignment.function(case.function).returns)
+            for case_id, outcomes in public_outcomes(read_public_mistakes(assignment.folder)).items():
+                if case_id in self._by_case:
+                    self._by_case[case_id]["variants"] = outcomes
             return
         path = assignment.folder / assignment.expected_file
         if not path.exists():

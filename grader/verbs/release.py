@@ -27,6 +27,7 @@ from grader.assignment.released import (
     released_notebook,
     solution_path,
 )
+from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
 
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files gives the same zip
@@ -163,6 +164,8 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
             else:
                 shutil.copy2(source, target)
         shutil.copy2(assignment.folder / MANIFEST, staging / MANIFEST)
+        if (assignment.folder / PUBLIC_MISTAKES_FILE).is_file():  # public cases only (grader expected)
+            shutil.copy2(assignment.folder / PUBLIC_MISTAKES_FILE, staging / PUBLIC_MISTAKES_FILE)
         if datasets:
             (staging / "datasets").mkdir()
             for path in datasets:
