@@ -191,8 +191,9 @@ def write_corpus(folder: Path, entries: list[Entry] | None = None) -> dict[str, 
     return paths
 
 
-def grade_file(path: str) -> dict:
-    """Grade one corpus notebook without a sandbox; the report as a dict (runs in a worker process)."""
+def grade_file(path: str, folder: str | None = None) -> dict:
+    """Grade one corpus notebook without a sandbox, against the assignment folder (or a release bundle
+    `folder`: its public cases only); the report as a dict (runs in a worker process)."""
     import os
 
     # Two kernels share two cores: one BLAS thread each avoids threads fighting over them.
@@ -203,8 +204,9 @@ def grade_file(path: str) -> dict:
     from grader.grading import GradeOptions, grade_notebook
     from grader.judge.expected import ExpectedValues
 
-    assignment = load_assignment(ROOT / "assignments" / "dnn_app")
-    report = grade_notebook(Path(path), assignment, ExpectedValues(assignment), GradeOptions(sandbox=None))
+    assignment = load_assignment(Path(folder) if folder else ROOT / "assignments" / "dnn_app")
+    options = GradeOptions(sandbox=None, public_only=assignment.is_bundle)
+    report = grade_notebook(Path(path), assignment, ExpectedValues(assignment), options)
     return report.to_dict()
 
 
