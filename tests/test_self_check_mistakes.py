@@ -2,7 +2,8 @@
 
 The bundle carries the variants' outcomes on the public cases (public_mistakes.json). The mistake
 corpus (stored mistakes and family members) is graded against a bundle in one batch; the test
-prints how many are named, and requires every stored mistake that a public case tells apart to be.
+prints how many are named, and requires every mistake that a public case tells apart to be (a family
+member counts when the bundle holds its family at some value: `family=value`).
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def graded(bundle, tmp_path_factory) -> dict[str, SubmissionReport]:
 
 
 def _tellable(bundle, entry) -> bool:
-    """Some public case of the entry's function holds a stored outcome of its mistake."""
+    """Some public case of the entry's function holds a stored outcome of its mistake (or of a member
+    of its family), so that a failing public case can be told apart."""
     document = json.loads((bundle / PUBLIC_MISTAKES_FILE).read_text())
-    return any(key.split("|")[0] == entry.mistake and key.split("|")[1].startswith(entry.function + "/")
+    return any(key.split("|")[0].split("=")[0] == entry.mistake and key.split("|")[1].startswith(entry.function + "/")
                for key in document["outcomes"])
 
 
@@ -54,7 +56,7 @@ def test_the_self_check_names_every_stored_mistake_the_public_cases_tell_apart(b
         failing = [c for c in report.cases_of(entry.function) if not c.passed]
         ids = {c.diagnosis.get("mistake") for c in failing if c.diagnosis}
         also = {m for c in failing if c.diagnosis for m in c.diagnosis.get("also_possible", [])}
-        if entry.mistake in ids | also:
+        if any(m == entry.mistake or str(m).startswith(f"{entry.mistake}=") for m in ids | also):
             named.append(entry.name)
         if _tellable(bundle, entry) and failing:
             tellable.append(entry.name)

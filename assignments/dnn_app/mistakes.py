@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -591,26 +592,34 @@ def _show_pairs(pairs) -> str:
     return f"forward {fh}/{fo}, backward {bh}/{bo}"
 
 
+# What the bundle's self-check knows of the activation family: every pair but the right one.
+ACTIVATION_PAIRS = [(f, b) for f in itertools.product(("relu", "sigmoid"), repeat=2)
+                    for b in itertools.product(("relu", "sigmoid"), repeat=2) if (f, b) != (("relu", "sigmoid"),) * 2]
+
 FAMILIES = [
-    {"id": "learning-rate-constant", "functions": list(BOTH), "parameter": "the learning rate",
+    {"id": "learning-rate-constant", "pattern": r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)", "public_values": [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0],
+     "functions": list(BOTH), "parameter": "the learning rate",
      "mixin": ConstantRate, "attribute": "rate", "evidence": constant_rate_evidence, "show": lambda v: f"{v:g}",
      "title": "the learning rate is the fixed number {value} instead of the argument",
      "explanation": "The update uses {value}, a number typed into the code, rather than the learning_rate the "
                     "caller passed, so every case with another rate trains at the wrong speed.",
      "fix": "Pass the function's own argument: update_parameters(parameters, grads, learning_rate)."},
-    {"id": "loop-short", "functions": list(BOTH), "parameter": "the number of missing iterations",
+    {"id": "loop-short", "pattern": r"range\([^#]*num_iterations\s*-\s*\d", "public_values": [1, 2, 3],
+     "functions": list(BOTH), "parameter": "the number of missing iterations",
      "mixin": ShortLoop, "attribute": "short", "evidence": short_loop_evidence,
      "title": "the loop runs num_iterations - {value} times",
      "explanation": "range already excludes its end, so range(0, num_iterations) runs exactly num_iterations "
                     "iterations; subtracting {value} drops the last updates (and the last cost line).",
      "fix": "Loop with for i in range(0, num_iterations)."},
-    {"id": "cost-every-n", "functions": list(BOTH), "parameter": "the recording interval",
+    {"id": "cost-every-n", "pattern": r"\bi\s*%\s*(?!100\b)\d+", "public_values": [1, 2, 5, 10, 20, 25, 50],
+     "functions": list(BOTH), "parameter": "the recording interval",
      "mixin": RecordEvery, "attribute": "every", "evidence": record_every_evidence,
      "title": "the cost is recorded every {value} iterations instead of every 100",
      "explanation": "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve "
                     "is plotted from; recording every {value} gives another number of entries.",
      "fix": "Append inside `if i % 100 == 0 or i == num_iterations:`."},
-    {"id": "activation-pair", "functions": [TWO], "parameter": "the activations", "show": _show_pairs,
+    {"id": "activation-pair", "pattern": r"linear_activation_(forward|backward)\(.*['\"](relu|sigmoid)['\"]", "public_values": ACTIVATION_PAIRS,
+     "functions": [TWO], "parameter": "the activations", "show": _show_pairs,
      "mixin": ActivationPair, "attribute": "pairs", "evidence": activation_pair_evidence,
      "title": "the wrong activations are used ({value})",
      "explanation": "The hidden layer must use ReLU and the output layer the sigmoid, in the forward pass and, "

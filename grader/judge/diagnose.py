@@ -417,10 +417,19 @@ def family_mistake(assignment, case, expected: dict, result: KernelResult, cell)
     return None
 
 
+def family_member(family: dict, value) -> dict:
+    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in."""
+    shown = family.get("show", str)(value)
+    member = {key: str(family[key]).replace("{value}", shown) for key in TEXT_KEYS}
+    pattern = family.get("pattern")
+    return {"id": f"{family['id']}={shown}", "shown": shown, "pattern": pattern if isinstance(pattern, str) else None,
+            **member}
+
+
 def _family_diagnosis(family: dict, value, cell, line: int) -> dict:
     """The family's texts with its parameter filled in, the line quoted and the evidence said."""
-    shown = family.get("show", str)(value)
-    fill = {key: str(family[key]).replace("{value}", shown) for key in ("title", "explanation", "fix")}
+    fill = family_member(family, value)
+    shown = fill["shown"]
     place = _place(cell, line)
     evidence = (f"Evidence: {place['line']} (in your code), confirmed by re-running the mistake with "
                 f"{family.get('parameter', 'this value')} {shown} on this case, which gives your numbers.")
