@@ -62,7 +62,8 @@ def test_the_self_check_names_every_stored_mistake_the_public_cases_tell_apart(b
             tellable.append(entry.name)
         assert all(c.diagnosis is None for c in report.cases if c.passed)
     print(f"\nself-check: {len(named)}/{len(ALL)} corpus mistakes named from the bundle "
-          f"({len(tellable)} told apart by the public cases' stored outcomes)")
+          f"({len(tellable)} told apart by the public cases' stored outcomes); not named: "
+          f"{sorted(e.name for e in ALL if e.name not in named)}")
     assert set(tellable) <= set(named), sorted(set(tellable) - set(named))
     assert len(named) >= 8
 
