@@ -68,3 +68,28 @@ def test_static_evidence_the_numbers_do_not_confirm_names_nothing(graded, entry)
     for verdict in failing:  # a stored variant may match where the case's own rate is the literal's
         assert verdict.diagnosis is not None and verdict.diagnosis.get("mistake") not in families, verdict.diagnosis
     assert any(verdict.diagnosis.get("mistake") is None for verdict in failing)  # the localisation stays
+
+
+@pytest.mark.parametrize("edit, shown", [("np.sum(dZ, keepdims=True)", "axis=None, keepdims=True"),
+                                         ("np.sum(dZ, axis=0)", "axis=0, keepdims=False")])
+def test_the_second_assignments_db_sum_family_is_named(tmp_path, edit, shown):
+    """dnn_step_by_step: db's sum with an axis/keepdims no stored variant holds is named by its family."""
+    import nbformat
+
+    from grader.assignment.manifest import load_assignment
+    from grader.grading import GradeOptions, grade_notebook
+    from grader.judge.expected import ExpectedValues
+    from tests.step_by_step_corpus import FOLDER, SOLUTION
+
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    cells = [c for c in notebook.cells if c.cell_type == "code" and "np.sum(dZ, axis=1, keepdims=True)" in c.source]
+    assert len(cells) == 1
+    cells[0].source = cells[0].source.replace("np.sum(dZ, axis=1, keepdims=True)", edit)
+    nbformat.write(notebook, tmp_path / "student.ipynb")
+    assignment = load_assignment(FOLDER)
+    report = grade_notebook(tmp_path / "student.ipynb", assignment, ExpectedValues(assignment),
+                            GradeOptions(sandbox=None))
+    failing = [c for c in report.cases if c.function == "linear_backward" and not c.passed]
+    named = [c.diagnosis for c in failing if c.diagnosis and c.diagnosis.get("mistake") == "db-sum"]
+    assert named, [c.diagnosis for c in failing]
+    assert shown in named[0]["title"] and edit in named[0]["explanation"]
