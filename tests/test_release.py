@@ -14,6 +14,7 @@ from grader import cli
 from grader.assignment.manifest import load_assignment
 from grader.assignment.notebook import graded_name
 from grader.assignment.released import MARKER_FILE, ReleaseError, region_spans
+from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
 from grader.judge.expected import ExpectedValues
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits
@@ -59,6 +60,7 @@ def test_the_bundle_holds_the_notebook_the_manifest_and_the_support_files(assign
     folder, archive = release
     assert folder.is_dir() and archive == folder.with_name(folder.name + ".zip")
     expected = {assignment.student_notebook, "assignment.toml", MARKER_FILE, "images/my_image.jpg",
+                PUBLIC_MISTAKES_FILE,
                 *(f"datasets/{name}" for name in DATA_FILES),
                 *(name for name in assignment.support if (ASSIGNMENT_DIR / name).is_file())}
     assert bundle_files(folder) == expected
@@ -89,6 +91,23 @@ def test_the_bundle_holds_nothing_secret(assignment, release):
         shown = [float(np.ravel(values["costs"])[0])] + [float(np.ravel(v)[0]) for v in values["parameters"].values()]
         for value in shown:
             assert repr(value) not in everything and f"{value:.10g}" not in everything, case["id"]
+
+
+def test_the_bundles_mistakes_hold_public_cases_and_texts_only(assignment, release):
+    """The self-check's catalogue: texts, regex patterns and outcomes on the public cases, no code."""
+    folder, _ = release
+    document = json.loads((folder / PUBLIC_MISTAKES_FILE).read_text())
+    assert set(document) == {"mistakes", "outcomes"}
+    public = {case["id"] for case in assignment.cases() if case["visibility"] == "visible"}
+    cases = {key.split("|")[1] for key in document["outcomes"]}
+    assert cases and cases <= public
+    mistakes = {key.split("|")[0] for key in document["outcomes"]}
+    assert mistakes <= set(document["mistakes"])
+    for entry in document["mistakes"].values():
+        assert set(entry) == {"title", "explanation", "fix", "pattern"}
+        assert entry["pattern"] is None or isinstance(entry["pattern"], str)
+    text = (folder / PUBLIC_MISTAKES_FILE).read_text()
+    assert "def " not in text and "import " not in text and "reference" not in text
 
 
 def test_the_zip_holds_exactly_the_folder(release):

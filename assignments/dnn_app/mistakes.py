@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -458,7 +459,10 @@ REFERENCE = {TWO: TwoLayerModel(), DEEP: LLayerModel()}
 def variant_outputs(mistake_id: str, case: dict, folder: Path) -> dict:
     """What the mistake's variant does on one case: its return value and printed lines, or its error."""
     mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
-    variant = mistake["variants"][case["function"]]
+    return _run(mistake["variants"][case["function"]], case, folder)
+
+
+def _run(variant, case: dict, folder: Path) -> dict:
     kwargs = case_inputs(case["recipe"], folder)
     NOTEBOOK_GLOBALS.clear()
     NOTEBOOK_GLOBALS.update(case.get("misleading_globals", {}))
@@ -471,6 +475,166 @@ def variant_outputs(mistake_id: str, case: dict, folder: Path) -> dict:
     finally:
         NOTEBOOK_GLOBALS.clear()
     return {"returned": returned, "stdout": printed.getvalue().splitlines()}
+
+
+# --- families: one mistake, any value of its parameter (grader.judge.diagnose.family_mistake) -------
+
+class ConstantRate:
+    rate = 0.0075
+
+    def update(self, parameters, grads, learning_rate):
+        return update_parameters(parameters, grads, self.rate)
+
+
+class ShortLoop:
+    short = 1
+
+    def iterations(self, num_iterations):
+        return range(0, num_iterations - self.short)
+
+
+class RecordEvery:
+    every = 100
+
+    def record(self, i, cost, num_iterations, print_cost, costs):
+        if print_cost and i % 100 == 0 or i == num_iterations - 1:
+            print(f"Cost after iteration {i}: {np.squeeze(cost)}")
+        if i % self.every == 0 or i == num_iterations:
+            costs.append(cost)
+
+
+class ActivationPair:
+    """Forward (hidden, output) and backward (hidden, output) activations, each pair any choice."""
+
+    pairs = (("relu", "sigmoid"), ("relu", "sigmoid"))
+
+    def forward(self, X, parameters):
+        hidden, output = self.pairs[0]
+        A1, cache1 = linear_activation_forward(X, parameters["W1"], parameters["b1"], hidden)
+        A2, cache2 = linear_activation_forward(A1, parameters["W2"], parameters["b2"], output)
+        return A2, (cache1, cache2)
+
+    def backward(self, A2, Y, caches):
+        hidden, output = self.pairs[1]
+        cache1, cache2 = caches
+        dA2 = self.output_gradient(A2, Y)
+        dA1, dW2, db2 = linear_activation_backward(dA2, cache2, output)
+        dA0, dW1, db1 = linear_activation_backward(dA1, cache1, hidden)
+        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+
+def _calls(source: str, name: str) -> list[ast.Call]:
+    function = _function_node(source)
+    if function is None:
+        return []
+    return sorted((node for node in ast.walk(function) if isinstance(node, ast.Call)
+                   and isinstance(node.func, ast.Name) and node.func.id == name), key=lambda n: n.lineno)
+
+
+def _number(node) -> float | None:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _number(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return float(node.value)
+    return None
+
+
+def constant_rate_evidence(source: str, function: str):
+    """update_parameters(..., <a number>): the line and the number."""
+    for call in _calls(source, "update_parameters"):
+        rate = _number(call.args[2]) if len(call.args) == 3 else None
+        if rate is not None:
+            return call.lineno, rate
+    return None
+
+
+def short_loop_evidence(source: str, function: str):
+    """range(..., num_iterations - k) with a literal k: the line and k."""
+    for call in _calls(source, "range"):
+        end = call.args[-1] if call.args else None
+        if (isinstance(end, ast.BinOp) and isinstance(end.op, ast.Sub) and isinstance(end.left, ast.Name)
+                and end.left.id == "num_iterations" and isinstance(end.right, ast.Constant)
+                and type(end.right.value) is int and 0 < end.right.value < 1000):
+            return call.lineno, end.right.value
+    return None
+
+
+def record_every_evidence(source: str, function: str):
+    """An `if` whose body appends to costs and whose test holds `i % N` with N other than 100."""
+    tree = _function_node(source)
+    for node in ast.walk(tree) if tree is not None else ():
+        if not isinstance(node, ast.If) or "costs.append" not in ast.unparse(node.body[0]):
+            continue
+        for part in ast.walk(node.test):
+            if (isinstance(part, ast.BinOp) and isinstance(part.op, ast.Mod) and isinstance(part.right, ast.Constant)
+                    and type(part.right.value) is int and 0 < part.right.value != 100):
+                return node.lineno, part.right.value
+    return None
+
+
+def activation_pair_evidence(source: str, function: str):
+    """The activation strings of the two forward and two backward calls, when they differ from the hint."""
+    pairs, line = [], None
+    for name, order in (("linear_activation_forward", 1), ("linear_activation_backward", -1)):
+        calls = _calls(source, name)
+        words = [c.args[-1].value for c in calls if c.args and isinstance(c.args[-1], ast.Constant)]
+        if len(calls) != 2 or len(words) != 2 or not all(w in ("relu", "sigmoid") for w in words):
+            return None
+        pairs.append(tuple(words[::order]))
+        if tuple(words[::order]) != ("relu", "sigmoid") and line is None:
+            line = calls[0].lineno
+    return None if line is None else (line, tuple(pairs))
+
+
+def _show_pairs(pairs) -> str:
+    (fh, fo), (bh, bo) = pairs
+    return f"forward {fh}/{fo}, backward {bh}/{bo}"
+
+
+# What the bundle's self-check knows of the activation family: every pair but the right one.
+ACTIVATION_PAIRS = [(f, b) for f in itertools.product(("relu", "sigmoid"), repeat=2)
+                    for b in itertools.product(("relu", "sigmoid"), repeat=2) if (f, b) != (("relu", "sigmoid"),) * 2]
+
+FAMILIES = [
+    {"id": "learning-rate-constant", "pattern": r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)", "public_values": [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0],
+     "functions": list(BOTH), "parameter": "the learning rate",
+     "mixin": ConstantRate, "attribute": "rate", "evidence": constant_rate_evidence, "show": lambda v: f"{v:g}",
+     "title": "the learning rate is the fixed number {value} instead of the argument",
+     "explanation": "The update uses {value}, a number typed into the code, rather than the learning_rate the "
+                    "caller passed, so every case with another rate trains at the wrong speed.",
+     "fix": "Pass the function's own argument: update_parameters(parameters, grads, learning_rate)."},
+    {"id": "loop-short", "pattern": r"range\([^#]*num_iterations\s*-\s*\d", "public_values": [1, 2, 3],
+     "functions": list(BOTH), "parameter": "the number of missing iterations",
+     "mixin": ShortLoop, "attribute": "short", "evidence": short_loop_evidence,
+     "title": "the loop runs num_iterations - {value} times",
+     "explanation": "range already excludes its end, so range(0, num_iterations) runs exactly num_iterations "
+                    "iterations; subtracting {value} drops the last updates (and the last cost line).",
+     "fix": "Loop with for i in range(0, num_iterations)."},
+    {"id": "cost-every-n", "pattern": r"\bi\s*%\s*(?!100\b)\d+", "public_values": [1, 2, 5, 10, 20, 25, 50],
+     "functions": list(BOTH), "parameter": "the recording interval",
+     "mixin": RecordEvery, "attribute": "every", "evidence": record_every_evidence,
+     "title": "the cost is recorded every {value} iterations instead of every 100",
+     "explanation": "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve "
+                    "is plotted from; recording every {value} gives another number of entries.",
+     "fix": "Append inside `if i % 100 == 0 or i == num_iterations:`."},
+    {"id": "activation-pair", "pattern": r"linear_activation_(forward|backward)\(.*['\"](relu|sigmoid)['\"]", "public_values": ACTIVATION_PAIRS,
+     "functions": [TWO], "parameter": "the activations", "show": _show_pairs,
+     "mixin": ActivationPair, "attribute": "pairs", "evidence": activation_pair_evidence,
+     "title": "the wrong activations are used ({value})",
+     "explanation": "The hidden layer must use ReLU and the output layer the sigmoid, in the forward pass and, "
+                    "mirrored, in the backward pass; this cell uses {value}.",
+     "fix": "Use 'relu' for the first linear_activation_forward/backward and 'sigmoid' for the second."},
+]
+
+
+def family_outputs(family_id: str, value, case: dict, folder: Path) -> dict:
+    """What the family's variant, with its parameter set to `value`, does on one case."""
+    family = next(f for f in FAMILIES if f["id"] == family_id)
+    bases = {TWO: TwoLayerModel, DEEP: LLayerModel}
+    variant = type(f"{family['mixin'].__name__}_{case['function']}", (family["mixin"], bases[case["function"]]),
+                   {family["attribute"]: value})()
+    return _run(variant, case, folder)
 
 
 # --- advice when no catalogued mistake matches (grader.diagnose.advice_for) -------------------------

@@ -241,14 +241,65 @@ ADVICE = [
 ]
 
 
+# --- families (grader.judge.diagnose.family_mistake): db's sum with any axis and keepdims ---------
+
+def _db_sum(axis, keepdims):
+    def variant(dZ, cache):
+        dA_prev, dW, _ = ref.linear_backward(dZ, cache)
+        return dA_prev, dW, 1.0 / cache[0].shape[1] * np.sum(dZ, axis=axis, keepdims=keepdims)
+    return variant
+
+
+def db_sum_evidence(source: str, function: str):
+    """The np.sum(dZ, ...) that db is built from, when its axis/keepdims differ from the hint's."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.sum", "numpy.sum")
+                and node.args and ast.unparse(node.args[0]) == "dZ"):
+            continue
+        words = {k.arg: k.value for k in node.keywords}
+        axis = node.args[1] if len(node.args) > 1 else words.get("axis")
+        keep = words.get("keepdims")
+        axis = None if axis is None else (axis.value if isinstance(axis, ast.Constant) else "?")
+        keep = False if keep is None else (keep.value if isinstance(keep, ast.Constant) else "?")
+        if axis in (0, 1, -1, -2, None) and isinstance(keep, bool) and (axis, keep) != (1, True):
+            return node.lineno, (axis, keep)
+    return None
+
+
+FAMILIES = [
+    {"id": "db-sum", "functions": ["linear_backward"], "parameter": "the sum",
+     "evidence": db_sum_evidence, "pattern": r"np\.sum\(\s*dZ", "show": lambda v: f"axis={v[0]}, keepdims={v[1]}",
+     "public_values": [(a, k) for a in (0, 1, None) for k in (True, False) if (a, k) != (1, True)],
+     "title": "db sums dZ with {value} instead of axis=1, keepdims=True",
+     "explanation": "Each unit has one bias, so db averages dZ along the examples (axis=1) and keeps the column "
+                    "shape (n, 1) with keepdims=True; {value} gives another shape or other numbers.",
+     "fix": "Use np.sum(dZ, axis=1, keepdims=True) / m."},
+]
+
+
+def family_outputs(family_id: str, value, case, folder: Path) -> dict:
+    """What the family's variant with `value` does on one case."""
+    return _outputs(_db_sum(*value), case, folder)
+
+
 def variant_outputs(mistake_id: str, case, folder: Path) -> dict:
     """What the mistake's variant does on one case: its value, or its error, and whether it changed an input."""
     mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
+    return _outputs(mistake["variants"][case["function"]], case, folder)
+
+
+def _outputs(variant, case, folder: Path) -> dict:
     arguments = __grader_inputs__(case["recipe"], str(folder))
     before = copy.deepcopy(arguments)
     try:
         with np.errstate(all="ignore"):
-            returned = mistake["variants"][case["function"]](**arguments)
+            returned = variant(**arguments)
     except Exception as error:  # noqa: BLE001 - the student's code raises the same
         return {"error": {"type": type(error).__name__, "message": str(error)}}
     return {"returned": returned, "stdout": [], "inputs_changed": not _same(before, arguments)}

@@ -172,10 +172,60 @@ def read_variant_table(path: Path) -> dict[str, np.ndarray]:
 
 def read_variant_values(path: Path) -> dict[str, dict[str, dict]]:
     """Stored variant outcomes as {case_id: {mistake_id: outcome}} (empty when the file is absent)."""
+    return outcomes_by_case(read_variant_table(path) if path.exists() else {})
+
+
+# --- the public part, shipped in the student's bundle ---------------------------------------------
+
+PUBLIC_MISTAKES_FILE = "public_mistakes.json"
+TEXT_KEYS = ("title", "explanation", "fix")
+
+
+def public_mistakes_document(catalogue: Catalogue, flat: dict[str, np.ndarray], public_ids: set[str]) -> dict:
+    """What the self-check may know: the mistakes' texts (and regex patterns), and the variants'
+    outcomes on the PUBLIC cases only, whose inputs and correct outputs the bundle holds already."""
+    mistakes = {}
+    for mistake_id, mistake in catalogue.mistakes.items():
+        pattern = mistake.get("pattern")
+        mistakes[mistake_id] = {**{key: str(mistake[key]) for key in TEXT_KEYS},
+                                "pattern": pattern if isinstance(pattern, str) else None}
+    table = {key: value.tolist() for key, value in sorted(flat.items()) if key.split(SEPARATOR)[1] in public_ids}
+    return {"mistakes": mistakes, "outcomes": table}
+
+
+def read_public_mistakes(folder: Path) -> dict:
+    """The bundle's public mistakes document ({} when absent or unreadable: diagnosis is a bonus)."""
+    path = folder / PUBLIC_MISTAKES_FILE
+    try:
+        document = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def public_outcomes(document: dict) -> dict[str, dict[str, dict]]:
+    """The document's outcomes by case ({} when malformed: a student may have edited the file)."""
+    try:
+        table = {key: np.array(value, dtype=np.float64 if key.split(SEPARATOR)[2] == "leaf" else str)
+                 for key, value in document.get("outcomes", {}).items()}
+        return outcomes_by_case(table)
+    except Exception:  # noqa: BLE001 - diagnosis is a bonus
+        return {}
+
+
+def mistake_texts(assignment) -> dict[str, dict]:
+    """{id: entry with title, explanation, fix, pattern}: the catalogue's, or in a bundle its public copy."""
+    catalogue = load_catalogue(assignment)
+    if catalogue is not None:
+        return catalogue.mistakes
+    if getattr(assignment, "is_bundle", False):
+        return read_public_mistakes(assignment.folder).get("mistakes", {})
+    return {}
+
+
+def outcomes_by_case(table: dict[str, np.ndarray]) -> dict[str, dict[str, dict]]:
     by_case: dict[str, dict[str, dict]] = {}
-    if not path.exists():
-        return by_case
-    for name, value in read_variant_table(path).items():
+    for name, value in table.items():
         mistake_id, case_id, kind, *rest = name.split(SEPARATOR)
         outcome = by_case.setdefault(case_id, {}).setdefault(mistake_id, {})
         if kind == "error":
@@ -299,6 +349,12 @@ def diagnose(assignment, case, expected: dict, result: KernelResult, comparison:
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
         pass
     try:
+        named = family_mistake(assignment, case, expected, result, cell)
+        if named:
+            return named
+    except Exception:  # noqa: BLE001
+        pass
+    try:
         return localise(assignment, case, comparison)
     except Exception:  # noqa: BLE001
         return None
@@ -308,16 +364,15 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     matched = match_mistakes(assignment, case, expected, result)
     if not matched:
         return None
-    catalogue = load_catalogue(assignment)
-    known = [m for m in (catalogue.mistakes if catalogue is not None else ()) if m in matched]  # catalogue order
+    texts = mistake_texts(assignment)
+    known = [m for m in texts if m in matched]  # catalogue order
     if not known:
         return None
     # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
     # the one whose usual line is actually in the student's code.
-    lines = {m: locate(catalogue.mistakes[m].get("pattern"), cell.source) if cell is not None else None
-             for m in known}
+    lines = {m: locate(texts[m].get("pattern"), cell.source) if cell is not None else None for m in known}
     chosen = next((m for m in known if lines[m]), known[0])
-    mistake = catalogue.mistakes[chosen]
+    mistake = texts[chosen]
     diagnosis = {"mistake": chosen, "title": mistake["title"], "explanation": mistake["explanation"],
                  "fix": mistake["fix"]}
     if lines[chosen]:
@@ -326,6 +381,60 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     if others:
         diagnosis["also_possible"] = others
     return diagnosis
+
+
+# --- families: a mistake with a free parameter, found in the cell, confirmed by re-running --------
+
+def family_mistake(assignment, case, expected: dict, result: KernelResult, cell) -> dict | None:
+    """A catalogued family (the module's FAMILIES) whose parameter the student's cell states.
+
+    Each family's `evidence(source, function)` reads the cell (bounded in size, like the patterns)
+    and returns (line, value) or None; the module's `family_outputs(family_id, value, case, folder)`
+    then runs the variant with that value on this case's inputs, here in the grader process (one run
+    per family with evidence, each as long as the reference's own run). The family is named only
+    when that run's outcome agrees with the student's on everything the case compares, so a correct
+    cell written differently (whose outcome is the reference's) is never named.
+    """
+    if cell is None or len(cell.source) > MAX_PATTERN_SOURCE:
+        return None
+    catalogue = load_catalogue(assignment)
+    families = getattr(catalogue.module, "FAMILIES", []) if catalogue is not None else []
+    if not families:
+        return None
+    names = assignment.function(case.function).returns
+    tol = assignment.tolerance(case.function, case)
+    mine = student_outcome(result, expected, case, names, tol)
+    for family in families:
+        if case.function not in family["functions"]:
+            continue
+        found = family["evidence"](cell.source, case.function)
+        if found is None:
+            continue
+        line, value = found
+        raw = catalogue.module.family_outputs(family["id"], value, case, assignment.folder)
+        if same_outcome(case, variant_outcome(raw, case, names), mine, tol.rtol, tol.atol):
+            return _family_diagnosis(family, value, cell, line)
+    return None
+
+
+def family_member(family: dict, value) -> dict:
+    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in."""
+    shown = family.get("show", str)(value)
+    member = {key: str(family[key]).replace("{value}", shown) for key in TEXT_KEYS}
+    pattern = family.get("pattern")
+    return {"id": f"{family['id']}={shown}", "shown": shown, "pattern": pattern if isinstance(pattern, str) else None,
+            **member}
+
+
+def _family_diagnosis(family: dict, value, cell, line: int) -> dict:
+    """The family's texts with its parameter filled in, the line quoted and the evidence said."""
+    fill = family_member(family, value)
+    shown = fill["shown"]
+    place = _place(cell, line)
+    evidence = (f"Evidence: {place['line']} (in your code), confirmed by re-running the mistake with "
+                f"{family.get('parameter', 'this value')} {shown} on this case, which gives your numbers.")
+    return {"mistake": family["id"], "title": fill["title"], "explanation": f"{fill['explanation']} {evidence}",
+            "fix": fill["fix"], "parameter": shown, "evidence": "static+confirmed", **place}
 
 
 def _place(cell, number: int) -> dict:

@@ -31,8 +31,14 @@ import numpy as np
 from grader.assignment.manifest import Assignment, AssignmentError, Case, load_module
 from grader.judge.compare import line_deviation, number_deviation, split_numbers
 from grader.judge.diagnose import (
+    PUBLIC_MISTAKES_FILE,
+    TEXT_KEYS,
     catalogue_files,
+    family_member,
     load_catalogue,
+    public_mistakes_document,
+    public_outcomes,
+    read_public_mistakes,
     read_variant_table,
     read_variant_values,
     same_error,
@@ -199,8 +205,40 @@ def write(assignment: Assignment) -> list[Path]:
     if variants is not None:
         catalogue = load_catalogue(assignment)
         save_variant_values(catalogue.values_path, variants)
-        written.append(catalogue.values_path)
+        public_path = assignment.folder / PUBLIC_MISTAKES_FILE
+        public_path.write_text(json.dumps(_public_mistakes(assignment, catalogue, variants, outputs), indent=1) + "\n")
+        written += [catalogue.values_path, public_path]
     return written
+
+
+def _public_mistakes(assignment: Assignment, catalogue, variants: dict[str, np.ndarray],
+                     outputs: dict[str, ReferenceRun]) -> dict:
+    public = assignment.cases(public_only=True)
+    document = public_mistakes_document(catalogue, variants, {case.id for case in public})
+    _add_family_members(assignment, catalogue, public, outputs, document)
+    return json.loads(json.dumps(document))
+
+
+def _add_family_members(assignment: Assignment, catalogue, public: list[Case], outputs: dict[str, ReferenceRun],
+                        document: dict) -> None:
+    """Each family's `public_values`, run on the public cases: the bundle cannot run the variants, so
+    it gets their outcomes, as one stored mistake per value (`family=value`, texts filled in)."""
+    for family in getattr(catalogue.module, "FAMILIES", []):
+        for value in family.get("public_values", ()):
+            member = family_member(family, value)
+            for case in public:
+                if case.function not in family["functions"]:
+                    continue
+                names = assignment.function(case.function).returns
+                tol = assignment.tolerance(case.function, case)
+                raw = catalogue.module.family_outputs(family["id"], value, case, assignment.folder)
+                outcome = variant_outcome(raw, case, names)
+                run = outputs[case.id]
+                reference = variant_outcome({"returned": run.returned, "stdout": run.stdout}, case, names)
+                if not same_outcome(case, outcome, reference, tol.rtol, tol.atol):
+                    table = stored_variant_table((member["id"], case.id), outcome)
+                    document["outcomes"].update({key: v.tolist() for key, v in table.items()})
+                    document["mistakes"][member["id"]] = {k: member[k] for k in (*TEXT_KEYS, "pattern")}
 
 
 # "Stale" means the reference now computes something else, not that another NumPy or BLAS rounded
@@ -257,6 +295,13 @@ def check(assignment: Assignment) -> CheckReport:
             stale_entries(report, read_variant_table(path), variants, path.name + ": ")
         else:
             report.problems.append(f"{path} is missing")
+        public_path = assignment.folder / PUBLIC_MISTAKES_FILE
+        if not public_path.exists():
+            report.problems.append(f"{public_path} is missing")
+        else:
+            fresh = _public_mistakes(assignment, load_catalogue(assignment), variants, outputs)
+            if not _same_document(report, json.loads(public_path.read_text()), fresh, public_path.name):
+                report.problems.append(f"{public_path.name}: differs from the catalogue's public outcomes")
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
         report.problems.append(f"{json_path} is missing")
@@ -357,6 +402,9 @@ class ExpectedValues:
                           for i, leaf in enumerate(graded["leaves"])}
                 self._by_case[case.id] = expected_entry(graded["structure"], leaves, graded["stdout"],
                                                         assignment.function(case.function).returns)
+            for case_id, outcomes in public_outcomes(read_public_mistakes(assignment.folder)).items():
+                if case_id in self._by_case:
+                    self._by_case[case_id]["variants"] = outcomes
             return
         path = assignment.folder / assignment.expected_file
         if not path.exists():

@@ -81,6 +81,14 @@ def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, .
     diagnosis = verdict.diagnosis
     if isinstance(diagnosis, dict) and diagnosis.get("title") and diagnosis["title"] not in diagnosed:
         diagnosed.add(diagnosis["title"])  # said once per function
+        if diagnosis.get("mistake"):  # a catalogued mistake: named, with the line and the fix
+            printer.wrapped(f"{style('Likely mistake:', 'bold')} {diagnosis['title']}", 8)
+            if diagnosis.get("line"):
+                printer.wrapped(f"at {diagnosis['line']}", 10)
+            for key in ("explanation", "fix"):
+                if diagnosis.get(key):
+                    printer.wrapped(("Fix: " if key == "fix" else "") + str(diagnosis[key]).strip(), 10, 5)
+            return
         text = f"{style('Likely cause:', 'bold')} {diagnosis['title']}"
         explanation = str(diagnosis.get("explanation", "")).strip()
         printer.wrapped(text + (f" — {explanation}" if explanation else ""), 8, 5)

@@ -27,6 +27,7 @@ from grader.assignment.released import (
     released_notebook,
     solution_path,
 )
+from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
 
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files gives the same zip
@@ -115,6 +116,20 @@ def _verify_secrecy(bundle: Path, assignment: Assignment, notebook: nbformat.Not
                                        f"{line.strip()!r}")
 
 
+def _write_public_mistakes(assignment: Assignment, target: Path) -> None:
+    """The self-check's catalogue, with every solution line its texts quote (a fix often does)
+    cut out: the bundle never holds an answer, and the instructor's feedback still gives it whole."""
+    document = json.loads((assignment.folder / PUBLIC_MISTAKES_FILE).read_text())
+    leaked = sorted(_solution_only_lines(assignment), key=len, reverse=True)
+    for entry in document.get("mistakes", {}).values():
+        for key in ("title", "explanation", "fix"):
+            text = str(entry.get(key, ""))
+            for line in leaked:
+                text = text.replace(line, "…")
+            entry[key] = text
+    target.write_text(json.dumps(document, indent=1) + "\n")
+
+
 def _write_zip(bundle: Path, archive: Path) -> None:
     partial = archive.with_name(archive.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
@@ -163,6 +178,8 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
             else:
                 shutil.copy2(source, target)
         shutil.copy2(assignment.folder / MANIFEST, staging / MANIFEST)
+        if (assignment.folder / PUBLIC_MISTAKES_FILE).is_file():  # public cases only (grader expected)
+            _write_public_mistakes(assignment, staging / PUBLIC_MISTAKES_FILE)
         if datasets:
             (staging / "datasets").mkdir()
             for path in datasets:
