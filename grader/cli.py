@@ -52,7 +52,8 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cpu-seconds", type=_positive(int), help="CPU-time limit of the kernel process")
     group.add_argument("--memory-mb", type=_positive(int), help="address-space limit of the kernel process")
     group.add_argument("--processes", type=_positive(int), help="how many processes the kernel may have at once")
-    group.add_argument("--output-bytes", type=_positive(int), help="how much printed output is kept per case")
+    group.add_argument("--output-bytes", type=_positive(int),
+                       help="characters of output kept per cell (ten times as much stops the cell as a flood)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without the OS sandbox (reports then say the run was not isolated)")
 

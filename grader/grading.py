@@ -320,7 +320,8 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
     except SubmissionError as error:
         report.status = "invalid"
         report.problems.append(str(error))
-        report.cases = [_verdict(c, "skipped", ["not run: the file could not be read as a notebook"]) for c in cases]
+        why = "not run: the file cannot be graded (the problem is named above)"
+        report.cases = [_verdict(c, "skipped", [why]) for c in cases]
         _score(report, assignment, cases)
         report.seconds = time.monotonic() - started
         return report

@@ -82,7 +82,7 @@ class Case:
     function: str  #: the graded function it calls
     description: str  #: one line: all a student sees of a hidden case
     visibility: str  #: "visible" (public) or "hidden"
-    recipe: dict  #: how the inputs are built (grader.kernel_side's recipe language, or the builder's)
+    recipe: dict  #: how the inputs are built (grader.kernel.harness's recipe language, or the builder's)
     compare: tuple[str, ...] = ("returned",)  #: what is compared, in order (see grader.compare.compare)
     rtol: float | None = None  #: this case's tolerance, when not the function's
     atol: float | None = None

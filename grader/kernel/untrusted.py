@@ -32,7 +32,8 @@ from grader.records import Array, Atom, Mapping, Node, Number, Opaque, Seq  # no
 
 ALLOWED_KINDS = "fiub"
 MAX_META_CHARS = 1_000_000
-MAX_DEPTH, MAX_LEAVES, MAX_KEYS, MAX_ITEMS, MAX_STRING = 12, 1000, 200, 1000, 200  # kernel_side's bounds
+# The harness's bounds (grader.kernel.harness):
+MAX_DEPTH, MAX_LEAVES, MAX_KEYS, MAX_ITEMS, MAX_STRING = 12, 1000, 200, 1000, 200
 MAX_MEMBERS = MAX_LEAVES + 1  # the leaves and meta
 MEMBER_OVERHEAD = 4096  # an .npy header, generously
 READ_SECONDS = 20.0  # the longest the grader spends reading one result file
@@ -68,7 +69,7 @@ class RaisedError:
 
 
 def parse_node(data: object, leaves: dict[int, np.ndarray], used: set[int], depth: int = 0) -> Node:
-    """A structure description (kernel_side's JSON) as typed records; every field checked.
+    """A structure description (the harness's JSON) as typed records; every field checked.
 
     `leaves` are the arrays by index; each must be referenced exactly once (recorded in `used`).
     """

@@ -109,7 +109,7 @@ def anchor(text: str) -> str:
 def verdict_line(report: SubmissionReport) -> tuple[str, bool]:
     """One sentence for the whole submission, and whether it is all good."""
     if report.status == "invalid":
-        return "Not graded: the file could not be read as a notebook.", False
+        return "Not graded: this file cannot be graded as a notebook of this assignment (see the problem below).", False
     if report.status == "error":
         return ("Not graded: the grader itself failed on this submission (see the problems below); "
                 "it is graded again on the next run."), False
