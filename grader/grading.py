@@ -22,6 +22,7 @@ from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import ParsedNotebook, SubmissionError, parse_submission, read_regular
 from grader.judge.compare import compare, part_of
 from grader.judge.expected import ExpectedValues
+from grader.judge.scoring import score_report
 from grader.kernel.session import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.kernel.untrusted import READ_SECONDS, Number, Seq, UntrustedDataError, read_result
 from grader.records import Kind, shown_type
@@ -252,20 +253,8 @@ def _series(result, curve: str, names: tuple[str, ...]) -> list[float]:
 
 
 def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) -> None:
-    """Each function's points are split evenly over its cases."""
-    for graded in assignment.functions:
-        own = report.cases_of(graded.name)
-        report.function_points[graded.name] = graded.points
-        if not own:
-            report.function_scores[graded.name] = 0.0
-            continue
-        share = graded.points / len(own)
-        for verdict in own:
-            verdict.max_score = share
-            verdict.score = share if verdict.passed else 0.0
-        report.function_scores[graded.name] = round(sum(v.score for v in own), 6)
-    report.score = round(sum(report.function_scores.values()), 6)
-    report.max_score = sum(report.function_points.values())
+    """Each function's points are split evenly over its cases (grader.judge.scoring)."""
+    score_report(report, assignment.functions)
 
 
 def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:
