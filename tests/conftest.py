@@ -67,3 +67,18 @@ def printed_lines(got: list[str], want: list[str]) -> bool:
 
     pairs = zip(got, want, strict=False)
     return len(got) == len(want) and all(same_line(g, w, STALE_RTOL, STALE_ATOL) for g, w in pairs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def toy_data_file():
+    """The toy assignment's small data file is generated, never committed: its reference writes it."""
+    import importlib.util
+
+    folder = ROOT / "tests" / "toy_assignment"
+    target = folder / "toy_data.h5"
+    if not target.is_file():
+        spec = importlib.util.spec_from_file_location("_toy_reference_writer", folder / "reference.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.write_data(target)
+    return target

@@ -143,7 +143,7 @@ def test_a_case_without_a_function_is_named(tmp_path):
 
 
 def test_the_shipped_data_file_is_the_one_the_reference_writes(tmp_path):
-    """toy_data.h5 is committed (the bundle ships it); its reference.write_data must still make it."""
+    """toy_data.h5 (generated for the tests, shipped in the bundle) is what reference.write_data makes."""
     import h5py
     import numpy as np
 
