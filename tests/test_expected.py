@@ -104,3 +104,35 @@ def test_a_printed_number_off_by_the_grading_tolerance_is_stale(copy_with_one_re
         assert f"{line}: stored value differs" in capsys.readouterr().out
     finally:
         path.write_bytes(original)
+
+
+def test_another_numpys_wording_of_a_mistakes_error_is_not_stale(copy_with_one_reference_run, capsys):
+    """NumPy rewords its exceptions between versions; the public mistakes file's errors compare by
+    type and by the numbers and names they quote, so --check stays green, but a changed type is stale."""
+    import json
+    import re
+
+    path = copy_with_one_reference_run / "public_mistakes.json"
+    original = path.read_text()
+    document = json.loads(original)
+    errors = [key for key in document["outcomes"] if key.endswith("|error")]
+    assert errors, "the catalogue should hold a mistake that raises on a public case"
+
+    def reworded(kind: str | None) -> str:
+        """Each error in other words; with its own type, or with `kind` when one is given."""
+        for key in errors:
+            own_kind, message = json.loads(original)["outcomes"][key]
+            kind_now = kind or own_kind
+            kept = re.findall(r"'[^']*'", message) or re.findall(r"\d+", message)
+            document["outcomes"][key] = [kind_now, "worded otherwise: " + " and ".join(kept)]
+        return json.dumps(document)
+
+    try:
+        path.write_text(reworded(None))
+        assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 0
+        capsys.readouterr()
+        path.write_text(reworded("KeyError"))
+        assert main(["expected", "--check", "--assignment", str(copy_with_one_reference_run)]) == 1
+        assert "public_mistakes.json: differs" in capsys.readouterr().out
+    finally:
+        path.write_text(original)
