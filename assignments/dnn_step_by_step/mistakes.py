@@ -342,7 +342,7 @@ def transpose_evidence(source: str, function: str):
     node = _function_def(source, function)
     for statement in ast.walk(node) if node is not None else ():
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id in TARGETS[function]):
+                and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id in TARGETS.get(function, ())):
             continue
         target = statement.targets[0].id
         parts = list(ast.walk(statement.value))
@@ -495,15 +495,15 @@ FAMILIES = [
                     "one order and one transposition make each product's shapes line up to the right result: "
                     "Z = W A + b, dW = dZ A_prev^T / m and dA_prev = W^T dZ. {value} transposes an operand that "
                     "should stay as it is, leaves out a transpose, or swaps the two.",
-     "fix": "Write Z = np.dot(W, A) + b in linear_forward, and dW = 1 / m * np.dot(dZ, A_prev.T) and "
-            "dA_prev = np.dot(W.T, dZ) in linear_backward."},
+     "fix": "Keep W on the left of A in linear_forward. In linear_backward, multiply dZ by the transpose of "
+            "A_prev (then divide by m) for dW, and the transpose of W by dZ for dA_prev."},
     {"id": "cost-sum", "functions": ["compute_cost"], "parameter": "the sum",
      "evidence": cost_sum_evidence, "pattern": r"np\.sum\(", "show": _show_sum,
      "public_values": [(a, k, s) for a in (0, 1, None) for k in (True, False) for s in (True, False)],
      "title": "the cost is summed with {value}, which does not give one number",
      "explanation": "AL and Y have shape (1, m), so the m losses lie along axis 1: summing along axis=0 adds up "
                     "each column alone and leaves m numbers, and keepdims=True keeps a (1, 1) array that only "
-                    "np.squeeze turns into the single number the cost must be. {value} returns an array instead.",
+                    "np.squeeze turns into the single number the cost must be. With {value}, an array comes back instead.",
      "fix": "Sum over the examples and squeeze: cost = np.squeeze(-np.sum(Y * np.log(AL) + (1 - Y) * "
             "np.log(1 - AL), axis=1, keepdims=True) / m)."},
     {"id": "cache-layer", "functions": ["L_model_backward"], "parameter": "the cache index",
@@ -513,7 +513,7 @@ FAMILIES = [
      "explanation": "caches[l] holds what layer l + 1 stored on the way forward (the list starts at 0), and "
                     "that layer's backward step needs exactly its own A_prev, W, b and Z; {value} hands it "
                     "another layer's cache (or none at all).",
-     "fix": "Inside the loop use current_cache = caches[l]."},
+     "fix": "Inside the loop, hand layer l + 1's backward step caches[l], whatever the loop variable is called."},
 ]
 
 
