@@ -6,7 +6,7 @@ values no stored variant holds (and, where the family allows, none of its public
 `@` spellings, axis=-1, caches[L - 1] and caches[-1]). The instructor's side grades them all in one
 `grader grade` batch with decoys (correct code written differently, and static evidence that the
 numbers do not confirm); the self-check grades them against one release bundle. Both print how many
-are named.
+are named. The evidence each family reads from a cell is also checked exactly, on small cells.
 """
 
 from __future__ import annotations
@@ -193,3 +193,51 @@ def test_check_prints_the_likely_transpose_mistake(bundle, tmp_path, capsys):
     assert status == 1
     assert "Likely mistake: a transpose is misplaced: dW = np.dot(dZ, A_prev)" in out, out
     assert "np.dot(dZ, A_prev)" in out and "Fix:" in out
+
+
+# --- the evidence read from a cell, exactly -----------------------------------------------------------
+
+FORWARD = "def linear_forward(A, W, b):\n    Z = {}\n    return Z, (A, W, b)\n"
+BACKWARD = ("def linear_backward(dZ, cache):\n    A_prev, W, b = cache\n    m = A_prev.shape[1]\n    dW = {}\n"
+            "    db = np.sum(dZ, axis=1, keepdims=True) / m\n    dA_prev = {}\n    return dA_prev, dW, db\n")
+COST_CELL = "def compute_cost(AL, Y):\n    m = Y.shape[1]\n    cost = {}\n{}    return cost\n"
+LOOP = ("def L_model_backward(AL, Y, caches):\n    L = len(caches)\n    current_cache = caches[L - 1]\n"
+        "    for layer in reversed(range(L - 1)):\n        current_cache = caches[{}]\n    return {{}}\n")
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    from grader.judge.diagnose import load_catalogue
+
+    return load_catalogue(load_assignment(FOLDER)).module
+
+
+@pytest.mark.parametrize("family, function, source, found", [
+    ("transpose", "linear_forward", FORWARD.format("np.dot(W, A) + b"), None),
+    ("transpose", "linear_forward", FORWARD.format("W @ A + b"), None),
+    ("transpose", "linear_forward", FORWARD.format("W.dot(A) + b"), None),
+    ("transpose", "linear_forward", FORWARD.format("np.dot(A.T, W.T).T + b"), None),  # transposed as a whole
+    ("transpose", "linear_forward", FORWARD.format("np.transpose(W).dot(A) + b"), (2, ("Z", "dot", "W.T", "A"))),
+    ("transpose", "linear_forward", FORWARD.format("np.matmul(A, W) + b"), (2, ("Z", "matmul", "A", "W"))),
+    ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, A_prev.T) / m", "np.dot(W.T, dZ)"), None),
+    ("transpose", "linear_backward", BACKWARD.format("np.dot(A_prev, dZ.T) / m", "np.dot(W.T, dZ)"),
+     (4, ("dW", "dot", "A_prev", "dZ.T"))),
+    ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, A_prev.T) / m", "dZ.T @ W"),
+     (6, ("dA_prev", "matmul", "dZ.T", "W"))),
+    ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, Aprev_T) / m", "np.dot(W.T, dZ)"), None),
+    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}) / m", ""), None),
+    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=1, keepdims=True) / m", SQUEEZE), None),
+    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, 0, keepdims=True) / m", SQUEEZE),
+     (3, (0, True, True))),
+    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=-2) / m", ""), (3, (-2, False, False))),
+    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=k) / m", ""), None),  # not a literal
+    ("cache-layer", "L_model_backward", LOOP.format("layer"), None),
+    ("cache-layer", "L_model_backward", LOOP.format("layer+2"), (5, ("l", 2))),
+    ("cache-layer", "L_model_backward", LOOP.format("L - 2"), (5, ("L", -2))),
+    ("cache-layer", "L_model_backward", LOOP.format("0"), (5, ("", 0))),
+    ("cache-layer", "L_model_backward", LOOP.format("len(caches) - 1"), None),  # not read
+    ("cache-layer", "L_model_backward", LOOP.format("layer") + "def broken(:\n", None),  # does not parse
+])
+def test_the_evidence_is_read_from_the_cell(catalogue, family, function, source, found):
+    evidence = next(f for f in catalogue.FAMILIES if f["id"] == family)["evidence"]
+    assert evidence(source, function) == found
