@@ -6,6 +6,7 @@ explains it and points at the line its `pattern` finds. `ADVICE` says what a dif
 means when no mistake matches.
 """
 
+import ast
 import copy
 import importlib.util
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from grader.kernel.harness import __grader_inputs__
+
+MAX_SOURCE = 100_000  # longer cells are not read for evidence (the engine bounds them too)
 
 
 def _load_reference():
@@ -111,7 +114,8 @@ def _backward_activations_swapped(dA, cache, activation):
     return ref.linear_backward(ref.activation_backward(dA, activation_cache, other), linear_cache)
 
 
-def _backward_with(dAL_sign: float, shift: int):
+def _backward_with(dAL_sign: float, shift: int, base: str = "l"):
+    """L_model_backward with dAL's sign flipped and/or the loop reading caches[base + shift]."""
     def variant(AL, Y, caches):
         grads = {}
         L = len(caches)
@@ -120,7 +124,8 @@ def _backward_with(dAL_sign: float, shift: int):
         grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = ref.linear_activation_backward(
             dAL, caches[L - 1], "sigmoid")
         for l in reversed(range(L - 1)):
-            dA_prev, dW, db = ref.linear_activation_backward(grads["dA" + str(l + 1)], caches[l + shift], "relu")
+            index = {"l": l, "L": L, "": 0}[base] + shift
+            dA_prev, dW, db = ref.linear_activation_backward(grads["dA" + str(l + 1)], caches[index], "relu")
             grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = dA_prev, dW, db
         return grads
     return variant
@@ -241,7 +246,9 @@ ADVICE = [
 ]
 
 
-# --- families (grader.judge.diagnose.family_mistake): db's sum with any axis and keepdims ---------
+# --- families (grader.judge.diagnose.family_mistake): one mistake, any value of its parameter -----
+
+# db's sum with any axis and keepdims
 
 def _db_sum(axis, keepdims):
     def variant(dZ, cache):
@@ -250,10 +257,31 @@ def _db_sum(axis, keepdims):
     return variant
 
 
+def _literal(node, default):
+    """The value of a literal argument (`1`, `-1`, `True`, `None`); `default` when absent, "?" otherwise."""
+    if node is None:
+        return default
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return "?"
+
+
+def _function_def(source: str, name: str) -> ast.FunctionDef | None:
+    """The graded function's definition in its cell (None when the cell does not parse or is too long)."""
+    if len(source) > MAX_SOURCE:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name), None)
+
+
 def db_sum_evidence(source: str, function: str):
     """The np.sum(dZ, ...) that db is built from, when its axis/keepdims differ from the hint's."""
-    import ast
-
+    if len(source) > MAX_SOURCE:
+        return None
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -265,11 +293,190 @@ def db_sum_evidence(source: str, function: str):
         words = {k.arg: k.value for k in node.keywords}
         axis = node.args[1] if len(node.args) > 1 else words.get("axis")
         keep = words.get("keepdims")
-        axis = None if axis is None else (axis.value if isinstance(axis, ast.Constant) else "?")
-        keep = False if keep is None else (keep.value if isinstance(keep, ast.Constant) else "?")
-        if axis in (0, 1, -1, -2, None) and isinstance(keep, bool) and (axis, keep) != (1, True):
+        axis, keep = _literal(axis, None), _literal(keep, False)
+        if (axis is None or type(axis) is int) and axis in (0, 1, -1, -2, None) and isinstance(keep, bool) \
+                and (axis, keep) not in ((1, True), (-1, True)):
             return node.lineno, (axis, keep)
     return None
+
+
+# --- the transpose family: which operand of a matrix product is transposed, and their order ---------
+
+# The product each target is, as the course writes it (linear_forward: Z; linear_backward: dW, dA_prev).
+PRODUCTS = {"Z": ("W", "A"), "dW": ("dZ", "A_prev.T"), "dA_prev": ("W.T", "dZ")}
+TARGETS = {"linear_forward": ("Z",), "linear_backward": ("dW", "dA_prev")}
+
+
+def _operand(node) -> str | None:
+    """`X` or `X.T` for a plain name X (also written np.transpose(X) or X.transpose()); None otherwise."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.value, ast.Name):
+        return node.value.id + ".T"
+    if isinstance(node, ast.Call) and not node.keywords:
+        if ast.unparse(node.func) in ("np.transpose", "numpy.transpose") and len(node.args) == 1:
+            return node.args[0].id + ".T" if isinstance(node.args[0], ast.Name) else None
+        if (isinstance(node.func, ast.Attribute) and node.func.attr == "transpose" and not node.args
+                and isinstance(node.func.value, ast.Name)):
+            return node.func.value.id + ".T"
+    return None
+
+
+def _product(node) -> tuple | None:
+    """(kind, left, right) of a matrix product: np.dot(x, y) or x.dot(y) is 'dot'; x @ y or np.matmul 'matmul'."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return "matmul", node.left, node.right
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    name = ast.unparse(node.func)
+    if name in ("np.dot", "numpy.dot", "np.matmul", "numpy.matmul") and len(node.args) == 2:
+        return ("dot" if name.endswith("dot") else "matmul"), node.args[0], node.args[1]
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "dot" and len(node.args) == 1:
+        return "dot", node.func.value, node.args[0]
+    return None
+
+
+def transpose_evidence(source: str, function: str):
+    """`Z = ...`, `dW = ...` or `dA_prev = ...` holding one product of the right two names whose
+    transposes or order differ from the course's (a product transposed as a whole is left alone)."""
+    node = _function_def(source, function)
+    for statement in ast.walk(node) if node is not None else ():
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id in TARGETS.get(function, ())):
+            continue
+        target = statement.targets[0].id
+        parts = list(ast.walk(statement.value))
+        products = [found for found in map(_product, parts) if found]
+        if len(products) != 1 or any(isinstance(n, ast.Attribute) and n.attr == "T" and _product(n.value)
+                                     for n in parts):
+            continue
+        kind, left, right = products[0]
+        operands = (_operand(left), _operand(right))
+        names = {o.removesuffix(".T") for o in PRODUCTS[target]}
+        if None in operands or {o.removesuffix(".T") for o in operands} != names or len(names) != 2:
+            continue
+        if operands != PRODUCTS[target]:
+            return statement.lineno, (target, kind, *operands)
+    return None
+
+
+def _multiply(kind: str, left: str, right: str, arrays: dict):
+    def pick(operand):
+        array = arrays[operand.removesuffix(".T")]
+        return array.T if operand.endswith(".T") else array
+    return (np.dot if kind == "dot" else np.matmul)(pick(left), pick(right))
+
+
+def _transposed(value, function: str):
+    """The function with the product of `value` = (target, kind, left, right) written that way;
+    a target of the other function leaves this one as the reference computes it."""
+    target, kind, left, right = value
+    if target not in TARGETS.get(function, ()):
+        return getattr(ref, function)
+    if target == "Z":
+        def forward(A, W, b):
+            return _multiply(kind, left, right, {"A": A, "W": W}) + b, (A, W, b)
+        return forward
+
+    def backward(dZ, cache):
+        A_prev, W, b = cache
+        m = A_prev.shape[1]
+        arrays = {"dZ": dZ, "A_prev": A_prev, "W": W}
+        dW = 1.0 / m * (_multiply(kind, left, right, arrays) if target == "dW" else np.dot(dZ, A_prev.T))
+        db = 1.0 / m * np.sum(dZ, axis=1, keepdims=True)
+        dA_prev = _multiply(kind, left, right, arrays) if target == "dA_prev" else np.dot(W.T, dZ)
+        return dA_prev, dW, db
+    return backward
+
+
+def _show_product(value) -> str:
+    target, kind, left, right = value
+    return f"{target} = np.dot({left}, {right})" if kind == "dot" else f"{target} = {left} @ {right}"
+
+
+def _wrong_products() -> list[tuple]:
+    """Every order and transposition of each product's two names, both spellings, but the right one."""
+    values = []
+    for target, right_one in PRODUCTS.items():
+        a, b = (o.removesuffix(".T") for o in right_one)
+        values += [(target, kind, left, right) for kind in ("dot", "matmul") for x, y in ((a, b), (b, a))
+                   for left in (x, x + ".T") for right in (y, y + ".T") if (left, right) != right_one]
+    return values
+
+
+# --- the cost's sum: any axis and keepdims, squeezed or not ----------------------------------------
+
+def _cost_sum(axis, keepdims, squeezed):
+    def variant(AL, Y):
+        m = Y.shape[1]
+        cost = -1.0 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL), axis=axis, keepdims=keepdims)
+        return np.squeeze(cost) if squeezed else cost
+    return variant
+
+
+def cost_sum_evidence(source: str, function: str):
+    """compute_cost's np.sum calls, all with one axis/keepdims, and whether the cell squeezes the result,
+    when together they do not make one number."""
+    node = _function_def(source, function)
+    parts = list(ast.walk(node)) if node is not None else []
+    sums = [n for n in parts if isinstance(n, ast.Call) and ast.unparse(n.func) in ("np.sum", "numpy.sum")]
+    settings = set()
+    for call in sums:
+        words = {k.arg: k.value for k in call.keywords}
+        settings.add((_literal(call.args[1] if len(call.args) > 1 else words.get("axis"), None),
+                      _literal(words.get("keepdims"), False)))
+    if len(settings) != 1:
+        return None
+    axis, keepdims = settings.pop()
+    if not ((axis is None or type(axis) is int) and axis in (0, 1, -1, -2, None) and isinstance(keepdims, bool)):
+        return None
+    squeezed = any(isinstance(n, ast.Call) and (ast.unparse(n.func) in ("np.squeeze", "numpy.squeeze")
+                                                or isinstance(n.func, ast.Attribute) and n.func.attr == "squeeze")
+                   for n in parts)
+    if axis in (None, 1, -1) and (squeezed or (axis is None and not keepdims)):
+        return None  # one number comes back
+    return min(call.lineno for call in sums), (axis, keepdims, squeezed)
+
+
+def _show_sum(value) -> str:
+    axis, keepdims, squeezed = value
+    return f"axis={axis}, keepdims={keepdims}, " + ("then np.squeeze" if squeezed else "without np.squeeze")
+
+
+# --- L_model_backward: another layer's cache handed to layer l's backward step ------------------------
+
+def _index(node, loop: str) -> tuple[str, int] | None:
+    """caches[...]'s index as (base, offset): base 'l' (the loop variable), 'L', or '' for a constant."""
+    number = _literal(node, None)
+    if type(number) is int:
+        return "", number
+    if isinstance(node, ast.Name) and node.id in (loop, "L"):
+        return ("l" if node.id == loop else "L"), 0
+    if (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) and isinstance(node.left, ast.Name)
+            and node.left.id in (loop, "L") and type(_literal(node.right, None)) is int):
+        offset = _literal(node.right, None)
+        return ("l" if node.left.id == loop else "L"), (offset if isinstance(node.op, ast.Add) else -offset)
+    return None
+
+
+def cache_layer_evidence(source: str, function: str):
+    """The first caches[...] inside the layer loop whose index is not the loop variable itself."""
+    node = _function_def(source, function)
+    loops = [n for n in ast.walk(node) if isinstance(n, ast.For) and isinstance(n.target, ast.Name)] if node else []
+    for loop in loops:
+        for part in (p for statement in loop.body for p in ast.walk(statement)):
+            if isinstance(part, ast.Subscript) and isinstance(part.value, ast.Name) and part.value.id == "caches":
+                value = _index(part.slice, loop.target.id)
+                if value is not None and value != ("l", 0) and abs(value[1]) < 100:
+                    return part.lineno, value
+    return None
+
+
+def _show_cache(value) -> str:
+    base, offset = value
+    if not base:
+        return f"caches[{offset}]"
+    return f"caches[{base}]" if offset == 0 else f"caches[{base} {'+' if offset > 0 else '-'} {abs(offset)}]"
 
 
 FAMILIES = [
@@ -280,12 +487,41 @@ FAMILIES = [
      "explanation": "Each unit has one bias, so db averages dZ along the examples (axis=1) and keeps the column "
                     "shape (n, 1) with keepdims=True; {value} gives another shape or other numbers.",
      "fix": "Use np.sum(dZ, axis=1, keepdims=True) / m."},
+    {"id": "transpose", "functions": ["linear_forward", "linear_backward"], "parameter": "the product",
+     "evidence": transpose_evidence, "pattern": r"np\.dot\(|np\.matmul\(|\w\s*@\s*\w|\.dot\(",
+     "show": _show_product, "public_values": _wrong_products(),
+     "title": "a transpose is misplaced: {value}",
+     "explanation": "With W of shape (n_l, n_(l-1)), A_prev of shape (n_(l-1), m) and dZ of shape (n_l, m), only "
+                    "one order and one transposition make each product's shapes line up to the right result: "
+                    "Z = W A + b, dW = dZ A_prev^T / m and dA_prev = W^T dZ. {value} transposes an operand that "
+                    "should stay as it is, leaves out a transpose, or swaps the two.",
+     "fix": "Keep W on the left of A in linear_forward. In linear_backward, multiply dZ by the transpose of "
+            "A_prev (then divide by m) for dW, and the transpose of W by dZ for dA_prev."},
+    {"id": "cost-sum", "functions": ["compute_cost"], "parameter": "the sum",
+     "evidence": cost_sum_evidence, "pattern": r"np\.sum\(", "show": _show_sum,
+     "public_values": [(a, k, s) for a in (0, 1, None) for k in (True, False) for s in (True, False)],
+     "title": "the cost is summed with {value}, which does not give one number",
+     "explanation": "AL and Y have shape (1, m), so the m losses lie along axis 1: summing along axis=0 adds up "
+                    "each column alone and leaves m numbers, and keepdims=True keeps a (1, 1) array that only "
+                    "np.squeeze turns into the single number the cost must be. With {value}, an array comes back instead.",
+     "fix": "Sum over the examples and squeeze: cost = np.squeeze(-np.sum(Y * np.log(AL) + (1 - Y) * "
+            "np.log(1 - AL), axis=1, keepdims=True) / m)."},
+    {"id": "cache-layer", "functions": ["L_model_backward"], "parameter": "the cache index",
+     "evidence": cache_layer_evidence, "pattern": r"caches\[(?!\s*(l|L\s*-\s*1)\s*\])", "show": _show_cache,
+     "public_values": [("l", -1), ("l", 2), ("L", 0), ("", 0), ("", 1)],
+     "title": "layer l's backward step receives {value} instead of caches[l]",
+     "explanation": "caches[l] holds what layer l + 1 stored on the way forward (the list starts at 0), and "
+                    "that layer's backward step needs exactly its own A_prev, W, b and Z; {value} hands it "
+                    "another layer's cache (or none at all).",
+     "fix": "Inside the loop, hand layer l + 1's backward step caches[l], whatever the loop variable is called."},
 ]
 
 
 def family_outputs(family_id: str, value, case, folder: Path) -> dict:
     """What the family's variant with `value` does on one case."""
-    return _outputs(_db_sum(*value), case, folder)
+    variants = {"db-sum": lambda: _db_sum(*value), "transpose": lambda: _transposed(value, case["function"]),
+                "cost-sum": lambda: _cost_sum(*value), "cache-layer": lambda: _backward_with(1.0, value[1], value[0])}
+    return _outputs(variants[family_id](), case, folder)
 
 
 def variant_outputs(mistake_id: str, case, folder: Path) -> dict:

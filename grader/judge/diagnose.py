@@ -342,18 +342,21 @@ def diagnose(assignment, case, expected: dict, result: KernelResult, comparison:
     """The likely mistake behind a failing case (None when it passed); never raises."""
     if comparison.passed:
         return None
+    stored = None
     try:
-        named = _named_mistake(assignment, case, expected, result, cell)
-        if named:
-            return named
+        stored = _named_mistake(assignment, case, expected, result, cell)
+        if stored and "place" in stored:
+            return stored
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
         pass
-    try:
+    try:  # a family read in the cell and confirmed beats a stored variant whose line is not there
         named = family_mistake(assignment, case, expected, result, cell)
         if named:
             return named
     except Exception:  # noqa: BLE001
         pass
+    if stored:
+        return stored
     try:
         return localise(assignment, case, comparison)
     except Exception:  # noqa: BLE001
