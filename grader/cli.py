@@ -1,5 +1,7 @@
 """The `grader` command: argument parsing only. Each verb is a function in grader.verbs called with
-keyword arguments; errors derived from grader.errors.GraderError become one line and exit status 2.
+keyword arguments; errors derived from grader.errors.GraderError become one line and exit status 2 (bad input, for
+every verb); 1 means the verb ran and something needs a look (check: a case failed; grade: the
+grader failed on some submission).
 
 Without --assignment, the assignment is the nearest assignment.toml beside or above the notebook
 (or the paths to grade), else above the current folder.
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from grader.assignment.locate import find_assignment
+from grader.assignment.manifest import Assignment
 from grader.errors import GraderError, UserError
 from grader.records import Limits
 
@@ -58,11 +61,6 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
                         help="run kernels without the OS sandbox (reports then say the run was not isolated)")
 
 
-def _limits(args: argparse.Namespace) -> dict:
-    names = ("case_seconds", "submission_seconds", "cpu_seconds", "memory_mb", "processes", "output_bytes")
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,7 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Grade notebooks on every case, public and hidden. PATH is a notebook, "
                                          "a folder of notebooks or a zip of them. Results are kept in DIR/"
                                          "gradebook.sqlite as each submission finishes: run the same command "
-                                         "again to grade only what is new or changed.")
+                                         "again to grade only what is new or changed. Exit status: 0 every "
+                                         "submission has its verdict (files that are not a gradable notebook "
+                                         "are refused with a score of 0 and counted apart), 1 the grader "
+                                         "itself failed on some (their rows say error: run the same command "
+                                         "again) or the batch could not run, 2 bad input (no such file, "
+                                         "nothing to grade, a bad option or assignment).")
     grade.add_argument("paths", nargs="+", metavar="PATH",
                        help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)")
     grade.add_argument("--assignment", help=ASSIGNMENT_HELP)
@@ -148,9 +151,31 @@ def _sandbox(args: argparse.Namespace):
     return choose_sandbox(disabled=getattr(args, "no_sandbox", False))
 
 
-def _limits(args: argparse.Namespace) -> dict:
-    """The limits given on the command line (the rest come from the manifest and grader.records.Limits)."""
-    return {name: getattr(args, name) for name in Limits.names() if getattr(args, name, None) is not None}
+def _limits(args: argparse.Namespace, assignment: Assignment) -> dict:
+    """The limits given on the command line (the rest come from the manifest and grader.records.Limits),
+    refused with one line when they, or the manifest's, cannot grade anything."""
+    given = {name: getattr(args, name) for name in Limits.names() if getattr(args, name, None) is not None}
+
+    def spell(name: str) -> str:
+        return "--" + name.replace("_", "-") if name in given else f"the manifest's [limits] {name}"
+
+    try:
+        refusal = Limits().overridden(assignment.limits).overridden(given).refusal(spell)
+    except TypeError as error:  # a manifest value of the wrong kind
+        refusal = f"the manifest's [limits] hold a value of the wrong kind ({error})"
+    if refusal:
+        raise UserError(refusal)
+    return given
+
+
+def _find_assignment(explicit: str | None, **where) -> Assignment:
+    """find_assignment, with a --assignment that names no folder refused in words that say what one holds."""
+    if explicit and not Path(explicit).is_dir():
+        what = "is a file, not a folder" if os.path.lexists(explicit) else "folder does not exist"
+        raise UserError(f"--assignment {explicit}: that {what}; an assignment folder must contain "
+                        "assignment.toml (the manifest), as the instructor's assignment folder and the release "
+                        "bundle do")
+    return find_assignment(explicit, **where)
 
 
 def _notebook(path: str) -> Path:
@@ -168,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     if args.verb == "release":
         from grader.verbs.release import build_release
 
-        assignment = find_assignment(args.assignment, bundle_ok=False)
+        assignment = _find_assignment(args.assignment, bundle_ok=False)
         bundle, archive = build_release(assignment, Path(args.out), Path(args.data) if args.data else None)
         print(f"wrote {bundle}/ and {archive}")
         return 0
@@ -176,30 +201,32 @@ def run(args: argparse.Namespace) -> int:
         from grader.verbs.check import run_check
 
         notebook = _notebook(args.notebook)
-        assignment = find_assignment(args.assignment, near=[notebook])
-        return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=_limits(args))
+        assignment = _find_assignment(args.assignment, near=[notebook])
+        limits = _limits(args, assignment)
+        return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=limits)
     if args.verb == "grade":
         from grader.verbs.grade import grade
 
         paths = [Path(p) for p in args.paths]
-        assignment = find_assignment(args.assignment, near=paths, bundle_ok=False)
+        assignment = _find_assignment(args.assignment, near=paths, bundle_ok=False)
+        limits = _limits(args, assignment)
         return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
                      execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
-                     sandbox=_sandbox(args), limits=_limits(args), dask=args.dask)
+                     sandbox=_sandbox(args), limits=limits, dask=args.dask)
     if args.verb == "expected":
         from grader.verbs.expected import expected
 
-        return expected(assignment=find_assignment(args.assignment), check=args.check)
+        return expected(assignment=_find_assignment(args.assignment), check=args.check)
     if args.verb == "bench":
         from grader.verbs.bench import bench
 
-        return bench(assignment=find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
+        return bench(assignment=_find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
                      workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args),
                      dask=not args.skip_dask)
     if args.verb == "gradescope":
         from grader.verbs.gradescope import build_gradescope
 
-        archive = build_gradescope(find_assignment(args.assignment, bundle_ok=False), Path(args.out))
+        archive = build_gradescope(_find_assignment(args.assignment, bundle_ok=False), Path(args.out))
         print(f"wrote {archive}: upload it as the autograder of a Gradescope programming assignment")
         return 0
     build_parser().print_help()

@@ -31,6 +31,7 @@ from grader.reports.wording import describe
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel" / "harness.py").read_text()
 MAX_KERNEL_STARTS = 4
+SMALL_MEMORY_MB = 1024  # below this, a kernel that cannot start or import numpy is blamed on the limit
 MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones; more are skipped
 
 
@@ -71,6 +72,20 @@ class _Runner:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
+    def _numpy_loads(self) -> bool:
+        """The harness needs numpy: when the kernel cannot import it (too little memory, most often),
+        that is the grader's limit, not the student's setup cell that would otherwise fail first."""
+        outcome = self.session.run("import numpy", 60)
+        if outcome.ok:
+            return True
+        self.problems.append(f"the kernel cannot import numpy under the memory limit of {self.limits['memory_mb']} "
+                             f"MB ({outcome.status} {outcome.error_name}): raise the limit (--memory-mb, or "
+                             "memory_mb in the manifest's [limits])")
+        self.grader_failed = True
+        self.session.starts = MAX_KERNEL_STARTS
+        self.session.stop()
+        return False
+
     def _cell_timeout(self) -> float:
         return max(0.5, min(float(self.limits["case_seconds"]), self.remaining()))
 
@@ -83,9 +98,14 @@ class _Runner:
         try:
             self.session.start()
         except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
-            self.problems.append(f"the kernel could not start: {error}")
+            memory = int(self.limits["memory_mb"])
+            hint = (f"; the memory limit of {memory} MB is the likely cause: raise it (--memory-mb, or memory_mb "
+                    "in the manifest's [limits])" if memory < SMALL_MEMORY_MB else "")
+            self.problems.append(f"the kernel could not start: {error}{hint}")
             self.grader_failed = True  # not the student's doing: the row is graded again on a rerun
             self.session.starts = MAX_KERNEL_STARTS
+            return False
+        if not self._numpy_loads():
             return False
         graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
         for cell in self._loading_cells():

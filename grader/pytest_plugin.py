@@ -4,7 +4,8 @@ The notebook is graded once, at collection, by the same engine and sandboxed ker
 `grader grade` (one kernel for the whole notebook); each item then reports its case's verdict, a
 failure with the very text the feedback shows. `--junitxml` turns that into per-case results for
 CI. Without --grade the plugin does nothing at all: it is registered for every pytest run of the
-environment (the `pytest11` entry point), the project's own test suite included.
+environment (the `pytest11` entry point, named as the module so that `-p grader.pytest_plugin`
+registers it once), the project's own test suite included.
 """
 
 from __future__ import annotations

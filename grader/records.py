@@ -85,6 +85,28 @@ class Limits:
         given = {k: v for k, v in (overrides or {}).items() if v is not None and k in self.names()}
         return Limits(**{**self.as_dict(), **given})
 
+    def refusal(self, spell=lambda name: name) -> str:
+        """Why these limits cannot grade anything ("" when they can), naming each limit as `spell`
+        writes it (an option or a manifest key). Checked here once, for the command line and the
+        manifest alike; the grader never raises a number it was given."""
+        for name, value in self.as_dict().items():
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                return f"{spell(name)} {value!r}: give a number greater than 0"
+        if self.memory_mb < MIN_MEMORY_MB:
+            return (f"{spell('memory_mb')} {self.memory_mb}: too small to start a kernel (Python, Jupyter and "
+                    f"numpy need more address space); the smallest accepted value is {MIN_MEMORY_MB} (MB)")
+        if self.case_seconds < MIN_CASE_SECONDS:
+            return (f"{spell('case_seconds')} {self.case_seconds:g}: too short for one call into the kernel; "
+                    f"the smallest accepted value is {MIN_CASE_SECONDS:g} (seconds)")
+        return ""
+
+
+MIN_MEMORY_MB = 512
+"""Below this a kernel does not even start (measured: 400 MB fails, on 2 cores); numpy may need more,
+and a kernel that cannot import it under the limit is reported as the limit's doing."""
+MIN_CASE_SECONDS = 0.5
+"""The shortest case limit: a call and its reply through the kernel take about this long."""
+
 
 # Type names a hidden case's report may show: Python's own (builtins) and numpy's.
 KNOWN_TYPES = frozenset(name for name, value in {**vars(builtins), **vars(np)}.items() if isinstance(value, type)) | {

@@ -73,7 +73,7 @@ def graded(tmp_path_factory):
 def test_every_submission_gets_a_row_and_reports(graded):
     root, inputs, out, run = graded
     assert run.returncode == 0, run.stderr
-    assert "graded 6, skipped 0 unchanged, invalid 4, errors 0" in run.stdout
+    assert "graded 2, skipped 0 unchanged, refused 4 (not a gradable notebook), grader errors 0" in run.stdout
     assert "could not write" not in run.stderr
     rows = _rows(out)
     assert sorted(rows) == ["broken", "corrupt", "empty", "escape", "notes.txt", "solution"]
@@ -265,5 +265,5 @@ def test_execute_all_without_a_dataset_is_a_clear_error(tmp_path):
 def test_nothing_to_grade_is_reported(tmp_path):
     run = grade_cli("--no-sandbox", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), cwd=tmp_path,
                     timeout=120)
-    assert run.returncode == 1
+    assert run.returncode == 2  # bad input, as `grader check` on a missing file
     assert "no such file or folder" in run.stderr and "nothing to grade" in run.stderr

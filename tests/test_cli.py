@@ -120,3 +120,98 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
     if importlib.util.find_spec("distributed"):  # the same batch on a LocalCluster
         assert figures["dask_submissions_per_minute"] > 0 and figures["dask_vs_pool_throughput"] > 0
     assert "none: pass --data or set" in figures["baseline_data"]
+
+
+SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
+
+
+def _grade(tmp_path, *args: str) -> list[str]:
+    return ["grade", "--assignment", str(ASSIGNMENT_DIR), "--out", str(tmp_path / "out"), "--quiet", "--no-sandbox",
+            *args]
+
+
+@pytest.mark.parametrize(("option", "words"), [
+    (["--memory-mb", "1"], ["--memory-mb 1: too small to start a kernel", "smallest accepted value is 512"]),
+    (["--case-seconds", "0.1"], ["--case-seconds 0.1:", "smallest accepted value is 0.5"]),
+])
+@pytest.mark.parametrize("verb", ["grade", "check"])
+def test_a_limit_too_small_to_grade_is_refused_up_front(tmp_path, capsys, option, words, verb):
+    argv = _grade(tmp_path, str(SOLUTION), *option) if verb == "grade" else [
+        "check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), "--no-sandbox", *option]
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and all(w in captured.err for w in words), captured.err
+    assert "Checking" not in captured.out and not (tmp_path / "out").exists()  # nothing was graded
+
+
+def test_a_manifest_limit_too_small_is_refused_in_its_own_words(tmp_path, capsys):
+    folder = shutil.copytree(ASSIGNMENT_DIR, tmp_path / "course", ignore=shutil.ignore_patterns("images"))
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace("memory_mb = 2048", "memory_mb = 100"))
+    assert cli.main(["grade", str(SOLUTION), "--assignment", str(folder), "--out", str(tmp_path / "out"),
+                     "--quiet", "--no-sandbox"]) == 2
+    assert "the manifest's [limits] memory_mb 100: too small to start a kernel" in capsys.readouterr().err
+
+
+def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(assignment, tmp_path):
+    """Accepted (not below the floor) but too small here: the row is the grader's error, naming the
+    limit, whether the kernel died starting or could not import numpy."""
+    from grader.grading import GradeOptions, grade_notebook
+    from grader.judge.expected import ExpectedValues
+    from grader.kernel.sandbox import choose_sandbox
+
+    report = grade_notebook(SOLUTION, assignment, ExpectedValues(assignment),
+                            GradeOptions(sandbox=choose_sandbox(False), limits={"memory_mb": 450}))
+    assert report.status == "error", report.problems
+    assert any("memory limit of 450 MB" in problem for problem in report.problems), report.problems
+    assert not any(v.status == "error" for v in report.cases)  # no case blames the student's function
+
+
+class _FailingPool:
+    """Stands in for the worker pool: the grader fails on every submission (an error row)."""
+
+    def __init__(self, assignment, options, workers, staging, finish):
+        self.assignment, self.options, self.finish = assignment, options, finish
+
+    def run(self, submissions):
+        from grader.batch.pool import unrun_report
+        from grader.records import SubmissionStatus
+
+        for submission in submissions:
+            self.finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
+                                                 "the grader failed (a test's stand-in)", self.options))
+
+
+def test_grade_exit_statuses_say_whether_a_rerun_is_needed(tmp_path, monkeypatch, capsys):
+    (tmp_path / "notes.txt").write_text("my answers are in the notebook\n")
+    # a refused file has its verdict: exit 0, counted apart from the graded ones
+    assert cli.main(_grade(tmp_path, str(tmp_path / "notes.txt"))) == 0
+    assert "graded 0, skipped 0 unchanged, refused 1 (not a gradable notebook), grader errors 0" in \
+        capsys.readouterr().out
+    # the grader failed on a submission: exit 1, and the line says to run again
+    monkeypatch.setattr("grader.batch.run.Pool", _FailingPool)
+    assert cli.main(_grade(tmp_path, str(SOLUTION), str(tmp_path / "notes.txt"))) == 1
+    assert "refused 0 (not a gradable notebook), grader errors 1 (run the same command again)" in \
+        capsys.readouterr().out
+    # bad input: exit 2, as `grader check` on a missing file
+    assert cli.main(_grade(tmp_path, str(tmp_path / "missing.ipynb"))) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert cli.main(["check", str(tmp_path / "missing.ipynb"), "--assignment", str(ASSIGNMENT_DIR)]) == 2
+
+
+def test_grade_help_states_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["grade", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 every submission has its verdict" in text and "1 the grader itself failed" in text
+    assert "2 bad input" in text
+
+
+@pytest.mark.parametrize("verb", ["grade", "check", "expected"])
+def test_an_assignment_folder_that_does_not_exist_says_what_one_holds(tmp_path, capsys, verb):
+    argv = {"grade": ["grade", str(SOLUTION), "--out", str(tmp_path / "out")], "check": ["check", str(SOLUTION)],
+            "expected": ["expected"]}[verb]
+    assert cli.main([*argv, "--assignment", str(tmp_path / "nowhere")]) == 2
+    error = capsys.readouterr().err
+    assert f"--assignment {tmp_path / 'nowhere'}: that folder does not exist" in error
+    assert "must contain assignment.toml" in error and "Traceback" not in error

@@ -139,7 +139,7 @@ def test_the_same_name_from_another_zip_does_not_replace_the_first(tmp_path):
     assert first.returncode == 0, first.stderr
     before = _rows(out)["alice"]
     second = grade_cli("--no-sandbox", str(week2), "--out", str(out), cwd=tmp_path, timeout=120)
-    assert "graded 1, skipped 0" in second.stdout, second.stderr
+    assert "graded 0, skipped 0 unchanged, refused 1" in second.stdout, second.stderr
     rows = _rows(out)
     assert sorted(rows) == ["alice", "alice-2"]
     assert (rows["alice"].sha256, rows["alice"].graded_at) == (before.sha256, before.graded_at)

@@ -4,6 +4,10 @@ file is graded in a fresh kernel and the result is displayed as HTML and as plai
 The saved file is the whole notebook; nbclient runs only its imports, its graded cells and the check
 cell (the training cells would cost minutes and change nothing the check reads)."""
 
+import os
+import subprocess
+import sys
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -11,7 +15,7 @@ from nbclient import NotebookClient
 from grader.assignment.manifest import load_assignment
 from grader.judge.rules import is_self_check
 from grader.verbs.release import build_release
-from tests.conftest import ASSIGNMENT_DIR
+from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 CHECK_CELL = "from grader import check\ncheck()"
 RIGHT = "parameters = update_parameters(parameters, grads, learning_rate)"
@@ -83,3 +87,24 @@ def test_cells_run_but_not_saved_are_said(checked):
     data = checked["unsaved"]
     assert "Unsaved changes?" in data["text/plain"] and "Unsaved changes?" in data["text/html"]
     assert "All 4 public cases passed" in data["text/plain"]  # the saved file, not the kernel, was graded
+
+
+def _script(code: str, cwd) -> str:
+    """What `code` prints run as a plain Python script (no Jupyter, no IPython)."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_in_a_plain_script_check_prints_the_text_report(tmp_path):
+    solution = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
+    shown = _script(f"from grader import check\ncheck({str(solution)!r}, {str(ASSIGNMENT_DIR)!r})", tmp_path)
+    assert "Checking dnn_app_solution.ipynb on the public cases" in shown and "All 4 public cases passed" in shown
+
+
+def test_in_a_plain_script_check_without_a_path_says_it_needs_one(tmp_path):
+    shown = _script("from grader import check\ncheck()", tmp_path)
+    assert "The check cannot start" in shown and "check() needs the notebook's path" in shown
+    shown = _script(f"from grader import check\ncheck(assignment={str(ASSIGNMENT_DIR)!r})", tmp_path)
+    assert f"{tmp_path / 'dnn_app.ipynb'} is not a saved notebook file" in shown

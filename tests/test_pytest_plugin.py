@@ -49,9 +49,41 @@ def graded(tmp_path_factory):
     return runs
 
 
-def test_the_entry_point_is_declared():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"]["pytest11"] == {"grader": "grader.pytest_plugin"}
+def _declared_entry_points() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+
+
+def test_the_entry_point_is_declared_under_the_name_p_uses():
+    """pytest skips an entry point whose name is already a registered plugin's: named as the module,
+    `-p grader.pytest_plugin` and the entry point register it once, under one name."""
+    assert _declared_entry_points() == {"grader.pytest_plugin": "grader.pytest_plugin"}
+
+
+# pytest run in a process whose installed distributions are only this project, with the entry point
+# pyproject.toml declares (the environment's install may predate it).
+AS_INSTALLED = r"""
+import importlib.metadata, sys, pytest
+class Installed(importlib.metadata.Distribution):
+    def read_text(self, filename):
+        return {"METADATA": "Metadata-Version: 2.1\nName: nbgrade-dnn\nVersion: 0.1.0\n",
+                "entry_points.txt": sys.argv[1]}.get(filename)
+    def locate_file(self, path):
+        return path
+importlib.metadata.distributions = lambda **kwargs: iter([Installed()])
+sys.exit(pytest.main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("plugin_args", [["-p", "grader.pytest_plugin"], []], ids=["with -p", "entry point only"])
+def test_p_with_the_entry_point_registered_loads_the_plugin_once(tmp_path, plugin_args):
+    entry_points = "[pytest11]\n" + "".join(f"{name} = {value}\n" for name, value in _declared_entry_points().items())
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", AS_INSTALLED, entry_points, *plugin_args, "-p", "no:cacheprovider",
+                           "-o", "addopts=", "--rootdir", str(tmp_path), "--grade", str(tmp_path / "nowhere.ipynb")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    # the plugin ran (its usage error for a missing notebook), and nothing was registered twice
+    assert done.returncode == 4 and "no such notebook file" in done.stderr, done.stderr[-2000:]
+    assert "already registered" not in done.stderr
 
 
 def test_the_solution_passes_every_case_item(graded):

@@ -17,7 +17,19 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader.kernel.untrusted import Mapping, Number, ResultMeta, Seq, UntrustedDataError, read_result, result_from
+from grader.kernel.untrusted import (
+    MAX_CUT_NOTES,
+    MAX_KEYS,
+    MAX_PROBLEM_CHARS,
+    MAX_STRING,
+    Mapping,
+    Number,
+    ResultMeta,
+    Seq,
+    UntrustedDataError,
+    read_result,
+    result_from,
+)
 
 RETURNED = {"kind": "tuple", "length": 2, "items": [
     {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
@@ -242,3 +254,33 @@ def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
     if (meta.get("error") or {}).get("line"):
         assert hidden == ["raised ValueError at line 12 of the function's cell (on a hidden case the "
                           "exception's message is not shown)"]
+
+
+def _with_keys(keys: list) -> dict:
+    return {"kind": "tuple", "length": 2, "items": [
+        {"kind": "dict", "keys": keys, "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]
+         + [{"kind": "none"}] * (len(keys) - 1)}, {"kind": "list", "length": 2, "numbers": 1}]}
+
+
+@pytest.mark.parametrize("change", [
+    {"cut": ["x" * (MAX_PROBLEM_CHARS + 1)]}, {"cut": ["note"] * (MAX_CUT_NOTES + 1)}, {"cut": [3]},
+    {"returned": _with_keys(["k" * (MAX_STRING + 1)])},
+    {"returned": _with_keys([f"k{i}" for i in range(MAX_KEYS + 1)])},
+    {"returned": _with_keys([1])},
+], ids=["long note", "many notes", "note not text", "long key", "many keys", "key not text"])
+def test_lists_of_texts_are_bounded_in_count_and_length(tmp_path, change):
+    """Dict keys and the harness's cut notes go through one parser, which keeps both bounds."""
+    _good(tmp_path / "r.npz", meta={**GOOD_META, **change})
+    assert "is not a list of at most" in _malformed(tmp_path / "r.npz")
+    _good(tmp_path / "ok.npz", meta={**GOOD_META, "cut": ["x" * MAX_PROBLEM_CHARS], "returned": _with_keys(
+        ["k" * MAX_STRING])})
+    assert read_result(tmp_path / "ok.npz", 1000).meta.cut == ("x" * MAX_PROBLEM_CHARS,)
+
+
+def test_a_results_file_is_read_whole_up_to_its_byte_limit_and_refused_past_it(tmp_path):
+    from grader.kernel.untrusted import read_bytes
+
+    (tmp_path / "r.bin").write_bytes(b"x" * 3000)
+    assert read_bytes(tmp_path / "r.bin", 3000, time.monotonic() + 60) == b"x" * 3000
+    with pytest.raises(UntrustedDataError, match="more than the 2999"):
+        read_bytes(tmp_path / "r.bin", 2999, time.monotonic() + 60)

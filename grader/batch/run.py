@@ -15,6 +15,7 @@ from tqdm import tqdm
 from grader.assignment.manifest import Assignment
 from grader.batch.collection import GRADEBOOK_CSV, SUMMARY_HTML, Submission, collect_submissions, stage
 from grader.batch.pool import Pool, unrun_report
+from grader.errors import UserError
 from grader.grading import GradeOptions
 from grader.records import SubmissionStatus
 from grader.reports.feedback import write_submission_reports
@@ -23,6 +24,7 @@ from grader.reports.gradebook import Gradebook
 from grader.reports.results import SubmissionReport
 from grader.reports.summary import write_gradebook_csv, write_summary_html
 
+EXIT_GRADED, EXIT_GRADER_ERRORS = 0, 1  # `grader grade`'s statuses; 2 (bad input) comes from a UserError
 LISTED_SUBMISSIONS = 20  # batches this small get a line per submission on the terminal
 
 
@@ -87,9 +89,8 @@ class Batch:
         submissions, warnings = collect_submissions(self.paths, self.staging / "files", self._held())
         for warning in warnings:
             say(warning)
-        if not submissions:
-            say("nothing to grade: give notebooks (.ipynb), folders holding them, or zips of them")
-            return 1
+        if not submissions:  # bad input, as a missing notebook is to `grader check`: exit status 2
+            raise UserError("nothing to grade: give notebooks (.ipynb), folders holding them, or zips of them")
         for submission in submissions:
             stage(submission, self.staging / "copies")
         with Gradebook(self.out / GRADEBOOK_FILE) as book:
@@ -136,14 +137,18 @@ class Batch:
             for row in listed:
                 print(f"  {row.name:<{width}}  {row.score:6.1f} / {row.max_score:g}  {row.status}"
                       f"  {self.out / row.name / 'feedback.html'}")
-        print(self._summary_line(listed, len(todo), len(skipped)))
-        return 0
+        print(self._summary_line(listed, len(skipped)))
+        return EXIT_GRADER_ERRORS if any(row.status == SubmissionStatus.ERROR for row in listed) else EXIT_GRADED
 
-    def _summary_line(self, rows: list, graded: int, skipped: int) -> str:
-        statuses = Counter(row.status for row in rows)
+    def _summary_line(self, rows: list, skipped: int) -> str:
+        """This run's counts: graded, refused (files that are not a gradable notebook), skipped, and the
+        grader's own errors (graded again on a rerun)."""
+        done = self.done
+        line = (f"graded {done[SubmissionStatus.GRADED]}, skipped {skipped} unchanged, refused "
+                f"{done[SubmissionStatus.INVALID]} (not a gradable notebook), grader errors "
+                f"{done[SubmissionStatus.ERROR]}" + (" (run the same command again)" if done[SubmissionStatus.ERROR]
+                                                     else ""))
         scored = [row for row in rows if row.status in (SubmissionStatus.GRADED, SubmissionStatus.INVALID)]
-        line = (f"graded {graded}, skipped {skipped} unchanged, invalid {statuses['invalid']}, "
-                f"errors {statuses['error']}")
         if scored:
             mean = sum(row.score for row in scored) / len(scored)
             top = max(row.max_score for row in scored)

@@ -22,6 +22,7 @@ import os
 import stat
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,13 +98,11 @@ def parse_node(data: object, leaves: dict[int, np.ndarray], used: set[int], dept
         return Seq(kind, length, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
     if kind == "dict":
         only("keys", "items")
-        keys = _str_list(data.get("keys"), "keys", MAX_KEYS)
+        keys = _texts(data.get("keys"), "keys", MAX_KEYS, MAX_STRING)
         items = data.get("items")
         if not isinstance(items, list) or len(items) != len(keys) or len(set(keys)) != len(keys):
             raise _Malformed("a dict's items do not match its keys")
-        if any(len(k) > MAX_STRING for k in keys):
-            raise _Malformed("a dict key is longer than the harness sends")
-        return Mapping(tuple(keys), tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+        return Mapping(keys, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
     if kind == "array":
         only("leaf", "dtype")
         return Array(_take_leaf(data.get("leaf"), leaves, used), _text(data.get("dtype"), "a dtype", 20))
@@ -183,8 +182,7 @@ def result_from(data: object, leaves: dict[int, np.ndarray]) -> KernelResult:
         raise _Malformed("the description is not a JSON object")
     if set(data) - {"error", "stdout", "stdout_dropped", "cut", "returned", "inputs"}:
         raise _Malformed("the description has a field the harness never writes")
-    cut = data.get("cut", [])
-    cut = tuple(_text(c, "a note", MAX_PROBLEM_CHARS) for c in _str_list(cut, "cut", MAX_CUT_NOTES))
+    cut = _texts(data.get("cut", []), "cut", MAX_CUT_NOTES, MAX_PROBLEM_CHARS)
     meta = ResultMeta(error=_raised(data.get("error")), stdout=_text(data.get("stdout", ""), "stdout", MAX_META_CHARS),
                       stdout_dropped=_count(data.get("stdout_dropped", 0), "stdout_dropped"), cut=cut)
     used: set[int] = set()
@@ -226,10 +224,11 @@ def _count(value: object, what: str, optional: bool = False) -> int | None:
     return value
 
 
-def _str_list(value: object, what: str, limit: int) -> list[str]:
-    if not isinstance(value, list) or len(value) > limit or not all(isinstance(v, str) for v in value):
-        raise _Malformed(f"{what} is not a list of at most {limit} texts")
-    return value
+def _texts(value: object, what: str, limit: int, chars: int) -> tuple[str, ...]:
+    """A list of at most `limit` texts of at most `chars` characters each."""
+    if not isinstance(value, list) or len(value) > limit or not all(_is_text(v, chars) for v in value):
+        raise _Malformed(f"{what} is not a list of at most {limit} texts of at most {chars} characters")
+    return tuple(value)
 
 
 def _raised(value: object) -> RaisedError | None:
@@ -301,36 +300,36 @@ def _read_descriptor(descriptor: int, limit: int, deadline: float, owner: int | 
         raise _Malformed(f"the results file belongs to uid {info.st_uid}, not to the kernel's uid {owner}")
     if info.st_size > limit:
         raise _Malformed(f"the results file is {info.st_size} bytes, more than the {limit} accepted")
-    parts, size = [], 0
-    while size <= limit:
-        _check_time(deadline)
+
+    def read(size: int) -> bytes:
         try:
-            part = os.read(descriptor, min(CHUNK, limit + 1 - size))
+            return os.read(descriptor, size)
         except BlockingIOError:
             raise _Malformed("the results file could not be read") from None
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    if size > limit:
-        raise _Malformed(f"the results file is more than the {limit} bytes accepted")
-    return b"".join(parts)
+
+    return _read_bounded(read, limit, deadline, f"the results file is more than the {limit} bytes accepted")
 
 
 def _member_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, room: int, deadline: float) -> bytes:
     """A member's unpacked bytes, counted as they come: never more than `room`."""
-    parts, size = [], 0
     with archive.open(member) as handle:
-        while True:
-            _check_time(deadline)
-            part = handle.read(min(CHUNK, room + 1 - size))
-            if not part:
-                break
-            parts.append(part)
-            size += len(part)
-            if size > room:
-                raise _Malformed(f"they unpack to more than the {room} bytes accepted")
-    return b"".join(parts)
+        return _read_bounded(handle.read, room, deadline, f"they unpack to more than the {room} bytes accepted")
+
+
+def _read_bounded(read: Callable[[int], bytes], limit: int, deadline: float, too_much: str) -> bytes:
+    """Everything `read(n)` gives until it gives nothing, in chunks, the clock checked before each:
+    never more than `limit` bytes (one byte past it and the reading stops, refused as `too_much`),
+    whatever size the file or archive claimed."""
+    parts, size = [], 0
+    while True:
+        _check_time(deadline)
+        part = read(min(CHUNK, limit + 1 - size))
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise _Malformed(too_much)
 
 
 def _parse_array(data: bytes, stem: str, values_left: int) -> np.ndarray:

@@ -69,7 +69,9 @@ def _warn_when_not_isolated(sandbox) -> None:
 def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded"), workers: int = 2,
           execute_all: bool = False, data: str | None = None, regrade: bool = False, quiet: bool = False,
           sandbox=None, limits: dict | None = None, dask: str | None = None) -> int:
-    """Grade a batch. Returns 0 when the batch ran (whatever the scores), 1 when it could not."""
+    """Grade a batch. Returns 0 when every submission got its verdict (whatever the scores, refused
+    files included), 1 when the grader failed on some (error rows: run again) or the batch could not
+    run; bad input raises a UserError (exit status 2)."""
     if workers < 1:
         raise UserError("--workers must be at least 1")
     if dask is not None:
@@ -81,8 +83,8 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
     try:
         assignment.cases()
     except Exception as error:  # noqa: BLE001 - an instructor's broken cases module stops the batch cleanly
-        say(f"the assignment's cases cannot be loaded ({type(error).__name__}: {error})")
-        return 1
+        raise UserError(f"the assignment's cases cannot be loaded ({type(error).__name__}: {error}): fix its "
+                        "cases module") from None
     try:
         pickle.dumps(options)
     except Exception as error:  # noqa: BLE001
@@ -92,8 +94,7 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        say(f"cannot create the output folder {out}: {error.strerror}")
-        return 1
+        raise UserError(f"cannot create the output folder {out}: {error.strerror}; pass --out DIR") from None
     staging = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     try:
         return Batch(assignment, options, out, staging, paths=paths, workers=workers, regrade=regrade,

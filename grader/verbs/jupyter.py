@@ -151,18 +151,44 @@ def _grade_in_subprocess(path: Path, found: Assignment) -> tuple[SubmissionRepor
     return SubmissionReport.from_dict(document["report"]), document["isolated"], ""
 
 
+def _displayed() -> bool:
+    """Whether what check() returns is shown: in IPython (Jupyter, the IPython shell) and at the plain
+    `python` prompt. A script shows nothing it is not told to print."""
+    if hasattr(sys, "ps1"):
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
 def check(notebook: str | Path | None = None, assignment: str | Path | None = None) -> CheckResult:
     """Check the saved notebook (default: the kernel's folder plus the bundle's student_notebook)
-    on the public cases, in a fresh sandboxed kernel; returns what Jupyter displays."""
+    on the public cases, in a fresh sandboxed kernel; returns what Jupyter displays. Outside
+    Jupyter and IPython (a plain script) it also prints the plain-text report."""
+    shown = _displayed()
+    result = _checked(notebook, assignment, in_jupyter=shown)
+    if not shown:
+        if notebook is None and not result.problem:
+            print(f"check(): no notebook path given, so checking {result.notebook} (the assignment's notebook in "
+                  "the current folder); pass check('my_notebook.ipynb') for another")
+        print(repr(result))
+    return result
+
+
+def _checked(notebook: str | Path | None, assignment: str | Path | None, in_jupyter: bool) -> CheckResult:
     from grader.errors import GraderError
 
+    how = ("" if in_jupyter or notebook is not None else
+           " Outside Jupyter, check() needs the notebook's path: check('my_notebook.ipynb').")
     try:
         path, found = _locate(notebook, assignment)
     except GraderError as error:
-        return CheckResult(Path(notebook or "notebook.ipynb"), problem=f"The check cannot start: {error}")
+        return CheckResult(Path(notebook or "notebook.ipynb"), problem=f"The check cannot start: {error}.{how}")
     if not path.is_file():
         return CheckResult(path, problem=f"{path} is not a saved notebook file: save the notebook, or pass its "
-                                         "path: check('my_notebook.ipynb').")
+                                         f"path: check('my_notebook.ipynb').{how}")
     unsaved = unsaved_cells(path, _executed_cells())
     report, isolated, problem = _grade_in_subprocess(path, found)
     return CheckResult(path, found, report, isolated=isolated, problem=problem, unsaved=unsaved)
