@@ -6,10 +6,11 @@ The family members of tests/mistakes_corpus.py use values no stored variant hold
 backward activations swapped). They are graded in one batch; the test prints how many are named.
 
 The fitted members carry no static evidence (a rate in a variable or reassigned, an interval in a
-variable, a loop that starts at 1 or ends at a variable): their parameter is fitted from the returned
-values and confirmed by a run. They are graded in the same batch, with decoys that must not be named
-(a correct cell that renames the rate, uncatalogued mistakes next to a fittable shape) and one
-member graded with no budget for re-running variants, which keeps the plain localisation.
+variable, a loop that starts at 1 or ends at a variable, activations held in variables): their
+parameter is fitted from the returned values and confirmed by a run. They are graded in the same
+batch, with decoys that must not be named (a correct cell that renames the rate, uncatalogued
+mistakes next to a fittable shape) and one member graded with no budget for re-running variants,
+which keeps the plain localisation.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from tests.mistakes_corpus import (
     RECORD,
     ROOT,
     TWO,
+    TWO_BACKWARD,
+    TWO_FORWARD,
     UNCONFIRMED_ENTRIES,
     UPDATE,
     Entry,
@@ -56,6 +59,12 @@ FITTED = [
     _fitted("loop-from-1", "loop-short", TWO, "1", (LOOP, LOOP.replace("range(0,", "range(1,"))),
     _fitted("loop-to-a-variable", "loop-short", DEEP, "4",
             (LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n")),
+    _fitted("hidden-activation-in-a-variable", "activation-pair", TWO, "forward sigmoid/sigmoid, backward relu/sigmoid",
+            (SEED, SEED + "    hidden = 'sigmoid'\n"), (TWO_FORWARD, TWO_FORWARD.replace("'relu'", "hidden"))),
+    _fitted("backward-activations-in-variables", "activation-pair", TWO,
+            "forward relu/sigmoid, backward sigmoid/relu",
+            (SEED, SEED + "    first, second = 'relu', 'sigmoid'\n"),
+            (TWO_BACKWARD, TWO_BACKWARD.replace("'sigmoid'", "first").replace("'relu'", "second"))),
 ]
 FITTED_ENTRIES = [entry for entry, _ in FITTED]
 SHOWN = {entry.name: shown for entry, shown in FITTED}

@@ -727,6 +727,29 @@ def fit_loop_short(mine: dict, case, run) -> list | None:
     return None
 
 
+def fit_activation_pairs(mine: dict, case, run) -> list | None:
+    """The activations that reproduce the returned parameters: the forward pair first, from the first
+    cost (it depends on nothing else), then each backward pair with it; a run per choice."""
+    costs, target = _costs(mine), _returned_parameters(mine)
+    if not costs or not target:
+        return None
+    goal = np.concatenate([target[k].ravel() for k in sorted(target)])
+    right = ("relu", "sigmoid")
+    choices = list(itertools.product(("relu", "sigmoid"), repeat=2))
+    forward = []
+    for pair in choices:
+        first = (_costs(run((pair, right))) or [None])[0]
+        if first is not None and np.isclose(first, costs[0], equal_nan=True, **CLOSE):
+            forward.append(pair)
+    found = []
+    for pair in forward:
+        for back in choices:
+            vector = _flat_like(run((pair, back)), target) if (pair, back) != (right, right) else None
+            if vector is not None and np.allclose(vector, goal, equal_nan=True, **CLOSE):
+                found.append((pair, back))
+    return found
+
+
 def _show_loop(value) -> str:
     return str(value if isinstance(value, int) else sum(value))
 
@@ -769,6 +792,7 @@ FAMILIES = [
     {"id": "activation-pair", "pattern": r"linear_activation_(forward|backward)\(.*['\"](relu|sigmoid)['\"]", "public_values": ACTIVATION_PAIRS,
      "functions": [TWO], "parameter": "the activations", "show": _show_pairs,
      "mixin": ActivationPair, "attribute": "pairs", "evidence": activation_pair_evidence,
+     "fit": fit_activation_pairs, "where": r"linear_activation_(forward|backward)\(",
      "title": "the wrong activations are used ({value})",
      "explanation": "The hidden layer must use ReLU and the output layer the sigmoid, in the forward pass and, "
                     "mirrored, in the backward pass; this cell uses {value}.",
