@@ -560,10 +560,10 @@ def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool)
         evidence = f"Evidence: your cell states it at {place['line']}, and {rerun}."
     elif place:
         evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
-                    f"No line states it; it is most likely set around {place['line']}.")
+                    f"The line it most likely comes from: {place['line']}.")
     else:
         evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
-                    "No line of your cell states it, so none is quoted.")
+                    "No line of your cell could be tied to it, so none is quoted.")
     return {"mistake": family["id"], "title": fill["title"], "explanation": f"{fill['explanation']} {evidence}",
             "fix": fill["fix"], "parameter": shown,
             "evidence": "fitted+confirmed" if fitted else "static+confirmed", **place}
