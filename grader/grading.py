@@ -68,6 +68,7 @@ class _Runner:
         self.problems: list[str] = []
         self.grader_failed = False
         self.whole_notebook = options.execute_all  # cleared when an ungraded cell stops the kernel
+        self.diagnosis_budget = None  # what diagnosing this submission may spend re-running variants
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -246,10 +247,12 @@ class _Runner:
                                                 "not your latest version. Fix that error first: run the cell in "
                                                 "Jupyter to see it."}
         elif not comparison.passed:  # name the likely mistake (the assignment's catalogue), or localise it
-            from grader.judge.diagnose import diagnose
+            from grader.judge.diagnose import DiagnosisBudget, diagnose
 
+            if self.diagnosis_budget is None:  # one per submission, shared by its cases
+                self.diagnosis_budget = DiagnosisBudget.from_limits(self.limits)
             verdict.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
-                                         self.parsed.graded.get(function))
+                                         self.parsed.graded.get(function), self.diagnosis_budget)
         return verdict
 
     def _result_owner(self) -> int | None:

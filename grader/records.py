@@ -72,6 +72,11 @@ class Limits:
     """Printed output kept per case; a flood far past it stops the case."""
     max_values: int = 2_000_000
     """Numbers one result may hold (every array of it together)."""
+    diagnosis_seconds: float = 15.0
+    """Grader-side seconds one submission's mistake diagnosis may spend re-running catalogued variants
+    (family confirmations and fits); once spent, failing cases get the plain localisation."""
+    diagnosis_runs: int = 200
+    """Variant runs one submission's mistake diagnosis may make, whatever their speed."""
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

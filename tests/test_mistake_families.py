@@ -4,6 +4,13 @@ numbers confirm it.
 The family members of tests/mistakes_corpus.py use values no stored variant holds (learning rates
 0.01 and 0.05, costs every 50 and every 10, loops short by 1 and 2, sigmoid in both layers, the
 backward activations swapped). They are graded in one batch; the test prints how many are named.
+
+The fitted members carry no static evidence (a rate in a variable or reassigned, an interval in a
+variable, a loop that starts at 1 or ends at a variable, activations held in variables): their
+parameter is fitted from the returned values and confirmed by a run. They are graded in the same
+batch, with decoys that must not be named (a correct cell that renames the rate, uncatalogued
+mistakes next to a fittable shape) and one member graded with no budget for re-running variants,
+which keeps the plain localisation.
 """
 
 from __future__ import annotations
@@ -13,19 +20,111 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
+from grader.judge.diagnose import DiagnosisBudget
 from grader.reports.results import SubmissionReport
-from tests.mistakes_corpus import FAMILY_ALIASES, FAMILY_ENTRIES, UNCONFIRMED_ENTRIES, grade_file, write_corpus
+from tests.mistakes_corpus import (
+    DA2,
+    DEEP,
+    FAMILY_ALIASES,
+    FAMILY_ENTRIES,
+    RECORD,
+    ROOT,
+    TWO,
+    TWO_BACKWARD,
+    TWO_FORWARD,
+    UNCONFIRMED_ENTRIES,
+    UPDATE,
+    Entry,
+    write_corpus,
+)
 
-ALL = FAMILY_ENTRIES + UNCONFIRMED_ENTRIES
+SEED = "    np.random.seed(1)\n"
+LOOP = "    for i in range(0, num_iterations):\n"
+
+
+def _fitted(name: str, mistake: str, function: str, shown: str, *edits: tuple[str, str]) -> tuple[Entry, str]:
+    return Entry(f"fitted-{name}", mistake, function, tuple((function, old, new) for old, new in edits)), shown
+
+
+# (entry, the parameter it must be named with): no line states the value, so it is fitted.
+FITTED = [
+    _fitted("rate-0.02-in-a-variable", "learning-rate-constant", TWO, "0.02",
+            (SEED, SEED + "    lr = 0.02\n"), (UPDATE, "parameters = update_parameters(parameters, grads, lr)")),
+    _fitted("rate-0.07-reassigned", "learning-rate-constant", DEEP, "0.07",
+            (SEED, SEED + "    learning_rate = 0.07\n")),
+    _fitted("every-40-in-a-variable", "cost-every-n", TWO, "40",
+            (SEED, SEED + "    every = 40\n"), (RECORD, RECORD.replace("i % 100", "i % every"))),
+    _fitted("every-30-in-a-variable", "cost-every-n", DEEP, "30",
+            (SEED, SEED + "    step = 30\n"), (RECORD, RECORD.replace("i % 100", "i % step"))),
+    _fitted("loop-from-1", "loop-short", TWO, "1", (LOOP, LOOP.replace("range(0,", "range(1,"))),
+    _fitted("loop-to-a-variable", "loop-short", DEEP, "4",
+            (LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n")),
+    _fitted("hidden-activation-in-a-variable", "activation-pair", TWO, "forward sigmoid/sigmoid, backward relu/sigmoid",
+            (SEED, SEED + "    hidden = 'sigmoid'\n"), (TWO_FORWARD, TWO_FORWARD.replace("'relu'", "hidden"))),
+    _fitted("backward-activations-in-variables", "activation-pair", TWO,
+            "forward relu/sigmoid, backward sigmoid/relu",
+            (SEED, SEED + "    first, second = 'relu', 'sigmoid'\n"),
+            (TWO_BACKWARD, TWO_BACKWARD.replace("'sigmoid'", "first").replace("'relu'", "second"))),
+]
+FITTED_ENTRIES = [entry for entry, _ in FITTED]
+SHOWN = {entry.name: shown for entry, shown in FITTED}
+
+# A correct cell that renames the rate: full marks, nothing named.
+RENAMED = Entry("correct-rate-renamed", None, None, tuple(
+    (function, old, new) for function in (TWO, DEEP)
+    for old, new in ((SEED, SEED + "    lr = learning_rate\n"),
+                     (UPDATE, "parameters = update_parameters(parameters, grads, lr)"))))
+# A fittable shape plus an uncatalogued mistake: the fit finds a value, the run does not confirm it.
+DECOYS = [
+    Entry("decoy-rate-variable-plus-dZ", None, TWO, (
+        (TWO, SEED, SEED + "    lr = 0.02\n"), (TWO, UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
+        (TWO, DA2, "dA2 = A2 - Y"))),
+    Entry("decoy-short-loop-plus-doubled-costs", None, DEEP, (
+        (DEEP, LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n"),
+        (DEEP, "costs.append(cost)", "costs.append(2 * cost)"))),
+]
+# Graded with no budget for re-running variants: today's localisation, no family.
+NO_BUDGET = [FITTED_ENTRIES[0]]
+NO_BUDGET_LIMITS = {"diagnosis_runs": 0}
+
+ALL = FAMILY_ENTRIES + UNCONFIRMED_ENTRIES + FITTED_ENTRIES + [RENAMED] + DECOYS
+FAMILY_IDS = {e.mistake for e in FAMILY_ENTRIES}
+
+
+def grade_with(path: str, limits: dict) -> dict:
+    """Grade one corpus notebook without a sandbox, with these limits over the manifest's (a worker)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from grader.assignment.manifest import load_assignment
+    from grader.grading import GradeOptions, grade_notebook
+    from grader.judge.expected import ExpectedValues
+
+    assignment = load_assignment(ROOT / "assignments" / "dnn_app")
+    report = grade_notebook(Path(path), assignment, ExpectedValues(assignment),
+                            GradeOptions(sandbox=None, limits=dict(limits)))
+    return report.to_dict()
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, SubmissionReport]:
+def batch(tmp_path_factory) -> dict[tuple[str, bool], SubmissionReport]:
+    """{(entry name, with the default budget): report}, every notebook graded in one batch."""
     paths = write_corpus(tmp_path_factory.mktemp("family-corpus"), ALL)
+    jobs = [(e.name, True) for e in ALL] + [(e.name, False) for e in NO_BUDGET]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        reports = list(pool.map(grade_file, [str(paths[e.name]) for e in ALL]))
-    return {entry.name: SubmissionReport.from_dict(report) for entry, report in zip(ALL, reports, strict=True)}
+        reports = list(pool.map(grade_with, [str(paths[name]) for name, _ in jobs],
+                                [{} if budget else NO_BUDGET_LIMITS for _, budget in jobs]))
+    return {job: SubmissionReport.from_dict(report) for job, report in zip(jobs, reports, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def graded(batch) -> dict[str, SubmissionReport]:
+    return {name: report for (name, budget), report in batch.items() if budget}
 
 
 def _named(report: SubmissionReport, entry) -> list:
@@ -64,10 +163,71 @@ def test_static_evidence_the_numbers_do_not_confirm_names_nothing(graded, entry)
     report = graded[entry.name]
     failing = [c for c in report.cases_of(entry.function) if not c.passed]
     assert failing
-    families = {e.mistake for e in FAMILY_ENTRIES}
     for verdict in failing:  # a stored variant may match where the case's own rate is the literal's
-        assert verdict.diagnosis is not None and verdict.diagnosis.get("mistake") not in families, verdict.diagnosis
+        assert verdict.diagnosis is not None and verdict.diagnosis.get("mistake") not in FAMILY_IDS, verdict.diagnosis
     assert any(verdict.diagnosis.get("mistake") is None for verdict in failing)  # the localisation stays
+
+
+def test_every_fitted_member_is_named_with_the_fitted_value(graded):
+    named = {e.name: _named(graded[e.name], e) for e in FITTED_ENTRIES}
+    print(f"\nfamily members without static evidence named (fitted, then confirmed): "
+          f"{sum(map(bool, named.values()))}/{len(named)}")
+    for entry in FITTED_ENTRIES:
+        report = graded[entry.name]
+        assert report.score < report.max_score, f"{entry.name} lost no points"
+        assert named[entry.name], (f"{entry.name}: not named; got "
+                                   f"{[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}")
+        for verdict in named[entry.name]:
+            diagnosis = verdict.diagnosis
+            assert diagnosis["mistake"] == entry.mistake and diagnosis["parameter"] == SHOWN[entry.name], diagnosis
+            assert diagnosis["evidence"] == "fitted+confirmed", diagnosis
+            assert "was fitted from your returned values" in diagnosis["explanation"], diagnosis
+            assert "your cell states it" not in diagnosis["explanation"]
+            if "code" in diagnosis:  # the line it most likely sits on, quoted
+                assert diagnosis["code"] in diagnosis["explanation"] and diagnosis["line"].startswith("cell ")
+            else:
+                assert "none is quoted" in diagnosis["explanation"]
+        assert all(verdict.passed == (verdict.diagnosis is None) for verdict in report.cases)
+
+
+def test_a_fitted_loop_quotes_the_loop_line(graded):
+    entry = next(e for e in FITTED_ENTRIES if e.name == "fitted-loop-from-1")
+    codes = {c.diagnosis.get("code") for c in _named(graded[entry.name], entry)}
+    assert codes == {"for i in range(1, num_iterations):"}
+
+
+def test_a_correct_cell_that_renames_the_rate_is_not_named(graded):
+    report = graded[RENAMED.name]
+    assert report.score == report.max_score
+    assert [c.diagnosis for c in report.cases] == [None] * len(report.cases)
+
+
+@pytest.mark.parametrize("entry", DECOYS, ids=lambda e: e.name)
+def test_an_unconfirmed_fit_names_nothing(graded, entry):
+    failing = [c for c in graded[entry.name].cases_of(entry.function) if not c.passed]
+    assert failing
+    assert all(c.diagnosis is not None and c.diagnosis.get("mistake") not in FAMILY_IDS for c in failing), \
+        [c.diagnosis for c in failing]
+    assert any(c.diagnosis.get("mistake") is None for c in failing)  # the localisation stays
+
+
+@pytest.mark.parametrize("entry", NO_BUDGET, ids=lambda e: e.name)
+def test_without_a_budget_the_diagnosis_falls_back_to_the_localisation(batch, entry):
+    budgeted, spent = batch[(entry.name, True)], batch[(entry.name, False)]
+    assert _named(budgeted, entry)  # named when variants may run ...
+    failing = [c for c in spent.cases_of(entry.function) if not c.passed]
+    assert failing and spent.score == budgeted.score
+    assert all(c.diagnosis is not None and c.diagnosis.get("mistake") not in FAMILY_IDS for c in failing)
+    assert any(c.diagnosis.get("mistake") is None and c.diagnosis.get("title") for c in failing)
+
+
+def test_the_budget_stops_runs_before_they_start():
+    calls = []
+    budget = DiagnosisBudget(seconds=60.0, runs=2)
+    results = [budget.run(lambda: calls.append(1) or {"returned": None}) for _ in range(4)]
+    assert calls == [1, 1] and results[2:] == [None, None] and budget.exhausted
+    assert DiagnosisBudget(seconds=0.0, runs=100).run(lambda: calls.append(2)) is None and calls == [1, 1]
+    assert DiagnosisBudget.from_limits({"diagnosis_runs": 3}).runs == 3
 
 
 @pytest.mark.parametrize("edit, shown", [("np.sum(dZ, keepdims=True)", "axis=None, keepdims=True"),

@@ -65,8 +65,10 @@ class TwoLayerModel:
         self.dims = self.sizes(layers_dims)
         parameters = self.initialize(self.dims)
         self.first = parameters
+        self.trace = []
         for i in self.iterations(num_iterations):
             parameters, cost = self.iteration(X, Y, parameters, learning_rate)
+            self.after_update(parameters)
             self.record(i, cost, num_iterations, print_cost, costs)
         return self.returned(parameters, costs)
 
@@ -107,6 +109,9 @@ class TwoLayerModel:
 
     def update(self, parameters, grads, learning_rate):
         return update_parameters(parameters, grads, learning_rate)
+
+    def after_update(self, parameters):
+        """Nothing in the reference; a family's variant keeps a summary per update (Traced)."""
 
     def record(self, i, cost, num_iterations, print_cost, costs):
         """The template's bookkeeping, quirks included (the last line prints even without print_cost)."""
@@ -487,10 +492,29 @@ class ConstantRate:
 
 
 class ShortLoop:
+    """range(0, num_iterations - k) for a value k, range(start, num_iterations - k) for (start, k)."""
+
     short = 1
 
     def iterations(self, num_iterations):
-        return range(0, num_iterations - self.short)
+        start, short = (0, self.short) if isinstance(self.short, int) else self.short
+        return range(start, num_iterations - short)
+
+
+class Traced:
+    """Keeps a summary of the parameters after every update, which a fit searches (fit_loop_short)."""
+
+    def after_update(self, parameters):
+        self.trace.append(summary(parameters))
+
+
+def summary(parameters: dict) -> np.ndarray:
+    """Per array, in key order: its sum, its sum of magnitudes, its first and its last entry."""
+    marks = []
+    for key in sorted(parameters):
+        flat = np.asarray(parameters[key], dtype=np.float64).ravel()
+        marks += [flat.sum(), np.abs(flat).sum(), flat[0], flat[-1]] if flat.size else [0.0] * 4
+    return np.array(marks)
 
 
 class RecordEvery:
@@ -587,6 +611,149 @@ def activation_pair_evidence(source: str, function: str):
     return None if line is None else (line, tuple(pairs))
 
 
+# --- fits: a family's parameter read from what the student's function returned ---------------------
+# Each gets `mine` ({"returned": (parameters, costs), "stdout": lines}, plain values), the case, and
+# run(value): the family's variant with that value on the case (None once the grader's budget for
+# re-running variants is spent). It proposes values; the grader confirms each by one more run.
+
+RATE_STEPS = 8  # secant steps at most: each is one run
+# Small starting weights keep the output's sigmoid slope at almost exactly 1/4 for the first updates,
+# so there another mistake that scales the gradients (dA2 = A2 - Y) is indistinguishable from another
+# rate. A rate is fitted only on cases that train long enough to tell them apart.
+RATE_MIN_ITERATIONS = 100
+MAX_RATE = 100.0
+CLOSE = {"rtol": 1e-6, "atol": 1e-9}
+
+
+def _args(case) -> dict:
+    return dict(case["recipe"].get("args", {}))
+
+
+def _returned_parameters(raw: dict | None) -> dict | None:
+    returned = (raw or {}).get("returned")
+    if not isinstance(returned, (tuple, list)) or len(returned) != 2 or not isinstance(returned[0], dict):
+        return None
+    try:
+        return {str(key): np.asarray(value, dtype=np.float64) for key, value in returned[0].items()}
+    except (TypeError, ValueError):
+        return None
+
+
+def _costs(raw: dict | None) -> list[float] | None:
+    returned = (raw or {}).get("returned")
+    if not isinstance(returned, (tuple, list)) or len(returned) != 2 or not isinstance(returned[1], list):
+        return None
+    try:
+        values = [np.asarray(cost, dtype=np.float64) for cost in returned[1]]
+    except (TypeError, ValueError):
+        return None
+    return [float(v.ravel()[0]) for v in values] if all(v.size == 1 for v in values) else None
+
+
+def _flat_like(raw: dict | None, target: dict) -> np.ndarray | None:
+    """The variant's returned parameters as one vector, when they have the student's keys and shapes."""
+    parameters = _returned_parameters(raw)
+    if parameters is None or sorted(parameters) != sorted(target) or any(
+            parameters[k].shape != target[k].shape for k in target):
+        return None
+    return np.concatenate([parameters[k].ravel() for k in sorted(target)])
+
+
+def fit_rate(mine: dict, case, run) -> list[float] | None:
+    """The constant rate that reproduces the returned parameters: the secant method on the vector of
+    parameters, from rate 0 (no training) and the case's own rate, a few runs at most."""
+    target = _returned_parameters(mine)
+    costs = _costs(mine)
+    if not target or not costs or int(_args(case).get("num_iterations", 3000)) < RATE_MIN_ITERATIONS:
+        return None
+    goal = np.concatenate([target[k].ravel() for k in sorted(target)])
+    if not np.all(np.isfinite(goal)):
+        return None
+    points = []
+    for rate in (0.0, float(_args(case).get("learning_rate", 0.0075))):
+        raw = run(rate)
+        vector = _flat_like(raw, target)
+        if vector is None or (rate == 0.0 and not np.isclose(_costs(raw)[0], costs[0], **CLOSE)):
+            return None  # another first cost: the mistake is not (only) the rate
+        points.append((rate, vector))
+    for _ in range(RATE_STEPS):
+        (r0, v0), (r1, v1) = points[-2:]
+        slope = (v1 - v0) / (r1 - r0)
+        norm = float(slope @ slope)
+        if not np.isfinite(norm) or norm == 0.0:
+            return None
+        rate = r1 + float(slope @ (goal - v1)) / norm
+        if not np.isfinite(rate) or abs(rate) > MAX_RATE:
+            return None
+        if abs(rate - r1) <= 1e-10 * abs(rate):
+            break
+        vector = _flat_like(run(rate), target)
+        if vector is None:
+            return None
+        points.append((rate, vector))
+        if np.allclose(vector, goal, rtol=1e-9, atol=1e-12):
+            break
+    best = points[-1][0]
+    return list(dict.fromkeys(float(f"{best:.{digits}g}") for digits in (3, 2)))  # a rate as typed: a short number
+
+
+def fit_record_every(mine: dict, case, run) -> list[int] | None:
+    """The interval N whose entries are the student's costs: the cost of every iteration (one run
+    recording each), searched for the student's second entry; N must also give their number."""
+    costs = _costs(mine)
+    if not costs or len(costs) < 2:
+        return None
+    every = _costs(run(1))
+    if not every or not np.isclose(every[0], costs[0], **CLOSE):
+        return None
+    n = int(_args(case).get("num_iterations", 3000))
+    found = [i for i in range(1, len(every)) if i != 100 and np.isclose(every[i], costs[1], **CLOSE)
+             and -(-n // i) == len(costs)]
+    return found[:2]
+
+
+def fit_loop_short(mine: dict, case, run) -> list | None:
+    """How many updates the loop missed: the reference loop's parameters after every update (one
+    traced run), searched for the returned ones; then where the loop may start (0, 1 or that count)."""
+    target = _returned_parameters(mine)
+    if not target:
+        return None
+    trace = (run(0) or {}).get("trace") or []
+    mark = summary(target)
+    for done in range(len(trace) - 1, 0, -1):
+        if trace[done - 1].shape == mark.shape and np.allclose(trace[done - 1], mark, **CLOSE):
+            missing = len(trace) - done
+            return list(dict.fromkeys([missing, (1, missing - 1), (missing, 0)]))
+    return None
+
+
+def fit_activation_pairs(mine: dict, case, run) -> list | None:
+    """The activations that reproduce the returned parameters: the forward pair first, from the first
+    cost (it depends on nothing else), then each backward pair with it; a run per choice."""
+    costs, target = _costs(mine), _returned_parameters(mine)
+    if not costs or not target:
+        return None
+    goal = np.concatenate([target[k].ravel() for k in sorted(target)])
+    right = ("relu", "sigmoid")
+    choices = list(itertools.product(("relu", "sigmoid"), repeat=2))
+    forward = []
+    for pair in choices:
+        first = (_costs(run((pair, right))) or [None])[0]
+        if first is not None and np.isclose(first, costs[0], equal_nan=True, **CLOSE):
+            forward.append(pair)
+    found = []
+    for pair in forward:
+        for back in choices:
+            vector = _flat_like(run((pair, back)), target) if (pair, back) != (right, right) else None
+            if vector is not None and np.allclose(vector, goal, equal_nan=True, **CLOSE):
+                found.append((pair, back))
+    return found
+
+
+def _show_loop(value) -> str:
+    return str(value if isinstance(value, int) else sum(value))
+
+
 def _show_pairs(pairs) -> str:
     (fh, fo), (bh, bo) = pairs
     return f"forward {fh}/{fo}, backward {bh}/{bo}"
@@ -600,20 +767,24 @@ FAMILIES = [
     {"id": "learning-rate-constant", "pattern": r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)", "public_values": [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0],
      "functions": list(BOTH), "parameter": "the learning rate",
      "mixin": ConstantRate, "attribute": "rate", "evidence": constant_rate_evidence, "show": lambda v: f"{v:g}",
+     "fit": fit_rate, "where": r"update_parameters\(",
      "title": "the learning rate is the fixed number {value} instead of the argument",
      "explanation": "The update uses {value}, a number typed into the code, rather than the learning_rate the "
                     "caller passed, so every case with another rate trains at the wrong speed.",
      "fix": "Pass the function's own argument: update_parameters(parameters, grads, learning_rate)."},
     {"id": "loop-short", "pattern": r"range\([^#]*num_iterations\s*-\s*\d", "public_values": [1, 2, 3],
      "functions": list(BOTH), "parameter": "the number of missing iterations",
-     "mixin": ShortLoop, "attribute": "short", "evidence": short_loop_evidence,
+     "mixin": ShortLoop, "attribute": "short", "evidence": short_loop_evidence, "show": _show_loop,
+     "fit": fit_loop_short, "where": r"^\s*for\b.*\brange\(",
      "title": "the loop runs num_iterations - {value} times",
-     "explanation": "range already excludes its end, so range(0, num_iterations) runs exactly num_iterations "
-                    "iterations; subtracting {value} drops the last updates (and the last cost line).",
+     "explanation": "range(a, b) runs b - a iterations and already excludes its end, so range(0, num_iterations) "
+                    "runs exactly num_iterations; this loop runs {value} fewer (a smaller end or a later start), "
+                    "so the last updates are missing and the costs are recorded at other iterations.",
      "fix": "Loop with for i in range(0, num_iterations)."},
     {"id": "cost-every-n", "pattern": r"\bi\s*%\s*(?!100\b)\d+", "public_values": [1, 2, 5, 10, 20, 25, 50],
      "functions": list(BOTH), "parameter": "the recording interval",
      "mixin": RecordEvery, "attribute": "every", "evidence": record_every_evidence,
+     "fit": fit_record_every, "where": r"\bi\s*%",
      "title": "the cost is recorded every {value} iterations instead of every 100",
      "explanation": "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve "
                     "is plotted from; recording every {value} gives another number of entries.",
@@ -621,6 +792,7 @@ FAMILIES = [
     {"id": "activation-pair", "pattern": r"linear_activation_(forward|backward)\(.*['\"](relu|sigmoid)['\"]", "public_values": ACTIVATION_PAIRS,
      "functions": [TWO], "parameter": "the activations", "show": _show_pairs,
      "mixin": ActivationPair, "attribute": "pairs", "evidence": activation_pair_evidence,
+     "fit": fit_activation_pairs, "where": r"linear_activation_(forward|backward)\(",
      "title": "the wrong activations are used ({value})",
      "explanation": "The hidden layer must use ReLU and the output layer the sigmoid, in the forward pass and, "
                     "mirrored, in the backward pass; this cell uses {value}.",
@@ -632,9 +804,12 @@ def family_outputs(family_id: str, value, case: dict, folder: Path) -> dict:
     """What the family's variant, with its parameter set to `value`, does on one case."""
     family = next(f for f in FAMILIES if f["id"] == family_id)
     bases = {TWO: TwoLayerModel, DEEP: LLayerModel}
-    variant = type(f"{family['mixin'].__name__}_{case['function']}", (family["mixin"], bases[case["function"]]),
-                   {family["attribute"]: value})()
-    return _run(variant, case, folder)
+    variant = type(f"{family['mixin'].__name__}_{case['function']}",
+                   (family["mixin"], Traced, bases[case["function"]]), {family["attribute"]: value})()
+    raw = _run(variant, case, folder)
+    if "error" not in raw:
+        raw["trace"] = variant.trace  # ignored by the grader's comparison; read by fit_loop_short
+    return raw
 
 
 # --- advice when no catalogued mistake matches (grader.diagnose.advice_for) -------------------------

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -27,7 +29,7 @@ import numpy as np
 from grader.assignment.manifest import Assignment, load_assignment, load_module
 from grader.judge.compare import Comparison, input_differences, part_of, same_line, split_numbers
 from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Seq
-from grader.records import Difference, Kind, Tolerance, shown_type
+from grader.records import Difference, Kind, Limits, Tolerance, shown_type
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100
@@ -35,6 +37,8 @@ MAX_CODE_CHARS = 100
 # crafted submission cannot make a regex or the parser spend minutes on it.
 MAX_PATTERN_LINE = 1000
 MAX_PATTERN_SOURCE = 200_000
+# A family's fit may propose a few values; each costs one confirming run.
+MAX_FIT_CANDIDATES = 4
 
 
 # --- the catalogue ------------------------------------------------------------------------------
@@ -338,8 +342,11 @@ def match_mistakes(assignment, case, expected: dict, result: KernelResult) -> li
 
 
 def diagnose(assignment, case, expected: dict, result: KernelResult, comparison: Comparison,
-             cell=None) -> dict | None:
-    """The likely mistake behind a failing case (None when it passed); never raises."""
+             cell=None, budget: DiagnosisBudget | None = None) -> dict | None:
+    """The likely mistake behind a failing case (None when it passed); never raises.
+
+    `budget` is what the submission may still spend re-running variants (one per submission,
+    shared by its cases); without one, this case gets the limits' whole budget to itself."""
     if comparison.passed:
         return None
     stored = None
@@ -349,8 +356,9 @@ def diagnose(assignment, case, expected: dict, result: KernelResult, comparison:
             return stored
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
         pass
-    try:  # a family read in the cell and confirmed beats a stored variant whose line is not there
-        named = family_mistake(assignment, case, expected, result, cell)
+    try:  # a family read in the cell and confirmed beats a stored variant whose line is not there;
+        # a value merely fitted from the numbers does not beat a stored variant that gives them exactly
+        named = family_mistake(assignment, case, expected, result, cell, budget, fit=stored is None)
         if named:
             return named
     except Exception:  # noqa: BLE001
@@ -386,38 +394,155 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     return diagnosis
 
 
-# --- families: a mistake with a free parameter, found in the cell, confirmed by re-running --------
+# --- families: a mistake with a free parameter, found in the cell or fitted, confirmed by re-running
 
-def family_mistake(assignment, case, expected: dict, result: KernelResult, cell) -> dict | None:
-    """A catalogued family (the module's FAMILIES) whose parameter the student's cell states.
+@dataclass
+class DiagnosisBudget:
+    """What one submission's family confirmations and fits may spend re-running variants in the
+    grader process: seconds and runs (Limits.diagnosis_seconds and diagnosis_runs, which the
+    manifest's [limits] may override). It is checked before each run; a run already started
+    finishes, and each is one call of the instructor's variant on one case's inputs."""
+
+    seconds: float  #: seconds the submission's runs may take together
+    runs: int  #: how many runs it may make
+    spent_seconds: float = 0.0  #: seconds spent so far
+    spent_runs: int = 0  #: runs made so far
+    confirmed: dict[str, list] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
+
+    @classmethod
+    def from_limits(cls, limits: dict) -> DiagnosisBudget:
+        defaults = Limits()
+        return cls(float(limits.get("diagnosis_seconds", defaults.diagnosis_seconds)),
+                   int(limits.get("diagnosis_runs", defaults.diagnosis_runs)))
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent_runs >= self.runs or self.spent_seconds >= self.seconds
+
+    def run(self, call: Callable[[], dict]) -> dict | None:
+        """call()'s result, or None (nothing run) once the budget is spent."""
+        if self.exhausted:
+            return None
+        started = time.monotonic()
+        try:
+            return call()
+        finally:
+            self.spent_runs += 1
+            self.spent_seconds += time.monotonic() - started
+
+
+@dataclass
+class _Trial:
+    """One failing case, and how to run and judge a family's variant on it within the budget."""
+
+    module: ModuleType
+    case: object
+    folder: Path
+    names: tuple[str, ...]
+    mine: dict  #: the student's outcome
+    tol: Tolerance
+    budget: DiagnosisBudget
+
+    def runner(self, family: dict) -> Callable[[object], dict | None]:
+        """run(value): the variant's raw output with that value on this case, None once the budget is spent."""
+        return lambda value: self.budget.run(
+            lambda: self.module.family_outputs(family["id"], value, self.case, self.folder))
+
+    def confirms(self, family: dict, value) -> bool:
+        try:
+            raw = self.runner(family)(value)
+        except Exception:  # noqa: BLE001 - a variant that cannot run on this case confirms nothing
+            return False
+        return raw is not None and same_outcome(self.case, variant_outcome(raw, self.case, self.names), self.mine,
+                                                self.tol.rtol, self.tol.atol)
+
+
+def family_mistake(assignment, case, expected: dict, result: KernelResult, cell,
+                   budget: DiagnosisBudget | None = None, fit: bool = True) -> dict | None:
+    """A catalogued family (the module's FAMILIES) whose parameter the student's cell states, or
+    that a value fitted from the student's outputs reproduces.
 
     Each family's `evidence(source, function)` reads the cell (bounded in size, like the patterns)
-    and returns (line, value) or None; the module's `family_outputs(family_id, value, case, folder)`
-    then runs the variant with that value on this case's inputs, here in the grader process (one run
-    per family with evidence, each as long as the reference's own run). The family is named only
-    when that run's outcome agrees with the student's on everything the case compares, so a correct
-    cell written differently (whose outcome is the reference's) is never named.
+    and returns (line, value) or None. When it finds nothing, the family's optional
+    `fit(mine, case, run)` proposes values from the student's outputs: `mine` is what the function
+    returned and printed as plain values ({"returned", "stdout"} or {"error"}), `run(value)` the
+    variant's output with that value (None once the budget is spent); it returns a list of values or
+    None. Values confirmed on an earlier case of the submission are tried first. The module's
+    `family_outputs(family_id, value, case, folder)` runs the variant, here in the grader process,
+    within the submission's budget. A family is named only when a run with the value gives the
+    student's outcome on everything the case compares, so a correct cell written differently (whose
+    outcome is the reference's) is never named, whatever the evidence or the fit said. With
+    `fit=False` only the cell's own evidence counts.
     """
     if cell is None or len(cell.source) > MAX_PATTERN_SOURCE:
         return None
     catalogue = load_catalogue(assignment)
-    families = getattr(catalogue.module, "FAMILIES", []) if catalogue is not None else []
-    if not families:
+    families = [f for f in (getattr(catalogue.module, "FAMILIES", []) if catalogue is not None else [])
+                if case.function in f["functions"]]
+    budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
+    if not families or budget.exhausted:
         return None
     names = assignment.function(case.function).returns
     tol = assignment.tolerance(case.function, case)
-    mine = student_outcome(result, expected, case, names, tol)
+    trial = _Trial(catalogue.module, case, assignment.folder, names,
+                   student_outcome(result, expected, case, names, tol), tol, budget)
+    stated = set()
     for family in families:
-        if case.function not in family["functions"]:
-            continue
         found = family["evidence"](cell.source, case.function)
         if found is None:
             continue
+        stated.add(family["id"])
         line, value = found
-        raw = catalogue.module.family_outputs(family["id"], value, case, assignment.folder)
-        if same_outcome(case, variant_outcome(raw, case, names), mine, tol.rtol, tol.atol):
-            return _family_diagnosis(family, value, cell, line)
+        if trial.confirms(family, value):
+            return _family_diagnosis(family, value, cell, line, fitted=False)
+    for family in families if fit else []:
+        if family["id"] in stated:
+            continue
+        for value in _fitted_values(family, trial, result):
+            if trial.confirms(family, value):
+                known = budget.confirmed.setdefault(family["id"], [])
+                if value not in known:
+                    known.append(value)
+                return _family_diagnosis(family, value, cell, locate(family.get("where"), cell.source), fitted=True)
     return None
+
+
+def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterator:
+    """Values worth confirming: those confirmed on earlier cases, then the family's fit's."""
+    tried = list(trial.budget.confirmed.get(family["id"], []))
+    yield from tried
+    fit = family.get("fit")
+    if fit is None or trial.budget.exhausted:
+        return
+    try:
+        found = fit(plain_result(result), trial.case, trial.runner(family))
+    except Exception:  # noqa: BLE001 - a fit that trips on odd outputs proposes nothing
+        return
+    for value in list(found or [])[:MAX_FIT_CANDIDATES]:
+        if value not in tried:
+            tried.append(value)
+            yield value
+
+
+def plain(node: Node | None):
+    """A value tree as plain Python and NumPy values, for an assignment's fit to read."""
+    if isinstance(node, Seq):
+        items = [plain(item) for item in node.items]
+        return tuple(items) if node.kind == "tuple" else items
+    if isinstance(node, Mapping):
+        return {key: plain(item) for key, item in zip(node.keys, node.items, strict=True)}
+    if isinstance(node, Array):
+        return node.values
+    if isinstance(node, (Number, Atom)):
+        return node.value
+    return None
+
+
+def plain_result(result: KernelResult) -> dict:
+    """What the student's function did, in the form of a variant's raw output."""
+    if result.meta.error is not None:
+        return {"error": {"type": result.meta.error.type, "message": result.meta.error.message}}
+    return {"returned": plain(result.returned), "stdout": result.meta.stdout.splitlines()}
 
 
 def family_member(family: dict, value) -> dict:
@@ -429,15 +554,24 @@ def family_member(family: dict, value) -> dict:
             **member}
 
 
-def _family_diagnosis(family: dict, value, cell, line: int) -> dict:
-    """The family's texts with its parameter filled in, the line quoted and the evidence said."""
+def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool) -> dict:
+    """The family's texts with its parameter filled in, and the evidence said: the line that states
+    the value, or the fit from the student's returned values (with the line it most likely sits on)."""
     fill = family_member(family, value)
-    shown = fill["shown"]
-    place = _place(cell, line)
-    evidence = (f"Evidence: {place['line']} (in your code), confirmed by re-running the mistake with "
-                f"{family.get('parameter', 'this value')} {shown} on this case, which gives your numbers.")
+    parameter, shown = family.get("parameter", "this value"), fill["shown"]
+    place = _place(cell, line) if line else {}
+    rerun = f"re-running the mistake with {parameter} {shown} on this case gives your numbers"
+    if not fitted:
+        evidence = f"Evidence: your cell states it at {place['line']}, and {rerun}."
+    elif place:
+        evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
+                    f"The line it most likely comes from: {place['line']}.")
+    else:
+        evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
+                    "No line of your cell could be tied to it, so none is quoted.")
     return {"mistake": family["id"], "title": fill["title"], "explanation": f"{fill['explanation']} {evidence}",
-            "fix": fill["fix"], "parameter": shown, "evidence": "static+confirmed", **place}
+            "fix": fill["fix"], "parameter": shown,
+            "evidence": "fitted+confirmed" if fitted else "static+confirmed", **place}
 
 
 def _place(cell, number: int) -> dict:
