@@ -10,8 +10,6 @@ Below that limit, the first `output_bytes` characters are kept and the rest drop
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -85,8 +83,8 @@ PRINTS = {
 
 
 @pytest.fixture(scope="module")
-def session():
-    folder = Path(tempfile.mkdtemp(prefix="flood-test-"))
+def session(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("flood-test")
     os.chmod(folder, 0o755)
     session = KernelSession(folder, LIMITS)  # no sandbox needed: this is about the grader's side
     yield session
@@ -139,5 +137,44 @@ def test_an_error_after_the_kept_output_is_still_an_error(tmp_path):
         outcome = session.run(f"print('x' * {LIMITS.output_bytes * 2})\nraise ValueError('after the output')", 60)
         assert (outcome.status, outcome.error_name, outcome.truncated) == ("error", "ValueError", True)
         assert outcome.error_value == "after the output"
+    finally:
+        session.close()
+
+
+WRAPPED_WRITE = """import sys
+inner = sys.stdout.write
+sys.stdout.write = lambda text, *args: inner(text, *args)
+print('x' * 999)
+sys.stdout.write = inner
+"""
+
+
+def test_the_kernels_count_sees_each_write_once_however_write_is_wrapped(session):
+    """IPython 9 wraps each stream's write anew for every cell: the kernel's count stays in front of any wrapper."""
+    outcome = session.run(WRAPPED_WRITE, timeout=30)
+    assert (outcome.status, len(outcome.stdout), session.client.kernel_printed) == ("ok", 1000, 1000)
+
+
+# A kernel whose own count says it printed nothing, and whose I/O thread cannot serialise a large
+# message (a MemoryError there under a memory limit, as IPython 9 kernels meet it): the output of
+# a huge print never arrives, so only what the kernel's streams pass on can show the flood.
+LOSSY_KERNEL = """import sys
+__grader_printed__ = lambda: 0
+_pack = sys.stdout.session.pack
+def _lossy_pack(obj):
+    if isinstance(obj, dict) and len(str(obj.get("text", ""))) > {lost}:
+        raise MemoryError("too large to serialise")
+    return _pack(obj)
+sys.stdout.session.pack = _lossy_pack
+"""
+
+
+def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
+    session = KernelSession(tmp_path, LIMITS)
+    try:
+        assert session.run(LOSSY_KERNEL.format(lost=2 * FLOOD), timeout=30).status == "ok"
+        outcome = session.run(PRINTS["one message too large to accept"].format(total=FLOOD), timeout=60)
+        assert (outcome.status, outcome.error_value, outcome.truncated) == (
+            "died", flood_message(LIMITS.output_bytes), True)
     finally:
         session.close()
