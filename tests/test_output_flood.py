@@ -16,6 +16,7 @@ import pytest
 
 from grader.kernel.session import (
     COUNTED,
+    FLOOD_ERROR,
     KernelLimits,
     KernelSession,
     _BoundedClient,
@@ -120,6 +121,10 @@ def test_the_kernels_own_count_decides_when_output_messages_were_lost():
     client.kernel_printed = 0
     client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {"status": "error"}}}})
     assert not client.flooded  # a kernel that broke its counter is judged on what arrived
+    client.note_reply(execute_reply={"content": {"status": "error", "ename": "ValueError", "evalue": ""}})
+    assert not client.flooded
+    client.note_reply(execute_reply={"content": {"status": "error", "ename": FLOOD_ERROR, "evalue": ""}})
+    assert client.flooded  # the counter stopped the cell: a reply after an error holds no count
 
 
 def test_output_of_a_cell_that_raised_does_not_count_for_the_next(session):
@@ -155,26 +160,39 @@ def test_the_kernels_count_sees_each_write_once_however_write_is_wrapped(session
     assert (outcome.status, len(outcome.stdout), session.client.kernel_printed) == ("ok", 1000, 1000)
 
 
-# A kernel whose own count says it printed nothing, and whose I/O thread cannot serialise a large
-# message (a MemoryError there under a memory limit, as IPython 9 kernels meet it): the output of
-# a huge print never arrives, so only what the kernel's streams pass on can show the flood.
-LOSSY_KERNEL = """import sys
-__grader_printed__ = lambda: 0
-_pack = sys.stdout.session.pack
+# Kernels whose own count says they printed nothing, and whose output is lost on its way: an I/O
+# thread that cannot serialise a large message (a MemoryError there under a memory limit, as
+# IPython 9 kernels meet it), or every output message dropped (as ZeroMQ drops them when the
+# grader falls behind). Only what the kernel's streams pass on, or the error its counter stops
+# the cell with, can show the flood.
+SAYS_NOTHING = "__grader_printed__ = lambda: 0\nimport sys\n"
+LOSES_LARGE = SAYS_NOTHING + f"""_pack = sys.stdout.session.pack
 def _lossy_pack(obj):
-    if isinstance(obj, dict) and len(str(obj.get("text", ""))) > {lost}:
+    if isinstance(obj, dict) and len(str(obj.get("text", ""))) > {2 * FLOOD}:
         raise MemoryError("too large to serialise")
     return _pack(obj)
 sys.stdout.session.pack = _lossy_pack
 """
+LOSES_ALL = SAYS_NOTHING + """import threading
+done = threading.Event()
+def _drop_all():  # a hook of the I/O thread, where output is sent: None means "not sent"
+    sys.stdout.register_hook(lambda msg: None)
+    sys.stderr.register_hook(lambda msg: None)
+    done.set()
+sys.stdout.pub_thread.schedule(_drop_all)
+assert done.wait(10)
+"""
+LOSSES = [(LOSES_LARGE, "small\n", "one message too large to accept"), (LOSES_ALL, "", "many small messages"),
+          (LOSES_ALL, "", "one message")]
 
 
 def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
     session = KernelSession(tmp_path, LIMITS)
     try:
-        assert session.run(LOSSY_KERNEL.format(lost=2 * FLOOD), timeout=30).status == "ok"
-        outcome = session.run(PRINTS["one message too large to accept"].format(total=FLOOD), timeout=60)
-        assert (outcome.status, outcome.error_value, outcome.truncated) == (
-            "died", flood_message(LIMITS.output_bytes), True)
+        for lossy, small, how in LOSSES:
+            assert session.run(lossy + "print('small')", timeout=30).stdout == small  # what the simulation loses
+            outcome = session.run(PRINTS[how].format(total=FLOOD + 100_000), timeout=60)
+            assert (outcome.status, outcome.error_value, outcome.truncated) == (
+                "died", flood_message(LIMITS.output_bytes), True), how
     finally:
         session.close()

@@ -77,16 +77,19 @@ OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_res
 # a cell's streams pass on nothing more (one character over, so that the grader's own count sees
 # the flood too) and the cell's code is stopped. A single huge write would otherwise be handed to
 # that thread whole, and under a memory limit it can fail to serialise it (MemoryError there, the
-# output lost unseen). The count is a property in front of whatever the kernel later assigns to
-# a stream's `write` (IPython 9 wraps it per instance for each cell), so every write passes it once.
+# output lost unseen). A cell stopped so ends in an error named FLOOD_ERROR, which its execute
+# reply carries in place of the count (a kernel evaluates no expressions after an error). The
+# count is a property in front of whatever the kernel later assigns to a stream's `write`
+# (IPython 9 wraps it per instance for each cell), so every write passes it exactly once.
 COUNTED = "grader_printed"
+FLOOD_ERROR = "GraderOutputFlood"  # the error the counter stops a cell with, named in its execute reply
 OUTPUT_COUNTER = """
-def __grader_count_output__(limit):
+def __grader_count_output__(limit, name):
     import sys
     import threading
 
-    class OutputFlood(BaseException):
-        \"\"\"Stops the cell that printed past the limit (a BaseException: `except Exception` lets it by).\"\"\"
+    # Stops the cell that printed past the limit (a BaseException: `except Exception` lets it by).
+    OutputFlood = type(name, (BaseException,), {})
 
     printed, inside = [0], threading.local()
 
@@ -137,8 +140,8 @@ def __grader_count_output__(limit):
 
 def output_counter(output_bytes: int) -> str:
     """The cell that installs the kernel's count of its output, stopping a cell past the flood limit."""
-    return OUTPUT_COUNTER + (f"__grader_printed__ = __grader_count_output__({flood_limit(output_bytes)})\n"
-                             "del __grader_count_output__\n")
+    installing = f"__grader_count_output__({flood_limit(output_bytes)}, {FLOOD_ERROR!r})"
+    return OUTPUT_COUNTER + f"__grader_printed__ = {installing}\ndel __grader_count_output__\n"
 
 
 def flood_limit(output_bytes: int) -> int:
@@ -206,11 +209,19 @@ class _BoundedClient(NotebookClient):
     kernel_printed = 0  # characters its streams were given, as the kernel's execute reply says
 
     def note_reply(self, cell=None, cell_index=None, execute_reply=None, **kwargs):
-        """Read the kernel's own count of the cell's output from its execute reply."""
+        """Read the kernel's own count of the cell's output from its execute reply.
+
+        A cell that ends in an error has no count there (the kernel evaluates none after an
+        error); the counter's own error, which stopped the cell at the flood limit, stands for it.
+        """
         try:
-            value = execute_reply["content"]["user_expressions"][COUNTED]["data"]["text/plain"]
+            content = execute_reply["content"]
+            if content.get("status") == "error" and content.get("ename") == FLOOD_ERROR:
+                self.kernel_printed = max(self.kernel_printed, self.flood_limit + 1)
+                return
+            value = content["user_expressions"][COUNTED]["data"]["text/plain"]
             self.kernel_printed = max(0, int(value))
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             pass
 
     def process_message(self, msg, cell, cell_index):
