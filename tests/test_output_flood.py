@@ -10,14 +10,13 @@ Below that limit, the first `output_bytes` characters are kept and the rest drop
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.kernel.session import (
     COUNTED,
+    FLOOD_ERROR,
     KernelLimits,
     KernelSession,
     _BoundedClient,
@@ -85,8 +84,8 @@ PRINTS = {
 
 
 @pytest.fixture(scope="module")
-def session():
-    folder = Path(tempfile.mkdtemp(prefix="flood-test-"))
+def session(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("flood-test")
     os.chmod(folder, 0o755)
     session = KernelSession(folder, LIMITS)  # no sandbox needed: this is about the grader's side
     yield session
@@ -122,6 +121,10 @@ def test_the_kernels_own_count_decides_when_output_messages_were_lost():
     client.kernel_printed = 0
     client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {"status": "error"}}}})
     assert not client.flooded  # a kernel that broke its counter is judged on what arrived
+    client.note_reply(execute_reply={"content": {"status": "error", "ename": "ValueError", "evalue": ""}})
+    assert not client.flooded
+    client.note_reply(execute_reply={"content": {"status": "error", "ename": FLOOD_ERROR, "evalue": ""}})
+    assert client.flooded  # the counter stopped the cell: a reply after an error holds no count
 
 
 def test_output_of_a_cell_that_raised_does_not_count_for_the_next(session):
@@ -139,5 +142,57 @@ def test_an_error_after_the_kept_output_is_still_an_error(tmp_path):
         outcome = session.run(f"print('x' * {LIMITS.output_bytes * 2})\nraise ValueError('after the output')", 60)
         assert (outcome.status, outcome.error_name, outcome.truncated) == ("error", "ValueError", True)
         assert outcome.error_value == "after the output"
+    finally:
+        session.close()
+
+
+WRAPPED_WRITE = """import sys
+inner = sys.stdout.write
+sys.stdout.write = lambda text, *args: inner(text, *args)
+print('x' * 999)
+sys.stdout.write = inner
+"""
+
+
+def test_the_kernels_count_sees_each_write_once_however_write_is_wrapped(session):
+    """IPython 9 wraps each stream's write anew for every cell: the kernel's count stays in front of any wrapper."""
+    outcome = session.run(WRAPPED_WRITE, timeout=30)
+    assert (outcome.status, len(outcome.stdout), session.client.kernel_printed) == ("ok", 1000, 1000)
+
+
+# Kernels whose own count says they printed nothing, and whose output is lost on its way: an I/O
+# thread that cannot serialise a large message (a MemoryError there under a memory limit, as
+# IPython 9 kernels meet it), or every output message dropped (as ZeroMQ drops them when the
+# grader falls behind). Only what the kernel's streams pass on, or the error its counter stops
+# the cell with, can show the flood.
+SAYS_NOTHING = "__grader_printed__ = lambda: 0\nimport sys\n"
+LOSES_LARGE = SAYS_NOTHING + f"""_pack = sys.stdout.session.pack
+def _lossy_pack(obj):
+    if isinstance(obj, dict) and len(str(obj.get("text", ""))) > {2 * FLOOD}:
+        raise MemoryError("too large to serialise")
+    return _pack(obj)
+sys.stdout.session.pack = _lossy_pack
+"""
+LOSES_ALL = SAYS_NOTHING + """import threading
+done = threading.Event()
+def _drop_all():  # a hook of the I/O thread, where output is sent: None means "not sent"
+    sys.stdout.register_hook(lambda msg: None)
+    sys.stderr.register_hook(lambda msg: None)
+    done.set()
+sys.stdout.pub_thread.schedule(_drop_all)
+assert done.wait(10)
+"""
+LOSSES = [(LOSES_LARGE, "small\n", "one message too large to accept"), (LOSES_ALL, "", "many small messages"),
+          (LOSES_ALL, "", "one message")]
+
+
+def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
+    session = KernelSession(tmp_path, LIMITS)
+    try:
+        for lossy, small, how in LOSSES:
+            assert session.run(lossy + "print('small')", timeout=30).stdout == small  # what the simulation loses
+            outcome = session.run(PRINTS[how].format(total=FLOOD + 100_000), timeout=60)
+            assert (outcome.status, outcome.error_value, outcome.truncated) == (
+                "died", flood_message(LIMITS.output_bytes), True), how
     finally:
         session.close()

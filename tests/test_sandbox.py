@@ -287,15 +287,15 @@ def test_memory_outside_the_address_space_counts(sandbox, tmp_path):
     from grader.kernel import cgroups
 
     assert cgroups.support().version, f"this machine offers cgroups, yet: {cgroups.support().reason}"
-    limits = dataclasses.replace(LIMITS, memory_mb=512)
+    limits = dataclasses.replace(LIMITS, memory_mb=768)  # IPython 9 kernels need more than 512 MB to start
     session = KernelSession(_workdir(tmp_path, "w"), limits, sandbox)
     try:
-        outcome = session.run(MEMFD.format(chunks=2 * 512 // 4), 60)
+        outcome = session.run(MEMFD.format(chunks=2 * limits.memory_mb // 4), 60)
         after = session.run("print(1 + 1)", 30)
     finally:
         session.close()
     assert outcome.status == "died", (outcome.status, outcome.stdout[-300:])
-    assert "memory limit of 512 MB" in outcome.error_value, outcome.error_value
+    assert f"memory limit of {limits.memory_mb} MB" in outcome.error_value, outcome.error_value
     assert after.ok and after.stdout.strip() == "2"  # a fresh kernel after the kill
     assert session.starts == 2
 

@@ -72,15 +72,62 @@ OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_res
 # way (ZeroMQ drops them when a busy grader falls behind), so the grader's own count can fall
 # short under load; the kernel's cannot. A kernel that lies only loses the clear message: a flood
 # it hides is still truncated, and output never scores.
+#
+# The counter also keeps a flood from ever reaching the kernel's I/O thread: past the flood limit
+# a cell's streams pass on nothing more (one character over, so that the grader's own count sees
+# the flood too) and the cell's code is stopped. A single huge write would otherwise be handed to
+# that thread whole, and under a memory limit it can fail to serialise it (MemoryError there, the
+# output lost unseen). A cell stopped so ends in an error named FLOOD_ERROR, which its execute
+# reply carries in place of the count (a kernel evaluates no expressions after an error). The
+# count is a property in front of whatever the kernel later assigns to a stream's `write`
+# (IPython 9 wraps it per instance for each cell), so every write passes it exactly once.
 COUNTED = "grader_printed"
+FLOOD_ERROR = "GraderOutputFlood"  # the error the counter stops a cell with, named in its execute reply
 OUTPUT_COUNTER = """
-def __grader_count_output__():
-    import ipykernel.iostream as stream
-    write, printed = stream.OutStream.write, [0]
-    def counted(self, text):
-        printed[0] += len(text) if isinstance(text, str) else 0
-        return write(self, text)
-    stream.OutStream.write = counted
+def __grader_count_output__(limit, name):
+    import sys
+    import threading
+
+    # Stops the cell that printed past the limit (a BaseException: `except Exception` lets it by).
+    OutputFlood = type(name, (BaseException,), {})
+
+    printed, inside = [0], threading.local()
+
+    def counting(target):
+        def write(text, *args, **kwargs):
+            if getattr(inside, "busy", False) or not isinstance(text, str):
+                return target(text, *args, **kwargs)  # counted already, by the write that called this one
+            inside.busy = True
+            try:
+                before = printed[0]
+                printed[0] += len(text)
+                if printed[0] <= limit:
+                    return target(text, *args, **kwargs)
+                if before <= limit:
+                    target(text[:limit + 1 - before], *args, **kwargs)
+                if threading.current_thread() is threading.main_thread():
+                    raise OutputFlood(f"the cell printed more than {limit} characters")
+                return len(text)
+            finally:
+                inside.busy = False
+        write.__grader_target__ = target
+        return write
+
+    def guard(cls):
+        original = cls.write
+        def get(stream):
+            return counting(vars(stream).get("__grader_write__") or original.__get__(stream, cls))
+        def put(stream, value):
+            vars(stream)["__grader_write__"] = getattr(value, "__grader_target__", value)
+        def drop(stream):
+            vars(stream).pop("__grader_write__", None)
+        cls.write = property(get, put, drop)
+
+    for cls in {type(sys.stdout), type(sys.stderr)}:
+        try:
+            guard(cls)
+        except (AttributeError, TypeError):  # not a stream class it can guard: the grader's count still applies
+            pass
     def reset(*args):
         printed[0] = 0
     get_ipython().events.register("pre_run_cell", reset)  # each cell's count is its own, errors or not
@@ -88,9 +135,13 @@ def __grader_count_output__():
         total, printed[0] = printed[0], 0
         return total
     return taken
-__grader_printed__ = __grader_count_output__()
-del __grader_count_output__
 """
+
+
+def output_counter(output_bytes: int) -> str:
+    """The cell that installs the kernel's count of its output, stopping a cell past the flood limit."""
+    installing = f"__grader_count_output__({flood_limit(output_bytes)}, {FLOOD_ERROR!r})"
+    return OUTPUT_COUNTER + f"__grader_printed__ = {installing}\ndel __grader_count_output__\n"
 
 
 def flood_limit(output_bytes: int) -> int:
@@ -158,11 +209,19 @@ class _BoundedClient(NotebookClient):
     kernel_printed = 0  # characters its streams were given, as the kernel's execute reply says
 
     def note_reply(self, cell=None, cell_index=None, execute_reply=None, **kwargs):
-        """Read the kernel's own count of the cell's output from its execute reply."""
+        """Read the kernel's own count of the cell's output from its execute reply.
+
+        A cell that ends in an error has no count there (the kernel evaluates none after an
+        error); the counter's own error, which stopped the cell at the flood limit, stands for it.
+        """
         try:
-            value = execute_reply["content"]["user_expressions"][COUNTED]["data"]["text/plain"]
+            content = execute_reply["content"]
+            if content.get("status") == "error" and content.get("ename") == FLOOD_ERROR:
+                self.kernel_printed = max(self.kernel_printed, self.flood_limit + 1)
+                return
+            value = content["user_expressions"][COUNTED]["data"]["text/plain"]
             self.kernel_printed = max(0, int(value))
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             pass
 
     def process_message(self, msg, cell, cell_index):
@@ -319,7 +378,7 @@ class KernelSession:
     def _count_output(self) -> None:
         """Install the kernel's count of its output (see OUTPUT_COUNTER); grading goes on without it."""
         self.client.on_cell_executed = self.client.note_reply
-        cell = nbformat.v4.new_code_cell(OUTPUT_COUNTER)
+        cell = nbformat.v4.new_code_cell(output_counter(self.limits.output_bytes))
         self.client.nb.cells = [cell]
         try:
             self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
