@@ -30,6 +30,7 @@ from grader.batch.collection import Submission
 from grader.batch.pool import unrun_report
 from grader.errors import UserError
 from grader.grading import GradeOptions, grade_notebook
+from grader.judge.diagnose import load_catalogue
 from grader.judge.expected import ExpectedValues
 from grader.records import SubmissionStatus
 from grader.reports.results import SubmissionReport
@@ -135,6 +136,7 @@ class ShipAssignment(WorkerPlugin):
 
             options = dataclasses.replace(options, sandbox=choose_sandbox(disabled=False))
         try:
+            load_catalogue(assignment)  # loads here as on the client, or its diagnoses would be lost unseen
             _SHIPPED[self.key] = _Unpacked(assignment, options, ExpectedValues(assignment))
         except Exception as error:  # noqa: BLE001 - reported on each submission this worker is given
             _SHIPPED[self.key] = _Unpacked(assignment, options, None, f"{type(error).__name__}: {error}")
