@@ -82,3 +82,13 @@ def toy_data_file():
         spec.loader.exec_module(module)
         module.write_data(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def hostile_batch(tmp_path_factory):
+    """The hostile corpus and the calm notebooks, graded once by `grader grade --workers 2` (tests/hostile_grading.py):
+    shared by tests/test_hostile.py and tests/test_dask.py, which grades the same batch on a LocalCluster."""
+    from tests.hostile_grading import grade_hostile_batch
+
+    folder = tmp_path_factory.mktemp("hostile")
+    return grade_hostile_batch(folder, tmp_path_factory.mktemp("outside"), tmp_path_factory.mktemp("graded"))

@@ -117,8 +117,10 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
     figures = json.loads(done.stdout)
     assert figures["batch_submissions"] == 1 and figures["submissions_per_minute"] > 0
     assert figures["core_seconds_per_submission"] > 0
+    assert figures["cpu_seconds_per_submission"] > 0.1  # at least the kernel's start, sampled below the bench
     if importlib.util.find_spec("distributed"):  # the same batch on a LocalCluster
         assert figures["dask_submissions_per_minute"] > 0 and figures["dask_vs_pool_throughput"] > 0
+        assert figures["dask_cpu_seconds_per_submission"] > 0.1 and figures["dask_vs_pool_cpu"] > 0
     assert "none: pass --data or set" in figures["baseline_data"]
 
 

@@ -1,15 +1,17 @@
-"""`grader grade --dask`: a real LocalCluster grades the same mixed batch as the local pool, with the
-same verdicts; a worker killed mid-batch costs nothing; a submission that kills workers repeatedly
-becomes an error row and the batch goes on."""
+"""`grader grade --dask`: a real LocalCluster grades the hostile corpus, the calm notebooks and the intake
+corpus with the verdicts of the local pool (`--workers 2`, graded once per session: the `hostile_batch`
+fixture that tests/test_hostile.py judges); a worker killed mid-batch costs nothing; a submission
+that kills workers repeatedly becomes an error row and the batch goes on."""
 
 from __future__ import annotations
 
-import ctypes
 import os
+import re
+import shutil
 import signal
 import subprocess
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,107 +21,148 @@ pytest.importorskip("distributed")
 from grader.batch.collection import Submission  # noqa: E402
 from grader.grading import GradeOptions  # noqa: E402
 from grader.kernel.processes import process_tree  # noqa: E402
-from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE  # noqa: E402
-from grader.reports.gradebook import Gradebook  # noqa: E402
-from tests.batch_helpers import environment, write_broken, write_unwritten  # noqa: E402
-from tests.hostile_corpus import ASSIGNMENT_DIR, CORPUS, context, solution_notebook  # noqa: E402
+from tests.batch_helpers import environment  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
+from tests.hostile_corpus import CORPUS  # noqa: E402
+from tests.hostile_grading import (  # noqa: E402
+    grade_command,
+    gradebook_rows,
+    guarded_files,
+    leftovers,
+    planted_files,
+    subreaper,
+)
+from tests.intake_corpus import write_intake_corpus  # noqa: E402
 from tests.test_gradebook import make_report  # noqa: E402
 
-LIMITS = {"case_seconds": 5, "submission_seconds": 30, "memory_mb": 1024, "processes": 64}
-HOSTILE = ("infinite_loop", "os_exit")
-PR_SET_CHILD_SUBREAPER = 36
+# Verdicts that may differ between two runs of the same grader on a busy machine, whatever runs it:
+# memfd_hoard's case ends either at the memory limit or at the case's time limit while the kernel's
+# group reclaims memory (tests/hostile_corpus.py); both score 0, so only its scores are compared.
+TIMING_DEPENDENT = {"memfd_hoard"}
+KILL_BATCH = ("solution", "fixed_rate", "infinite_loop", "os_exit")  # a worker is killed grading one of them
 
 
-def _command(batch: Path, out: Path, *how: str) -> list[str]:
-    limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
-    return [sys.executable, "-m", "grader", "grade", str(batch), "--assignment", str(ASSIGNMENT_DIR), "--out",
-            str(out), "--quiet", *limits, *how]
+@dataclass(frozen=True)
+class Verdict:
+    """What a submission's row says, without what depends on time: the status, the scores, each case's
+    status and score and the mistake it names, and the kind of each problem (its words, numbers left out)."""
+
+    status: str
+    isolated: bool
+    scores: tuple
+    cases: tuple
+    problems: tuple
+
+    def scores_only(self) -> tuple:
+        return self.status, self.isolated, self.scores, tuple(case[:1] + case[2:3] for case in self.cases)
 
 
-def _verdicts(out: Path) -> dict[str, tuple]:
-    with Gradebook(out / GRADEBOOK_FILE) as book:
-        reports = {row.name: row.submission_report() for row in book.rows()}
-    return {name: (r.status, tuple((c.case_id, c.status, round(c.score, 9)) for c in r.cases))
-            for name, r in reports.items()}
+def _kind(text: str) -> str:
+    return re.sub(r"\d+(\.\d+)?", "#", text)
 
 
-def _descendants(pid: int) -> list[int]:
-    return [p for p in process_tree(pid) if p != pid]
+def _verdict(report) -> Verdict:
+    cases = tuple((c.case_id, c.status, round(c.score, 9), (c.diagnosis or {}).get("mistake"),
+                   (c.diagnosis or {}).get("title")) for c in report.cases)
+    scores = (round(report.score, 9), tuple(sorted((f, round(s, 9)) for f, s in report.function_scores.items())))
+    return Verdict(report.status, report.isolated, scores, cases, tuple(_kind(p) for p in report.problems))
 
 
-def _leftovers(allowed: set[int]) -> list[int]:
-    deadline = time.monotonic() + 10
-    while True:
-        alive = [p for p in _descendants(os.getpid()) if p not in allowed]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.2)
+def _difference(pool: Verdict, dask: Verdict) -> str:
+    """What differs, field by field: the local pool's value, then the cluster's."""
+    fields = ("status", "isolated", "scores", "cases", "problems")
+    return "; ".join(f"{f} {getattr(pool, f)!r:.600} / {getattr(dask, f)!r:.600}" for f in fields
+                     if getattr(pool, f) != getattr(dask, f))
 
 
-@pytest.fixture(scope="module")
-def subreaper():
-    """Orphans of the grader's processes come back to this process, so leftovers can be counted."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    yield set(process_tree(os.getpid()))
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+def _verdicts(*outs: Path) -> dict[str, Verdict]:
+    return {name: _verdict(row.submission_report()) for out in outs for name, row in gradebook_rows(out).items()}
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> Path:
-    """The solution, an unwritten and a wrong notebook, and two hostile ones."""
-    folder = tmp_path_factory.mktemp("dask") / "batch"
-    folder.mkdir()
-    (folder / "solution.ipynb").write_bytes((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_bytes())
-    write_unwritten(folder / "unwritten.ipynb")
-    write_broken(folder / "broken.ipynb")
-    values = context(folder)
-    for entry in CORPUS:
-        if entry.name in HOSTILE:
-            (folder / f"{entry.name}.ipynb").write_bytes(entry.build(solution_notebook(), values))
-    return folder
+def _grade(paths: list[Path], out: Path, *how: str) -> subprocess.CompletedProcess:
+    return subprocess.run(grade_command(paths, out, *how), capture_output=True, text=True, timeout=900,
+                          env=environment())
 
 
 @pytest.fixture(scope="module")
-def graded(batch, subreaper, tmp_path_factory) -> dict:
-    """The batch graded by the local pool, by a LocalCluster, and by the LocalCluster again."""
+def graded(hostile_batch, tmp_path_factory) -> dict:
+    """The session's batch and the intake corpus graded by a LocalCluster (twice: the second run finds
+    nothing to do); the intake corpus by the local pool (the session graded the rest)."""
     root = tmp_path_factory.mktemp("dask-out")
-    pool = subprocess.run(_command(batch, root / "pool", "--workers", "2"), capture_output=True, text=True,
-                          timeout=600, env=environment())
-    dask = subprocess.run(_command(batch, root / "dask", "--dask", "local:2"), capture_output=True, text=True,
-                          timeout=600, env=environment())
-    leftovers = _leftovers(subreaper)
-    again = subprocess.run(_command(batch, root / "dask", "--dask", "local:2"), capture_output=True, text=True,
-                           timeout=600, env=environment())
-    return {"pool": pool, "dask": dask, "again": again, "leftovers": leftovers, "root": root}
+    intake = write_intake_corpus(root / "intake")
+    paths = [*hostile_batch.paths, root / "intake"]
+    guarded = guarded_files()
+    with subreaper() as before:
+        pool = _grade([root / "intake"], root / "pool-intake", "--workers", "2")
+        started = time.monotonic()
+        dask = _grade(paths, root / "dask", "--dask", "local:2")
+        print(f"\ngrader grade --dask local:2: the session's batch and the intake corpus in "
+              f"{time.monotonic() - started:.1f} s")
+        left = leftovers(before, wait=10)
+        again = _grade(paths, root / "dask", "--dask", "local:2")
+    return {"pool": pool, "dask": dask, "again": again, "leftovers": left, "root": root, "intake": intake,
+            "guarded": guarded, "guarded_after": guarded_files(),
+            "planted": planted_files([ROOT, hostile_batch.outside], [Path.home(), Path("/tmp"), Path("/")]),
+            "pool_verdicts": _verdicts(hostile_batch.out, root / "pool-intake"), "verdicts": _verdicts(root / "dask")}
 
 
-def test_the_cluster_gives_the_local_pools_verdicts(graded, batch):
-    assert graded["pool"].returncode == 0, graded["pool"].stderr
-    assert graded["dask"].returncode == 0, graded["dask"].stderr
-    pool, dask = _verdicts(graded["root"] / "pool"), _verdicts(graded["root"] / "dask")
-    assert sorted(dask) == sorted(p.stem for p in batch.iterdir())  # the gradebook is complete
-    assert dask == pool
-    assert dask["solution"][0] == "graded" and all(case[1] == "passed" for case in dask["solution"][1])
-    assert {case[1] for case in dask["infinite_loop"][1]} != {"passed"}
+def test_the_gradebook_is_complete(graded, hostile_batch):
+    assert graded["pool"].returncode == 0, graded["pool"].stderr[-3000:]
+    assert graded["dask"].returncode == 0, graded["dask"].stderr[-3000:]
+    dask, pool = graded["verdicts"], graded["pool_verdicts"]
+    assert {*hostile_batch.hostile, *hostile_batch.calm} <= set(dask)
+    assert len(dask) == hostile_batch.count + len(graded["intake"]) - 1  # a linked folder is not walked
+    assert set(dask) == set(pool)
 
 
-def test_the_cluster_writes_what_a_local_batch_writes(graded, batch):
+def test_the_cluster_gives_the_local_pools_verdicts(graded):
+    pool, dask = graded["pool_verdicts"], graded["verdicts"]
+    differ = {name: _difference(pool[name], dask[name]) for name in pool
+              if name not in TIMING_DEPENDENT and pool[name] != dask[name]}
+    assert differ == {}, "\n".join(f"{name}: {what}" for name, what in differ.items())
+    for name in TIMING_DEPENDENT:
+        assert pool[name].scores_only() == dask[name].scores_only(), name
+
+
+def test_the_comparison_sees_what_differs(graded):
+    """The verdicts compared hold what differs between submissions: status, scores, cases, mistakes, problems."""
+    dask = graded["verdicts"]
+    assert dask["solution"].status == "graded" and {case[1] for case in dask["solution"].cases} == {"passed"}
+    assert dask["solution"].isolated is True
+    assert dask["fixed_rate"].scores != dask["solution"].scores
+    assert {case[1] for case in dask["infinite_loop"].cases} != {"passed"}
+    assert any(case[3] for v in dask.values() for case in v.cases)  # some case names a catalogued mistake
+    assert dask["empty"].status == "invalid" and dask["empty"].problems
+    statuses = {v.status for v in dask.values()}
+    assert {"graded", "invalid"} <= statuses
+    assert {entry.name for entry in CORPUS} <= set(dask)
+
+
+def test_the_cluster_writes_what_a_local_batch_writes(graded, hostile_batch):
     out = graded["root"] / "dask"
     assert (out / "gradebook.csv").is_file() and (out / "summary.html").is_file()
-    for path in batch.iterdir():
-        assert (out / path.stem / "feedback.html").is_file()
-    assert "graded 5, skipped 0" in graded["dask"].stdout
-    assert "solution" in graded["dask"].stdout  # the per-submission lines
+    for name in (*hostile_batch.hostile, *hostile_batch.calm):
+        assert (out / name / "feedback.html").is_file(), name
+    count = len(graded["verdicts"])
+    assert f"graded {count}, skipped 0" in graded["dask"].stdout, graded["dask"].stdout[-2000:]
 
 
 def test_no_process_is_left_behind(graded):
     assert graded["leftovers"] == []
 
 
+def test_no_file_outside_the_temporary_folders_changed(graded):
+    assert graded["planted"] == []
+    assert graded["guarded_after"] == graded["guarded"]
+
+
 def test_a_rerun_on_the_cluster_grades_only_what_changed(graded):
-    assert graded["again"].returncode == 0, graded["again"].stderr
-    assert "graded 0, skipped 5 unchanged" in graded["again"].stdout
+    assert graded["again"].returncode == 0, graded["again"].stderr[-3000:]
+    assert "graded 0, skipped" in graded["again"].stdout, graded["again"].stdout[-2000:]
+
+
+def _descendants(pid: int) -> list[int]:
+    return [p for p in process_tree(pid) if p != pid]
 
 
 def _grading(pid: int) -> bool:
@@ -146,23 +189,31 @@ def _busy_worker(grader: int) -> int | None:
     return None
 
 
-def test_a_worker_killed_mid_batch_costs_nothing(graded, batch, subreaper, tmp_path):
-    running = subprocess.Popen(_command(batch, tmp_path / "out", "--dask", "local:2"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environment())
-    killed = None
-    deadline = time.monotonic() + 120
-    while killed is None and running.poll() is None and time.monotonic() < deadline:
-        killed = _busy_worker(running.pid)
-        time.sleep(0.2)
-    assert killed is not None, "no worker was seen grading"
-    os.kill(killed, signal.SIGKILL)
-    stdout, stderr = running.communicate(timeout=600)
+def test_a_worker_killed_mid_batch_costs_nothing(graded, hostile_batch, tmp_path):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for path in (*hostile_batch.hostile.values(), *hostile_batch.calm.values()):
+        if path.stem in KILL_BATCH:
+            shutil.copyfile(path, batch / path.name)
+    with subreaper() as before:
+        running = subprocess.Popen(grade_command([batch], tmp_path / "out", "--dask", "local:2"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+        killed = None
+        deadline = time.monotonic() + 120
+        while killed is None and running.poll() is None and time.monotonic() < deadline:
+            killed = _busy_worker(running.pid)
+            time.sleep(0.2)
+        assert killed is not None, "no worker was seen grading"
+        os.kill(killed, signal.SIGKILL)
+        stdout, stderr = running.communicate(timeout=600)
+        left = leftovers(before, wait=10)
     assert running.returncode == 0, stderr
-    assert _verdicts(tmp_path / "out") == _verdicts(graded["root"] / "pool")
-    assert _leftovers(subreaper) == []
+    assert all(name in stdout for name in KILL_BATCH)  # a small batch's lines, one per submission
+    assert _verdicts(tmp_path / "out") == {name: graded["pool_verdicts"][name] for name in KILL_BATCH}
+    assert left == []
 
 
-def killing_work(key: str, name: str, notebook: bytes) -> dict:
+def killing_work(key: str, name: str, notebook: bytes, file_name: str) -> dict:
     """Stands in for grade_on_worker: "killer" (its bytes name a folder) leaves a mark there and ends the
     worker process, each time it is tried."""
     if name == "killer":

@@ -30,6 +30,7 @@ from grader.batch.collection import Submission
 from grader.batch.pool import unrun_report
 from grader.errors import UserError
 from grader.grading import GradeOptions, grade_notebook
+from grader.judge.diagnose import load_catalogue
 from grader.judge.expected import ExpectedValues
 from grader.records import SubmissionStatus
 from grader.reports.results import SubmissionReport
@@ -71,19 +72,29 @@ def _clean(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return info
 
 
+def assignment_place(assignment: Assignment) -> str:
+    """Where the assignment folder goes in the archive: inside the `instructor_path` folder holding it, at
+    the same place (instructor modules find the assignment's files from their own location, as the
+    reference finds the support module in the checkout), or at `assignment/` when none holds it."""
+    for number, folder in enumerate(assignment.instructor_paths):
+        if assignment.folder.resolve().is_relative_to(folder.resolve()):
+            return f"path{number}/{assignment.folder.resolve().relative_to(folder.resolve()).as_posix()}"
+    return "assignment"
+
+
 def pack_assignment(assignment: Assignment) -> bytes:
-    """The assignment folder as `assignment/`, and from each `instructor_path` folder the modules and
+    """The assignment folder (at `assignment_place`), and from each `instructor_path` folder the modules and
     packages its Python files import, as `path<i>/` (not the whole checkout, nor the grader itself)."""
     wanted = _imported_names(assignment.folder) - {"grader"}
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.add(assignment.folder, arcname="assignment", filter=_clean)
         for number, folder in enumerate(assignment.instructor_paths):
             archive.add(folder, arcname=f"path{number}", recursive=False, filter=_clean)
             for name in sorted(wanted):
                 for entry in (folder / name, folder / f"{name}.py"):
                     if entry.exists():
                         archive.add(entry, arcname=f"path{number}/{entry.name}", filter=_clean)
+        archive.add(assignment.folder, arcname=assignment_place(assignment), filter=_clean)
     return buffer.getvalue()
 
 
@@ -117,7 +128,7 @@ class ShipAssignment(WorkerPlugin):
         with tarfile.open(fileobj=io.BytesIO(self.archive)) as archive:
             archive.extractall(self.folder, filter="data")
         assignment = dataclasses.replace(
-            self.assignment, folder=self.folder / "assignment",
+            self.assignment, folder=self.folder / assignment_place(self.assignment),
             instructor_paths=tuple(self.folder / f"path{n}" for n in range(len(self.assignment.instructor_paths))))
         options = self.options
         if self.sandboxed:
@@ -125,6 +136,7 @@ class ShipAssignment(WorkerPlugin):
 
             options = dataclasses.replace(options, sandbox=choose_sandbox(disabled=False))
         try:
+            load_catalogue(assignment)  # loads here as on the client, or its diagnoses would be lost unseen
             _SHIPPED[self.key] = _Unpacked(assignment, options, ExpectedValues(assignment))
         except Exception as error:  # noqa: BLE001 - reported on each submission this worker is given
             _SHIPPED[self.key] = _Unpacked(assignment, options, None, f"{type(error).__name__}: {error}")
@@ -135,7 +147,13 @@ class ShipAssignment(WorkerPlugin):
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def grade_on_worker(key: str, name: str, notebook: bytes) -> dict:
+def _file_name(name: str) -> str:
+    """The submission's file name (its reports quote it), kept to one plain path component."""
+    name = Path(name).name
+    return name if name not in ("", ".", "..") else "submission.ipynb"
+
+
+def grade_on_worker(key: str, name: str, notebook: bytes, file_name: str = "submission.ipynb") -> dict:
     """A Dask task: grade one submission, given as bytes, with the assignment this worker unpacked."""
     shipped = _SHIPPED.get(key)
     if shipped is None:
@@ -143,7 +161,7 @@ def grade_on_worker(key: str, name: str, notebook: bytes) -> dict:
     if shipped.error:
         raise RuntimeError(f"the worker could not load the assignment ({shipped.error})")
     with tempfile.TemporaryDirectory(prefix="grader-submission-") as folder:
-        path = Path(folder) / "submission.ipynb"
+        path = Path(folder) / _file_name(file_name)
         path.write_bytes(notebook)
         options = dataclasses.replace(shipped.options, name=name)
         return grade_notebook(path, shipped.assignment, shipped.expected, options).to_dict()
@@ -232,7 +250,7 @@ class DaskPool:
                 def send(count: int) -> None:
                     for submission in (s for _, s in zip(range(count), queue, strict=False)):
                         future = client.submit(self.work, plugin.key, submission.name, submission.path.read_bytes(),
-                                               pure=False)
+                                               submission.path.name, pure=False)
                         futures[future] = submission
                         done.add(future)
 

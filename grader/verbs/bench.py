@@ -16,12 +16,14 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from grader.assignment.dataset import dataset_files
 from grader.assignment.manifest import Assignment
 from grader.errors import UserError
+from grader.kernel.processes import process_tree
 from grader.verbs.check import run_check
 from grader.verbs.grade import grade
 
@@ -101,10 +103,12 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
 
         batch = scratch / "batch"
         _make_batch(assignment, batch, submissions)
-        seconds, status = _timed_batch(assignment, batch, scratch / "out", workers=workers, sandbox=sandbox)
+        figures["load_average_before"] = round(os.getloadavg()[0], 2)
+        seconds, status, cpu = _timed_batch(assignment, batch, scratch / "out", workers=workers, sandbox=sandbox)
         # What one submission costs a busy worker core: the figure to size a cluster with (the README's
-        # projection). On a shared machine it includes the others' load.
+        # projection). On a shared machine it includes the others' load; the CPU seconds do not.
         figures["core_seconds_per_submission"] = round(seconds * workers / submissions, 2)
+        figures["cpu_seconds_per_submission"] = round(cpu / submissions, 2)
         figures["batch_submissions"] = submissions
         figures["batch_workers"] = workers
         figures["batch_seconds"] = round(seconds, 2)
@@ -116,25 +120,81 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
             figures["dask"] = "left out: pip install -e '.[dask]' to time the Dask path"
         elif dask:
             status = max(status, _dask_figures(figures, assignment, batch, scratch / "dask", workers, sandbox))
+        figures["load_average_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures, indent=1))
     return status
 
 
-def _timed_batch(assignment: Assignment, batch: Path, out: Path, **how) -> tuple[float, int]:
-    """Wall seconds and exit status of one batch."""
+SAMPLE_SECONDS = 0.1
+
+
+class _CpuMeter:
+    """CPU seconds spent by this process and every process below it (workers, kernels) while it runs.
+
+    Each process's own time is sampled from /proc until it ends (what a process does in its last
+    tenth of a second is missed, alike for every batch): an ended process's time reaches its parent's
+    only once the parent waits for it, which a fork server or a killed worker may never do."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, bytes], int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _read(self) -> dict[tuple[int, bytes], int]:
+        """Own CPU ticks of each living process below us, by pid and start time (a reused pid is another)."""
+        found = {}
+        for pid in process_tree(os.getpid()):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+                found[(pid, fields[19])] = int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return found
+
+    def _sample(self) -> None:
+        while not self.stop.wait(SAMPLE_SECONDS):
+            for key, ticks in self._read().items():
+                self.seen[key] = max(self.seen.get(key, 0), ticks)
+
+    def __enter__(self) -> _CpuMeter:
+        self.before = self._read()  # spent before the batch: not counted
+        self.seen = dict(self.before)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        for key, ticks in self._read().items():
+            self.seen[key] = max(self.seen.get(key, 0), ticks)
+
+    @property
+    def seconds(self) -> float:
+        ticks = sum(ticks - self.before.get(key, 0) for key, ticks in self.seen.items())
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_batch(assignment: Assignment, batch: Path, out: Path, **how) -> tuple[float, int, float]:
+    """Wall seconds, exit status and CPU seconds of one batch. The CPU seconds hardly depend on what
+    else the machine runs, so they compare two batches timed on a shared machine where wall time cannot."""
     began = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with _CpuMeter() as meter, contextlib.redirect_stdout(io.StringIO()):
         status = grade(assignment=assignment, paths=[batch], out=out, quiet=True, **how)
-    return time.perf_counter() - began, status
+    return time.perf_counter() - began, status, meter.seconds
 
 
 def _dask_figures(figures: dict, assignment: Assignment, batch: Path, out: Path, workers: int, sandbox) -> int:
-    """The same batch on a LocalCluster of as many workers; the ratio of throughputs (1.0: no overhead)."""
-    seconds, status = _timed_batch(assignment, batch, out, workers=workers, sandbox=sandbox,
-                                   dask=f"local:{workers}")
+    """The same batch on a LocalCluster of as many workers; the ratios of throughputs and of CPU seconds
+    (1.0: no overhead; on a busy machine the CPU ratio is the one to trust)."""
+    seconds, status, cpu = _timed_batch(assignment, batch, out, workers=workers, sandbox=sandbox,
+                                        dask=f"local:{workers}")
+    submissions = figures["batch_submissions"]
     figures["dask_local_workers"] = workers
     figures["dask_batch_seconds"] = round(seconds, 2)
-    figures["dask_submissions_per_minute"] = round(60 * figures["batch_submissions"] / seconds, 1)
+    figures["dask_submissions_per_minute"] = round(60 * submissions / seconds, 1)
     figures["dask_vs_pool_throughput"] = round(figures["batch_seconds"] / seconds, 2)
+    figures["dask_cpu_seconds_per_submission"] = round(cpu / submissions, 2)
+    figures["dask_vs_pool_cpu"] = round(figures["cpu_seconds_per_submission"] * submissions / cpu, 2)
 
     return status
