@@ -143,8 +143,10 @@ def test_the_cluster_writes_what_a_local_batch_writes(graded, hostile_batch):
     assert (out / "gradebook.csv").is_file() and (out / "summary.html").is_file()
     for name in (*hostile_batch.hostile, *hostile_batch.calm):
         assert (out / name / "feedback.html").is_file(), name
-    count = len(graded["verdicts"])
-    assert f"graded {count}, skipped 0" in graded["dask"].stdout, graded["dask"].stdout[-2000:]
+    refused = sum(1 for verdict in graded["verdicts"].values() if verdict.status == "invalid")
+    assert refused, "the corpus holds files that are not gradable notebooks"
+    line = f"graded {len(graded['verdicts']) - refused}, skipped 0 unchanged, refused {refused} "
+    assert line in graded["dask"].stdout, graded["dask"].stdout[-2000:]
 
 
 def test_no_process_is_left_behind(graded):
