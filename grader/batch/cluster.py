@@ -22,6 +22,7 @@ from concurrent.futures import CancelledError
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import dask.config
 from distributed import Client, KilledWorker, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -41,6 +42,16 @@ from grader.reports.results import SubmissionReport
 ALLOWED_FAILURES = 2
 WORKER_WAIT_SECONDS = 60  # a scheduler without workers would keep the batch waiting for ever
 IN_FLIGHT_PER_WORKER = 4  # submissions handed to the scheduler ahead of need (their bytes wait there)
+
+# For a LocalCluster the grader starts itself (its nannies hand the config to their worker processes).
+# Dask's defaults sample each worker thread's stack every 10 ms, read the system's counters every
+# 0.5 s and check each event loop every 20 ms in every scheduler, nanny and worker: diagnostics for
+# a dashboard nobody opens, about a tenth of a batch's CPU. Nothing here schedules or restarts work.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.tick.interval": "1s",  # under tick.limit (3 s), past which a slow loop is logged
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,8 +192,12 @@ def connect(address: str) -> Iterator[Client]:
     if address.startswith("local:"):
         count = int(address.split(":", 1)[1])
         # The kernels have their own memory limits: the nanny must not kill a worker for its kernel.
-        with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, memory_limit=0,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        # The scheduler always serves HTTP (health, metrics): on a free local port, not 8787 or the
+        # warning that another cluster holds it.
+        with dask.config.set(LOCAL_CLUSTER_CONFIG), \
+                LocalCluster(n_workers=count, threads_per_worker=1, processes=True, memory_limit=0,
+                             dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                             silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
     else:
         try:
