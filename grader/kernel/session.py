@@ -66,6 +66,8 @@ FLOOD_MIN_CHARS = 2_000_000
 # A message is refused above this many bytes per character of the flood limit: JSON escaping and
 # UTF-8 make a character at most 6 bytes on the wire, so any refused message was a flood too.
 BYTES_PER_CHAR = 8
+QUEUED_BYTES = 256 * 1024 * 1024  # what one channel may hold unread in the grader, about
+MIN_QUEUED = 4  # messages a channel may hold unread, however large the message limit
 OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_result", "error")
 # The kernel also counts what its streams were given, and each execute reply carries that count
 # (over the shell channel, which never drops a message). Output messages can be dropped on their
@@ -303,6 +305,9 @@ def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
     """
     context = zmq.asyncio.Context()
     context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+    # ZeroMQ queues up to RCVHWM messages per socket in the grader's memory while nothing reads
+    # them (between cells, while a case is compared or diagnosed): bound the bytes, not the count.
+    context.setsockopt(zmq.RCVHWM, max(MIN_QUEUED, QUEUED_BYTES // max_bytes))
 
     class GraderKernelClient(AsyncKernelClient):
         def __init__(self, **kwargs):
