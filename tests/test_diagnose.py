@@ -344,3 +344,24 @@ def test_curves_are_drawn_for_the_long_public_cases_only(assignment, expected):
     assert all(c["visibility"] == "hidden" for c in assignment.cases() if c["id"] in long_cases)
     assert curves_for(report_with(None, False), expected, assignment) == {}
     assert curves_for(report_with(None, True), expected, assignment) == {}
+
+
+def test_outputs_that_are_not_numbers_fit_no_family(assignment, catalogue, expected, workdir):
+    """NaN equals NaN in the comparison, so all-NaN outputs (from any mistake) agree with every variant
+    that also ends in NaN: a value fitted from them would name a mistake the cell does not make (here
+    'forward relu/relu' for a cell whose activations are right)."""
+    import json
+
+    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/public-2")
+    want = expected.for_case(case["id"])
+    raw, _ = reference_raw(catalogue, case, workdir)
+    parameters, costs = raw["returned"]
+    nan = {"returned": ({k: v * np.nan for k, v in parameters.items()}, [c * np.nan for c in costs]),
+           "stdout": raw["stdout"]}
+    result = kernel_result(nan)
+    comparison = compare(case, want, result, assignment)
+    notebook = json.loads((assignment.folder / "dnn_app_solution.ipynb").read_text())
+    source = "".join(notebook["cells"][16]["source"])
+    assert graded_name(source) == "two_layer_model"
+    found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
+    assert not (found or {}).get("mistake"), found

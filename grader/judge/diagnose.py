@@ -512,7 +512,7 @@ def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterato
     tried = list(trial.budget.confirmed.get(family["id"], []))
     yield from tried
     fit = family.get("fit")
-    if fit is None or trial.budget.exhausted:
+    if fit is None or trial.budget.exhausted or not _all_finite(trial.mine):
         return
     try:
         found = fit(plain_result(result), trial.case, trial.runner(family))
@@ -522,6 +522,12 @@ def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterato
         if value not in tried:
             tried.append(value)
             yield value
+
+
+def _all_finite(outcome: dict) -> bool:
+    """Every number of an outcome is finite. NaN agrees with NaN in a comparison, so outputs holding
+    NaN or inf agree with any variant that also ends there: no value can be fitted from them."""
+    return all(bool(np.all(np.isfinite(leaf))) for leaf in outcome.get("leaves", {}).values())
 
 
 def plain(node: Node | None):
