@@ -10,6 +10,7 @@ Below that limit, the first `output_bytes` characters are kept and the rest drop
 from __future__ import annotations
 
 import os
+import stat
 
 import nbformat
 import pytest
@@ -233,4 +234,27 @@ def test_messages_nobody_reads_yet_are_bounded_in_the_graders_memory(session):
         if time.monotonic() - steady_since > 1.5 or peak - before > 500:
             break
     assert peak - before < 400, f"the grader held {peak - before} MB of unread messages"
+    assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"
+
+
+def _largest_open_file() -> int:
+    """Bytes of the largest regular file this process holds open (deleted temporary files too)."""
+    sizes = [0]
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            info = os.stat(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        sizes.append(info.st_size if stat.S_ISREG(info.st_mode) else 0)
+    return max(sizes)
+
+
+def test_what_the_kernel_writes_to_its_own_stderr_is_not_kept_on_the_hosts_disk(session):
+    """The kernel process's own stderr (not a cell's output: uncounted) was a temporary file on the
+    host, holding all it wrote up to the file-size limit; only its last lines are kept now."""
+    before = _largest_open_file()
+    code = ("import os, sys\nfd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
+            "for _ in range(64):\n    os.write(fd, b'x' * 1_000_000)\n")
+    assert session.run(code, timeout=60).ok
+    assert _largest_open_file() <= max(before, 1_000_000)
     assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"
