@@ -365,3 +365,17 @@ def test_outputs_that_are_not_numbers_fit_no_family(assignment, catalogue, expec
     assert graded_name(source) == "two_layer_model"
     found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
     assert not (found or {}).get("mistake"), found
+
+
+def test_a_fitted_recording_interval_points_at_the_line_that_records(catalogue):
+    """The print's own `if print_cost and i % 100 == 0` comes first in the cell; the interval is on the
+    `if` that appends to costs."""
+    import json
+
+    from grader.judge.diagnose import locate
+
+    notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
+    source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % every == 0 or")
+    family = next(f for f in catalogue.module.FAMILIES if f["id"] == "cost-every-n")
+    line = locate(family["where"], source)
+    assert line is not None and "i % every" in source.splitlines()[line - 1]
