@@ -379,3 +379,20 @@ def test_a_fitted_recording_interval_points_at_the_line_that_records(catalogue):
     family = next(f for f in catalogue.module.FAMILIES if f["id"] == "cost-every-n")
     line = locate(family["where"], source)
     assert line is not None and "i % every" in source.splitlines()[line - 1]
+
+
+def test_evidence_that_trips_on_odd_code_does_not_hide_the_other_families(assignment, catalogue, expected, workdir):
+    """An int literal too large for a float (here in a branch never run) made the rate's evidence raise,
+    and every family of the cell went unnamed with it."""
+    import json
+
+    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/learning-rate")
+    want = expected.for_case(case["id"])
+    notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
+    update = "        parameters = update_parameters(parameters, grads, learning_rate)"
+    source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % 7 == 0 or").replace(
+        update, f"        if False:\n    {update.replace('learning_rate)', '1' + '0' * 400 + ')')}\n{update}")
+    result = kernel_result(catalogue.module.family_outputs("cost-every-n", 7, case, workdir))
+    comparison = compare(case, want, result, assignment)
+    found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
+    assert found["mistake"] == "cost-every-n", found
