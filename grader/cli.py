@@ -10,6 +10,7 @@ Without --assignment, the assignment is the nearest assignment.toml beside or ab
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -42,8 +43,8 @@ def _positive(kind):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+        if not 0 < value < math.inf:  # nan and inf too: a limit that never applies, or always does
+            raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, not {text}")
         return value
     return parse
 

@@ -4,6 +4,7 @@ results.json and the gradebook hold) and the limits, whose defaults live here an
 from __future__ import annotations
 
 import builtins
+import math
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 
@@ -95,8 +96,8 @@ class Limits:
         writes it (an option or a manifest key). Checked here once, for the command line and the
         manifest alike; the grader never raises a number it was given."""
         for name, value in self.as_dict().items():
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                return f"{spell(name)} {value!r}: give a number greater than 0"
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
+                return f"{spell(name)} {value!r}: give a finite number greater than 0"
         if self.memory_mb < MIN_MEMORY_MB:
             return (f"{spell('memory_mb')} {self.memory_mb}: too small to start a kernel (Python, Jupyter and "
                     f"numpy need more address space); the smallest accepted value is {MIN_MEMORY_MB} (MB)")

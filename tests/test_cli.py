@@ -155,6 +155,26 @@ def test_a_manifest_limit_too_small_is_refused_in_its_own_words(tmp_path, capsys
     assert "the manifest's [limits] memory_mb 100: too small to start a kernel" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "value"), [("--case-seconds", "inf"), ("--submission-seconds", "nan")])
+def test_a_limit_that_is_not_finite_is_refused_on_the_command_line(tmp_path, capsys, option, value):
+    """inf left a case unbounded (both inf: a looping cell held the batch for ever); nan timed every case out."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), "--no-sandbox", option, value])
+    assert stopped.value.code == 2
+    assert f"argument {option}: must be a finite number greater than 0, not {value}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_a_manifest_limit_that_is_not_finite_is_refused(tmp_path, capsys, value):
+    """inf would leave a case unbounded; nan passed every comparison and timed every case out at once."""
+    folder = shutil.copytree(ASSIGNMENT_DIR, tmp_path / "course", ignore=shutil.ignore_patterns("images"))
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace("case_seconds = 20", f"case_seconds = {value}"))
+    assert cli.main(["check", str(SOLUTION), "--assignment", str(folder), "--no-sandbox"]) == 2
+    assert f"the manifest's [limits] case_seconds {value}: give a finite number greater than 0" in \
+        capsys.readouterr().err
+
+
 def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(assignment, tmp_path):
     """Accepted (not below the floor) but too small here: the row is the grader's error, naming the
     limit, whether the kernel died starting or could not import numpy."""

@@ -344,3 +344,55 @@ def test_curves_are_drawn_for_the_long_public_cases_only(assignment, expected):
     assert all(c["visibility"] == "hidden" for c in assignment.cases() if c["id"] in long_cases)
     assert curves_for(report_with(None, False), expected, assignment) == {}
     assert curves_for(report_with(None, True), expected, assignment) == {}
+
+
+def test_outputs_that_are_not_numbers_fit_no_family(assignment, catalogue, expected, workdir):
+    """NaN equals NaN in the comparison, so all-NaN outputs (from any mistake) agree with every variant
+    that also ends in NaN: a value fitted from them would name a mistake the cell does not make (here
+    'forward relu/relu' for a cell whose activations are right)."""
+    import json
+
+    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/public-2")
+    want = expected.for_case(case["id"])
+    raw, _ = reference_raw(catalogue, case, workdir)
+    parameters, costs = raw["returned"]
+    nan = {"returned": ({k: v * np.nan for k, v in parameters.items()}, [c * np.nan for c in costs]),
+           "stdout": raw["stdout"]}
+    result = kernel_result(nan)
+    comparison = compare(case, want, result, assignment)
+    notebook = json.loads((assignment.folder / "dnn_app_solution.ipynb").read_text())
+    source = "".join(notebook["cells"][16]["source"])
+    assert graded_name(source) == "two_layer_model"
+    found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
+    assert not (found or {}).get("mistake"), found
+
+
+def test_a_fitted_recording_interval_points_at_the_line_that_records(catalogue):
+    """The print's own `if print_cost and i % 100 == 0` comes first in the cell; the interval is on the
+    `if` that appends to costs."""
+    import json
+
+    from grader.judge.diagnose import locate
+
+    notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
+    source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % every == 0 or")
+    family = next(f for f in catalogue.module.FAMILIES if f["id"] == "cost-every-n")
+    line = locate(family["where"], source)
+    assert line is not None and "i % every" in source.splitlines()[line - 1]
+
+
+def test_evidence_that_trips_on_odd_code_does_not_hide_the_other_families(assignment, catalogue, expected, workdir):
+    """An int literal too large for a float (here in a branch never run) made the rate's evidence raise,
+    and every family of the cell went unnamed with it."""
+    import json
+
+    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/learning-rate")
+    want = expected.for_case(case["id"])
+    notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
+    update = "        parameters = update_parameters(parameters, grads, learning_rate)"
+    source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % 7 == 0 or").replace(
+        update, f"        if False:\n    {update.replace('learning_rate)', '1' + '0' * 400 + ')')}\n{update}")
+    result = kernel_result(catalogue.module.family_outputs("cost-every-n", 7, case, workdir))
+    comparison = compare(case, want, result, assignment)
+    found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
+    assert found["mistake"] == "cost-every-n", found

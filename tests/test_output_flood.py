@@ -10,6 +10,7 @@ Below that limit, the first `output_bytes` characters are kept and the rest drop
 from __future__ import annotations
 
 import os
+import stat
 
 import nbformat
 import pytest
@@ -196,3 +197,64 @@ def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
                 "died", flood_message(LIMITS.output_bytes), True), how
     finally:
         session.close()
+
+
+BURST = """
+import threading, time, zmq
+def _burst(count, size):
+    time.sleep(0.5)  # after the cell's reply: nothing in the grader reads its channels now
+    kernel = get_ipython().kernel
+    session, thread = kernel.session, kernel.iopub_thread
+    frame = zmq.Frame(b"\\0" * size)  # one buffer, sent again and again without a copy
+    for _ in range(count):
+        frames = session.serialize(session.msg("comm_msg", content={"comm_id": "x", "data": {}})) + [frame]
+        thread.schedule(lambda frames=frames: thread.socket.send_multipart(frames, copy=False))
+threading.Thread(target=_burst, args=(64, 12 * 1024 * 1024), daemon=True).start()
+"""
+
+
+def _resident_mb() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) // 1024
+
+
+def test_messages_nobody_reads_yet_are_bounded_in_the_graders_memory(session):
+    """A kernel can send large messages that no cell asked for (not output, so never counted)
+    while the grader compares or diagnoses a case. ZeroMQ queues them in the grader's process:
+    the channel holds a bounded number, not ZeroMQ's default of 1000 (16 GB at 16 MB each)."""
+    import time
+
+    before = _resident_mb()
+    assert session.run(BURST, timeout=30).ok
+    peak, steady_since = before, time.monotonic()
+    for _ in range(100):  # until the queue stops growing: 64 x 12 MB unbounded, 16 x 12 MB at most bounded
+        time.sleep(0.1)
+        now = _resident_mb()
+        peak, steady_since = (now, time.monotonic()) if now > peak + 8 else (peak, steady_since)
+        if time.monotonic() - steady_since > 1.5 or peak - before > 500:
+            break
+    assert peak - before < 400, f"the grader held {peak - before} MB of unread messages"
+    assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"
+
+
+def _largest_open_file() -> int:
+    """Bytes of the largest regular file this process holds open (deleted temporary files too)."""
+    sizes = [0]
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            info = os.stat(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        sizes.append(info.st_size if stat.S_ISREG(info.st_mode) else 0)
+    return max(sizes)
+
+
+def test_what_the_kernel_writes_to_its_own_stderr_is_not_kept_on_the_hosts_disk(session):
+    """The kernel process's own stderr (not a cell's output: uncounted) was a temporary file on the
+    host, holding all it wrote up to the file-size limit; only its last lines are kept now."""
+    before = _largest_open_file()
+    code = ("import os, sys\nfd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
+            "for _ in range(64):\n    os.write(fd, b'x' * 1_000_000)\n")
+    assert session.run(code, timeout=60).ok
+    assert _largest_open_file() <= max(before, 1_000_000)
+    assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"

@@ -597,6 +597,15 @@ def record_every_evidence(source: str, function: str):
     return None
 
 
+def recording_line(source: str) -> int | None:
+    """The `if` whose body appends to costs: where the interval is (the print's `i % 100` comes first)."""
+    tree = _function_node(source)
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.If) and "costs.append" in ast.unparse(node.body[0]):
+            return node.lineno
+    return None
+
+
 def activation_pair_evidence(source: str, function: str):
     """The activation strings of the two forward and two backward calls, when they differ from the hint."""
     pairs, line = [], None
@@ -784,7 +793,7 @@ FAMILIES = [
     {"id": "cost-every-n", "pattern": r"\bi\s*%\s*(?!100\b)\d+", "public_values": [1, 2, 5, 10, 20, 25, 50],
      "functions": list(BOTH), "parameter": "the recording interval",
      "mixin": RecordEvery, "attribute": "every", "evidence": record_every_evidence,
-     "fit": fit_record_every, "where": r"\bi\s*%",
+     "fit": fit_record_every, "where": recording_line,
      "title": "the cost is recorded every {value} iterations instead of every 100",
      "explanation": "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve "
                     "is plotted from; recording every {value} gives another number of entries.",

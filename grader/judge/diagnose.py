@@ -488,7 +488,10 @@ def family_mistake(assignment, case, expected: dict, result: KernelResult, cell,
                    student_outcome(result, expected, case, names, tol), tol, budget)
     stated = set()
     for family in families:
-        found = family["evidence"](cell.source, case.function)
+        try:
+            found = family["evidence"](cell.source, case.function)
+        except Exception:  # noqa: BLE001 - evidence that trips on odd code states nothing; the others still look
+            found = None
         if found is None:
             continue
         stated.add(family["id"])
@@ -512,7 +515,7 @@ def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterato
     tried = list(trial.budget.confirmed.get(family["id"], []))
     yield from tried
     fit = family.get("fit")
-    if fit is None or trial.budget.exhausted:
+    if fit is None or trial.budget.exhausted or not _all_finite(trial.mine):
         return
     try:
         found = fit(plain_result(result), trial.case, trial.runner(family))
@@ -522,6 +525,12 @@ def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterato
         if value not in tried:
             tried.append(value)
             yield value
+
+
+def _all_finite(outcome: dict) -> bool:
+    """Every number of an outcome is finite. NaN agrees with NaN in a comparison, so outputs holding
+    NaN or inf agree with any variant that also ends there: no value can be fitted from them."""
+    return all(bool(np.all(np.isfinite(leaf))) for leaf in outcome.get("leaves", {}).values())
 
 
 def plain(node: Node | None):

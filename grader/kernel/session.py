@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +66,8 @@ FLOOD_MIN_CHARS = 2_000_000
 # A message is refused above this many bytes per character of the flood limit: JSON escaping and
 # UTF-8 make a character at most 6 bytes on the wire, so any refused message was a flood too.
 BYTES_PER_CHAR = 8
+QUEUED_BYTES = 256 * 1024 * 1024  # what one channel may hold unread in the grader, about
+MIN_QUEUED = 4  # messages a channel may hold unread, however large the message limit
 OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_result", "error")
 # The kernel also counts what its streams were given, and each execute reply carries that count
 # (over the shell channel, which never drops a message). Output messages can be dropped on their
@@ -158,6 +160,36 @@ def flood_message(output_bytes: int) -> str:
     """The one sentence every report gives for a cell that printed too much."""
     return (f"it printed more than {flood_limit(output_bytes)} characters of output, which the grader does "
             f"not accept (it keeps {output_bytes} characters)")
+
+
+class StderrTail:
+    """The kernel process's own stderr: a pipe a thread drains, keeping only the last `keep` bytes.
+    A file would hold all the kernel wrote (up to its file-size limit) on the host's disk."""
+
+    def __init__(self, keep: int = 4096):
+        read, self.writer = os.pipe()
+        self._keep, self._kept = keep, b""
+        self._thread = threading.Thread(target=self._drain, args=(read,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, read: int) -> None:
+        with open(read, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(65536):
+                self._kept = (self._kept + chunk)[-self._keep:]
+
+    def started(self) -> None:
+        """The kernel holds the pipe now: the grader's end closes, so the drain ends when the kernel does."""
+        if self.writer >= 0:
+            os.close(self.writer)
+            self.writer = -1
+
+    def tail(self, wait: float = 1.0) -> bytes:
+        self.started()
+        self._thread.join(wait)
+        return self._kept
+
+    def close(self) -> None:
+        self.started()
 
 
 class KernelStartError(GraderError):
@@ -303,6 +335,9 @@ def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
     """
     context = zmq.asyncio.Context()
     context.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+    # ZeroMQ queues up to RCVHWM messages per socket in the grader's memory while nothing reads
+    # them (between cells, while a case is compared or diagnosed): bound the bytes, not the count.
+    context.setsockopt(zmq.RCVHWM, max(MIN_QUEUED, QUEUED_BYTES // max_bytes))
 
     class GraderKernelClient(AsyncKernelClient):
         def __init__(self, **kwargs):
@@ -355,11 +390,12 @@ class KernelSession:
             km.ip = "127.0.0.1"
         self.client, self._km = client, km
         # The kernel's own stdout and stderr (not the cells' output, which goes over the channels)
-        # must not reach the grader's terminal; stderr is kept, size-capped, to explain a failed start.
-        self._stderr = tempfile.TemporaryFile()
+        # must not reach the grader's terminal; stderr's last lines are kept to explain a failed start.
+        self._stderr = StderrTail()
         try:
             self.loop.run_until_complete(client.async_start_new_kernel(
-                cwd=str(self.workdir), stdout=subprocess.DEVNULL, stderr=self._stderr))
+                cwd=str(self.workdir), stdout=subprocess.DEVNULL, stderr=self._stderr.writer))
+            self._stderr.started()
             self.loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException as error:
             said = self._kernel_stderr()
@@ -507,13 +543,7 @@ class KernelSession:
         handle = getattr(self, "_stderr", None)
         if handle is None:
             return ""
-        try:
-            handle.flush()
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - limit))
-            text = handle.read().decode("utf-8", "replace")
-        except (OSError, ValueError):
-            return ""
+        text = handle.tail()[-limit:].decode("utf-8", "replace")
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         return " / ".join(lines[-3:])[-limit:]
 
