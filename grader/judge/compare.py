@@ -161,7 +161,8 @@ def _array_difference(path, want: np.ndarray, got: np.ndarray, tol: Tolerance) -
     count = int((~close).sum())
     with np.errstate(all="ignore"):
         scale = np.maximum(np.abs(want), tol.atol)
-        worst = float(np.nanmax(np.where(close, 0.0, np.abs(got - want) / scale)))
+        relative = np.where(close, 0.0, np.abs(got - want) / scale)
+    worst = float("nan") if np.isnan(relative).all() else float(np.nanmax(relative))  # all NaN: nothing to rank
     kind = Kind.VALUES if np.all(np.isfinite(got)) else Kind.NOT_FINITE
     return Difference(kind, path, float(want[where]), float(got[where]), at=where if close.ndim else None,
                       count=count, total=int(close.size), relative=worst)
