@@ -29,7 +29,7 @@ import numpy as np
 from grader.assignment.manifest import Assignment, load_assignment, load_module
 from grader.judge.compare import Comparison, input_differences, part_of, same_line, split_numbers
 from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Seq
-from grader.records import Difference, Kind, Limits, Tolerance, shown_type
+from grader.records import Difference, Kind, Limits, Tolerance, python_value, shown_type
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100
@@ -533,25 +533,11 @@ def _all_finite(outcome: dict) -> bool:
     return all(bool(np.all(np.isfinite(leaf))) for leaf in outcome.get("leaves", {}).values())
 
 
-def plain(node: Node | None):
-    """A value tree as plain Python and NumPy values, for an assignment's fit to read."""
-    if isinstance(node, Seq):
-        items = [plain(item) for item in node.items]
-        return tuple(items) if node.kind == "tuple" else items
-    if isinstance(node, Mapping):
-        return {key: plain(item) for key, item in zip(node.keys, node.items, strict=True)}
-    if isinstance(node, Array):
-        return node.values
-    if isinstance(node, (Number, Atom)):
-        return node.value
-    return None
-
-
 def plain_result(result: KernelResult) -> dict:
     """What the student's function did, in the form of a variant's raw output."""
     if result.meta.error is not None:
         return {"error": {"type": result.meta.error.type, "message": result.meta.error.message}}
-    return {"returned": plain(result.returned), "stdout": result.meta.stdout.splitlines()}
+    return {"returned": python_value(result.returned), "stdout": result.meta.stdout.splitlines()}
 
 
 def family_member(family: dict, value) -> dict:
