@@ -267,24 +267,28 @@ def _literal(node, default):
         return "?"
 
 
-def _function_def(source: str, name: str) -> ast.FunctionDef | None:
-    """The graded function's definition in its cell (None when the cell does not parse or is too long)."""
+def _parsed(source: str) -> ast.Module | None:
+    """The cell's syntax tree (None when it does not parse or is too long to read)."""
     if len(source) > MAX_SOURCE:
         return None
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except SyntaxError:
+        return None
+
+
+def _function_def(source: str, name: str) -> ast.FunctionDef | None:
+    """The graded function's definition in its cell (None when the cell does not parse or is too long)."""
+    tree = _parsed(source)
+    if tree is None:
         return None
     return next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name), None)
 
 
 def db_sum_evidence(source: str, function: str):
     """The np.sum(dZ, ...) that db is built from, when its axis/keepdims differ from the hint's."""
-    if len(source) > MAX_SOURCE:
-        return None
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = _parsed(source)
+    if tree is None:
         return None
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.sum", "numpy.sum")
