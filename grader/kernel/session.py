@@ -70,7 +70,8 @@ QUEUED_BYTES = 256 * 1024 * 1024  # what one channel may hold unread in the grad
 MIN_QUEUED = 4  # messages a channel may hold unread, however large the message limit
 OUTPUT_MESSAGES = ("stream", "display_data", "update_display_data", "execute_result", "error")
 # The kernel also counts what its streams were given, and each execute reply carries that count
-# (over the shell channel, which never drops a message). Output messages can be dropped on their
+# (over the shell channel, which drops nothing an honest kernel sends: one reply per request, far
+# below the RCVHWM bound below). Output messages can be dropped on their
 # way (ZeroMQ drops them when a busy grader falls behind), so the grader's own count can fall
 # short under load; the kernel's cannot. A kernel that lies only loses the clear message: a flood
 # it hides is still truncated, and output never scores.
