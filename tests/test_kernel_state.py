@@ -15,9 +15,12 @@ import pytest
 
 from grader.kernel.session import KernelLimits, KernelSession
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 FLOOD = '''
 from comm import create_comm
 from IPython.display import display, update_display
+
 
 big = "x" * 1_000_000
 widget = create_comm(target_name="any-target", data={"state": {"v": big}, "buffer_paths": []})

@@ -26,7 +26,7 @@ from grader.kernel.session import (
     message_limit,
 )
 
-pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+pytestmark = [pytest.mark.critical, pytest.mark.kernel]  # also run under the oldest supported versions
 
 LIMITS = KernelLimits(output_bytes=10_000)
 FLOOD = flood_limit(LIMITS.output_bytes)
