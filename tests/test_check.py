@@ -113,7 +113,7 @@ def test_a_diagnosis_is_printed_in_at_most_five_lines(assignment, capsys, tmp_pa
     ]
     findings = [Finding("extra-cell", f"extra cell number {i}", cell=i) for i in range(12)]
     status = print_report(_report(verdicts, findings, ["cell 3 raised ValueError when run"]), assignment,
-                          tmp_path / "n.ipynb", isolated=True, style=_Style(False))
+                          tmp_path / "n.ipynb", not_isolated="", style=_Style(False))
     out = capsys.readouterr().out
     assert status == 1
     assert "costs has 3 entries, expected 1" in out

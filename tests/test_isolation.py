@@ -11,8 +11,8 @@ cannot run. Each notebook records the uid its code ran as in a file, so that "no
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,8 +60,10 @@ def _grader(root: Path, *argv: str, user=None, **env: str) -> subprocess.Complet
     """The installed grader (Gradescope's venv), as root or as the account `user`, with `env` added."""
     environment = base_environment(root) | env
     who = {}
-    if user is not None:
-        environment["HOME"] = "/tmp"
+    if user is not None:  # a home of its own: IPython and matplotlib write there
+        home = Path(tempfile.mkdtemp(prefix="grader-home-"))
+        os.chown(home, user.uid, user.gid)
+        environment["HOME"] = str(home)
         who = {"user": user.uid, "group": user.gid, "extra_groups": []}
     return subprocess.run([str(root / "venv" / "bin" / "grader"), *argv], cwd="/tmp", env=environment,
                           capture_output=True, text=True, timeout=600, **who)
@@ -90,7 +92,8 @@ def test_the_account_stands_in_only_where_it_can_read_nothing_hidden(gradescope_
     readable = shutil.copytree(TOY, shared / "toy")
     done = _grader(gradescope_root, "isolation", "--assignment", str(readable), **NO_BUBBLEWRAP)
     assert done.returncode == 2, done.stdout
-    assert re.search(rf"the account grader-kernel can read \d+ file\(s\) it must not see, such as {readable}/", done.stderr)
+    said = rf"the account grader-kernel can read \d+ file\(s\) it must not see, such as {readable}/"
+    assert re.search(said, done.stderr), done.stderr
     assert f"chmod -R go-rwx {readable}" in done.stderr
     private = shared / "private"
     private.mkdir(mode=0o700)
