@@ -33,6 +33,10 @@ and expected values never enter it.
   grader expected [--check]           regenerate (or verify) the stored expected values
   grader bench                        time check and grade against running whole notebooks
   grader gradescope --out ZIP         build Gradescope's autograder.zip for the assignment
+  grader isolation                    say how student code would be isolated here, or why it cannot be
+
+Student code never runs without isolation unless the command says --no-sandbox: where the sandbox
+(bubblewrap) cannot be built, grade stops with the cause and the fix (exit status 2).
 """
 
 
@@ -59,7 +63,8 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--output-bytes", type=_positive(int),
                        help="characters of output kept per cell (ten times as much stops the cell as a flood)")
     parser.add_argument("--no-sandbox", action="store_true",
-                        help="run kernels without the OS sandbox (reports then say the run was not isolated)")
+                        help="run kernels without isolation, on this command only (every report then says the kernel "
+                             "was not isolated; as root, kernels still run as an unprivileged account)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,13 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
                                               "requirements, and the instructor's side of the assignment.")
     gradescope.add_argument("--assignment", help=ASSIGNMENT_HELP)
     gradescope.add_argument("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")
+    isolation = verbs.add_parser("isolation", help="say how student code would be isolated here",
+                                 description="Prove, as grade would before grading, that student code can be "
+                                             "isolated on this machine (the sandbox, or as root without it a "
+                                             "dedicated unprivileged account), and say how; or say why not and "
+                                             "what to do. Exit status: 0 isolated, 2 not.")
+    isolation.add_argument("--assignment", help="also prove that no kernel can read this assignment folder")
     return parser
 
 
-def _sandbox(args: argparse.Namespace):
-    from grader.kernel.sandbox import choose_sandbox
+def _launcher(args: argparse.Namespace, assignment: Assignment | None, own_code: bool, protect: tuple[Path, ...] = ()):
+    """The kernels' launcher for this command (grader.kernel.isolation), or IsolationRefused (exit 2)."""
+    from grader.kernel.isolation import kernel_launcher
 
-    return choose_sandbox(disabled=getattr(args, "no_sandbox", False))
+    hidden = () if assignment is None or assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
+    return kernel_launcher(own_code=own_code, no_sandbox=getattr(args, "no_sandbox", False), hidden=hidden,
+                           protect=protect)
 
 
 def _limits(args: argparse.Namespace, assignment: Assignment) -> dict:
@@ -204,16 +218,19 @@ def run(args: argparse.Namespace) -> int:
         notebook = _notebook(args.notebook)
         assignment = _find_assignment(args.assignment, near=[notebook])
         limits = _limits(args, assignment)
-        return run_check(notebook, assignment, color=args.color, sandbox=_sandbox(args), limits=limits)
+        return run_check(notebook, assignment, color=args.color, sandbox=_launcher(args, assignment, own_code=True),
+                         limits=limits, no_sandbox=args.no_sandbox)
     if args.verb == "grade":
         from grader.verbs.grade import grade
 
         paths = [Path(p) for p in args.paths]
         assignment = _find_assignment(args.assignment, near=paths, bundle_ok=False)
         limits = _limits(args, assignment)
+        external = bool(args.dask) and not args.dask.startswith("local:")  # each worker proves its own
+        launcher = None if external else _launcher(args, assignment, own_code=False, protect=(Path(args.out),))
         return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
                      execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
-                     sandbox=_sandbox(args), limits=limits, dask=args.dask)
+                     sandbox=launcher, limits=limits, dask=args.dask, no_sandbox=args.no_sandbox)
     if args.verb == "expected":
         from grader.verbs.expected import expected
 
@@ -221,8 +238,9 @@ def run(args: argparse.Namespace) -> int:
     if args.verb == "bench":
         from grader.verbs.bench import bench
 
-        return bench(assignment=_find_assignment(args.assignment, bundle_ok=False), submissions=args.submissions,
-                     workers=args.workers, data=args.data, skip_baseline=args.skip_baseline, sandbox=_sandbox(args),
+        assignment = _find_assignment(args.assignment, bundle_ok=False)
+        return bench(assignment=assignment, submissions=args.submissions, workers=args.workers, data=args.data,
+                     skip_baseline=args.skip_baseline, sandbox=_launcher(args, assignment, own_code=False),
                      dask=not args.skip_dask)
     if args.verb == "gradescope":
         from grader.verbs.gradescope import build_gradescope
@@ -230,6 +248,10 @@ def run(args: argparse.Namespace) -> int:
         archive = build_gradescope(_find_assignment(args.assignment, bundle_ok=False), Path(args.out))
         print(f"wrote {archive}: upload it as the autograder of a Gradescope programming assignment")
         return 0
+    if args.verb == "isolation":
+        from grader.verbs.isolation import show_isolation
+
+        return show_isolation(_find_assignment(args.assignment) if args.assignment else None)
     build_parser().print_help()
     return 2
 

@@ -23,6 +23,7 @@ from grader.assignment.notebook import ParsedNotebook, SubmissionError, parse_su
 from grader.judge.compare import compare, part_of
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
+from grader.kernel.isolation import Isolation, isolation_of
 from grader.kernel.session import CellOutcome, KernelLimits, KernelSession, limit_hint
 from grader.kernel.untrusted import READ_SECONDS, Number, Seq, UntrustedDataError, read_result
 from grader.records import Kind, shown_type
@@ -39,10 +40,11 @@ MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones
 class GradeOptions:
     public_only: bool = False
     execute_all: bool = False
-    sandbox: object = None  # a grader.kernel.sandbox.Sandbox, or None to run without isolation
+    sandbox: object = None  # the kernel's launcher (grader.kernel.isolation chooses it); None: as the grader's user
     limits: dict = field(default_factory=dict)  # overrides of the manifest's [limits]
     data_dir: Path | None = None  # datasets for --execute all
     name: str | None = None
+    no_sandbox: bool = False  # the command said --no-sandbox (a Dask worker then runs kernels unisolated too)
 
 
 def _verdict(case: dict, status: str, messages: list[str], seconds: float = 0.0) -> CaseVerdict:
@@ -59,7 +61,7 @@ class _Runner:
         self.limits = limits
         self.deadline = time.monotonic() + float(limits["submission_seconds"])
         kernel_limits = KernelLimits(cpu_seconds=int(limits["cpu_seconds"]), memory_mb=int(limits["memory_mb"]),
-                                     processes=int(limits["processes"]),
+                                     processes=int(limits["processes"]), file_mb=int(limits["file_mb"]),
                                      output_bytes=int(limits["output_bytes"]))
         self.session = KernelSession(workdir, kernel_limits, options.sandbox)
         self.ready = False
@@ -199,7 +201,7 @@ class _Runner:
         out = self.session.result_file()  # fresh and empty, in a folder the kernel cannot change
         request = {"function": function, "signature": list(graded.signature), "recipe": case["recipe"],
                    "globals": case.get("misleading_globals", {}), "out": str(out),
-                   "workdir": str(self.workdir), "builder": self.assignment.inputs,
+                   "workdir": str(self.session.kernel_workdir), "builder": self.assignment.inputs,
                    "output_limit": int(self.limits["output_bytes"]), "max_values": int(self.limits["max_values"]),
                    "return_inputs": "inputs_unchanged" in case["compare"]}
         timeout = self._cell_timeout()
@@ -256,9 +258,8 @@ class _Runner:
         return verdict
 
     def _result_owner(self) -> int | None:
-        """The uid a result file must belong to: the sandbox's, when root runs it (else any)."""
-        sandbox = self.options.sandbox
-        return getattr(sandbox, "uid", None) if getattr(sandbox, "mode", None) == "root" else None
+        """The uid a result file must belong to: the kernel's, when it is not the grader's (else any)."""
+        return getattr(self.options.sandbox, "result_owner", None)
 
     def close(self) -> None:
         self.session.close()
@@ -322,7 +323,8 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         data, unreadable = b"", error
     report = SubmissionReport(name=options.name or path.stem, path=str(path), sha256=hashlib.sha256(data).hexdigest(),
                               assignment=assignment.name, assignment_version=assignment.version, status="graded",
-                              isolated=options.sandbox is not None)
+                              isolated=isolation_of(options.sandbox) != Isolation.NONE,
+                              isolation=isolation_of(options.sandbox).value)
     cases = assignment.cases(public_only=options.public_only)
     try:
         if unreadable is not None:

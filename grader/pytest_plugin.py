@@ -21,6 +21,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "grade a notebook's cases as test items (the grader's plugin)")
     group.addoption("--grade", dest=OPTION, metavar="NOTEBOOK", default=None,
                     help="grade NOTEBOOK: one test item per grading case; nothing else is collected")
+    group.addoption("--grade-no-sandbox", dest="grade_no_sandbox", action="store_true", default=False,
+                    help="run the notebook's kernel without isolation (as root: as an unprivileged account); "
+                         "without it, the kernel runs in the sandbox, or, where none exists and you are not "
+                         "root, under your own account, and the summary says so")
     try:
         group.addoption("--assignment", "--grade-assignment", dest="grade_assignment", metavar="DIR", default=None,
                         help="the assignment folder (default: the nearest assignment.toml above the notebook)")
@@ -68,7 +72,7 @@ def _grade(config: pytest.Config):
     from grader.errors import GraderError
     from grader.grading import GradeOptions, grade_notebook
     from grader.judge.expected import ExpectedValues
-    from grader.kernel.sandbox import choose_sandbox, unavailable_reason
+    from grader.kernel.isolation import Isolation, describe, isolation_of, kernel_launcher, not_sandboxed_reason
 
     notebook = Path(config.getoption(OPTION))
     if not notebook.is_file():
@@ -79,11 +83,20 @@ def _grade(config: pytest.Config):
         assignment.cases()
     except GraderError as error:
         raise pytest.UsageError(f"--grade: {error}") from None
-    sandbox = choose_sandbox(disabled=False)
+    no_sandbox = bool(config.getoption("grade_no_sandbox", default=False))
+    try:
+        hidden = () if assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
+        launcher = kernel_launcher(own_code=True, no_sandbox=no_sandbox, hidden=hidden)
+    except GraderError as error:
+        raise pytest.UsageError(f"--grade: {error}") from None
     report = grade_notebook(notebook, assignment, expected,
-                            GradeOptions(public_only=assignment.is_bundle, sandbox=sandbox))
-    config.stash[_NOTE] = ("graded in the bubblewrap sandbox" if sandbox is not None
-                           else f"graded WITHOUT the sandbox ({unavailable_reason()})")
+                            GradeOptions(public_only=assignment.is_bundle, sandbox=launcher))
+    if isolation_of(launcher) != Isolation.NONE:
+        config.stash[_NOTE] = f"graded isolated: {describe(launcher)}"
+    elif no_sandbox:
+        config.stash[_NOTE] = f"graded WITHOUT isolation (--grade-no-sandbox): {describe(launcher)}"
+    else:
+        config.stash[_NOTE] = f"graded WITHOUT the sandbox, because {not_sandboxed_reason(hidden)}"
     return notebook, report
 
 

@@ -38,6 +38,57 @@ def real_data_dir() -> Path:
     return folder
 
 
+def proven_sandbox():
+    """The bubblewrap sandbox, proven by its probe (the checkout and dnn_app hidden), before a test runs
+    any student code. Without one a test fails under CI (CI=true) and skips elsewhere, with the reason."""
+    from grader.kernel.isolation import Unavailable, bubblewrap
+    from grader.kernel.sandbox import hidden_folders
+
+    found = bubblewrap(hidden_folders((ASSIGNMENT_DIR,)))
+    if isinstance(found, Unavailable):
+        needed(f"runs student code, which needs the sandbox, and there is none here: {found.sentence()}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The proven sandbox (see proven_sandbox)."""
+    return proven_sandbox()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked `kernel` runs student code: the sandbox is proven before anything of it runs."""
+    if item.get_closest_marker("kernel") is not None:
+        proven_sandbox()
+
+
+def needed(reason: str) -> None:
+    """A test cannot run here: it fails under CI (CI=true) and skips elsewhere, saying why."""
+    if os.environ.get("CI"):
+        pytest.fail("CI must run this test, but it " + reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def gradescope_root():
+    """dnn_app's Gradescope autograder, installed by its own setup.sh (tests/gradescope_install.py);
+    removed after the session. Its venv also serves the tests of kernels run without bubblewrap."""
+    import shutil
+
+    from tests.gradescope_install import install, system_python
+
+    if os.geteuid() != 0:
+        needed("runs Gradescope's setup.sh, which needs root (it makes the account grader-kernel)")
+    python = system_python()
+    if python is None:
+        needed("needs a system python3 (3.11 or later, with venv) that every account can run: apt-get install "
+               "python3-venv")
+    root = install(ASSIGNMENT_DIR, python, ROOT)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> Path:
     from reference.synthetic import write_synthetic_dataset

@@ -69,16 +69,33 @@ def fixed_rate(notebook) -> bytes:
     return nbformat.writes(notebook).encode()
 
 
+SKIPPED_FOLDERS = (".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "corpus_out",
+                   "output", "site")
+
+
 def guarded_files() -> dict[Path, tuple]:
-    """Files a hostile notebook aims at, with what they are now (size, mtime, content hash)."""
-    targets = [ASSIGNMENT_DIR / "expected.npz", ASSIGNMENT_DIR / "cases.py", ROOT / "reference" / "models.py"]
-    targets += [entry for entry in Path.home().iterdir() if entry.is_file()]
-    state = {}
-    for path in targets:
-        if path.is_file():
-            info = path.stat()
-            state[path] = (info.st_size, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+    """What a hostile notebook aims at, as it is now: every file of the checkout (caches and the
+    virtual environment aside), and every entry at the top of $HOME and of /, with its size, its
+    modification time and, for files, a hash of its content."""
+    state: dict[Path, tuple] = {}
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_FOLDERS and not d.endswith(".egg-info")]
+        for name in files:
+            state[Path(folder) / name] = _state(Path(folder) / name)
+    for place in (Path.home(), Path("/")):
+        for entry in place.iterdir():
+            state.setdefault(entry, _state(entry))
     return state
+
+
+def _state(path: Path) -> tuple:
+    try:
+        info = path.lstat()
+    except OSError:
+        return ("gone",)
+    if not path.is_file() or path.is_symlink():
+        return (info.st_mode, info.st_uid)
+    return (info.st_size, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def planted_files(deep: list[Path], shallow: list[Path]) -> list[Path]:

@@ -205,7 +205,9 @@ def grade_file(path: str, folder: str | None = None) -> dict:
     from grader.judge.expected import ExpectedValues
 
     assignment = load_assignment(Path(folder) if folder else ROOT / "assignments" / "dnn_app")
-    options = GradeOptions(sandbox=None, public_only=assignment.is_bundle)
+    from tests.conftest import proven_sandbox
+
+    options = GradeOptions(sandbox=proven_sandbox(), public_only=assignment.is_bundle)
     report = grade_notebook(Path(path), assignment, ExpectedValues(assignment), options)
     return report.to_dict()
 

@@ -35,6 +35,8 @@ from tests.batch_helpers import (
 )
 from tests.test_gradebook import make_report
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -165,7 +167,7 @@ def test_a_killed_batch_resumes_and_grades_each_submission_once(tmp_path):
         shutil.copy(folder / "student-0.ipynb", folder / f"student-{index}.ipynb")
     out = tmp_path / "out"
     # No sandbox here: this test is about the gradebook, and the kill is cleaned up by process group.
-    command = ["--no-sandbox", str(folder), "--out", str(out), "--workers", "2"]
+    command = [str(folder), "--out", str(out), "--workers", "2"]
     process = subprocess.Popen(grade_command(*command), cwd=tmp_path, env=environment(), start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -256,14 +258,14 @@ def test_zips_are_extracted_safely_and_names_are_unique(tmp_path, monkeypatch):
 
 
 def test_execute_all_without_a_dataset_is_a_clear_error(tmp_path):
-    env_free = grade_cli("--no-sandbox", "--execute", "all", str(SOLUTION), "--out", str(tmp_path / "out"),
+    env_free = grade_cli("--execute", "all", str(SOLUTION), "--out", str(tmp_path / "out"),
                          cwd=tmp_path, timeout=120, env_drop=("DNN_DATA_DIR",))
     assert env_free.returncode == 2
     assert "--data" in env_free.stderr and "Traceback" not in env_free.stderr
 
 
 def test_nothing_to_grade_is_reported(tmp_path):
-    run = grade_cli("--no-sandbox", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), cwd=tmp_path,
+    run = grade_cli(str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), cwd=tmp_path,
                     timeout=120)
     assert run.returncode == 2  # bad input, as `grader check` on a missing file
     assert "no such file or folder" in run.stderr and "nothing to grade" in run.stderr

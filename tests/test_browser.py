@@ -38,6 +38,8 @@ from tests.browser import (
 )
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 OUTPUT = ROOT / "tests" / "output" / "browser"
 PASSING, FAILING = "passing", "failing"
 MISTAKE = "update-discarded"
@@ -93,8 +95,6 @@ def batch(tmp_path_factory) -> Path:
     out = folder / "graded"
     argv = ["grade", str(folder / f"{PASSING}.ipynb"), str(folder / f"{FAILING}.ipynb"), "--out", str(out), "--quiet",
             "--assignment", str(ASSIGNMENT_DIR)]
-    if not (ROOT / "grader" / "kernel" / "sandbox.py").is_file():
-        argv.append("--no-sandbox")
     assert main(argv) == 0
     for name in (PASSING, FAILING):
         assert (out / name / "feedback.html").is_file(), f"the batch wrote no feedback page for {name}"

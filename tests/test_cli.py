@@ -19,7 +19,9 @@ from grader.errors import GraderError, UserError
 from grader.kernel.session import KernelLimits
 from grader.records import CaseStatus, CellStatus, Limits, SubmissionStatus
 from grader.verbs.release import build_release
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.conftest import ASSIGNMENT_DIR, ROOT, proven_sandbox
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def test_without_an_assignment_the_command_says_how_to_name_one(tmp_path, monkey
     """Even from the checkout, which holds an assignment folder: no default path is guessed."""
     monkeypatch.chdir(ROOT)
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "mine.ipynb")
-    assert cli.main(["check", str(tmp_path / "mine.ipynb"), "--no-sandbox"]) == 2
+    assert cli.main(["check", str(tmp_path / "mine.ipynb")]) == 2
     error = capsys.readouterr().err
     assert "no assignment.toml beside or above" in error and "--assignment DIR" in error and "Traceback" not in error
 
@@ -48,7 +50,7 @@ def test_check_finds_the_bundle_but_grade_refuses_it(bundle, tmp_path, monkeypat
     monkeypatch.chdir(ROOT)
     notebook = bundle / "dnn_app.ipynb"
     assert find_assignment(near=[notebook]).is_bundle
-    assert cli.main(["grade", str(notebook), "--out", str(tmp_path / "out"), "--no-sandbox", "--quiet"]) == 2
+    assert cli.main(["grade", str(notebook), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     error = capsys.readouterr().err
     assert "release bundle" in error and "--assignment DIR" in error
     assert not (tmp_path / "out").exists()
@@ -111,7 +113,7 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
     shutil.copytree(ROOT / "grader", site / "grader", ignore=shutil.ignore_patterns("__pycache__"))
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "grader", "bench", "--assignment", str(ASSIGNMENT_DIR),
-                           "--submissions", "1", "--workers", "1", "--no-sandbox"],
+                           "--submissions", "1", "--workers", "1"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout)
@@ -128,7 +130,7 @@ SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
 
 
 def _grade(tmp_path, *args: str) -> list[str]:
-    return ["grade", "--assignment", str(ASSIGNMENT_DIR), "--out", str(tmp_path / "out"), "--quiet", "--no-sandbox",
+    return ["grade", "--assignment", str(ASSIGNMENT_DIR), "--out", str(tmp_path / "out"), "--quiet",
             *args]
 
 
@@ -139,7 +141,7 @@ def _grade(tmp_path, *args: str) -> list[str]:
 @pytest.mark.parametrize("verb", ["grade", "check"])
 def test_a_limit_too_small_to_grade_is_refused_up_front(tmp_path, capsys, option, words, verb):
     argv = _grade(tmp_path, str(SOLUTION), *option) if verb == "grade" else [
-        "check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), "--no-sandbox", *option]
+        "check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), *option]
     assert cli.main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and all(w in captured.err for w in words), captured.err
@@ -151,7 +153,7 @@ def test_a_manifest_limit_too_small_is_refused_in_its_own_words(tmp_path, capsys
     manifest = folder / "assignment.toml"
     manifest.write_text(manifest.read_text().replace("memory_mb = 2048", "memory_mb = 100"))
     assert cli.main(["grade", str(SOLUTION), "--assignment", str(folder), "--out", str(tmp_path / "out"),
-                     "--quiet", "--no-sandbox"]) == 2
+                     "--quiet"]) == 2
     assert "the manifest's [limits] memory_mb 100: too small to start a kernel" in capsys.readouterr().err
 
 
@@ -159,7 +161,7 @@ def test_a_manifest_limit_too_small_is_refused_in_its_own_words(tmp_path, capsys
 def test_a_limit_that_is_not_finite_is_refused_on_the_command_line(tmp_path, capsys, option, value):
     """inf left a case unbounded (both inf: a looping cell held the batch for ever); nan timed every case out."""
     with pytest.raises(SystemExit) as stopped:
-        cli.main(["check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), "--no-sandbox", option, value])
+        cli.main(["check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), option, value])
     assert stopped.value.code == 2
     assert f"argument {option}: must be a finite number greater than 0, not {value}" in capsys.readouterr().err
 
@@ -170,7 +172,7 @@ def test_a_manifest_limit_that_is_not_finite_is_refused(tmp_path, capsys, value)
     folder = shutil.copytree(ASSIGNMENT_DIR, tmp_path / "course", ignore=shutil.ignore_patterns("images"))
     manifest = folder / "assignment.toml"
     manifest.write_text(manifest.read_text().replace("case_seconds = 20", f"case_seconds = {value}"))
-    assert cli.main(["check", str(SOLUTION), "--assignment", str(folder), "--no-sandbox"]) == 2
+    assert cli.main(["check", str(SOLUTION), "--assignment", str(folder)]) == 2
     assert f"the manifest's [limits] case_seconds {value}: give a finite number greater than 0" in \
         capsys.readouterr().err
 
@@ -180,10 +182,8 @@ def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(
     limit, whether the kernel died starting or could not import numpy."""
     from grader.grading import GradeOptions, grade_notebook
     from grader.judge.expected import ExpectedValues
-    from grader.kernel.sandbox import choose_sandbox
-
     report = grade_notebook(SOLUTION, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=choose_sandbox(False), limits={"memory_mb": 450}))
+                            GradeOptions(sandbox=proven_sandbox(), limits={"memory_mb": 450}))
     assert report.status == "error", report.problems
     assert any("memory limit of 450 MB" in problem for problem in report.problems), report.problems
     assert not any(v.status == "error" for v in report.cases)  # no case blames the student's function

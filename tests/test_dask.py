@@ -35,6 +35,8 @@ from tests.hostile_grading import (  # noqa: E402
 from tests.intake_corpus import write_intake_corpus  # noqa: E402
 from tests.test_gradebook import make_report  # noqa: E402
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 # Verdicts that may differ between two runs of the same grader on a busy machine, whatever runs it:
 # memfd_hoard's case ends either at the memory limit or at the case's time limit while the kernel's
 # group reclaims memory (tests/hostile_corpus.py); both score 0, so only its scores are compared.
@@ -155,7 +157,7 @@ def test_no_process_is_left_behind(graded):
 
 def test_no_file_outside_the_temporary_folders_changed(graded):
     assert graded["planted"] == []
-    assert graded["guarded_after"] == graded["guarded"]
+    assert graded["guarded_after"] == graded["guarded"]  # the checkout, $HOME and / (tests/hostile_grading.py)
 
 
 def test_a_rerun_on_the_cluster_grades_only_what_changed(graded):
@@ -221,7 +223,7 @@ def killing_work(key: str, name: str, notebook: bytes, file_name: str) -> dict:
     if name == "killer":
         (Path(notebook.decode()) / f"try-{os.getpid()}").touch()
         os._exit(3)
-    return make_report(name).to_dict()
+    return {"report": make_report(name).to_dict(), "worker": "tcp://stand-in", "isolation": "none (a stand-in)"}
 
 
 def test_a_submission_that_keeps_killing_workers_becomes_an_error_row(assignment, tmp_path):
@@ -242,3 +244,27 @@ def test_a_submission_that_keeps_killing_workers_becomes_an_error_row(assignment
     assert len(list(tries.iterdir())) == ALLOWED_FAILURES + 1  # the bound set on the scheduler
     assert f"died {ALLOWED_FAILURES + 1} times" in reports["killer"].problems[0]
     assert reports["a"].status == "graded" and reports["b"].status == "graded"
+
+
+def test_a_worker_that_cannot_isolate_refuses_its_tasks_loudly(assignment, tmp_path, monkeypatch, capsys):
+    """Workers where bubblewrap cannot run (GRADER_BWRAP=none in their environment) grade nothing: each
+    submission becomes an error row naming the worker and the cause, and the client says so once a worker."""
+    from grader.batch.cluster import DaskPool
+
+    monkeypatch.setenv("GRADER_BWRAP", "none")  # the LocalCluster's worker processes inherit it
+    record = tmp_path / "ran"
+    notebook = (ROOT / "assignments" / "dnn_app" / "dnn_app_solution.ipynb").read_text()
+    marked = f"from dnn_app_utils_v3 import *\\nopen({str(record)!r}, 'w')"  # a kernel that ran leaves the file
+    notebook = notebook.replace("from dnn_app_utils_v3 import *", marked)
+    finished = []
+    pool = DaskPool(assignment, GradeOptions(), "local:1", lambda submission, report: finished.append(report))
+    for name in ("a", "b", "c"):
+        (tmp_path / name).write_text(notebook)
+    pool.run([Submission(name, tmp_path / name, name, sha256="0" * 64) for name in ("a", "b", "c")])
+    assert sorted(r.name for r in finished) == ["a", "b", "c"]
+    for report in finished:
+        assert report.status == "error" and "refuses to grade" in report.problems[0], report.problems
+        assert "bubblewrap is turned off" in report.problems[0]
+    said = [line for line in capsys.readouterr().err.splitlines() if "REFUSES to grade" in line]
+    assert len(said) == 1, said
+    assert not record.exists()  # no kernel ran

@@ -48,7 +48,7 @@ def _lines(script: str) -> list[str]:
 
 
 def _probe_line(script: str) -> str:
-    found = [line for line in _lines(script) if "choose_sandbox" in line]
+    found = [line for line in _lines(script) if "grader isolation" in line]
     assert len(found) == 1, script
     return found[0]
 
@@ -98,4 +98,5 @@ def test_the_probe_passes_here_and_stops_the_job_without_bubblewrap(job_script, 
                              text=True, timeout=120)
     assert stopped.returncode == 1
     assert "the workers started" not in stopped.stdout
-    assert "no working sandbox here: bubblewrap is not installed" in stopped.stderr
+    assert "cannot be isolated here" in stopped.stderr
+    assert "bubblewrap (the sandbox program) is not installed" in stopped.stderr

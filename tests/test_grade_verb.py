@@ -9,6 +9,8 @@ from grader.reports.gradebook import Gradebook
 from tests import notebook_edits as edits
 from tests.batch_helpers import grade_cli
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 TWO, DEEP = "two_layer_model", "L_layer_model"
 
 

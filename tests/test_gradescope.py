@@ -1,22 +1,31 @@
 """`grader gradescope`: the autograder.zip, unpacked into a folder laid out like Gradescope's
-(/autograder, moved by GRADER_GRADESCOPE_ROOT), set up with its own setup.sh (cheaply: a venv
-over the installed dependencies, the bundled wheel installed without them), then run_autograder on
-five submissions. Every results.json is checked against Gradescope's documented format
-(gradescope-autograders.readthedocs.io, "Autograder Specifications": results.json)."""
+(/autograder, moved by GRADER_GRADESCOPE_ROOT) and set up by its own setup.sh as root
+(tests/gradescope_install.py), then run_autograder on submissions in the two containers Gradescope
+gives: one where bubblewrap runs, and the usual one where it cannot (GRADER_BWRAP=none), so that
+kernels run as the unprivileged account grader-kernel. Every results.json is checked against
+Gradescope's documented format (gradescope-autograders.readthedocs.io, "Autograder
+Specifications": results.json)."""
 
 import json
-import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.assignment.manifest import load_assignment
 from grader.assignment.released import released_notebook
+from grader.kernel.account import living_processes
 from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.gradescope_install import run_autograder, tree_state
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 FORMATS = {"text", "html", "simple_format", "md", "ansi"}
@@ -65,76 +74,122 @@ def test_the_schema_check_is_not_vacuous():
 
 
 SCENARIOS = ("solution", "blank", "not_a_notebook", "two_notebooks", "no_notebook")
+ACCOUNT_SCENARIOS = ("solution", "blank", "hostile")
+NO_BUBBLEWRAP = {"GRADER_BWRAP": "none"}  # as in an unprivileged container, where bubblewrap cannot run
+HOSTILE_SETUP = """
+import json, os, subprocess, sys
+root, found = {root!r}, {{"uid": os.getuid()}}
+def attempt(name, action):
+    try:
+        action()
+        found[name] = "done"
+    except Exception as error:
+        found[name] = type(error).__name__
+attempt("read_expected", lambda: open(root + "/source/tree/assignments/dnn_app/expected.npz", "rb").read(1))
+attempt("read_cases", lambda: open(root + "/source/tree/assignments/dnn_app/cases.py").read(1))
+attempt("write_results", lambda: open(root + "/results/results.json", "w").write('{{"score": 100}}'))
+attempt("write_grader", lambda: open(subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"],
+        capture_output=True, text=True).stdout.strip(), "a").write("# changed by a student"))
+attempt("write_venv", lambda: open(root + "/venv/bin/planted", "w").write("x"))
+attempt("write_source", lambda: open(root + "/source/planted", "w").write("x"))
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3); open({root!r} + '/results/results.json', 'w')"
+                  ".write('{{}}')"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+open({report!r}, "w").write(json.dumps(found))
+"""
 
 
-def _fill(submission, scenario, tmp):
-    solution = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
-    blank = tmp / "blank.ipynb"
-    nbformat.write(released_notebook(load_assignment(ASSIGNMENT_DIR)), blank)
-    if scenario == "solution":
-        shutil.copy(solution, submission / "dnn_app.ipynb")
-    elif scenario == "blank":
-        shutil.copy(blank, submission / "dnn_app.ipynb")
-    elif scenario == "not_a_notebook":
-        (submission / "dnn_app.ipynb").write_text("my answers are in the PDF\n")
-    elif scenario == "two_notebooks":
-        shutil.copy(solution, submission / "mine.ipynb")
-        shutil.copy(blank, submission / "old.ipynb")
-    elif scenario == "no_notebook":
-        (submission / "answers.pdf").write_bytes(b"%PDF-1.4\n")
+def _notebooks(tmp) -> dict[str, bytes]:
+    solution = (ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_bytes()
+    blank = released_notebook(load_assignment(ASSIGNMENT_DIR))
+    return {"solution": solution, "blank": nbformat.writes(blank).encode()}
+
+
+def _hostile(root, report) -> bytes:
+    assignment = load_assignment(ASSIGNMENT_DIR)
+    notebook = released_notebook(assignment)
+    setup = next(cell for cell in notebook.cells if assignment.setup_marker in cell.source)
+    setup.source += "\n" + HOSTILE_SETUP.format(root=str(root), report=str(report))
+    return nbformat.writes(notebook).encode()
+
+
+def _files(scenario: str, notebooks: dict[str, bytes]) -> dict[str, bytes]:
+    if scenario in notebooks:
+        return {"dnn_app.ipynb": notebooks[scenario]}
+    if scenario == "not_a_notebook":
+        return {"dnn_app.ipynb": b"my answers are in the PDF\n"}
+    if scenario == "two_notebooks":
+        return {"mine.ipynb": notebooks["solution"], "old.ipynb": notebooks["blank"]}
+    return {"answers.pdf": b"%PDF-1.4\n"}
 
 
 @pytest.fixture(scope="module")
-def gradescope(tmp_path_factory):
-    """Build, unpack, set up once; run every scenario; return {scenario: results.json document}."""
-    tmp = tmp_path_factory.mktemp("gradescope")
-    archive = tmp / "autograder.zip"
+def gradescope(gradescope_root, sandbox, tmp_path_factory):
+    """Every scenario run once in the sandbox; returns {scenario: results.json document}."""
+    notebooks = _notebooks(tmp_path_factory.mktemp("notebooks"))
+    results = {}
+    for scenario in SCENARIOS:
+        results[scenario], done = run_autograder(gradescope_root, _files(scenario, notebooks))
+        assert done.returncode == 0, done.stderr
+    return {"root": gradescope_root, "results": results}
+
+
+@pytest.fixture(scope="module")
+def without_bubblewrap(gradescope_root, tmp_path_factory):
+    """The usual Gradescope container: bubblewrap cannot run, so kernels run as grader-kernel."""
+    from grader.kernel.account import find_account
+
+    account = find_account("grader-kernel")
+    notebooks = _notebooks(tmp_path_factory.mktemp("notebooks"))
+    report = Path(tempfile.mkdtemp(prefix="grader-hostile-", dir="/tmp")) / "found.json"
+    report.parent.chmod(0o777)
+    notebooks["hostile"] = _hostile(gradescope_root, report)
+    venv_before = tree_state(gradescope_root / "venv")
+    results, runs = {}, {}
+    for scenario in ACCOUNT_SCENARIOS:
+        results[scenario], runs[scenario] = run_autograder(gradescope_root, _files(scenario, notebooks),
+                                                           **NO_BUBBLEWRAP)
+        runs[scenario + ":left"] = living_processes(account.uid)
+    time.sleep(4)  # the hostile daemon, had it survived, would have rewritten results.json by now
+    hostile_after = json.loads((gradescope_root / "results" / "results.json").read_text())
+    found = json.loads(report.read_text()) if report.exists() else {}
+    shutil.rmtree(report.parent, ignore_errors=True)
+    return {"root": gradescope_root, "results": results, "runs": runs, "account": account, "found": found,
+            "hostile_after": hostile_after, "venv_before": venv_before,
+            "venv_after": tree_state(gradescope_root / "venv")}
+
+
+def test_the_bundle_holds_setup_run_and_the_instructor_side(tmp_path):
+    archive = tmp_path / "autograder.zip"
     built = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--assignment", str(ASSIGNMENT_DIR),
                             "--out", str(archive)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert built.returncode == 0, built.stderr
-    root = tmp / "autograder"
-    (root / "source").mkdir(parents=True)
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(root / "source")
-    for name in ("setup.sh", "run_autograder"):  # zipfile drops modes; Gradescope's unzip keeps them
-        (root / "source" / name).chmod(0o755)
-    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env |= {"GRADER_GRADESCOPE_ROOT": str(root), "GRADER_SKIP_APT": "1", "GRADER_SKIP_REQUIREMENTS": "1",
-            "GRADER_VENV_FLAGS": "--system-site-packages --without-pip"}
-    setup = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=env, capture_output=True, text=True,
-                           timeout=120)
-    assert setup.returncode == 0, setup.stderr
-    results = {}
-    for scenario in SCENARIOS:
-        shutil.rmtree(root / "submission", ignore_errors=True)
-        shutil.rmtree(root / "results", ignore_errors=True)
-        (root / "submission").mkdir()
-        _fill(root / "submission", scenario, tmp)
-        done = subprocess.run([str(root / "run_autograder")], cwd=tmp, env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert done.returncode == 0, done.stderr
-        results[scenario] = json.loads((root / "results" / "results.json").read_text())
-    return {"root": root, "results": results, "archive": archive}
-
-
-def test_the_bundle_holds_setup_run_and_the_instructor_side(gradescope):
-    names = set(zipfile.ZipFile(gradescope["archive"]).namelist())
+    names = set(zipfile.ZipFile(archive).namelist())
     assert {"setup.sh", "run_autograder", "requirements.txt"} <= names
     assert any(n.startswith("wheels/") and n.endswith(".whl") for n in names)
     for name in ("cases.py", "expected.npz", "mistakes.py", "mistakes_expected.npz"):
         assert f"tree/assignments/dnn_app/{name}" in names
     assert "tree/reference/expected.py" in names  # cases.py imports it through instructor_path
     assert not any("__pycache__" in n for n in names)
-    pinned = zipfile.ZipFile(gradescope["archive"]).read("requirements.txt").decode().split()
+    pinned = zipfile.ZipFile(archive).read("requirements.txt").decode().split()
     assert any(line.startswith("numpy==") for line in pinned)
 
 
-def test_the_grader_runs_from_the_installed_wheel(gradescope):
-    venv_python = gradescope["root"] / "venv" / "bin" / "python"
+def test_setup_makes_the_account_and_locks_the_instructors_side(gradescope_root):
+    from grader.kernel.account import find_account
+
+    account = find_account("grader-kernel")
+    assert account is not None and account.uid != 0
+    assert stat.S_IMODE((gradescope_root / "source").stat().st_mode) == 0o700
+    assert stat.S_IMODE((gradescope_root / "results").stat().st_mode) == 0o755
+    writable = [p for p in (gradescope_root / "venv").rglob("*") if not p.is_symlink() and p.stat().st_mode & 0o022]
+    assert writable == []
+
+
+def test_the_grader_runs_from_the_installed_wheel(gradescope_root):
+    venv_python = gradescope_root / "venv" / "bin" / "python"
     where = subprocess.run([str(venv_python), "-c", "import grader; print(grader.__file__)"], cwd="/",
                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
-    assert str(gradescope["root"] / "venv") in where.stdout
+    assert str(gradescope_root / "venv") in where.stdout
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -149,12 +204,8 @@ def test_the_solution_scores_full_marks_and_hides_hidden_cases_until_published(g
     visibility = {t["visibility"] for t in document["tests"] if "hidden" in t["tags"]}
     assert visibility == {"after_published"}
     assert {t["visibility"] for t in document["tests"] if "public" in t["tags"]} == {"visible"}
-    isolated = document["extra_data"]["isolated"]
-    assert document["extra_data"]["isolation"].startswith("bubblewrap" if isolated else "none beyond the container")
-    from grader.kernel.sandbox import choose_sandbox
-
-    if choose_sandbox(disabled=False) is not None:  # bubblewrap works here: so it must from the wheel install
-        assert isolated, document["extra_data"]["isolation"]
+    assert document["extra_data"]["isolated"] is True
+    assert document["extra_data"]["isolation"].startswith("bubblewrap sandbox")
 
 
 def test_the_blank_notebook_fails_with_the_graders_messages(gradescope):
@@ -183,9 +234,50 @@ def test_no_notebook_says_what_was_found_and_what_to_upload(gradescope):
     assert "answers.pdf" in document["output"] and "dnn_app.ipynb" in document["output"]
 
 
-def test_the_installed_wheel_registers_the_pytest_plugin(gradescope):
+def test_without_bubblewrap_kernels_run_as_the_account_and_grade_the_same(without_bubblewrap):
+    results, account = without_bubblewrap["results"], without_bubblewrap["account"]
+    assert results["solution"]["score"] == pytest.approx(100)
+    assert results["blank"]["score"] == 0 and results["hostile"]["score"] == 0
+    for scenario in ACCOUNT_SCENARIOS:
+        assert schema_problems(results[scenario]) == []
+        assert "extra_data" in results[scenario], (scenario, results[scenario]["output"])
+        extra = results[scenario]["extra_data"]
+        assert extra["isolated"] is True, extra
+        assert extra["isolation"] == f"dedicated unprivileged account grader-kernel (uid {account.uid}), no sandbox"
+        assert without_bubblewrap["runs"][scenario].returncode == 0, without_bubblewrap["runs"][scenario].stderr
+
+
+def test_without_bubblewrap_the_kernel_reads_and_changes_nothing_of_the_graders(without_bubblewrap):
+    found = without_bubblewrap["found"]
+    assert found.get("uid") == without_bubblewrap["account"].uid != 0, found
+    attempts = {name: outcome for name, outcome in found.items() if name != "uid"}
+    assert attempts and set(attempts.values()) == {"PermissionError"}, attempts
+    assert without_bubblewrap["venv_after"] == without_bubblewrap["venv_before"]
+    assert not (without_bubblewrap["root"] / "source" / "planted").exists()
+
+
+def test_without_bubblewrap_nothing_the_kernel_started_outlives_it(without_bubblewrap):
+    for scenario in ACCOUNT_SCENARIOS:
+        assert without_bubblewrap["runs"][scenario + ":left"] == [], scenario
+    assert without_bubblewrap["hostile_after"] == without_bubblewrap["results"]["hostile"]
+
+
+def test_without_bubblewrap_or_the_account_nothing_runs(gradescope_root):
+    """Neither isolation: results.json says so, the exit status is 2, and no kernel ran."""
+    document, done = run_autograder(gradescope_root, {"dnn_app.ipynb": (ASSIGNMENT_DIR / "dnn_app_solution.ipynb")
+                                                      .read_bytes()}, GRADER_KERNEL_ACCOUNT="no-such-account",
+                                    **NO_BUBBLEWRAP)
+    assert done.returncode == 2 and document["score"] == 0 and document["tests"] == []
+    assert "bubblewrap is turned off" in document["output"] and "no-such-account" in document["output"]
+    assert schema_problems(document) == []
+
+
+def test_the_installed_wheel_registers_the_pytest_plugin(gradescope_root):
     """A fresh install (the bundle's wheel) loads `pytest --grade` through its pytest11 entry point."""
-    venv_python = gradescope["root"] / "venv" / "bin" / "python"
+    venv_python = gradescope_root / "venv" / "bin" / "python"
+    probe = subprocess.run([str(venv_python), "-c", "import pytest"], capture_output=True)
+    if probe.returncode != 0:  # pytest is not among the grader's requirements: bring it in for this test
+        subprocess.run([str(venv_python), "-m", "pip", "install", "--quiet", "pytest"], check=True, timeout=300)
     shown = subprocess.run([str(venv_python), "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd="/",
                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
     assert "--grade=NOTEBOOK" in shown.stdout, shown.stderr[-2000:]

@@ -21,6 +21,8 @@ from tests.batch_helpers import grade_cli
 from tests.intake_corpus import SOLUTION, write_intake_corpus
 from tests.test_batch import _csv, _rows
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 
 @pytest.fixture()
 def corpus(tmp_path):
@@ -66,7 +68,7 @@ def test_a_notebook_nested_too_deeply_is_invalid(corpus):
 
 
 def test_check_says_a_deep_notebook_cannot_be_graded(corpus, capsys):
-    status = cli.main(["check", str(corpus["deep"]), "--no-sandbox", "--assignment",
+    status = cli.main(["check", str(corpus["deep"]), "--assignment",
                        str(SOLUTION.parent)])
     out = capsys.readouterr()
     assert status == 2, out
@@ -75,7 +77,7 @@ def test_check_says_a_deep_notebook_cannot_be_graded(corpus, capsys):
 
 def test_a_batch_of_hostile_files_finishes_with_a_row_for_each(corpus, tmp_path):
     out = tmp_path / "out"
-    run = grade_cli("--no-sandbox", str(corpus["plain"].parent), str(corpus["link_to_solution"]), "--out", str(out),
+    run = grade_cli(str(corpus["plain"].parent), str(corpus["link_to_solution"]), "--out", str(out),
                     cwd=tmp_path, timeout=240)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
@@ -135,10 +137,10 @@ def test_the_same_name_from_another_zip_does_not_replace_the_first(tmp_path):
     week1 = _zip(tmp_path / "week1.zip", "alice.ipynb", "{}")  # invalid notebooks: no kernel is needed
     week2 = _zip(tmp_path / "week2.zip", "alice.ipynb", "not JSON")
     out = tmp_path / "out"
-    first = grade_cli("--no-sandbox", str(week1), "--out", str(out), cwd=tmp_path, timeout=120)
+    first = grade_cli(str(week1), "--out", str(out), cwd=tmp_path, timeout=120)
     assert first.returncode == 0, first.stderr
     before = _rows(out)["alice"]
-    second = grade_cli("--no-sandbox", str(week2), "--out", str(out), cwd=tmp_path, timeout=120)
+    second = grade_cli(str(week2), "--out", str(out), cwd=tmp_path, timeout=120)
     assert "graded 0, skipped 0 unchanged, refused 1" in second.stdout, second.stderr
     rows = _rows(out)
     assert sorted(rows) == ["alice", "alice-2"]
@@ -147,7 +149,7 @@ def test_the_same_name_from_another_zip_does_not_replace_the_first(tmp_path):
     for name, words in (("alice", "no 'nbformat' field"), ("alice-2", "not valid JSON")):  # each its own reports
         assert words in (out / name / "feedback.md").read_text()
     # Reruns keep every name and skip what did not change, whichever zips are given, from anywhere.
-    both = grade_cli("--no-sandbox", str(week2.relative_to(tmp_path)), str(week1), "--out", str(out),
+    both = grade_cli(str(week2.relative_to(tmp_path)), str(week1), "--out", str(out),
                      cwd=tmp_path, timeout=120)
     assert "graded 0, skipped 2 unchanged" in both.stdout, both.stderr
     assert sorted(_rows(out)) == ["alice", "alice-2"]
@@ -162,6 +164,6 @@ def test_names_held_in_the_gradebook_go_only_to_their_origin():
 
 
 def test_check_says_a_fifo_is_not_a_notebook_without_opening_it(corpus, capsys):
-    status = cli.main(["check", str(corpus["fifo"]), "--no-sandbox", "--assignment", str(SOLUTION.parent)])
+    status = cli.main(["check", str(corpus["fifo"]), "--assignment", str(SOLUTION.parent)])
     out = capsys.readouterr()
     assert status == 2 and "not a notebook file" in out.err and "Traceback" not in out.err

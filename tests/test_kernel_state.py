@@ -14,10 +14,14 @@ from pathlib import Path
 import pytest
 
 from grader.kernel.session import KernelLimits, KernelSession
+from tests.conftest import proven_sandbox
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 FLOOD = '''
 from comm import create_comm
 from IPython.display import display, update_display
+
 
 big = "x" * 1_000_000
 widget = create_comm(target_name="any-target", data={"state": {"v": big}, "buffer_paths": []})
@@ -47,7 +51,7 @@ def _kept_characters(client) -> int:
 @pytest.fixture(scope="module")
 def flooded():
     with tempfile.TemporaryDirectory(prefix="grader-kernel-") as folder:
-        session = KernelSession(Path(folder), LIMITS, None)
+        session = KernelSession(Path(folder), LIMITS, proven_sandbox())
         try:
             session.start()
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -78,7 +82,7 @@ def test_no_widget_or_display_state_is_kept(flooded):
 def test_a_widget_message_nbclient_cannot_read_is_ignored(tmp_path):
     """A comm_open for the widget target without the state nbclient expects made it raise, and the
     grader took the kernel for dead."""
-    session = KernelSession(tmp_path, LIMITS, None)
+    session = KernelSession(tmp_path, LIMITS, proven_sandbox())
     try:
         outcome = session.run('from comm import create_comm\n'
                               'create_comm(target_name="jupyter.widget", data={"state": {}})\nprint("done")', 60)

@@ -22,6 +22,7 @@ import pytest
 
 from grader.judge.diagnose import DiagnosisBudget
 from grader.reports.results import SubmissionReport
+from tests.conftest import proven_sandbox
 from tests.mistakes_corpus import (
     DA2,
     DEEP,
@@ -37,6 +38,8 @@ from tests.mistakes_corpus import (
     Entry,
     write_corpus,
 )
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 SEED = "    np.random.seed(1)\n"
 LOOP = "    for i in range(0, num_iterations):\n"
@@ -106,7 +109,7 @@ def grade_with(path: str, limits: dict) -> dict:
 
     assignment = load_assignment(ROOT / "assignments" / "dnn_app")
     report = grade_notebook(Path(path), assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=None, limits=dict(limits)))
+                            GradeOptions(sandbox=proven_sandbox(), limits=dict(limits)))
     return report.to_dict()
 
 
@@ -248,7 +251,7 @@ def test_the_second_assignments_db_sum_family_is_named(tmp_path, edit, shown):
     nbformat.write(notebook, tmp_path / "student.ipynb")
     assignment = load_assignment(FOLDER)
     report = grade_notebook(tmp_path / "student.ipynb", assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=None))
+                            GradeOptions(sandbox=proven_sandbox()))
     failing = [c for c in report.cases if c.function == "linear_backward" and not c.passed]
     named = [c.diagnosis for c in failing if c.diagnosis and c.diagnosis.get("mistake") == "db-sum"]
     assert named, [c.diagnosis for c in failing]

@@ -17,6 +17,8 @@ from grader.judge.rules import is_self_check
 from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 CHECK_CELL = "from grader import check\ncheck()"
 RIGHT = "parameters = update_parameters(parameters, grads, learning_rate)"
 WRONG = "parameters = update_parameters(parameters, grads, 2 * learning_rate)"

@@ -25,8 +25,9 @@ from grader.kernel.session import (
     flood_message,
     message_limit,
 )
+from tests.conftest import proven_sandbox
 
-pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+pytestmark = [pytest.mark.critical, pytest.mark.kernel]  # also run under the oldest supported versions
 
 LIMITS = KernelLimits(output_bytes=10_000)
 FLOOD = flood_limit(LIMITS.output_bytes)
@@ -88,7 +89,7 @@ PRINTS = {
 def session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("flood-test")
     os.chmod(folder, 0o755)
-    session = KernelSession(folder, LIMITS)  # no sandbox needed: this is about the grader's side
+    session = KernelSession(folder, LIMITS, proven_sandbox())
     yield session
     session.close()
 
@@ -138,7 +139,7 @@ def test_output_of_a_cell_that_raised_does_not_count_for_the_next(session):
 
 def test_an_error_after_the_kept_output_is_still_an_error(tmp_path):
     """A cell that prints past the kept output and then raises has raised: the error is kept."""
-    session = KernelSession(tmp_path, LIMITS, None)
+    session = KernelSession(tmp_path, LIMITS, proven_sandbox())
     try:
         outcome = session.run(f"print('x' * {LIMITS.output_bytes * 2})\nraise ValueError('after the output')", 60)
         assert (outcome.status, outcome.error_name, outcome.truncated) == ("error", "ValueError", True)
@@ -188,7 +189,7 @@ LOSSES = [(LOSES_LARGE, "small\n", "one message too large to accept"), (LOSES_AL
 
 
 def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
-    session = KernelSession(tmp_path, LIMITS)
+    session = KernelSession(tmp_path, LIMITS, proven_sandbox())
     try:
         for lossy, small, how in LOSSES:
             assert session.run(lossy + "print('small')", timeout=30).stdout == small  # what the simulation loses

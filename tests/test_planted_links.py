@@ -18,15 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from grader.kernel.sandbox import choose_sandbox, unavailable_reason
 from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import SOLUTION, grade_cli, write_unwritten
+from tests.conftest import proven_sandbox
 from tests.hostile_corpus import DEEP, TWO, in_body, solution_notebook
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 PLANT = '''
 import json, os, shutil
 import matplotlib.font_manager
+
 font = "fontlist-v" + matplotlib.font_manager.FontManager.__version__ + ".json"
 
 def plant(name, target):
@@ -115,7 +118,7 @@ def _state(folder: Path) -> dict[str, tuple]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory) -> dict:
-    assert choose_sandbox(disabled=False) is not None, f"no sandbox: {unavailable_reason()}"
+    proven_sandbox()  # before any of the batch runs
     root = tmp_path_factory.mktemp("links")
     victims = _sentinels(root / "host")
     submissions = root / "submissions"

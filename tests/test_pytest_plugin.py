@@ -14,7 +14,9 @@ import pytest
 
 from grader.assignment.manifest import load_assignment
 from grader.assignment.released import released_notebook
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.conftest import ASSIGNMENT_DIR, ROOT, proven_sandbox
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 
 def _plugin_args() -> list[str]:
@@ -63,6 +65,7 @@ def test_the_entry_point_is_declared_under_the_name_p_uses():
 # pyproject.toml declares (the environment's install may predate it).
 AS_INSTALLED = r"""
 import importlib.metadata, sys, pytest
+
 class Installed(importlib.metadata.Distribution):
     def read_text(self, filename):
         return {"METADATA": "Metadata-Version: 2.1\nName: nbgrade-dnn\nVersion: 0.1.0\n",
@@ -113,7 +116,7 @@ def test_the_blank_notebook_fails_each_item_with_the_feedbacks_text(graded):
     # The same notebook graded in-process (the released one: the course's own code, no sandbox needed):
     assignment = load_assignment(ASSIGNMENT_DIR)
     report = grade_notebook(_blank_path(graded), assignment,
-                            ExpectedValues(assignment), GradeOptions())
+                            ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox()))
     for verdict in report.cases:
         shown = failures[item_name(verdict)].text or ""
         assert shown.splitlines()[0] == case_text(verdict).splitlines()[0]

@@ -7,10 +7,12 @@ import pytest
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.compare import compare
 from grader.judge.expected import ExpectedValues
-from grader.kernel.sandbox import choose_sandbox
 from grader.kernel.untrusted import KernelResult
 from tests import notebook_edits as edits
+from tests.conftest import proven_sandbox
 from tests.test_rules import by_rule, findings_of
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 TWO = "two_layer_model"
 
@@ -18,7 +20,7 @@ TWO = "two_layer_model"
 def test_a_kernel_that_cannot_start_is_the_graders_failure_not_the_students(assignment, tmp_path):
     path = edits.write(edits.solution(), tmp_path / "good.ipynb")
     report = grade_notebook(path, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=choose_sandbox(False), limits={"memory_mb": 50}))
+                            GradeOptions(sandbox=proven_sandbox(), limits={"memory_mb": 50}))
     assert report.status == "error"  # so the gradebook grades it again on the next run
     assert any("could not start" in problem for problem in report.problems)
 
@@ -32,7 +34,7 @@ def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assi
     notebook.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
     path = edits.write(notebook, tmp_path / "stuck.ipynb")
     report = grade_notebook(path, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=choose_sandbox(False), execute_all=True,
+                            GradeOptions(sandbox=proven_sandbox(), execute_all=True,
                                          data_dir=synthetic_data_dir, limits={"submission_seconds": 45}))
     assert report.score == pytest.approx(100), report.problems
     assert any("whole notebook could not be run" in problem for problem in report.problems)

@@ -12,6 +12,8 @@ from grader.judge import rules
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 TWO = "two_layer_model"
 DEEP = "L_layer_model"
 

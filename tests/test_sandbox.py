@@ -10,25 +10,22 @@ import errno
 import json
 import os
 import socket
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from grader.kernel.isolation import bubblewrap
+from grader.kernel.probe import ask, sentinels
 from grader.kernel.processes import process_tree
-from grader.kernel.sandbox import SandboxError, choose_sandbox, project_checkout, readable_paths, unavailable_reason
+from grader.kernel.runfolder import RunFolder
+from grader.kernel.sandbox import Sandbox, hidden_folders, layout, readable_paths
 from grader.kernel.session import KernelLimits, KernelSession
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 LIMITS = KernelLimits(cpu_seconds=60, memory_mb=1024, processes=40, file_mb=8)
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    chosen = choose_sandbox(disabled=False)
-    assert chosen is not None, f"no sandbox on this machine: {unavailable_reason()}"
-    return chosen
 
 
 def _workdir(parent: Path, name: str) -> Path:
@@ -233,17 +230,76 @@ def test_process_cap_counts_each_kernel_alone(sandbox, tmp_path):
     assert [pid for root in roots for pid in process_tree(root)] == []
 
 
-def test_a_python_installation_that_holds_the_checkout_is_refused(tmp_path):
-    with pytest.raises(SandboxError, match="must not see"):
-        readable_paths([Path(sys.prefix) / "lib" / "a-checkout"])
-    assert all(project_checkout() not in path.parents and path != project_checkout()
-               for path in readable_paths([project_checkout()]))
+def _fake_checkout(parent: Path) -> tuple[Path, Path]:
+    """A checkout holding an assignment's secrets and a virtual environment (`.venv`) inside it."""
+    checkout = parent / "checkout"
+    (checkout / "assignments" / "a").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("[project]\n")
+    (checkout / "assignments" / "a" / "expected.npz").write_bytes(b"secret")
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    (checkout / ".venv" / "bin" / "tool").write_text("shown")
+    for folder in [parent, *[p for p in checkout.rglob("*") if p.is_dir()], checkout]:
+        folder.chmod(0o755)
+    return checkout, checkout / ".venv"
 
 
-def test_no_sandbox_when_disabled_and_the_probe_runs_once(sandbox):
-    assert choose_sandbox(disabled=True) is None
-    assert "--no-sandbox" in unavailable_reason()
-    assert choose_sandbox(disabled=False) is sandbox
+def _probe_with(sandbox: Sandbox, hidden: tuple[Path, ...], shown: Path) -> tuple:
+    answer = ask(lambda command, workdir: sandbox.wrap(command, workdir=workdir), sentinels(hidden, sandbox.readable))
+    seen = ask(lambda command, workdir: sandbox.wrap(command, workdir=workdir), [shown / "bin" / "tool"])
+    return answer, seen
+
+
+def test_a_virtual_environment_inside_the_checkout_keeps_the_checkout_hidden(sandbox, tmp_path):
+    """The usual `python -m venv .venv` in the checkout: the venv is shown, the checkout's files are not
+    (the checkout's path exists inside, as the folder that holds the venv; the probe checks real files)."""
+    checkout, venv = _fake_checkout(tmp_path)
+    hidden = (checkout,)
+    inner = dataclasses.replace(sandbox, mounts=layout([*readable_paths(), venv], hidden))
+    answer, seen = _probe_with(inner, hidden, venv)
+    assert len(sentinels(hidden, inner.readable)) == 2  # pyproject.toml and expected.npz, not the venv's file
+    assert (answer.failure, answer.uid, answer.readable) == ("", 65534, ())
+    assert seen.readable == (str(venv / "bin" / "tool"),)
+
+
+def test_a_checkout_inside_a_python_installation_is_covered(sandbox, tmp_path):
+    """A checkout inside a folder that Python's installation is in (here: the installation is the
+    checkout's parent) is covered by an empty folder, and the venv inside it bound again on top."""
+    checkout, venv = _fake_checkout(tmp_path)
+    hidden = (checkout,)
+    mounts = layout([*readable_paths(), tmp_path, venv], hidden)
+    assert [(m.path, m.bound) for m in mounts if tmp_path in m.path.parents or m.path == tmp_path] == [
+        (tmp_path, True), (checkout, False), (venv, True)]
+    answer, seen = _probe_with(dataclasses.replace(sandbox, mounts=mounts), hidden, venv)
+    assert (answer.failure, answer.uid, answer.readable) == ("", 65534, ())
+    assert seen.readable == (str(venv / "bin" / "tool"),)
+    uncovered = dataclasses.replace(sandbox, mounts=layout([*readable_paths(), tmp_path], ()))
+    exposed, _ = _probe_with(uncovered, hidden, venv)
+    secrets = {str(checkout / "pyproject.toml"), str(checkout / "assignments" / "a" / "expected.npz")}
+    assert secrets <= set(exposed.readable)  # without the cover the probe sees the secrets: it is not vacuous
+
+
+def test_the_probe_runs_once_per_set_of_hidden_folders(sandbox):
+    hidden = hidden_folders((ASSIGNMENT_DIR,))
+    assert bubblewrap(hidden) is sandbox and bubblewrap(hidden) is bubblewrap(hidden)
+
+
+IO_URING = """
+import ctypes, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 8, params)  # io_uring_setup
+print(json.dumps({"result": fd, "errno": ctypes.get_errno()}))
+"""
+
+
+def test_io_uring_is_refused_inside(sandbox, tmp_path):
+    """io_uring reaches the kernel's file and network code past every seccomp check: refused."""
+    session = KernelSession(_workdir(tmp_path, "w"), LIMITS, sandbox)
+    try:
+        found = _run_json(session, IO_URING)
+    finally:
+        session.close()
+    assert found == {"result": -1, "errno": errno.ENOSYS}, found
 
 
 NESTED_NAMESPACE = """
@@ -302,6 +358,7 @@ def test_memory_outside_the_address_space_counts(sandbox, tmp_path):
 
 FILL = """
 import errno, json, os
+
 written, error = 0, None
 chunk = b"x" * (4 * 1024 * 1024)
 for number in range({files}):
@@ -354,8 +411,6 @@ def test_each_start_gets_fresh_folders_and_leaves_none(sandbox, tmp_path):
 def test_removing_a_run_folder_never_follows_what_the_kernel_left_in_it(tmp_path):
     """A kernel (as a user, or before the grader takes the socket folder back) can leave links in
     the socket folder; removing the run folder deletes the links, never what they point at."""
-    from grader.kernel.sandbox import RunFolder
-
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "kept.txt").write_text("kept")

@@ -23,6 +23,8 @@ from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import FAMILY_ENTRIES, MISTAKE_ENTRIES, build, grade_file, write_corpus
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 ALL = MISTAKE_ENTRIES + FAMILY_ENTRIES
 
 
@@ -75,7 +77,7 @@ def test_check_prints_the_likely_mistake_with_its_line(bundle, tmp_path, capsys)
     import nbformat
 
     nbformat.write(build(entry), student / "dnn_app.ipynb")
-    status = cli.main(["check", str(student / "dnn_app.ipynb"), "--assignment", str(student), "--no-sandbox"])
+    status = cli.main(["check", str(student / "dnn_app.ipynb"), "--assignment", str(student)])
     out = capsys.readouterr().out
     assert status == 1
     assert "Likely mistake: the result of update_parameters is thrown away" in out

@@ -26,6 +26,8 @@ from grader.reports.gradebook import Gradebook
 from grader.reports.wording import label_for, labelled_path
 from tests.step_by_step_corpus import ENTRIES, FOLDER, FUNCTIONS, SOLUTION, write_corpus
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 OTHER = ROOT / "assignments" / "dnn_app" / "dnn_app_solution.ipynb"
 # Which graded functions call which (the notebook's own calls): a mistake may cost points there too.

@@ -32,6 +32,8 @@ from grader.verbs.release import build_release
 from tests.mistakes_corpus import grade_file
 from tests.step_by_step_corpus import FOLDER, SOLUTION, Entry, build
 
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 COST = "cost = (1.0 / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))"
 SQUEEZE = "    cost = np.squeeze(cost)\n"
@@ -105,7 +107,7 @@ def graded(tmp_path_factory) -> dict[str, SubmissionReport]:
     _write(batch)
     out = batch.parent / (batch.name + "-out")
     done = subprocess.run([sys.executable, "-m", "grader", "grade", "--assignment", str(FOLDER), "--out", str(out),
-                           "--quiet", "--no-sandbox", str(batch)], cwd=ROOT, capture_output=True, text=True,
+                           "--quiet", str(batch)], cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode in (0, 1), done.stderr
     with Gradebook(out / "gradebook.sqlite") as book:
@@ -187,8 +189,7 @@ def test_check_prints_the_likely_transpose_mistake(bundle, tmp_path, capsys):
     shutil.copytree(bundle, student)
     member = next(m for m in MEMBERS if m.name == "dW-without-transpose")
     nbformat.write(member.notebook(nbformat.read(SOLUTION, as_version=4)), student / "dnn_step_by_step.ipynb")
-    status = cli.main(["check", str(student / "dnn_step_by_step.ipynb"), "--assignment", str(student),
-                       "--no-sandbox"])
+    status = cli.main(["check", str(student / "dnn_step_by_step.ipynb"), "--assignment", str(student)])
     out = capsys.readouterr().out
     assert status == 1
     assert "Likely mistake: a transpose is misplaced: dW = np.dot(dZ, A_prev)" in out, out

@@ -19,6 +19,9 @@ from grader.cli import main
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
 from grader.records import Kind
+from tests.conftest import proven_sandbox
+
+pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 TOY = Path(__file__).resolve().parent / "toy_assignment"
 SOLUTION = TOY / "toy_solution.ipynb"
@@ -68,7 +71,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _grade(path: Path, toy):
-    return grade_notebook(path, toy, ExpectedValues(toy), GradeOptions())
+    return grade_notebook(path, toy, ExpectedValues(toy), GradeOptions(sandbox=proven_sandbox()))
 
 
 def test_the_solution_scores_full_marks(toy):

@@ -225,6 +225,16 @@ class Assignment:
             hook = getattr(self.cases_module(), "prepare_workdir", None)
             if hook:
                 hook(folder)
+        _readable_by_all(folder)
+
+
+def _readable_by_all(folder: Path) -> None:
+    """The kernel runs as another uid: its files must be readable whatever their source's modes (an
+    assignment folder private to root, as on Gradescope). The folder is fresh and no kernel has
+    touched it yet, so changing modes by path follows nothing a student made."""
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _require(table: dict, key: str, where: str):

@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import shutil
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import dask.config
-from distributed import Client, KilledWorker, LocalCluster, as_completed
+from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.assignment.manifest import Assignment
@@ -117,6 +118,21 @@ class _Unpacked:
     options: GradeOptions
     expected: ExpectedValues | None
     error: str = ""
+    isolation: str = ""  #: how this worker's kernels run, in words (or why it refuses to grade)
+
+
+def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[GradeOptions, str, str]:
+    """This worker's own isolation, proven here: (options with its launcher, how kernels run, refusal).
+    A worker never grades less isolated than the client asked; the dedicated account is not used,
+    since a worker's kernels run side by side with other workers' on the same machine."""
+    from grader.kernel.isolation import describe, kernel_launcher
+
+    try:
+        launcher = kernel_launcher(own_code=False, no_sandbox=options.no_sandbox, allow_account=False,
+                                   hidden=(assignment.folder, *assignment.instructor_paths))
+    except UserError as refused:
+        return options, "", str(refused)
+    return dataclasses.replace(options, sandbox=launcher), describe(launcher), ""
 
 
 _SHIPPED: dict[str, _Unpacked] = {}  # by the archive's sha256, in each worker process
@@ -130,8 +146,7 @@ class ShipAssignment(WorkerPlugin):
         self.key = hashlib.sha256(self.archive).hexdigest()
         self.name = f"grader-assignment-{self.key[:16]}"
         self.assignment = assignment
-        self.sandboxed = options.sandbox is not None
-        self.options = dataclasses.replace(options, sandbox=None)  # the worker chooses its own sandbox
+        self.options = dataclasses.replace(options, sandbox=None)  # each worker proves its own isolation
         self.folder: Path | None = None
 
     def setup(self, worker=None) -> None:
@@ -141,16 +156,15 @@ class ShipAssignment(WorkerPlugin):
         assignment = dataclasses.replace(
             self.assignment, folder=self.folder / assignment_place(self.assignment),
             instructor_paths=tuple(self.folder / f"path{n}" for n in range(len(self.assignment.instructor_paths))))
-        options = self.options
-        if self.sandboxed:
-            from grader.kernel.sandbox import choose_sandbox
-
-            options = dataclasses.replace(options, sandbox=choose_sandbox(disabled=False))
+        options, isolation, refusal = _worker_launcher(self.options, assignment)
+        if refusal:
+            _SHIPPED[self.key] = _Unpacked(assignment, options, None, refusal, isolation)
+            return
         try:
             load_catalogue(assignment)  # loads here as on the client, or its diagnoses would be lost unseen
-            _SHIPPED[self.key] = _Unpacked(assignment, options, ExpectedValues(assignment))
+            _SHIPPED[self.key] = _Unpacked(assignment, options, ExpectedValues(assignment), "", isolation)
         except Exception as error:  # noqa: BLE001 - reported on each submission this worker is given
-            _SHIPPED[self.key] = _Unpacked(assignment, options, None, f"{type(error).__name__}: {error}")
+            _SHIPPED[self.key] = _Unpacked(assignment, options, None, f"{type(error).__name__}: {error}", isolation)
 
     def teardown(self, worker=None) -> None:
         _SHIPPED.pop(self.key, None)
@@ -164,18 +178,38 @@ def _file_name(name: str) -> str:
     return name if name not in ("", ".", "..") else "submission.ipynb"
 
 
+class WorkerRefused(RuntimeError):
+    """This worker cannot isolate student code (or load the assignment), so it grades nothing."""
+
+    def __init__(self, worker: str, why: str):
+        super().__init__(worker, why)  # the arguments travel: Dask re-raises a copy on the client
+        self.worker, self.why = worker, why
+
+    def __str__(self) -> str:
+        return f"the worker {self.worker} refuses to grade: {self.why}"
+
+
+def _this_worker() -> str:
+    try:
+        return get_worker().address
+    except ValueError:  # not inside a worker (a test calling the task directly)
+        return "this process"
+
+
 def grade_on_worker(key: str, name: str, notebook: bytes, file_name: str = "submission.ipynb") -> dict:
-    """A Dask task: grade one submission, given as bytes, with the assignment this worker unpacked."""
+    """A Dask task: grade one submission, given as bytes, with the assignment this worker unpacked.
+    Returns {"report": ..., "worker": address, "isolation": how its kernels run}."""
     shipped = _SHIPPED.get(key)
     if shipped is None:
-        raise RuntimeError("this worker has not received the assignment")
+        raise WorkerRefused(_this_worker(), "it has not received the assignment")
     if shipped.error:
-        raise RuntimeError(f"the worker could not load the assignment ({shipped.error})")
+        raise WorkerRefused(_this_worker(), shipped.error)
     with tempfile.TemporaryDirectory(prefix="grader-submission-") as folder:
         path = Path(folder) / _file_name(file_name)
         path.write_bytes(notebook)
         options = dataclasses.replace(shipped.options, name=name)
-        return grade_notebook(path, shipped.assignment, shipped.expected, options).to_dict()
+        report = grade_notebook(path, shipped.assignment, shipped.expected, options).to_dict()
+    return {"report": report, "worker": _this_worker(), "isolation": shipped.isolation}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -230,16 +264,30 @@ class DaskPool:
     """Runs submissions as Dask tasks; the same interface as grader.batch.pool.Pool."""
 
     def __init__(self, assignment: Assignment, options: GradeOptions, address: str, finish: Callable,
-                 work: Callable = grade_on_worker, allowed_failures: int = ALLOWED_FAILURES):
+                 work: Callable = grade_on_worker, allowed_failures: int = ALLOWED_FAILURES,
+                 notify: Callable[[str], None] = lambda line: print(line, file=sys.stderr)):
         self.assignment, self.options, self.address, self.finish = assignment, options, address, finish
-        self.work, self.allowed_failures = work, allowed_failures
+        self.work, self.allowed_failures, self.notify = work, allowed_failures, notify
+        self._workers_said: set[str] = set()
+
+    def _say_once(self, worker: str, text: str) -> None:
+        """Each worker's isolation (or refusal), said the first time one of its results arrives."""
+        if worker not in self._workers_said:
+            self._workers_said.add(worker)
+            self.notify(f"worker {worker}: {text}")
 
     def _failed(self, submission: Submission, message: str) -> SubmissionReport:
         return unrun_report(submission, self.assignment, SubmissionStatus.ERROR, message, self.options)
 
     def _report(self, submission: Submission, future) -> SubmissionReport:
         try:
-            return SubmissionReport.from_dict(future.result())
+            result = future.result()
+            self._say_once(result["worker"], f"kernels run: {result['isolation']}")
+            return SubmissionReport.from_dict(result["report"])
+        except WorkerRefused as refused:
+            self._say_once(refused.worker, f"REFUSES to grade: {refused.why}")
+            return self._failed(submission, f"The grader did not run this submission: {refused}. Run the same "
+                                            "command again once every worker can isolate student code.")
         except CancelledError:  # the scheduler is gone (or the client lost it): stop, keep what is committed
             raise UserError(f"lost the Dask scheduler at {self.address}; every result received so far is in "
                             "the gradebook: run the same command again to grade the rest") from None

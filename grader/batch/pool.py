@@ -19,6 +19,7 @@ from grader.batch.collection import Submission
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
+from grader.kernel.isolation import Isolation, isolation_of
 from grader.records import CaseStatus, SubmissionStatus
 from grader.reports.results import CaseVerdict, SubmissionReport
 
@@ -31,7 +32,10 @@ def unrun_report(submission: Submission, assignment: Assignment, status: Submiss
     """A report for a submission that could not be graded: every case "not run", score 0."""
     report = SubmissionReport(name=submission.name, path=submission.source, sha256=submission.sha256,
                               assignment=assignment.name, assignment_version=assignment.version, status=status,
-                              problems=[message], isolated=bool(options and options.sandbox is not None))
+                              problems=[message])
+    if options is not None:
+        kind = isolation_of(options.sandbox)
+        report.isolated, report.isolation = kind != Isolation.NONE, kind.value
     names = {graded.name for graded in assignment.functions}
     for case in assignment.cases():
         if case["function"] in names:

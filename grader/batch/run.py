@@ -118,7 +118,7 @@ class Batch:
                 if runnable and self.dask:
                     from grader.batch.cluster import DaskPool  # distributed is an optional extra
 
-                    DaskPool(self.assignment, self.options, self.dask, finish).run(runnable)
+                    DaskPool(self.assignment, self.options, self.dask, finish, notify=say).run(runnable)
                 elif runnable:
                     Pool(self.assignment, self.options, self.workers, self.staging,
                           finish).run(runnable)

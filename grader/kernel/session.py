@@ -30,7 +30,7 @@ from grader.errors import GraderError
 from grader.kernel import cgroups
 from grader.kernel.cgroups import KernelCgroup
 from grader.kernel.processes import kill_process_tree
-from grader.kernel.sandbox import RunFolder
+from grader.kernel.runfolder import RunFolder
 from grader.records import CellStatus, Limits
 
 
@@ -368,9 +368,14 @@ class KernelSession:
         """Start a fresh kernel in `workdir`; raises KernelStartError saying why it could not.
 
         Every start gets a fresh run folder and control group: nothing a previous kernel could
-        touch is used again, so nothing it planted is ever followed.
+        touch is used again, so nothing it planted is ever followed. Without a launcher (the
+        sandbox or an unprivileged account) the kernel would run as the grader's own user: never
+        as root.
         """
-        self._run = self.sandbox.new_run_folder() if self.sandbox is not None else RunFolder.make()
+        if self.sandbox is None and os.geteuid() == 0:
+            raise KernelStartError("refusing to run student code as root without the sandbox or an unprivileged "
+                                   "account (grader.kernel.isolation chooses one)")
+        self._run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
         self._cgroup = cgroups.create(self.limits.memory_mb, self.limits.processes)
         manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
                              {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir),
@@ -385,7 +390,7 @@ class KernelSession:
         self._max_message = message_limit(self.limits.output_bytes)
         km.client_factory, self._context = _bounded_client_class(self._max_message)
         km.connection_file = str(self._run.connection)
-        if self.sandbox is not None:  # IPC sockets in the run folder: the kernel has no network
+        if self.sandbox is not None:  # IPC sockets in the run folder, reachable by their exact paths only
             km.transport, km.ip = "ipc", str(self._run.sockets / "kernel")
         else:
             km.ip = "127.0.0.1"
@@ -395,14 +400,14 @@ class KernelSession:
         self._stderr = StderrTail()
         try:
             self.loop.run_until_complete(client.async_start_new_kernel(
-                cwd=str(self.workdir), stdout=subprocess.DEVNULL, stderr=self._stderr.writer))
+                cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=self._stderr.writer))
             self._stderr.started()
             self.loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException as error:
             said = self._kernel_stderr()
             self.stop()
             if isinstance(error, Exception):
-                where = " in the sandbox" if self.sandbox is not None else ""
+                where = " in the sandbox" if getattr(self.sandbox, "mode", "") in ("root", "user") else ""
                 raise KernelStartError(f"the kernel did not start{where}: {error}"
                                        + (f" (it said: {said})" if said else "")) from None
             raise
@@ -411,6 +416,14 @@ class KernelSession:
         self.starts += 1
         self._watch_output_channel()
         self._count_output()
+
+    @property
+    def kernel_workdir(self) -> Path:
+        """The folder the running kernel works in (a fresh copy of `workdir` under an account)."""
+        run = getattr(self, "_run", None)
+        if self.sandbox is None or run is None:
+            return Path(self.workdir)
+        return self.sandbox.kernel_workdir(run, Path(self.workdir))
 
     def _count_output(self) -> None:
         """Install the kernel's count of its output (see OUTPUT_COUNTER); grading goes on without it."""
@@ -498,6 +511,8 @@ class KernelSession:
         km = (client.km if client is not None else None) or getattr(self, "_km", None)  # forgotten on a failed start
         self._km = None
         if client is None or km is None:
+            if self.sandbox is not None:
+                self.sandbox.after_stop()
             self._release_folders()
             return
         root = _launched_pid(km)
@@ -517,6 +532,8 @@ class KernelSession:
                 pass
         if not gone and root:
             kill_process_tree(root)
+        if self.sandbox is not None:  # the dedicated account's every process, however it detached
+            self.sandbox.after_stop()
         self._release_folders()
         stderr, self._stderr = getattr(self, "_stderr", None), None
         if stderr is not None:
@@ -561,7 +578,7 @@ class KernelSession:
         if cgroup is not None and cgroup.memory_exceeded():
             return (f"the kernel was killed for using more than its memory limit of {self.limits.memory_mb} MB "
                     "(everything it holds counts: its processes, shared memory and the files it wrote)")
-        return describe_exit(status, self.limits, sandboxed=self.sandbox is not None)
+        return describe_exit(status, self.limits, sandboxed=getattr(self.sandbox, "mode", "") in ("root", "user"))
 
     def close(self) -> None:
         """Stop the kernel and release the event loop."""

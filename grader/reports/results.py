@@ -65,7 +65,8 @@ class SubmissionReport:
     problems: list[str] = field(default_factory=list)  # submission-level messages (crashes, limits)
     function_points: dict[str, float] = field(default_factory=dict)
     function_scores: dict[str, float] = field(default_factory=dict)
-    isolated: bool = False
+    isolated: bool = False  # the kernel ran in the sandbox or as a dedicated unprivileged account
+    isolation: str = ""  # how: grader.kernel.isolation.Isolation's value ("" in rows older than it)
     seconds: float = 0.0
     curves: dict[str, str] = field(default_factory=dict)  # case id -> base64 PNG of the cost curves
 

@@ -110,24 +110,26 @@ def _function_block(printer: _Printer, report: SubmissionReport, function: str) 
     return ok
 
 
-def _not_isolated_reason() -> str:
-    try:
-        from grader.kernel.sandbox import unavailable_reason
+def not_isolated_note(sandbox, no_sandbox: bool) -> str:
+    """The one line a self-check prints when its kernel was not isolated ("" when it was)."""
+    from grader.kernel.isolation import Isolation, describe, isolation_of, not_sandboxed_reason
 
-        return unavailable_reason()
-    except Exception:  # noqa: BLE001 - the reason is a courtesy; its absence changes nothing
+    if isolation_of(sandbox) != Isolation.NONE:
         return ""
+    if no_sandbox:
+        return f"note: this run was not isolated (--no-sandbox): {describe(sandbox)}."
+    return (f"note: this run was not isolated, because {not_sandboxed_reason()} The notebook's code ran with your "
+            "own permissions.")
 
 
-def print_report(report: SubmissionReport, assignment: Assignment, notebook: Path, isolated: bool,
+def print_report(report: SubmissionReport, assignment: Assignment, notebook: Path, not_isolated: str,
                  style: _Style, out=None) -> int:
-    """Print the self-check of one graded report; returns the exit status."""
+    """Print the self-check of one graded report; returns the exit status. `not_isolated` is the
+    line saying the kernel was not isolated ("" when it was)."""
     printer = _Printer(style, out or sys.stdout)
     printer.line(style(f"Checking {notebook.name} on the public cases of {assignment.title}", "bold"))
-    if not isolated:
-        reason = _not_isolated_reason()
-        printer.wrapped("note: this run was not isolated" + (f" ({reason})" if reason else "")
-                        + "; the notebook's code ran with your own permissions.", 0, None, "dim")
+    if not_isolated:
+        printer.wrapped(not_isolated, 0, None, "dim")
     if report.status == "invalid":
         printer.line()
         for problem in report.problems:
@@ -166,7 +168,8 @@ def print_report(report: SubmissionReport, assignment: Assignment, notebook: Pat
     return EXIT_FAILED
 
 
-def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limits: dict) -> int:
+def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limits: dict,
+              no_sandbox: bool = False) -> int:
     """Grade a notebook on the public cases and print what passed and what differs.
 
     Exit status: 0 every public case passed, 1 something failed, 2 the file cannot be graded.
@@ -179,4 +182,4 @@ def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limit
     expected = ExpectedValues(assignment)
     report = grade_notebook(notebook, assignment, expected,
                             GradeOptions(public_only=True, sandbox=sandbox, limits=dict(limits or {})))
-    return print_report(report, assignment, notebook, isolated=sandbox is not None, style=style)
+    return print_report(report, assignment, notebook, not_isolated_note(sandbox, no_sandbox), style=style)

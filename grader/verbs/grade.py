@@ -22,7 +22,7 @@ from grader.reports.gradebook import GradebookError
 
 
 def grade_options(*, sandbox=None, limits: dict | None = None, execute_all: bool = False, data: str | None = None,
-                  data_variable: str = "DATA_DIR") -> GradeOptions:
+                  data_variable: str = "DATA_DIR", no_sandbox: bool = False) -> GradeOptions:
     """GradeOptions for a batch; running whole notebooks needs the dataset folder (`data`, else the
     environment variable the assignment's manifest names)."""
     data_dir = None
@@ -35,7 +35,7 @@ def grade_options(*, sandbox=None, limits: dict | None = None, execute_all: bool
         if not data_dir.is_dir():
             raise UserError(f"the dataset folder {folder} (from --data or {data_variable}) does not exist")
     return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=dict(limits or {}),
-                        data_dir=data_dir)
+                        data_dir=data_dir, no_sandbox=no_sandbox)
 
 
 DASK_MISSING = ("--dask needs Dask's `distributed` package, which is not installed: pip install -e '.[dask]' "
@@ -54,21 +54,23 @@ def check_dask_address(address: str) -> None:
         raise UserError(f"--dask {address}: give the scheduler's address (tcp://host:8786) or local:N")
 
 
-def _warn_when_not_isolated(sandbox) -> None:
-    if sandbox is not None:
-        return
-    try:
-        from grader.kernel.sandbox import unavailable_reason
+def _say_isolation(sandbox, no_sandbox: bool, dask: str | None) -> None:
+    """One line when kernels are not sandboxed: how they run instead (an external cluster's workers
+    each prove their own isolation, and the client prints what each one said)."""
+    from grader.kernel.isolation import Isolation, describe, isolation_of
 
-        reason = unavailable_reason()
-    except ImportError:
-        reason = ""
-    say("kernels run WITHOUT the OS sandbox" + (f" ({reason})" if reason else "") + "; every report says so")
+    if dask and not dask.startswith("local:"):
+        return
+    kind = isolation_of(sandbox)
+    if kind == Isolation.NONE:
+        say(f"kernels run WITHOUT isolation (--no-sandbox): {describe(sandbox)}; every report says so")
+    elif kind == Isolation.ACCOUNT:
+        say(f"bubblewrap cannot run here, so kernels run as the {describe(sandbox)}, one at a time")
 
 
 def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded"), workers: int = 2,
           execute_all: bool = False, data: str | None = None, regrade: bool = False, quiet: bool = False,
-          sandbox=None, limits: dict | None = None, dask: str | None = None) -> int:
+          sandbox=None, limits: dict | None = None, dask: str | None = None, no_sandbox: bool = False) -> int:
     """Grade a batch. Returns 0 when every submission got its verdict (whatever the scores, refused
     files included), 1 when the grader failed on some (error rows: run again) or the batch could not
     run; bad input raises a UserError (exit status 2)."""
@@ -77,8 +79,10 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
     if dask is not None:
         check_dask_address(dask)
     options = grade_options(sandbox=sandbox, limits=limits, execute_all=execute_all, data=data,
-                            data_variable=assignment.data_variable)
-    _warn_when_not_isolated(sandbox)
+                            data_variable=assignment.data_variable, no_sandbox=no_sandbox)
+    _say_isolation(sandbox, no_sandbox, dask)
+    if getattr(sandbox, "dedicated", False):  # kernels of one account could reach each other: one at a time
+        workers = 1
     ExpectedValues(assignment)  # fails now, with a clear message, when the expected values are missing
     try:
         assignment.cases()

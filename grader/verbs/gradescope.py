@@ -21,6 +21,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
+from contextlib import suppress
 from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +29,6 @@ from pathlib import Path
 from grader.assignment.manifest import Assignment, load_assignment
 from grader.errors import UserError
 
-ROOT_VARIABLE = "GRADER_GRADESCOPE_ROOT"
 DISTRIBUTION = "nbgrade-dnn"
 IGNORED = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -38,24 +38,33 @@ HIDDEN_VISIBILITY = "after_published"
 
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Gradescope runs this once, when the autograder image is built (cwd: /autograder/source).
-# Variables for tests: GRADER_GRADESCOPE_ROOT (instead of /autograder), GRADER_SKIP_APT=1,
-# GRADER_VENV_FLAGS (e.g. "--system-site-packages --without-pip"), GRADER_SKIP_REQUIREMENTS=1.
+# Gradescope runs this once, as root, when the autograder image is built (cwd: /autograder/source).
+# Variables (for tests and other containers): GRADER_GRADESCOPE_ROOT (instead of /autograder),
+# GRADER_SKIP_APT=1, GRADER_PYTHON (the python3 that makes the venv), GRADER_KERNEL_ACCOUNT (the
+# account student code runs as where bubblewrap cannot run; default grader-kernel).
 set -euo pipefail
 ROOT="${GRADER_GRADESCOPE_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
+ACCOUNT="${GRADER_KERNEL_ACCOUNT:-grader-kernel}"
 if [ -z "${GRADER_SKIP_APT:-}" ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip \\
+    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip passwd \\
         || echo "setup.sh: apt-get could not install python3-venv" >&2
-    # The sandbox: when bubblewrap cannot be installed or cannot run in the container, the grader
-    # runs kernels without it and every results.json says so.
-    apt-get install -y -qq bubblewrap || echo "setup.sh: bubblewrap not installed; kernels run unsandboxed" >&2
+    # The sandbox, where the container lets bubblewrap run; elsewhere kernels run as $ACCOUNT.
+    apt-get install -y -qq bubblewrap || echo "setup.sh: bubblewrap not installed; kernels will run as $ACCOUNT" >&2
 fi
-python3 -m venv ${GRADER_VENV_FLAGS:-} "$ROOT/venv"
-if [ -z "${GRADER_SKIP_REQUIREMENTS:-}" ]; then
-    "$ROOT/venv/bin/python" -m pip install --quiet -r "$SOURCE/requirements.txt"
-fi
+"${GRADER_PYTHON:-python3}" -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --quiet -r "$SOURCE/requirements.txt"
 "$ROOT/venv/bin/python" -m pip install --quiet --no-deps --force-reinstall "$SOURCE"/wheels/*.whl
+# Student code never runs as root. Where bubblewrap cannot run, each kernel runs as $ACCOUNT, which
+# must not read the assignment (cases, expected values) nor write the grader or the results.
+id -u "$ACCOUNT" >/dev/null 2>&1 \\
+    || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$ACCOUNT"
+chmod 755 "$ROOT"
+chmod -R go-rwx "$SOURCE"
+chmod -R go-w "$ROOT/venv"
+mkdir -p "$ROOT/results"
+chown root:root "$ROOT/results"
+chmod 755 "$ROOT/results"
 """
 
 RUN_AUTOGRADER = """\
@@ -251,34 +260,62 @@ def gradescope_document(report, assignment: Assignment) -> dict:
 
 
 def run_on_gradescope(root: Path) -> int:
-    """Grade the submission under `root` and write results/results.json; always writes one."""
-    results = root / "results" / "results.json"
-    results.parent.mkdir(parents=True, exist_ok=True)
+    """Grade the submission under `root` and write results/results.json; always writes one.
+
+    Exit status 2 when student code could not be isolated here (results.json then says so).
+    The document is written by this process, as root, only once every process of the kernel's
+    account is gone: nothing the kernel ran can change it or the code that writes it.
+    """
+    from grader.kernel.isolation import IsolationRefused
+
+    status = 0
     try:
         document = _grade_submission(root)
+    except IsolationRefused as refused:
+        document, status = _failure_results(f"The autograder did not run this submission: {refused} Tell your "
+                                            "instructor."), 2
     except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
         document = _failure_results(f"The autograder could not grade this submission ({type(error).__name__}: "
                                     f"{error}). Tell your instructor.")
-    results.write_text(json.dumps(document, indent=1) + "\n")
-    return 0
+    write_results(root / "results", json.dumps(document, indent=1) + "\n")
+    return status
+
+
+def write_results(folder: Path, text: str) -> None:
+    """results.json, written through descriptors that follow no link (folder made when missing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    flags = os.O_NOFOLLOW | os.O_CLOEXEC
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | flags)
+    try:
+        with suppress(FileNotFoundError):
+            os.unlink("results.json", dir_fd=directory)
+        handle = os.open("results.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL | flags, 0o644, dir_fd=directory)
+        with open(handle, "w", encoding="utf-8", errors="replace") as out:
+            out.write(text)
+    finally:
+        os.close(directory)
 
 
 def _grade_submission(root: Path) -> dict:
     from grader.grading import GradeOptions, grade_notebook
     from grader.judge.expected import ExpectedValues
-    from grader.kernel.sandbox import choose_sandbox, unavailable_reason
+    from grader.kernel.account import kill_account
+    from grader.kernel.isolation import describe, kernel_launcher
 
     config = json.loads((root / "source" / "gradescope.json").read_text())
     assignment = load_assignment(root / "source" / "tree" / config["assignment"])
     notebook, problem = choose_notebook(root / "submission", assignment.student_notebook)
     if notebook is None:
         return _failure_results(problem)
-    sandbox = choose_sandbox(disabled=False)
+    launcher = kernel_launcher(own_code=False, no_sandbox=False, protect=(root / "results",),
+                               hidden=(root / "source", assignment.folder, *assignment.instructor_paths))
     report = grade_notebook(notebook, assignment, ExpectedValues(assignment),
-                            GradeOptions(public_only=False, sandbox=sandbox, name=notebook.stem))
+                            GradeOptions(public_only=False, sandbox=launcher, name=notebook.stem))
+    account = getattr(launcher, "account", None)
+    if account is not None and not kill_account(account):
+        raise RuntimeError(f"processes of the account {account.name} outlived the grading")
     document = gradescope_document(report, assignment)
-    isolation = "bubblewrap sandbox" if sandbox is not None else f"none beyond the container ({unavailable_reason()})"
-    document["extra_data"]["isolation"] = isolation
+    document["extra_data"]["isolation"] = describe(launcher)
     return document
 
 

@@ -29,7 +29,7 @@ class CheckResult:
     notebook: Path
     assignment: Assignment | None = None
     report: SubmissionReport | None = None
-    isolated: bool = False
+    not_isolated: str = ""  # the line saying the kernel was not isolated ("" when it was)
     problem: str = ""  # the check could not run: what is wrong and what to do
     unsaved: list[str] = field(default_factory=list)  # cells run in this kernel, absent from the file
 
@@ -52,7 +52,7 @@ class CheckResult:
         if self.problem:
             return "\n".join([*lines, self.problem])
         buffer = io.StringIO()
-        print_report(self.report, self.assignment, self.notebook, self.isolated, _Style(False), out=buffer)
+        print_report(self.report, self.assignment, self.notebook, self.not_isolated, _Style(False), out=buffer)
         return "\n".join(lines) + buffer.getvalue().rstrip()
 
     def _repr_html_(self) -> str:
@@ -65,8 +65,8 @@ class CheckResult:
         report, assignment = self.report, self.assignment
         parts.append(f"<p><b>Checking {html.escape(self.notebook.name)} on the public cases of "
                      f"{html.escape(assignment.title)}</b></p>")
-        if not self.isolated:
-            parts.append("<p><i>This run was not isolated: the notebook's code ran with your own permissions.</i></p>")
+        if self.not_isolated:
+            parts.append(f"<p><i>{html.escape(self.not_isolated)}</i></p>")
         if report.status == "invalid":
             parts += [f'<p style="color:#b00">{html.escape(p)}</p>' for p in report.problems]
             parts.append("<p><b>This file cannot be graded.</b></p></div>")
@@ -138,17 +138,20 @@ def _locate(notebook: str | Path | None, assignment: str | Path | None) -> tuple
     return Path.cwd() / found.student_notebook, found
 
 
-def _grade_in_subprocess(path: Path, found: Assignment) -> tuple[SubmissionReport | None, bool, str]:
+def _grade_in_subprocess(path: Path, found: Assignment, no_sandbox: bool) -> tuple[SubmissionReport | None, str, str]:
     """Grade in a fresh Python process: not in the student's kernel, whose event loop is running and
-    whose modules the notebook's code may have changed. Returns (report, isolated, problem)."""
+    whose modules the notebook's code may have changed. Returns (report, not-isolated line, problem)."""
     command = [sys.executable, "-m", "grader.verbs.jupyter", str(path.resolve()), str(found.folder)]
+    command += ["--no-sandbox"] if no_sandbox else []
     try:
         limit = float(found.limits["submission_seconds"]) + 120
         done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
         document = json.loads(done.stdout.strip().splitlines()[-1])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None, False, "The check could not run: the grader's process failed. Run `grader check` in a terminal."
-    return SubmissionReport.from_dict(document["report"]), document["isolated"], ""
+        if document.get("problem"):
+            return None, "", f"The check cannot start: {document['problem']}"
+        return SubmissionReport.from_dict(document["report"]), document["not_isolated"], ""
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, KeyError, TypeError):
+        return None, "", "The check could not run: the grader's process failed. Run `grader check` in a terminal."
 
 
 def _displayed() -> bool:
@@ -163,12 +166,15 @@ def _displayed() -> bool:
     return get_ipython() is not None
 
 
-def check(notebook: str | Path | None = None, assignment: str | Path | None = None) -> CheckResult:
+def check(notebook: str | Path | None = None, assignment: str | Path | None = None,
+          no_sandbox: bool = False) -> CheckResult:
     """Check the saved notebook (default: the kernel's folder plus the bundle's student_notebook)
     on the public cases, in a fresh sandboxed kernel; returns what Jupyter displays. Outside
-    Jupyter and IPython (a plain script) it also prints the plain-text report."""
+    Jupyter and IPython (a plain script) it also prints the plain-text report. Where no sandbox
+    exists the check runs unsandboxed under your own account and says so; as root it needs
+    no_sandbox=True to run without one."""
     shown = _displayed()
-    result = _checked(notebook, assignment, in_jupyter=shown)
+    result = _checked(notebook, assignment, in_jupyter=shown, no_sandbox=no_sandbox)
     if not shown:
         if notebook is None and not result.problem:
             print(f"check(): no notebook path given, so checking {result.notebook} (the assignment's notebook in "
@@ -177,7 +183,8 @@ def check(notebook: str | Path | None = None, assignment: str | Path | None = No
     return result
 
 
-def _checked(notebook: str | Path | None, assignment: str | Path | None, in_jupyter: bool) -> CheckResult:
+def _checked(notebook: str | Path | None, assignment: str | Path | None, in_jupyter: bool,
+             no_sandbox: bool = False) -> CheckResult:
     from grader.errors import GraderError
 
     how = ("" if in_jupyter or notebook is not None else
@@ -190,23 +197,31 @@ def _checked(notebook: str | Path | None, assignment: str | Path | None, in_jupy
         return CheckResult(path, problem=f"{path} is not a saved notebook file: save the notebook, or pass its "
                                          f"path: check('my_notebook.ipynb').{how}")
     unsaved = unsaved_cells(path, _executed_cells())
-    report, isolated, problem = _grade_in_subprocess(path, found)
-    return CheckResult(path, found, report, isolated=isolated, problem=problem, unsaved=unsaved)
+    report, not_isolated, problem = _grade_in_subprocess(path, found, no_sandbox)
+    return CheckResult(path, found, report, not_isolated=not_isolated, problem=problem, unsaved=unsaved)
 
 
-def _grade_and_print(notebook: Path, folder: Path) -> int:
+def _grade_and_print(notebook: Path, folder: Path, no_sandbox: bool) -> int:
     """The subprocess: grade on the public cases and print the report as one line of JSON."""
     from grader.assignment.manifest import load_assignment
+    from grader.errors import GraderError
     from grader.grading import GradeOptions, grade_notebook
     from grader.judge.expected import ExpectedValues
-    from grader.kernel.sandbox import choose_sandbox
+    from grader.kernel.isolation import kernel_launcher
+    from grader.verbs.check import not_isolated_note
 
     found = load_assignment(folder)
-    sandbox = choose_sandbox(disabled=False)
-    report = grade_notebook(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=sandbox))
-    print(json.dumps({"report": report.to_dict(), "isolated": sandbox is not None}, default=str))
+    try:
+        hidden = () if found.is_bundle else (found.folder, *found.instructor_paths)
+        launcher = kernel_launcher(own_code=True, no_sandbox=no_sandbox, hidden=hidden)
+    except GraderError as error:
+        print(json.dumps({"problem": str(error)}))
+        return 0
+    report = grade_notebook(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=launcher))
+    print(json.dumps({"report": report.to_dict(), "not_isolated": not_isolated_note(launcher, no_sandbox)},
+                     default=str))
     return 0
 
 
-if __name__ == "__main__":  # check()'s grading process: python -m grader.verbs.jupyter NOTEBOOK ASSIGNMENT
-    sys.exit(_grade_and_print(Path(sys.argv[1]), Path(sys.argv[2])))
+if __name__ == "__main__":  # check()'s process: python -m grader.verbs.jupyter NOTEBOOK ASSIGNMENT [--no-sandbox]
+    sys.exit(_grade_and_print(Path(sys.argv[1]), Path(sys.argv[2]), "--no-sandbox" in sys.argv[3:]))
