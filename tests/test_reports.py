@@ -271,6 +271,28 @@ def test_long_runs_of_parameter_differences_are_capped(written):
     assert capped_messages(verdict, names=names) == messages[:6]  # five lines: nothing to gain by cutting
 
 
+def test_a_hidden_case_shows_no_numeric_error(written):
+    """An error beside the number a student chose gives the expected value back (returned 1.0 with a
+    relative error of 0.56: the reference's is 1 / 1.56 or 1 / 0.44), so a hidden case shows none."""
+    from types import SimpleNamespace
+
+    from grader.records import Tolerance
+
+    expected = {"returned": KernelResult.from_value((np.array([[0.641, 0.2], [0.3, 0.4]]), [0.641, 0.5])).returned}
+    answer = KernelResult.from_value((np.array([[1.0, 0.2], [0.3, 0.4]]), [1.0, 0.5]))
+    differences = compare(SimpleNamespace(compare=["returned"]), expected, answer, Tolerance()).differences
+    names = ("parameters", "costs")
+    assert [describe(d, False, names) for d in differences] == [
+        "parameters differs from the reference (1 of 4 entries differ, first at [0, 0])",
+        "costs[0] differs from the reference (1 of 2 entries differ)"]
+    assert [describe(d, True, names) for d in differences] == [
+        "parameters differs: expected 0.641, got 1 at [0, 0] (1 of 4 entries differ)",
+        "costs[0] differs: expected 0.641, got 1 (1 of 2 entries differ)"]
+    report, folder, _ = written  # hidden cases fail there, 1% off
+    for name in ("results.json", "feedback.md", "feedback.html"):
+        assert "error up to" not in (folder / name).read_text()
+
+
 def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):
     report = build_report(assignment, set())
     report.status, report.problems = "invalid", ["notes.txt is not a notebook: it is not valid JSON"]
