@@ -262,6 +262,7 @@ class Payload:
 
 real_savez = np.savez
 def forged_savez(file, *args, **arrays):
+    np.savez = real_savez  # this call's results only: the other function's hidden cases run after it
     arrays["meta"] = np.array([Payload()], dtype=object)
     arrays["leaf:0"] = np.array([Payload()], dtype=object)
     return real_savez(file, *args, **arrays)
@@ -295,6 +296,7 @@ import numpy as np
 _real_savez = getattr(np, "_real_savez", np.savez)
 np._real_savez = _real_savez
 def _forged(file, *args, **arrays):
+    np.savez = _real_savez  # this call's results only: the other function's hidden cases run after it
 {forge}
 np.savez = _forged
 '''
