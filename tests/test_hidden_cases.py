@@ -90,7 +90,8 @@ class _ScriptedSession:
     """Stands for KernelSession: every cell runs well, but the graded call of the case named in
     `died_on` ends the kernel, and after that start the graded cells raise with a kernel text."""
 
-    calls: list[str] = []
+    calls: list[dict] = []  # the recipe of every graded call, in the order made
+    died_on: dict = {}  # the recipe whose call ends the kernel
 
     def __init__(self, workdir, limits, sandbox):
         self.starts, self.workdir = 0, Path(workdir)
