@@ -34,6 +34,7 @@ KERNEL_SIDE = (Path(__file__).parent / "kernel" / "harness.py").read_text()
 MAX_KERNEL_STARTS = 4
 SMALL_MEMORY_MB = 1024  # below this, a kernel that cannot start or import numpy is blamed on the limit
 MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones; more are skipped
+AFTER_HIDDEN = "its message is not shown, since it came after a hidden case ran"
 
 
 @dataclass
@@ -71,6 +72,11 @@ class _Runner:
         self.grader_failed = False
         self.whole_notebook = options.execute_all  # cleared when an ungraded cell stops the kernel
         self.diagnosis_budget = None  # what diagnosing this submission may spend re-running variants
+        # Set once the kernel is given a hidden case's inputs: from then on, its code may have kept them
+        # and anything it says may carry them. A sandboxed restart is fresh (a new folder, /tmp and
+        # processes: sandbox.py), which clears it; without the sandbox, the next kernel shares the
+        # folder and the home of the last, so it stays set.
+        self.tainted = False
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -81,13 +87,38 @@ class _Runner:
         outcome = self.session.run("import numpy", 60)
         if outcome.ok:
             return True
+        name = shown_type(outcome.error_name, public=not self.tainted)
         self.problems.append(f"the kernel cannot import numpy under the memory limit of {self.limits['memory_mb']} "
-                             f"MB ({outcome.status} {outcome.error_name}): raise the limit (--memory-mb, or "
+                             f"MB ({outcome.status} {name}): raise the limit (--memory-mb, or "
                              "memory_mb in the manifest's [limits])")
         self.grader_failed = True
         self.session.starts = MAX_KERNEL_STARTS
         self.session.stop()
         return False
+
+    def _kernel_error(self, name: str, value: str) -> str:
+        """An exception the kernel reported, as a report may show it: whole, unless the kernel may hold
+        a hidden case's inputs (then only the name of a Python or numpy type)."""
+        if not self.tainted:
+            return f"{name}: {value}".strip(": ")
+        return f"{shown_type(name, public=False)} ({AFTER_HIDDEN})"
+
+    def _start(self) -> bool:
+        """Start a fresh kernel; False (and the reason noted) when it cannot start."""
+        if self.options.sandbox is not None:
+            self.tainted = False
+        try:
+            self.session.start()
+        except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
+            memory = int(self.limits["memory_mb"])
+            hint = (f"; the memory limit of {memory} MB is the likely cause: raise it (--memory-mb, or memory_mb "
+                    "in the manifest's [limits])" if memory < SMALL_MEMORY_MB else "")
+            said = f" ({AFTER_HIDDEN})" if self.tainted else f": {error}"  # it quotes the kernel's stderr
+            self.problems.append(f"the kernel could not start{said}{hint}")
+            self.grader_failed = True  # not the student's doing: the row is graded again on a rerun
+            self.session.starts = MAX_KERNEL_STARTS
+            return False
+        return self._numpy_loads()
 
     def _cell_timeout(self) -> float:
         return max(0.5, min(float(self.limits["case_seconds"]), self.remaining()))
@@ -96,19 +127,7 @@ class _Runner:
         """Start a kernel and load the notebook's code; False when that is impossible now."""
         if self.ready:
             return True
-        if self.session.starts >= MAX_KERNEL_STARTS:
-            return False
-        try:
-            self.session.start()
-        except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
-            memory = int(self.limits["memory_mb"])
-            hint = (f"; the memory limit of {memory} MB is the likely cause: raise it (--memory-mb, or memory_mb "
-                    "in the manifest's [limits])" if memory < SMALL_MEMORY_MB else "")
-            self.problems.append(f"the kernel could not start: {error}{hint}")
-            self.grader_failed = True  # not the student's doing: the row is graded again on a rerun
-            self.session.starts = MAX_KERNEL_STARTS
-            return False
-        if not self._numpy_loads():
+        if self.session.starts >= MAX_KERNEL_STARTS or not self._start():
             return False
         graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
         for cell in self._loading_cells():
@@ -137,7 +156,7 @@ class _Runner:
         outcome = self.session.run(KERNEL_SIDE, 30)
         if not outcome.ok:
             self.problems.append("the grader's harness could not be loaded in the kernel "
-                                 f"({outcome.status} {outcome.error_name}: {outcome.error_value})")
+                                 f"({outcome.status} {self._kernel_error(outcome.error_name, outcome.error_value)})")
             self.grader_failed = True
             self.session.stop()
             return False
@@ -176,7 +195,7 @@ class _Runner:
             return False
         if outcome.status == "error":
             value = re.sub(r"\(\S+\.py, line (\d+)\)", r"(line \1 of the cell)", outcome.error_value)
-            message = f"{outcome.error_name}: {value}".strip(": ")
+            message = self._kernel_error(outcome.error_name, value)
             if function:
                 self.load_errors[function] = f"its cell raised {message} when run"
             else:
@@ -205,6 +224,8 @@ class _Runner:
                    "output_limit": int(self.limits["output_bytes"]), "max_values": int(self.limits["max_values"]),
                    "return_inputs": "inputs_unchanged" in case["compare"]}
         timeout = self._cell_timeout()
+        public = case["visibility"] == "visible"
+        self.tainted = self.tainted or not public
         outcome = self.session.run(f"__grader_run__({json.dumps(json.dumps(request))})", timeout)
         if outcome.status == "timeout":
             self.ready = False
@@ -216,7 +237,6 @@ class _Runner:
             return _verdict(case, "crashed", [f"the kernel stopped while {function} ran: {why}; grading went "
                                               "on in a new kernel"], outcome.seconds)
         if outcome.status == "error":  # the harness itself failed: the text is the kernel's, shown if public
-            public = case["visibility"] == "visible"
             detail = (f"{outcome.error_name}: {outcome.error_value}" if public
                       else shown_type(outcome.error_name, public=False))
             return _verdict(case, "error", [f"the call could not be made: {detail}"], outcome.seconds)
@@ -225,6 +245,12 @@ class _Runner:
                                  deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))
         except UntrustedDataError as error:
             return _verdict(case, "failed", [str(error)], outcome.seconds)
+        return self._judged(case, expected, result, outcome.seconds)
+
+    def _judged(self, case: dict, expected: dict, result, seconds: float) -> CaseVerdict:
+        """The verdict on what the kernel sent back: compared, worded, and diagnosed when it fails."""
+        function = case["function"]
+        graded = self.assignment.function(function)
         names = graded.returns
         public = case["visibility"] == "visible"
         comparison = compare(case, expected, result, self.assignment.tolerance(function, case), names)
@@ -240,7 +266,7 @@ class _Runner:
             and comparison.first.kind == Kind.RAISED
         if cell_failed:
             messages.append(f"{function}: {self.load_errors[function]}")
-        verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, outcome.seconds)
+        verdict = _verdict(case, "passed" if comparison.passed else "failed", messages, seconds)
         verdict.differences = list(comparison.differences)
         verdict.series = _series(result, self.assignment.curve, names)
         if cell_failed:
@@ -274,6 +300,32 @@ def _series(result, curve: str, names: tuple[str, ...]) -> list[float]:
     if not isinstance(part, Seq):
         return []
     return [item.value for item in part.items if isinstance(item, Number)][:1000]
+
+
+def _run_cases(runner: _Runner, cases: list, expected: ExpectedValues) -> list[CaseVerdict]:
+    """Every case's verdict, in the manifest's order; but every public case runs before any hidden one.
+
+    Once a kernel is given a hidden case's inputs, the code can keep them (in a global, say), and a
+    public case's messages show the kernel's text: a later public case could print them all. After
+    a timeout, or a second crash, a function's remaining cases are not run.
+    """
+    order = sorted(range(len(cases)), key=lambda index: cases[index]["visibility"] != "visible")
+    verdicts: dict[int, CaseVerdict] = {}
+    stopped: dict[str, str] = {}  # function -> why its remaining cases are not run
+    crashes: dict[str, int] = {}
+    for index in order:
+        case, function = cases[index], cases[index]["function"]
+        if function in stopped:
+            verdicts[index] = _verdict(case, "skipped", [f"not run: {function} {stopped[function]}"])
+            continue
+        verdict = verdicts[index] = runner.run_case(case, expected.for_case(case["id"]))
+        if verdict.status == "timeout":
+            stopped[function] = f"timed out on '{case['description']}'"
+        elif verdict.status == "crashed":  # a second crash: no more kernels spent on this function
+            crashes[function] = crashes.get(function, 0) + 1
+            if crashes[function] >= 2:
+                stopped[function] = f"stopped the kernel twice, last on '{case['description']}'"
+    return [verdicts[index] for index in range(len(cases))]
 
 
 def _score(report: SubmissionReport, assignment: Assignment, cases: list[dict]) -> None:
@@ -355,21 +407,7 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
         if options.execute_all and options.data_dir:
             shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
         runner = _Runner(parsed, assignment, workdir, options, limits)
-        skip_after_timeout: dict[str, str] = {}
-        crashes: dict[str, int] = {}
-        for case in cases:
-            if case["function"] in skip_after_timeout:
-                report.cases.append(_verdict(case, "skipped", [
-                    f"not run: {case['function']} {skip_after_timeout[case['function']]}"]))
-                continue
-            verdict = runner.run_case(case, expected.for_case(case["id"]))
-            if verdict.status == "timeout":
-                skip_after_timeout[case["function"]] = f"timed out on '{case['description']}'"
-            elif verdict.status == "crashed":  # a second crash: no more kernels spent on this function
-                crashes[case["function"]] = crashes.get(case["function"], 0) + 1
-                if crashes[case["function"]] >= 2:
-                    skip_after_timeout[case["function"]] = f"stopped the kernel twice, last on '{case['description']}'"
-            report.cases.append(verdict)
+        report.cases = _run_cases(runner, cases, expected)
         for name, why in runner.load_errors.items():
             report.problems.append(f"{name}: {why}")
         report.problems += runner.problems

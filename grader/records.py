@@ -160,7 +160,7 @@ class Difference:
     at: tuple[int, ...] | None = None  #: the first differing entry of an array
     count: int = 0  #: how many entries differ
     total: int = 0  #: of how many
-    relative: float | None = None  #: the largest relative error (hidden cases show this instead)
+    relative: float | None = None  #: the largest relative error (never worded: it gives `expected` back)
     line: int | None = None  #: the printed line, or the function's cell line an exception left
 
     @classmethod

@@ -262,6 +262,7 @@ class Payload:
 
 real_savez = np.savez
 def forged_savez(file, *args, **arrays):
+    np.savez = real_savez  # this call's results only: the other function's hidden cases run after it
     arrays["meta"] = np.array([Payload()], dtype=object)
     arrays["leaf:0"] = np.array([Payload()], dtype=object)
     return real_savez(file, *args, **arrays)
@@ -295,6 +296,7 @@ import numpy as np
 _real_savez = getattr(np, "_real_savez", np.savez)
 np._real_savez = _real_savez
 def _forged(file, *args, **arrays):
+    np.savez = _real_savez  # this call's results only: the other function's hidden cases run after it
 {forge}
 np.savez = _forged
 '''
@@ -465,7 +467,7 @@ return {{f"W{{i}}": 0.0 for i in range(1_000_000)}}, [0.0]'''),
             Expect("graded", (r"malformed results: (a length is not a count|cut is not a list)",),
                    (DEEP,), (TWO,))),
     Hostile("repeated_members", "its results hold 500 members all named meta.npy", forged_results("repeated_members"),
-            Expect("graded", (r"malformed results: (500 arrays, more than|an array name appears twice)",),
+            Expect("graded", (r"malformed results: (more than the \d+ arrays|an array name appears twice)",),
                    (DEEP,), (TWO,), max_seconds=60)),
     Hostile("echo_request", "raises an exception whose message holds the case's request", in_body(DEEP, ECHO),
             Expect("graded", (r"raised ValueError: ECHO-OF-THE-REQUEST",

@@ -271,6 +271,28 @@ def test_long_runs_of_parameter_differences_are_capped(written):
     assert capped_messages(verdict, names=names) == messages[:6]  # five lines: nothing to gain by cutting
 
 
+def test_a_hidden_case_shows_no_numeric_error(written):
+    """An error beside the number a student chose gives the expected value back (returned 1.0 with a
+    relative error of 0.56: the reference's is 1 / 1.56 or 1 / 0.44), so a hidden case shows none."""
+    from types import SimpleNamespace
+
+    from grader.records import Tolerance
+
+    expected = {"returned": KernelResult.from_value((np.array([[0.641, 0.2], [0.3, 0.4]]), [0.641, 0.5])).returned}
+    answer = KernelResult.from_value((np.array([[1.0, 0.2], [0.3, 0.4]]), [1.0, 0.5]))
+    differences = compare(SimpleNamespace(compare=["returned"]), expected, answer, Tolerance()).differences
+    names = ("parameters", "costs")
+    assert [describe(d, False, names) for d in differences] == [
+        "parameters differs from the reference (1 of 4 entries differ, first at [0, 0])",
+        "costs[0] differs from the reference (1 of 2 entries differ)"]
+    assert [describe(d, True, names) for d in differences] == [
+        "parameters differs: expected 0.641, got 1 at [0, 0] (1 of 4 entries differ)",
+        "costs[0] differs: expected 0.641, got 1 (1 of 2 entries differ)"]
+    report, folder, _ = written  # hidden cases fail there, 1% off
+    for name in ("results.json", "feedback.md", "feedback.html"):
+        assert "error up to" not in (folder / name).read_text()
+
+
 def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):
     report = build_report(assignment, set())
     report.status, report.problems = "invalid", ["notes.txt is not a notebook: it is not valid JSON"]
@@ -332,3 +354,55 @@ def test_student_text_in_feedback_markdown_stays_inert(assignment, tmp_path, hos
     assert not re.search(r"^\s*(# a heading|- an item)", text, re.M)
     one_line = re.sub(r"\s*\n\s*", " / ", hostile.strip())
     assert text.count(one_line) >= 3  # the message, the problem and the finding, shown as written
+
+
+ODD_TEXTS = ["lone \ud800 surrogate", "a file name's byte \udce9", "NUL \x00 inside", "bell \x07 and clear \x1b[2J",
+             "RTL \u202eevil\u202c override", "C1 \x85\x9b controls", "tab\tand\r\nCRLF", "long " + "x" * 100_000]
+# What no written report may hold: a lone surrogate, a control character but tab and line breaks, an override.
+UNSHOWABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_path):
+    """A lone surrogate in a message stopped the feedback pages from being written: every output is now
+    written, is valid UTF-8, reads back, and shows such characters as escapes rather than obeying them."""
+    import csv
+    import io
+    from pathlib import Path
+
+    from grader.reports.gradebook import Gradebook
+    from grader.reports.summary import write_gradebook_csv, write_summary_html
+    from grader.verbs.check import _Style, print_report
+
+    report = build_report(assignment, set())
+    report.name = "student-\udce9"
+    report.problems += ODD_TEXTS
+    report.findings.append(Finding("extra-cell", " | ".join(ODD_TEXTS[:-1]), cell=3, line=1))
+    for verdict in (report.cases[0], next(v for v in report.cases if v.visibility != "visible")):
+        verdict.status, verdict.score, verdict.messages = "failed", 0.0, list(ODD_TEXTS)
+        verdict.diagnosis = {"title": ODD_TEXTS[3], "explanation": ODD_TEXTS[0], "fix": ODD_TEXTS[4], "line": "x"}
+    folder = tmp_path / "out"
+    write_submission_reports(report, folder / "student", assignment)
+    with Gradebook(folder / "gradebook.sqlite") as book:
+        book.record(report)
+        stored = book.rows()[0].submission_report()
+        write_gradebook_csv(book, folder / "gradebook.csv", assignment)
+        write_summary_html(book, folder / "summary.html", assignment)
+    assert stored.problems[-len(ODD_TEXTS):-1] == ["lone \\ud800 surrogate", "a file name's byte \\xe9",
+                                                  *ODD_TEXTS[2:-1]]  # kept as stored, but valid UTF-8
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv"))
+    assert [p.relative_to(folder).as_posix() for p in files] == [
+        "gradebook.csv", "student/feedback.html", "student/feedback.md", "student/results.json", "summary.html"]
+    texts = {p.name: p.read_bytes().decode("utf-8") for p in files}  # strict: valid UTF-8 or it raises
+    assert {name: UNSHOWABLE.findall(text) for name, text in texts.items()} == {name: [] for name in texts}
+    assert all(word in texts["feedback.md"] for word in ("\\ud800", "\\x00", "\\x1b[2J", "\\u202e", "x" * 100))
+    results = json.loads(texts["results.json"])
+    assert "\\ud800" in results["tests"][0]["output"] and "\\x00" in results["output"]
+    assert _page(texts["feedback.html"]).having("h1")
+    assert [row[0] for row in csv.reader(io.StringIO(texts["gradebook.csv"]))] == ["name", "student-\\xe9"]
+    assert "\\ud800" in texts["summary.html"]
+    terminal = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    print_report(report, assignment, Path("caf\udce9.ipynb"), True, _Style(True), out=terminal)
+    terminal.flush()
+    printed = terminal.buffer.getvalue().decode("utf-8")
+    assert "\\x1b[2J" in printed and "\\ud800" in printed and "caf\\xe9.ipynb" in printed
+    assert UNSHOWABLE.findall(re.sub(r"\x1b\[[0-9;]*m", "", printed)) == []  # the printer's colours only

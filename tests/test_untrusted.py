@@ -19,7 +19,10 @@ import pytest
 
 from grader.kernel.untrusted import (
     MAX_CUT_NOTES,
+    MAX_DIMENSIONS,
     MAX_KEYS,
+    MAX_LENGTH,
+    MAX_LINE,
     MAX_PROBLEM_CHARS,
     MAX_STRING,
     Mapping,
@@ -284,3 +287,71 @@ def test_a_results_file_is_read_whole_up_to_its_byte_limit_and_refused_past_it(t
     assert read_bytes(tmp_path / "r.bin", 3000, time.monotonic() + 60) == b"x" * 3000
     with pytest.raises(UntrustedDataError, match="more than the 2999"):
         read_bytes(tmp_path / "r.bin", 2999, time.monotonic() + 60)
+
+
+def _raising_at(line) -> dict:
+    return {**GOOD_META, "error": {"type": "ValueError", "message": "", "line": line}, "returned": None}
+
+
+@pytest.mark.parametrize("meta", [
+    _raising_at(MAX_LINE + 1),
+    {**GOOD_META, "stdout_dropped": MAX_LENGTH + 1},
+    {**GOOD_META, "returned": {**RETURNED, "length": MAX_LENGTH + 1}},
+    {**GOOD_META, "returned": {**RETURNED, "items": [{"kind": "str", "value": "x", "length": MAX_LENGTH + 1},
+                                                     RETURNED["items"][1]]}},
+], ids=["line", "dropped", "list length", "text length"])
+def test_numbers_a_report_shows_are_bounded(tmp_path, meta):
+    """A line, a length or a count beyond any the harness sends could carry a hidden input whole (a
+    376-digit line did): each is refused, and the case fails as malformed."""
+    _good(tmp_path / "r.npz", meta=meta)
+    assert "is not a count of at most" in _malformed(tmp_path / "r.npz")
+
+
+@pytest.mark.parametrize("shape", [(0, 10**12), (2, 0, 10**12), (1,) * (MAX_DIMENSIONS + 1)],
+                         ids=["empty", "empty dimension", "dimensions"])
+def test_a_shape_is_as_bounded_as_the_values(tmp_path, shape):
+    """An empty dimension once left the others free: (0, 10**12) holds no value, yet shows 13 digits."""
+    _good(tmp_path / "r.npz", **{"leaf:0": np.zeros(shape)})
+    assert _malformed(tmp_path / "r.npz") == "malformed results: more values came back than accepted"
+
+
+def test_numbers_at_their_bounds_are_read(tmp_path):
+    np.savez(tmp_path / "r.npz", meta=np.array(json.dumps(_raising_at(MAX_LINE))))
+    assert read_result(tmp_path / "r.npz", 1000).meta.error.line == MAX_LINE
+    _good(tmp_path / "r.npz", **{"leaf:0": np.zeros((0, 1000))})
+    assert read_result(tmp_path / "r.npz", 1000).returned.items[0].items[0].values.shape == (0, 1000)
+
+
+@pytest.mark.parametrize("meta, field", [(GOOD_META, '"stdout_dropped": 0'), (_raising_at(0), '"line": 0')],
+                         ids=["count", "line"])
+def test_an_integer_too_long_to_convert_fails_the_case_not_the_grader(tmp_path, meta, field):
+    """Past 4,300 digits Python refuses to convert an integer (a ValueError from json.loads, which
+    made the whole submission an error, graded again on every run): such a description is malformed."""
+    np.savez(tmp_path / "r.npz", meta=np.array(json.dumps(meta).replace(field, field[:-1] + "9" * 4400)))
+    assert _malformed(tmp_path / "r.npz") == ("malformed results: the description holds an integer of more than "
+                                              "20 digits")
+
+
+def test_anything_that_goes_wrong_while_reading_fails_only_the_case(tmp_path, monkeypatch):
+    """Whatever a check did not foresee raises inside the reader: it comes out as a malformed result."""
+    import grader.kernel.untrusted as untrusted
+
+    def broken(*args, **kwargs):
+        raise KeyError("a case the checks did not foresee")
+
+    _good(tmp_path / "r.npz")
+    monkeypatch.setattr(untrusted, "result_from", broken)
+    assert _malformed(tmp_path / "r.npz") == "malformed results: the results file cannot be read (KeyError)"
+
+
+def test_a_reason_never_quotes_a_number_the_kernel_chose(tmp_path):
+    """The file's size and its number of arrays are the kernel's choice: a reason names the bound only."""
+    from grader.kernel.untrusted import read_bytes
+
+    (tmp_path / "r.bin").write_bytes(b"x" * 31_337)
+    with pytest.raises(UntrustedDataError) as caught:
+        read_bytes(tmp_path / "r.bin", 1000, time.monotonic() + 60)
+    assert str(caught.value) == "malformed results: the results file is more than the 1000 bytes accepted"
+    _archive(tmp_path / "r.npz", [(f"leaf:{i}.npy", _npy(np.zeros(1))) for i in range(999)] * 2 + [
+        ("meta.npy", _npy(np.zeros(1)))] * 3)
+    assert _malformed(tmp_path / "r.npz") == "malformed results: more than the 1001 arrays the harness writes"

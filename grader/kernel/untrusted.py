@@ -10,7 +10,9 @@ values) before its data is parsed, with allow_pickle=False. Finally the descript
 into a typed record: every field's type and shape checked, so the rest of the grader only sees
 data of the expected form. Whatever is wrong, the case fails with "malformed results: <why>";
 the grader itself never fails on it. A reason never quotes text from the file (a name, a type),
-since a hidden case's report must not carry what the kernel chose to write.
+nor a number the kernel chose (a size, a count), since a hidden case's report must not carry what
+the kernel chose to write; and every number the description holds (a line, a length, a count) is
+bounded, since a report shows some of them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import math
 import os
 import stat
 import time
@@ -44,6 +47,11 @@ MAX_MESSAGE_CHARS = 2_000
 MAX_TRACEBACK_CHARS = 6_000
 MAX_PROBLEM_CHARS = 1_000
 MAX_CUT_NOTES = 20
+# Numbers a report may show are bounded, so that none can carry a hidden input whole:
+MAX_LINE = 1_000_000  # a line of the function's cell: no cell is that long
+MAX_LENGTH = 1 << 40  # items of a list, characters of a text: more than any kernel's memory holds
+MAX_DIMENSIONS = 32  # of an array (numpy's own limit before 2.0)
+MAX_INT_DIGITS = 20  # an integer in the description: the largest one accepted (MAX_LENGTH) has 13
 
 
 class UntrustedDataError(GraderError):
@@ -216,11 +224,12 @@ def _name(value: object, what: str) -> str | None:
     return _optional_text(value, what, MAX_NAME_CHARS)
 
 
-def _count(value: object, what: str, optional: bool = False) -> int | None:
+def _count(value: object, what: str, limit: int = MAX_LENGTH, optional: bool = False) -> int | None:
+    """A whole number from 0 to `limit`: anything larger is no length or line the harness could send."""
     if value is None and optional:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _Malformed(f"{what} is not a count")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+        raise _Malformed(f"{what} is not a count of at most {limit}")
     return value
 
 
@@ -239,7 +248,7 @@ def _raised(value: object) -> RaisedError | None:
     return RaisedError(type=_text(value.get("type"), "error type", MAX_NAME_CHARS),
                        message=_text(value.get("message", ""), "error message", MAX_MESSAGE_CHARS),
                        traceback=_text(value.get("traceback", ""), "error traceback", MAX_TRACEBACK_CHARS),
-                       line=_count(value.get("line"), "error line", optional=True))
+                       line=_count(value.get("line"), "error line", MAX_LINE, optional=True))
 
 
 def _known_member(name: str) -> str:
@@ -256,7 +265,7 @@ def _read_header(handle, version):
         return np.lib.format.read_array_header_1_0(handle)
     if version == (2, 0):
         return np.lib.format.read_array_header_2_0(handle)
-    raise _Malformed(f"unsupported array format version {version}")
+    raise _Malformed("an array is in a format version the harness never writes")
 
 
 def _check_time(deadline: float) -> None:
@@ -299,7 +308,7 @@ def _read_descriptor(descriptor: int, limit: int, deadline: float, owner: int | 
     if owner is not None and info.st_uid != owner:
         raise _Malformed(f"the results file belongs to uid {info.st_uid}, not to the kernel's uid {owner}")
     if info.st_size > limit:
-        raise _Malformed(f"the results file is {info.st_size} bytes, more than the {limit} accepted")
+        raise _Malformed(f"the results file is more than the {limit} bytes accepted")
 
     def read(size: int) -> bytes:
         try:
@@ -336,11 +345,12 @@ def _parse_array(data: bytes, stem: str, values_left: int) -> np.ndarray:
     handle = io.BytesIO(data)
     version = np.lib.format.read_magic(handle)
     shape, _, dtype = _read_header(handle, version)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     is_text = dtype.kind == "U" and stem == "meta"
     if dtype.hasobject or (dtype.kind not in ALLOWED_KINDS and not is_text):
         raise _Malformed("an array that is not numbers came back; only numbers are accepted")
-    if count > values_left:
+    # An empty dimension makes any other dimension free: each counts as at least 1, so that a shape
+    # (which a report shows) stays as bounded as the values.
+    if len(shape) > MAX_DIMENSIONS or math.prod(max(int(size), 1) for size in shape) > values_left:
         raise _Malformed("more values came back than accepted")
     if stem == "meta" and (shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS):
         raise _Malformed(f"the description is not one text of at most {MAX_META_CHARS} characters")
@@ -354,7 +364,7 @@ def _unpack(data: bytes, max_values: int, budget: int, deadline: float) -> dict[
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
-            raise _Malformed(f"{len(members)} arrays, more than the {MAX_MEMBERS} the harness writes")
+            raise _Malformed(f"more than the {MAX_MEMBERS} arrays the harness writes")
         stems = [_known_member(member.filename) for member in members]
         if len(set(stems)) != len(stems):
             raise _Malformed("an array name appears twice")
@@ -371,14 +381,23 @@ def _unpack(data: bytes, max_values: int, budget: int, deadline: float) -> dict[
     return arrays
 
 
+def _bounded_int(digits: str) -> int:
+    """json.loads' reading of an integer: a long one is refused before Python converts it (past
+    4,300 digits the conversion itself raises; long before that, no count is that large)."""
+    if len(digits) > MAX_INT_DIGITS:
+        raise _Malformed(f"the description holds an integer of more than {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
 def _meta(array: np.ndarray | None) -> object:
     if array is None or array.shape != () or array.dtype.kind != "U" or len(str(array)) > MAX_META_CHARS:
         raise _Malformed("the results carry no readable description")
     try:
-        data = json.loads(str(array))
-    except (json.JSONDecodeError, RecursionError):
+        return json.loads(str(array), parse_int=_bounded_int)
+    except UntrustedDataError:
+        raise
+    except Exception:  # noqa: BLE001 - not JSON, nested too deeply, ...: whatever the parser's complaint
         raise _Malformed("the description is not valid JSON") from None
-    return data
 
 
 def read_result(path: Path, max_values: int, owner: int | None = None,
@@ -387,9 +406,19 @@ def read_result(path: Path, max_values: int, owner: int | None = None,
 
     `owner` is the uid the file must belong to (the sandbox's, when the grader runs as root);
     `deadline` is a time.monotonic() value after which reading gives up (READ_SECONDS from now
-    when not given).
+    when not given). Nothing else is ever raised: whatever the file holds fails its case, never
+    the submission.
     """
     deadline = time.monotonic() + READ_SECONDS if deadline is None else deadline
+    try:
+        return _read_result(path, max_values, owner, deadline)
+    except UntrustedDataError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a file no check foresaw: that case fails, the grader goes on
+        raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
+
+
+def _read_result(path: Path, max_values: int, owner: int | None, deadline: float) -> KernelResult:
     budget = max_values * 8 + 4 * MAX_META_CHARS + MAX_MEMBERS * MEMBER_OVERHEAD
     data = read_bytes(path, budget + MAX_MEMBERS * 2 * MEMBER_OVERHEAD, deadline, owner)
     if not data:  # the grader empties the file before each call: nothing was written back
@@ -406,4 +435,3 @@ def read_result(path: Path, max_values: int, owner: int | None = None,
     except (TypeError, ValueError):
         raise _Malformed("an array cannot be read as numbers") from None
     return result_from(meta, floats)
-

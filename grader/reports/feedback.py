@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 
 from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.reports.text import shown, shown_tree
 from grader.reports.wording import display_path
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -331,7 +332,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
     Each test's name starts with the function's name and its tags hold it, so Gradescope can group
     them. A hidden case is shown with HIDDEN_CASE_VISIBILITY (see there): by description and verdict.
     """
-    tests = []
+    tests = []  # the texts are shown as a report holds them (grader.reports.text): strict JSON readers too
     for number, name in enumerate(_function_order(report, assignment), start=1):
         for index, verdict in enumerate(report.cases_of(name), start=1):
             public = verdict.visibility == "visible"
@@ -345,7 +346,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
                 "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
                 "tags": [name, "public" if public else "hidden", verdict.status],
             })
-    return {
+    return shown_tree({
         "score": round(report.score, 6),
         "execution_time": round(report.seconds, 2),
         "output": _submission_output(report),
@@ -353,7 +354,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
         "extra_data": {"submission": report.name, "sha256": report.sha256, "assignment": report.assignment,
                        "assignment_version": report.assignment_version, "status": report.status,
                        "isolated": report.isolated},
-    }
+    })
 
 
 def render_markdown(report: SubmissionReport, assignment=None, extras: dict | None = None) -> str:
@@ -365,12 +366,16 @@ def render_html(report: SubmissionReport, assignment=None, extras: dict | None =
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, so a reader never sees half a report."""
+    """Write a report through a temporary file and a rename, so a reader never sees half of it.
+
+    The text is written as shown() makes it: a student's lone surrogate or control character
+    becomes an escape, so every report is written, as valid UTF-8, whatever the student wrote.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            stream.write(shown(text))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

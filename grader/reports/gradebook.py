@@ -22,6 +22,7 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.reports.results import SubmissionReport
+from grader.reports.text import writable
 
 FILE_NAME = "gradebook.sqlite"
 SCHEMA_VERSION = 2
@@ -183,7 +184,7 @@ class Gradebook:
             return
         try:
             self._write(lambda c: c.execute("UPDATE submissions SET origin = ? WHERE name = ? AND origin = ''",
-                                            (_text(origin), name)))
+                                            (writable(origin), name)))
         except sqlite3.Error as error:
             raise GradebookError(f"could not update {name} in {self.path}: {error}") from None
 
@@ -219,24 +220,10 @@ class Gradebook:
         return [_row(values) for values in self.connection.execute(query, parameters)]
 
 
-def _text(value: str) -> str:
-    try:
-        value.encode("utf-8")
-        return value
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogateescape" if _escaped_bytes(value) else "backslashreplace").decode(
-            "utf-8", "backslashreplace")
-
-
-def _escaped_bytes(value: str) -> bool:
-    """True when every lone surrogate in `value` stands for a byte (os.fsdecode's surrogateescape)."""
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in value)
-
-
 def _storable(value):
     """`value` with every string made valid UTF-8 (recursively, in lists and dicts)."""
     if isinstance(value, str):
-        return _text(value)
+        return writable(value)
     if isinstance(value, dict):
         return {_storable(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

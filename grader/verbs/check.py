@@ -18,6 +18,7 @@ from grader.assignment.manifest import Assignment
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
 from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.reports.text import shown
 
 MAX_MESSAGES_PER_CASE = 3
 MAX_FINDINGS = 8
@@ -50,23 +51,32 @@ def use_color(color: str, stream=None) -> bool:
 
 
 class _Printer:
+    """Lines on a terminal: a student's text (any text but the printer's own colours) goes through
+    wrapped(), which shows its control characters as escapes, and nothing the stream cannot encode
+    is ever written."""
+
     def __init__(self, style: _Style, out):
         self.style, self.out = style, out
         self.width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 110))
+        self.encoding = getattr(out, "encoding", None) or "utf-8"
 
     def line(self, text: str = "") -> None:
-        print(text, file=self.out)
+        print(text.encode(self.encoding, "backslashreplace").decode(self.encoding), file=self.out)
 
-    def wrapped(self, text: str, indent: int, max_lines: int | None = None, *styles: str) -> None:
-        lines = textwrap.wrap(text, width=self.width - indent, break_long_words=False, break_on_hyphens=False,
-                              max_lines=max_lines, placeholder=" …") or [""]
+    def wrapped(self, text: str, indent: int, max_lines: int | None = None, *styles: str, lead: str = "") -> None:
+        """`text` wrapped, its control characters shown as escapes; `lead`, a label of the printer's
+        own, starts it in bold."""
+        lines = textwrap.wrap(lead + shown(text), width=self.width - indent, break_long_words=False,
+                              break_on_hyphens=False, max_lines=max_lines, placeholder=" …") or [""]
+        label = lead.rstrip()
+        if label and lines[0].startswith(label):
+            lines[0] = self.style(label, "bold") + lines[0][len(label):]
         for line in lines:
             self.line(" " * indent + self.style(line, *styles))
 
 
 def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, ...], str],
                 diagnosed: set[str]) -> None:
-    style = printer.style
     printer.wrapped(f"✗ {verdict.description}", 4, None, "red")
     messages = tuple(verdict.messages) or (f"{verdict.status}",)
     if messages in seen:
@@ -82,16 +92,16 @@ def _case_lines(printer: _Printer, verdict: CaseVerdict, seen: dict[tuple[str, .
     if isinstance(diagnosis, dict) and diagnosis.get("title") and diagnosis["title"] not in diagnosed:
         diagnosed.add(diagnosis["title"])  # said once per function
         if diagnosis.get("mistake"):  # a catalogued mistake: named, with the line and the fix
-            printer.wrapped(f"{style('Likely mistake:', 'bold')} {diagnosis['title']}", 8)
+            printer.wrapped(str(diagnosis["title"]), 8, lead="Likely mistake: ")
             if diagnosis.get("line"):
                 printer.wrapped(f"at {diagnosis['line']}", 10)
             for key in ("explanation", "fix"):
                 if diagnosis.get(key):
                     printer.wrapped(("Fix: " if key == "fix" else "") + str(diagnosis[key]).strip(), 10, 5)
             return
-        text = f"{style('Likely cause:', 'bold')} {diagnosis['title']}"
         explanation = str(diagnosis.get("explanation", "")).strip()
-        printer.wrapped(text + (f" — {explanation}" if explanation else ""), 8, 5)
+        printer.wrapped(f"{diagnosis['title']}" + (f" — {explanation}" if explanation else ""), 8, 5,
+                        lead="Likely cause: ")
 
 
 def _function_block(printer: _Printer, report: SubmissionReport, function: str) -> bool:
@@ -127,7 +137,7 @@ def print_report(report: SubmissionReport, assignment: Assignment, notebook: Pat
     """Print the self-check of one graded report; returns the exit status. `not_isolated` is the
     line saying the kernel was not isolated ("" when it was)."""
     printer = _Printer(style, out or sys.stdout)
-    printer.line(style(f"Checking {notebook.name} on the public cases of {assignment.title}", "bold"))
+    printer.line(style(f"Checking {shown(notebook.name)} on the public cases of {assignment.title}", "bold"))
     if not_isolated:
         printer.wrapped(not_isolated, 0, None, "dim")
     if report.status == "invalid":
