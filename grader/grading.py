@@ -105,7 +105,7 @@ class _Runner:
 
     def _start(self) -> bool:
         """Start a fresh kernel; False (and the reason noted) when it cannot start."""
-        if self.options.sandbox is not None:
+        if isolation_of(self.options.sandbox) == Isolation.SANDBOX:  # a fresh tmpfs, /tmp and namespaces
             self.tainted = False
         try:
             self.session.start()
