@@ -1,6 +1,6 @@
-"""The README's Slurm recipe, as printed there: its job script checks the sandbox before any worker
-starts, and starts the workers the README describes. No Slurm is needed: dask-jobqueue renders the
-job script without submitting it."""
+"""The Slurm recipe of the documentation's Dask page, as printed there: its job script checks the
+sandbox before any worker starts, and starts the workers the page describes. No Slurm is needed:
+dask-jobqueue renders the job script without submitting it."""
 
 from __future__ import annotations
 
@@ -18,16 +18,18 @@ pytest.importorskip("dask_jobqueue")
 from tests.batch_helpers import environment  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
-SECTION = "### `grader grade PATH... --out DIR --dask ADDRESS`"
+PAGE = ROOT / "docs" / "dask.md"
+SECTION = "## On Slurm"
 
 
-def readme_recipe() -> str:
-    """The one Python block of the README's Dask section: the Slurm recipe."""
-    text = (ROOT / "README.md").read_text()
+def page_recipe() -> str:
+    """The one Python block of the Dask page's Slurm section: the recipe."""
+    text = PAGE.read_text()
     section = text[text.index(SECTION):]
-    section = section[: section.index("\n### ", len(SECTION))]
+    end = section.find("\n## ", len(SECTION))  # the next section, if any
+    section = section if end < 0 else section[:end]
     blocks = re.findall(r"^```python\n(.*?)^```$", section, flags=re.S | re.M)
-    assert len(blocks) == 1, f"the Dask section should hold one Python block (the Slurm recipe), not {len(blocks)}"
+    assert len(blocks) == 1, f"the Slurm section should hold one Python block (the recipe), not {len(blocks)}"
     return blocks[0]
 
 
@@ -35,7 +37,7 @@ def readme_recipe() -> str:
 def job_script() -> str:
     """The recipe run as an imported module (not as __main__, so nothing is submitted), and its job script."""
     scope = {"__name__": "slurm_workers"}
-    exec(compile(readme_recipe(), "README.md: slurm_workers.py", "exec"), scope)  # noqa: S102
+    exec(compile(page_recipe(), "docs/dask.md: slurm_workers.py", "exec"), scope)  # noqa: S102
     cluster = scope["cluster"]
     try:
         yield cluster.job_script()
