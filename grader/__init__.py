@@ -13,14 +13,12 @@ The package is layered; each layer imports only the layers below it (tests/test_
     records, errors          shared typed records and the one error base class
 
 The names below are the public surface; they are imported on first use, so `import grader` stays
-cheap (every kernel start runs `python -m grader.kernel.limited`).
+cheap.
 """
 
 from __future__ import annotations
 
 import importlib
-
-__version__ = "0.1.0"
 
 _EXPORTS = {
     "main": "grader.cli",
@@ -51,7 +49,17 @@ __all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str):
-    """Import a public name's module on first use (PEP 562)."""
+    """Import a public name's module on first use (PEP 562). The version is pyproject.toml's, read
+    from the installed metadata (the one place it is written)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("nbgrade-dnn")
+        except PackageNotFoundError:  # a copy of grader/ without installed metadata
+            found = "0+unknown"
+        globals()[name] = found
+        return found
     if name not in _EXPORTS:
         raise AttributeError(f"module 'grader' has no attribute {name!r}")
     value = getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,7 +1,7 @@
 """Flooding is judged by what a cell printed in all, never by how the kernel split it into messages.
 
 The kernel's output reaches the grader in as many messages as its I/O thread happened to flush,
-which depends on timing and load. The rule (README, Limits): a cell's output is counted over
+which depends on timing and load. The rule (docs/limits.md): a cell's output is counted over
 every message it sends; past the flood limit the kernel is stopped and every report says the same
 sentence, whether the output came in one message too large to accept or in many small ones.
 Below that limit, the first `output_bytes` characters are kept and the rest dropped.

@@ -105,7 +105,7 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
         _make_batch(assignment, batch, submissions)
         figures["load_average_before"] = round(os.getloadavg()[0], 2)
         seconds, status, cpu = _timed_batch(assignment, batch, scratch / "out", workers=workers, sandbox=sandbox)
-        # What one submission costs a busy worker core: the figure to size a cluster with (the README's
+        # What one submission costs a busy worker core: the figure to size a cluster with (docs/speed.md's
         # projection). On a shared machine it includes the others' load; the CPU seconds do not.
         figures["core_seconds_per_submission"] = round(seconds * workers / submissions, 2)
         figures["cpu_seconds_per_submission"] = round(cpu / submissions, 2)
