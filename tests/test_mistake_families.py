@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from grader.judge.diagnose import DiagnosisBudget
+from grader.judge.diagnose import UNSHOWN_VALUE, DiagnosisBudget
 from grader.reports.results import SubmissionReport
 from tests.conftest import proven_sandbox
 from tests.mistakes_corpus import (
@@ -185,6 +185,9 @@ def test_every_fitted_member_is_named_with_the_fitted_value(graded):
             assert diagnosis["mistake"] == entry.mistake and diagnosis["parameter"] == SHOWN[entry.name], diagnosis
             assert diagnosis["evidence"] == "fitted+confirmed", diagnosis
             assert "was fitted from your returned values" in diagnosis["explanation"], diagnosis
+            if verdict.visibility != "visible":  # the code could have computed the value from the hidden inputs
+                assert UNSHOWN_VALUE in diagnosis["explanation"], diagnosis
+                assert SHOWN[entry.name] not in diagnosis["title"] + diagnosis.get("fix", ""), diagnosis
             assert "your cell states it" not in diagnosis["explanation"]
             if "code" in diagnosis:  # the line it most likely sits on, quoted
                 assert diagnosis["code"] in diagnosis["explanation"] and diagnosis["line"].startswith("cell ")

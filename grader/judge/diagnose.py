@@ -506,7 +506,8 @@ def family_mistake(assignment, case, expected: dict, result: KernelResult, cell,
                 known = budget.confirmed.setdefault(family["id"], [])
                 if value not in known:
                     known.append(value)
-                return _family_diagnosis(family, value, cell, locate(family.get("where"), cell.source), fitted=True)
+                return _family_diagnosis(family, value, cell, locate(family.get("where"), cell.source), fitted=True,
+                                         hidden=case.visibility != "visible")
     return None
 
 
@@ -540,20 +541,28 @@ def plain_result(result: KernelResult) -> dict:
     return {"returned": python_value(result.returned), "stdout": result.meta.stdout.splitlines()}
 
 
-def family_member(family: dict, value) -> dict:
-    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in."""
+UNSHOWN_VALUE = "(a value not shown on a hidden case)"
+
+
+def family_member(family: dict, value, hidden_value: bool = False) -> dict:
+    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in (with
+    `hidden_value`, the texts do not carry the value: it was fitted from a hidden case's outputs,
+    which the code could have computed from the hidden inputs)."""
     shown = family.get("show", str)(value)
-    member = {key: str(family[key]).replace("{value}", shown) for key in TEXT_KEYS}
+    member = {key: str(family[key]).replace("{value}", UNSHOWN_VALUE if hidden_value else shown)
+              for key in TEXT_KEYS}
     pattern = family.get("pattern")
     return {"id": f"{family['id']}={shown}", "shown": shown, "pattern": pattern if isinstance(pattern, str) else None,
             **member}
 
 
-def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool) -> dict:
+def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool, hidden: bool = False) -> dict:
     """The family's texts with its parameter filled in, and the evidence said: the line that states
-    the value, or the fit from the student's returned values (with the line it most likely sits on)."""
-    fill = family_member(family, value)
-    parameter, shown = family.get("parameter", "this value"), fill["shown"]
+    the value, or the fit from the student's returned values (with the line it most likely sits on).
+    A value fitted on a hidden case is not put in words: the code could have chosen it."""
+    fill = family_member(family, value, hidden_value=fitted and hidden)
+    parameter = family.get("parameter", "this value")
+    shown = UNSHOWN_VALUE if fitted and hidden else fill["shown"]
     place = _place(cell, line) if line else {}
     rerun = f"re-running the mistake with {parameter} {shown} on this case gives your numbers"
     if not fitted:
@@ -565,7 +574,7 @@ def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool)
         evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
                     "No line of your cell could be tied to it, so none is quoted.")
     return {"mistake": family["id"], "title": fill["title"], "explanation": f"{fill['explanation']} {evidence}",
-            "fix": fill["fix"], "parameter": shown,
+            "fix": fill["fix"], "parameter": fill["shown"],
             "evidence": "fitted+confirmed" if fitted else "static+confirmed", **place}
 
 
