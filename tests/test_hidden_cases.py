@@ -93,6 +93,7 @@ class _ScriptedSession:
 
     def __init__(self, workdir, limits, sandbox):
         self.starts, self.workdir = 0, Path(workdir)
+        self.kernel_workdir = self.workdir
 
     def start(self) -> None:
         self.starts += 1

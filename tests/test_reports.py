@@ -401,7 +401,7 @@ def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_pa
     assert [row[0] for row in csv.reader(io.StringIO(texts["gradebook.csv"]))] == ["name", "student-\\xe9"]
     assert "\\ud800" in texts["summary.html"]
     terminal = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
-    print_report(report, assignment, Path("caf\udce9.ipynb"), True, _Style(True), out=terminal)
+    print_report(report, assignment, Path("caf\udce9.ipynb"), "", _Style(True), out=terminal)
     terminal.flush()
     printed = terminal.buffer.getvalue().decode("utf-8")
     assert "\\x1b[2J" in printed and "\\ud800" in printed and "caf\\xe9.ipynb" in printed

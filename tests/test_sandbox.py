@@ -79,7 +79,10 @@ def observed(sandbox, tmp_path_factory):
     other = _workdir(parent, "grader-kernel-other")
     (other / "someone_else.ipynb").write_text("{}")
     home_entries = [Path.home() / name for name in sorted(os.listdir(Path.home()))]
-    hidden = [ROOT, ROOT / "reference", ASSIGNMENT_DIR / "cases.py", ASSIGNMENT_DIR / "expected.npz",
+    # The checkout's own path may exist inside, as the empty folder that holds a .venv made in it
+    # (whose listing the folders-holding check below pins); its files and folders must not.
+    hidden = [ROOT / "pyproject.toml", ROOT / "reference", ROOT / "grader", ASSIGNMENT_DIR / "cases.py",
+              ASSIGNMENT_DIR / "expected.npz",
               other, other / "someone_else.ipynb",
               *[p for p in home_entries if not any(p == r or p in r.parents for r in sandbox.readable)]]
     host_tmp = sorted(os.listdir(tempfile.gettempdir()))
