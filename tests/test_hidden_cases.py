@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -24,6 +23,7 @@ from grader.assignment.manifest import load_assignment
 from grader.assignment.notebook import graded_name
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
+from grader.kernel.sandbox import Sandbox
 from grader.kernel.session import CellOutcome
 from grader.records import CellStatus
 
@@ -141,7 +141,7 @@ def test_every_public_case_runs_before_any_hidden_one(scripted, tmp_path):
     assert [verdict.case_id for verdict in report.cases] == [case["id"] for case in cases]
 
 
-@pytest.mark.parametrize("sandbox, shown", [(None, False), (SimpleNamespace(mode="user"), True)],
+@pytest.mark.parametrize("sandbox, shown", [(None, False), (Sandbox("bwrap", "user", ()), True)],
                          ids=["not isolated", "sandboxed"])
 def test_after_a_hidden_call_a_kernel_that_may_remember_it_is_not_quoted(scripted, tmp_path, sandbox, shown):
     """Without the sandbox, a restarted kernel shares the last one's folder and home, so its load
