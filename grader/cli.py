@@ -18,7 +18,7 @@ from pathlib import Path
 from grader.assignment.locate import find_assignment
 from grader.assignment.manifest import Assignment
 from grader.errors import GraderError, UserError
-from grader.records import Limits
+from grader.model import Limits
 
 ASSIGNMENT_HELP = ("assignment folder, or for check the release bundle (default: the nearest assignment.toml beside "
                    "or above the notebook, else above the current folder)")
@@ -166,21 +166,17 @@ def _launcher(args: argparse.Namespace, assignment: Assignment | None, own_code:
                            protect=protect)
 
 
-def _limits(args: argparse.Namespace, assignment: Assignment) -> dict:
-    """The limits given on the command line (the rest come from the manifest and grader.records.Limits),
-    refused with one line when they, or the manifest's, cannot grade anything."""
+def _limits(args: argparse.Namespace, assignment: Assignment) -> Limits:
+    """The limits this command grades under: the manifest's (grader.model.Limits' defaults where it
+    says nothing) with the command line's in their place, refused with one line when they cannot
+    grade anything."""
     given = {name: getattr(args, name) for name in Limits.names() if getattr(args, name, None) is not None}
-
-    def spell(name: str) -> str:
-        return "--" + name.replace("_", "-") if name in given else f"the manifest's [limits] {name}"
-
-    try:
-        refusal = Limits().overridden(assignment.limits).overridden(given).refusal(spell)
-    except TypeError as error:  # a manifest value of the wrong kind
-        refusal = f"the manifest's [limits] hold a value of the wrong kind ({error})"
+    limits = assignment.limits.overridden(given)
+    refusal = limits.refusal(lambda name: "--" + name.replace("_", "-") if name in given
+                             else f"the manifest's [limits] {name}")
     if refusal:
         raise UserError(refusal)
-    return given
+    return limits
 
 
 def _find_assignment(explicit: str | None, **where) -> Assignment:

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
@@ -24,10 +24,9 @@ from grader.judge.compare import compare, part_of
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import Isolation, isolation_of
-from grader.kernel.session import CellOutcome, KernelLimits, KernelSession, limit_hint
+from grader.kernel.session import CellOutcome, KernelSession, limit_hint
 from grader.kernel.untrusted import READ_SECONDS, Number, Seq, UntrustedDataError, read_result
-from grader.records import Kind, shown_type
-from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.model import Case, CaseVerdict, Expected, Kind, Limits, SubmissionReport, shown_type
 from grader.reports.wording import describe
 
 KERNEL_SIDE = (Path(__file__).parent / "kernel" / "harness.py").read_text()
@@ -42,29 +41,26 @@ class GradeOptions:
     public_only: bool = False
     execute_all: bool = False
     sandbox: object = None  # the kernel's launcher (grader.kernel.isolation chooses it); None: as the grader's user
-    limits: dict = field(default_factory=dict)  # overrides of the manifest's [limits]
+    limits: Limits | None = None  # what the kernel may use (None: the assignment's limits)
     data_dir: Path | None = None  # datasets for --execute all
     name: str | None = None
     no_sandbox: bool = False  # the command said --no-sandbox (a Dask worker then runs kernels unisolated too)
 
 
 def _verdict(case: dict, status: str, messages: list[str], seconds: float = 0.0) -> CaseVerdict:
-    return CaseVerdict(case_id=case["id"], function=case["function"], description=case["description"],
-                       visibility=case["visibility"], status=status, messages=messages, seconds=seconds)
+    return CaseVerdict(case_id=case.id, function=case.function, description=case.description,
+                       visibility=case.visibility, status=status, messages=messages, seconds=seconds)
 
 
 class _Runner:
     """Owns the submission's kernel: starts it, loads the code, restarts it after a kill."""
 
     def __init__(self, parsed: ParsedNotebook, assignment: Assignment, workdir: Path, options: GradeOptions,
-                 limits: dict):
+                 limits: Limits):
         self.parsed, self.assignment, self.workdir, self.options = parsed, assignment, workdir, options
         self.limits = limits
-        self.deadline = time.monotonic() + float(limits["submission_seconds"])
-        kernel_limits = KernelLimits(cpu_seconds=int(limits["cpu_seconds"]), memory_mb=int(limits["memory_mb"]),
-                                     processes=int(limits["processes"]), file_mb=int(limits["file_mb"]),
-                                     output_bytes=int(limits["output_bytes"]))
-        self.session = KernelSession(workdir, kernel_limits, options.sandbox)
+        self.deadline = time.monotonic() + limits.submission_seconds
+        self.session = KernelSession(workdir, limits, options.sandbox)
         self.ready = False
         self.load_errors: dict[str, str] = {}  # graded function -> why its cell failed
         self.unloadable: dict[str, str] = {}  # graded function -> why its cell stops any kernel: not run again
@@ -88,7 +84,7 @@ class _Runner:
         if outcome.ok:
             return True
         name = shown_type(outcome.error_name, public=not self.tainted)
-        self.problems.append(f"the kernel cannot import numpy under the memory limit of {self.limits['memory_mb']} "
+        self.problems.append(f"the kernel cannot import numpy under the memory limit of {self.limits.memory_mb} "
                              f"MB ({outcome.status} {name}): raise the limit (--memory-mb, or "
                              "memory_mb in the manifest's [limits])")
         self.grader_failed = True
@@ -110,7 +106,7 @@ class _Runner:
         try:
             self.session.start()
         except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
-            memory = int(self.limits["memory_mb"])
+            memory = self.limits.memory_mb
             hint = (f"; the memory limit of {memory} MB is the likely cause: raise it (--memory-mb, or memory_mb "
                     "in the manifest's [limits])" if memory < SMALL_MEMORY_MB else "")
             said = f" ({AFTER_HIDDEN})" if self.tainted else f": {error}"  # it quotes the kernel's stderr
@@ -121,7 +117,7 @@ class _Runner:
         return self._numpy_loads()
 
     def _cell_timeout(self) -> float:
-        return max(0.5, min(float(self.limits["case_seconds"]), self.remaining()))
+        return max(0.5, min(self.limits.case_seconds, self.remaining()))
 
     def prepare(self) -> bool:
         """Start a kernel and load the notebook's code; False when that is impossible now."""
@@ -135,7 +131,7 @@ class _Runner:
             if function in self.unloadable:
                 continue
             if self.remaining() <= 0:
-                self._note_once(f"the submission used up its {self.limits['submission_seconds']:g} s time limit "
+                self._note_once(f"the submission used up its {self.limits.submission_seconds:g} s time limit "
                                 "while its cells were loading")
                 self.session.stop()
                 return False
@@ -144,7 +140,7 @@ class _Runner:
             # use what is left of the submission's time.
             ungraded = self.whole_notebook and function is None
             budget = (max(1.0, self.remaining() - 30) if ungraded
-                      else max(0.5, min(self.remaining(), float(self.limits["case_seconds"]) * 3)))
+                      else max(0.5, min(self.remaining(), self.limits.case_seconds * 3)))
             outcome = self.session.run(cell.source, budget)
             if not self._note_loading(outcome, cell.index, function):
                 if ungraded:  # grade what can be graded: imports and graded cells only, in a new kernel
@@ -185,7 +181,7 @@ class _Runner:
         if outcome.status in ("timeout", "died"):
             what = ("did not finish within its time limit" if outcome.status == "timeout"
                     else "stopped the kernel: " + (outcome.error_value or "a crash, os._exit, or the memory "
-                                                   f"limit of {self.limits['memory_mb']} MB"))
+                                                   f"limit of {self.limits.memory_mb} MB"))
             message = f"running {where} {what}"
             if message not in self.problems:
                 self.problems.append(message)
@@ -204,27 +200,27 @@ class _Runner:
                     self.problems.append(note)
         return True
 
-    def run_case(self, case: dict, expected: dict) -> CaseVerdict:
-        function = case["function"]
+    def run_case(self, case: Case, expected: Expected) -> CaseVerdict:
+        function = case.function
         if function not in self.parsed.graded:
             return _verdict(case, "error", [f"no cell starts with '# GRADED FUNCTION: {function}'"])
         if function in self.unloadable:
             return _verdict(case, "error", [f"not run: {self.unloadable[function]}"])
         if self.remaining() <= 0:
             return _verdict(case, "skipped", [
-                f"not run: the submission used up its {self.limits['submission_seconds']:g} s time limit"])
+                f"not run: the submission used up its {self.limits.submission_seconds:g} s time limit"])
         if not self.prepare():
             return _verdict(case, "crashed", ["not run: the notebook's code could not be loaded in a kernel"
                                               + (f" ({self.problems[-1]})" if self.problems else "")])
         graded = self.assignment.function(function)
         out = self.session.result_file()  # fresh and empty, in a folder the kernel cannot change
-        request = {"function": function, "signature": list(graded.signature), "recipe": case["recipe"],
-                   "globals": case.get("misleading_globals", {}), "out": str(out),
+        request = {"function": function, "signature": list(graded.signature), "recipe": case.recipe,
+                   "globals": case.misleading_globals, "out": str(out),
                    "workdir": str(self.session.kernel_workdir), "builder": self.assignment.inputs,
-                   "output_limit": int(self.limits["output_bytes"]), "max_values": int(self.limits["max_values"]),
-                   "return_inputs": "inputs_unchanged" in case["compare"]}
+                   "output_limit": self.limits.output_bytes, "max_values": self.limits.max_values,
+                   "return_inputs": "inputs_unchanged" in case.compare}
         timeout = self._cell_timeout()
-        public = case["visibility"] == "visible"
+        public = case.visibility == "visible"
         self.tainted = self.tainted or not public
         outcome = self.session.run(f"__grader_run__({json.dumps(json.dumps(request))})", timeout)
         if outcome.status == "timeout":
@@ -233,7 +229,7 @@ class _Runner:
                             outcome.seconds)
         if outcome.status == "died":
             self.ready = False
-            why = outcome.error_value or f"a crash, os._exit, or the memory limit of {self.limits['memory_mb']} MB"
+            why = outcome.error_value or f"a crash, os._exit, or the memory limit of {self.limits.memory_mb} MB"
             return _verdict(case, "crashed", [f"the kernel stopped while {function} ran: {why}; grading went "
                                               "on in a new kernel"], outcome.seconds)
         if outcome.status == "error":  # the harness itself failed: the text is the kernel's, shown if public
@@ -241,18 +237,18 @@ class _Runner:
                       else shown_type(outcome.error_name, public=False))
             return _verdict(case, "error", [f"the call could not be made: {detail}"], outcome.seconds)
         try:
-            result = read_result(out, int(self.limits["max_values"]), owner=self._result_owner(),
+            result = read_result(out, self.limits.max_values, owner=self._result_owner(),
                                  deadline=time.monotonic() + max(5.0, min(READ_SECONDS, self.remaining())))
         except UntrustedDataError as error:
             return _verdict(case, "failed", [str(error)], outcome.seconds)
         return self._judged(case, expected, result, outcome.seconds)
 
-    def _judged(self, case: dict, expected: dict, result, seconds: float) -> CaseVerdict:
+    def _judged(self, case: Case, expected: Expected, result, seconds: float) -> CaseVerdict:
         """The verdict on what the kernel sent back: compared, worded, and diagnosed when it fails."""
-        function = case["function"]
+        function = case.function
         graded = self.assignment.function(function)
         names = graded.returns
-        public = case["visibility"] == "visible"
+        public = case.visibility == "visible"
         comparison = compare(case, expected, result, self.assignment.tolerance(function, case), names)
         messages = [describe(d, public, names, graded.labels) for d in comparison.differences]
         raised = result.meta.error
@@ -309,22 +305,22 @@ def _run_cases(runner: _Runner, cases: list, expected: ExpectedValues) -> list[C
     public case's messages show the kernel's text: a later public case could print them all. After
     a timeout, or a second crash, a function's remaining cases are not run.
     """
-    order = sorted(range(len(cases)), key=lambda index: cases[index]["visibility"] != "visible")
+    order = sorted(range(len(cases)), key=lambda index: cases[index].visibility != "visible")
     verdicts: dict[int, CaseVerdict] = {}
     stopped: dict[str, str] = {}  # function -> why its remaining cases are not run
     crashes: dict[str, int] = {}
     for index in order:
-        case, function = cases[index], cases[index]["function"]
+        case, function = cases[index], cases[index].function
         if function in stopped:
             verdicts[index] = _verdict(case, "skipped", [f"not run: {function} {stopped[function]}"])
             continue
-        verdict = verdicts[index] = runner.run_case(case, expected.for_case(case["id"]))
+        verdict = verdicts[index] = runner.run_case(case, expected.for_case(case.id))
         if verdict.status == "timeout":
-            stopped[function] = f"timed out on '{case['description']}'"
+            stopped[function] = f"timed out on '{case.description}'"
         elif verdict.status == "crashed":  # a second crash: no more kernels spent on this function
             crashes[function] = crashes.get(function, 0) + 1
             if crashes[function] >= 2:
-                stopped[function] = f"stopped the kernel twice, last on '{case['description']}'"
+                stopped[function] = f"stopped the kernel twice, last on '{case.description}'"
     return [verdicts[index] for index in range(len(cases))]
 
 
@@ -368,7 +364,7 @@ def grade_notebook(path: Path, assignment: Assignment, expected: ExpectedValues,
     options = options or GradeOptions()
     started = time.monotonic()
     path = Path(path)
-    limits = {**assignment.limits, **{k: v for k, v in options.limits.items() if v is not None}}
+    limits = options.limits or assignment.limits
     try:  # hashed and parsed from the same bytes, read without following a link or blocking
         data, unreadable = read_regular(path), None
     except SubmissionError as error:

@@ -35,10 +35,10 @@ def case_inputs(recipe: dict, workdir: Path) -> dict:
 
 def case_outputs(case, workdir: Path) -> dict:
     """{"returned": (parameters, costs), "stdout": lines}: the reference's answer on one case."""
-    kwargs = case_inputs(case["recipe"], workdir)
+    kwargs = case_inputs(case.recipe, workdir)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        parameters, costs = FAST_FUNCTIONS[case["function"]](**kwargs)
+        parameters, costs = FAST_FUNCTIONS[case.function](**kwargs)
     returned = ({key: np.asarray(value) for key, value in parameters.items()}, [float(c) for c in costs])
     return {"returned": returned, "stdout": printed.getvalue().splitlines()}
 

@@ -70,7 +70,7 @@ def number_strings(value: float) -> list[str]:
 
 def case_numbers(values: dict, count: int = 6) -> list[str]:
     """Number strings of the first entries of every expected array of one case."""
-    arrays = [*values["parameters"].values(), values["costs"], *values.get("inputs", {}).values()]
+    arrays = [*values.parts["parameters"].values(), values.parts["costs"], *values.inputs.values()]
     found = []
     for array in arrays:
         for value in np.ravel(np.asarray(array, dtype=np.float64))[:count]:
@@ -83,14 +83,14 @@ def hidden_secrets(assignment) -> dict[str, list[str]]:
     expected = ExpectedValues(assignment)
     secrets = {}
     for case in assignment.cases():
-        if case["visibility"] == "visible":
+        if case.visibility == "visible":
             continue
-        found = [json.dumps(case["recipe"]), json.dumps(case["recipe"].get("arrays")), "randn", "bernoulli",
+        found = [json.dumps(case.recipe), json.dumps(case.recipe.get("arrays")), "randn", "bernoulli",
                  "case_images.h5", '"seed"']
-        for name, value in case.get("misleading_globals", {}).items():
+        for name, value in case.misleading_globals.items():
             found += [json.dumps({name: value})[1:-1], str(value) if isinstance(value, list) else f"{name}={value}"]
-        found += case_numbers(expected.for_case(case["id"]))
-        secrets[case["id"]] = found
+        found += case_numbers(expected.for_case(case.id))
+        secrets[case.id] = found
     return secrets
 
 

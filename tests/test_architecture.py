@@ -25,7 +25,7 @@ LAYERS = [
     ("grader.judge",),
     ("grader.kernel", "grader.assignment"),
     ("grader.reports",),
-    ("grader.records", "grader.errors"),
+    ("grader.model", "grader.errors"),
 ]
 
 

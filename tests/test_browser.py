@@ -195,7 +195,7 @@ def check_feedback(seen: Rendering, assignment, report: dict, name: str) -> None
     for function in assignment.functions:
         assert any(text.startswith(function.name) for text in h2), f"no heading for {function.name} in {h2}"
     # results.json lists the cases in the assignment's order, each with its status.
-    ordered = [case["id"] for f in assignment.functions for case in cases if case["function"] == f.name]
+    ordered = [case.id for f in assignment.functions for case in cases if case.function == f.name]
     passed = {case_id: test["status"] == "passed" for case_id, test in zip(ordered, report["tests"], strict=True)}
     expected_order = []
     for function in assignment.functions:
@@ -307,7 +307,7 @@ def test_summary_page(chromium, batch, assignment, mistake_title):
     assert sorted(text for text in texts(seen, ".histogram .column") if text) == ["1", "1"]
 
     assert sorted(row["data"]["case"] for row in seen.found["tr.case-rate"]) == sorted(
-        case["id"] for case in assignment.cases())
+        case.id for case in assignment.cases())
     mistakes = {row["data"]["mistake"]: row["text"] for row in seen.found["tr.mistake"]}
     assert list(mistakes) == [MISTAKE], mistakes
     assert mistake_title in mistakes[MISTAKE] and mistakes[MISTAKE].rstrip().endswith("1")

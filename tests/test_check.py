@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from grader import cli
-from grader.reports.results import CaseVerdict, Finding, SubmissionReport
+from grader.model import CaseVerdict, Finding, SubmissionReport
 from grader.verbs.check import _Style, print_report
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits

@@ -14,10 +14,9 @@ import pytest
 
 from grader import cli
 from grader.assignment.locate import find_assignment
-from grader.assignment.manifest import DEFAULT_LIMITS, AssignmentError, load_assignment
+from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.errors import GraderError, UserError
-from grader.kernel.session import KernelLimits
-from grader.records import CaseStatus, CellStatus, Limits, SubmissionStatus
+from grader.model import CaseStatus, CellStatus, Limits, SubmissionStatus
 from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR, ROOT, proven_sandbox
 
@@ -57,11 +56,33 @@ def test_check_finds_the_bundle_but_grade_refuses_it(bundle, tmp_path, monkeypat
 
 
 def test_limits_have_one_set_of_defaults():
-    assert KernelLimits is Limits
-    assert DEFAULT_LIMITS == Limits().as_dict()
-    assert Limits().overridden({"memory_mb": 512, "case_seconds": None, "unknown": 1}) == Limits(memory_mb=512)
+    assert Limits().overridden({"memory_mb": 512, "case_seconds": None}) == Limits(memory_mb=512)
+    with pytest.raises(KeyError, match="unknown"):  # a name that is no limit is refused, not ignored
+        Limits().overridden({"unknown": 1})
     # The manifest's [limits] override the defaults; what it leaves out keeps them.
-    assert load_assignment(ASSIGNMENT_DIR).limits["file_mb"] == Limits.file_mb
+    assert load_assignment(ASSIGNMENT_DIR).limits.file_mb == Limits.file_mb
+
+
+def test_a_returned_part_named_like_one_of_the_graders_checks_is_refused(tmp_path):
+    folder = shutil.copytree(ROOT / "tests" / "toy_assignment", tmp_path / "toy")
+    manifest = folder / "assignment.toml"
+    text = manifest.read_text()
+    assert 'returns = ["coef", "losses"]' in text
+    manifest.write_text(text.replace('returns = ["coef", "losses"]', 'returns = ["coef", "stdout"]'))
+    with pytest.raises(AssignmentError, match=r"names a returned part 'stdout'.*rename that part in `returns`"):
+        load_assignment(folder)
+
+
+def test_a_misspelt_or_unusable_manifest_limit_is_refused_when_the_assignment_loads(tmp_path):
+    folder = shutil.copytree(ROOT / "tests" / "toy_assignment", tmp_path / "toy")
+    manifest = folder / "assignment.toml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("[limits]\n", "[limits]\nfile_megabytes = 64\n"))
+    with pytest.raises(AssignmentError, match=r"assignment.toml: \[limits\] has no limit named file_megabytes"):
+        load_assignment(folder)
+    manifest.write_text(text.replace("[limits]\n", "[limits]\nmemory_mb = 100\n"))
+    with pytest.raises(AssignmentError, match=r"\[limits\] memory_mb 100: too small to start a kernel"):
+        load_assignment(folder)
 
 
 def test_statuses_keep_the_strings_results_and_the_gradebook_hold():
@@ -154,7 +175,7 @@ def test_a_manifest_limit_too_small_is_refused_in_its_own_words(tmp_path, capsys
     manifest.write_text(manifest.read_text().replace("memory_mb = 2048", "memory_mb = 100"))
     assert cli.main(["grade", str(SOLUTION), "--assignment", str(folder), "--out", str(tmp_path / "out"),
                      "--quiet"]) == 2
-    assert "the manifest's [limits] memory_mb 100: too small to start a kernel" in capsys.readouterr().err
+    assert "assignment.toml: [limits] memory_mb 100: too small to start a kernel" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("option", "value"), [("--case-seconds", "inf"), ("--submission-seconds", "nan")])
@@ -173,7 +194,7 @@ def test_a_manifest_limit_that_is_not_finite_is_refused(tmp_path, capsys, value)
     manifest = folder / "assignment.toml"
     manifest.write_text(manifest.read_text().replace("case_seconds = 20", f"case_seconds = {value}"))
     assert cli.main(["check", str(SOLUTION), "--assignment", str(folder)]) == 2
-    assert f"the manifest's [limits] case_seconds {value}: give a finite number greater than 0" in \
+    assert f"assignment.toml: [limits] case_seconds {value}: give a finite number greater than 0" in \
         capsys.readouterr().err
 
 
@@ -182,8 +203,9 @@ def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(
     limit, whether the kernel died starting or could not import numpy."""
     from grader.grading import GradeOptions, grade_notebook
     from grader.judge.expected import ExpectedValues
+    small = assignment.limits.overridden({"memory_mb": 450})
     report = grade_notebook(SOLUTION, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), limits={"memory_mb": 450}))
+                            GradeOptions(sandbox=proven_sandbox(), limits=small))
     assert report.status == "error", report.problems
     assert any("memory limit of 450 MB" in problem for problem in report.problems), report.problems
     assert not any(v.status == "error" for v in report.cases)  # no case blames the student's function
@@ -197,7 +219,7 @@ class _FailingPool:
 
     def run(self, submissions):
         from grader.batch.pool import unrun_report
-        from grader.records import SubmissionStatus
+        from grader.model import SubmissionStatus
 
         for submission in submissions:
             self.finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.ERROR,

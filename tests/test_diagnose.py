@@ -28,9 +28,9 @@ from grader.judge.expected import (
     stale_entries,
     variant_values,
 )
-from grader.kernel.untrusted import KernelResult
+from grader.kernel.untrusted import KernelResult, raised_result, result_of_value
+from grader.model import CaseVerdict, SubmissionReport
 from grader.reports.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
-from grader.reports.results import CaseVerdict, SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import MISTAKE_ENTRIES, build
 
@@ -68,8 +68,8 @@ def kernel_result(raw: dict, inputs: dict | None = None) -> KernelResult:
     """What the student's kernel would send back for this return value (or error), flattened by
     the harness's own function."""
     if "error" in raw:
-        return KernelResult.raised(raw["error"]["type"], raw["error"]["message"])
-    return KernelResult.from_value(raw["returned"], "\n".join(raw["stdout"]) + "\n", inputs)
+        return raised_result(raw["error"]["type"], raw["error"]["message"])
+    return result_of_value(raw["returned"], "\n".join(raw["stdout"]) + "\n", inputs)
 
 
 def compare(case, want, result, assignment):
@@ -87,10 +87,10 @@ def reference_raw(catalogue, case, workdir) -> tuple[dict, dict]:
     """The reference's own (raw result, inputs after the call) on a case, via the catalogue's base class."""
     from reference.expected import case_inputs
 
-    kwargs = case_inputs(case["recipe"], workdir)
+    kwargs = case_inputs(case.recipe, workdir)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        returned = catalogue.module.REFERENCE[case["function"]](**kwargs)
+        returned = catalogue.module.REFERENCE[case.function](**kwargs)
     return {"returned": returned, "stdout": printed.getvalue().splitlines()}, kwargs
 
 
@@ -104,16 +104,16 @@ def test_the_catalogue_base_classes_are_the_reference(catalogue, small_cases, wo
         raw, _ = reference_raw(catalogue, case, workdir)
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            parameters, costs = GRADED_FUNCTIONS[case["function"]](**case_inputs(case["recipe"], workdir))
+            parameters, costs = GRADED_FUNCTIONS[case.function](**case_inputs(case.recipe, workdir))
         mine, my_costs = raw["returned"]
         assert mine.keys() == parameters.keys()
-        assert all(np.array_equal(mine[k], parameters[k]) for k in parameters), case["id"]
-        assert np.array_equal(np.array(my_costs, dtype=float), np.array(costs, dtype=float)), case["id"]
+        assert all(np.array_equal(mine[k], parameters[k]) for k in parameters), case.id
+        assert np.array_equal(np.array(my_costs, dtype=float), np.array(costs, dtype=float)), case.id
         assert raw["stdout"] == printed.getvalue().splitlines()
 
 
 def test_every_catalogued_mistake_is_caught_by_a_hidden_case(catalogue, assignment):
-    hidden = {c["id"] for c in assignment.cases() if c["visibility"] == "hidden"}
+    hidden = {c.id for c in assignment.cases() if c.visibility == "hidden"}
     stored = read_variant_table(catalogue.values_path)
     differs = {(key.split("|")[0], key.split("|")[1]) for key in stored}
     for mistake_id, mistake in catalogue.mistakes.items():
@@ -127,7 +127,7 @@ def test_every_catalogued_mistake_is_caught_by_a_hidden_case(catalogue, assignme
 def test_stored_variant_outcomes_are_current_on_the_small_cases(assignment, catalogue, small_cases, workdir):
     outputs = {case.id: run_reference(assignment, case, workdir) for case in small_cases}
     fresh = variant_values(assignment, small_cases, outputs, workdir)
-    ids = {case["id"] for case in small_cases}
+    ids = {case.id for case in small_cases}
     stored = {k: v for k, v in read_variant_table(catalogue.values_path).items() if k.split("|")[1] in ids}
     assert fresh.keys() == stored.keys(), "run `grader expected`: the stored variant outcomes are stale"
     report = CheckReport()  # floats and printed numbers within the stale tolerance, as `grader expected --check`
@@ -141,12 +141,12 @@ def test_each_variant_is_recognised_as_its_own_mistake(assignment, catalogue, ex
     checked = 0
     for mistake_id, mistake in catalogue.mistakes.items():
         for case in small_cases:
-            if case["function"] not in mistake["functions"]:
+            if case.function not in mistake["functions"]:
                 continue
-            want = expected.for_case(case["id"])
+            want = expected.for_case(case.id)
             raw = catalogue.module.variant_outputs(mistake_id, case, workdir)
             result = kernel_result(raw, arguments(want))
-            if mistake_id not in want.get("variants", {}):
+            if mistake_id not in want.variants:
                 assert compare(case, want, result, assignment).passed
                 continue
             assert not compare(case, want, result, assignment).passed
@@ -158,7 +158,7 @@ def test_each_variant_is_recognised_as_its_own_mistake(assignment, catalogue, ex
 
 def test_the_reference_matches_no_mistake(assignment, catalogue, expected, small_cases, workdir):
     for case in small_cases:
-        want = expected.for_case(case["id"])
+        want = expected.for_case(case.id)
         raw, _ = reference_raw(catalogue, case, workdir)
         result = kernel_result(raw, arguments(want))
         assert compare(case, want, result, assignment).passed
@@ -167,8 +167,8 @@ def test_the_reference_matches_no_mistake(assignment, catalogue, expected, small
 
 def test_a_slightly_different_result_matches_no_mistake(assignment, catalogue, expected, small_cases, workdir):
     """Wrong by a little everywhere: it fails, but it is not the catalogued mistake it resembles."""
-    case = next(c for c in small_cases if c["id"] == "two_layer_model/learning-rate")
-    want = expected.for_case(case["id"])
+    case = next(c for c in small_cases if c.id == "two_layer_model/learning-rate")
+    want = expected.for_case(case.id)
     raw = catalogue.module.variant_outputs("learning-rate-hard-coded", case, workdir)
     parameters, costs = raw["returned"]
     nudged = {k: v * (1 + 1e-4) for k, v in parameters.items()}
@@ -187,8 +187,8 @@ def _cell(entry_name: str, function: str) -> CodeCell:
 
 def test_look_alike_mistakes_are_told_apart_by_the_students_code(assignment, catalogue, expected, workdir):
     """A flipped dA2 and a flipped update give the same numbers; the line in the code decides."""
-    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/public-2")
-    want = expected.for_case(case["id"])
+    case = next(c for c in assignment.cases() if c.id == "two_layer_model/public-2")
+    want = expected.for_case(case.id)
     result = kernel_result(catalogue.module.variant_outputs("dA-sign-flipped", case, workdir))
     comparison = compare(case, want, result, assignment)
     matched = match_mistakes(assignment, case, want, result)
@@ -248,9 +248,9 @@ def test_a_pattern_that_raises_finds_nothing():
 
 @pytest.fixture(scope="module")
 def two_layer_case(assignment, catalogue, expected, workdir):
-    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/print-cost")
+    case = next(c for c in assignment.cases() if c.id == "two_layer_model/print-cost")
     raw, inputs = reference_raw(catalogue, case, workdir)
-    return case, expected.for_case(case["id"]), raw
+    return case, expected.for_case(case.id), raw
 
 
 def _localised(assignment, case, want, raw):
@@ -331,17 +331,17 @@ def test_curves_are_drawn_for_the_long_public_cases_only(assignment, expected):
         report = SubmissionReport(name="s", path="s.ipynb", sha256="0", assignment=assignment.name,
                                   assignment_version=assignment.version, status="graded")
         for case in assignment.cases():
-            costs = [float(c) for c in expected.for_case(case["id"])["costs"]] if returned_costs else []
-            report.cases.append(CaseVerdict(case["id"], case["function"], case["description"],
-                                            visibility or case["visibility"], "failed", series=costs))
+            costs = [float(c) for c in expected.for_case(case.id).parts["costs"]] if returned_costs else []
+            report.cases.append(CaseVerdict(case.id, case.function, case.description,
+                                            visibility or case.visibility, "failed", series=costs))
         return report
 
     curves = curves_for(report_with("visible", True), expected, assignment)
-    long_cases = {c["id"] for c in assignment.cases() if len(expected.for_case(c["id"])["costs"]) >= CURVE_MIN_POINTS}
+    long_cases = {c.id for c in assignment.cases() if len(expected.for_case(c.id).parts["costs"]) >= CURVE_MIN_POINTS}
     assert set(curves) == long_cases == {"two_layer_model/curve", "L_layer_model/curve"}
     for data in curves.values():
         assert base64.b64decode(data).startswith(b"\x89PNG")
-    assert all(c["visibility"] == "hidden" for c in assignment.cases() if c["id"] in long_cases)
+    assert all(c.visibility == "hidden" for c in assignment.cases() if c.id in long_cases)
     assert curves_for(report_with(None, False), expected, assignment) == {}
     assert curves_for(report_with(None, True), expected, assignment) == {}
 
@@ -352,8 +352,8 @@ def test_outputs_that_are_not_numbers_fit_no_family(assignment, catalogue, expec
     'forward relu/relu' for a cell whose activations are right)."""
     import json
 
-    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/public-2")
-    want = expected.for_case(case["id"])
+    case = next(c for c in assignment.cases() if c.id == "two_layer_model/public-2")
+    want = expected.for_case(case.id)
     raw, _ = reference_raw(catalogue, case, workdir)
     parameters, costs = raw["returned"]
     nan = {"returned": ({k: v * np.nan for k, v in parameters.items()}, [c * np.nan for c in costs]),
@@ -386,8 +386,8 @@ def test_evidence_that_trips_on_odd_code_does_not_hide_the_other_families(assign
     and every family of the cell went unnamed with it."""
     import json
 
-    case = next(c for c in assignment.cases() if c["id"] == "two_layer_model/learning-rate")
-    want = expected.for_case(case["id"])
+    case = next(c for c in assignment.cases() if c.id == "two_layer_model/learning-rate")
+    want = expected.for_case(case.id)
     notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
     update = "        parameters = update_parameters(parameters, grads, learning_rate)"
     source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % 7 == 0 or").replace(

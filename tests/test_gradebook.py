@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
+from grader.model import CaseVerdict, SubmissionReport
 from grader.reports.gradebook import Gradebook, GradebookError
-from grader.reports.results import CaseVerdict, SubmissionReport
 from grader.reports.summary import summary_context, write_gradebook_csv, write_summary_html
 from tests.conftest import ROOT
 

@@ -25,7 +25,7 @@ from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
 from grader.kernel.sandbox import Sandbox
 from grader.kernel.session import CellOutcome
-from grader.records import CellStatus
+from grader.model import CellStatus
 
 TOY = Path(__file__).resolve().parent / "toy_assignment"
 
@@ -73,7 +73,7 @@ def test_a_public_case_never_shows_what_a_hidden_case_gave_the_kernel(tmp_path, 
     report = grade_notebook(_stashing_notebook(tmp_path / "stash.ipynb"), toy, ExpectedValues(toy),
                             GradeOptions(sandbox=sandbox))
     by_id = {verdict.case_id: verdict for verdict in report.cases}
-    assert [verdict.case_id for verdict in report.cases] == [case["id"] for case in toy.cases()]
+    assert [verdict.case_id for verdict in report.cases] == [case.id for case in toy.cases()]
     public_input = np.random.RandomState(1).randn(10).tolist()  # mean_square/public's recipe
     assert by_id["init_weights/public"].messages == [f"raised ValueError: {[public_input]!r}"]
     hidden_input = np.random.RandomState(2).uniform(0, 1, (3, 4)).ravel()  # mean_square/matrix's
@@ -121,8 +121,8 @@ class _ScriptedSession:
 @pytest.fixture
 def scripted(monkeypatch):
     toy = load_assignment(TOY)
-    hidden = [case for case in toy.cases() if case["visibility"] != "visible"]
-    _ScriptedSession.calls, _ScriptedSession.died_on = [], hidden[0]["recipe"]
+    hidden = [case for case in toy.cases() if case.visibility != "visible"]
+    _ScriptedSession.calls, _ScriptedSession.died_on = [], hidden[0].recipe
     monkeypatch.setattr(grader.grading, "KernelSession", _ScriptedSession)
     return toy
 
@@ -133,12 +133,12 @@ def test_every_public_case_runs_before_any_hidden_one(scripted, tmp_path):
     path.write_bytes((TOY / "toy_solution.ipynb").read_bytes())
     report = grade_notebook(path, toy, ExpectedValues(toy), GradeOptions())
     cases = toy.cases()
-    visible = [case["visibility"] == "visible" for case in cases]
+    visible = [case.visibility == "visible" for case in cases]
     assert visible != sorted(visible, reverse=True)  # the manifest interleaves them: the order is the grader's
-    ran = [next(c["visibility"] == "visible" for c in cases if c["recipe"] == recipe) for recipe in
+    ran = [next(c.visibility == "visible" for c in cases if c.recipe == recipe) for recipe in
            _ScriptedSession.calls]
     assert ran == sorted(visible, reverse=True)
-    assert [verdict.case_id for verdict in report.cases] == [case["id"] for case in cases]
+    assert [verdict.case_id for verdict in report.cases] == [case.id for case in cases]
 
 
 @pytest.mark.parametrize("sandbox, shown", [(None, False), (Sandbox("bwrap", "user", ()), True)],

@@ -40,7 +40,7 @@ def graded(assignment, sandbox, hostile_batch) -> dict:
     tests/test_dask.py), read back from the gradebook; and the well-behaved notebooks graded alone.
     """
     expected = ExpectedValues(assignment)
-    options = GradeOptions(sandbox=sandbox, limits=dict(LIMITS))
+    options = GradeOptions(sandbox=sandbox, limits=assignment.limits.overridden(LIMITS))
     alone = {name: grade_notebook(path, assignment, expected, options) for name, path in hostile_batch.calm.items()}
     rows = gradebook_rows(hostile_batch.out)
     batch = hostile_batch

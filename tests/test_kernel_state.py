@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.kernel.session import KernelLimits, KernelSession
+from grader.kernel.session import KernelSession
+from grader.model import Limits
 from tests.conftest import proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
@@ -38,7 +39,7 @@ for i in range(50):
     display({"text/plain": "m"}, metadata={"junk": small}, raw=True)
 print("done")
 '''
-LIMITS = KernelLimits(cpu_seconds=120, memory_mb=2048, processes=64, output_bytes=200_000)
+LIMITS = Limits(cpu_seconds=120, memory_mb=2048, processes=64, output_bytes=200_000)
 
 
 def _kept_characters(client) -> int:

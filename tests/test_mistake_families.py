@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from grader.judge.diagnose import UNSHOWN_VALUE, DiagnosisBudget
-from grader.reports.results import SubmissionReport
+from grader.model import SubmissionReport
 from tests.conftest import proven_sandbox
 from tests.mistakes_corpus import (
     DA2,
@@ -109,7 +109,7 @@ def grade_with(path: str, limits: dict) -> dict:
 
     assignment = load_assignment(ROOT / "assignments" / "dnn_app")
     report = grade_notebook(Path(path), assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), limits=dict(limits)))
+                            GradeOptions(sandbox=proven_sandbox(), limits=assignment.limits.overridden(limits)))
     return report.to_dict()
 
 

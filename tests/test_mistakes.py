@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from grader.judge.diagnose import load_catalogue
-from grader.reports.results import SubmissionReport
+from grader.model import SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import CORRECT_ENTRIES, ENTRIES, MISTAKE_ENTRIES, grade_file, write_corpus
 
@@ -77,7 +77,7 @@ def test_a_correct_solution_written_differently_gets_full_marks_and_no_diagnosis
 def test_the_curve_cases_record_the_students_costs(graded, assignment):
     report = graded["correct-while-loop"]
     curves = [c for c in report.cases if c.case_id.endswith("/curve")]
-    iterations = {c["id"]: c["recipe"]["args"]["num_iterations"] for c in assignment.cases()}
+    iterations = {c.id: c.recipe["args"]["num_iterations"] for c in assignment.cases()}
     assert len(curves) == 2
     for verdict in curves:  # one cost every 100 iterations, from iteration 0
         assert len(verdict.series) == -(-iterations[verdict.case_id] // 100) >= 5

@@ -18,18 +18,18 @@ import pytest
 from grader.kernel.session import (
     COUNTED,
     FLOOD_ERROR,
-    KernelLimits,
     KernelSession,
     _BoundedClient,
     flood_limit,
     flood_message,
     message_limit,
 )
+from grader.model import Limits
 from tests.conftest import proven_sandbox
 
 pytestmark = [pytest.mark.critical, pytest.mark.kernel]  # also run under the oldest supported versions
 
-LIMITS = KernelLimits(output_bytes=10_000)
+LIMITS = Limits(output_bytes=10_000)
 FLOOD = flood_limit(LIMITS.output_bytes)
 CHUNKINGS = {  # sizes of the successive messages, in characters
     "one message": lambda total: [total],

@@ -67,14 +67,14 @@ def test_wheel_holds_only_the_grader_package(wheel):
 def test_wheel_contains_no_answer_hidden_case_or_expected_value(wheel, assignment):
     answers = answer_lines()
     assert len(answers) >= 8, answers  # the solution notebook still marks its answers
-    hidden = [case for case in assignment.cases() if case["visibility"] == "hidden"]
+    hidden = [case for case in assignment.cases() if case.visibility == "hidden"]
     assert hidden
     expected = ExpectedValues(assignment)
     numbers = []
     for case in hidden:
-        costs = expected.for_case(case["id"])["costs"]
+        costs = expected.for_case(case.id).parts["costs"]
         numbers += [repr(float(costs[0])), f"{float(costs[-1]):.10g}"]
-    needles = answers + [case["description"] for case in hidden] + numbers
+    needles = answers + [case.description for case in hidden] + numbers
     found = []
     for name in wheel.namelist():
         text = wheel.read(name).decode("utf-8", "replace")

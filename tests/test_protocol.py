@@ -9,21 +9,21 @@ import pytest
 
 from grader.judge.compare import compare
 from grader.kernel.harness import __grader_flatten__, __grader_inputs__
-from grader.kernel.untrusted import Atom, KernelResult, Mapping, Number, Opaque, Seq
-from grader.records import Kind, Tolerance
+from grader.kernel.untrusted import Atom, Mapping, Number, Opaque, Seq, result_of_value
+from grader.model import Expected, Kind, Tolerance
 from grader.reports.wording import describe, display_path
 
 VALUE = ({"W1": np.ones((3, 4)), "db2": np.zeros((1, 1))}, [0.5, np.float64(0.25), 3], "done", None, True)
 
 
 def _differences(want, got, compared=("returned",), names=()):
-    expected = {"returned": KernelResult.from_value(want).returned}
+    expected = Expected(result_of_value(want).returned, None)
     case = SimpleNamespace(compare=compared)
-    return compare(case, expected, KernelResult.from_value(got), Tolerance(), names).differences
+    return compare(case, expected, result_of_value(got), Tolerance(), names).differences
 
 
 def test_a_nested_value_becomes_typed_records():
-    result = KernelResult.from_value(VALUE)
+    result = result_of_value(VALUE)
     top = result.returned
     assert isinstance(top, Seq) and top.kind == "tuple" and top.length == 5
     parameters, costs, text, nothing, flag = top.items
@@ -74,16 +74,16 @@ def test_bounds_are_kept_and_said():
     structure, leaves, cut = __grader_flatten__({"a": deep, "s": "y" * 5000, "big": np.zeros(100)}, 50)
     assert any("deeper" in note for note in cut) and any("longer" in note for note in cut)
     assert any("values accepted" in note for note in cut) and leaves == [] or all(leaf.size <= 50 for leaf in leaves)
-    result = KernelResult.from_value({"big": np.zeros(100)}, max_values=50)
+    result = result_of_value({"big": np.zeros(100)}, max_values=50)
     assert isinstance(result.returned.items[0], Opaque) and result.returned.items[0].type == "cut"
 
 
 def test_printed_lines_compare_numbers_within_the_tolerance():
     case = SimpleNamespace(compare=("stdout",))
-    expected = {"returned": None, "stdout": ["step 0: loss 0.5", "step 2: loss 0.25"]}
-    near = KernelResult.from_value(0, stdout="step 0: loss 0.5000000001\nstep 2: loss 0.25\n")
+    expected = Expected(None, None, ("step 0: loss 0.5", "step 2: loss 0.25"))
+    near = result_of_value(0, stdout="step 0: loss 0.5000000001\nstep 2: loss 0.25\n")
     assert compare(case, expected, near, Tolerance()).passed
-    wrong = KernelResult.from_value(0, stdout="step 0: loss 0.5\nstep 3: loss 0.25\n")
+    wrong = result_of_value(0, stdout="step 0: loss 0.5\nstep 3: loss 0.25\n")
     found = compare(case, expected, wrong, Tolerance()).differences
     assert found[0].kind == Kind.PRINTED and found[0].line == 2
 
@@ -100,3 +100,21 @@ def test_recipes_build_seeded_nested_arguments(tmp_path):
     assert first["f"].tolist() == [0.0, 1.0, 2.0, 3.0] and first["n"] == 7 and first["l"] == [1, {"normal": 1}]
     with pytest.raises(ValueError, match="one of the tags"):
         __grader_inputs__({"args": {"x": {"gaussian": [2]}}})
+
+
+def test_a_returned_part_named_stdout_is_kept_apart_from_the_printed_lines():
+    """The author's `returns` names are a namespace of their own: a part called `stdout` is a part,
+    and the printed lines stay the printed lines (they once overwrote each other)."""
+    from grader.judge.expected import expected_entry
+    from grader.kernel.harness import __grader_flatten__
+
+    structure, arrays, _ = __grader_flatten__({"returned": ([1.0, 2.0], 3.0), "inputs": {}}, 1000)
+    entry = expected_entry(structure, dict(enumerate(arrays)), ["loss 0.5"], ("stdout", "total"))
+    assert entry.stdout == ("loss 0.5",)
+    assert entry.parts == {"stdout": [1.0, 2.0], "total": 3.0}
+    printed = compare(SimpleNamespace(compare=("stdout",)), entry, result_of_value(([1.0, 2.0], 3.0), "loss 0.5\n"),
+                      Tolerance(), ("stdout", "total"))
+    assert printed.passed
+    wrong = compare(SimpleNamespace(compare=("stdout",)), entry, result_of_value(([1.0, 2.0], 3.0), "loss 0.7\n"),
+                    Tolerance(), ("stdout", "total"))
+    assert not wrong.passed

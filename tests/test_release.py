@@ -81,16 +81,17 @@ def test_the_bundle_holds_nothing_secret(assignment, release):
     assert len(answers) >= 10
     assert not [line for line in answers if line in everything]
 
-    hidden = [case for case in assignment.cases() if case["visibility"] == "hidden"]
+    hidden = [case for case in assignment.cases() if case.visibility == "hidden"]
     assert hidden
     for case in hidden:
-        assert case["id"] not in everything and case["description"] not in everything
+        assert case.id not in everything and case.description not in everything
     expected = ExpectedValues(assignment)
     for case in hidden:
-        values = expected.for_case(case["id"])
-        shown = [float(np.ravel(values["costs"])[0])] + [float(np.ravel(v)[0]) for v in values["parameters"].values()]
+        values = expected.for_case(case.id)
+        shown = [float(np.ravel(values.parts["costs"])[0])] + [float(np.ravel(v)[0])
+                                                                 for v in values.parts["parameters"].values()]
         for value in shown:
-            assert repr(value) not in everything and f"{value:.10g}" not in everything, case["id"]
+            assert repr(value) not in everything and f"{value:.10g}" not in everything, case.id
 
 
 def test_the_bundles_mistakes_hold_public_cases_and_texts_only(assignment, release):
@@ -98,7 +99,7 @@ def test_the_bundles_mistakes_hold_public_cases_and_texts_only(assignment, relea
     folder, _ = release
     document = json.loads((folder / PUBLIC_MISTAKES_FILE).read_text())
     assert set(document) == {"mistakes", "outcomes"}
-    public = {case["id"] for case in assignment.cases() if case["visibility"] == "visible"}
+    public = {case.id for case in assignment.cases() if case.visibility == "visible"}
     cases = {key.split("|")[1] for key in document["outcomes"]}
     assert cases and cases <= public
     mistakes = {key.split("|")[0] for key in document["outcomes"]}

@@ -14,10 +14,9 @@ import pytest
 
 from grader.judge.compare import compare, split_numbers
 from grader.judge.expected import ExpectedValues
-from grader.kernel.untrusted import KernelResult
-from grader.records import Difference, Kind, python_value
+from grader.kernel.untrusted import KernelResult, result_of_value
+from grader.model import CaseVerdict, Difference, Expected, Finding, Kind, SubmissionReport, python_value
 from grader.reports.feedback import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
-from grader.reports.results import CaseVerdict, Finding, SubmissionReport
 from grader.reports.wording import describe
 from tests.batch_helpers import case_numbers, hidden_secrets, leaks
 
@@ -39,10 +38,10 @@ def _perturbed_stdout(lines: list[str], factor: float) -> str:
 
 def _answer(case, values: dict, factor: float) -> KernelResult:
     """What a student's kernel would send back: the expected values scaled by `factor`."""
-    parameters = {key: np.asarray(v) * factor for key, v in values["parameters"].items()}
-    costs = [float(c) * factor for c in values["costs"]]
-    inputs = python_value(values.get("arguments")) if "inputs_unchanged" in case["compare"] else None
-    return KernelResult.from_value((parameters, costs), _perturbed_stdout(values.get("stdout", []), factor), inputs)
+    parameters = {key: np.asarray(v) * factor for key, v in values.parts["parameters"].items()}
+    costs = [float(c) * factor for c in values.parts["costs"]]
+    inputs = python_value(values.arguments) if "inputs_unchanged" in case.compare else None
+    return result_of_value((parameters, costs), _perturbed_stdout(list(values.stdout), factor), inputs)
 
 
 def build_report(assignment, failing: set[str], isolated: bool = False) -> SubmissionReport:
@@ -53,16 +52,16 @@ def build_report(assignment, failing: set[str], isolated: bool = False) -> Submi
                               status="graded", isolated=isolated, seconds=2.5)
     cases = assignment.cases()
     for graded in assignment.functions:
-        own = [c for c in cases if c["function"] == graded.name]
+        own = [c for c in cases if c.function == graded.name]
         for case in own:
-            values = expected.for_case(case["id"])
+            values = expected.for_case(case.id)
             names = graded.returns
-            comparison = compare(case, values, _answer(case, values, 1.01 if case["id"] in failing else 1.0),
+            comparison = compare(case, values, _answer(case, values, 1.01 if case.id in failing else 1.0),
                                  assignment.tolerance(graded.name, case), names)
             share = graded.points / len(own)
             report.cases.append(CaseVerdict(
-                case_id=case["id"], function=case["function"], description=case["description"],
-                visibility=case["visibility"], status="passed" if comparison.passed else "failed",
+                case_id=case.id, function=case.function, description=case.description,
+                visibility=case.visibility, status="passed" if comparison.passed else "failed",
                 score=share if comparison.passed else 0.0, max_score=share,
                 messages=[describe(d, case.visibility == "visible", names) for d in comparison.differences],
                 differences=comparison.differences))
@@ -81,9 +80,9 @@ def cases(assignment):
 @pytest.fixture(scope="module")
 def failing(cases):
     """Every L_layer_model case and one public two_layer_model case fail."""
-    public_two_layer = next(c["id"] for c in cases
-                            if c["function"] == "two_layer_model" and c["visibility"] == "visible")
-    return {c["id"] for c in cases if c["function"] == "L_layer_model"} | {public_two_layer}
+    public_two_layer = next(c.id for c in cases
+                            if c.function == "two_layer_model" and c.visibility == "visible")
+    return {c.id for c in cases if c.function == "L_layer_model"} | {public_two_layer}
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +147,8 @@ def test_no_report_shows_a_hidden_case_recipe_or_expected_value(written, assignm
     assert any(case_id in failing for case_id in secrets)  # hidden cases did fail, with messages
     assert leaks(files, secrets) == []
     # The search is not blind: a failing public case's expected numbers are shown, and found.
-    public = next(c for c in cases if c["visibility"] == "visible" and c["id"] in failing)
-    shown = case_numbers(ExpectedValues(assignment).for_case(public["id"]))
+    public = next(c for c in cases if c.visibility == "visible" and c.id in failing)
+    shown = case_numbers(ExpectedValues(assignment).for_case(public.id))
     assert any(number in files[1].read_text() for number in shown)
 
 
@@ -276,10 +275,10 @@ def test_a_hidden_case_shows_no_numeric_error(written):
     relative error of 0.56: the reference's is 1 / 1.56 or 1 / 0.44), so a hidden case shows none."""
     from types import SimpleNamespace
 
-    from grader.records import Tolerance
+    from grader.model import Tolerance
 
-    expected = {"returned": KernelResult.from_value((np.array([[0.641, 0.2], [0.3, 0.4]]), [0.641, 0.5])).returned}
-    answer = KernelResult.from_value((np.array([[1.0, 0.2], [0.3, 0.4]]), [1.0, 0.5]))
+    expected = Expected(result_of_value((np.array([[0.641, 0.2], [0.3, 0.4]]), [0.641, 0.5])).returned, None)
+    answer = result_of_value((np.array([[1.0, 0.2], [0.3, 0.4]]), [1.0, 0.5]))
     differences = compare(SimpleNamespace(compare=["returned"]), expected, answer, Tolerance()).differences
     names = ("parameters", "costs")
     assert [describe(d, False, names) for d in differences] == [

@@ -7,7 +7,7 @@ import pytest
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.compare import compare
 from grader.judge.expected import ExpectedValues
-from grader.kernel.untrusted import KernelResult
+from grader.kernel.untrusted import result_of_value
 from tests import notebook_edits as edits
 from tests.conftest import proven_sandbox
 from tests.test_rules import by_rule, findings_of
@@ -19,8 +19,9 @@ TWO = "two_layer_model"
 
 def test_a_kernel_that_cannot_start_is_the_graders_failure_not_the_students(assignment, tmp_path):
     path = edits.write(edits.solution(), tmp_path / "good.ipynb")
+    tiny = assignment.limits.overridden({"memory_mb": 50})
     report = grade_notebook(path, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), limits={"memory_mb": 50}))
+                            GradeOptions(sandbox=proven_sandbox(), limits=tiny))
     assert report.status == "error"  # so the gradebook grades it again on the next run
     assert any("could not start" in problem for problem in report.problems)
 
@@ -35,7 +36,8 @@ def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assi
     path = edits.write(notebook, tmp_path / "stuck.ipynb")
     report = grade_notebook(path, assignment, ExpectedValues(assignment),
                             GradeOptions(sandbox=proven_sandbox(), execute_all=True,
-                                         data_dir=synthetic_data_dir, limits={"submission_seconds": 45}))
+                                         data_dir=synthetic_data_dir,
+                                         limits=assignment.limits.overridden({"submission_seconds": 45})))
     assert report.score == pytest.approx(100), report.problems
     assert any("whole notebook could not be run" in problem for problem in report.problems)
 
@@ -53,13 +55,13 @@ def test_spacing_outside_the_regions_is_not_an_edit(assignment):
 def test_cost_messages_count_and_index_the_whole_list(visibility):
     from types import SimpleNamespace
 
-    from grader.records import Kind, Tolerance
+    from grader.model import Expected, Kind, Tolerance
     from grader.reports.wording import describe
 
     case = SimpleNamespace(visibility=visibility, compare=["costs"])
     names = ("parameters", "costs")
-    expected = {"returned": KernelResult.from_value(({}, [0.69, 0.5, 0.4])).returned}
-    result = KernelResult.from_value(({}, [0.69, 0.5, 0.3]))
+    expected = Expected(result_of_value(({}, [0.69, 0.5, 0.4])).returned, None)
+    result = result_of_value(({}, [0.69, 0.5, 0.3]))
     comparison = compare(case, expected, result, Tolerance(1e-6, 1e-9), names)
     assert comparison.first.kind == Kind.VALUES and comparison.first.path == (1, 2)
     message = describe(comparison.first, visibility == "visible", names)

@@ -20,12 +20,13 @@ from grader.kernel.probe import ask, sentinels
 from grader.kernel.processes import process_tree
 from grader.kernel.runfolder import RunFolder
 from grader.kernel.sandbox import Sandbox, hidden_folders, layout, readable_paths
-from grader.kernel.session import KernelLimits, KernelSession
+from grader.kernel.session import KernelSession
+from grader.model import Limits
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
-LIMITS = KernelLimits(cpu_seconds=60, memory_mb=1024, processes=40, file_mb=8)
+LIMITS = Limits(cpu_seconds=60, memory_mb=1024, processes=40, file_mb=8)
 
 
 def _workdir(parent: Path, name: str) -> Path:

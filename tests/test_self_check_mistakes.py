@@ -18,7 +18,7 @@ import pytest
 from grader import cli
 from grader.assignment.manifest import load_assignment
 from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
-from grader.reports.results import SubmissionReport
+from grader.model import SubmissionReport
 from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR
 from tests.mistakes_corpus import FAMILY_ENTRIES, MISTAKE_ENTRIES, build, grade_file, write_corpus

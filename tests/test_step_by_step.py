@@ -21,7 +21,7 @@ from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.cli import main
 from grader.judge.compare import compare_nodes
 from grader.judge.diagnose import load_catalogue, read_variant_values, save_variant_values, stored_variant_table
-from grader.records import Array, Number, Tolerance
+from grader.model import Array, Number, Tolerance
 from grader.reports.gradebook import Gradebook
 from grader.reports.wording import label_for, labelled_path
 from tests.step_by_step_corpus import ENTRIES, FOLDER, FUNCTIONS, SOLUTION, write_corpus

@@ -26,8 +26,8 @@ import pytest
 from grader import cli
 from grader.assignment.manifest import load_assignment
 from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
+from grader.model import SubmissionReport
 from grader.reports.gradebook import Gradebook
-from grader.reports.results import SubmissionReport
 from grader.verbs.release import build_release
 from tests.mistakes_corpus import grade_file
 from tests.step_by_step_corpus import FOLDER, SOLUTION, Entry, build

@@ -18,7 +18,7 @@ from grader.assignment.notebook import graded_name
 from grader.cli import main
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
-from grader.records import Kind
+from grader.model import Kind
 from tests.conftest import proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)

@@ -237,12 +237,12 @@ def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
     from types import SimpleNamespace
 
     from grader.judge.compare import compare
-    from grader.records import Tolerance
+    from grader.model import Expected, Tolerance
     from grader.reports.wording import describe
 
     leaves = {0: np.ones((2, 3)), 1: np.array([0.5])}
-    expected = {"returned": result_from(_returning(WANT), dict(leaves)).returned,
-                "stdout": ["Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"]}
+    expected = Expected(result_from(_returning(WANT), dict(leaves)).returned, None,
+                        ("Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"))
     used = json.dumps(meta.get("returned"))
     result = result_from(meta, {i: v for i, v in leaves.items() if f'"leaf": {i}' in used or f'"numbers": {i}' in used})
     case = SimpleNamespace(compare=compared)

@@ -464,13 +464,13 @@ REFERENCE = {TWO: TwoLayerModel(), DEEP: LLayerModel()}
 def variant_outputs(mistake_id: str, case: dict, folder: Path) -> dict:
     """What the mistake's variant does on one case: its return value and printed lines, or its error."""
     mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
-    return _run(mistake["variants"][case["function"]], case, folder)
+    return _run(mistake["variants"][case.function], case, folder)
 
 
 def _run(variant, case: dict, folder: Path) -> dict:
-    kwargs = case_inputs(case["recipe"], folder)
+    kwargs = case_inputs(case.recipe, folder)
     NOTEBOOK_GLOBALS.clear()
-    NOTEBOOK_GLOBALS.update(case.get("misleading_globals", {}))
+    NOTEBOOK_GLOBALS.update(case.misleading_globals)
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
@@ -635,7 +635,7 @@ CLOSE = {"rtol": 1e-6, "atol": 1e-9}
 
 
 def _args(case) -> dict:
-    return dict(case["recipe"].get("args", {}))
+    return dict(case.recipe.get("args", {}))
 
 
 def _returned_parameters(raw: dict | None) -> dict | None:
@@ -809,12 +809,12 @@ FAMILIES = [
 ]
 
 
-def family_outputs(family_id: str, value, case: dict, folder: Path) -> dict:
+def family_outputs(family_id: str, value, case, folder: Path) -> dict:
     """What the family's variant, with its parameter set to `value`, does on one case."""
     family = next(f for f in FAMILIES if f["id"] == family_id)
     bases = {TWO: TwoLayerModel, DEEP: LLayerModel}
-    variant = type(f"{family['mixin'].__name__}_{case['function']}",
-                   (family["mixin"], Traced, bases[case["function"]]), {family["attribute"]: value})()
+    variant = type(f"{family['mixin'].__name__}_{case.function}",
+                   (family["mixin"], Traced, bases[case.function]), {family["attribute"]: value})()
     raw = _run(variant, case, folder)
     if "error" not in raw:
         raw["trace"] = variant.trace  # ignored by the grader's comparison; read by fit_loop_short

@@ -523,7 +523,7 @@ FAMILIES = [
 
 def family_outputs(family_id: str, value, case, folder: Path) -> dict:
     """What the family's variant with `value` does on one case."""
-    variants = {"db-sum": lambda: _db_sum(*value), "transpose": lambda: _transposed(value, case["function"]),
+    variants = {"db-sum": lambda: _db_sum(*value), "transpose": lambda: _transposed(value, case.function),
                 "cost-sum": lambda: _cost_sum(*value), "cache-layer": lambda: _backward_with(1.0, value[1], value[0])}
     return _outputs(variants[family_id](), case, folder)
 
@@ -531,11 +531,11 @@ def family_outputs(family_id: str, value, case, folder: Path) -> dict:
 def variant_outputs(mistake_id: str, case, folder: Path) -> dict:
     """What the mistake's variant does on one case: its value, or its error, and whether it changed an input."""
     mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
-    return _outputs(mistake["variants"][case["function"]], case, folder)
+    return _outputs(mistake["variants"][case.function], case, folder)
 
 
 def _outputs(variant, case, folder: Path) -> dict:
-    arguments = __grader_inputs__(case["recipe"], str(folder))
+    arguments = __grader_inputs__(case.recipe, str(folder))
     before = copy.deepcopy(arguments)
     try:
         with np.errstate(all="ignore"):

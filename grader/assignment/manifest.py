@@ -16,10 +16,9 @@ from pathlib import Path
 from types import ModuleType
 
 from grader.errors import GraderError
-from grader.records import Limits
+from grader.model import Case, GradedFunction, Limits, Tolerance, Visibility
 
 MANIFEST = "assignment.toml"
-DEFAULT_LIMITS = Limits().as_dict()  # the defaults live in grader.records.Limits
 
 
 _MODULES: dict[tuple[str, int], ModuleType] = {}
@@ -57,73 +56,36 @@ def _labels(function: dict, where: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(key), value) for key, value in table.items())
 
 
-@dataclass(frozen=True)
-class GradedFunction:
-    name: str  #: the function's name in the notebook
-    points: float  #: its share of the grade, split evenly over its cases
-    signature: tuple[str, ...]  #: the argument names, in the order the function is called with
-    returns: tuple[str, ...] = ()  #: names of the returned tuple's parts (messages then read "costs[3]")
-    rtol: float | None = None  #: this function's tolerance, when not the assignment's
-    atol: float | None = None
-    #: words for nested parts, (path template, label): "caches[*][0][1]" -> "the W of layer {1+1}'s linear cache"
-    labels: tuple[tuple[str, str], ...] = ()
-    calls: tuple[str, ...] = ()  #: the other graded functions it calls (a failure there is named first)
-
-
+RESERVED_PARTS = frozenset({"returned", "stdout", "inputs_unchanged"})  # what `compare` names besides parts
 CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
              "misleading_globals", "checks", "public_expected", "exact_shapes"}
 
 
-@dataclass(frozen=True)
-class Case:
-    """One grading case, validated when the assignment loads."""
-
-    id: str  #: unique, e.g. "function/slug"
-    function: str  #: the graded function it calls
-    description: str  #: one line: all a student sees of a hidden case
-    visibility: str  #: "visible" (public) or "hidden"
-    recipe: dict  #: how the inputs are built (grader.kernel.harness's recipe language, or the builder's)
-    compare: tuple[str, ...] = ("returned",)  #: what is compared, in order (see grader.compare.compare)
-    rtol: float | None = None  #: this case's tolerance, when not the function's
-    atol: float | None = None
-    misleading_globals: dict = field(default_factory=dict)  #: set in the notebook's namespace during the call
-    checks: tuple[str, ...] = ("equality",)  #: the notebook's public tests' checks (public cases)
-    public_expected: dict | None = None  #: a bundle's expected values (public cases only)
-    exact_shapes: bool = False  #: a number must come back as a number, not as a one-value array
-
-    def __getitem__(self, key: str):
-        """Read like the dict a case used to be (case["id"])."""
-        return getattr(self, key)
-
-    def get(self, key: str, default=None):
-        return getattr(self, key, default)
-
-    @classmethod
-    def from_dict(cls, data: object, where: str, functions: set[str]) -> Case:
-        """A case from cases.py, with a clear message naming what is wrong."""
-        if not isinstance(data, dict):
-            raise AssignmentError(f"{where}: a case is not a dict")
-        label = f"case '{data.get('id', '?')}'"
-        for key in ("id", "function", "description", "visibility", "recipe"):
-            if key not in data:
-                raise AssignmentError(f"{where}: {label} lacks '{key}'")
-        unknown = set(data) - CASE_KEYS
-        if unknown:
-            raise AssignmentError(f"{where}: {label} has unknown keys {sorted(unknown)}")
-        if data["function"] not in functions:
-            raise AssignmentError(f"{where}: {label} names the function '{data['function']}', which the "
-                                  "manifest does not grade")
-        if data["visibility"] not in ("visible", "hidden"):
-            raise AssignmentError(f"{where}: {label} has visibility '{data['visibility']}' (visible or hidden)")
-        if not isinstance(data["recipe"], dict):
-            raise AssignmentError(f"{where}: {label}'s recipe is not a dict")
-        return cls(id=str(data["id"]), function=data["function"], description=str(data["description"]),
-                   visibility=data["visibility"], recipe=data["recipe"],
-                   compare=tuple(data.get("compare", ("returned",))),
-                   rtol=data.get("rtol"), atol=data.get("atol"),
-                   misleading_globals=dict(data.get("misleading_globals", {})),
-                   checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"),
-                   exact_shapes=bool(data.get("exact_shapes", False)))
+def case_from_dict(data: object, where: str, functions: set[str]) -> Case:
+    """A case from cases.py, with a clear message naming what is wrong."""
+    if not isinstance(data, dict):
+        raise AssignmentError(f"{where}: a case is not a dict")
+    label = f"case '{data.get('id', '?')}'"
+    for key in ("id", "function", "description", "visibility", "recipe"):
+        if key not in data:
+            raise AssignmentError(f"{where}: {label} lacks '{key}'")
+    unknown = set(data) - CASE_KEYS
+    if unknown:
+        raise AssignmentError(f"{where}: {label} has unknown keys {sorted(unknown)}")
+    if data["function"] not in functions:
+        raise AssignmentError(f"{where}: {label} names the function '{data['function']}', which the "
+                              "manifest does not grade")
+    if data["visibility"] not in ("visible", "hidden"):
+        raise AssignmentError(f"{where}: {label} has visibility '{data['visibility']}' (visible or hidden)")
+    if not isinstance(data["recipe"], dict):
+        raise AssignmentError(f"{where}: {label}'s recipe is not a dict")
+    return Case(id=str(data["id"]), function=data["function"], description=str(data["description"]),
+               visibility=Visibility(data["visibility"]), recipe=data["recipe"],
+               compare=tuple(data.get("compare", ("returned",))),
+               rtol=data.get("rtol"), atol=data.get("atol"),
+               misleading_globals=dict(data.get("misleading_globals", {})),
+               checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"),
+               exact_shapes=bool(data.get("exact_shapes", False)))
 
 
 @dataclass
@@ -144,7 +106,7 @@ class Assignment:
     data_variable: str  # the environment variable naming the dataset folder (for --execute all)
     rtol: float
     atol: float
-    limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    limits: Limits = field(default_factory=Limits)  #: the defaults with the manifest's [limits] in their place
     instructor_paths: tuple[Path, ...] = ()
     """Folders (from the manifest's `instructor_path`, relative to the assignment folder) that its
     cases and mistakes modules import from; the grader adds no other folder to sys.path."""
@@ -154,8 +116,6 @@ class Assignment:
 
     def tolerance(self, function: str, case: Case | None = None):
         """The tolerance of a case: its own, else its function's, else the assignment's."""
-        from grader.records import Tolerance
-
         graded = self.function(function)
         rtol = next(v for v in (getattr(case, "rtol", None), graded.rtol, self.rtol) if v is not None)
         atol = next(v for v in (getattr(case, "atol", None), graded.atol, self.atol) if v is not None)
@@ -188,7 +148,7 @@ class Assignment:
             return self.public_cases()
         where = self.cases_file
         functions = {f.name for f in self.functions}
-        cases = [Case.from_dict(c, where, functions) for c in getattr(self.cases_module(), "CASES", [])]
+        cases = [case_from_dict(c, where, functions) for c in getattr(self.cases_module(), "CASES", [])]
         ids = [c.id for c in cases]
         if len(set(ids)) != len(ids):
             raise AssignmentError(f"{where}: two cases share the id '{next(i for i in ids if ids.count(i) > 1)}'")
@@ -203,7 +163,7 @@ class Assignment:
         cases = []
         for function, entries in document.items():
             for entry in entries:
-                cases.append(Case(id=entry["name"], function=function, visibility="visible",
+                cases.append(Case(id=entry["name"], function=function, visibility=Visibility.VISIBLE,
                                   description=entry.get("description", entry["name"]), recipe=entry["recipe"],
                                   compare=tuple(entry.get("compare", ("returned",))),
                                   rtol=entry.get("rtol"), atol=entry.get("atol"),
@@ -237,6 +197,22 @@ def _readable_by_all(folder: Path) -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+def _limits(table: object, path: Path) -> Limits:
+    """The manifest's [limits] over the defaults: an unknown name or a limit no kernel can run under
+    is refused, naming the key, never replaced by a default."""
+    if not isinstance(table, dict):
+        raise AssignmentError(f"{path}: [limits] must be a table of numbers")
+    try:
+        limits = Limits().overridden(table)
+    except KeyError as error:
+        raise AssignmentError(f"{path}: [limits] has no limit named {error.args[0]} (the limits are "
+                              f"{', '.join(Limits.names())})") from None
+    refusal = limits.refusal(lambda name: f"[limits] {name}")
+    if refusal:
+        raise AssignmentError(f"{path}: {refusal}")
+    return limits
+
+
 def _require(table: dict, key: str, where: str):
     if key not in table:
         raise AssignmentError(f"{where} lacks `{key}`")
@@ -264,14 +240,19 @@ def load_assignment(folder: str | Path) -> Assignment:
     ]
     if not functions:
         raise AssignmentError(f"{path} declares no [[function]] to grade")
+    for graded in functions:
+        taken = sorted(set(graded.returns) & RESERVED_PARTS)
+        if taken:
+            raise AssignmentError(f"{path}: '{graded.name}' names a returned part {taken[0]!r}, which a case's "
+                                  f"`compare` list already uses for the grader's own check "
+                                  f"({', '.join(sorted(RESERVED_PARTS))}): rename that part in `returns`")
     graded_names = {f.name for f in functions}
     for graded in functions:
         unknown = [name for name in graded.calls if name not in graded_names]
         if unknown:
             raise AssignmentError(f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
                                   "(calls lists other [[function]] names)")
-    limits = dict(DEFAULT_LIMITS)
-    limits.update(manifest.get("limits", {}))
+    limits = _limits(manifest.get("limits", {}), path)
     tolerance = manifest.get("tolerance", {})
     assignment = Assignment(
         folder=folder,

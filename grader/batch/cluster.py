@@ -34,8 +34,7 @@ from grader.errors import UserError
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.diagnose import load_catalogue
 from grader.judge.expected import ExpectedValues
-from grader.records import SubmissionStatus
-from grader.reports.results import SubmissionReport
+from grader.model import SubmissionReport, SubmissionStatus
 
 # A task whose worker died this many times is given up (KilledWorker): the submission gets an error
 # row and the batch goes on. Dask counts a death against every task the worker held, so 2 leaves a

@@ -20,8 +20,7 @@ from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import Isolation, isolation_of
-from grader.records import CaseStatus, SubmissionStatus
-from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.model import CaseStatus, CaseVerdict, SubmissionReport, SubmissionStatus
 
 # ----------------------------------------------------------------------------------------------
 # Reports for submissions the grader never ran
@@ -38,9 +37,9 @@ def unrun_report(submission: Submission, assignment: Assignment, status: Submiss
         report.isolated, report.isolation = kind != Isolation.NONE, kind.value
     names = {graded.name for graded in assignment.functions}
     for case in assignment.cases():
-        if case["function"] in names:
-            report.cases.append(CaseVerdict(case_id=case["id"], function=case["function"],
-                                            description=case["description"], visibility=case["visibility"],
+        if case.function in names:
+            report.cases.append(CaseVerdict(case_id=case.id, function=case.function,
+                                            description=case.description, visibility=case.visibility,
                                             status=CaseStatus.SKIPPED,
                                             messages=["not run: " + message.split(". ")[0].rstrip(".")]))
     score_report(report, assignment.functions)

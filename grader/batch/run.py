@@ -17,11 +17,10 @@ from grader.batch.collection import GRADEBOOK_CSV, SUMMARY_HTML, Submission, col
 from grader.batch.pool import Pool, unrun_report
 from grader.errors import UserError
 from grader.grading import GradeOptions
-from grader.records import SubmissionStatus
+from grader.model import SubmissionReport, SubmissionStatus
 from grader.reports.feedback import write_submission_reports
 from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.reports.gradebook import Gradebook
-from grader.reports.results import SubmissionReport
 from grader.reports.summary import write_gradebook_csv, write_summary_html
 
 EXIT_GRADED, EXIT_GRADER_ERRORS = 0, 1  # `grader grade`'s statuses; 2 (bad input) comes from a UserError

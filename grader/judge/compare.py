@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Opaque, Seq
-from grader.records import Difference, Kind, Step, Tolerance
+from grader.model import Case, Difference, Expected, Kind, Step, Tolerance
 
 # A number inside printed text: an integer, a decimal or scientific float, nan or inf. Letters or
 # digits glued to it (W1, 2nd) keep it from being read as a float, so names stay text.
@@ -242,7 +242,8 @@ def part_of(value: Node, index: int | None) -> Node | None:
     return value.items[index] if isinstance(value, Seq) and index < len(value.items) else None
 
 
-def compare(case, expected: dict, result: KernelResult, tol: Tolerance, returns: tuple[str, ...] = ()) -> Comparison:
+def compare(case: Case, expected: Expected, result: KernelResult, tol: Tolerance,
+            returns: tuple[str, ...] = ()) -> Comparison:
     """Compare a kernel result with the expected values of one case.
 
     `case.compare` lists what is compared, in order: "returned" (the whole value), names from the
@@ -254,12 +255,12 @@ def compare(case, expected: dict, result: KernelResult, tol: Tolerance, returns:
         out.differences.append(Difference(Kind.RAISED, (), None, meta.error.message, what=meta.error.type,
                                           line=meta.error.line))
         return out
-    want = expected["returned"]
+    want = expected.returned
     for item in case.compare:
         if item == "stdout":
-            out.differences += printed_differences(expected.get("stdout", []), meta.stdout, tol)
+            out.differences += printed_differences(list(expected.stdout), meta.stdout, tol)
         elif item == "inputs_unchanged":
-            out.differences += input_differences(expected.get("arguments"), result.inputs, tol)
+            out.differences += input_differences(expected.arguments, result.inputs, tol)
         elif item == "returned" or item in returns:
             index = None if item == "returned" else returns.index(item)
             if index is not None and _root_differs(out, want, result.returned):

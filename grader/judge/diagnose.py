@@ -28,8 +28,8 @@ import numpy as np
 
 from grader.assignment.manifest import Assignment, load_assignment, load_module
 from grader.judge.compare import Comparison, input_differences, part_of, same_line, split_numbers
-from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Seq
-from grader.records import Difference, Kind, Limits, Tolerance, python_value, shown_type
+from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Seq, result_of_value
+from grader.model import Difference, Expected, Kind, Limits, Tolerance, python_value, shown_type
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100
@@ -131,17 +131,17 @@ def variant_outcome(raw: dict, case, names: tuple[str, ...]) -> dict:
     if "error" in raw:
         return {"error": [str(raw["error"]["type"]), str(raw["error"]["message"])]}
     stdout = "\n".join(str(line) for line in raw.get("stdout", []))
-    outcome = outcome_of(KernelResult.from_value(raw["returned"], stdout), case, names)
+    outcome = outcome_of(result_of_value(raw["returned"], stdout), case, names)
     # A variant that edits its arguments in place says so: that is a mistake of its own.
     outcome["inputs_changed"] = bool(raw.get("inputs_changed", False))
     return outcome
 
 
-def student_outcome(result: KernelResult, expected: dict, case, names: tuple[str, ...], tol: Tolerance) -> dict:
+def student_outcome(result: KernelResult, expected: Expected, case, names: tuple[str, ...], tol: Tolerance) -> dict:
     """The same outcome, read from what the student's kernel sent back."""
     outcome = outcome_of(result, case, names)
     if "error" not in outcome and "inputs_unchanged" in case.compare:
-        outcome["inputs_changed"] = bool(input_differences(expected.get("arguments"), result.inputs, tol))
+        outcome["inputs_changed"] = bool(input_differences(expected.arguments, result.inputs, tol))
     return outcome
 
 
@@ -330,9 +330,9 @@ def locate(pattern, source: str) -> int | None:
 
 # --- the diagnosis ------------------------------------------------------------------------------
 
-def match_mistakes(assignment, case, expected: dict, result: KernelResult) -> list[str]:
+def match_mistakes(assignment, case, expected: Expected, result: KernelResult) -> list[str]:
     """Ids of the catalogued variants whose outcome on this case the student's outcome matches."""
-    variants = expected.get("variants") or {}
+    variants = expected.variants
     if not variants:
         return []
     tol = assignment.tolerance(case.function, case)
@@ -341,7 +341,7 @@ def match_mistakes(assignment, case, expected: dict, result: KernelResult) -> li
             if same_outcome(case, outcome, mine, tol.rtol, tol.atol)]
 
 
-def diagnose(assignment, case, expected: dict, result: KernelResult, comparison: Comparison,
+def diagnose(assignment, case, expected: Expected, result: KernelResult, comparison: Comparison,
              cell=None, budget: DiagnosisBudget | None = None) -> dict | None:
     """The likely mistake behind a failing case (None when it passed); never raises.
 
@@ -410,10 +410,8 @@ class DiagnosisBudget:
     confirmed: dict[str, list] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
 
     @classmethod
-    def from_limits(cls, limits: dict) -> DiagnosisBudget:
-        defaults = Limits()
-        return cls(float(limits.get("diagnosis_seconds", defaults.diagnosis_seconds)),
-                   int(limits.get("diagnosis_runs", defaults.diagnosis_runs)))
+    def from_limits(cls, limits: Limits) -> DiagnosisBudget:
+        return cls(float(limits.diagnosis_seconds), int(limits.diagnosis_runs))
 
     @property
     def exhausted(self) -> bool:
@@ -457,7 +455,7 @@ class _Trial:
                                                 self.tol.rtol, self.tol.atol)
 
 
-def family_mistake(assignment, case, expected: dict, result: KernelResult, cell,
+def family_mistake(assignment, case, expected: Expected, result: KernelResult, cell,
                    budget: DiagnosisBudget | None = None, fit: bool = True) -> dict | None:
     """A catalogued family (the module's FAMILIES) whose parameter the student's cell states, or
     that a value fitted from the student's outputs reproduces.

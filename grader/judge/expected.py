@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
 import json
 import os
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment.manifest import Assignment, AssignmentError, Case, load_module
+from grader.assignment.manifest import Assignment, AssignmentError, load_module
 from grader.judge.compare import line_deviation, number_deviation, split_numbers
 from grader.judge.diagnose import (
     PUBLIC_MISTAKES_FILE,
@@ -49,7 +50,7 @@ from grader.judge.diagnose import (
 )
 from grader.kernel.harness import __grader_flatten__, __grader_inputs__
 from grader.kernel.untrusted import Mapping, parse_node
-from grader.records import python_value
+from grader.model import Case, Expected, python_value
 
 SEPARATOR = "|"
 PUBLIC_FILE = "public_tests_expected.json"
@@ -377,18 +378,19 @@ def _same_document(report: CheckReport, a, b, where: str) -> bool:
 
 
 def expected_entry(structure: dict, leaves: dict[int, np.ndarray], stdout: list[str],
-                   names: tuple[str, ...]) -> dict:
-    """One case's expected values: "returned" and "arguments" as records, "stdout", and each named
-    part (and "inputs") as plain Python, which instructors' scripts and tests read."""
+                   names: tuple[str, ...]) -> Expected:
+    """One case's expected values: the returned value and the arguments as records, the printed
+    lines, and each named part (and the array arguments) as plain Python, which instructors'
+    scripts and tests read."""
     tree = parse_node(structure, leaves, set())
-    parts = dict(zip(tree.keys, tree.items, strict=True)) if isinstance(tree, Mapping) else {}
-    entry = {"returned": parts.get("returned"), "arguments": parts.get("inputs"), "stdout": list(stdout)}
-    value = python_value(entry["returned"])
-    if names and isinstance(value, tuple) and len(value) == len(names):
-        entry.update(zip(names, value, strict=True))
-    arguments = python_value(entry["arguments"]) or {}
-    entry["inputs"] = {k: v for k, v in arguments.items() if isinstance(v, np.ndarray)}
-    return entry
+    found = dict(zip(tree.keys, tree.items, strict=True)) if isinstance(tree, Mapping) else {}
+    returned, arguments = found.get("returned"), found.get("inputs")
+    value = python_value(returned)
+    parts = dict(zip(names, value, strict=True)) if names and isinstance(value, tuple) and len(value) == len(names) \
+        else {}
+    plain_arguments = python_value(arguments) or {}
+    inputs = {k: v for k, v in plain_arguments.items() if isinstance(v, np.ndarray)}
+    return Expected(returned, arguments, tuple(stdout), parts, inputs)
 
 
 class ExpectedValues:
@@ -396,7 +398,7 @@ class ExpectedValues:
 
     def __init__(self, assignment: Assignment):
         self.assignment = assignment
-        self._by_case: dict[str, dict] = {}
+        self._by_case: dict[str, Expected] = {}
         if assignment.is_bundle:
             for case in assignment.public_cases():
                 graded = case.public_expected
@@ -404,9 +406,7 @@ class ExpectedValues:
                           for i, leaf in enumerate(graded["leaves"])}
                 self._by_case[case.id] = expected_entry(graded["structure"], leaves, graded["stdout"],
                                                         assignment.function(case.function).returns)
-            for case_id, outcomes in public_outcomes(read_public_mistakes(assignment.folder)).items():
-                if case_id in self._by_case:
-                    self._by_case[case_id]["variants"] = outcomes
+            self._add_variants(public_outcomes(read_public_mistakes(assignment.folder)))
             return
         path = assignment.folder / assignment.expected_file
         if not path.exists():
@@ -428,9 +428,12 @@ class ExpectedValues:
             self._by_case[case_id] = expected_entry(entry["structure"], entry["leaves"], entry["stdout"], names)
         catalogue = catalogue_files(assignment)
         if catalogue is not None:
-            for case_id, outcomes in read_variant_values(catalogue[1]).items():
-                if case_id in self._by_case:
-                    self._by_case[case_id]["variants"] = outcomes
+            self._add_variants(read_variant_values(catalogue[1]))
 
-    def for_case(self, case_id: str) -> dict:
+    def _add_variants(self, by_case: dict[str, dict]) -> None:
+        for case_id, outcomes in by_case.items():
+            if case_id in self._by_case:
+                self._by_case[case_id] = dataclasses.replace(self._by_case[case_id], variants=outcomes)
+
+    def for_case(self, case_id: str) -> Expected:
         return self._by_case[case_id]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import CodeCell, ParsedNotebook, graded_name
 from grader.assignment.released import is_region_marker, region_spans, released_code_cells
-from grader.reports.results import Finding
+from grader.model import Finding
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}
 MATCH_THRESHOLD = 0.5  # how alike an edited cell must stay to count as the released one

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from grader.assignment.manifest import GradedFunction
-from grader.reports.results import SubmissionReport
+from grader.model import GradedFunction, SubmissionReport
 
 
 def case_share(points: float, cases: int) -> float:

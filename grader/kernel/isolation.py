@@ -19,7 +19,6 @@ import shutil
 import sys
 import threading
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from grader.errors import UserError
@@ -28,16 +27,9 @@ from grader.kernel.account import AccountLauncher
 from grader.kernel.probe import ProbeAnswer, ask, sentinels
 from grader.kernel.runfolder import RunFolder
 from grader.kernel.sandbox import Sandbox, hidden_folders, layout, python_paths, readable_paths
+from grader.model import Isolation
 
 BWRAP_VARIABLE = "GRADER_BWRAP"  # the bubblewrap program to use, or "none" to behave as if it could not run
-
-
-class Isolation(StrEnum):
-    """How a kernel was kept apart from the grader and from other submissions."""
-
-    SANDBOX = "sandbox"  #: bubblewrap: own mounts, PID, network and user namespaces, uid 65534
-    ACCOUNT = "account"  #: a dedicated unprivileged account, no namespaces (root where bubblewrap cannot run)
-    NONE = "none"  #: not isolated: --no-sandbox, or a self-check where no sandbox exists
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ class Sandbox:
 
     def wrap(self, command: list[str], limits=None, workdir: Path | None = None,
              run: RunFolder | None = None) -> list[str]:
-        """The bubblewrap command line that runs `command` sandboxed, under `limits` (grader.records.Limits).
+        """The bubblewrap command line that runs `command` sandboxed, under `limits` (grader.model.Limits).
 
         `workdir` holds the files the kernel reads: the kernel sees each of them read-only, in a
         fresh in-memory folder of bounded size at the same path, where it may write. `run` is this

@@ -31,7 +31,7 @@ from grader.kernel import cgroups
 from grader.kernel.cgroups import KernelCgroup
 from grader.kernel.processes import kill_process_tree
 from grader.kernel.runfolder import RunFolder
-from grader.records import CellStatus, Limits
+from grader.model import CellStatus, Limits
 
 
 @dataclass
@@ -195,9 +195,6 @@ class StderrTail:
 
 class KernelStartError(GraderError):
     """The kernel process could not be started; the message says what it reported."""
-
-
-KernelLimits = Limits  # the kernel reads cpu_seconds, memory_mb, processes, file_mb and output_bytes
 
 
 class _LimitedKernelManager(AsyncKernelManager):
@@ -628,21 +625,21 @@ def describe_exit(status: int, limits: Limits, sandboxed: bool) -> str:
             "ran out inside a library")
 
 
-def limit_hint(error: dict | None, limits: dict) -> str | None:
+def limit_hint(error: dict | None, limits: Limits) -> str | None:
     """A sentence naming the kernel limit behind an exception the student's code raised, if any."""
     if not isinstance(error, dict):
         return None
     kind, message = str(error.get("type", "")), str(error.get("message", ""))
     if kind == "MemoryError":
-        return (f"MemoryError: the kernel may use at most {limits.get('memory_mb', Limits.memory_mb)} MB "
+        return (f"MemoryError: the kernel may use at most {limits.memory_mb} MB "
                 "of memory, and the code asked for more")
     if kind == "BlockingIOError" or "Resource temporarily unavailable" in message:
-        return (f"the kernel may run at most {limits.get('processes', Limits.processes)} processes and "
+        return (f"the kernel may run at most {limits.processes} processes and "
                 "threads at once, and the code tried to start more")
     if "File too large" in message:
-        return f"files written by the code may be at most {limits.get('file_mb', Limits.file_mb)} MB"
+        return f"files written by the code may be at most {limits.file_mb} MB"
     if "No space left on device" in message:
-        return (f"the kernel's folder holds at most {limits.get('file_mb', Limits.file_mb)} MB of files in "
+        return (f"the kernel's folder holds at most {limits.file_mb} MB of files in "
                 "all, and its /tmp 64 MB")
     return None
 

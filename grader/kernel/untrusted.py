@@ -26,13 +26,12 @@ import stat
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from grader.errors import GraderError
-from grader.records import Array, Atom, Mapping, Node, Number, Opaque, Seq  # noqa: F401 - the value tree
+from grader.model import Array, Atom, KernelResult, Mapping, Node, Number, Opaque, RaisedError, ResultMeta, Seq
 
 ALLOWED_KINDS = "fiub"
 MAX_META_CHARS = 1_000_000
@@ -61,16 +60,6 @@ class UntrustedDataError(GraderError):
 class _Malformed(UntrustedDataError):
     def __init__(self, reason: str):
         super().__init__(f"malformed results: {reason}")
-
-
-@dataclass(frozen=True)
-class RaisedError:
-    """An exception the student's function raised, as the harness described it."""
-
-    type: str  #: the exception class's name
-    message: str  #: str(exception), cut to MAX_MESSAGE_CHARS
-    traceback: str = ""  #: the formatted traceback's end
-    line: int | None = None  #: line, in the student's function's cell, where it was raised
 
 
 # --- the returned value, as typed records ---------------------------------------------------------
@@ -148,40 +137,21 @@ def _take_leaf(index: object, leaves: dict[int, np.ndarray], used: set[int]) -> 
     return leaves[index]
 
 
-@dataclass(frozen=True)
-class ResultMeta:
-    """What the harness says about one call. Every field is validated."""
+def result_of_value(value: object, stdout: str = "", inputs: dict | None = None,
+                    max_values: int = 10_000_000) -> KernelResult:
+    """A result built in the grader from a Python value, through the harness's own flattening."""
+    from grader.kernel.harness import __grader_flatten__
 
-    error: RaisedError | None = None  #: set when the function raised
-    stdout: str = ""  #: what the function printed (capped by the harness)
-    stdout_dropped: int = 0  #: characters printed beyond that cap
-    cut: tuple[str, ...] = ()  #: what the harness left out of the returned value (bounds it hit)
+    sent = {"returned": value} if inputs is None else {"returned": value, "inputs": inputs}
+    structure, arrays, cut = __grader_flatten__(sent, max_values)
+    meta = {"error": None, "stdout": stdout, "stdout_dropped": 0, "cut": cut,
+            "returned": structure["items"][0], "inputs": structure["items"][1] if inputs is not None else None}
+    return result_from(meta, dict(enumerate(arrays)))
 
 
-@dataclass
-class KernelResult:
-    """One call's validated result: its description, the returned value and the inputs after the call."""
-
-    meta: ResultMeta
-    returned: Node | None = None  #: the returned value (None when the function raised)
-    inputs: Node | None = None  #: the arguments after the call, when the case asks for them
-
-    @classmethod
-    def from_value(cls, value: object, stdout: str = "", inputs: dict | None = None,
-                   max_values: int = 10_000_000) -> KernelResult:
-        """A result built in the grader from a Python value, through the harness's own flattening."""
-        from grader.kernel.harness import __grader_flatten__
-
-        sent = {"returned": value} if inputs is None else {"returned": value, "inputs": inputs}
-        structure, arrays, cut = __grader_flatten__(sent, max_values)
-        meta = {"error": None, "stdout": stdout, "stdout_dropped": 0, "cut": cut,
-                "returned": structure["items"][0], "inputs": structure["items"][1] if inputs is not None else None}
-        return result_from(meta, dict(enumerate(arrays)))
-
-    @classmethod
-    def raised(cls, kind: str, message: str, line: int | None = None) -> KernelResult:
-        """A result saying the function raised."""
-        return result_from({"error": {"type": kind, "message": message, "line": line}, "stdout": ""}, {})
+def raised_result(kind: str, message: str, line: int | None = None) -> KernelResult:
+    """A result saying the function raised."""
+    return result_from({"error": {"type": kind, "message": message, "line": line}, "stdout": ""}, {})
 
 
 def result_from(data: object, leaves: dict[int, np.ndarray]) -> KernelResult:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.model import CaseVerdict, SubmissionReport
 from grader.reports.text import shown, shown_tree
 from grader.reports.wording import display_path
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.reports.results import SubmissionReport
+from grader.model import SubmissionReport
 from grader.reports.text import writable
 
 FILE_NAME = "gradebook.sqlite"

@@ -94,11 +94,11 @@ def cost_curve_png(student_costs, reference_costs, title: str, name: str = "cost
     return buffer.getvalue()
 
 
-def reference_series(expected: dict, curve: str) -> list[float]:
+def reference_series(expected, curve: str) -> list[float]:
     """The reference's values of the returned part named `curve` (a list of numbers), else []."""
-    from grader.records import python_value
+    from grader.model import python_value
 
-    value = expected.get(curve) if curve != "returned" else python_value(expected.get("returned"))
+    value = expected.parts.get(curve) if curve != "returned" else python_value(expected.returned)
     if not isinstance(value, (list, tuple, np.ndarray)):
         return []
     try:

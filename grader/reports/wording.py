@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from grader.records import KNOWN_TYPES, Difference, Kind, shown_type
+from grader.model import KNOWN_TYPES, Difference, Kind, shown_type
 
 
 def _step(step: int | str) -> str:

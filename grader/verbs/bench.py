@@ -89,7 +89,7 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
         scratch = Path(scratch_name)
         began = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=sandbox, limits={})
+            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=sandbox)
         figures["check_seconds"] = round(time.perf_counter() - began, 2)
 
         data_dir = None if skip_baseline else _data_dir(assignment, data)

@@ -17,7 +17,7 @@ from pathlib import Path
 from grader.assignment.manifest import Assignment
 from grader.grading import GradeOptions, grade_notebook
 from grader.judge.expected import ExpectedValues
-from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.model import CaseVerdict, Limits, SubmissionReport
 from grader.reports.text import shown
 
 MAX_MESSAGES_PER_CASE = 3
@@ -178,7 +178,7 @@ def print_report(report: SubmissionReport, assignment: Assignment, notebook: Pat
     return EXIT_FAILED
 
 
-def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limits: dict,
+def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limits: Limits | None = None,
               no_sandbox: bool = False) -> int:
     """Grade a notebook on the public cases and print what passed and what differs.
 
@@ -191,5 +191,5 @@ def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limit
         return EXIT_INVALID
     expected = ExpectedValues(assignment)
     report = grade_notebook(notebook, assignment, expected,
-                            GradeOptions(public_only=True, sandbox=sandbox, limits=dict(limits or {})))
+                            GradeOptions(public_only=True, sandbox=sandbox, limits=limits))
     return print_report(report, assignment, notebook, not_isolated_note(sandbox, no_sandbox), style=style)

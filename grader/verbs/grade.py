@@ -18,10 +18,11 @@ from grader.batch.run import Batch, say
 from grader.errors import UserError
 from grader.grading import GradeOptions
 from grader.judge.expected import ExpectedValues
+from grader.model import Limits
 from grader.reports.gradebook import GradebookError
 
 
-def grade_options(*, sandbox=None, limits: dict | None = None, execute_all: bool = False, data: str | None = None,
+def grade_options(*, sandbox=None, limits: Limits | None = None, execute_all: bool = False, data: str | None = None,
                   data_variable: str = "DATA_DIR", no_sandbox: bool = False) -> GradeOptions:
     """GradeOptions for a batch; running whole notebooks needs the dataset folder (`data`, else the
     environment variable the assignment's manifest names)."""
@@ -34,7 +35,7 @@ def grade_options(*, sandbox=None, limits: dict | None = None, execute_all: bool
         data_dir = Path(folder).resolve()
         if not data_dir.is_dir():
             raise UserError(f"the dataset folder {folder} (from --data or {data_variable}) does not exist")
-    return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=dict(limits or {}),
+    return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=limits,
                         data_dir=data_dir, no_sandbox=no_sandbox)
 
 
@@ -70,7 +71,7 @@ def _say_isolation(sandbox, no_sandbox: bool, dask: str | None) -> None:
 
 def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded"), workers: int = 2,
           execute_all: bool = False, data: str | None = None, regrade: bool = False, quiet: bool = False,
-          sandbox=None, limits: dict | None = None, dask: str | None = None, no_sandbox: bool = False) -> int:
+          sandbox=None, limits: Limits | None = None, dask: str | None = None, no_sandbox: bool = False) -> int:
     """Grade a batch. Returns 0 when every submission got its verdict (whatever the scores, refused
     files included), 1 when the grader failed on some (error rows: run again) or the batch could not
     run; bad input raises a UserError (exit status 2)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
-from grader.reports.results import CaseVerdict, SubmissionReport
+from grader.model import CaseVerdict, SubmissionReport
 
 MAX_UNSAVED_SHOWN = 3
 
@@ -144,7 +144,7 @@ def _grade_in_subprocess(path: Path, found: Assignment, no_sandbox: bool) -> tup
     command = [sys.executable, "-m", "grader.verbs.jupyter", str(path.resolve()), str(found.folder)]
     command += ["--no-sandbox"] if no_sandbox else []
     try:
-        limit = float(found.limits["submission_seconds"]) + 120
+        limit = found.limits.submission_seconds + 120
         done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
         document = json.loads(done.stdout.strip().splitlines()[-1])
         if document.get("problem"):

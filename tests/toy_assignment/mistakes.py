@@ -32,5 +32,5 @@ ADVICE = [
 def variant_outputs(mistake_id: str, case, folder: Path) -> dict:
     """What the mistake's variant returns on one case (its printed lines are none)."""
     mistake = next(m for m in MISTAKES if m["id"] == mistake_id)
-    arguments = __grader_inputs__(case["recipe"], str(folder))
-    return {"returned": mistake["variants"][case["function"]](**arguments), "stdout": []}
+    arguments = __grader_inputs__(case.recipe, str(folder))
+    return {"returned": mistake["variants"][case.function](**arguments), "stdout": []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from grader.records import Difference
+from grader.model.differences import Difference
 
 
 @dataclass

@@ -1,0 +1,44 @@
+"""What an assignment grades: its graded functions and its cases, validated when the assignment loads
+(grader.assignment.manifest) and read by every layer above."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.model.status import Visibility
+
+
+@dataclass(frozen=True)
+class GradedFunction:
+    name: str  #: the function's name in the notebook
+    points: float  #: its share of the grade, split evenly over its cases
+    signature: tuple[str, ...]  #: the argument names, in the order the function is called with
+    returns: tuple[str, ...] = ()  #: names of the returned tuple's parts (messages then read "costs[3]")
+    rtol: float | None = None  #: this function's tolerance, when not the assignment's
+    atol: float | None = None
+    #: words for nested parts, (path template, label): "caches[*][0][1]" -> "the W of layer {1+1}'s linear cache"
+    labels: tuple[tuple[str, str], ...] = ()
+    calls: tuple[str, ...] = ()  #: the other graded functions it calls (a failure there is named first)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One grading case, validated when the assignment loads."""
+
+    id: str  #: unique, e.g. "function/slug"
+    function: str  #: the graded function it calls
+    description: str  #: one line: all a student sees of a hidden case
+    visibility: Visibility  #: visible (public) or hidden
+    recipe: dict  #: how the inputs are built (grader.kernel.harness's recipe language, or the builder's)
+    compare: tuple[str, ...] = ("returned",)  #: what is compared, in order (see grader.compare.compare)
+    rtol: float | None = None  #: this case's tolerance, when not the function's
+    atol: float | None = None
+    misleading_globals: dict = field(default_factory=dict)  #: set in the notebook's namespace during the call
+    checks: tuple[str, ...] = ("equality",)  #: the notebook's public tests' checks (public cases)
+    public_expected: dict | None = None  #: a bundle's expected values (public cases only)
+    exact_shapes: bool = False  #: a number must come back as a number, not as a one-value array
+
+    @property
+    def public(self) -> bool:
+        """Whether the student sees this case's inputs and expected values."""
+        return self.visibility == Visibility.VISIBLE
