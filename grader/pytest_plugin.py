@@ -70,7 +70,7 @@ def _grade(config: pytest.Config):
     """Grade the notebook once, as `grader grade` does (hidden cases too, unless given a bundle)."""
     from grader.assignment.locate import find_assignment
     from grader.errors import GraderError
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from grader.kernel.isolation import Isolation, describe, isolation_of, kernel_launcher, not_sandboxed_reason
 
@@ -89,7 +89,7 @@ def _grade(config: pytest.Config):
         launcher = kernel_launcher(own_code=True, no_sandbox=no_sandbox, hidden=hidden)
     except GraderError as error:
         raise pytest.UsageError(f"--grade: {error}") from None
-    report = grade_notebook(notebook, assignment, expected,
+    report = grade_one(notebook, assignment, expected,
                             GradeOptions(public_only=assignment.is_bundle, sandbox=launcher))
     if isolation_of(launcher) != Isolation.NONE:
         config.stash[_NOTE] = f"graded isolated: {describe(launcher)}"
@@ -97,7 +97,7 @@ def _grade(config: pytest.Config):
         config.stash[_NOTE] = f"graded WITHOUT isolation (--grade-no-sandbox): {describe(launcher)}"
     else:
         config.stash[_NOTE] = f"graded WITHOUT the sandbox, because {not_sandboxed_reason(hidden)}"
-    return notebook, report
+    return notebook, report, assignment
 
 
 _NOTE = pytest.StashKey[str]()
@@ -106,12 +106,13 @@ _NOTE = pytest.StashKey[str]()
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     if not _grading(config):
         return
-    from grader.reports.feedback import case_text
+    from grader.render.feedback import case_text
+    from grader.render.notes import note_text
 
-    notebook, report = _grade(config)
-    problems = [f"The notebook: {p}" for p in report.problems] if report.status == "invalid" else []
+    notebook, report, assignment = _grade(config)
+    problems = [f"The notebook: {note_text(p)}" for p in report.problems] if report.status == "invalid" else []
     items[:] = [CaseItem.from_parent(session, name=item_name(verdict), nodeid=item_name(verdict), verdict=verdict,
-                                     text="\n".join([case_text(verdict), *problems]), notebook=notebook)
+                                     text="\n".join([case_text(verdict, assignment), *problems]), notebook=notebook)
                 for verdict in report.cases]
 
 

@@ -120,8 +120,7 @@ def printed_lines(got: list[str], want: list[str]) -> bool:
     return len(got) == len(want) and all(same_line(g, w, STALE_RTOL, STALE_ATOL) for g, w in pairs)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def toy_data_file():
+def ensure_toy_data() -> Path:
     """The toy assignment's small data file is generated, never committed: its reference writes it."""
     import importlib.util
 
@@ -133,6 +132,11 @@ def toy_data_file():
         spec.loader.exec_module(module)
         module.write_data(target)
     return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def toy_data_file():
+    return ensure_toy_data()
 
 
 @pytest.fixture(scope="session")

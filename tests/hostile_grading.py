@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 
 from grader.kernel.processes import process_tree
-from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
-from grader.reports.gradebook import Gradebook
+from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.store.gradebook import Gradebook
 from tests.conftest import ROOT
 from tests.hostile_corpus import ASSIGNMENT_DIR, MARKER, PAYLOAD, TWO, solution_notebook, write_corpus
 

@@ -201,14 +201,14 @@ def grade_file(path: str, folder: str | None = None) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from grader.assignment.manifest import load_assignment
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
 
     assignment = load_assignment(Path(folder) if folder else ROOT / "assignments" / "dnn_app")
     from tests.conftest import proven_sandbox
 
     options = GradeOptions(sandbox=proven_sandbox(), public_only=assignment.is_bundle)
-    report = grade_notebook(Path(path), assignment, ExpectedValues(assignment), options)
+    report = grade_one(Path(path), assignment, ExpectedValues(assignment), options)
     return report.to_dict()
 
 

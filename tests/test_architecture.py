@@ -21,10 +21,11 @@ LAYERS = [
     ("grader.cli", "grader.pytest_plugin"),
     ("grader.verbs",),
     ("grader.batch",),
+    ("grader.render",),
+    ("grader.store",),
     ("grader.grading",),
     ("grader.judge",),
     ("grader.kernel", "grader.assignment"),
-    ("grader.reports",),
     ("grader.model", "grader.errors"),
 ]
 

@@ -4,7 +4,6 @@ Kernels cost seconds, so the batches here hold few gradable notebooks: the solut
 copy, and files that never reach a kernel (a text file, an empty file, a corrupt zip).
 """
 
-import csv
 import os
 import re
 import shutil
@@ -22,7 +21,6 @@ from grader.batch import pool as batch
 from grader.batch.collection import Submission, collect_submissions
 from grader.batch.pool import Pool
 from grader.grading import GradeOptions
-from grader.reports.gradebook import Gradebook
 from tests.batch_helpers import (
     SOLUTION,
     environment,
@@ -33,21 +31,13 @@ from tests.batch_helpers import (
     write_broken,
     write_unwritten,
 )
-from tests.test_gradebook import make_report
+from tests.fixtures import csv_rows as _csv
+from tests.fixtures import gradebook_rows as _rows
+from tests.fixtures import make_report, problem_texts
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-
-
-def _rows(out: Path) -> dict:
-    with Gradebook(out / "gradebook.sqlite") as book:
-        return {row.name: row for row in book.rows("dnn_app")}
-
-
-def _csv(out: Path) -> dict:
-    with open(out / "gradebook.csv", newline="") as handle:
-        return {row["name"]: row for row in csv.DictReader(handle)}
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +76,9 @@ def test_every_submission_gets_a_row_and_reports(graded):
     assert 0 < broken.function_scores["L_layer_model"] < 50.0
     for name in ("corrupt", "empty", "escape", "notes.txt"):
         assert (rows[name].status, rows[name].score) == ("invalid", 0.0), name
-    assert "not a readable zip" in rows["corrupt"].report["problems"][0]
-    assert "is empty" in rows["empty"].report["problems"][0]
-    assert "not a notebook" in rows["notes.txt"].report["problems"][0]
+    assert "not a readable zip" in problem_texts(rows["corrupt"].submission_report())[0]
+    assert "is empty" in problem_texts(rows["empty"].submission_report())[0]
+    assert "not a notebook" in problem_texts(rows["notes.txt"].submission_report())[0]
     assert rows["solution"].path.endswith("class.zip!class/solution.ipynb")
     for name, row in rows.items():
         for report in ("results.json", "feedback.html", "feedback.md"):
@@ -215,8 +205,8 @@ def test_a_dead_or_failing_worker_costs_only_its_submission(assignment, tmp_path
     pool.run([Submission(name, tmp_path / name, name, sha256="0" * 64) for name in names])
     reports = {r.name: r for r in finished}
     assert sorted(r.name for r in finished) == sorted(names)  # each exactly once
-    assert reports["dies"].status == "error" and "died" in reports["dies"].problems[0]
-    assert reports["raises"].status == "error" and "boom in the grader" in reports["raises"].problems[0]
+    assert reports["dies"].status == "error" and "died" in problem_texts(reports["dies"])[0]
+    assert reports["raises"].status == "error" and "boom in the grader" in problem_texts(reports["raises"])[0]
     assert all(reports[n].status == "graded" and reports[n].score == 100.0 for n in ("a", "b", "c", "d"))
     assert reports["dies"].max_score == 100.0 and len(reports["dies"].cases) == len(assignment.cases())
 

@@ -6,8 +6,12 @@ import shutil
 import pytest
 
 from grader import cli
-from grader.model import CaseVerdict, Finding, SubmissionReport
-from grader.verbs.check import _Style, print_report
+from grader.model import CaseStatus, CaseVerdict, Finding, SubmissionReport, SubmissionStatus, Visibility
+from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.model.notes import Text
+from grader.model.report import FindingRule
+from grader.render.console import Style as _Style
+from grader.render.console import print_report
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits
 from tests.conftest import ASSIGNMENT_DIR
@@ -99,19 +103,20 @@ def test_a_file_that_is_not_a_notebook_cannot_be_graded(tmp_path, capsys):
 
 def _report(verdicts, findings=(), problems=()):
     return SubmissionReport(name="n", path="n.ipynb", sha256="0", assignment="dnn_app", assignment_version="1",
-                            status="graded", cases=list(verdicts), findings=list(findings),
-                            problems=list(problems))
+                            status=SubmissionStatus.GRADED, cases=list(verdicts), findings=list(findings),
+                            problems=[Text(p) for p in problems])
 
 
 def test_a_diagnosis_is_printed_in_at_most_five_lines(assignment, capsys, tmp_path):
     explanation = "The loop stops one iteration early, " * 12
     verdicts = [
-        CaseVerdict("two_layer_model/public-1", "two_layer_model", "first case", "visible", "failed",
-                    messages=["costs has 3 entries, expected 1"],
-                    diagnosis={"title": "range(num_iterations - 1)", "explanation": explanation}),
-        CaseVerdict("L_layer_model/public-1", "L_layer_model", "second case", "visible", "passed"),
+        CaseVerdict("two_layer_model/public-1", "two_layer_model", "first case", Visibility.VISIBLE,
+                    CaseStatus.FAILED, notes=[Text("costs has 3 entries, expected 1")],
+                    diagnosis=Diagnosis(DiagnosisKind.ADVICE, title="range(num_iterations - 1)",
+                                        explanation=explanation)),
+        CaseVerdict("L_layer_model/public-1", "L_layer_model", "second case", Visibility.VISIBLE, CaseStatus.PASSED),
     ]
-    findings = [Finding("extra-cell", f"extra cell number {i}", cell=i) for i in range(12)]
+    findings = [Finding(FindingRule.TEXT, i, detail=f"extra cell number {i}") for i in range(12)]
     status = print_report(_report(verdicts, findings, ["cell 3 raised ValueError when run"]), assignment,
                           tmp_path / "n.ipynb", not_isolated="", style=_Style(False))
     out = capsys.readouterr().out

@@ -19,6 +19,7 @@ from grader.errors import GraderError, UserError
 from grader.model import CaseStatus, CellStatus, Limits, SubmissionStatus
 from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR, ROOT, proven_sandbox
+from tests.fixtures import problem_texts
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -99,7 +100,7 @@ def test_every_error_the_grader_explains_derives_from_one_base():
     from grader.kernel.sandbox import SandboxError
     from grader.kernel.session import KernelStartError
     from grader.kernel.untrusted import UntrustedDataError
-    from grader.reports.gradebook import GradebookError
+    from grader.store.gradebook import GradebookError
 
     for error in (UserError, AssignmentError, ReleaseError, SubmissionError, SandboxError, KernelStartError,
                   UntrustedDataError, GradebookError):
@@ -201,13 +202,13 @@ def test_a_manifest_limit_that_is_not_finite_is_refused(tmp_path, capsys, value)
 def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(assignment, tmp_path):
     """Accepted (not below the floor) but too small here: the row is the grader's error, naming the
     limit, whether the kernel died starting or could not import numpy."""
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     small = assignment.limits.overridden({"memory_mb": 450})
-    report = grade_notebook(SOLUTION, assignment, ExpectedValues(assignment),
+    report = grade_one(SOLUTION, assignment, ExpectedValues(assignment),
                             GradeOptions(sandbox=proven_sandbox(), limits=small))
-    assert report.status == "error", report.problems
-    assert any("memory limit of 450 MB" in problem for problem in report.problems), report.problems
+    assert report.status == "error", problem_texts(report)
+    assert any("memory limit of 450 MB" in problem for problem in problem_texts(report)), problem_texts(report)
     assert not any(v.status == "error" for v in report.cases)  # no case blames the student's function
 
 

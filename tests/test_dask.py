@@ -23,6 +23,7 @@ from grader.grading import GradeOptions  # noqa: E402
 from grader.kernel.processes import process_tree  # noqa: E402
 from tests.batch_helpers import environment  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
+from tests.fixtures import make_report, problem_texts, said  # noqa: E402
 from tests.hostile_corpus import CORPUS  # noqa: E402
 from tests.hostile_grading import (  # noqa: E402
     grade_command,
@@ -33,7 +34,6 @@ from tests.hostile_grading import (  # noqa: E402
     subreaper,
 )
 from tests.intake_corpus import write_intake_corpus  # noqa: E402
-from tests.test_gradebook import make_report  # noqa: E402
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -64,10 +64,10 @@ def _kind(text: str) -> str:
 
 
 def _verdict(report) -> Verdict:
-    cases = tuple((c.case_id, c.status, round(c.score, 9), (c.diagnosis or {}).get("mistake"),
-                   (c.diagnosis or {}).get("title")) for c in report.cases)
+    cases = tuple((c.case_id, c.status, round(c.score, 9), said(c).get("mistake"),
+                   said(c).get("title")) for c in report.cases)
     scores = (round(report.score, 9), tuple(sorted((f, round(s, 9)) for f, s in report.function_scores.items())))
-    return Verdict(report.status, report.isolated, scores, cases, tuple(_kind(p) for p in report.problems))
+    return Verdict(report.status, report.isolated, scores, cases, tuple(_kind(p) for p in problem_texts(report)))
 
 
 def _difference(pool: Verdict, dask: Verdict) -> str:
@@ -134,7 +134,7 @@ def test_the_comparison_sees_what_differs(graded):
     assert dask["fixed_rate"].scores != dask["solution"].scores
     assert {case[1] for case in dask["infinite_loop"].cases} != {"passed"}
     assert any(case[3] for v in dask.values() for case in v.cases)  # some case names a catalogued mistake
-    assert dask["empty"].status == "invalid" and dask["empty"].problems
+    assert dask["empty"].status == "invalid" and problem_texts(dask["empty"])
     statuses = {v.status for v in dask.values()}
     assert {"graded", "invalid"} <= statuses
     assert {entry.name for entry in CORPUS} <= set(dask)
@@ -242,7 +242,7 @@ def test_a_submission_that_keeps_killing_workers_becomes_an_error_row(assignment
     assert sorted(r.name for r in finished) == sorted(names)  # each exactly once
     assert reports["killer"].status == "error"
     assert len(list(tries.iterdir())) == ALLOWED_FAILURES + 1  # the bound set on the scheduler
-    assert f"died {ALLOWED_FAILURES + 1} times" in reports["killer"].problems[0]
+    assert f"died {ALLOWED_FAILURES + 1} times" in problem_texts(reports["killer"])[0]
     assert reports["a"].status == "graded" and reports["b"].status == "graded"
 
 
@@ -263,8 +263,8 @@ def test_a_worker_that_cannot_isolate_refuses_its_tasks_loudly(assignment, tmp_p
     pool.run([Submission(name, tmp_path / name, name, sha256="0" * 64) for name in ("a", "b", "c")])
     assert sorted(r.name for r in finished) == ["a", "b", "c"]
     for report in finished:
-        assert report.status == "error" and "refuses to grade" in report.problems[0], report.problems
-        assert "bubblewrap is turned off" in report.problems[0]
+        assert report.status == "error" and "refuses to grade" in problem_texts(report)[0], problem_texts(report)
+        assert "bubblewrap is turned off" in problem_texts(report)[0]
     said = [line for line in capsys.readouterr().err.splitlines() if "REFUSES to grade" in line]
     assert len(said) == 1, said
     assert not record.exists()  # no kernel ran

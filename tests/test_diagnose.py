@@ -30,8 +30,9 @@ from grader.judge.expected import (
 )
 from grader.kernel.untrusted import KernelResult, raised_result, result_of_value
 from grader.model import CaseVerdict, SubmissionReport
-from grader.reports.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
+from grader.render.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
 from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import problem_texts, said
 from tests.mistakes_corpus import MISTAKE_ENTRIES, build
 
 # The mistakes a public test of the original course lets through; hidden cases must catch them.
@@ -79,7 +80,7 @@ def compare(case, want, result, assignment):
 
 def arguments(want: dict) -> dict | None:
     """The case's arguments as they were before the call (for cases that check them), copied."""
-    value = python_value(want.get("arguments"))
+    value = python_value(want.arguments)
     return None if value is None else {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in value.items()}
 
 
@@ -132,7 +133,7 @@ def test_stored_variant_outcomes_are_current_on_the_small_cases(assignment, cata
     assert fresh.keys() == stored.keys(), "run `grader expected`: the stored variant outcomes are stale"
     report = CheckReport()  # floats and printed numbers within the stale tolerance, as `grader expected --check`
     stale_entries(report, stored, fresh)
-    assert report.problems == [], "run `grader expected`: the stored variant outcomes are stale"
+    assert problem_texts(report) == [], "run `grader expected`: the stored variant outcomes are stale"
 
 
 # --- matching ------------------------------------------------------------------------------------
@@ -194,7 +195,8 @@ def test_look_alike_mistakes_are_told_apart_by_the_students_code(assignment, cat
     matched = match_mistakes(assignment, case, want, result)
     assert {"dA-sign-flipped", "gradient-ascent"} <= set(matched)
 
-    flipped_dA = diagnose(assignment, case, want, result, comparison, _cell("dA-sign-flipped", "two_layer_model"))
+    flipped_dA = said(diagnose(assignment, case, want, result, comparison,
+                               _cell("dA-sign-flipped", "two_layer_model")))
     assert flipped_dA["mistake"] == "dA-sign-flipped"
     assert "gradient-ascent" in flipped_dA["also_possible"]
     assert "dA2 = np.divide(Y, A2)" in flipped_dA["line"]
@@ -203,7 +205,7 @@ def test_look_alike_mistakes_are_told_apart_by_the_students_code(assignment, cat
     ascent_source = source.replace("dA2 = np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)",
                                    "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))").replace(
         "update_parameters(parameters, grads, learning_rate)", "update_parameters(parameters, grads, -learning_rate)")
-    ascent = diagnose(assignment, case, want, result, comparison, CodeCell(16, ascent_source))
+    ascent = said(diagnose(assignment, case, want, result, comparison, CodeCell(16, ascent_source)))
     assert ascent["mistake"] == "gradient-ascent" and ascent["line"].startswith("cell 17, line ")
 
 
@@ -257,9 +259,9 @@ def _localised(assignment, case, want, raw):
     result = kernel_result(raw)
     comparison = compare(case, want, result, assignment)
     assert not comparison.passed
-    found = diagnose(assignment, case, want, result, comparison, None)
+    found = said(diagnose(assignment, case, want, result, comparison, None))
     assert found["mistake"] is None and found["title"] and found["explanation"]
-    assert found == localise(assignment, case, comparison)
+    assert found == said(localise(assignment, case, comparison))
     return found
 
 
@@ -363,7 +365,7 @@ def test_outputs_that_are_not_numbers_fit_no_family(assignment, catalogue, expec
     notebook = json.loads((assignment.folder / "dnn_app_solution.ipynb").read_text())
     source = "".join(notebook["cells"][16]["source"])
     assert graded_name(source) == "two_layer_model"
-    found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
+    found = said(diagnose(assignment, case, want, result, comparison, CodeCell(16, source)))
     assert not (found or {}).get("mistake"), found
 
 
@@ -394,5 +396,5 @@ def test_evidence_that_trips_on_odd_code_does_not_hide_the_other_families(assign
         update, f"        if False:\n    {update.replace('learning_rate)', '1' + '0' * 400 + ')')}\n{update}")
     result = kernel_result(catalogue.module.family_outputs("cost-every-n", 7, case, workdir))
     comparison = compare(case, want, result, assignment)
-    found = diagnose(assignment, case, want, result, comparison, CodeCell(16, source))
+    found = said(diagnose(assignment, case, want, result, comparison, CodeCell(16, source)))
     assert found["mistake"] == "cost-every-n", found

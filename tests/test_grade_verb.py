@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from grader.reports.gradebook import Gradebook
+from grader.store.gradebook import Gradebook
 from tests import notebook_edits as edits
 from tests.batch_helpers import grade_cli
 
@@ -58,7 +58,7 @@ def graded(tmp_path_factory):
     results = {folder.name: json.loads((folder / "results.json").read_text())
                for folder in out.iterdir() if (folder / "results.json").is_file()}
     with Gradebook(out / "gradebook.sqlite") as book:
-        rules = {row.name: {f.rule for f in row.submission_report().findings} for row in book.rows("dnn_app")}
+        rules = {row.name: {f.family for f in row.submission_report().findings} for row in book.rows("dnn_app")}
     return {name: {**value, "rules": rules[name]} for name, value in results.items()}
 
 

@@ -8,35 +8,10 @@ import textwrap
 
 import pytest
 
-from grader.model import CaseVerdict, SubmissionReport
-from grader.reports.gradebook import Gradebook, GradebookError
-from grader.reports.summary import summary_context, write_gradebook_csv, write_summary_html
+from grader.render.summary import summary_context, write_gradebook_csv, write_summary_html
+from grader.store.gradebook import SCHEMA_VERSION, Gradebook, GradebookError
 from tests.conftest import ROOT
-
-FUNCTIONS = ("two_layer_model", "L_layer_model")
-
-
-def make_report(name: str, sha: str = "1" * 64, passed: tuple = (True, True, True, True), version: str = "1",
-                status: str = "graded", mistake: str | None = None) -> SubmissionReport:
-    """A small report: two cases per function, 25 points each; `passed` says which cases passed."""
-    report = SubmissionReport(name=name, path=f"/submissions/{name}.ipynb", sha256=sha, assignment="dnn_app",
-                              assignment_version=version, status=status, isolated=True, seconds=1.0)
-    for index, ok in enumerate(passed):
-        function = FUNCTIONS[index // 2]
-        verdict = CaseVerdict(case_id=f"{function}/case-{index % 2}", function=function,
-                              description=f"case {index % 2} of {function}", visibility="hidden" if index % 2 else
-                              "visible", status="passed" if ok else "failed", score=25.0 if ok else 0.0,
-                              max_score=25.0)
-        if not ok and mistake:
-            verdict.diagnosis = {"mistake": mistake, "title": f"the {mistake} mistake", "explanation": "",
-                                 "fix": ""}
-        report.cases.append(verdict)
-    for function in FUNCTIONS:
-        report.function_points[function] = 50.0
-        report.function_scores[function] = sum(v.score for v in report.cases_of(function))
-    report.score = sum(report.function_scores.values())
-    report.max_score = 100.0
-    return report
+from tests.fixtures import make_report, messages, problem_texts, said
 
 
 def test_a_row_is_stored_and_read_back_whole(tmp_path):
@@ -68,10 +43,16 @@ def test_a_gradebook_of_the_previous_schema_opens_and_keeps_its_rows(tmp_path):
     path = tmp_path / "gradebook.sqlite"
     old = sqlite3.connect(path)
     report = make_report("alice")
+    written = report.to_dict()  # as the version before the records stored it: sentences
+    written["problems"] = ["cell 3 raised ValueError: x when run"]
+    written["cases"][0] |= {"messages": ["not run: it timed out"], "notes": None,
+                            "diagnosis": {"mistake": "m", "title": "the m mistake", "explanation": "e", "fix": "f"}}
+    for key in ("notes", "isolation"):
+        written["cases"][0].pop(key, None) if key == "notes" else written.pop(key)
     old.execute(SCHEMA_1)
     old.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ("dnn_app", "1", "alice", report.sha256, report.path, "graded", 100.0, 100.0,
-                 json.dumps(report.function_scores), json.dumps(report.to_dict()), 1.0, "t0", "t0", 1))
+                 json.dumps(report.function_scores), json.dumps(written), 1.0, "t0", "t0", 1))
     old.execute("PRAGMA user_version = 1")
     old.commit()
     old.close()
@@ -84,7 +65,14 @@ def test_a_gradebook_of_the_previous_schema_opens_and_keeps_its_rows(tmp_path):
         book.record(make_report("bob", sha="2" * 64))  # a caller without an origin keeps the stored one
         assert book.origins()["bob"] == "/class/week1.zip!bob.ipynb"
         assert [row.name for row in book.rows()] == ["alice", "bob"]
-        assert book.connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert book.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        stored = book.row("alice", "dnn_app", "1")
+    # Upgraded in place: the sentences are Text records now, and read back as they were written.
+    assert stored.report["problems"] == [{"kind": "text", "text": "cell 3 raised ValueError: x when run"}]
+    again = stored.submission_report()
+    assert problem_texts(again) == ["cell 3 raised ValueError: x when run"]
+    assert messages(again.cases[0]) == ["not run: it timed out"]
+    assert said(again.cases[0])["title"] == "the m mistake" and again.isolated
 
 
 def test_only_an_unchanged_file_is_current_and_a_new_hash_replaces_the_row(tmp_path):
@@ -128,8 +116,8 @@ WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from grader.reports.gradebook import Gradebook
-    from tests.test_gradebook import make_report
+    from grader.store.gradebook import Gradebook
+    from tests.fixtures import make_report, messages, problem_texts, said
     who, count, path = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     (path.parent / f"ready-{{who}}").touch()
     while len(list(path.parent.glob("ready-*"))) < 2:  # start writing together

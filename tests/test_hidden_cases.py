@@ -18,14 +18,15 @@ import nbformat
 import numpy as np
 import pytest
 
-import grader.grading
+import grader.grading.runner
 from grader.assignment.manifest import load_assignment
 from grader.assignment.notebook import graded_name
-from grader.grading import GradeOptions, grade_notebook
+from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
 from grader.kernel.sandbox import Sandbox
 from grader.kernel.session import CellOutcome
 from grader.model import CellStatus
+from tests.fixtures import messages, problem_texts
 
 TOY = Path(__file__).resolve().parent / "toy_assignment"
 
@@ -70,18 +71,18 @@ def _stashing_notebook(path: Path) -> Path:
 @pytest.mark.kernel  # the sandbox is proven before this notebook, which keeps hidden inputs, runs
 def test_a_public_case_never_shows_what_a_hidden_case_gave_the_kernel(tmp_path, sandbox):
     toy = load_assignment(TOY)
-    report = grade_notebook(_stashing_notebook(tmp_path / "stash.ipynb"), toy, ExpectedValues(toy),
+    report = grade_one(_stashing_notebook(tmp_path / "stash.ipynb"), toy, ExpectedValues(toy),
                             GradeOptions(sandbox=sandbox))
     by_id = {verdict.case_id: verdict for verdict in report.cases}
     assert [verdict.case_id for verdict in report.cases] == [case.id for case in toy.cases()]
     public_input = np.random.RandomState(1).randn(10).tolist()  # mean_square/public's recipe
-    assert by_id["init_weights/public"].messages == [f"raised ValueError: {[public_input]!r}"]
+    assert messages(by_id["init_weights/public"]) == [f"raised ValueError: {[public_input]!r}"]
     hidden_input = np.random.RandomState(2).uniform(0, 1, (3, 4)).ravel()  # mean_square/matrix's
-    public_text = json.dumps([v.messages for v in report.cases if v.visibility == "visible"])
+    public_text = json.dumps([messages(v) for v in report.cases if v.visibility == "visible"])
     assert [value for value in hidden_input if repr(float(value))[:8] in public_text] == []
     # The hidden case ended its kernel; the next one ran in a new kernel, which found nothing left.
     assert by_id["fit_line/noisy"].status == "crashed" and by_id["apply_params/hidden"].status == "passed"
-    assert report.problems == []
+    assert problem_texts(report) == []
 
 
 class _ScriptedSession:
@@ -123,7 +124,7 @@ def scripted(monkeypatch):
     toy = load_assignment(TOY)
     hidden = [case for case in toy.cases() if case.visibility != "visible"]
     _ScriptedSession.calls, _ScriptedSession.died_on = [], hidden[0].recipe
-    monkeypatch.setattr(grader.grading, "KernelSession", _ScriptedSession)
+    monkeypatch.setattr(grader.grading.runner, "KernelSession", _ScriptedSession)
     return toy
 
 
@@ -131,7 +132,7 @@ def test_every_public_case_runs_before_any_hidden_one(scripted, tmp_path):
     toy = scripted
     path = tmp_path / "solution.ipynb"
     path.write_bytes((TOY / "toy_solution.ipynb").read_bytes())
-    report = grade_notebook(path, toy, ExpectedValues(toy), GradeOptions())
+    report = grade_one(path, toy, ExpectedValues(toy), GradeOptions())
     cases = toy.cases()
     visible = [case.visibility == "visible" for case in cases]
     assert visible != sorted(visible, reverse=True)  # the manifest interleaves them: the order is the grader's
@@ -149,8 +150,8 @@ def test_after_a_hidden_call_a_kernel_that_may_remember_it_is_not_quoted(scripte
     toy = scripted
     path = tmp_path / "solution.ipynb"
     path.write_bytes((TOY / "toy_solution.ipynb").read_bytes())
-    report = grade_notebook(path, toy, ExpectedValues(toy), GradeOptions(sandbox=sandbox))
-    said = [problem for problem in report.problems if problem.startswith("mean_square: ")]
+    report = grade_one(path, toy, ExpectedValues(toy), GradeOptions(sandbox=sandbox))
+    said = [problem for problem in problem_texts(report) if problem.startswith("mean_square: ")]
     if shown:
         assert said == ["mean_square: its cell raised ValueError: seed=5 x=[3, 6] when run"]
     else:

@@ -18,8 +18,9 @@ import re
 
 import pytest
 
-from grader.grading import GradeOptions, grade_notebook
+from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
+from tests.fixtures import messages, problem_texts
 from tests.hostile_corpus import CORPUS
 from tests.hostile_grading import LIMITS, gradebook_rows
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven fir
 
 
 def _text(report) -> str:
-    return "\n".join(report.problems + [m for case in report.cases for m in case.messages])
+    return "\n".join(problem_texts(report) + [m for case in report.cases for m in messages(case)])
 
 
 def _outcome(report) -> list[tuple]:
@@ -41,7 +42,7 @@ def graded(assignment, sandbox, hostile_batch) -> dict:
     """
     expected = ExpectedValues(assignment)
     options = GradeOptions(sandbox=sandbox, limits=assignment.limits.overridden(LIMITS))
-    alone = {name: grade_notebook(path, assignment, expected, options) for name, path in hostile_batch.calm.items()}
+    alone = {name: grade_one(path, assignment, expected, options) for name, path in hostile_batch.calm.items()}
     rows = gradebook_rows(hostile_batch.out)
     batch = hostile_batch
     return {"alone": alone, "reports": {name: row.submission_report() for name, row in rows.items()},
@@ -62,9 +63,9 @@ def test_each_report_says_what_happened(graded, entry):
     for function in entry.expect.full:
         assert math.isclose(report.function_scores[function], report.function_points[function]), (
             f"{entry.name}: {function}, left untouched, lost points\n{text}")
-    assert "Traceback" not in "\n".join(report.problems), report.problems
+    assert "Traceback" not in "\n".join(problem_texts(report)), problem_texts(report)
     assert report.isolated is True
-    hidden = "\n".join(m for case in report.cases if case.visibility != "visible" for m in case.messages)
+    hidden = "\n".join(m for case in report.cases if case.visibility != "visible" for m in messages(case))
     for words in entry.expect.hidden_never:
         assert not re.search(words, hidden), f"{entry.name}: a hidden case's messages say /{words}/:\n{hidden}"
     if entry.expect.max_seconds is not None:

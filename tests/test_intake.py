@@ -16,10 +16,12 @@ from grader.batch.collection import collect_submissions
 from grader.batch.pool import unrun_report
 from grader.batch.run import Batch
 from grader.grading import GradeOptions
-from grader.reports.gradebook import Gradebook
+from grader.store.gradebook import Gradebook
 from tests.batch_helpers import grade_cli
+from tests.fixtures import csv_rows as _csv
+from tests.fixtures import gradebook_rows as _rows
+from tests.fixtures import problem_texts
 from tests.intake_corpus import SOLUTION, write_intake_corpus
-from tests.test_batch import _csv, _rows
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -85,7 +87,7 @@ def test_a_batch_of_hostile_files_finishes_with_a_row_for_each(corpus, tmp_path)
     rows = _rows(out)
     assert {"caf_xe9", "deep", "fifo", "link_to_fifo", "link_to_solution", "plain"} <= set(rows)
     assert all(row.status == "invalid" and row.score == 0 for row in rows.values())
-    assert "nested too deeply" in " ".join(rows["deep"].report["problems"])
+    assert "nested too deeply" in " ".join(problem_texts(rows["deep"].submission_report()))
     assert "caf\\xe9" in rows["caf_xe9"].path
     assert "caf_xe9" in _csv(out)
     assert "linked_folder" in run.stderr
@@ -110,7 +112,7 @@ def test_a_result_that_cannot_be_stored_becomes_an_error_row(assignment, tmp_pat
             submission.sha256 = "0" * 64
             graded.finish(book, bar, submission, unrun_report(submission, assignment, "invalid", "not a notebook"))
         rows = {row.name: row for row in book.rows()}
-    assert rows["a"].status == "error" and "could not store" in rows["a"].report["problems"][0]
+    assert rows["a"].status == "error" and "could not store" in problem_texts(rows["a"].submission_report())[0]
     assert rows["b"].status == "invalid"
 
 
@@ -124,7 +126,7 @@ def test_names_that_are_not_utf8_are_stored_escaped(assignment, tmp_path):
         book.record(report)
         (row,) = book.rows()
     assert row.name == "caf_xe9" and row.path.endswith("caf\\xe9.ipynb")
-    assert "bad \\xe9 message" in row.report["problems"][0]
+    assert "bad \\xe9 message" in problem_texts(row.submission_report())[0]
 
 
 def _zip(path, member: str, text: str):

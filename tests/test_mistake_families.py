@@ -20,9 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from grader.judge.diagnose import UNSHOWN_VALUE, DiagnosisBudget
+from grader.judge.diagnose import DiagnosisBudget
 from grader.model import SubmissionReport
+from grader.render.diagnosis import UNSHOWN_VALUE
 from tests.conftest import proven_sandbox
+from tests.fixtures import said
 from tests.mistakes_corpus import (
     DA2,
     DEEP,
@@ -104,11 +106,11 @@ def grade_with(path: str, limits: dict) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from grader.assignment.manifest import load_assignment
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
 
     assignment = load_assignment(ROOT / "assignments" / "dnn_app")
-    report = grade_notebook(Path(path), assignment, ExpectedValues(assignment),
+    report = grade_one(Path(path), assignment, ExpectedValues(assignment),
                             GradeOptions(sandbox=proven_sandbox(), limits=assignment.limits.overridden(limits)))
     return report.to_dict()
 
@@ -133,7 +135,7 @@ def graded(batch) -> dict[str, SubmissionReport]:
 def _named(report: SubmissionReport, entry) -> list:
     accepted = {entry.mistake} | FAMILY_ALIASES.get(entry.mistake, set())
     return [c for c in report.cases_of(entry.function)
-            if not c.passed and c.diagnosis and c.diagnosis.get("mistake") in accepted]
+            if not c.passed and c.diagnosis and said(c).get("mistake") in accepted]
 
 
 def test_every_family_member_is_named_with_its_evidence(graded):
@@ -144,7 +146,7 @@ def test_every_family_member_is_named_with_its_evidence(graded):
         assert report.score < report.max_score, f"{entry.name} lost no points"
         assert named[entry.name], (f"{entry.name}: not named; got "
                                    f"{[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}")
-        diagnosis = named[entry.name][0].diagnosis
+        diagnosis = said(named[entry.name][0])
         assert diagnosis.get("line", "").startswith("cell "), diagnosis
         if diagnosis["mistake"] == entry.mistake:  # a family (not a stored variant) says its evidence
             assert "Evidence:" in diagnosis["explanation"] and diagnosis["code"] in diagnosis["explanation"]
@@ -153,10 +155,10 @@ def test_every_family_member_is_named_with_its_evidence(graded):
 
 
 def test_family_values_are_filled_in(graded):
-    rates = {c.diagnosis.get("parameter") for e in FAMILY_ENTRIES if e.mistake == "learning-rate-constant"
+    rates = {said(c).get("parameter") for e in FAMILY_ENTRIES if e.mistake == "learning-rate-constant"
              for c in _named(graded[e.name], e)}
     assert rates == {"0.01", "0.05"}
-    every = {c.diagnosis.get("parameter") for e in FAMILY_ENTRIES if e.mistake == "cost-every-n"
+    every = {said(c).get("parameter") for e in FAMILY_ENTRIES if e.mistake == "cost-every-n"
              for c in _named(graded[e.name], e)}
     assert every == {"50", "10"}
 
@@ -167,8 +169,8 @@ def test_static_evidence_the_numbers_do_not_confirm_names_nothing(graded, entry)
     failing = [c for c in report.cases_of(entry.function) if not c.passed]
     assert failing
     for verdict in failing:  # a stored variant may match where the case's own rate is the literal's
-        assert verdict.diagnosis is not None and verdict.diagnosis.get("mistake") not in FAMILY_IDS, verdict.diagnosis
-    assert any(verdict.diagnosis.get("mistake") is None for verdict in failing)  # the localisation stays
+        assert verdict.diagnosis is not None and said(verdict).get("mistake") not in FAMILY_IDS, verdict.diagnosis
+    assert any(said(verdict).get("mistake") is None for verdict in failing)  # the localisation stays
 
 
 def test_every_fitted_member_is_named_with_the_fitted_value(graded):
@@ -181,7 +183,7 @@ def test_every_fitted_member_is_named_with_the_fitted_value(graded):
         assert named[entry.name], (f"{entry.name}: not named; got "
                                    f"{[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}")
         for verdict in named[entry.name]:
-            diagnosis = verdict.diagnosis
+            diagnosis = said(verdict)
             assert diagnosis["mistake"] == entry.mistake and diagnosis["parameter"] == SHOWN[entry.name], diagnosis
             assert diagnosis["evidence"] == "fitted+confirmed", diagnosis
             assert "was fitted from your returned values" in diagnosis["explanation"], diagnosis
@@ -198,7 +200,7 @@ def test_every_fitted_member_is_named_with_the_fitted_value(graded):
 
 def test_a_fitted_loop_quotes_the_loop_line(graded):
     entry = next(e for e in FITTED_ENTRIES if e.name == "fitted-loop-from-1")
-    codes = {c.diagnosis.get("code") for c in _named(graded[entry.name], entry)}
+    codes = {said(c).get("code") for c in _named(graded[entry.name], entry)}
     assert codes == {"for i in range(1, num_iterations):"}
 
 
@@ -212,9 +214,9 @@ def test_a_correct_cell_that_renames_the_rate_is_not_named(graded):
 def test_an_unconfirmed_fit_names_nothing(graded, entry):
     failing = [c for c in graded[entry.name].cases_of(entry.function) if not c.passed]
     assert failing
-    assert all(c.diagnosis is not None and c.diagnosis.get("mistake") not in FAMILY_IDS for c in failing), \
+    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILY_IDS for c in failing), \
         [c.diagnosis for c in failing]
-    assert any(c.diagnosis.get("mistake") is None for c in failing)  # the localisation stays
+    assert any(said(c).get("mistake") is None for c in failing)  # the localisation stays
 
 
 @pytest.mark.parametrize("entry", NO_BUDGET, ids=lambda e: e.name)
@@ -223,8 +225,8 @@ def test_without_a_budget_the_diagnosis_falls_back_to_the_localisation(batch, en
     assert _named(budgeted, entry)  # named when variants may run ...
     failing = [c for c in spent.cases_of(entry.function) if not c.passed]
     assert failing and spent.score == budgeted.score
-    assert all(c.diagnosis is not None and c.diagnosis.get("mistake") not in FAMILY_IDS for c in failing)
-    assert any(c.diagnosis.get("mistake") is None and c.diagnosis.get("title") for c in failing)
+    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILY_IDS for c in failing)
+    assert any(said(c).get("mistake") is None and said(c).get("title") for c in failing)
 
 
 def test_the_budget_stops_runs_before_they_start():
@@ -243,7 +245,7 @@ def test_the_second_assignments_db_sum_family_is_named(tmp_path, edit, shown):
     import nbformat
 
     from grader.assignment.manifest import load_assignment
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from tests.step_by_step_corpus import FOLDER, SOLUTION
 
@@ -253,9 +255,9 @@ def test_the_second_assignments_db_sum_family_is_named(tmp_path, edit, shown):
     cells[0].source = cells[0].source.replace("np.sum(dZ, axis=1, keepdims=True)", edit)
     nbformat.write(notebook, tmp_path / "student.ipynb")
     assignment = load_assignment(FOLDER)
-    report = grade_notebook(tmp_path / "student.ipynb", assignment, ExpectedValues(assignment),
+    report = grade_one(tmp_path / "student.ipynb", assignment, ExpectedValues(assignment),
                             GradeOptions(sandbox=proven_sandbox()))
     failing = [c for c in report.cases if c.function == "linear_backward" and not c.passed]
-    named = [c.diagnosis for c in failing if c.diagnosis and c.diagnosis.get("mistake") == "db-sum"]
+    named = [said(c) for c in failing if c.diagnosis and said(c).get("mistake") == "db-sum"]
     assert named, [c.diagnosis for c in failing]
     assert shown in named[0]["title"] and edit in named[0]["explanation"]

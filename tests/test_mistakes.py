@@ -16,6 +16,7 @@ import pytest
 from grader.judge.diagnose import load_catalogue
 from grader.model import SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import messages, problem_texts, said
 from tests.mistakes_corpus import CORRECT_ENTRIES, ENTRIES, MISTAKE_ENTRIES, grade_file, write_corpus
 
 pytestmark = pytest.mark.critical  # also run under the oldest supported versions
@@ -40,25 +41,25 @@ def test_every_catalogued_mistake_has_a_notebook_in_the_corpus():
 @pytest.mark.parametrize("entry", MISTAKE_ENTRIES, ids=lambda e: e.name)
 def test_a_mistake_loses_points_on_its_function_only(graded, entry):
     report = graded[entry.name]
-    assert report.status == "graded", report.problems
+    assert report.status == "graded", problem_texts(report)
     for function, points in report.function_points.items():
         if function == entry.function:
             assert report.function_scores[function] < points - 1e-9, f"{entry.name} lost no points"
         else:
             assert report.function_scores[function] == pytest.approx(points), (
                 f"{entry.name} lost points on {function}: "
-                f"{[(c.case_id, c.messages) for c in report.cases_of(function) if not c.passed]}")
+                f"{[(c.case_id, messages(c)) for c in report.cases_of(function) if not c.passed]}")
 
 
 @pytest.mark.parametrize("entry", MISTAKE_ENTRIES, ids=lambda e: e.name)
 def test_a_mistake_is_named_and_located(graded, entry):
     report = graded[entry.name]
     failing = [c for c in report.cases_of(entry.function) if not c.passed]
-    named = [c for c in failing if c.diagnosis and c.diagnosis.get("mistake") == entry.mistake]
+    named = [c for c in failing if c.diagnosis and said(c).get("mistake") == entry.mistake]
     assert named, f"{entry.name}: no failing case names it; got {[c.diagnosis for c in failing]}"
-    others = {c.diagnosis.get("mistake") for c in failing if c.diagnosis} - {entry.mistake, None}
-    assert not others - set(named[0].diagnosis.get("also_possible", [])), f"other mistakes named: {others}"
-    diagnosis = named[0].diagnosis
+    others = {said(c).get("mistake") for c in failing if c.diagnosis} - {entry.mistake, None}
+    assert not others - set(said(named[0]).get("also_possible", [])), f"other mistakes named: {others}"
+    diagnosis = said(named[0])
     assert diagnosis["title"] and diagnosis["explanation"] and diagnosis["fix"]
     assert diagnosis.get("line", "").startswith("cell "), f"{entry.name}: the line was not located: {diagnosis}"
     for verdict in report.cases:
@@ -70,7 +71,7 @@ def test_a_mistake_is_named_and_located(graded, entry):
 def test_a_correct_solution_written_differently_gets_full_marks_and_no_diagnosis(graded, entry):
     report = graded[entry.name]
     assert report.score == pytest.approx(report.max_score), [
-        (c.case_id, c.messages) for c in report.cases if not c.passed]
+        (c.case_id, messages(c)) for c in report.cases if not c.passed]
     assert all(c.diagnosis is None for c in report.cases)
 
 

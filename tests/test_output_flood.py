@@ -20,8 +20,8 @@ from grader.kernel.session import (
     FLOOD_ERROR,
     KernelSession,
     _BoundedClient,
+    flood_death,
     flood_limit,
-    flood_message,
     message_limit,
 )
 from grader.model import Limits
@@ -97,8 +97,7 @@ def session(tmp_path_factory):
 @pytest.mark.parametrize("how", PRINTS)
 def test_a_flood_gets_the_same_verdict_however_it_was_sent(session, how):
     outcome = session.run(PRINTS[how].format(total=FLOOD + 100_000), timeout=60)
-    assert (outcome.status, outcome.error_value, outcome.truncated) == (
-        "died", flood_message(LIMITS.output_bytes), True)
+    assert (outcome.status, outcome.death, outcome.truncated) == ("died", flood_death(LIMITS.output_bytes), True)
     assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"  # a fresh kernel took over
 
 
@@ -110,7 +109,7 @@ def test_output_below_the_flood_limit_is_kept_up_to_the_limit(session, how):
 
 def test_a_cell_that_prints_without_end_is_stopped_as_a_flood_not_timed_out(session):
     outcome = session.run("import sys\nwhile True:\n    print('x' * 1000); sys.stdout.flush()", timeout=60)
-    assert (outcome.status, outcome.error_value) == ("died", flood_message(LIMITS.output_bytes))
+    assert (outcome.status, outcome.death) == ("died", flood_death(LIMITS.output_bytes))
 
 
 def test_the_kernels_own_count_decides_when_output_messages_were_lost():
@@ -194,8 +193,8 @@ def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
         for lossy, small, how in LOSSES:
             assert session.run(lossy + "print('small')", timeout=30).stdout == small  # what the simulation loses
             outcome = session.run(PRINTS[how].format(total=FLOOD + 100_000), timeout=60)
-            assert (outcome.status, outcome.error_value, outcome.truncated) == (
-                "died", flood_message(LIMITS.output_bytes), True), how
+            assert (outcome.status, outcome.death, outcome.truncated) == (
+                "died", flood_death(LIMITS.output_bytes), True), how
     finally:
         session.close()
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
-from grader.reports.gradebook import Gradebook
+from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.store.gradebook import Gradebook
 from tests.batch_helpers import SOLUTION, grade_cli, write_unwritten
 from tests.conftest import proven_sandbox
 from tests.hostile_corpus import DEEP, TWO, in_body, solution_notebook

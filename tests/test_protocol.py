@@ -11,7 +11,7 @@ from grader.judge.compare import compare
 from grader.kernel.harness import __grader_flatten__, __grader_inputs__
 from grader.kernel.untrusted import Atom, Mapping, Number, Opaque, Seq, result_of_value
 from grader.model import Expected, Kind, Tolerance
-from grader.reports.wording import describe, display_path
+from grader.render.wording import describe, display_path
 
 VALUE = ({"W1": np.ones((3, 4)), "db2": np.zeros((1, 1))}, [0.5, np.float64(0.25), 3], "done", None, True)
 

@@ -103,10 +103,10 @@ def _masked(text: str) -> str:
 
 
 def test_the_blank_notebook_fails_each_item_with_the_feedbacks_text(graded):
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from grader.pytest_plugin import item_name
-    from grader.reports.feedback import case_text
+    from grader.render.feedback import case_text
 
     done, cases = graded["blank"]
     assert done.returncode == 1
@@ -115,7 +115,7 @@ def test_the_blank_notebook_fails_each_item_with_the_feedbacks_text(graded):
     assert all(f is not None for f in failures.values())
     # The same notebook graded in-process (the released one: the course's own code, no sandbox needed):
     assignment = load_assignment(ASSIGNMENT_DIR)
-    report = grade_notebook(_blank_path(graded), assignment,
+    report = grade_one(_blank_path(graded), assignment,
                             ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox()))
     for verdict in report.cases:
         shown = failures[item_name(verdict)].text or ""

@@ -12,6 +12,7 @@ import pytest
 from reference import helpers, models, training
 from reference.__main__ import accuracy, flatten
 from tests.conftest import ROOT, printed_lines
+from tests.fixtures import printed_costs
 
 PUBLISHED = {
     "two_layer_model": {
@@ -27,15 +28,6 @@ PUBLISHED = {
         "test": 0.8,
     },
 }
-
-
-def printed_costs(text: str) -> dict[int, float]:
-    found = {}
-    for line in text.splitlines():
-        if line.startswith("Cost after iteration "):
-            iteration, value = line.removeprefix("Cost after iteration ").split(": ")
-            found[int(iteration)] = float(value)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,32 @@ import pytest
 from grader.judge.compare import compare, split_numbers
 from grader.judge.expected import ExpectedValues
 from grader.kernel.untrusted import KernelResult, result_of_value
-from grader.model import CaseVerdict, Difference, Expected, Finding, Kind, SubmissionReport, python_value
-from grader.reports.feedback import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
-from grader.reports.wording import describe
+from grader.model import (
+    CaseStatus,
+    CaseVerdict,
+    Difference,
+    Expected,
+    Finding,
+    Isolation,
+    Kind,
+    SubmissionReport,
+    SubmissionStatus,
+    Visibility,
+    python_value,
+)
+from grader.model.diagnosis import Diagnosis, DiagnosisKind, Place
+from grader.model.notes import Text
+from grader.model.report import FindingRule
+from grader.render.feedback import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
+from grader.render.verdicts import case_messages
+from grader.render.wording import describe
 from tests.batch_helpers import case_numbers, hidden_secrets, leaks
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
-DIAGNOSIS = {"mistake": "hard-coded-rate", "title": "The learning rate is hard-coded",
-             "explanation": "The update uses 0.0075 & ignores the learning_rate argument.",
-             "fix": "Pass learning_rate to update_parameters.", "line": 57}
+DIAGNOSIS = Diagnosis(DiagnosisKind.MISTAKE, "hard-coded-rate", "The learning rate is hard-coded",
+                      "The update uses 0.0075 & ignores the learning_rate argument.",
+                      "Pass learning_rate to update_parameters.",
+                      place=Place(30, 57, "parameters = update_parameters(parameters, grads, 0.0075)"))
 
 
 def _perturbed_stdout(lines: list[str], factor: float) -> str:
@@ -49,7 +66,8 @@ def build_report(assignment, failing: set[str], isolated: bool = False) -> Submi
     expected = ExpectedValues(assignment)
     report = SubmissionReport(name="student-07", path="student-07.ipynb", sha256="ab" * 32,
                               assignment=assignment.name, assignment_version=assignment.version,
-                              status="graded", isolated=isolated, seconds=2.5)
+                              status=SubmissionStatus.GRADED,
+                              isolation=Isolation.SANDBOX if isolated else Isolation.NONE, seconds=2.5)
     cases = assignment.cases()
     for graded in assignment.functions:
         own = [c for c in cases if c.function == graded.name]
@@ -61,10 +79,8 @@ def build_report(assignment, failing: set[str], isolated: bool = False) -> Submi
             share = graded.points / len(own)
             report.cases.append(CaseVerdict(
                 case_id=case.id, function=case.function, description=case.description,
-                visibility=case.visibility, status="passed" if comparison.passed else "failed",
-                score=share if comparison.passed else 0.0, max_score=share,
-                messages=[describe(d, case.visibility == "visible", names) for d in comparison.differences],
-                differences=comparison.differences))
+                visibility=case.visibility, status=CaseStatus.PASSED if comparison.passed else CaseStatus.FAILED,
+                score=share if comparison.passed else 0.0, max_score=share, differences=comparison.differences))
         report.function_points[graded.name] = graded.points
         report.function_scores[graded.name] = sum(v.score for v in report.cases_of(graded.name))
     report.score = sum(report.function_scores.values())
@@ -89,12 +105,12 @@ def failing(cases):
 def written(assignment, failing, tmp_path_factory):
     """Reports of a part-failing submission, with a rule finding, a problem, a diagnosis and a curve."""
     report = build_report(assignment, failing)
-    report.findings.append(Finding("extra-cell", "an extra code cell <b>was</b> added", cell=31, line=2))
-    report.problems.append("cell 40 raised ValueError: <script>alert('x')</script>")
+    report.findings.append(Finding(FindingRule.TEXT, 31, 2, detail="an extra code cell <b>was</b> added"))
+    report.problems.append(Text("cell 40 raised ValueError: <script>alert('x')</script>"))
     hidden_failure = next(v for v in report.cases if v.function == "L_layer_model" and v.visibility == "hidden")
-    hidden_failure.diagnosis = dict(DIAGNOSIS)
+    hidden_failure.diagnosis = DIAGNOSIS
     public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
-    public_failure.diagnosis = {"title": "W1 goes wrong first"}  # the optional keys are optional
+    public_failure.diagnosis = Diagnosis(DiagnosisKind.ADVICE, title="W1 goes wrong first")
     folder = tmp_path_factory.mktemp("reports") / "student-07"
     other_public = next(v for v in report.cases if v.visibility == "visible" and not v.passed
                         and v.function != public_failure.function)
@@ -123,7 +139,7 @@ def test_results_json_follows_the_gradescope_format(written, assignment):
         assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
         assert verdict.description in test["name"]
         assert 0 <= test["score"] <= test["max_score"]
-        for message in verdict.messages:
+        for message in case_messages(verdict, assignment.function(verdict.function).returns):
             assert message in test["output"]
     # Submission-level: the not-isolated warning first, then problems and rule findings with their place.
     assert results["output"].startswith("WARNING: NOT ISOLATED")
@@ -212,14 +228,15 @@ def test_feedback_html_is_self_contained_and_structured(written, assignment):
     # The diagnosis: explained once, at the top of its function's section; the case points at it;
     # the summary at the top of the page names it with its line.
     function_text = page.text_by_id[f"function-{hidden_failure.function}"]
-    assert DIAGNOSIS["title"] in function_text and DIAGNOSIS["fix"] in function_text and "line 57" in function_text
-    assert text.count(DIAGNOSIS["fix"]) == 1
+    assert DIAGNOSIS.title in function_text and DIAGNOSIS.fix in function_text and "line 57" in function_text
+    assert text.count(DIAGNOSIS.fix) == 1
     case_text = page.text_by_id["case-" + re.sub(r"[^A-Za-z0-9_-]+", "-", hidden_failure.case_id)]
-    assert DIAGNOSIS["title"] in case_text and DIAGNOSIS["fix"] not in case_text
+    assert DIAGNOSIS.title in case_text and DIAGNOSIS.fix not in case_text
     summary = page.text_by_id["what-to-fix"]
-    assert DIAGNOSIS["title"] in summary and "line 57" in summary
+    assert DIAGNOSIS.title in summary and "line 57" in summary
     unnamed = next(v for v in report.cases if not v.passed and v.function != hidden_failure.function)
-    assert unnamed.messages[0] in summary.replace("&#39;", "'")  # no mistake named: the first difference
+    first = case_messages(unnamed, assignment.function(unnamed.function).returns)[0]
+    assert first in summary.replace("&#39;", "'")  # no mistake named: the first difference
     failing_functions = {v.function for v in report.cases if not v.passed}
     assert {a["data-function"] for a in page.having("li", "fix-item")} == failing_functions
     # Passed cases are folded away under a count; failing ones are not.
@@ -242,7 +259,7 @@ def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
     assert f"**Score: {points(report.score)} / {points(report.max_score)}**" in text
     assert "## two_layer_model" in text and "## L_layer_model" in text
     assert text.count("**FAILED**") == sum(not v.passed for v in report.cases)
-    assert f"Likely mistake: {DIAGNOSIS['title']}" in text
+    assert f"Likely mistake: {DIAGNOSIS.title}" in text
     assert "Likely mistake: W1 goes wrong first" in text
     assert "0.0075 &amp; ignores" in text
     assert "<script>" not in outside_code_spans(text)  # inside a code span it is shown, not run
@@ -252,21 +269,22 @@ def test_feedback_markdown_has_scores_cases_and_diagnosis(written):
 def test_long_runs_of_parameter_differences_are_capped(written):
     report, folder, _ = written
     text = (folder / "feedback.md").read_text()
-    many = [v for v in report.cases if sum(1 for m in v.messages if " differs" in m and m[:1] in "Wb") > 5]
+    names = ("parameters", "costs")
+    said = {v.case_id: case_messages(v, names) for v in report.cases}
+    many = [v for v in report.cases if sum(1 for m in said[v.case_id] if " differs" in m and m[:1] in "Wb") > 5]
     assert many, "no case with many differing parameters to look at"
     for verdict in many:
-        about_parameters = [m for m in verdict.messages if m[:1] in "Wb" and " differs" in m]
+        about_parameters = [m for m in said[verdict.case_id] if m[:1] in "Wb" and " differs" in m]
         assert f"and {len(about_parameters) - 4} more differ as well" in text
         assert about_parameters[3] in text.replace("&#39;", "'")
     differences = [Difference(Kind.LENGTH, (1,), 1, 3, what="list")]
     differences += [Difference(Kind.VALUES, (0, f"{k}{n}"), 1.0, 2.0) for n in range(1, 6) for k in "Wb"]
     differences.append(Difference(Kind.PRINTED, (), "x", "y", line=1))
-    names = ("parameters", "costs")
     messages = [describe(d, True, names) for d in differences]
-    verdict = CaseVerdict("c", "f", "d", "visible", "failed", messages=messages, differences=differences)
+    verdict = CaseVerdict("c", "f", "d", Visibility.VISIBLE, CaseStatus.FAILED, differences=differences)
     shown = capped_messages(verdict, names=names)
     assert shown == [*messages[:5], "and 6 more differ as well: W3, b3, W4, b4, W5, b5", messages[-1]]
-    verdict = CaseVerdict("c", "f", "d", "visible", "failed", messages=messages[:6], differences=differences[:6])
+    verdict = CaseVerdict("c", "f", "d", Visibility.VISIBLE, CaseStatus.FAILED, differences=differences[:6])
     assert capped_messages(verdict, names=names) == messages[:6]  # five lines: nothing to gain by cutting
 
 
@@ -294,9 +312,10 @@ def test_a_hidden_case_shows_no_numeric_error(written):
 
 def test_an_invalid_submission_says_it_was_not_graded(assignment, tmp_path):
     report = build_report(assignment, set())
-    report.status, report.problems = "invalid", ["notes.txt is not a notebook: it is not valid JSON"]
+    report.status = SubmissionStatus.INVALID
+    report.problems = [Text("notes.txt is not a notebook: it is not valid JSON")]
     for verdict in report.cases:
-        verdict.status, verdict.score, verdict.messages = "skipped", 0.0, ["not run"]
+        verdict.status, verdict.score, verdict.notes = CaseStatus.SKIPPED, 0.0, [Text("not run")]
     report.score = 0.0
     write_submission_reports(report, tmp_path, assignment)
     page = _page((tmp_path / "feedback.html").read_text())
@@ -340,11 +359,11 @@ def test_student_text_in_feedback_markdown_stays_inert(assignment, tmp_path, hos
     report = build_report(assignment, set())
     report.name = f"name {hostile}"
     verdict = report.cases[0]
-    verdict.status, verdict.score, verdict.messages = "failed", 0.0, [f"raised ValueError: {hostile}"]
-    verdict.diagnosis = {"title": f"the function raised {hostile}", "explanation": hostile, "fix": hostile,
-                         "line": f"cell 3, line 4: {hostile}"}
-    report.problems.append(f"cell 40 raised ValueError: {hostile}")
-    report.findings.append(Finding("extra-cell", f"a cell holds {hostile}", cell=31, line=2))
+    verdict.status, verdict.score, verdict.notes = CaseStatus.FAILED, 0.0, [Text(f"raised ValueError: {hostile}")]
+    verdict.diagnosis = Diagnosis(DiagnosisKind.MISTAKE, "m", f"the function raised {hostile}", hostile, hostile,
+                                  place=Place(3, 4, hostile))
+    report.problems.append(Text(f"cell 40 raised ValueError: {hostile}"))
+    report.findings.append(Finding(FindingRule.TEXT, 31, 2, detail=f"a cell holds {hostile}"))
     write_submission_reports(report, tmp_path, assignment)
     text = (tmp_path / "feedback.md").read_text()
     markup = outside_code_spans(text)
@@ -368,17 +387,19 @@ def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_pa
     import io
     from pathlib import Path
 
-    from grader.reports.gradebook import Gradebook
-    from grader.reports.summary import write_gradebook_csv, write_summary_html
-    from grader.verbs.check import _Style, print_report
+    from grader.render.console import Style as _Style
+    from grader.render.console import print_report
+    from grader.render.summary import write_gradebook_csv, write_summary_html
+    from grader.store.gradebook import Gradebook
 
     report = build_report(assignment, set())
     report.name = "student-\udce9"
-    report.problems += ODD_TEXTS
-    report.findings.append(Finding("extra-cell", " | ".join(ODD_TEXTS[:-1]), cell=3, line=1))
+    report.problems += [Text(text) for text in ODD_TEXTS]
+    report.findings.append(Finding(FindingRule.TEXT, 3, 1, detail=" | ".join(ODD_TEXTS[:-1])))
     for verdict in (report.cases[0], next(v for v in report.cases if v.visibility != "visible")):
-        verdict.status, verdict.score, verdict.messages = "failed", 0.0, list(ODD_TEXTS)
-        verdict.diagnosis = {"title": ODD_TEXTS[3], "explanation": ODD_TEXTS[0], "fix": ODD_TEXTS[4], "line": "x"}
+        verdict.status, verdict.score, verdict.notes = CaseStatus.FAILED, 0.0, [Text(text) for text in ODD_TEXTS]
+        verdict.diagnosis = Diagnosis(DiagnosisKind.MISTAKE, "m", ODD_TEXTS[3], ODD_TEXTS[0], ODD_TEXTS[4],
+                                      place=Place(1, 1, "x"))
     folder = tmp_path / "out"
     write_submission_reports(report, folder / "student", assignment)
     with Gradebook(folder / "gradebook.sqlite") as book:
@@ -386,8 +407,8 @@ def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_pa
         stored = book.rows()[0].submission_report()
         write_gradebook_csv(book, folder / "gradebook.csv", assignment)
         write_summary_html(book, folder / "summary.html", assignment)
-    assert stored.problems[-len(ODD_TEXTS):-1] == ["lone \\ud800 surrogate", "a file name's byte \\xe9",
-                                                  *ODD_TEXTS[2:-1]]  # kept as stored, but valid UTF-8
+    assert [p.text for p in stored.problems[-len(ODD_TEXTS):-1]] == [
+        "lone \\ud800 surrogate", "a file name's byte \\xe9", *ODD_TEXTS[2:-1]]  # kept as stored, but valid UTF-8
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv"))
     assert [p.relative_to(folder).as_posix() for p in files] == [
         "gradebook.csv", "student/feedback.html", "student/feedback.md", "student/results.json", "summary.html"]

@@ -4,13 +4,13 @@ formatting-only edits, and cost messages that must count the whole list."""
 import nbformat
 import pytest
 
-from grader.grading import GradeOptions, grade_notebook
+from grader.grading import GradeOptions, grade_one
 from grader.judge.compare import compare
 from grader.judge.expected import ExpectedValues
 from grader.kernel.untrusted import result_of_value
 from tests import notebook_edits as edits
 from tests.conftest import proven_sandbox
-from tests.test_rules import by_rule, findings_of
+from tests.fixtures import by_rule, findings_of, problem_texts
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -20,10 +20,10 @@ TWO = "two_layer_model"
 def test_a_kernel_that_cannot_start_is_the_graders_failure_not_the_students(assignment, tmp_path):
     path = edits.write(edits.solution(), tmp_path / "good.ipynb")
     tiny = assignment.limits.overridden({"memory_mb": 50})
-    report = grade_notebook(path, assignment, ExpectedValues(assignment),
+    report = grade_one(path, assignment, ExpectedValues(assignment),
                             GradeOptions(sandbox=proven_sandbox(), limits=tiny))
     assert report.status == "error"  # so the gradebook grades it again on the next run
-    assert any("could not start" in problem for problem in report.problems)
+    assert any("could not start" in problem for problem in problem_texts(report))
 
 
 def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assignment, tmp_path,
@@ -34,12 +34,12 @@ def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assi
     notebook.cells = [cell for i, cell in enumerate(notebook.cells) if i in graded | {setup}]
     notebook.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
     path = edits.write(notebook, tmp_path / "stuck.ipynb")
-    report = grade_notebook(path, assignment, ExpectedValues(assignment),
+    report = grade_one(path, assignment, ExpectedValues(assignment),
                             GradeOptions(sandbox=proven_sandbox(), execute_all=True,
                                          data_dir=synthetic_data_dir,
                                          limits=assignment.limits.overridden({"submission_seconds": 45})))
-    assert report.score == pytest.approx(100), report.problems
-    assert any("whole notebook could not be run" in problem for problem in report.problems)
+    assert report.score == pytest.approx(100), problem_texts(report)
+    assert any("whole notebook could not be run" in problem for problem in problem_texts(report))
 
 
 def test_spacing_outside_the_regions_is_not_an_edit(assignment):
@@ -56,7 +56,7 @@ def test_cost_messages_count_and_index_the_whole_list(visibility):
     from types import SimpleNamespace
 
     from grader.model import Expected, Kind, Tolerance
-    from grader.reports.wording import describe
+    from grader.render.wording import describe
 
     case = SimpleNamespace(visibility=visibility, compare=["costs"])
     names = ("parameters", "costs")

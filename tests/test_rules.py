@@ -6,24 +6,17 @@ import shutil
 import pytest
 
 from grader.assignment.manifest import load_assignment
-from grader.assignment.notebook import parse_notebook, read_submission
+from grader.assignment.notebook import read_submission
 from grader.assignment.released import MARKER_FILE, blank_regions, released_notebook
 from grader.judge import rules
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits
+from tests.fixtures import by_rule, findings_of, message
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 TWO = "two_layer_model"
 DEEP = "L_layer_model"
-
-
-def findings_of(notebook, assignment):
-    return rules.check(parse_notebook(notebook, assignment.setup_marker), assignment)
-
-
-def by_rule(findings, rule):
-    return [f for f in findings if f.rule == rule]
 
 
 def test_the_solution_breaks_no_rule(assignment):
@@ -49,9 +42,9 @@ def test_a_correct_solution_written_differently_breaks_no_rule(assignment):
 
 def test_the_released_notebook_differs_from_itself_in_nothing(assignment):
     findings = findings_of(released_notebook(assignment), assignment)
-    assert {f.rule for f in findings} <= {"global-variable"}
+    assert {f.family for f in findings} <= {"global-variable"}
     # With its regions empty, each function reads the notebook's `parameters`: that is true, and said.
-    assert {f.message.split("`")[1] for f in findings} == {"parameters"}
+    assert {message(f).split("`")[1] for f in findings} == {"parameters"}
 
 
 def test_an_extra_print_in_a_graded_function(assignment):
@@ -59,15 +52,15 @@ def test_an_extra_print_in_a_graded_function(assignment):
                              "        grads = L_model_backward(AL, Y, caches)\n        print(grads.keys())\n")
     index = edits.cell_position(notebook, DEEP)
     findings = findings_of(notebook, assignment)
-    assert [(f.rule, f.cell, f.line) for f in findings] == [
+    assert [(f.family, f.cell, f.line) for f in findings] == [
         ("extra-print", index + 1, edits.line_of(notebook, index, "print(grads.keys())"))]
-    assert "print(grads.keys())" in findings[0].message and "Remove it" in findings[0].message
+    assert "print(grads.keys())" in message(findings[0]) and "Remove it" in message(findings[0])
 
 
 def test_an_extra_print_outside_the_regions_is_reported_once(assignment):
     notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    print(X.shape)\n    m = X.shape[1]")
     findings = findings_of(notebook, assignment)
-    assert [f.rule for f in findings] == ["extra-print"]
+    assert [f.family for f in findings] == ["extra-print"]
 
 
 def test_extra_code_cells(assignment):
@@ -77,8 +70,9 @@ def test_extra_code_cells(assignment):
     notebook = edits.insert_code_cell(notebook, len(notebook.cells), "my_extra = 1")
     notebook = edits.insert_code_cell(notebook, len(notebook.cells), "   \n")  # an empty cell is harmless
     findings = findings_of(notebook, assignment)
-    assert [(f.rule, f.cell) for f in findings] == [("extra-cell", after + 1), ("extra-cell", len(notebook.cells) - 1)]
-    assert "does not have" in findings[0].message
+    last = len(notebook.cells) - 1
+    assert [(f.family, f.cell) for f in findings] == [("extra-cell", after + 1), ("extra-cell", last)]
+    assert "does not have" in message(findings[0])
 
 
 def test_a_copy_of_a_graded_cell_is_an_extra_cell(assignment):
@@ -86,8 +80,8 @@ def test_a_copy_of_a_graded_cell_is_an_extra_cell(assignment):
     position = edits.cell_position(notebook, TWO)
     notebook = edits.insert_code_cell(notebook, position, notebook.cells[position].source)
     findings = findings_of(notebook, assignment)
-    assert [(f.rule, f.cell) for f in findings] == [("extra-cell", position + 1)]
-    assert "only the last one is graded" in findings[0].message
+    assert [(f.family, f.cell) for f in findings] == [("extra-cell", position + 1)]
+    assert "only the last one is graded" in message(findings[0])
 
 
 @pytest.mark.parametrize("old, new, says", [
@@ -101,18 +95,18 @@ def test_changed_function_parameters(assignment, old, new, says):
     index = edits.cell_position(notebook, TWO)
     findings = findings_of(notebook, assignment)
     # One finding, on the def line; the edit of that line is not reported a second time.
-    changed = [(f.rule, f.cell, f.line) for f in findings if f.rule != "global-variable"]
+    changed = [(f.family, f.cell, f.line) for f in findings if f.family != "global-variable"]
     assert changed == [("changed-parameters", index + 1, edits.line_of(notebook, index, "def two_layer_model("))]
-    assert says in findings[0].message
+    assert says in message(findings[0])
     # A renamed parameter leaves the body reading the notebook's variable of the old name.
     renamed = "dims" in new
-    assert [f.message.split("`")[1] for f in by_rule(findings, "global-variable")] == (["layers_dims"] if renamed
+    assert [message(f).split("`")[1] for f in by_rule(findings, "global-variable")] == (["layers_dims"] if renamed
                                                                                         else [])
 
 
 def test_a_removed_graded_function_is_reported(assignment):
     notebook = edits.replace(edits.solution(), DEEP, "def L_layer_model(", "def deep_model(")
-    assert "changed-parameters" in {f.rule for f in findings_of(notebook, assignment)}
+    assert "changed-parameters" in {f.family for f in findings_of(notebook, assignment)}
 
 
 def test_global_variables_inside_a_graded_function(assignment):
@@ -127,8 +121,8 @@ def test_global_variables_inside_a_graded_function(assignment):
     assert [(f.cell, f.line) for f in findings] == [
         (index + 1, edits.line_of(notebook, index, "[n_x]")),
         (index + 1, edits.line_of(notebook, index, "global costs_seen"))]
-    assert "`n_x`" in findings[0].message and f"cell {constants + 1}" in findings[0].message
-    assert "global" in findings[1].message
+    assert "`n_x`" in message(findings[0]) and f"cell {constants + 1}" in message(findings[0])
+    assert "global" in message(findings[1])
 
 
 def test_edits_outside_the_regions(assignment):
@@ -138,11 +132,11 @@ def test_edits_outside_the_regions(assignment):
                              "\n        # Cost of this iteration")
     two, deep = edits.cell_position(notebook, TWO), edits.cell_position(notebook, DEEP)
     findings = findings_of(notebook, assignment)
-    assert {f.rule for f in findings} == {"edited-outside-regions"}
+    assert {f.family for f in findings} == {"edited-outside-regions"}
     assert (two + 1, edits.line_of(notebook, two, "num_iterations - 1")) in {(f.cell, f.line) for f in findings}
     changed = next(f for f in findings if f.cell == two + 1)
-    assert "num_iterations - 1" in changed.message and "range(0, num_iterations):" in changed.message
-    assert any(f.cell == deep + 1 and "marker line `# YOUR CODE ENDS HERE` was removed" in f.message
+    assert "num_iterations - 1" in message(changed) and "range(0, num_iterations):" in message(changed)
+    assert any(f.cell == deep + 1 and "marker line `# YOUR CODE ENDS HERE` was removed" in message(f)
                for f in findings)
 
 
@@ -153,10 +147,10 @@ def test_a_syntax_error_in_a_graded_cell(assignment):
     errors = by_rule(findings, "syntax-error")
     assert findings == errors  # and no edit reported where the cell's comments could not be read
     assert [(f.cell, f.line) for f in errors] == [(index + 1, edits.line_of(notebook, index, "compute_cost(A2, Y"))]
-    assert "cannot be graded" in errors[0].message
+    assert "cannot be graded" in message(errors[0])
     # The other graded cell is still checked.
     broken = edits.replace(notebook, DEEP, "def L_layer_model(X, Y, layers_dims,", "def L_layer_model(X, Y, dims,")
-    assert "changed-parameters" in {f.rule for f in findings_of(broken, assignment)}
+    assert "changed-parameters" in {f.family for f in findings_of(broken, assignment)}
 
 
 @pytest.mark.parametrize("absurd", ["x = " + "(" * 300 + "1" + ")" * 300, "x = " + "-" * 1000 + "1",
@@ -167,7 +161,7 @@ def test_absurd_code_gives_findings_not_a_crash(assignment, absurd):
     findings = findings_of(notebook, assignment)
     two = edits.cell_position(notebook, TWO) + 1
     assert {f.cell for f in findings} >= {4, two}
-    assert all(f.message for f in findings)
+    assert all(message(f) for f in findings)
 
 
 def test_a_graded_cell_too_large_to_check_says_so_instead_of_costing_the_grader(assignment):
@@ -176,12 +170,12 @@ def test_a_graded_cell_too_large_to_check_says_so_instead_of_costing_the_grader(
     notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    m = X.shape[1]\n" + huge)
     findings = findings_of(notebook, assignment)
     two = edits.cell_position(notebook, TWO) + 1
-    assert [(f.rule, f.cell) for f in findings] == [("unchecked", two)]
-    assert "not checked" in findings[0].message and "KB" in findings[0].message
+    assert [(f.family, f.cell) for f in findings] == [("unchecked", two)]
+    assert "not checked" in message(findings[0]) and "KB" in message(findings[0])
     # Just under the bound, the cell is checked as any other.
     smaller = "    x=1\n" * (rules.MAX_RULES_CELL_CHARS // 8 - 1000)
     notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    m = X.shape[1]\n" + smaller)
-    assert [f.rule for f in findings_of(notebook, assignment)] == ["edited-outside-regions"]
+    assert [f.family for f in findings_of(notebook, assignment)] == ["edited-outside-regions"]
 
 
 def test_too_many_cells_or_too_long_a_check_says_so(assignment, monkeypatch):
@@ -189,16 +183,16 @@ def test_too_many_cells_or_too_long_a_check_says_so(assignment, monkeypatch):
     for index in range(rules.MAX_RULES_CELLS + 1):
         notebook = edits.insert_code_cell(notebook, len(notebook.cells), f"x{index} = {index}")
     findings = findings_of(notebook, assignment)
-    assert {f.rule for f in findings} == {"unchecked"} and "code cells" in findings[0].message
+    assert {f.family for f in findings} == {"unchecked"} and "code cells" in message(findings[0])
     monkeypatch.setattr(rules, "RULES_SECONDS", -1.0)  # the time bound, reached at once
     findings = findings_of(edits.solution(), assignment)
-    assert len(findings) == 3 and all(f.rule == "unchecked" and "took more than" in f.message for f in findings)
+    assert len(findings) == 3 and all(f.family == "unchecked" and "took more than" in message(f) for f in findings)
 
 
 def test_magics_do_not_hide_the_graded_cells(assignment):
     notebook = edits.replace(edits.solution(), TWO, "# GRADED FUNCTION: two_layer_model\n",
                              "# GRADED FUNCTION: two_layer_model\n%load_ext autoreload\n")
-    assert {f.rule for f in findings_of(notebook, assignment)} == {"edited-outside-regions"}
+    assert {f.family for f in findings_of(notebook, assignment)} == {"edited-outside-regions"}
 
 
 def test_a_region_that_was_a_whole_block_stays_valid_python():
@@ -224,18 +218,18 @@ def test_in_a_bundle_the_rules_compare_with_the_released_cells_even_after_editin
     assert assignment.is_bundle
     notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    m = X.shape[1]\n    print(m)")
     edits.write(notebook, copy_dir / assignment.student_notebook)
-    assert [f.rule for f in findings_of(notebook, assignment)] == ["extra-print"]
+    assert [f.family for f in findings_of(notebook, assignment)] == ["extra-print"]
 
     # Without the marker, the bundle's notebook is what the submission is compared with.
     (copy_dir / MARKER_FILE).unlink()
     edits.write(released_notebook(load_assignment(edits.SOLUTION.parent)), copy_dir / assignment.student_notebook)
-    assert [f.rule for f in findings_of(notebook, assignment)] == ["extra-print"]
+    assert [f.family for f in findings_of(notebook, assignment)] == ["extra-print"]
 
     # With neither, only the rules that need no released notebook are checked.
     (copy_dir / assignment.student_notebook).unlink()
     assert findings_of(notebook, assignment) == []
     renamed = edits.replace(notebook, TWO, "print_cost=False):", "verbose=False):")
-    assert [f.rule for f in findings_of(renamed, assignment)] == ["changed-parameters"]
+    assert [f.family for f in findings_of(renamed, assignment)] == ["changed-parameters"]
 
 
 def test_the_marker_holds_only_released_cells(bundle):

@@ -22,6 +22,7 @@ from grader.kernel.runfolder import RunFolder
 from grader.kernel.sandbox import Sandbox, hidden_folders, layout, readable_paths
 from grader.kernel.session import KernelSession
 from grader.model import Limits
+from grader.model.notes import Death, DeathKind
 from tests.conftest import ASSIGNMENT_DIR, ROOT
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
@@ -355,7 +356,7 @@ def test_memory_outside_the_address_space_counts(sandbox, tmp_path):
     finally:
         session.close()
     assert outcome.status == "died", (outcome.status, outcome.stdout[-300:])
-    assert f"memory limit of {limits.memory_mb} MB" in outcome.error_value, outcome.error_value
+    assert outcome.death == Death(DeathKind.MEMORY, limit=limits.memory_mb), outcome.death
     assert after.ok and after.stdout.strip() == "2"  # a fresh kernel after the kill
     assert session.starts == 2
 

@@ -21,6 +21,7 @@ from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
 from grader.model import SubmissionReport
 from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import said
 from tests.mistakes_corpus import FAMILY_ENTRIES, MISTAKE_ENTRIES, build, grade_file, write_corpus
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
@@ -56,8 +57,8 @@ def test_the_self_check_names_every_stored_mistake_the_public_cases_tell_apart(b
     for entry in ALL:
         report = graded[entry.name]
         failing = [c for c in report.cases_of(entry.function) if not c.passed]
-        ids = {c.diagnosis.get("mistake") for c in failing if c.diagnosis}
-        also = {m for c in failing if c.diagnosis for m in c.diagnosis.get("also_possible", [])}
+        ids = {said(c).get("mistake") for c in failing if c.diagnosis}
+        also = {m for c in failing if c.diagnosis for m in said(c).get("also_possible", [])}
         if any(m == entry.mistake or str(m).startswith(f"{entry.mistake}=") for m in ids | also):
             named.append(entry.name)
         if _tellable(bundle, entry) and failing:

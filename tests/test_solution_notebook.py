@@ -7,7 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import ASSIGNMENT_DIR, printed, printed_lines
-from tests.test_reference import printed_costs
+from tests.fixtures import printed_costs
 
 TRAINING = "num_iterations = 2500"  # both training calls of the notebook
 

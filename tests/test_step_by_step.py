@@ -22,8 +22,9 @@ from grader.cli import main
 from grader.judge.compare import compare_nodes
 from grader.judge.diagnose import load_catalogue, read_variant_values, save_variant_values, stored_variant_table
 from grader.model import Array, Number, Tolerance
-from grader.reports.gradebook import Gradebook
-from grader.reports.wording import label_for, labelled_path
+from grader.render.wording import label_for, labelled_path
+from grader.store.gradebook import Gradebook
+from tests.fixtures import messages, problem_texts, said
 from tests.step_by_step_corpus import ENTRIES, FOLDER, FUNCTIONS, SOLUTION, write_corpus
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
@@ -69,16 +70,16 @@ def test_the_catalogue_has_a_corpus_notebook_for_every_mistake():
 
 def test_the_solution_scores_full_marks(graded):
     report = graded[0]["solution"]
-    assert report.score == report.max_score == 100, [(c.case_id, c.messages) for c in report.cases if not c.passed]
+    assert report.score == report.max_score == 100, [(c.case_id, messages(c)) for c in report.cases if not c.passed]
     assert set(report.function_scores) == set(FUNCTIONS)
 
 
 def test_the_released_notebook_scores_0_and_explains_the_name_error(graded):
     report = graded[0]["released"]
     assert report.score == 0
-    raised = [c for c in report.cases if c.messages and "NameError" in c.messages[0]]
-    assert raised and all(c.diagnosis["title"].startswith("the function raised NameError") for c in raised)
-    assert "YOUR CODE region still empty" in raised[0].diagnosis["explanation"]
+    raised = [c for c in report.cases if messages(c) and "NameError" in messages(c)[0]]
+    assert raised and all(said(c)["title"].startswith("the function raised NameError") for c in raised)
+    assert "YOUR CODE region still empty" in said(raised[0])["explanation"]
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.mistake)
@@ -89,7 +90,7 @@ def test_a_mistake_costs_points_where_it_is_and_is_named(graded, entry):
     assert entry.function in lost
     assert lost <= {entry.function} | CALLERS.get(entry.function, set()), lost
     own = [c for c in report.cases if c.function == entry.function and not c.passed]
-    assert any(c.diagnosis and c.diagnosis.get("mistake") == entry.mistake for c in own), \
+    assert any(c.diagnosis and said(c).get("mistake") == entry.mistake for c in own), \
         [(c.case_id, c.diagnosis) for c in own]
     title = load_catalogue(load_assignment(FOLDER)).mistakes[entry.mistake]["title"]
     assert title in (out / entry.mistake / "feedback.md").read_text().replace("\\", "")  # markdown escapes
@@ -99,7 +100,7 @@ def test_a_function_whose_callee_fails_says_to_fix_the_callee_first(graded):
     report = graded[0]["forward-without-bias"]
     dependent = [c for c in report.cases if c.function == "linear_activation_forward"]
     assert dependent and all(not c.passed for c in dependent)
-    assert all(c.diagnosis["title"] == "linear_activation_forward calls linear_forward, which fails its own cases"
+    assert all(said(c)["title"] == "linear_activation_forward calls linear_forward, which fails its own cases"
                for c in dependent), [c.diagnosis for c in dependent]
     # The solution has no failing callee, and a calls entry naming no graded function is refused.
     assert not any(c.diagnosis for c in graded[0]["solution"].cases)
@@ -118,11 +119,11 @@ def test_nested_returns_are_named_by_their_parts(graded):
     """The manifest's `returns` name the tuple's parts, its `labels` the nested ones."""
     swapped = graded[0]["cache-parts-swapped"]
     case = next(c for c in swapped.cases if c.case_id == "linear_activation_forward/public_relu")
-    assert "cache[0] (the linear cache) is a numpy array, expected a tuple" in case.messages, case.messages
+    assert "cache[0] (the linear cache) is a numpy array, expected a tuple" in messages(case), messages(case)
     no_bias = graded[0]["forward-without-bias"]
     case = next(c for c in no_bias.cases if c.case_id == "L_model_forward/public")
-    assert any(m.startswith("caches[0][1] (the Z of layer 1) differs: expected ") for m in case.messages), \
-        case.messages
+    assert any(m.startswith("caches[0][1] (the Z of layer 1) differs: expected ") for m in messages(case)), \
+        messages(case)
 
 
 def test_a_label_template_names_any_index():
@@ -146,7 +147,7 @@ def test_labels_that_are_not_texts_are_refused(tmp_path):
 def test_a_notebook_of_the_other_assignment_is_refused_with_a_way_out(graded):
     report = graded[0]["other_assignment"]
     assert report.status == "invalid" and report.score == 0
-    problem = " ".join(report.problems)
+    problem = " ".join(problem_texts(report))
     assert "two_layer_model" in problem and "is not a notebook of Building your Deep Neural Network" in problem
     assert "--assignment" in problem
 

@@ -27,8 +27,9 @@ from grader import cli
 from grader.assignment.manifest import load_assignment
 from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
 from grader.model import SubmissionReport
-from grader.reports.gradebook import Gradebook
+from grader.store.gradebook import Gradebook
 from grader.verbs.release import build_release
+from tests.fixtures import messages, said
 from tests.mistakes_corpus import grade_file
 from tests.step_by_step_corpus import FOLDER, SOLUTION, Entry, build
 
@@ -116,8 +117,8 @@ def graded(tmp_path_factory) -> dict[str, SubmissionReport]:
 
 def _named(report: SubmissionReport, member: Member) -> list[dict]:
     """The diagnoses of the member's failing cases that name its family (with any value)."""
-    return [c.diagnosis for c in report.cases_of(member.function)
-            if not c.passed and c.diagnosis and c.diagnosis.get("mistake") == member.family]
+    return [said(c) for c in report.cases_of(member.function)
+            if not c.passed and c.diagnosis and said(c).get("mistake") == member.family]
 
 
 def test_every_member_is_named_with_its_value_and_its_line(graded):
@@ -135,13 +136,13 @@ def test_every_member_is_named_with_its_value_and_its_line(graded):
         accepted = {member.family} | ALIASES.get(member.family, set())
         for verdict in report.cases_of(member.function):  # a failing case names the family, an alias, or nothing
             assert verdict.passed == (verdict.diagnosis is None)
-            mistake = verdict.diagnosis.get("mistake") if verdict.diagnosis else None
+            mistake = said(verdict).get("mistake") if verdict.diagnosis else None
             assert mistake is None or mistake in accepted or mistake not in FAMILIES, (member.name, verdict.diagnosis)
 
 
 def test_correct_code_written_differently_scores_full_marks_and_names_nothing(graded):
     report = graded["decoy"]
-    assert report.score == report.max_score, [(c.case_id, c.messages) for c in report.cases if not c.passed]
+    assert report.score == report.max_score, [(c.case_id, messages(c)) for c in report.cases if not c.passed]
     assert all(c.diagnosis is None for c in report.cases)
 
 
@@ -149,7 +150,7 @@ def test_evidence_the_numbers_do_not_confirm_names_no_family(graded):
     report = graded[UNCONFIRMED.name]
     failing = [c for c in report.cases_of("compute_cost") if not c.passed]
     assert failing
-    assert all(c.diagnosis is not None and c.diagnosis.get("mistake") not in FAMILIES for c in failing), \
+    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILIES for c in failing), \
         [c.diagnosis for c in failing]
 
 
@@ -171,7 +172,7 @@ def test_the_self_check_names_every_member_the_public_cases_tell_apart(bundle, t
     for member, report in zip(MEMBERS, reports, strict=True):
         failing = [c for c in report.cases_of(member.function) if not c.passed]
         accepted = {member.family} | ALIASES.get(member.family, set())
-        ids = {str(c.diagnosis.get("mistake")).split("=")[0] for c in failing if c.diagnosis}
+        ids = {str(said(c).get("mistake")).split("=")[0] for c in failing if c.diagnosis}
         if ids & accepted:
             named.append(member.name)
         stored = any(key.split("|")[0].split("=")[0] in accepted and key.split("|")[1].startswith(member.function + "/")

@@ -16,10 +16,11 @@ import pytest
 from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.assignment.notebook import graded_name
 from grader.cli import main
-from grader.grading import GradeOptions, grade_notebook
+from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
 from grader.model import Kind
 from tests.conftest import proven_sandbox
+from tests.fixtures import messages, said
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -71,12 +72,12 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _grade(path: Path, toy):
-    return grade_notebook(path, toy, ExpectedValues(toy), GradeOptions(sandbox=proven_sandbox()))
+    return grade_one(path, toy, ExpectedValues(toy), GradeOptions(sandbox=proven_sandbox()))
 
 
 def test_the_solution_scores_full_marks(toy):
     report = _grade(SOLUTION, toy)
-    assert report.score == report.max_score == 100, [(c.case_id, c.messages) for c in report.cases]
+    assert report.score == report.max_score == 100, [(c.case_id, messages(c)) for c in report.cases]
     assert len(report.cases) == 8 and all(c.passed for c in report.cases)
 
 
@@ -87,7 +88,7 @@ def test_a_wrong_version_loses_points_on_its_function_only(toy, corpus, name):
     for other in FUNCTIONS:
         assert (report.function_scores[other] == report.function_points[other]) == (other != function), other
     failed = next(c for c in report.cases if c.case_id == case_id)
-    assert not failed.passed and any(m.startswith(message) for m in failed.messages), failed.messages
+    assert not failed.passed and any(m.startswith(message) for m in messages(failed)), messages(failed)
     assert failed.differences and all(isinstance(d.kind, Kind) for d in failed.differences)
 
 
@@ -105,8 +106,8 @@ def test_the_assignments_own_advice_localises_a_first_loss(toy, tmp_path):
     nbformat.write(_edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 1.0\n", "fit_line"), path)
     report = _grade(path, toy)
     public = next(c for c in report.cases if c.case_id == "fit_line/public")
-    assert public.diagnosis["title"].startswith("the first loss already differs")
-    assert public.messages[0].startswith("losses[0] differs: expected ")
+    assert said(public)["title"].startswith("the first loss already differs")
+    assert messages(public)[0].startswith("losses[0] differs: expected ")
 
 
 def test_an_endless_function_is_stopped(toy, corpus):

@@ -238,7 +238,7 @@ def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
 
     from grader.judge.compare import compare
     from grader.model import Expected, Tolerance
-    from grader.reports.wording import describe
+    from grader.render.wording import describe
 
     leaves = {0: np.ones((2, 3)), 1: np.array([0.5])}
     expected = Expected(result_from(_returning(WANT), dict(leaves)).returned, None,

@@ -28,10 +28,12 @@ def _corpora(folder: Path) -> dict[str, tuple[Path, list[Path]]]:
     """{assignment name: (assignment folder, the notebooks to grade)}, every corpus written out."""
     sys.path.insert(0, str(ROOT))
     from tests import hostile_corpus, intake_corpus, mistakes_corpus, step_by_step_corpus
+    from tests.conftest import ensure_toy_data
     from tests.test_mistake_families import ALL as FAMILY_BATCH
     from tests.test_step_by_step_families import _write as write_members
     from tests.test_toy_assignment import WRONG, _edited
 
+    ensure_toy_data()
     app, step, toy = folder / "dnn_app", folder / "step", folder / "toy"
     for place in (app, step, toy):
         place.mkdir(parents=True)

@@ -19,6 +19,8 @@ import nbformat
 import nbformat.reader
 
 from grader.errors import GraderError
+from grader.model.notes import DuplicateCells
+from grader.model.refusal import Refusal, RefusalKind
 
 GRADED_LINE = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 FIRST_LINE = re.compile(r"\n*([^\n]*)")
@@ -26,7 +28,11 @@ MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
 class SubmissionError(GraderError):
-    """The file cannot be graded at all; the message says why and what to do."""
+    """The file cannot be graded at all; its refusal (a record) says why, grader.render words it."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.kind.value, refusal.label)
+        self.refusal = refusal
 
 
 @dataclass
@@ -41,7 +47,7 @@ class ParsedNotebook:
     graded: dict[str, CodeCell] = field(default_factory=dict)
     duplicates: dict[str, list[int]] = field(default_factory=dict)
     setup: list[CodeCell] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)  #: problems found while parsing (grader.model.notes)
     notebook: nbformat.NotebookNode | None = None
 
 
@@ -55,21 +61,15 @@ def graded_name(source: str) -> str | None:
 def read_notebook_text(text: str, label: str = "the file") -> nbformat.NotebookNode:
     """Parse and validate notebook JSON; old formats are upgraded to version 4."""
     if not text.strip():
-        raise SubmissionError(f"{label} is empty: submit the .ipynb file saved from Jupyter.")
+        raise SubmissionError(Refusal(RefusalKind.EMPTY, label))
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
-        raise SubmissionError(
-            f"{label} is not a notebook: it is not valid JSON ({error.msg} at line {error.lineno}). "
-            "Submit the .ipynb file itself, saved from Jupyter, not an export or a copy of its text."
-        ) from None
+        raise SubmissionError(Refusal(RefusalKind.NOT_JSON, label, error.msg, line=error.lineno)) from None
     except (RecursionError, MemoryError, ValueError) as error:  # nested too deep, or numbers too long
-        raise SubmissionError(
-            f"{label} cannot be read as a notebook: its JSON is {_why_unreadable(error)}. Submit the .ipynb "
-            "file saved from Jupyter."
-        ) from None
+        raise SubmissionError(Refusal(RefusalKind.UNREADABLE_JSON, label, _why_unreadable(error))) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
-        raise SubmissionError(f"{label} is JSON but not a Jupyter notebook (it has no 'nbformat' field).")
+        raise SubmissionError(Refusal(RefusalKind.NOT_A_NOTEBOOK, label))
     try:  # from the JSON already parsed: nbformat.reads would parse (and validate) it all again
         major, minor = nbformat.reader.get_version(raw)
         if major not in nbformat.versions:
@@ -80,9 +80,7 @@ def read_notebook_text(text: str, label: str = "the file") -> nbformat.NotebookN
         nbformat.validate(notebook)
     except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
         reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-        raise SubmissionError(
-            f"{label} is not a valid notebook ({reason}). Open it in Jupyter, save it, and submit again."
-        ) from None
+        raise SubmissionError(Refusal(RefusalKind.INVALID, label, reason)) from None
     return notebook
 
 
@@ -110,18 +108,17 @@ def parse_notebook(notebook: nbformat.NotebookNode, setup_marker: str) -> Parsed
         elif setup_marker and setup_marker in code.source:
             parsed.setup.append(code)
     for name, indices in parsed.duplicates.items():
-        cells = ", ".join(str(i + 1) for i in indices)
-        parsed.notes.append(f"{name} has {len(indices)} graded cells (cells {cells}); the last one was graded.")
+        parsed.notes.append(DuplicateCells(name, tuple(i + 1 for i in indices)))
     return parsed
 
 
 def file_kind(mode: int) -> str:
-    """What a non-regular file is, in words, for a message."""
-    for test, word in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+    """What a non-regular file is: link, folder, fifo, socket, device or other (grader.render words it)."""
+    for test, kind in ((stat.S_ISLNK, "link"), (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "fifo"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device")):
         if test(mode):
-            return word
-    return "not a regular file"
+            return kind
+    return "other"
 
 
 def open_regular(path: Path) -> int:
@@ -133,27 +130,27 @@ def open_regular(path: Path) -> int:
     try:
         mode = os.lstat(path).st_mode
     except OSError as error:
-        raise SubmissionError(f"{path.name} cannot be read: {error.strerror}.") from None
+        raise SubmissionError(Refusal(RefusalKind.CANNOT_READ, path.name, str(error.strerror))) from None
     if not stat.S_ISREG(mode):
-        raise SubmissionError(_not_regular(path, mode))
+        raise SubmissionError(not_regular(path.name, mode))
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         if error.errno == errno.ELOOP:
-            raise SubmissionError(_not_regular(path, stat.S_IFLNK)) from None
-        raise SubmissionError(f"{path.name} cannot be read: {error.strerror}.") from None
+            raise SubmissionError(not_regular(path.name, stat.S_IFLNK)) from None
+        raise SubmissionError(Refusal(RefusalKind.CANNOT_READ, path.name, str(error.strerror))) from None
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
-        raise SubmissionError(_not_regular(path, mode))
+        raise SubmissionError(not_regular(path.name, mode))
     return descriptor
 
 
-def _not_regular(path: Path, mode: int) -> str:
+def not_regular(label: str, mode: int) -> Refusal:
+    """The refusal of a file that is not a regular file: a link is never followed."""
     if stat.S_ISLNK(mode):
-        return (f"{path.name} is a symbolic link, and the grader never follows links: submit (or pass) the "
-                "notebook file itself.")
-    return f"{path.name} is {file_kind(mode)}, not a notebook file: submit the .ipynb file itself."
+        return Refusal(RefusalKind.LINK, label)
+    return Refusal(RefusalKind.NOT_REGULAR, label, file_kind(mode))
 
 
 def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
@@ -165,10 +162,9 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
             try:
                 block = os.read(descriptor, min(left, 1 << 20))
             except BlockingIOError:
-                raise SubmissionError(f"{path.name} cannot be read without waiting: it is not a notebook "
-                                      "file.") from None
+                raise SubmissionError(Refusal(RefusalKind.WOULD_BLOCK, path.name)) from None
             except OSError as error:
-                raise SubmissionError(f"{path.name} cannot be read: {error.strerror}.") from None
+                raise SubmissionError(Refusal(RefusalKind.CANNOT_READ, path.name, str(error.strerror))) from None
             if not block:
                 break
             chunks.append(block)
@@ -179,8 +175,8 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
 
 
 def _too_large(label: str, size: int) -> SubmissionError:
-    return SubmissionError(f"{label} is {size // (1024 * 1024)} MB or more, larger than the "
-                           f"{MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB accepted: clear the outputs and save again.")
+    return SubmissionError(Refusal(RefusalKind.TOO_LARGE, label, size_mb=size // (1024 * 1024),
+                                   limit_mb=MAX_NOTEBOOK_BYTES // (1024 * 1024)))
 
 
 def read_submission(path: Path, setup_marker: str) -> ParsedNotebook:
@@ -198,11 +194,8 @@ def parse_submission(data: bytes, label: str, setup_marker: str) -> ParsedNotebo
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SubmissionError(f"{label} is not a text file, so not a notebook: submit the .ipynb file.") from None
+        raise SubmissionError(Refusal(RefusalKind.NOT_TEXT, label)) from None
     parsed = parse_notebook(read_notebook_text(text, label), setup_marker)
     if not parsed.graded:
-        raise SubmissionError(
-            f"{label} has no graded cell: none starts with '# GRADED FUNCTION: name'. Keep that first "
-            "line of each exercise cell as it was released."
-        )
+        raise SubmissionError(Refusal(RefusalKind.NO_GRADED_CELL, label))
     return parsed

@@ -31,10 +31,11 @@ from grader.assignment.manifest import Assignment
 from grader.batch.collection import Submission
 from grader.batch.pool import unrun_report
 from grader.errors import UserError
-from grader.grading import GradeOptions, grade_notebook
+from grader.grading import GradeOptions, grade_one
 from grader.judge.diagnose import load_catalogue
 from grader.judge.expected import ExpectedValues
 from grader.model import SubmissionReport, SubmissionStatus
+from grader.model.notes import Failure, GraderFailed
 
 # A task whose worker died this many times is given up (KilledWorker): the submission gets an error
 # row and the batch goes on. Dask counts a death against every task the worker held, so 2 leaves a
@@ -207,7 +208,7 @@ def grade_on_worker(key: str, name: str, notebook: bytes, file_name: str = "subm
         path = Path(folder) / _file_name(file_name)
         path.write_bytes(notebook)
         options = dataclasses.replace(shipped.options, name=name)
-        report = grade_notebook(path, shipped.assignment, shipped.expected, options).to_dict()
+        report = grade_one(path, shipped.assignment, shipped.expected, options).to_dict()
     return {"report": report, "worker": _this_worker(), "isolation": shipped.isolation}
 
 
@@ -275,8 +276,8 @@ class DaskPool:
             self._workers_said.add(worker)
             self.notify(f"worker {worker}: {text}")
 
-    def _failed(self, submission: Submission, message: str) -> SubmissionReport:
-        return unrun_report(submission, self.assignment, SubmissionStatus.ERROR, message, self.options)
+    def _failed(self, submission: Submission, problem: GraderFailed) -> SubmissionReport:
+        return unrun_report(submission, self.assignment, SubmissionStatus.ERROR, problem, self.options)
 
     def _report(self, submission: Submission, future) -> SubmissionReport:
         try:
@@ -285,18 +286,14 @@ class DaskPool:
             return SubmissionReport.from_dict(result["report"])
         except WorkerRefused as refused:
             self._say_once(refused.worker, f"REFUSES to grade: {refused.why}")
-            return self._failed(submission, f"The grader did not run this submission: {refused}. Run the same "
-                                            "command again once every worker can isolate student code.")
+            return self._failed(submission, GraderFailed(Failure.WORKER_REFUSED, refused.why, worker=refused.worker))
         except CancelledError:  # the scheduler is gone (or the client lost it): stop, keep what is committed
             raise UserError(f"lost the Dask scheduler at {self.address}; every result received so far is in "
                             "the gradebook: run the same command again to grade the rest") from None
         except KilledWorker:
-            return self._failed(submission, f"The worker grading this submission died {self.allowed_failures + 1} "
-                                            "times (for instance its memory ran out). It was not scored; tell "
-                                            "the instructor.")
+            return self._failed(submission, GraderFailed(Failure.WORKER_DIED, count=self.allowed_failures + 1))
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
-            return self._failed(submission, f"The grader failed on this submission ({type(error).__name__}: "
-                                            f"{error}). Tell the instructor; grading it again may help.")
+            return self._failed(submission, GraderFailed(Failure.EXCEPTION, f"{type(error).__name__}: {error}"))
 
     def run(self, submissions: list[Submission]) -> None:
         with connect(self.address) as client:

@@ -14,8 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader.assignment.notebook import MAX_NOTEBOOK_BYTES, SubmissionError, file_kind, open_regular
-from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.assignment.notebook import MAX_NOTEBOOK_BYTES, SubmissionError, not_regular, open_regular
+from grader.model.refusal import Refusal, RefusalKind
+from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
 
 GRADEBOOK_CSV = "gradebook.csv"
 SUMMARY_HTML = "summary.html"
@@ -32,7 +33,7 @@ class Submission:
     name: str  # unique and safe as a folder name
     path: Path  # the file the grader reads (a temporary copy for a zip member)
     source: str  # what the instructor gave: a path, or "archive.zip!member"
-    problem: str | None = None  # why the file cannot even be handed to the grader
+    problem: Refusal | None = None  # why the file cannot even be handed to the grader
     sha256: str = ""
     staged: bool = False  # `path` is a grader-made copy (of a zip member, or of the file as hashed)
     origin: str = ""  # where it came from, as a stable name (see _origin)
@@ -112,7 +113,7 @@ def _origin(path: Path, member: str | None = None, root: Path | None = None) -> 
     return printable(where) + (f"!{printable(member)}" if member is not None else "")
 
 
-def _problem(names: NameRegistry, label: str, path: Path, source: str, problem: str, key: str,
+def _problem(names: NameRegistry, label: str, path: Path, source: str, problem: Refusal, key: str,
              origin: str) -> Submission:
     return Submission(names.take(label, origin), path, source, problem, hashlib.sha256(key.encode()).hexdigest(),
                       origin=origin)
@@ -150,7 +151,7 @@ def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list
     try:
         handle = os.fdopen(open_regular(archive), "rb")
     except SubmissionError as error:
-        return [_problem(names, archive.stem, archive, shown, str(error), shown, _origin(archive))], []
+        return [_problem(names, archive.stem, archive, shown, error.refusal, shown, _origin(archive))], []
     with handle:
         archive_key = _stream_sha256(handle)
         handle.seek(0)
@@ -159,8 +160,8 @@ def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list
                 return _extract_members(opened, archive, archive_key, staging, names)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
             return [_problem(names, archive.stem, archive, shown,
-                             f"{printable(archive.name)} is not a readable zip archive ({error}). Make the zip "
-                             "again, or submit the notebooks themselves.", archive_key, _origin(archive))], []
+                             Refusal(RefusalKind.BAD_ZIP, printable(archive.name), str(error)), archive_key,
+                             _origin(archive))], []
 
 
 def _zip_notebooks(opened: zipfile.ZipFile, title: str, warnings: list[str]) -> list:
@@ -202,8 +203,8 @@ def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, s
         origin = _origin(archive, member.filename)
         if total >= MAX_ZIP_BYTES:
             submissions.append(_problem(names, label, archive, source,
-                                        f"not extracted: {title} holds more than "
-                                        f"{MAX_ZIP_BYTES >> 20} MB of notebooks", key, origin))
+                                        Refusal(RefusalKind.ZIP_TOO_LARGE, label, title, limit_mb=MAX_ZIP_BYTES >> 20),
+                                        key, origin))
             continue
         name = names.take(label, origin)
         target = folder / f"{name}.ipynb"
@@ -212,8 +213,8 @@ def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, s
                 total += _copy_bounded(stream, target, MAX_NOTEBOOK_BYTES + 1)
         except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError,
                 ValueError) as error:
-            submissions.append(Submission(name, archive, source, f"{printable(member.filename)} could not be "
-                                          f"extracted from {title} ({error}). Make the zip again.",
+            refusal = Refusal(RefusalKind.NOT_EXTRACTED, printable(member.filename), title, why=str(error))
+            submissions.append(Submission(name, archive, source, refusal,
                                           hashlib.sha256(printable(key).encode()).hexdigest(), origin=origin))
             continue
         submissions.append(Submission(name, target, source, staged=True, origin=origin))
@@ -281,12 +282,8 @@ def _from_folder(root: Path, names: NameRegistry, warnings: list[str]) -> list[S
     return submissions
 
 
-def _unusable(path: Path, mode: int) -> str:
-    name = printable(path.name)
-    if stat.S_ISLNK(mode):
-        return (f"{name} is a symbolic link, and the grader never follows links: submit (or pass) the notebook "
-                "file itself.")
-    return f"{name} is {file_kind(mode)}, not a notebook file: submit the .ipynb file itself."
+def _unusable(path: Path, mode: int) -> Refusal:
+    return not_regular(printable(path.name), mode)
 
 
 def collect_submissions(paths: list[Path], staging: Path,
@@ -364,10 +361,9 @@ def stage(submission: Submission, staging: Path) -> None:
                     out.write(block)
                     left -= len(block)
     except SubmissionError as error:
-        submission.problem = str(error)
+        submission.problem = error.refusal
     except OSError as error:
-        submission.problem = (f"{printable(submission.path.name)} cannot be read ({error.strerror}). Check its "
-                              "permissions.")
+        submission.problem = Refusal(RefusalKind.UNREADABLE, printable(submission.path.name), str(error.strerror))
     else:
         submission.path, submission.sha256, submission.staged = copy, digest.hexdigest(), True
     if submission.problem:

@@ -16,32 +16,35 @@ from pathlib import Path
 
 from grader.assignment.manifest import Assignment
 from grader.batch.collection import Submission
-from grader.grading import GradeOptions, grade_notebook
+from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
-from grader.kernel.isolation import Isolation, isolation_of
+from grader.kernel.isolation import isolation_of
 from grader.model import CaseStatus, CaseVerdict, SubmissionReport, SubmissionStatus
+from grader.model.notes import Failure, GraderFailed, NotRun, Refused, Ungradable
+from grader.model.refusal import Refusal
 
 # ----------------------------------------------------------------------------------------------
 # Reports for submissions the grader never ran
 
 
-def unrun_report(submission: Submission, assignment: Assignment, status: SubmissionStatus, message: str,
+def unrun_report(submission: Submission, assignment: Assignment, status: SubmissionStatus, problem: object,
                  options: GradeOptions | None = None) -> SubmissionReport:
-    """A report for a submission that could not be graded: every case "not run", score 0."""
+    """A report for a submission that could not be graded: every case "not run", score 0. `problem`
+    is a problem record (grader.model.notes), or a refusal (grader.model.refusal)."""
+    problem = Refused(problem) if isinstance(problem, Refusal) else problem
     report = SubmissionReport(name=submission.name, path=submission.source, sha256=submission.sha256,
                               assignment=assignment.name, assignment_version=assignment.version, status=status,
-                              problems=[message])
+                              problems=[problem])
     if options is not None:
-        kind = isolation_of(options.sandbox)
-        report.isolated, report.isolation = kind != Isolation.NONE, kind.value
+        report.isolation = isolation_of(options.sandbox)
+    note = Ungradable() if status == SubmissionStatus.INVALID else NotRun()
     names = {graded.name for graded in assignment.functions}
     for case in assignment.cases():
         if case.function in names:
             report.cases.append(CaseVerdict(case_id=case.id, function=case.function,
                                             description=case.description, visibility=case.visibility,
-                                            status=CaseStatus.SKIPPED,
-                                            messages=["not run: " + message.split(". ")[0].rstrip(".")]))
+                                            status=CaseStatus.SKIPPED, notes=[note]))
     score_report(report, assignment.functions)
     return report
 
@@ -93,7 +96,7 @@ def _grade_in_worker(path: str, name: str) -> dict:
         raise RuntimeError(f"the grading process could not start ({_WORKER['error']})")
     mark_started(name)
     options = dataclasses.replace(_WORKER["options"], name=name)
-    return grade_notebook(Path(path), _WORKER["assignment"], _WORKER["expected"], options).to_dict()
+    return grade_one(Path(path), _WORKER["assignment"], _WORKER["expected"], options).to_dict()
 
 
 def _context():
@@ -115,8 +118,8 @@ class Pool:
         return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_worker,
                                    initargs=(self.assignment, self.options, str(self.started), os.getpid()))
 
-    def _failed(self, submission: Submission, message: str) -> None:
-        report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR, message, self.options)
+    def _failed(self, submission: Submission, problem: GraderFailed) -> None:
+        report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR, problem, self.options)
         self.finish(submission, report)
 
     def _report(self, submission: Submission, future) -> SubmissionReport | None:
@@ -127,8 +130,7 @@ class Pool:
             return None
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
             return unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                f"The grader failed on this submission ({type(error).__name__}: {error}). "
-                                "Tell the instructor; grading it again may help.", self.options)
+                                GraderFailed(Failure.EXCEPTION, f"{type(error).__name__}: {error}"), self.options)
 
     def run(self, submissions: list[Submission]) -> None:
         queue = list(submissions)
@@ -157,8 +159,7 @@ class Pool:
                 progress = True
             if not progress:
                 for submission in waiting:
-                    self._failed(submission, "The grading worker processes could not run; grade this "
-                                             "submission again.")
+                    self._failed(submission, GraderFailed(Failure.POOL_BROKEN))
                 return
             queue = waiting
 
@@ -169,11 +170,8 @@ class Pool:
                 report = self._report(submission, pool.submit(self.work, str(submission.path), submission.name))
         except Exception as error:  # noqa: BLE001 - the pool itself could not start
             report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                  f"The grader could not start a worker for this submission ({error}).",
-                                  self.options)
+                                  GraderFailed(Failure.NO_WORKER, str(error)), self.options)
         if report is None:
             report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                  "The process grading this submission died twice (for instance the "
-                                  "grader's own memory ran out). It was not scored; tell the instructor.",
-                                  self.options)
+                                  GraderFailed(Failure.DIED_TWICE), self.options)
         self.finish(submission, report)

@@ -18,10 +18,11 @@ from grader.batch.pool import Pool, unrun_report
 from grader.errors import UserError
 from grader.grading import GradeOptions
 from grader.model import SubmissionReport, SubmissionStatus
-from grader.reports.feedback import write_submission_reports
-from grader.reports.gradebook import FILE_NAME as GRADEBOOK_FILE
-from grader.reports.gradebook import Gradebook
-from grader.reports.summary import write_gradebook_csv, write_summary_html
+from grader.model.notes import Failure, GraderFailed
+from grader.render.feedback import write_submission_reports
+from grader.render.summary import write_gradebook_csv, write_summary_html
+from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.store.gradebook import Gradebook
 
 EXIT_GRADED, EXIT_GRADER_ERRORS = 0, 1  # `grader grade`'s statuses; 2 (bad input) comes from a UserError
 LISTED_SUBMISSIONS = 20  # batches this small get a line per submission on the terminal
@@ -60,8 +61,7 @@ class Batch:
             say(f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
                  "it is recorded as an error")
             report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                  f"The grader could not store this submission's result ({type(error).__name__}). "
-                                  "Grade it again; tell the instructor if this stays.", self.options)
+                                  GraderFailed(Failure.NOT_STORED, type(error).__name__), self.options)
             book.record(report, submission.origin)
         self.done[report.status] += 1
         bar.update(1)

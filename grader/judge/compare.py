@@ -3,7 +3,7 @@
 Structure first (types, lengths, keys, shapes), then numbers within the tolerance, then bools,
 None and texts exactly; printed lines line by line (numbers within the tolerance, words exactly);
 arguments after the call against the same arguments before it. Every difference is a typed
-`Difference` record; the sentences are made from them at the edge (grader.reports.wording).
+`Difference` record; the sentences are made from them at the edge (grader.render.wording).
 """
 
 from __future__ import annotations

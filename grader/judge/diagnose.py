@@ -29,7 +29,9 @@ import numpy as np
 from grader.assignment.manifest import Assignment, load_assignment, load_module
 from grader.judge.compare import Comparison, input_differences, part_of, same_line, split_numbers
 from grader.kernel.untrusted import Array, Atom, KernelResult, Mapping, Node, Number, Seq, result_of_value
-from grader.model import Difference, Expected, Kind, Limits, Tolerance, python_value, shown_type
+from grader.model import Difference, Expected, Kind, Limits, Tolerance, python_value
+from grader.model.diagnosis import Diagnosis, DiagnosisKind, Evidence, Place
+from grader.model.paths import display_path
 
 FINGERPRINT_POINTS = 8
 MAX_CODE_CHARS = 100
@@ -342,7 +344,7 @@ def match_mistakes(assignment, case, expected: Expected, result: KernelResult) -
 
 
 def diagnose(assignment, case, expected: Expected, result: KernelResult, comparison: Comparison,
-             cell=None, budget: DiagnosisBudget | None = None) -> dict | None:
+             cell=None, budget: DiagnosisBudget | None = None) -> Diagnosis | None:
     """The likely mistake behind a failing case (None when it passed); never raises.
 
     `budget` is what the submission may still spend re-running variants (one per submission,
@@ -352,7 +354,7 @@ def diagnose(assignment, case, expected: Expected, result: KernelResult, compari
     stored = None
     try:
         stored = _named_mistake(assignment, case, expected, result, cell)
-        if stored and "place" in stored:
+        if stored is not None and stored.place is not None:
             return stored
     except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
         pass
@@ -371,7 +373,7 @@ def diagnose(assignment, case, expected: Expected, result: KernelResult, compari
         return None
 
 
-def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
+def _named_mistake(assignment, case, expected, result, cell) -> Diagnosis | None:
     matched = match_mistakes(assignment, case, expected, result)
     if not matched:
         return None
@@ -384,14 +386,9 @@ def _named_mistake(assignment, case, expected, result, cell) -> dict | None:
     lines = {m: locate(texts[m].get("pattern"), cell.source) if cell is not None else None for m in known}
     chosen = next((m for m in known if lines[m]), known[0])
     mistake = texts[chosen]
-    diagnosis = {"mistake": chosen, "title": mistake["title"], "explanation": mistake["explanation"],
-                 "fix": mistake["fix"]}
-    if lines[chosen]:
-        diagnosis.update(_place(cell, lines[chosen]))
-    others = [m for m in known if m != chosen]
-    if others:
-        diagnosis["also_possible"] = others
-    return diagnosis
+    return Diagnosis(DiagnosisKind.MISTAKE, chosen, str(mistake["title"]), str(mistake["explanation"]),
+                     str(mistake.get("fix") or ""), place=_place(cell, lines[chosen]) if lines[chosen] else None,
+                     also_possible=tuple(m for m in known if m != chosen))
 
 
 # --- families: a mistake with a free parameter, found in the cell or fitted, confirmed by re-running
@@ -456,7 +453,7 @@ class _Trial:
 
 
 def family_mistake(assignment, case, expected: Expected, result: KernelResult, cell,
-                   budget: DiagnosisBudget | None = None, fit: bool = True) -> dict | None:
+                   budget: DiagnosisBudget | None = None, fit: bool = True) -> Diagnosis | None:
     """A catalogued family (the module's FAMILIES) whose parameter the student's cell states, or
     that a value fitted from the student's outputs reproduces.
 
@@ -539,80 +536,50 @@ def plain_result(result: KernelResult) -> dict:
     return {"returned": python_value(result.returned), "stdout": result.meta.stdout.splitlines()}
 
 
-UNSHOWN_VALUE = "(a value not shown on a hidden case)"
-
-
-def family_member(family: dict, value, hidden_value: bool = False) -> dict:
-    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in (with
-    `hidden_value`, the texts do not carry the value: it was fitted from a hidden case's outputs,
-    which the code could have computed from the hidden inputs)."""
+def family_member(family: dict, value) -> dict:
+    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in."""
     shown = family.get("show", str)(value)
-    member = {key: str(family[key]).replace("{value}", UNSHOWN_VALUE if hidden_value else shown)
-              for key in TEXT_KEYS}
+    member = {key: str(family[key]).replace("{value}", shown) for key in TEXT_KEYS}
     pattern = family.get("pattern")
     return {"id": f"{family['id']}={shown}", "shown": shown, "pattern": pattern if isinstance(pattern, str) else None,
             **member}
 
 
-def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool, hidden: bool = False) -> dict:
-    """The family's texts with its parameter filled in, and the evidence said: the line that states
-    the value, or the fit from the student's returned values (with the line it most likely sits on).
-    A value fitted on a hidden case is not put in words: the code could have chosen it."""
-    fill = family_member(family, value, hidden_value=fitted and hidden)
-    parameter = family.get("parameter", "this value")
-    shown = UNSHOWN_VALUE if fitted and hidden else fill["shown"]
-    place = _place(cell, line) if line else {}
-    rerun = f"re-running the mistake with {parameter} {shown} on this case gives your numbers"
-    if not fitted:
-        evidence = f"Evidence: your cell states it at {place['line']}, and {rerun}."
-    elif place:
-        evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
-                    f"The line it most likely comes from: {place['line']}.")
-    else:
-        evidence = (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
-                    "No line of your cell could be tied to it, so none is quoted.")
-    return {"mistake": family["id"], "title": fill["title"], "explanation": f"{fill['explanation']} {evidence}",
-            "fix": fill["fix"], "parameter": fill["shown"],
-            "evidence": "fitted+confirmed" if fitted else "static+confirmed", **place}
+def _family_diagnosis(family: dict, value, cell, line: int | None, fitted: bool, hidden: bool = False) -> Diagnosis:
+    """The family's texts (their {value} left for grader.render to fill), the value, the evidence and
+    the line: stated in the cell, or fitted from the student's returned values. A value fitted on a
+    hidden case is not put in words: the code could have chosen it."""
+    shown = family.get("show", str)(value)
+    return Diagnosis(DiagnosisKind.FAMILY, str(family["id"]), str(family["title"]),
+                     str(family["explanation"]), str(family.get("fix") or ""),
+                     place=_place(cell, line) if line else None,
+                     evidence=Evidence.FITTED if fitted else Evidence.STATED, parameter=shown,
+                     parameter_name=str(family.get("parameter", "this value")), value_shown=not (fitted and hidden))
 
 
-def _place(cell, number: int) -> dict:
-    """Where a pattern was found: the place ("cell 30, line 58") and the code there, kept apart."""
+def _place(cell, number: int) -> Place:
+    """Where a pattern was found: the cell and line, and the code there (cut)."""
     lines = cell.source.splitlines()
     code = lines[number - 1].strip() if number <= len(lines) else ""
     code = re.sub(r"\s{2,}#.*$", "", code)  # an inline comment is not the code pointed at
     if len(code) > MAX_CODE_CHARS:
         code = code[: MAX_CODE_CHARS - 3] + "..."
-    place = f"cell {cell.index + 1}, line {number}"
-    return {"place": place, "code": code, "line": f"{place}: {code}"}
+    return Place(cell.index + 1, number, code)
 
 
 # --- when no catalogued mistake matches: where the numbers first go wrong ------------------------
 
-# Neutral advice by the part that differs and the difference's kind; an assignment's catalogue
-# module may put its own, in its course's words, before these (ADVICE, see advice_for).
+# The grader's own advice, by the part that differs and the difference's kind: each rule's key names
+# its words in grader.render.diagnosis. An assignment's catalogue module may put its own entries, in
+# its course's words, before these (ADVICE, see advice_for).
 DEFAULT_ADVICE = [
-    {"part": "raised", "title": "the function raised {exception}",
-     "explanation": "The call stopped with an exception, so nothing could be compared. The message above names "
-                    "it; run the function on the public test's inputs in the notebook to see the line it comes "
-                    "from."},
-    {"part": "returned", "kind": ["type", "length"], "title": "the function does not return what is expected",
-     "explanation": "Whatever the body computes, the caller expects the values the assignment describes: compare "
-                    "the number of values returned, their types and their order with the function's docstring."},
-    {"part": "stdout", "title": "the printed lines differ",
-     "explanation": "The returned values agree; the lines printed are not the ones expected: check which lines "
-                    "are printed, when, and their exact format."},
-    {"part": "inputs", "title": "the function changes an argument it was given",
-     "explanation": "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
-                    "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead."},
-    {"kind": ["missing_key", "extra_key"], "title": "a returned dict has other keys than expected",
-     "explanation": "Check the names of the keys the function stores, and that it stores every one asked for."},
-    {"kind": ["type", "length", "shape"], "title": "{names}: not of the form expected",
-     "explanation": "The value has another type, length or shape than the reference's: check how it is built "
-                    "(the sizes used, a missing transpose or reshape, a list where an array is expected)."},
-    {"title": "{names} differ",
-     "explanation": "The form is right but the numbers are not: follow the computation that produces them, "
-                    "step by step, on the public test's inputs."},
+    {"part": "raised", "key": "raised"},
+    {"part": "returned", "kind": ["type", "length"], "key": "returned-form"},
+    {"part": "stdout", "key": "printed"},
+    {"part": "inputs", "key": "inputs-changed"},
+    {"kind": ["missing_key", "extra_key"], "key": "keys"},
+    {"kind": ["type", "length", "shape"], "key": "form"},
+    {"key": "numbers"},
 ]
 
 
@@ -650,26 +617,23 @@ def advice_for(assignment, difference: Difference, names: tuple[str, ...]) -> di
     return next(entry for entry in table if _matches(entry, difference, part))
 
 
-def localise(assignment, case, comparison: Comparison) -> dict | None:
-    """Where the student's answer first departs from the reference, and what that usually means."""
-    from grader.reports.wording import display_path
-
+def localise(assignment, case, comparison: Comparison) -> Diagnosis | None:
+    """Where the student's answer first departs from the reference, and what that usually means: the
+    advice entry that fits the first difference, with the parts that differ like it."""
     first = comparison.first
     if first is None:
         return None
     names = assignment.function(case.function).returns
-    public = case.visibility == "visible"
     entry = advice_for(assignment, first, names)
     same_part = [d for d in comparison.differences if d.kind == first.kind and d.path[:1] == first.path[:1]]
-    differing = list(dict.fromkeys(display_path(d.path, names) for d in same_part))
-    exception = shown_type(first.what, public) if first.kind == Kind.RAISED else ""
+    differing = tuple(dict.fromkeys(display_path(d.path, names) for d in same_part))
+    everything = tuple(display_path(d.path, names) for d in comparison.differences)
+    exception = first.what if first.kind == Kind.RAISED else ""
+    if "key" in entry:  # the grader's own words (grader.render.diagnosis)
+        return Diagnosis(DiagnosisKind.ADVICE, advice=entry["key"], differing=differing, everything=everything,
+                         exception=exception, first=first)
     explanation = entry["explanation"]
-    if callable(explanation):
-        everything = [display_path(d.path, names) for d in comparison.differences]
-        explanation = explanation(differing, everything)
-    fill = {"{names}": ", ".join(differing), "{exception}": exception}
-    title, text = entry["title"], str(explanation)
-    for key, value in fill.items():
-        title, text = title.replace(key, value), text.replace(key, value)
-    return {"mistake": None, "title": title, "explanation": text,
-            "where": f"{first.kind.value}:{display_path(first.path, names)}"}
+    if callable(explanation):  # the author's own function of the parts that differ
+        explanation = explanation(list(differing), list(everything))
+    return Diagnosis(DiagnosisKind.ADVICE, title=str(entry["title"]), explanation=str(explanation),
+                     differing=differing, everything=everything, exception=exception, first=first)

@@ -24,6 +24,7 @@ from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import CodeCell, ParsedNotebook, graded_name
 from grader.assignment.released import is_region_marker, region_spans, released_code_cells
 from grader.model import Finding
+from grader.model.report import FindingRule
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}
 MATCH_THRESHOLD = 0.5  # how alike an edited cell must stay to count as the released one
@@ -78,8 +79,8 @@ class _Cell:
     def number(self) -> int:
         return self.cell.index + 1
 
-    def finding(self, rule: str, message: str, line: int | None = None) -> Finding:
-        return Finding(rule=rule, message=message, cell=self.number, line=line)
+    def finding(self, rule: FindingRule, line: int | None = None, **facts) -> Finding:
+        return Finding(rule, self.number, line, function=self.name, **facts)
 
 
 def _function_def(tree: ast.Module | None, name: str):
@@ -109,10 +110,7 @@ def _extra_prints(graded: _Cell, released_tree: ast.Module | None) -> list[Findi
             allowed[text] -= 1
             continue
         inside = graded.function is not None and graded.function.lineno <= call.lineno <= graded.function.end_lineno
-        effect = (f"what {graded.name} prints is compared with the reference's output, so extra lines lose points"
-                  if inside else "extra output can make a grader fail to read the notebook's results")
-        findings.append(graded.finding("extra-print", f"extra print statement `{_short(text, 50)}`, not in the "
-                                       f"released cell: {effect}. Remove it before submitting.", call.lineno))
+        findings.append(graded.finding(FindingRule.EXTRA_PRINT, call.lineno, code=_short(text, 50), inside=inside))
     return findings
 
 
@@ -144,42 +142,33 @@ def _changed_parameters(graded: _Cell, released_function, assignment: Assignment
     if graded.tree is None:
         return []
     if graded.function is None:
-        return [graded.finding("changed-parameters", f"the cell no longer defines {graded.name}: the grader calls "
-                               f"{graded.name}, so keep its def line as released and write your code in its "
-                               "YOUR CODE regions.", 1)]
-    problems = []
+        return [graded.finding(FindingRule.NO_FUNCTION, 1)]
     try:
-        expected = list(assignment.function(graded.name).signature)
+        expected = tuple(assignment.function(graded.name).signature)
     except KeyError:
-        expected = []
-    names = _positional_names(graded.function)
+        expected = ()
+    names = tuple(_positional_names(graded.function))
+    line = graded.function.lineno
     if expected and names[: len(expected)] != expected:
-        problems.append(f"the grader passes the arguments in the order ({', '.join(expected)}), but the def now "
-                        f"takes ({', '.join(names)})")
-    if released_function is not None and not problems:
-        problems += _parameter_differences(_parameters(graded.function), _parameters(released_function))
-    if not problems:
+        return [graded.finding(FindingRule.PARAMETER_ORDER, line, names=names, expected=expected)]
+    if released_function is None:
         return []
-    return [graded.finding("changed-parameters", f"the parameters of {graded.name} were changed: "
-                           f"{'; '.join(problems)}. Restore the def line as released and work with those "
-                           "parameters.", graded.function.lineno)]
+    return [graded.finding(rule, line, **facts) for rule, facts in
+            _parameter_differences(_parameters(graded.function), _parameters(released_function))]
 
 
-def _parameter_differences(mine: list[str], theirs: list[str]) -> list[str]:
-    """What differs between two parameter lists, in words: names first, else each changed default."""
-    def split(shown: str) -> tuple[str, str | None]:
+def _parameter_differences(mine: list[str], theirs: list[str]) -> list[tuple[FindingRule, dict]]:
+    """What differs between two parameter lists: the names first, else each changed default."""
+    def split(shown: str) -> tuple[str, str]:
         name, _, default = shown.partition("=")
-        return name, default or None
+        return name, default
 
-    my_names, their_names = [split(p)[0] for p in mine], [split(p)[0] for p in theirs]
+    my_names, their_names = tuple(split(p)[0] for p in mine), tuple(split(p)[0] for p in theirs)
     if my_names != their_names:
-        return [f"it takes ({', '.join(my_names)}) where the released notebook has ({', '.join(their_names)})"]
-    found = []
-    for (name, my_default), (_, their_default) in zip(map(split, mine), map(split, theirs), strict=True):
-        if my_default != their_default:
-            found.append(f"the default of {name} is {my_default or 'gone'} where the released notebook has "
-                         f"{their_default or 'none'}")
-    return found
+        return [(FindingRule.PARAMETER_NAMES, {"names": my_names, "expected": their_names})]
+    changes = tuple((name, my_default, their_default) for (name, my_default), (_, their_default)
+                    in zip(map(split, mine), map(split, theirs), strict=True) if my_default != their_default)
+    return [(FindingRule.PARAMETER_DEFAULTS, {"changes": changes})] if changes else []
 
 
 # --- rule: global variables inside graded functions --------------------------------------------
@@ -253,17 +242,10 @@ def _global_variables(graded: _Cell, variables: dict[str, int]) -> list[Finding]
     if graded.function is None:
         return []
     reads, global_lines = _reads_of_outside_names(graded.function)
-    findings = [graded.finding("global-variable", f"{graded.name} declares a global variable: the grader calls "
-                               "it in a fresh kernel where the notebook's variables do not hold what you expect. "
-                               "Use the function's parameters and local variables instead.", line)
-                for line in global_lines]
+    findings = [graded.finding(FindingRule.GLOBAL_DECLARED, line) for line in global_lines]
     for name, line in sorted(reads.items(), key=lambda item: item[1]):
         if name in variables:
-            findings.append(graded.finding(
-                "global-variable", f"{graded.name} reads `{name}`, a variable of the notebook (set in cell "
-                f"{variables[name]}), not one of its parameters or local variables. The grader calls "
-                f"{graded.name} with other arguments, so set `{name}` inside the function, from its "
-                "arguments.", line))
+            findings.append(graded.finding(FindingRule.GLOBAL_READ, line, name=name, set_in=variables[name]))
     return findings
 
 
@@ -327,39 +309,33 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
     matcher = difflib.SequenceMatcher(None, [_unspaced(t) for _, t in theirs], [_unspaced(t) for _, t in mine],
                                       autojunk=False)
     findings = []
-    advice = "Keep your changes between the YOUR CODE STARTS HERE and ENDS HERE markers, and restore the rest."
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
         added = mine[j1:j2]
         if added and all(number in explained for number, _ in added):
             continue  # already reported as an extra print or a changed def line
-        more = f" (and {len(added) - 1} more lines)" if len(added) > 1 else ""
-        lost_markers = [text for _, text in theirs[i1:i2] if is_region_marker(text)]
-        if lost_markers and not any(is_region_marker(text) for _, text in added):
-            line = added[0][0] if added else (mine[j1][0] if j1 < len(mine) else None)
-            findings.append(graded.finding("edited-outside-regions", f"the marker line `{lost_markers[0]}` was "
-                                           "removed or changed, so the YOUR CODE regions no longer match the "
-                                           "released cell. Restore the marker lines exactly as released, with "
-                                           "your code between them.", line))
-            continue
-        if tag == "replace":
-            line, message = added[0][0], (f"`{_short(added[0][1])}`{more} differs from the released "
-                                          f"`{_short(theirs[i1][1])}` outside the YOUR CODE regions.")
-        elif tag == "insert":
-            line, message = added[0][0], f"`{_short(added[0][1])}`{more} was added outside the YOUR CODE regions."
-        else:
-            removed = theirs[i1:i2]
-            line = mine[j1][0] if j1 < len(mine) else (mine[-1][0] if mine else None)
-            gone = f" (and {len(removed) - 1} more lines)" if len(removed) > 1 else ""
-            message = f"the released line `{_short(removed[0][1])}`{gone} was removed, outside the YOUR CODE regions."
-        findings.append(graded.finding("edited-outside-regions", f"{message} {advice}", line))
+        findings.append(_edit_finding(graded, tag, theirs[i1:i2], added, mine, j1))
     if len(findings) > MAX_EDIT_FINDINGS:
         rest = len(findings) - MAX_EDIT_FINDINGS
-        findings = findings[:MAX_EDIT_FINDINGS] + [graded.finding(
-            "edited-outside-regions", f"{rest} more places of {graded.name}'s cell differ from the released "
-            f"notebook outside the YOUR CODE regions. {advice}", findings[MAX_EDIT_FINDINGS].line)]
+        findings = findings[:MAX_EDIT_FINDINGS] + [graded.finding(FindingRule.EDITS_MORE,
+                                                                  findings[MAX_EDIT_FINDINGS].line, more=rest)]
     return findings
+
+
+def _edit_finding(graded: _Cell, tag: str, removed: list, added: list, mine: list, at: int) -> Finding:
+    """One edit outside the learner's regions: a marker lost, a line replaced, added or removed."""
+    lost_markers = [text for _, text in removed if is_region_marker(text)]
+    if lost_markers and not any(is_region_marker(text) for _, text in added):
+        line = added[0][0] if added else (mine[at][0] if at < len(mine) else None)
+        return graded.finding(FindingRule.MARKER_CHANGED, line, code=lost_markers[0])
+    if tag == "replace":
+        return graded.finding(FindingRule.EDIT_REPLACED, added[0][0], code=_short(added[0][1]),
+                              released=_short(removed[0][1]), more=len(added) - 1)
+    if tag == "insert":
+        return graded.finding(FindingRule.EDIT_ADDED, added[0][0], code=_short(added[0][1]), more=len(added) - 1)
+    line = mine[at][0] if at < len(mine) else (mine[-1][0] if mine else None)
+    return graded.finding(FindingRule.EDIT_REMOVED, line, released=_short(removed[0][1]), more=len(removed) - 1)
 
 
 # --- rule: extra code cells --------------------------------------------------------------------
@@ -449,23 +425,16 @@ def _extra_cells(parsed: ParsedNotebook, released: list[str]) -> list[Finding]:
     for cell in _unmatched_cells(released, submitted, parsed):
         name = graded_name(cell.source)
         if name and parsed.graded.get(name) is not cell:
-            message = (f"a second graded cell for {name}; only the last one is graded. Delete this copy "
-                       "before submitting.")
+            findings.append(Finding(FindingRule.SECOND_GRADED_CELL, cell.index + 1, function=name))
         else:
-            message = ("a code cell the released notebook does not have. The grader does not run it, so nothing "
-                       "it defines reaches the graded functions: delete it (or turn it into a markdown cell) "
-                       "before submitting.")
-        findings.append(Finding(rule="extra-cell", message=message, cell=cell.index + 1, line=None))
+            findings.append(Finding(FindingRule.EXTRA_CELL, cell.index + 1))
     return findings
 
 
 # --- all rules ---------------------------------------------------------------------------------
 
 def _syntax_finding(graded: _Cell, error: SyntaxError) -> Finding:
-    what = error.msg or "invalid syntax"
-    return graded.finding("syntax-error", f"{graded.name}'s cell has a syntax error ({what}): Python cannot run "
-                          f"it, so {graded.name} cannot be graded. Fix that line, run the cell, and check again.",
-                          error.lineno)
+    return graded.finding(FindingRule.SYNTAX_ERROR, error.lineno, detail=error.msg or "invalid syntax")
 
 
 def _graded_cell_rules(name: str, cell: CodeCell, released_source: str | None, assignment: Assignment,
@@ -483,43 +452,37 @@ def _graded_cell_rules(name: str, cell: CodeCell, released_source: str | None, a
     if isinstance(error, SyntaxError):
         found.append(_syntax_finding(graded, error))
     elif error is not None:
-        found.append(graded.finding("syntax-error", f"{name}'s cell cannot be read as Python ({error})."))
+        found.append(graded.finding(FindingRule.NOT_PYTHON, detail=str(error)))
     found += _extra_prints(graded, released_tree)
     found += _changed_parameters(graded, _function_def(released_tree, name), assignment)
     found += _global_variables(graded, variables)
-    explained = {f.line for f in found if f.rule == "extra-print" and f.line}
-    if any(f.rule == "changed-parameters" for f in found) and graded.function is not None:
+    explained = {f.line for f in found if f.rule == FindingRule.EXTRA_PRINT and f.line}
+    changed = (FindingRule.PARAMETER_ORDER, FindingRule.PARAMETER_NAMES, FindingRule.PARAMETER_DEFAULTS)
+    if any(f.rule in changed for f in found) and graded.function is not None:
         body_start = graded.function.body[0].lineno if graded.function.body else graded.function.lineno + 1
         explained.update(range(graded.function.lineno, body_start))
     return found + _edits_outside_regions(graded, released_source, explained)
 
 
-def _unchecked(what: str, error: Exception, cell: int | None = None) -> Finding:
-    return Finding("unchecked", f"the submission rules could not be checked on {what} ({type(error).__name__}); "
-                   "grading itself is not affected.", cell=cell)
+def _unchecked(what: str, error: Exception, cell: int | None = None, function: str = "") -> Finding:
+    return Finding(FindingRule.UNCHECKED, cell, what=what, function=function, detail=type(error).__name__)
 
 
-def _not_checked(what: str, why: str, cell: int | None = None) -> Finding:
-    return Finding("unchecked", f"the submission rules were not checked on {what}: {why}. Grading itself is "
-                   "not affected.", cell=cell)
-
-
-def _size(source: str) -> str:
-    return f"{len(source) // 1000} KB ({source.count(chr(10)) + 1} lines)"
+def _not_checked(what: str, why: str, cell: int | None = None, function: str = "", **facts) -> Finding:
+    return Finding(FindingRule.NOT_CHECKED, cell, what=what, function=function, why=why, **facts)
 
 
 def _extra_cell_findings(parsed: ParsedNotebook, released: list[str], deadline: float) -> list[Finding]:
     """The extra-cells rule, within the bounds: it matches every submitted cell with every released one."""
     cells = sum(1 for cell in parsed.cells if cell.source and not cell.source.isspace())
     if cells > MAX_RULES_CELLS:
-        return [_not_checked("the notebook's cells", f"it has {cells} code cells, more than the "
-                             f"{MAX_RULES_CELLS} the rules compare with the released notebook")]
+        return [_not_checked("cells", "too_many_cells", count=cells)]
     if time.monotonic() > deadline:
-        return [_not_checked("the notebook's cells", f"the rules took more than {RULES_SECONDS:g} s")]
+        return [_not_checked("cells", "too_slow")]
     try:
         return _extra_cells(parsed, released)
     except Exception as error:  # noqa: BLE001
-        return [_unchecked("the notebook's cells", error)]
+        return [_unchecked("cells", error)]
 
 
 def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
@@ -528,7 +491,7 @@ def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
         released = released_code_cells(assignment)
     except Exception as error:  # noqa: BLE001 - without the released notebook, fewer rules apply
         released = None
-        findings = [_unchecked("the released notebook", error)]
+        findings = [_unchecked("released", error)]
     else:
         findings = []
     released_graded = {graded_name(source): source for source in released or [] if graded_name(source)}
@@ -536,20 +499,19 @@ def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
         variables = _notebook_variables(parsed)
     except Exception as error:  # noqa: BLE001 - e.g. RecursionError on absurdly nested code
         variables = {}
-        findings.append(_unchecked("the notebook's variables", error))
+        findings.append(_unchecked("variables", error))
     deadline = time.monotonic() + RULES_SECONDS
     for name, cell in parsed.graded.items():
         if time.monotonic() > deadline:
-            findings.append(_not_checked(f"{name}'s cell", f"the rules took more than {RULES_SECONDS:g} s",
-                                         cell.index + 1))
+            findings.append(_not_checked("cell", "too_slow", cell.index + 1, name))
         elif len(cell.source) > MAX_RULES_CELL_CHARS:
-            findings.append(_not_checked(f"{name}'s cell", f"the cell is {_size(cell.source)}, more than the "
-                                         f"{MAX_RULES_CELL_CHARS // 1000} KB the rules analyse", cell.index + 1))
+            findings.append(_not_checked("cell", "too_large", cell.index + 1, name,
+                                         size=f"{len(cell.source) // 1000}:{cell.source.count(chr(10)) + 1}"))
         else:
             try:
                 findings += _graded_cell_rules(name, cell, released_graded.get(name), assignment, variables)
             except Exception as error:  # noqa: BLE001
-                findings.append(_unchecked(f"{name}'s cell", error, cell.index + 1))
+                findings.append(_unchecked("cell", error, cell.index + 1, name))
     if released is not None:
         findings += _extra_cell_findings(parsed, released, deadline)
     findings.sort(key=lambda f: (f.cell or 0, f.line or 0))

@@ -31,7 +31,8 @@ from grader.kernel import cgroups
 from grader.kernel.cgroups import KernelCgroup
 from grader.kernel.processes import kill_process_tree
 from grader.kernel.runfolder import RunFolder
-from grader.model import CellStatus, Limits
+from grader.model import CellStatus, Limits, RaisedError
+from grader.model.notes import Death, DeathKind, KernelStart, LimitHit, LimitKind
 
 
 @dataclass
@@ -47,6 +48,9 @@ class CellOutcome:
     error_name: str = ""
     """The exception's class name when the cell raised."""
     error_value: str = ""
+    """The exception's message when the cell raised (the kernel's text)."""
+    death: Death | None = None
+    """How the kernel ended, when the cell ended with it (died)."""
     """The exception's message when the cell raised."""
     traceback: str = ""
     """The traceback, ANSI colours removed."""
@@ -157,10 +161,9 @@ def message_limit(output_bytes: int) -> int:
     return max(MIN_MESSAGE_BYTES, BYTES_PER_CHAR * flood_limit(output_bytes))
 
 
-def flood_message(output_bytes: int) -> str:
-    """The one sentence every report gives for a cell that printed too much."""
-    return (f"it printed more than {flood_limit(output_bytes)} characters of output, which the grader does "
-            f"not accept (it keeps {output_bytes} characters)")
+def flood_death(output_bytes: int) -> Death:
+    """What every report says of a cell that printed too much (grader.render words it)."""
+    return Death(DeathKind.FLOOD, limit=flood_limit(output_bytes), kept=output_bytes)
 
 
 class StderrTail:
@@ -194,7 +197,11 @@ class StderrTail:
 
 
 class KernelStartError(GraderError):
-    """The kernel process could not be started; the message says what it reported."""
+    """The kernel process could not be started; `start` says why (grader.render words it)."""
+
+    def __init__(self, start: KernelStart):
+        super().__init__(start.error)
+        self.start = start
 
 
 class _LimitedKernelManager(AsyncKernelManager):
@@ -370,8 +377,7 @@ class KernelSession:
         as root.
         """
         if self.sandbox is None and os.geteuid() == 0:
-            raise KernelStartError("refusing to run student code as root without the sandbox or an unprivileged "
-                                   "account (grader.kernel.isolation chooses one)")
+            raise KernelStartError(KernelStart("refused", refused=True))
         self._run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
         self._cgroup = cgroups.create(self.limits.memory_mb, self.limits.processes)
         manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
@@ -404,9 +410,8 @@ class KernelSession:
             said = self._kernel_stderr()
             self.stop()
             if isinstance(error, Exception):
-                where = " in the sandbox" if getattr(self.sandbox, "mode", "") in ("root", "user") else ""
-                raise KernelStartError(f"the kernel did not start{where}: {error}"
-                                       + (f" (it said: {said})" if said else "")) from None
+                sandboxed = getattr(self.sandbox, "mode", "") in ("root", "user")
+                raise KernelStartError(KernelStart(str(error), said, sandboxed)) from None
             raise
         if self.sandbox is not None:
             self.sandbox.seal(self._run)
@@ -445,7 +450,8 @@ class KernelSession:
         self.client.timeout = max(1, int(round(timeout)))
         self.client.printed = self.client.kernel_printed = 0
         began = time.monotonic()
-        ended = None  # how the cell ended when it did not finish: "timeout", "died" or a broken channel
+        ended = None  # how the cell ended when it did not finish: "timeout", "died" or "channel"
+        broken = ""
         try:
             self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
         except CellTimeoutError:
@@ -453,22 +459,21 @@ class KernelSession:
         except DeadKernelError:
             ended = "died"
         except Exception as error:  # noqa: BLE001 - a broken kernel channel counts as a dead kernel
-            ended = f"its channel broke ({type(error).__name__})"
+            ended, broken = "channel", type(error).__name__
         seconds = time.monotonic() - began
         # What was printed decides first: a flood ends the same way whether its output came in one
         # message too large to accept or in many small ones, and whatever became of the cell after.
         if self.client.flooded or (self._output_channel_dropped() and self._kernel_running()):
             self._cancel_pending()
             self.stop()
-            return CellOutcome(CellStatus.DIED, seconds, error_value=flood_message(self.limits.output_bytes),
-                               truncated=True)
+            return CellOutcome(CellStatus.DIED, seconds, death=flood_death(self.limits.output_bytes), truncated=True)
         if ended == "timeout":
             self.stop()
             return CellOutcome(CellStatus.TIMEOUT, seconds)
         if ended is not None:
-            why = self._death() or ("" if ended == "died" else ended)
+            death = self._death() or (Death(DeathKind.CHANNEL, error=broken) if ended == "channel" else None)
             self.stop()
-            return CellOutcome(CellStatus.DIED, seconds, error_value=why)
+            return CellOutcome(CellStatus.DIED, seconds, death=death)
         return _outcome(cell, seconds)
 
     def _cancel_pending(self) -> None:
@@ -562,20 +567,19 @@ class KernelSession:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         return " / ".join(lines[-3:])[-limit:]
 
-    def _death(self) -> str:
-        """Why the kernel process ended, in words naming the limit when one was hit."""
+    def _death(self) -> Death | None:
+        """Why the kernel process ended, naming the limit when one was hit (None: unknown)."""
         process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
         if process is None:
-            return ""
+            return None
         try:
             status = process.wait(timeout=2)
         except Exception:  # noqa: BLE001 - still running or already reaped: no verdict
-            return ""
+            return None
         cgroup = getattr(self, "_cgroup", None)
         if cgroup is not None and cgroup.memory_exceeded():
-            return (f"the kernel was killed for using more than its memory limit of {self.limits.memory_mb} MB "
-                    "(everything it holds counts: its processes, shared memory and the files it wrote)")
-        return describe_exit(status, self.limits, sandboxed=getattr(self.sandbox, "mode", "") in ("root", "user"))
+            return Death(DeathKind.MEMORY, limit=self.limits.memory_mb)
+        return exit_death(status, self.limits, sandboxed=getattr(self.sandbox, "mode", "") in ("root", "user"))
 
     def close(self) -> None:
         """Stop the kernel and release the event loop."""
@@ -608,39 +612,33 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def describe_exit(status: int, limits: Limits, sandboxed: bool) -> str:
-    """Words for a kernel process's exit status (bubblewrap reports a signal N as 128 + N)."""
+def exit_death(status: int, limits: Limits, sandboxed: bool) -> Death:
+    """How a kernel process ended, from its exit status (bubblewrap reports a signal N as 128 + N)."""
     number = -status if status < 0 else (status - 128 if sandboxed and 128 < status < 160 else 0)
     if not number:
-        return (f"the code ended the kernel process (exit status {status}; os._exit(), exit() or quit() "
-                "stop the whole kernel, so remove them)")
+        return Death(DeathKind.EXITED, status=status)
     name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
     if number == signal.SIGXCPU:
-        return f"the kernel used up its CPU-time limit of {limits.cpu_seconds} s"
+        return Death(DeathKind.CPU, limit=limits.cpu_seconds)
     if number == signal.SIGXFSZ:
-        return f"a file written by the code reached the size limit of {limits.file_mb} MB"
+        return Death(DeathKind.FILE, limit=limits.file_mb)
     if number == signal.SIGKILL:
-        return f"the kernel was killed ({name}), most likely for using more than {limits.memory_mb} MB"
-    return (f"the kernel crashed ({name}); this often means the memory limit of {limits.memory_mb} MB "
-            "ran out inside a library")
+        return Death(DeathKind.KILLED, signal=name, limit=limits.memory_mb)
+    return Death(DeathKind.CRASHED, signal=name, limit=limits.memory_mb)
 
 
-def limit_hint(error: dict | None, limits: Limits) -> str | None:
-    """A sentence naming the kernel limit behind an exception the student's code raised, if any."""
-    if not isinstance(error, dict):
+def limit_hit(error: RaisedError | None, limits: Limits) -> LimitHit | None:
+    """The kernel limit behind an exception the student's code raised, if any."""
+    if error is None:
         return None
-    kind, message = str(error.get("type", "")), str(error.get("message", ""))
-    if kind == "MemoryError":
-        return (f"MemoryError: the kernel may use at most {limits.memory_mb} MB "
-                "of memory, and the code asked for more")
-    if kind == "BlockingIOError" or "Resource temporarily unavailable" in message:
-        return (f"the kernel may run at most {limits.processes} processes and "
-                "threads at once, and the code tried to start more")
-    if "File too large" in message:
-        return f"files written by the code may be at most {limits.file_mb} MB"
-    if "No space left on device" in message:
-        return (f"the kernel's folder holds at most {limits.file_mb} MB of files in "
-                "all, and its /tmp 64 MB")
+    if error.type == "MemoryError":
+        return LimitHit(LimitKind.MEMORY, limits.memory_mb)
+    if error.type == "BlockingIOError" or "Resource temporarily unavailable" in error.message:
+        return LimitHit(LimitKind.PROCESSES, limits.processes)
+    if "File too large" in error.message:
+        return LimitHit(LimitKind.FILE, limits.file_mb)
+    if "No space left on device" in error.message:
+        return LimitHit(LimitKind.SPACE, limits.file_mb)
     return None
 
 

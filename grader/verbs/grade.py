@@ -19,7 +19,7 @@ from grader.errors import UserError
 from grader.grading import GradeOptions
 from grader.judge.expected import ExpectedValues
 from grader.model import Limits
-from grader.reports.gradebook import GradebookError
+from grader.store.gradebook import GradebookError
 
 
 def grade_options(*, sandbox=None, limits: Limits | None = None, execute_all: bool = False, data: str | None = None,

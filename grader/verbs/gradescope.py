@@ -249,7 +249,7 @@ def _failure_results(message: str) -> dict:
 
 def gradescope_document(report, assignment: Assignment) -> dict:
     """The grader's results.json, with hidden cases shown only once grades are published."""
-    from grader.reports.feedback import gradescope_results
+    from grader.render.feedback import gradescope_results
 
     document = gradescope_results(report, assignment)
     for test in document["tests"]:
@@ -297,7 +297,7 @@ def write_results(folder: Path, text: str) -> None:
 
 
 def _grade_submission(root: Path) -> dict:
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from grader.kernel.account import kill_account
     from grader.kernel.isolation import describe, kernel_launcher
@@ -309,7 +309,7 @@ def _grade_submission(root: Path) -> dict:
         return _failure_results(problem)
     launcher = kernel_launcher(own_code=False, no_sandbox=False, protect=(root / "results",),
                                hidden=(root / "source", assignment.folder, *assignment.instructor_paths))
-    report = grade_notebook(notebook, assignment, ExpectedValues(assignment),
+    report = grade_one(notebook, assignment, ExpectedValues(assignment),
                             GradeOptions(public_only=False, sandbox=launcher, name=notebook.stem))
     account = getattr(launcher, "account", None)
     if account is not None and not kill_account(account):

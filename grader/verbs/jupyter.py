@@ -8,7 +8,6 @@ this kernel that the saved file does not hold, it says the file looks unsaved.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 import subprocess
@@ -17,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
-from grader.model import CaseVerdict, SubmissionReport
-
-MAX_UNSAVED_SHOWN = 3
+from grader.model import SubmissionReport, SubmissionStatus
+from grader.render.jupyter import check_html, unsaved_note
 
 
 @dataclass
@@ -35,72 +33,22 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return self.report is not None and self.report.status != "invalid" and bool(self.report.cases) and all(
-            v.passed for v in self.report.cases)
-
-    def _unsaved_note(self) -> str:
-        if not self.unsaved:
-            return ""
-        return (f"The saved file {self.notebook.name} does not hold {len(self.unsaved)} cell(s) this kernel ran "
-                "(for example: " + "; ".join(repr(s) for s in self.unsaved[:MAX_UNSAVED_SHOWN]) + "). The check "
-                "grades the saved file: save the notebook (Ctrl-S / Cmd-S) and run check() again.")
+        report = self.report
+        return (report is not None and report.status != SubmissionStatus.INVALID and bool(report.cases)
+                and all(v.passed for v in report.cases))
 
     def __repr__(self) -> str:
-        from grader.verbs.check import _Style, print_report
+        from grader.render.console import Style, print_report
 
-        lines = [f"Unsaved changes? {self._unsaved_note()}", ""] if self.unsaved else []
+        lines = [f"Unsaved changes? {unsaved_note(self.notebook, self.unsaved)}", ""] if self.unsaved else []
         if self.problem:
             return "\n".join([*lines, self.problem])
         buffer = io.StringIO()
-        print_report(self.report, self.assignment, self.notebook, self.not_isolated, _Style(False), out=buffer)
+        print_report(self.report, self.assignment, self.notebook, self.not_isolated, Style(False), out=buffer)
         return "\n".join(lines) + buffer.getvalue().rstrip()
 
     def _repr_html_(self) -> str:
-        parts = ['<div class="grader-check">']
-        if self.unsaved:
-            parts.append(f'<p style="color:#a60"><b>Unsaved changes?</b> {html.escape(self._unsaved_note())}</p>')
-        if self.problem:
-            parts.append(f'<p style="color:#b00">{html.escape(self.problem)}</p></div>')
-            return "".join(parts)
-        report, assignment = self.report, self.assignment
-        parts.append(f"<p><b>Checking {html.escape(self.notebook.name)} on the public cases of "
-                     f"{html.escape(assignment.title)}</b></p>")
-        if self.not_isolated:
-            parts.append(f"<p><i>{html.escape(self.not_isolated)}</i></p>")
-        if report.status == "invalid":
-            parts += [f'<p style="color:#b00">{html.escape(p)}</p>' for p in report.problems]
-            parts.append("<p><b>This file cannot be graded.</b></p></div>")
-            return "".join(parts)
-        parts.append("<ul>")
-        for graded in assignment.functions:
-            parts.append(_function_html(graded.name, report.cases_of(graded.name)))
-        parts.append("</ul>")
-        passed = sum(v.passed for v in report.cases)
-        verdict = (f"All {passed} public cases passed. Hidden cases are graded after you submit." if self.passed
-                   else f"{passed} of {len(report.cases)} public cases passed. Fix what is listed above, save, "
-                        "and check again.")
-        parts.append(f'<p><b style="color:{"#080" if self.passed else "#b00"}">{html.escape(verdict)}</b></p></div>')
-        return "".join(parts)
-
-
-def _function_html(name: str, verdicts: list[CaseVerdict]) -> str:
-    passed = sum(v.passed for v in verdicts)
-    ok = bool(verdicts) and passed == len(verdicts)
-    status = '<b style="color:#080">passed</b>' if ok else '<b style="color:#b00">FAILED</b>'
-    items = [f"<li><code>{html.escape(name)}</code>: {status} ({passed} of {len(verdicts)} public cases)"]
-    failed = [v for v in verdicts if not v.passed]
-    if failed:
-        first = failed[0]
-        message = first.messages[0] if first.messages else first.status
-        items.append(f"<br>✗ {html.escape(first.description)}: {html.escape(message)}")
-        diagnosis = next((v.diagnosis for v in failed if isinstance(v.diagnosis, dict) and v.diagnosis.get("title")),
-                         None)
-        if diagnosis:
-            explanation = str(diagnosis.get("explanation", "")).strip()
-            items.append(f"<br><b>Likely cause:</b> {html.escape(diagnosis['title'])}"
-                         + (f" — {html.escape(explanation)}" if explanation else ""))
-    items.append("</li>")
-    return "".join(items)
+        return check_html(self.report, self.assignment, self.notebook, self.not_isolated, self.problem, self.unsaved)
 
 
 def _executed_cells() -> list[str]:
@@ -205,7 +153,7 @@ def _grade_and_print(notebook: Path, folder: Path, no_sandbox: bool) -> int:
     """The subprocess: grade on the public cases and print the report as one line of JSON."""
     from grader.assignment.manifest import load_assignment
     from grader.errors import GraderError
-    from grader.grading import GradeOptions, grade_notebook
+    from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from grader.kernel.isolation import kernel_launcher
     from grader.verbs.check import not_isolated_note
@@ -217,7 +165,7 @@ def _grade_and_print(notebook: Path, folder: Path, no_sandbox: bool) -> int:
     except GraderError as error:
         print(json.dumps({"problem": str(error)}))
         return 0
-    report = grade_notebook(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=launcher))
+    report = grade_one(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=launcher))
     print(json.dumps({"report": report.to_dict(), "not_isolated": not_isolated_note(launcher, no_sandbox)},
                      default=str))
     return 0

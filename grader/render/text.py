@@ -11,21 +11,11 @@ from __future__ import annotations
 
 import re
 
+from grader.model.text import writable
+
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the bidirectional
 # embeddings, overrides and isolates.
 HIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def writable(text: str) -> str:
-    """`text` as valid UTF-8: a lone surrogate that stands for a byte of a file name (os.fsdecode)
-    becomes that byte, shown as \\xe9 when it is no UTF-8; any other lone surrogate, \\ud800."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        escaped_bytes = all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-        raw = text.encode("utf-8", "surrogateescape" if escaped_bytes else "backslashreplace")
-        return raw.decode("utf-8", "backslashreplace")
 
 
 def shown(text: str) -> str:

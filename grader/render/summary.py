@@ -12,8 +12,10 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from grader.reports.feedback import environment, write_text_atomically
-from grader.reports.gradebook import Gradebook, GradebookRow
+from grader.render.diagnosis import diagnosis_words
+from grader.render.feedback import environment, write_text_atomically
+from grader.render.notes import note_text
+from grader.store.gradebook import Gradebook, GradebookRow
 
 HISTOGRAM_BINS = 10
 LOW_PASS_RATE = 0.5
@@ -110,10 +112,10 @@ def _mistakes(reports: list) -> list[dict]:
         seen = set()
         for verdict in report.cases:
             found = verdict.diagnosis
-            if not isinstance(found, dict) or not found.get("mistake"):
+            if found is None or not found.named:
                 continue
-            mistake = str(found["mistake"])
-            titles.setdefault(mistake, str(found.get("title") or mistake))
+            mistake = str(found.mistake)
+            titles.setdefault(mistake, diagnosis_words(found, public=True).title or mistake)
             functions.setdefault(mistake, set()).add(verdict.function)
             seen.add(mistake)
         counts.update(seen)
@@ -136,7 +138,7 @@ def summary_context(rows: list[GradebookRow], assignment) -> dict:
     submissions = [{
         "name": row.name, "score": row.score, "max_score": row.max_score, "status": row.status,
         "functions": [row.function_scores.get(name, 0.0) for name in functions],
-        "note": (report.problems[0] if report.problems else ""),
+        "note": (note_text(report.problems[0]) if report.problems else ""),
     } for row, report in zip(rows, reports, strict=True)]
     return {
         "title": getattr(assignment, "title", None) or (rows[0].assignment if rows else "Gradebook"),

@@ -8,6 +8,7 @@ show them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,8 +19,12 @@ from pathlib import Path
 import jinja2
 
 from grader.model import CaseVerdict, SubmissionReport
-from grader.reports.text import shown, shown_tree
-from grader.reports.wording import display_path
+from grader.model.paths import display_path
+from grader.render.diagnosis import diagnosis_words
+from grader.render.findings import finding_text, where
+from grader.render.notes import note_text
+from grader.render.text import shown, shown_tree
+from grader.render.verdicts import case_messages
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -130,26 +135,25 @@ def _function_order(report: SubmissionReport, assignment) -> list[str]:
 
 
 def _diagnosis(verdict: CaseVerdict) -> dict | None:
-    """The mistake catalogue's explanation, as plain strings, when it matched something."""
-    found = verdict.diagnosis
-    if not isinstance(found, dict) or not found.get("title"):
+    """The likely cause, in the words the templates show (None when there is none)."""
+    if verdict.diagnosis is None:
         return None
-    keys = ("title", "explanation", "fix", "line", "place", "code")
-    shown = {key: "" if found.get(key) is None else str(found[key]) for key in keys}
-    shown["named"] = bool(found.get("mistake"))  # a catalogued mistake, not only where the numbers part
-    if not shown["place"] and shown["line"].isdigit():  # a bare line number (a catalogue may give one)
-        shown["place"] = f"line {shown['line']}"
-    return shown
+    words = diagnosis_words(verdict.diagnosis, verdict.public)
+    if not words.title:
+        return None
+    return {"title": words.title, "explanation": words.explanation, "fix": words.fix, "line": words.line,
+            "place": words.place, "code": words.code, "named": words.named}
 
 
-def capped_messages(verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, names: tuple[str, ...] = ()) -> list[str]:
+def capped_messages(verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, names: tuple[str, ...] = (),
+                    labels: tuple = ()) -> list[str]:
     """A case's messages with a long run of differences inside one dict or list cut to the first `keep`.
 
     A five-layer network that trains wrongly differs in all ten of its arrays; ten near-identical
     lines bury the one that matters, so the rest are named in a single "and N more" line. The
     messages worded from `verdict.differences` come first, one per difference, in their order.
     """
-    messages = list(verdict.messages)
+    messages = case_messages(verdict, names, labels)
     differences = verdict.differences[: len(messages)]
     groups: dict[tuple, list[int]] = {}
     for index, difference in enumerate(differences):
@@ -167,19 +171,48 @@ def capped_messages(verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, na
     return shown
 
 
-def _returns(assignment, function: str) -> tuple[str, ...]:
-    """The manifest's names of a function's returned parts (none without an assignment)."""
+def _returns(assignment, function: str) -> tuple[tuple[str, ...], tuple]:
+    """The manifest's names of a function's returned parts, and its labels (none without an assignment)."""
     try:
-        return tuple(assignment.function(function).returns) if assignment is not None else ()
+        graded = assignment.function(function) if assignment is not None else None
     except KeyError:
-        return ()
+        graded = None
+    return (tuple(graded.returns), tuple(graded.labels)) if graded is not None else ((), ())
 
 
-def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -> str | None:
-    """A base64 PNG for the case from extras["curves"] (else the report's own), when well formed."""
+def curves_of(report: SubmissionReport, assignment) -> dict[str, str]:
+    """The student's curve (the returned series the manifest names as `curve`) beside the reference's,
+    for public cases long enough to draw one, in the functions that lost points: where a student would
+    rather look than read. (Drawing costs a fifth of a second per curve, so passing functions, whose
+    curves coincide, get none.)"""
+    failing = {verdict.function for verdict in report.cases if not verdict.passed}
+    if not failing or assignment is None or not assignment.curve:
+        return {}
+    from grader.render.plots import curves_for
+
+    shown = dataclasses.replace(report, cases=[v for v in report.cases if v.function in failing])
+    try:
+        return curves_for(shown, _expected_values(assignment), assignment)
+    except Exception:  # noqa: BLE001 - a picture must never cost a report
+        return {}
+
+
+_EXPECTED: dict[tuple[str, str], object] = {}
+
+
+def _expected_values(assignment):
+    """The assignment's expected values, read once per process (the curves' reference series)."""
+    from grader.judge.expected import ExpectedValues
+
+    key = (str(assignment.folder), assignment.version)
+    if key not in _EXPECTED:
+        _EXPECTED[key] = ExpectedValues(assignment)
+    return _EXPECTED[key]
+
+
+def _curve(extras: dict, case_id: str) -> str | None:
+    """A base64 PNG for the case from extras["curves"], when well formed."""
     curves = extras.get("curves") if isinstance(extras, dict) else None
-    if not isinstance(curves, dict) and report is not None:
-        curves = report.curves
     data = curves.get(case_id) if isinstance(curves, dict) else None
     if not isinstance(data, str):
         return None
@@ -189,7 +222,8 @@ def _curve(extras: dict, case_id: str, report: SubmissionReport | None = None) -
     return data
 
 
-def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport, names: tuple[str, ...] = ()) -> dict:
+def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport, names: tuple[str, ...] = (),
+          labels: tuple = ()) -> dict:
     return {
         "id": verdict.case_id,
         "anchor": "case-" + anchor(verdict.case_id),
@@ -200,10 +234,10 @@ def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport, names: t
         "passed": verdict.passed,
         "score": verdict.score,
         "max_score": verdict.max_score,
-        "messages": capped_messages(verdict, names=names),
+        "messages": capped_messages(verdict, names=names, labels=labels),
         "diagnosis": _diagnosis(verdict),
         "diagnosis_ref": None,  # the function-level diagnosis this case shares (set below)
-        "curve": _curve(extras, verdict.case_id, report) if verdict.visibility == "visible" else None,
+        "curve": _curve(extras, verdict.case_id) if verdict.public else None,
     }
 
 
@@ -234,8 +268,8 @@ def _shared_diagnoses(function_anchor: str, failed: list[dict]) -> list[dict]:
 
 
 def _function(name: str, report: SubmissionReport, extras: dict, assignment=None) -> dict:
-    names = _returns(assignment, name)
-    cases = [_case(verdict, extras, report, names) for verdict in report.cases_of(name)]
+    names, labels = _returns(assignment, name)
+    cases = [_case(verdict, extras, report, names, labels) for verdict in report.cases_of(name)]
     function_anchor = "function-" + anchor(name)
     failed = [c for c in cases if not c["passed"]]
     passed = [c for c in cases if c["passed"]]
@@ -276,7 +310,9 @@ def _to_fix(function: dict) -> dict:
 
 def feedback_context(report: SubmissionReport, assignment=None, extras: dict | None = None) -> dict:
     """Everything the feedback templates show, as plain data (nothing secret is in it)."""
-    extras = extras or {}
+    extras = dict(extras or {})
+    if "curves" not in extras:
+        extras["curves"] = curves_of(report, assignment)
     verdict, all_passed = verdict_line(report)
     functions = [_function(name, report, extras, assignment) for name in _function_order(report, assignment)]
     graded = report.status == "graded"
@@ -289,17 +325,17 @@ def feedback_context(report: SubmissionReport, assignment=None, extras: dict | N
         "all_passed": all_passed,
         "isolated": report.isolated,
         "not_isolated": NOT_ISOLATED,
-        "problems": list(report.problems),
-        "findings": [{"where": f.where(), "rule": f.rule, "message": f.message} for f in report.findings],
+        "problems": [note_text(problem) for problem in report.problems],
+        "findings": [{"where": where(f), "rule": f.family, "message": finding_text(f)} for f in report.findings],
         "functions": functions,
         "to_fix": [_to_fix(f) for f in functions if f["lost_points"]] if graded else [],
         "curve_name": getattr(assignment, "curve", "") or "returned values",  # the series the curves draw
     }
 
 
-def _case_output(verdict: CaseVerdict) -> str:
+def _case_output(verdict: CaseVerdict, names: tuple[str, ...] = (), labels: tuple = ()) -> str:
     lines = [f"{STATUS_LABELS.get(verdict.status, verdict.status)}: {verdict.description}"]
-    lines += verdict.messages
+    lines += case_messages(verdict, names, labels)
     found = _diagnosis(verdict)
     if found:
         lines.append(f"Likely mistake: {found['title']}"
@@ -308,9 +344,9 @@ def _case_output(verdict: CaseVerdict) -> str:
     return "\n".join(lines)
 
 
-def case_text(verdict: CaseVerdict) -> str:
+def case_text(verdict: CaseVerdict, assignment=None) -> str:
     """A case's verdict, messages and likely mistake, as results.json and the pytest plugin show it."""
-    return _case_output(verdict)
+    return _case_output(verdict, *_returns(assignment, verdict.function))
 
 
 def _submission_output(report: SubmissionReport) -> str:
@@ -319,10 +355,10 @@ def _submission_output(report: SubmissionReport) -> str:
         lines += [NOT_ISOLATED, ""]
     lines.append(f"Score: {points(report.score)} / {points(report.max_score)}. {verdict_line(report)[0]}")
     if report.problems:
-        lines += ["", "Problems:"] + [f"- {p}" for p in report.problems]
+        lines += ["", "Problems:"] + [f"- {note_text(p)}" for p in report.problems]
     if report.findings:
         lines += ["", "Submission rules:"]
-        lines += [f"- {f.where() + ': ' if f.where() else ''}{f.message}" for f in report.findings]
+        lines += [f"- {where(f) + ': ' if where(f) else ''}{finding_text(f)}" for f in report.findings]
     return "\n".join(lines)
 
 
@@ -332,7 +368,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
     Each test's name starts with the function's name and its tags hold it, so Gradescope can group
     them. A hidden case is shown with HIDDEN_CASE_VISIBILITY (see there): by description and verdict.
     """
-    tests = []  # the texts are shown as a report holds them (grader.reports.text): strict JSON readers too
+    tests = []  # the texts are shown as a report holds them (grader.render.text): strict JSON readers too
     for number, name in enumerate(_function_order(report, assignment), start=1):
         for index, verdict in enumerate(report.cases_of(name), start=1):
             public = verdict.visibility == "visible"
@@ -342,7 +378,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
                 "score": round(verdict.score, 6),
                 "max_score": round(verdict.max_score, 6),
                 "status": "passed" if verdict.passed else "failed",
-                "output": _case_output(verdict),
+                "output": _case_output(verdict, *_returns(assignment, name)),
                 "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
                 "tags": [name, "public" if public else "hidden", verdict.status],
             })

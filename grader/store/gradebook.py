@@ -22,10 +22,10 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.model import SubmissionReport
-from grader.reports.text import writable
+from grader.model.text import writable
 
 FILE_NAME = "gradebook.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: reports hold records, not sentences (older rows are rewritten when opened)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     assignment          TEXT NOT NULL,
@@ -116,6 +116,8 @@ class Gradebook:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(submissions)")}
         if "origin" not in columns:
             connection.execute("ALTER TABLE submissions ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+        if connection.execute("PRAGMA user_version").fetchone()[0] < 3:
+            _rewrite_reports(connection)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _set_wal(self) -> None:
@@ -218,6 +220,16 @@ class Gradebook:
             query += " WHERE " + " AND ".join(conditions)
         query += " ORDER BY assignment, assignment_version, name"
         return [_row(values) for values in self.connection.execute(query, parameters)]
+
+
+def _rewrite_reports(connection: sqlite3.Connection) -> None:
+    """Every row's report in the current form: an earlier version's sentences become Text records,
+    shown as they were written until the submission is graded again."""
+    rows = connection.execute("SELECT rowid, report FROM submissions").fetchall()
+    for rowid, text in rows:
+        report = SubmissionReport.from_dict(json.loads(text))
+        connection.execute("UPDATE submissions SET report = ? WHERE rowid = ?",
+                           (json.dumps(_storable(report.to_dict())), rowid))
 
 
 def _storable(value):

@@ -1,0 +1,21 @@
+"""How one submission is graded: which cases, how its kernels run, under which limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.model import Limits
+
+
+@dataclass
+class GradeOptions:
+    """What the caller decides about grading a submission (the pool, a Dask worker, check, Gradescope)."""
+
+    public_only: bool = False  #: only the public cases (the self-check)
+    execute_all: bool = False  #: run the whole notebook, not only the setup and graded cells
+    sandbox: object = None  #: the kernel's launcher (grader.kernel.isolation chooses it); None: as the grader's user
+    limits: Limits | None = None  #: what the kernel may use (None: the assignment's limits)
+    data_dir: Path | None = None  #: the dataset folder for execute_all
+    name: str | None = None  #: the submission's name in the reports (default: the file's stem)
+    no_sandbox: bool = False  #: the command said --no-sandbox (a Dask worker then runs kernels unisolated too)

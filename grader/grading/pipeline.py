@@ -1,0 +1,151 @@
+"""Grading one submission, as a pipeline of named steps: read → parse → rules → run the cases in a
+fresh kernel → blame failing callees → score. Every caller (check, check() in Jupyter, the pytest
+plugin, Gradescope, the worker pool, a Dask worker) grades through grade_one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grader.assignment.manifest import Assignment
+from grader.assignment.notebook import (
+    ParsedNotebook,
+    SubmissionError,
+    parse_notebook,
+    parse_submission,
+    read_notebook_text,
+    read_regular,
+)
+from grader.grading.judging import CaseJudge, run_cases, verdict
+from grader.grading.options import GradeOptions
+from grader.grading.runner import KernelRunner
+from grader.judge.expected import ExpectedValues
+from grader.judge.scoring import score_report
+from grader.kernel.isolation import isolation_of
+from grader.model import Case, CaseStatus, Kind, SubmissionReport, SubmissionStatus
+from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.model.notes import CellRaised, NoSetupCell, Refused, Ungradable
+from grader.model.refusal import Refusal, RefusalKind
+
+
+def grade_one(path: Path, assignment: Assignment, expected: ExpectedValues | None = None,
+              options: GradeOptions | None = None) -> SubmissionReport:
+    """Grade one notebook file; never raises for anything about the file or the code in it."""
+    options = options or GradeOptions()
+    expected = expected if expected is not None else ExpectedValues(assignment)
+    started, path = time.monotonic(), Path(path)
+    data, parsed, refusal = _read(path, assignment)
+    report = SubmissionReport(name=options.name or path.stem, path=str(path), sha256=hashlib.sha256(data).hexdigest(),
+                              assignment=assignment.name, assignment_version=assignment.version,
+                              status=SubmissionStatus.GRADED, isolation=isolation_of(options.sandbox))
+    cases = assignment.cases(public_only=options.public_only)
+    if refusal is not None:
+        _refused(report, refusal, cases)
+    else:
+        report.problems += parsed.notes
+        report.findings = _rule_findings(parsed, assignment)
+        _restore_setup(parsed, assignment, options, report)
+        _run(report, parsed, assignment, cases, expected, options)
+        _blame_failing_callees(report, assignment)
+    score_report(report, assignment.functions)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _read(path: Path, assignment: Assignment) -> tuple[bytes, ParsedNotebook | None, Refusal | None]:
+    """The file's bytes, read once without following a link or blocking, and parsed from those bytes."""
+    try:
+        data = read_regular(path)
+    except SubmissionError as error:
+        return b"", None, error.refusal
+    try:
+        parsed = parse_submission(data, path.name, assignment.setup_marker)
+    except SubmissionError as error:
+        return data, None, error.refusal
+    return data, parsed, _other_assignment(parsed, assignment, path.name)
+
+
+def _other_assignment(parsed: ParsedNotebook, assignment: Assignment, label: str) -> Refusal | None:
+    """A notebook whose graded cells name none of this assignment's functions belongs to another
+    assignment (a mixed batch): say so instead of scoring it 0 function by function."""
+    names = sorted(parsed.graded)
+    expected = tuple(f.name for f in assignment.functions)
+    if names and not set(names) & set(expected):
+        return Refusal(RefusalKind.OTHER_ASSIGNMENT, label, names=tuple(names), expected=expected,
+                       title=assignment.title)
+    return None
+
+
+def _refused(report: SubmissionReport, refusal: Refusal, cases: list[Case]) -> None:
+    report.status = SubmissionStatus.INVALID
+    report.problems.append(Refused(refusal))
+    report.cases = [verdict(case, CaseStatus.SKIPPED, [Ungradable()]) for case in cases]
+
+
+def _restore_setup(parsed: ParsedNotebook, assignment: Assignment, options: GradeOptions,
+                   report: SubmissionReport) -> None:
+    """A submission that lost its imports cell gets the released notebook's, and is told so."""
+    if parsed.setup or options.execute_all:
+        return
+    parsed.setup = _released_setup(assignment)
+    if parsed.setup:
+        report.problems.append(NoSetupCell(assignment.setup_marker))
+
+
+def _run(report: SubmissionReport, parsed: ParsedNotebook, assignment: Assignment, cases: list[Case],
+         expected: ExpectedValues, options: GradeOptions) -> None:
+    """The cases, run in a fresh kernel in a folder of the grader's files, removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
+    runner = None
+    try:
+        os.chmod(workdir, 0o755)
+        assignment.prepare_workdir(workdir)
+        if options.execute_all and options.data_dir:
+            shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
+        runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
+        report.cases = run_cases(CaseJudge(runner, assignment), cases, expected)
+        report.problems += [CellRaised(name, error) for name, error in runner.load_errors.items()]
+        report.problems += runner.problems
+        if runner.grader_failed:
+            report.status = SubmissionStatus.ERROR
+    finally:
+        if runner is not None:
+            runner.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:
+    """A graded function that calls another one (the manifest's `calls`) which fails its own cases
+    most likely fails because of it: say so where no catalogued mistake explains the failure. A case
+    that raised keeps its own explanation (an unwritten function raises NameError whatever it calls)."""
+    failing = {found.function for found in report.cases if not found.passed}
+    for found in report.cases:
+        callees = tuple(name for name in assignment.function(found.function).calls if name in failing)
+        raised = any(d.kind == Kind.RAISED for d in found.differences)
+        if found.passed or raised or not callees or (found.diagnosis is not None and found.diagnosis.named):
+            continue
+        found.diagnosis = Diagnosis(DiagnosisKind.CALLEE, function=found.function, callees=callees)
+
+
+def _released_setup(assignment: Assignment) -> list:
+    """The setup cells of the assignment's own notebook, for a submission that lost its own."""
+    for name in (assignment.solution, assignment.student_notebook):
+        path = assignment.folder / name
+        if name and path.is_file():
+            try:
+                return parse_notebook(read_notebook_text(path.read_text()), assignment.setup_marker).setup
+            except SubmissionError:
+                return []
+    return []
+
+
+def _rule_findings(parsed: ParsedNotebook, assignment: Assignment) -> list:
+    """The course's submission rules, checked statically."""
+    from grader.judge import rules
+
+    return rules.check(parsed, assignment)

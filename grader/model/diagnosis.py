@@ -1,0 +1,71 @@
+"""What a failing case most likely got wrong, as a record: the judge finds it, grader.render words it.
+
+A catalogued mistake's title, explanation and fix are the author's words (the assignment's
+catalogue, a family's texts with its value filled in): they travel as data. Everything the grader
+says about them (the evidence, where the numbers part, that a called function fails first) is
+made from the other fields by grader.render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from grader.model.differences import Difference
+from grader.model.notes import KernelError
+
+
+class DiagnosisKind(StrEnum):
+    """How the likely cause was found."""
+
+    MISTAKE = "mistake"  #: the case's outcome equals a catalogued mistake's stored variant
+    FAMILY = "family"  #: a catalogued family's variant, with a value stated in the cell or fitted, reproduces it
+    ADVICE = "advice"  #: no mistake matches: where the numbers first part, and what that usually means
+    CELL_FAILED = "cell_failed"  #: the cell defining the function raised when it was run
+    CALLEE = "callee"  #: a graded function it calls fails its own cases
+
+
+class Evidence(StrEnum):
+    """Why a family's value is believed."""
+
+    STATED = "stated"  #: the student's cell states it, and a run with it gives the student's outcome
+    FITTED = "fitted"  #: fitted from the student's returned values, and a run with it confirms it
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where in the student's notebook: a line of a cell, and the code there."""
+
+    cell: int  #: the cell's position in the notebook, from 1
+    line: int  #: the line in the cell, from 1
+    code: str  #: that line's code, stripped and cut
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The likely cause of one failing case."""
+
+    kind: DiagnosisKind  #: how it was found
+    mistake: str | None = None  #: the catalogue's id (a family's for a member: its value is `parameter`)
+    title: str = ""  #: the author's title (MISTAKE, FAMILY; ADVICE from the assignment's own table)
+    explanation: str = ""  #: the author's explanation
+    fix: str = ""  #: the author's fix
+    place: Place | None = None  #: the student's line it most likely sits on
+    evidence: Evidence | None = None  #: for a family: stated in the cell, or fitted
+    parameter: str = ""  #: for a family: the value, as its catalogue shows it
+    parameter_name: str = ""  #: for a family: what the value is ("the learning rate")
+    value_shown: bool = True  #: False for a value fitted on a hidden case: the code could have chosen it
+    also_possible: tuple[str, ...] = ()  #: other catalogued mistakes with the same outcome
+    advice: str = ""  #: for ADVICE from the grader's own table: the entry's key (grader.render words it)
+    differing: tuple[str, ...] = ()  #: for ADVICE: the parts that differ like the first one, as paths
+    everything: tuple[str, ...] = ()  #: for ADVICE: every differing part, as paths
+    exception: str = ""  #: for ADVICE on a raise: the exception's type, as the case may show it
+    first: Difference | None = None  #: for ADVICE: the first difference
+    function: str = ""  #: for CELL_FAILED: the function; for CALLEE: the caller
+    callees: tuple[str, ...] = ()  #: for CALLEE: the called functions that fail
+    cell_error: KernelError | None = None  #: for CELL_FAILED: what its cell raised when it was run
+
+    @property
+    def named(self) -> bool:
+        """A catalogued mistake or family member (not only where the numbers part)."""
+        return self.mistake is not None

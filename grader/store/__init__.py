@@ -1,0 +1,1 @@
+"""Where results are kept: the gradebook, one row of records per submission."""
