@@ -262,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except (GraderError, FileNotFoundError) as error:
-        print(f"grader {args.verb}: {error}", file=sys.stderr)
+        from grader.render.errors import error_text
+
+        print(f"grader {args.verb}: {error_text(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"grader {args.verb}: interrupted", file=sys.stderr)

@@ -72,7 +72,9 @@ def _grade(config: pytest.Config):
     from grader.errors import GraderError
     from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
-    from grader.kernel.isolation import Isolation, describe, isolation_of, kernel_launcher, not_sandboxed_reason
+    from grader.kernel.isolation import Isolation, isolation_of, kernel_launcher, not_sandboxed_reason
+    from grader.render.errors import error_text
+    from grader.render.isolation import describe, unavailable_text
 
     notebook = Path(config.getoption(OPTION))
     if not notebook.is_file():
@@ -88,7 +90,7 @@ def _grade(config: pytest.Config):
         hidden = () if assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
         launcher = kernel_launcher(own_code=True, no_sandbox=no_sandbox, hidden=hidden)
     except GraderError as error:
-        raise pytest.UsageError(f"--grade: {error}") from None
+        raise pytest.UsageError(f"--grade: {error_text(error)}") from None
     report = grade_one(notebook, assignment, expected,
                             GradeOptions(public_only=assignment.is_bundle, sandbox=launcher))
     if isolation_of(launcher) != Isolation.NONE:
@@ -96,7 +98,8 @@ def _grade(config: pytest.Config):
     elif no_sandbox:
         config.stash[_NOTE] = f"graded WITHOUT isolation (--grade-no-sandbox): {describe(launcher)}"
     else:
-        config.stash[_NOTE] = f"graded WITHOUT the sandbox, because {not_sandboxed_reason(hidden)}"
+        why = not_sandboxed_reason(hidden)
+        config.stash[_NOTE] = f"graded WITHOUT the sandbox, because {unavailable_text(why) if why else 'unknown'}"
     return notebook, report, assignment
 
 

@@ -43,10 +43,11 @@ def proven_sandbox():
     any student code. Without one a test fails under CI (CI=true) and skips elsewhere, with the reason."""
     from grader.kernel.isolation import Unavailable, bubblewrap
     from grader.kernel.sandbox import hidden_folders
+    from grader.render.isolation import unavailable_text
 
     found = bubblewrap(hidden_folders((ASSIGNMENT_DIR,)))
     if isinstance(found, Unavailable):
-        needed(f"runs student code, which needs the sandbox, and there is none here: {found.sentence()}")
+        needed(f"runs student code, which needs the sandbox, and there is none here: {unavailable_text(found)}")
     return found
 
 

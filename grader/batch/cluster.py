@@ -125,13 +125,15 @@ def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[Gra
     """This worker's own isolation, proven here: (options with its launcher, how kernels run, refusal).
     A worker never grades less isolated than the client asked; the dedicated account is not used,
     since a worker's kernels run side by side with other workers' on the same machine."""
-    from grader.kernel.isolation import describe, kernel_launcher
+    from grader.kernel.isolation import kernel_launcher
+    from grader.render.errors import error_text
+    from grader.render.isolation import describe
 
     try:
         launcher = kernel_launcher(own_code=False, no_sandbox=options.no_sandbox, allow_account=False,
                                    hidden=(assignment.folder, *assignment.instructor_paths))
-    except UserError as refused:
-        return options, "", str(refused)
+    except UserError as refused:  # words made here: the worker's refusal travels to the client as text
+        return options, "", error_text(refused)
     return dataclasses.replace(options, sandbox=launcher), describe(launcher), ""
 
 

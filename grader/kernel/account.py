@@ -110,10 +110,6 @@ class AccountLauncher:
         if self.dedicated:
             kill_account(self.account)
 
-    def describe(self) -> str:
-        what = "dedicated unprivileged account" if self.dedicated else "unprivileged account"
-        return f"{what} {self.account.name} (uid {self.uid}), no sandbox"
-
 
 # Run as the account: `kill -9 -1` signals every process that uid may signal, never the shell itself,
 # and fails once there is none left.

@@ -19,6 +19,7 @@ import shutil
 import sys
 import threading
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from grader.errors import UserError
@@ -32,28 +33,47 @@ from grader.model import Isolation
 BWRAP_VARIABLE = "GRADER_BWRAP"  # the bubblewrap program to use, or "none" to behave as if it could not run
 
 
+class Why(StrEnum):
+    """Why a way of isolating cannot be used here (grader.render.isolation words each, with its fix)."""
+
+    BWRAP_OFF = "bwrap_off"  #: GRADER_BWRAP=none
+    NOT_INSTALLED = "not_installed"  #: no bwrap on the PATH
+    NO_PROGRAM = "no_program"  #: GRADER_BWRAP names no program: path
+    NOT_LINUX = "not_linux"  #: no sandbox on this system: name
+    SANDBOX_UID = "sandbox_uid"  #: the sandboxed Python ran as `uid`, not `expected`
+    SANDBOX_LEAKS = "sandbox_leaks"  #: the sandboxed Python could read `count` hidden files, such as `path`
+    CONTAINER = "container"  #: as root, bubblewrap cannot make namespaces (a container)
+    APPARMOR = "apparmor"  #: Ubuntu's AppArmor restriction on user namespaces
+    SYSCTL = "sysctl"  #: a sysctl (name) forbids user namespaces; `wanted` is the value that allows them
+    CANNOT_BUILD = "cannot_build"  #: bubblewrap failed for another reason
+    NO_ACCOUNT = "no_account"  #: no account called `name`
+    ACCOUNT_NO_PYTHON = "account_no_python"  #: the account `name` cannot run this Python (path)
+    ACCOUNT_UID = "account_uid"  #: the account's probe ran as `uid`, not `expected`
+    ACCOUNT_READS = "account_reads"  #: the account `name` can read `count` hidden files, such as `path`
+    ACCOUNT_WRITES = "account_writes"  #: the account `name` can write `path`
+
+
 @dataclass(frozen=True)
 class Unavailable:
-    """Why one way of isolating cannot be used here, and what would make it work."""
+    """Why one way of isolating cannot be used here; grader.render.isolation says it with its fix."""
 
-    cause: str  #: what is missing, in plain words
-    fix: str  #: what to do about it
+    why: Why
     detail: str = ""  #: what the tool itself said, when it said something
-
-    def sentence(self) -> str:
-        said = f" (it said: {self.detail})" if self.detail else ""
-        return f"{self.cause}{said}; to fix it, {self.fix}."
+    name: str = ""  #: the account, sysctl or system named
+    path: str = ""  #: the file, folder or program named
+    count: int = 0  #: how many files
+    uid: int = 0  #: the uid seen
+    expected: int = 0  #: the uid expected
+    wanted: str = ""  #: SYSCTL: the value that allows user namespaces
 
 
 class IsolationRefused(UserError):
-    """No kernel is started: the isolation this command needs cannot be had here."""
+    """No kernel is started: the isolation this command needs cannot be had here (`why`)."""
 
-    def __init__(self, *why: Unavailable):
+    def __init__(self, *why: Unavailable, no_sandbox: bool = False):
+        super().__init__(*why)
         self.why = why
-        reasons = "".join(f"\n  - {w.sentence()}" for w in why)
-        super().__init__(f"no student code was run, because it cannot be isolated here:{reasons}\nTo run it without "
-                         "isolation anyway, add --no-sandbox to the command: every report then says the kernel was "
-                         "not isolated.")
+        self.no_sandbox = no_sandbox  #: refused although --no-sandbox was given (as root, an account is still needed)
 
 
 Launcher = Sandbox | AccountLauncher  # None stands for an unsandboxed kernel under the user's own account
@@ -65,13 +85,6 @@ def isolation_of(launcher: Launcher | None) -> Isolation:
     if isinstance(launcher, AccountLauncher) and launcher.dedicated:
         return Isolation.ACCOUNT
     return Isolation.NONE
-
-
-def describe(launcher: Launcher | None) -> str:
-    """How kernels run, in words (for reports the kernel cannot have written)."""
-    if launcher is None:
-        return "not isolated: the kernel ran under the grader's own account, without the sandbox"
-    return launcher.describe()
 
 
 def kernel_launcher(*, own_code: bool, no_sandbox: bool, hidden: tuple[Path, ...] = (),
@@ -100,10 +113,10 @@ def kernel_launcher(*, own_code: bool, no_sandbox: bool, hidden: tuple[Path, ...
     raise IsolationRefused(sandbox)
 
 
-def not_sandboxed_reason(hidden: tuple[Path, ...] = ()) -> str:
-    """Why kernels here run without the sandbox, in one sentence ("" when the sandbox works)."""
+def not_sandboxed_reason(hidden: tuple[Path, ...] = ()) -> Unavailable | None:
+    """Why kernels here run without the sandbox (None when the sandbox works)."""
     found = bubblewrap(hidden_folders(hidden))
-    return "" if isinstance(found, Sandbox) else found.sentence()
+    return None if isinstance(found, Sandbox) else found
 
 
 def unsandboxed_as_root() -> AccountLauncher:
@@ -111,9 +124,7 @@ def unsandboxed_as_root() -> AccountLauncher:
     able to run this Python (proven once per process)."""
     found = accounts.dedicated_account() or accounts.find_account(accounts.FALLBACK_ACCOUNT)
     if found is None:
-        raise UserError(f"--no-sandbox as root still runs student code as an unprivileged account, and there is "
-                        f"neither {accounts.DEDICATED_ACCOUNT} nor {accounts.FALLBACK_ACCOUNT} here: create one "
-                        f"(useradd --system --no-create-home --shell /usr/sbin/nologin {accounts.DEDICATED_ACCOUNT})")
+        raise IsolationRefused(Unavailable(Why.NO_ACCOUNT, name=accounts.DEDICATED_ACCOUNT), no_sandbox=True)
     launcher = AccountLauncher(found, dedicated=False)
     with _lock:
         key = ("unsandboxed", found)
@@ -122,8 +133,7 @@ def unsandboxed_as_root() -> AccountLauncher:
             _cache[key] = _runs_python(answer, launcher) or launcher
         proven = _cache[key]
     if isinstance(proven, Unavailable):
-        raise UserError(f"--no-sandbox as root runs student code as the account {found.name}, which cannot run it "
-                        f"here: {proven.sentence()}")
+        raise IsolationRefused(proven, no_sandbox=True)
     return launcher
 
 
@@ -158,20 +168,16 @@ def forget_probes() -> None:
 def _bwrap_program() -> str | Unavailable:
     chosen = os.environ.get(BWRAP_VARIABLE, "")
     if chosen == "none":
-        return Unavailable(f"bubblewrap is turned off ({BWRAP_VARIABLE}=none)", f"unset {BWRAP_VARIABLE}")
+        return Unavailable(Why.BWRAP_OFF)
     found = shutil.which(chosen or "bwrap")
     if found is None:
-        return Unavailable("bubblewrap (the sandbox program) is not installed" if not chosen
-                           else f"{BWRAP_VARIABLE}={chosen} names no program",
-                           "install it (apt-get install bubblewrap on Debian and Ubuntu, dnf install "
-                           "bubblewrap on Fedora)")
+        return Unavailable(Why.NO_PROGRAM, path=chosen) if chosen else Unavailable(Why.NOT_INSTALLED)
     return found
 
 
 def _probe_bubblewrap(hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
     if not sys.platform.startswith("linux"):
-        name = {"darwin": "macOS", "win32": "Windows"}.get(sys.platform, sys.platform)
-        return Unavailable(f"there is no sandbox on {name}", "grade on Linux, where bubblewrap provides one")
+        return Unavailable(Why.NOT_LINUX, name=sys.platform)
     program = _bwrap_program()
     if isinstance(program, Unavailable):
         return program
@@ -185,12 +191,9 @@ def _sandbox_held(answer: ProbeAnswer, sandbox: Sandbox) -> Unavailable | None:
     if answer.failure:
         return _why_bubblewrap_failed(answer.failure)
     if answer.uid != sandbox.uid:
-        return Unavailable(f"inside the sandbox, Python ran as uid {answer.uid}, not as the unprivileged uid "
-                           f"{sandbox.uid}", "report this as a bug in the grader")
+        return Unavailable(Why.SANDBOX_UID, uid=answer.uid or 0, expected=sandbox.uid)
     if answer.readable:
-        return Unavailable(f"inside the sandbox, a kernel could read {len(answer.readable)} file(s) it must not see, "
-                           f"such as {answer.readable[0]}", "report this as a bug in the grader, and meanwhile "
-                           "install the grader outside the folders Python is installed in")
+        return Unavailable(Why.SANDBOX_LEAKS, path=answer.readable[0], count=len(answer.readable))
     return None
 
 
@@ -202,34 +205,22 @@ def _sysctl(name: str) -> str:
 
 
 def _why_bubblewrap_failed(said: str) -> Unavailable:
-    """Plain words for bubblewrap's failure here: which setting of this machine stops it."""
+    """Which setting of this machine stops bubblewrap (`said`: what bubblewrap said)."""
     if os.geteuid() == 0:
-        return Unavailable("bubblewrap cannot create the namespaces of the sandbox here (a container without "
-                           "the rights to do so, such as Docker's default)",
-                           "give the container those rights (docker run --security-opt seccomp=unconfined "
-                           "--security-opt apparmor=unconfined --cap-add SYS_ADMIN), or grade on a machine where "
-                           "bubblewrap works; on Gradescope, the bundle's setup.sh makes the account "
-                           f"{accounts.DEDICATED_ACCOUNT} that kernels run as instead", said)
+        return Unavailable(Why.CONTAINER, said, name=accounts.DEDICATED_ACCOUNT)
     if _sysctl("kernel.apparmor_restrict_unprivileged_userns") == "1":
-        return Unavailable("this system lets no ordinary user's program create a user namespace, which bubblewrap "
-                           "needs (kernel.apparmor_restrict_unprivileged_userns = 1, as on Ubuntu 23.10 and later)",
-                           "give bubblewrap an AppArmor profile that allows it (docs/security.md shows one), or run "
-                           "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or grade as root", said)
+        return Unavailable(Why.APPARMOR, said)
     for name, wanted in (("kernel.unprivileged_userns_clone", "1"), ("user.max_user_namespaces", "15000")):
         if _sysctl(name) == "0":
-            return Unavailable(f"this system lets no ordinary user create a user namespace, which bubblewrap "
-                               f"needs ({name} = 0)", f"run sudo sysctl -w {name}={wanted}, or grade as root", said)
-    return Unavailable("bubblewrap is installed but cannot build the sandbox here",
-                       "grade as root, or on a machine where bubblewrap works", said)
+            return Unavailable(Why.SYSCTL, said, name=name, wanted=wanted)
+    return Unavailable(Why.CANNOT_BUILD, said)
 
 
 def _probe_account(hidden: tuple[Path, ...], protect: tuple[Path, ...]) -> AccountLauncher | Unavailable:
     name = os.environ.get(accounts.ACCOUNT_VARIABLE) or accounts.DEDICATED_ACCOUNT
     found = accounts.dedicated_account()
     if found is None:
-        return Unavailable(f"there is no unprivileged account {name} for kernels to run as",
-                           f"create it with useradd --system --no-create-home --shell /usr/sbin/nologin {name} "
-                           "(the Gradescope bundle's setup.sh does)")
+        return Unavailable(Why.NO_ACCOUNT, name=name)
     launcher = AccountLauncher(found, dedicated=True)
     grader_package = Path(__file__).resolve().parents[1]
     writable = [*protect, grader_package, *sorted(grader_package.rglob("*.py")), *python_paths()]
@@ -256,10 +247,7 @@ def _ask_as(launcher: AccountLauncher, read: list[Path], write: list[Path], kill
 
 def _runs_python(answer: ProbeAnswer, launcher: AccountLauncher) -> Unavailable | None:
     if answer.failure:
-        return Unavailable(f"the account {launcher.account.name} cannot run this Python ({sys.executable})",
-                           "install the grader where every account can read and run it, as the Gradescope "
-                           "bundle's setup.sh does (a private folder above it, such as /root, shuts the account "
-                           "out)", answer.failure)
+        return Unavailable(Why.ACCOUNT_NO_PYTHON, answer.failure, name=launcher.account.name, path=sys.executable)
     return None
 
 
@@ -268,14 +256,9 @@ def _account_held(answer: ProbeAnswer, launcher: AccountLauncher) -> Unavailable
     if answer.failure:
         return _runs_python(answer, launcher)
     if answer.uid != launcher.uid:
-        return Unavailable(f"the probe ran as uid {answer.uid}, not as {name} (uid {launcher.uid})",
-                           "report this as a bug in the grader")
+        return Unavailable(Why.ACCOUNT_UID, name=name, uid=answer.uid or 0, expected=launcher.uid)
     if answer.readable:
-        folder = Path(answer.readable[0]).parent
-        return Unavailable(f"the account {name} can read {len(answer.readable)} file(s) it must not see, such as "
-                           f"{answer.readable[0]}", f"make the folder private to root (chmod -R go-rwx {folder}; "
-                           "the Gradescope bundle's setup.sh does this for /autograder/source)")
+        return Unavailable(Why.ACCOUNT_READS, name=name, path=answer.readable[0], count=len(answer.readable))
     if answer.writable:
-        return Unavailable(f"the account {name} can write {answer.writable[0]}, which holds the grader or its "
-                           "results", f"take the write permission away (chmod -R go-w {answer.writable[0]})")
+        return Unavailable(Why.ACCOUNT_WRITES, name=name, path=answer.writable[0])
     return None

@@ -226,12 +226,6 @@ class Sandbox:
     def after_stop(self) -> None:
         """Nothing to do: killing bubblewrap ends the kernel's whole PID namespace."""
 
-    def describe(self) -> str:
-        from grader.kernel import cgroups
-
-        return (f"bubblewrap sandbox ({'root, dropping to' if self.mode == 'root' else 'user namespace,'} "
-                f"uid {self.uid}; {cgroups.description()})")
-
 
 def kernel_environment(home: str, matplotlib: str) -> dict[str, str]:
     """A kernel's whole environment: nothing of the grader's (tokens, paths) leaks in."""

@@ -20,14 +20,12 @@ from grader.render.console import EXIT_INVALID, Style, print_report, use_color
 
 def not_isolated_note(sandbox, no_sandbox: bool) -> str:
     """The one line a self-check prints when its kernel was not isolated ("" when it was)."""
-    from grader.kernel.isolation import Isolation, describe, isolation_of, not_sandboxed_reason
+    from grader.kernel.isolation import Isolation, isolation_of, not_sandboxed_reason
+    from grader.render.isolation import not_isolated_note as note
 
     if isolation_of(sandbox) != Isolation.NONE:
         return ""
-    if no_sandbox:
-        return f"note: this run was not isolated (--no-sandbox): {describe(sandbox)}."
-    return (f"note: this run was not isolated, because {not_sandboxed_reason()} The notebook's code ran with your "
-            "own permissions.")
+    return note(sandbox, no_sandbox, None if no_sandbox else not_sandboxed_reason())
 
 
 def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limits: Limits | None = None,

@@ -58,7 +58,8 @@ def check_dask_address(address: str) -> None:
 def _say_isolation(sandbox, no_sandbox: bool, dask: str | None) -> None:
     """One line when kernels are not sandboxed: how they run instead (an external cluster's workers
     each prove their own isolation, and the client prints what each one said)."""
-    from grader.kernel.isolation import Isolation, describe, isolation_of
+    from grader.kernel.isolation import Isolation, isolation_of
+    from grader.render.isolation import describe
 
     if dask and not dask.startswith("local:"):
         return

@@ -267,13 +267,14 @@ def run_on_gradescope(root: Path) -> int:
     account is gone: nothing the kernel ran can change it or the code that writes it.
     """
     from grader.kernel.isolation import IsolationRefused
+    from grader.render.isolation import refused_text
 
     status = 0
     try:
         document = _grade_submission(root)
     except IsolationRefused as refused:
-        document, status = _failure_results(f"The autograder did not run this submission: {refused} Tell your "
-                                            "instructor."), 2
+        document, status = _failure_results(f"The autograder did not run this submission: {refused_text(refused)} "
+                                            "Tell your instructor."), 2
     except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
         document = _failure_results(f"The autograder could not grade this submission ({type(error).__name__}: "
                                     f"{error}). Tell your instructor.")
@@ -300,7 +301,8 @@ def _grade_submission(root: Path) -> dict:
     from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from grader.kernel.account import kill_account
-    from grader.kernel.isolation import describe, kernel_launcher
+    from grader.kernel.isolation import kernel_launcher
+    from grader.render.isolation import describe
 
     config = json.loads((root / "source" / "gradescope.json").read_text())
     assignment = load_assignment(root / "source" / "tree" / config["assignment"])

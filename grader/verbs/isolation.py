@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from grader.assignment.manifest import Assignment
-from grader.kernel.isolation import IsolationRefused, describe, kernel_launcher
+from grader.kernel.isolation import IsolationRefused, kernel_launcher
+from grader.render.isolation import describe, unavailable_text
 
 
 def show_isolation(assignment: Assignment | None = None) -> int:
@@ -21,7 +22,7 @@ def show_isolation(assignment: Assignment | None = None) -> int:
     except IsolationRefused as refused:
         print("student code cannot be isolated here, so grade would refuse to run it:", file=sys.stderr)
         for why in refused.why:
-            print(f"  - {why.sentence()}", file=sys.stderr)
+            print(f"  - {unavailable_text(why)}", file=sys.stderr)
         return 2
     print(f"student code would run isolated: {describe(launcher)}")
     return 0
