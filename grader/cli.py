@@ -53,107 +53,120 @@ def _positive(kind):
     return parse
 
 
-def _add_limit_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("limits (override the assignment manifest's [limits])")
-    group.add_argument("--case-seconds", type=_positive(float), help="wall-clock limit of one case")
-    group.add_argument("--submission-seconds", type=_positive(float), help="wall-clock limit of one submission")
-    group.add_argument("--cpu-seconds", type=_positive(int), help="CPU-time limit of the kernel process")
-    group.add_argument("--memory-mb", type=_positive(int), help="address-space limit of the kernel process")
-    group.add_argument("--processes", type=_positive(int), help="how many processes the kernel may have at once")
-    group.add_argument("--output-bytes", type=_positive(int),
-                       help="characters of output kept per cell (ten times as much stops the cell as a flood)")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run kernels without isolation, on this command only (every report then says the kernel "
-                             "was not isolated; as root, kernels still run as an unprivileged account)")
+# One row per option: (flags, argparse keyword arguments).
+Options = tuple[tuple[tuple[str, ...], dict[str, object]], ...]
+
+
+def _option(*flags: str, **settings: object) -> tuple[tuple[str, ...], dict[str, object]]:
+    return flags, settings
+
+
+ASSIGNMENT = _option("--assignment", help=ASSIGNMENT_HELP)
+DATA_HELP = "(default: the folder in the environment variable the manifest names as data_variable"
+LIMITS: Options = (
+    _option("--case-seconds", type=_positive(float), help="wall-clock limit of one case"),
+    _option("--submission-seconds", type=_positive(float), help="wall-clock limit of one submission"),
+    _option("--cpu-seconds", type=_positive(int), help="CPU-time limit of the kernel process"),
+    _option("--memory-mb", type=_positive(int), help="address-space limit of the kernel process"),
+    _option("--processes", type=_positive(int), help="how many processes the kernel may have at once"),
+    _option("--output-bytes", type=_positive(int),
+            help="characters of output kept per cell (ten times as much stops the cell as a flood)"),
+)
+NO_SANDBOX = _option("--no-sandbox", action="store_true",
+                     help="run kernels without isolation, on this command only (every report then says the kernel "
+                          "was not isolated; as root, kernels still run as an unprivileged account)")
+
+# verb: (help, description, options, takes the [limits] overrides)
+VERBS: dict[str, tuple[str, str, Options, bool]] = {
+    "release": (
+        "build the student bundle from the solution notebook",
+        "Blank every YOUR CODE region of the solution notebook, clear its outputs, and copy the support files "
+        "beside it: a folder and a zip holding nothing secret.",
+        (ASSIGNMENT,
+         _option("--out", default="release", help="bundle folder to write (default: ./release); the zip is written "
+                                                   "beside it"),
+         _option("--data", help="folder with the dataset files to ship in the bundle's datasets/ (default: none; "
+                                "students point the assignment's data variable at them)")), False),
+    "check": (
+        "self-check a notebook on the public cases",
+        "Run the public cases on a notebook and say, per graded function, what passed and what differs. Exit "
+        "status: 0 all passed, 1 something failed, 2 the file cannot be graded.",
+        (_option("notebook", help="the .ipynb file to check"), ASSIGNMENT,
+         _option("--color", choices=["auto", "always", "never"], default="auto",
+                 help="colour the output: on a terminal (auto, the default), always, or never")), True),
+    "grade": (
+        "grade submissions and write reports and a gradebook",
+        "Grade notebooks on every case, public and hidden. PATH is a notebook, a folder of notebooks or a zip of "
+        "them. Results are kept in DIR/gradebook.sqlite as each submission finishes: run the same command again to "
+        "grade only what is new or changed. Exit status: 0 every submission has its verdict (files that are not a "
+        "gradable notebook are refused with a score of 0 and counted apart), 1 the grader itself failed on some "
+        "(their rows say error: run the same command again) or the batch could not run, 2 bad input (no such "
+        "file, nothing to grade, a bad option or assignment).",
+        (_option("paths", nargs="+", metavar="PATH",
+                 help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)"),
+         ASSIGNMENT,
+         _option("--out", default="graded", help="output folder (default: ./graded)"),
+         _option("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)"),
+         _option("--dask", metavar="ADDRESS",
+                 help="grade on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N worker "
+                      "processes on this machine (needs pip install -e '.[dask]')"),
+         _option("--execute", choices=["graded", "all"], default="graded",
+                 help="run only setup and graded cells (default) or the whole notebook"),
+         _option("--data", help=f"dataset folder for --execute all {DATA_HELP})"),
+         _option("--regrade", action="store_true", help="grade everything again, even unchanged files"),
+         _option("--quiet", action="store_true", help="no progress bar")), True),
+    "expected": (
+        "regenerate or verify the stored expected values",
+        "Run the reference on every case and write the expected values (expected.npz, "
+        "public_tests_expected.json, and the mistake catalogue's values when there is one); with --check, only "
+        "compare and fail when they are out of date.",
+        (ASSIGNMENT,
+         _option("--check", action="store_true", help="fail (exit 1) when the stored values are stale")), False),
+    "bench": (
+        "time check and grade, with whole-notebook runs as the baseline",
+        "Print, as JSON, how long `grader check` takes on the solution, how long running the whole solution "
+        "notebook takes (the baseline), and how many submissions a minute `grader grade` handles on a batch of "
+        "copies.",
+        (ASSIGNMENT,
+         _option("--submissions", type=_positive(int), default=100,
+                 help="batch size for the throughput figure (default: 100)"),
+         _option("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)"),
+         _option("--data", help=f"dataset folder for the whole-notebook baseline {DATA_HELP}; without one the "
+                                "baseline is left out)"),
+         _option("--skip-baseline", action="store_true", help="leave out the whole-notebook run"),
+         _option("--skip-dask", action="store_true",
+                 help="leave out the same batch on a Dask LocalCluster with as many workers (timed when distributed "
+                      "is installed)"),
+         _option("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")), False),
+    "gradescope": (
+        "build Gradescope's autograder.zip",
+        "Write Gradescope's programming-assignment autograder bundle: setup.sh, run_autograder, the grader as a "
+        "wheel with pinned requirements, and the instructor's side of the assignment.",
+        (ASSIGNMENT,
+         _option("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")), False),
+    "isolation": (
+        "say how student code would be isolated here",
+        "Prove, as grade would before grading, that student code can be isolated on this machine (the sandbox, or "
+        "as root without it a dedicated unprivileged account), and say how; or say why not and what to do. Exit "
+        "status: 0 isolated, 2 not.",
+        (_option("--assignment", help="also prove that no kernel can read this assignment folder"),), False),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, built from the VERBS table."""
     parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
-
-    release = verbs.add_parser("release", help="build the student bundle from the solution notebook",
-                               description="Blank every YOUR CODE region of the solution notebook, clear its "
-                                           "outputs, and copy the support files beside it: a folder and a zip "
-                                           "holding nothing secret.")
-    release.add_argument("--assignment", help=ASSIGNMENT_HELP)
-    release.add_argument("--out", default="release", help="bundle folder to write (default: ./release); "
-                                                          "the zip is written beside it")
-    release.add_argument("--data", help="folder with the dataset files to ship in the bundle's datasets/ "
-                                        "(default: none; students point the assignment's data variable at them)")
-
-    check = verbs.add_parser("check", help="self-check a notebook on the public cases",
-                             description="Run the public cases on a notebook and say, per graded function, what "
-                                         "passed and what differs. Exit status: 0 all passed, 1 something failed, "
-                                         "2 the file cannot be graded.")
-    check.add_argument("notebook", help="the .ipynb file to check")
-    check.add_argument("--assignment", help=ASSIGNMENT_HELP)
-    check.add_argument("--color", choices=["auto", "always", "never"], default="auto",
-                       help="colour the output: on a terminal (auto, the default), always, or never")
-    _add_limit_options(check)
-
-    grade = verbs.add_parser("grade", help="grade submissions and write reports and a gradebook",
-                             description="Grade notebooks on every case, public and hidden. PATH is a notebook, "
-                                         "a folder of notebooks or a zip of them. Results are kept in DIR/"
-                                         "gradebook.sqlite as each submission finishes: run the same command "
-                                         "again to grade only what is new or changed. Exit status: 0 every "
-                                         "submission has its verdict (files that are not a gradable notebook "
-                                         "are refused with a score of 0 and counted apart), 1 the grader "
-                                         "itself failed on some (their rows say error: run the same command "
-                                         "again) or the batch could not run, 2 bad input (no such file, "
-                                         "nothing to grade, a bad option or assignment).")
-    grade.add_argument("paths", nargs="+", metavar="PATH",
-                       help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)")
-    grade.add_argument("--assignment", help=ASSIGNMENT_HELP)
-    grade.add_argument("--out", default="graded", help="output folder (default: ./graded)")
-    grade.add_argument("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)")
-    grade.add_argument("--dask", metavar="ADDRESS",
-                       help="grade on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N "
-                            "worker processes on this machine (needs pip install -e '.[dask]')")
-    grade.add_argument("--execute", choices=["graded", "all"], default="graded",
-                       help="run only setup and graded cells (default) or the whole notebook")
-    grade.add_argument("--data", help="dataset folder for --execute all (default: the folder in the environment "
-                                      "variable the manifest names as data_variable)")
-    grade.add_argument("--regrade", action="store_true", help="grade everything again, even unchanged files")
-    grade.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_limit_options(grade)
-
-    expected = verbs.add_parser("expected", help="regenerate or verify the stored expected values",
-                                description="Run the reference on every case and write the expected values "
-                                            "(expected.npz, public_tests_expected.json, and the mistake "
-                                            "catalogue's values when there is one); with --check, only "
-                                            "compare and fail when they are out of date.")
-    expected.add_argument("--assignment", help=ASSIGNMENT_HELP)
-    expected.add_argument("--check", action="store_true", help="fail (exit 1) when the stored values are stale")
-
-    bench = verbs.add_parser("bench", help="time check and grade, with whole-notebook runs as the baseline",
-                             description="Print, as JSON, how long `grader check` takes on the solution, how long "
-                                         "running the whole solution notebook takes (the baseline), and how many "
-                                         "submissions a minute `grader grade` handles on a batch of copies.")
-    bench.add_argument("--assignment", help=ASSIGNMENT_HELP)
-    bench.add_argument("--submissions", type=_positive(int), default=100,
-                       help="batch size for the throughput figure (default: 100)")
-    bench.add_argument("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)")
-    bench.add_argument("--data", help="dataset folder for the whole-notebook baseline (default: the folder in the "
-                                      "environment variable the manifest names as data_variable; without one "
-                                      "the baseline is left out)")
-    bench.add_argument("--skip-baseline", action="store_true", help="leave out the whole-notebook run")
-    bench.add_argument("--skip-dask", action="store_true",
-                       help="leave out the same batch on a Dask LocalCluster with as many workers (timed when "
-                            "distributed is installed)")
-    bench.add_argument("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")
-    gradescope = verbs.add_parser("gradescope", help="build Gradescope's autograder.zip",
-                                  description="Write Gradescope's programming-assignment autograder bundle: "
-                                              "setup.sh, run_autograder, the grader as a wheel with pinned "
-                                              "requirements, and the instructor's side of the assignment.")
-    gradescope.add_argument("--assignment", help=ASSIGNMENT_HELP)
-    gradescope.add_argument("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")
-    isolation = verbs.add_parser("isolation", help="say how student code would be isolated here",
-                                 description="Prove, as grade would before grading, that student code can be "
-                                             "isolated on this machine (the sandbox, or as root without it a "
-                                             "dedicated unprivileged account), and say how; or say why not and "
-                                             "what to do. Exit status: 0 isolated, 2 not.")
-    isolation.add_argument("--assignment", help="also prove that no kernel can read this assignment folder")
+    for name, (summary, description, options, limits) in VERBS.items():
+        verb = verbs.add_parser(name, help=summary, description=description)
+        for flags, settings in options:
+            verb.add_argument(*flags, **settings)  # type: ignore[arg-type]
+        if limits:
+            group = verb.add_argument_group("limits (override the assignment manifest's [limits])")
+            for flags, settings in LIMITS:
+                group.add_argument(*flags, **settings)  # type: ignore[arg-type]
+            verb.add_argument(*NO_SANDBOX[0], **NO_SANDBOX[1])  # type: ignore[arg-type]
     return parser
 
 

@@ -18,14 +18,14 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from grader.batch.collection import Submission  # noqa: E402
-from grader.grading import GradeOptions  # noqa: E402
-from grader.kernel.processes import process_tree  # noqa: E402
-from tests.batch_helpers import environment  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
-from tests.fixtures import make_report, problem_texts, said  # noqa: E402
-from tests.hostile_corpus import CORPUS  # noqa: E402
-from tests.hostile_grading import (  # noqa: E402
+from grader.batch.collection import Submission
+from grader.grading import GradeOptions
+from grader.kernel.processes import process_tree
+from tests.batch_helpers import environment
+from tests.conftest import ROOT
+from tests.fixtures import make_report, problem_texts, said
+from tests.hostile_corpus import CORPUS
+from tests.hostile_grading import (
     grade_command,
     gradebook_rows,
     guarded_files,
@@ -33,7 +33,7 @@ from tests.hostile_grading import (  # noqa: E402
     planted_files,
     subreaper,
 )
-from tests.intake_corpus import write_intake_corpus  # noqa: E402
+from tests.intake_corpus import write_intake_corpus
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

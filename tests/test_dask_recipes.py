@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("dask_jobqueue")
 
-from tests.batch_helpers import environment  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+from tests.batch_helpers import environment
+from tests.conftest import ROOT
 
 PAGE = ROOT / "docs" / "dask.md"
 SECTION = "## On Slurm"

@@ -219,6 +219,31 @@ def _require(table: dict, key: str, where: str):
     return table[key]
 
 
+def _graded_functions(manifest: dict, path: Path) -> list[GradedFunction]:
+    """The manifest's [[function]] tables, each checked on its own and against the others."""
+    functions = [
+        GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
+                       tuple(f.get("signature", ())), tuple(f.get("returns", ())),
+                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"),
+                       _labels(f, str(path)), tuple(f.get("calls", ())))
+        for f in manifest.get("function", [])
+    ]
+    if not functions:
+        raise AssignmentError(f"{path} declares no [[function]] to grade")
+    graded_names = {f.name for f in functions}
+    for graded in functions:
+        taken = sorted(set(graded.returns) & RESERVED_PARTS)
+        if taken:
+            raise AssignmentError(f"{path}: '{graded.name}' names a returned part {taken[0]!r}, which a case's "
+                                  f"`compare` list already uses for the grader's own check "
+                                  f"({', '.join(sorted(RESERVED_PARTS))}): rename that part in `returns`")
+        unknown = [name for name in graded.calls if name not in graded_names]
+        if unknown:
+            raise AssignmentError(f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
+                                  "(calls lists other [[function]] names)")
+    return functions
+
+
 def load_assignment(folder: str | Path) -> Assignment:
     """Read an assignment folder (or a release bundle) and check its manifest."""
     folder = Path(folder).resolve()
@@ -231,27 +256,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         raise AssignmentError(f"{path} is not valid TOML: {error}") from None
     head = _require(manifest, "assignment", str(path))
     where = f"{path} [assignment]"
-    functions = [
-        GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
-                       tuple(f.get("signature", ())), tuple(f.get("returns", ())),
-                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"),
-                       _labels(f, str(path)), tuple(f.get("calls", ())))
-        for f in manifest.get("function", [])
-    ]
-    if not functions:
-        raise AssignmentError(f"{path} declares no [[function]] to grade")
-    for graded in functions:
-        taken = sorted(set(graded.returns) & RESERVED_PARTS)
-        if taken:
-            raise AssignmentError(f"{path}: '{graded.name}' names a returned part {taken[0]!r}, which a case's "
-                                  f"`compare` list already uses for the grader's own check "
-                                  f"({', '.join(sorted(RESERVED_PARTS))}): rename that part in `returns`")
-    graded_names = {f.name for f in functions}
-    for graded in functions:
-        unknown = [name for name in graded.calls if name not in graded_names]
-        if unknown:
-            raise AssignmentError(f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
-                                  "(calls lists other [[function]] names)")
+    functions = _graded_functions(manifest, path)
     limits = _limits(manifest.get("limits", {}), path)
     tolerance = manifest.get("tolerance", {})
     assignment = Assignment(
