@@ -160,3 +160,86 @@ def test_import_grader_is_cheap(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.stdout.strip() == "['grader']", done.stderr[-2000:]
+
+
+# --- records and words -----------------------------------------------------------------------------
+
+SERIALIZERS = {"to_dict", "from_dict", "to_json", "from_json"}
+RENDER = "grader.render"
+BELOW_RENDER = ("grader.store", "grader.grading", "grader.judge", "grader.kernel", "grader.assignment", "grader.model")
+
+
+def _decorated_as_record(node: ast.ClassDef) -> bool:
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name in ("dataclass", "_record"):
+            return True
+    return any(getattr(base, "id", "") == "NamedTuple" for base in node.bases)
+
+
+def _only_data(node: ast.ClassDef) -> bool:
+    """A record holds data: its methods are private, properties, or (de)serializers only."""
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+            decorators = {getattr(d, "id", getattr(d, "attr", "")) for d in item.decorator_list}
+            if not (item.name.startswith("_") or item.name in SERIALIZERS or "property" in decorators):
+                return False
+    return True
+
+
+def records_by_module(sources: dict[str, str]) -> dict[str, set[str]]:
+    """The records (dataclasses that only hold data) each module defines."""
+    found: dict[str, set[str]] = {}
+    for name, source in sources.items():
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ClassDef) and _decorated_as_record(node) and _only_data(node):
+                found.setdefault(name, set()).add(node.name)
+    return found
+
+
+def records_outside_the_model(sources: dict[str, str]) -> list[str]:
+    """Each record that another unit imports but that is defined outside grader.model."""
+    records = records_by_module(sources)
+    wrong = []
+    for name, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.ImportFrom) or node.module not in records:
+                continue
+            if name == "grader" or unit(node.module)[1] == unit(name)[1]:
+                continue
+            for alias in node.names:
+                if alias.name in records[node.module] and not node.module.startswith("grader.model"):
+                    wrong.append(f"{name} imports the record {node.module}.{alias.name}")
+    return wrong
+
+
+SOURCES = {name: path.read_text() for name, path in MODULES.items()}
+
+
+def test_records_that_cross_units_live_in_the_model():
+    assert records_outside_the_model(SOURCES) == []
+
+
+def test_the_record_check_sees_a_record_defined_elsewhere():
+    planted = dict(SOURCES)
+    planted["grader.judge.planted"] = "from dataclasses import dataclass\n@dataclass\nclass Verdict:\n    ok: bool\n"
+    planted["grader.render.planted"] = "from grader.judge.planted import Verdict\n"
+    found = set(records_outside_the_model(planted)) - set(records_outside_the_model(SOURCES))
+    assert found == {"grader.render.planted imports the record grader.judge.planted.Verdict"}
+
+
+def test_no_record_is_read_like_a_dict():
+    """Records are read by attribute: none defines __getitem__ (the dict shim the model replaced)."""
+    shims = [f"{name}.{node.name}" for name, source in SOURCES.items() for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.ClassDef) and any(isinstance(item, ast.FunctionDef) and item.name == "__getitem__"
+                                                       for item in node.body)]
+    assert shims == []
+
+
+def test_nothing_below_the_rendering_package_imports_it():
+    """The judge, grading, the kernel layer, the gradebook and the model make no sentences: they
+    import nothing from grader.render (which words their records)."""
+    wrong = [f"{name} imports {target}" for name, targets in GRAPH.items() if name.startswith(BELOW_RENDER)
+             for target in targets if target.startswith(RENDER)]
+    assert wrong == []

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grader.assignment.notebook import CodeCell, graded_name
+from grader.assignment.notebook import graded_name
 from grader.judge.compare import compare as compare_case
 from grader.judge.diagnose import diagnose, load_catalogue, localise, locate, match_mistakes, read_variant_table
 from grader.judge.expected import (
@@ -30,6 +30,7 @@ from grader.judge.expected import (
 )
 from grader.kernel.untrusted import KernelResult, raised_result, result_of_value
 from grader.model import CaseVerdict, SubmissionReport
+from grader.model.notebook import CodeCell
 from grader.render.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
 from tests.conftest import ASSIGNMENT_DIR
 from tests.fixtures import problem_texts, said

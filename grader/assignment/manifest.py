@@ -37,6 +37,8 @@ def load_module(path: Path, label: str, import_paths: tuple[Path, ...] = ()) -> 
             if str(folder) not in sys.path:
                 sys.path.insert(0, str(folder))
         spec = importlib.util.spec_from_file_location(label, path)
+        if spec is None or spec.loader is None:
+            raise AssignmentError(f"{path} cannot be imported as a Python module")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _MODULES[key] = module

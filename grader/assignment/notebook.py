@@ -12,13 +12,13 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import nbformat.reader
 
 from grader.errors import GraderError
+from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.notes import DuplicateCells
 from grader.model.refusal import Refusal, RefusalKind
 
@@ -35,25 +35,9 @@ class SubmissionError(GraderError):
         self.refusal = refusal
 
 
-@dataclass
-class CodeCell:
-    index: int  # position among all cells, 0-based
-    source: str
-
-
-@dataclass
-class ParsedNotebook:
-    cells: list[CodeCell]
-    graded: dict[str, CodeCell] = field(default_factory=dict)
-    duplicates: dict[str, list[int]] = field(default_factory=dict)
-    setup: list[CodeCell] = field(default_factory=list)
-    notes: list = field(default_factory=list)  #: problems found while parsing (grader.model.notes)
-    notebook: nbformat.NotebookNode | None = None
-
-
 def graded_name(source: str) -> str | None:
     """The function named by a cell's `# GRADED FUNCTION:` first line, if it has one."""
-    first = FIRST_LINE.match(source).group(1)  # no copy of the rest: this runs on every cell, often
+    first = FIRST_LINE.match(source).group(1)  # type: ignore[union-attr] # it matches any text; no copy of the rest: this runs on every cell, often
     match = GRADED_LINE.match(first)
     return match.group(1) if match else None
 

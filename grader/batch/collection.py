@@ -304,7 +304,7 @@ def collect_submissions(paths: list[Path], staging: Path,
     # Files given one by one that share a name (alice/hw.ipynb, bob/hw.ipynb) are told apart by their
     # folder, so the same file gets the same name whatever the order of the arguments.
     stems = Counter(Path(p).stem for p in paths if Path(p).suffix.lower() == ".ipynb"
-                    and modes[str(p)] is not None and not stat.S_ISDIR(modes[str(p)]))
+                    and _is_file_mode(modes[str(p)]))
     for given in paths:
         path, mode = Path(given), modes[str(given)]
         if mode is None:
@@ -326,6 +326,11 @@ def collect_submissions(paths: list[Path], staging: Path,
                 submissions.append(_problem(names, label, path, source, _unusable(path, mode), source,
                                             _origin(path)))
     return submissions, warnings
+
+
+def _is_file_mode(mode: int | None) -> bool:
+    """Something that exists and is not a folder."""
+    return mode is not None and not stat.S_ISDIR(mode)
 
 
 def _lstat_mode(path: Path) -> int | None:

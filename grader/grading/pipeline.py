@@ -22,7 +22,6 @@ from grader.assignment.notebook import (
     read_regular,
 )
 from grader.grading.judging import CaseJudge, run_cases, verdict
-from grader.grading.options import GradeOptions
 from grader.grading.runner import KernelRunner
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
@@ -30,6 +29,7 @@ from grader.kernel.isolation import isolation_of
 from grader.model import Case, CaseStatus, Kind, SubmissionReport, SubmissionStatus
 from grader.model.diagnosis import Diagnosis, DiagnosisKind
 from grader.model.notes import CellRaised, NoSetupCell, Refused, Ungradable
+from grader.model.options import GradeOptions
 from grader.model.refusal import Refusal, RefusalKind
 
 

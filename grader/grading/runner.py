@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
-from grader.assignment.notebook import CodeCell, ParsedNotebook
-from grader.grading.options import GradeOptions
 from grader.kernel.isolation import isolation_of
 from grader.kernel.session import CellOutcome, KernelSession, KernelStartError
 from grader.model import CellStatus, Isolation, Limits
+from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.notes import (
     HarnessFailed,
     KernelError,
@@ -30,6 +29,7 @@ from grader.model.notes import (
     TooManySetupCells,
     WholeNotebookFailed,
 )
+from grader.model.options import GradeOptions
 
 KERNEL_SIDE = (Path(__file__).parents[1] / "kernel" / "harness.py").read_text()
 MAX_KERNEL_STARTS = 4

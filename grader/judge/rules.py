@@ -21,9 +21,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from grader.assignment.manifest import Assignment
-from grader.assignment.notebook import CodeCell, ParsedNotebook, graded_name
+from grader.assignment.notebook import graded_name
 from grader.assignment.released import is_region_marker, region_spans, released_code_cells
 from grader.model import Finding
+from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.report import FindingRule
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}

@@ -9,9 +9,10 @@ KernelError or a KernelStart, with whether a report may show it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 
 class DeathKind(StrEnum):
@@ -74,11 +75,14 @@ class _Record:
     kind: ClassVar[str]
 
 
-_KINDS: dict[str, type] = {}
+_KINDS: dict[str, type[_Record]] = {}
+_R = TypeVar("_R", bound=_Record)
 
 
-def _record(kind: str):
-    def register(cls):
+@dataclass_transform(frozen_default=True)
+def _record(kind: str) -> Callable[[type[_R]], type[_R]]:
+    """Register a record under `kind` (the JSON tag) and make it a frozen dataclass."""
+    def register(cls: type[_R]) -> type[_R]:
         cls.kind = kind
         _KINDS[kind] = cls
         return dataclass(frozen=True)(cls)
@@ -294,7 +298,7 @@ def from_json(data: object) -> _Record:
         return Text(data)
     if not isinstance(data, dict) or data.get("kind") not in _KINDS:
         return Text(str(data))
-    cls = _KINDS[data["kind"]]
+    cls: Any = _KINDS[data["kind"]]
     values = {}
     for field in dataclasses.fields(cls):
         if field.name in data:
@@ -311,11 +315,11 @@ def _field_value(name: str, value: object) -> object:
         from grader.model.refusal import Refusal
 
         return Refusal.from_json(value)
-    nested = NESTED.get(name)
+    nested: Any = NESTED.get(name)
     if nested is not None and isinstance(value, dict):
         return nested(**{k: (DeathKind(v) if k == "kind" and nested is Death else v) for k, v in value.items()})
     if name == "limit" and isinstance(value, str):
         return LimitKind(value)
-    if name == "why" and value in Failure.__members__.values():
+    if name == "why" and isinstance(value, str) and value in Failure.__members__.values():
         return Failure(value)
     return tuple(value) if isinstance(value, list) else value

@@ -3,6 +3,8 @@ become sentences."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from grader.model import shown_type
 from grader.model.notes import (
     CallFailed,
@@ -107,7 +109,7 @@ LIMIT_WORDS = {
 
 def note_text(note: object, public: bool = True) -> str:
     """A case's note, or a submission's problem, in words (`public`: the case's inputs are shown)."""
-    words = _CASE_WORDS.get(type(note)) or _PROBLEM_WORDS.get(type(note))
+    words: Any = _CASE_WORDS.get(type(note)) or _PROBLEM_WORDS.get(type(note))
     if words is None:
         return str(note)
     return words(note, public)
@@ -158,7 +160,8 @@ def _kernel_not_started(problem: KernelNotStarted, public: bool) -> str:
 
 def _setup_cell_raised(problem: SetupCellRaised, public: bool) -> str:
     where = f"cell {problem.cell}" + (f" ({problem.function})" if problem.function else "")
-    return f"{where} raised {kernel_error_text(problem.error)} when run"
+    raised = kernel_error_text(problem.error) if problem.error else "an exception"
+    return f"{where} raised {raised} when run"
 
 
 def _too_many_setup_cells(problem: TooManySetupCells, public: bool) -> str:

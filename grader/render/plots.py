@@ -85,7 +85,7 @@ def cost_curve_png(student_costs, reference_costs, title: str, name: str = "cost
     axes.margins(x=0.03, y=0.08)
     axes.set_xlabel(f"entry of {name} (in order)", fontsize=FONT)
     axes.tick_params(labelsize=FONT - 1)
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg] # an AutoLocator takes it
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=FONT, frameon=False,
                 borderaxespad=0.0, handlelength=3.0, columnspacing=1.5)
@@ -114,7 +114,7 @@ def curves_for(report, expected, assignment) -> dict[str, str]:
     case gets none: the reference's curve is its expected values, and the student's could be
     anything the code computed from the hidden inputs.
     """
-    curves = {}
+    curves: dict[str, str] = {}
     if not assignment.curve:
         return curves
     for verdict in report.cases:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from grader.model import Limits
+from grader.model.limits import Limits
 
 
 @dataclass
@@ -14,7 +15,7 @@ class GradeOptions:
 
     public_only: bool = False  #: only the public cases (the self-check)
     execute_all: bool = False  #: run the whole notebook, not only the setup and graded cells
-    sandbox: object = None  #: the kernel's launcher (grader.kernel.isolation chooses it); None: as the grader's user
+    sandbox: Any = None  #: the kernel's launcher (grader.kernel.isolation chooses it); None: as the grader's user
     limits: Limits | None = None  #: what the kernel may use (None: the assignment's limits)
     data_dir: Path | None = None  #: the dataset folder for execute_all
     name: str | None = None  #: the submission's name in the reports (default: the file's stem)
