@@ -60,7 +60,7 @@ class CaseItem(pytest.Item):
     def repr_failure(self, excinfo, style=None) -> str:
         if isinstance(excinfo.value, CaseFailed):
             return str(excinfo.value)
-        return super().repr_failure(excinfo)
+        return str(super().repr_failure(excinfo))
 
     def reportinfo(self):
         return self.notebook, None, self.name

@@ -135,7 +135,9 @@ class Pool:
     def run(self, submissions: list[Submission]) -> None:
         queue = list(submissions)
         while queue:
-            suspects, waiting, progress = [], [], False
+            suspects: list[Submission] = []
+            waiting: list[Submission] = []
+            progress = False
             pool = self._executor(min(self.workers, len(queue)))
             try:
                 futures = {pool.submit(self.work, str(s.path), s.name): s for s in queue}

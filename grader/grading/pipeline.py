@@ -46,7 +46,7 @@ def grade_one(path: Path, assignment: Assignment, expected: ExpectedValues | Non
     cases = assignment.cases(public_only=options.public_only)
     if refusal is not None:
         _refused(report, refusal, cases)
-    else:
+    elif parsed is not None:  # a file that is not refused is parsed
         report.problems += parsed.notes
         report.findings = _rule_findings(parsed, assignment)
         _restore_setup(parsed, assignment, options, report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -43,7 +44,7 @@ class Difference:
     line: int | None = None  #: the printed line, or the function's cell line an exception left
 
     @classmethod
-    def from_dict(cls, data: dict) -> Difference:
+    def from_dict(cls, data: dict[str, Any]) -> Difference:
         data = dict(data)
         data["kind"] = Kind(data["kind"])
         data["path"] = tuple(data.get("path", ()))

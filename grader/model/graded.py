@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from grader.model.status import Visibility
 
@@ -29,13 +30,13 @@ class Case:
     function: str  #: the graded function it calls
     description: str  #: one line: all a student sees of a hidden case
     visibility: Visibility  #: visible (public) or hidden
-    recipe: dict  #: how the inputs are built (grader.kernel.harness's recipe language, or the builder's)
+    recipe: dict[str, Any]  #: how the inputs are built (grader.kernel.harness's recipe language, or the builder's)
     compare: tuple[str, ...] = ("returned",)  #: what is compared, in order (see grader.compare.compare)
     rtol: float | None = None  #: this case's tolerance, when not the function's
     atol: float | None = None
-    misleading_globals: dict = field(default_factory=dict)  #: set in the notebook's namespace during the call
+    misleading_globals: dict[str, Any] = field(default_factory=dict)  #: set in the notebook's namespace during the call
     checks: tuple[str, ...] = ("equality",)  #: the notebook's public tests' checks (public cases)
-    public_expected: dict | None = None  #: a bundle's expected values (public cases only)
+    public_expected: dict[str, Any] | None = None  #: a bundle's expected values (public cases only)
     exact_shapes: bool = False  #: a number must come back as a number, not as a one-value array
 
     @property

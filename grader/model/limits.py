@@ -4,7 +4,9 @@ and the command line to the kernel's launcher."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,10 @@ class Limits:
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def overridden(self, overrides: dict | None) -> Limits:
+    def overridden(self, overrides: dict[str, Any] | None) -> Limits:
         """These limits with the given ones (None meaning "not given") put in their place; a name
         that is no limit is refused (KeyError naming it), never ignored."""
         unknown = sorted(set(overrides or {}) - set(self.names()))
@@ -50,7 +52,7 @@ class Limits:
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
         return Limits(**{**self.as_dict(), **given})
 
-    def refusal(self, spell=lambda name: name) -> str:
+    def refusal(self, spell: Callable[[str], str] = lambda name: name) -> str:
         """Why these limits cannot grade anything ("" when they can), naming each limit as `spell`
         writes it (an option or a manifest key). Checked here once, for the command line and the
         manifest alike; the grader never raises a number it was given."""

@@ -286,7 +286,8 @@ def to_json(record: object) -> object:
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         data = {field.name: to_json(getattr(record, field.name)) for field in dataclasses.fields(record)}
         kind = getattr(type(record), "kind", None)
-        return {"kind": kind, **data} if isinstance(kind, str) and type(record) in _KINDS.values() else data
+        registered = isinstance(record, _Record) and _KINDS.get(record.kind) is type(record)
+        return {"kind": kind, **data} if registered else data
     if isinstance(record, tuple):
         return [to_json(item) for item in record]
     return record
@@ -303,7 +304,8 @@ def from_json(data: object) -> _Record:
     for field in dataclasses.fields(cls):
         if field.name in data:
             values[field.name] = _field_value(field.name, data[field.name])
-    return cls(**values)
+    record: _Record = cls(**values)
+    return record
 
 
 def _field_value(name: str, value: object) -> object:

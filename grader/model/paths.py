@@ -8,7 +8,7 @@ def _step(step: int | str) -> str:
     return f"[{step}]" if isinstance(step, int) else f'["{step}"]'
 
 
-def display_path(path: tuple, names: tuple[str, ...] = (), inputs: bool = False) -> str:
+def display_path(path: tuple[str | int, ...], names: tuple[str, ...] = (), inputs: bool = False) -> str:
     """A path as a reader names it: `[0]["W1"]`, or with the manifest's names `W1`, `costs[3]`.
 
     A named part stands for the returned tuple's item; a dict key right after a named part is shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class RefusalKind(StrEnum):
@@ -44,11 +45,11 @@ class Refusal:
     title: str = ""  #: OTHER_ASSIGNMENT: this assignment's title
     why: str = ""  #: NOT_EXTRACTED: the zip reader's words
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
-    def from_json(cls, data: dict) -> Refusal:
+    def from_json(cls, data: dict[str, Any]) -> Refusal:
         values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         values["kind"] = RefusalKind(values["kind"])
         for name in ("names", "expected"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from grader.model.diagnosis import Diagnosis, DiagnosisKind, Evidence, Place
 from grader.model.differences import Difference
@@ -83,12 +84,12 @@ class Finding:
         """The course rule the finding belongs to (RULE_FAMILIES)."""
         return next(family for family, rules in RULE_FAMILIES.items() if self.rule in rules)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
                 if getattr(self, f.name) != f.default}
 
     @classmethod
-    def from_json(cls, data: dict) -> Finding:
+    def from_json(cls, data: dict[str, Any]) -> Finding:
         if "message" in data:  # an older row: the sentence as it was stored, shown as written
             return cls(FindingRule.TEXT, data.get("cell"), data.get("line"), detail=str(data["message"]))
         values = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
@@ -111,7 +112,7 @@ class CaseVerdict:
     score: float = 0.0
     max_score: float = 0.0
     differences: list[Difference] = field(default_factory=list)  #: what differs, as records
-    notes: list = field(default_factory=list)  #: why it was not run or how it ended (grader.model.notes)
+    notes: list[Any] = field(default_factory=list)  #: why it was not run or how it ended (grader.model.notes)
     diagnosis: Diagnosis | None = None  #: the likely cause, when it failed
     series: list[float] = field(default_factory=list)  #: the returned series the manifest draws as a curve
     seconds: float = 0.0
@@ -139,7 +140,7 @@ class SubmissionReport:
     max_score: float = 0.0
     cases: list[CaseVerdict] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    problems: list = field(default_factory=list)  #: the submission as a whole (grader.model.notes problems)
+    problems: list[Any] = field(default_factory=list)  #: the submission as a whole (grader.model.notes problems)
     function_points: dict[str, float] = field(default_factory=dict)
     function_scores: dict[str, float] = field(default_factory=dict)
     isolation: Isolation = Isolation.NONE  #: how its kernels were kept apart (the grader's launcher, never the kernel)
@@ -153,7 +154,7 @@ class SubmissionReport:
     def cases_of(self, function: str) -> list[CaseVerdict]:
         return [c for c in self.cases if c.function == function]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (the gradebook's form)."""
         data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
                 if f.name not in ("cases", "findings", "problems")}
@@ -164,7 +165,7 @@ class SubmissionReport:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> SubmissionReport:
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionReport:
         """A report `to_dict` wrote, or one an earlier version stored (sentences kept as Text)."""
         data = dict(data)
         isolated = data.pop("isolated", False)
@@ -187,7 +188,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def _verdict_json(verdict: CaseVerdict) -> dict:
+def _verdict_json(verdict: CaseVerdict) -> dict[str, Any]:
     data = {f.name: _plain(getattr(verdict, f.name)) for f in dataclasses.fields(verdict)
             if f.name not in ("differences", "notes", "diagnosis")}
     data["differences"] = [to_json(d) for d in verdict.differences]
@@ -196,7 +197,7 @@ def _verdict_json(verdict: CaseVerdict) -> dict:
     return data
 
 
-def _verdict_from(data: dict) -> CaseVerdict:
+def _verdict_from(data: dict[str, Any]) -> CaseVerdict:
     data = dict(data)
     for old in ("first_difference", "costs"):  # written by older versions
         data.pop(old, None)

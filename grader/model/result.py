@@ -4,6 +4,7 @@ the records the judge compares with the expected values."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from grader.model.values import Node
 
@@ -47,4 +48,4 @@ class Expected:
     stdout: tuple[str, ...] = ()  #: the lines the reference printed
     parts: dict[str, object] = field(default_factory=dict)  #: each `returns` name's part, as plain Python
     inputs: dict[str, object] = field(default_factory=dict)  #: the array arguments, as plain Python
-    variants: dict[str, dict] = field(default_factory=dict)  #: catalogued mistakes' outcomes on this case, by id
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  #: catalogued mistakes' outcomes, by id

@@ -382,7 +382,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
                 "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
                 "tags": [name, "public" if public else "hidden", verdict.status],
             })
-    return shown_tree({
+    document = shown_tree({
         "score": round(report.score, 6),
         "execution_time": round(report.seconds, 2),
         "output": _submission_output(report),
@@ -391,6 +391,8 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
                        "assignment_version": report.assignment_version, "status": report.status,
                        "isolated": report.isolated},
     })
+    assert isinstance(document, dict)  # shown_tree keeps the shape it is given
+    return document
 
 
 def render_markdown(report: SubmissionReport, assignment=None, extras: dict | None = None) -> str:

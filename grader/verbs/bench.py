@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from grader.assignment.dataset import dataset_files
 from grader.assignment.manifest import Assignment
@@ -30,10 +31,10 @@ from grader.verbs.grade import grade
 
 def _data_dir(assignment: Assignment, explicit: str | None) -> Path | None:
     """The dataset folder for the baseline, checked to hold the manifest's data files; None: none given."""
-    folder = explicit or os.environ.get(assignment.data_variable)
-    if not folder:
+    given = explicit or os.environ.get(assignment.data_variable)
+    if not given:
         return None
-    folder = Path(folder).resolve()  # the notebook runs in another folder
+    folder = Path(given).resolve()  # the notebook runs in another folder
     _, problem = dataset_files(assignment, folder)
     if problem:
         raise UserError(f"{problem}: point --data or {assignment.data_variable} at the dataset folder, or pass "
@@ -84,7 +85,7 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
     if assignment.is_bundle or not assignment.solution:
         raise UserError(f"{assignment.folder} has no solution notebook to time: pass the instructor's assignment "
                         "folder as --assignment")
-    figures: dict[str, object] = {}
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch_name:
         scratch = Path(scratch_name)
         began = time.perf_counter()

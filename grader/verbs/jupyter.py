@@ -41,7 +41,7 @@ class CheckResult:
         from grader.render.console import Style, print_report
 
         lines = [f"Unsaved changes? {unsaved_note(self.notebook, self.unsaved)}", ""] if self.unsaved else []
-        if self.problem:
+        if self.problem or self.report is None:
             return "\n".join([*lines, self.problem])
         buffer = io.StringIO()
         print_report(self.report, self.assignment, self.notebook, self.not_isolated, Style(False), out=buffer)

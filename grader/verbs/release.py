@@ -36,7 +36,8 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files give
 def _solution_only_lines(assignment: Assignment) -> set[str]:
     """Code lines that appear in the solution's regions and nowhere outside them."""
     notebook = nbformat.read(solution_path(assignment), as_version=4)
-    inside, outside = set(), set()
+    inside: set[str] = set()
+    outside: set[str] = set()
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
