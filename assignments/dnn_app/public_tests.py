@@ -54,7 +54,7 @@ def _call(function_name, target, recipe):
     """Call the student's function; an exception becomes a failure message instead of a traceback."""
     try:
         return target(**build_inputs(recipe)), None
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - the student's exception becomes a message
         return None, (f"{function_name} raised {type(error).__name__}: {error} "
                       "(is every YOUR CODE region complete?)")
 
