@@ -170,13 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _launcher(args: argparse.Namespace, assignment: Assignment | None, own_code: bool, protect: tuple[Path, ...] = ()):
-    """The kernels' launcher for this command (grader.kernel.isolation), or IsolationRefused (exit 2)."""
+def _launcher(args: argparse.Namespace, assignment: Assignment | None, own_code: bool, protect: tuple[Path, ...] = (),
+              private: tuple[Path, ...] = ()):
+    """The kernels' launcher for this command (grader.kernel.isolation), or IsolationRefused (exit 2).
+    `private`: what else no kernel may read (the submissions of a batch, its output folder)."""
     from grader.kernel.isolation import kernel_launcher
 
     hidden = () if assignment is None or assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
-    return kernel_launcher(own_code=own_code, no_sandbox=getattr(args, "no_sandbox", False), hidden=hidden,
-                           protect=protect)
+    return kernel_launcher(own_code=own_code, no_sandbox=getattr(args, "no_sandbox", False),
+                           hidden=(*hidden, *private), protect=protect)
 
 
 def _limits(args: argparse.Namespace, assignment: Assignment) -> Limits:
@@ -236,7 +238,10 @@ def run(args: argparse.Namespace) -> int:
         assignment = _find_assignment(args.assignment, near=paths, bundle_ok=False)
         limits = _limits(args, assignment)
         external = bool(args.dask) and not args.dask.startswith("local:")  # each worker proves its own
-        launcher = None if external else _launcher(args, assignment, own_code=False, protect=(Path(args.out),))
+        # A kernel must read neither the classmates' submissions nor the reports of the batch.
+        private = (*(p for p in paths if p.exists()), Path(args.out))
+        launcher = None if external else _launcher(args, assignment, own_code=False, protect=(Path(args.out),),
+                                                    private=private)
         return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
                      execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
                      sandbox=launcher, limits=limits, dask=args.dask, no_sandbox=args.no_sandbox)

@@ -71,6 +71,9 @@ def run_autograder(root: Path, files: dict[str, bytes], **env: str) -> tuple[dic
     (root / "submission").mkdir()
     for name, data in files.items():
         (root / "submission" / name).write_bytes(data)
+    metadata = root / "submission_metadata.json"  # as Gradescope writes it: earlier results, readable by all
+    metadata.write_text('{"previous_submissions": [{"results": {"score": 42}}]}')
+    metadata.chmod(0o644)
     done = subprocess.run([str(root / "run_autograder")], cwd="/", env=base_environment(root) | env,
                           capture_output=True, text=True, timeout=600)
     return json.loads(results.read_text()), done

@@ -92,9 +92,33 @@ attempt("write_grader", lambda: open(subprocess.run([sys.executable, "-c", "impo
         capture_output=True, text=True).stdout.strip(), "a").write("# changed by a student"))
 attempt("write_venv", lambda: open(root + "/venv/bin/planted", "w").write("x"))
 attempt("write_source", lambda: open(root + "/source/planted", "w").write("x"))
+attempt("read_metadata", lambda: open(root + "/submission_metadata.json").read(1))
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3); open({root!r} + '/results/results.json', 'w')"
                   ".write('{{}}')"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+# The stopper: SIGSTOPs each new child of the grader it may signal (a killer running as the account
+# would be one), so that it survives the kill and rewrites results.json.
+subprocess.Popen([sys.executable, "-c", STOPPER, str(os.getppid()), str(os.getpid()), {root!r}],
+                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 open({report!r}, "w").write(json.dumps(found))
+"""
+STOPPER = """
+import os, signal, sys, time
+grader, kernel, root = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+seen, end = set(), time.monotonic() + 20
+while time.monotonic() < end:
+    try:
+        children = set(map(int, open(f"/proc/{grader}/task/{grader}/children").read().split()))
+    except OSError:
+        break
+    for pid in children - seen - {kernel}:
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except OSError:
+            pass
+    seen = children
+    time.sleep(0.001)
+time.sleep(2)
+open(root + "/results/results.json", "w").write("{}")
 """
 
 
@@ -108,7 +132,7 @@ def _hostile(root, report) -> bytes:
     assignment = load_assignment(ASSIGNMENT_DIR)
     notebook = released_notebook(assignment)
     setup = next(cell for cell in notebook.cells if assignment.setup_marker in cell.source)
-    setup.source += "\n" + HOSTILE_SETUP.format(root=str(root), report=str(report))
+    setup.source += "\n" + f"STOPPER = {STOPPER!r}\n" + HOSTILE_SETUP.format(root=str(root), report=str(report))
     return nbformat.writes(notebook).encode()
 
 

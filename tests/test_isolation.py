@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -101,6 +102,64 @@ def test_the_account_stands_in_only_where_it_can_read_nothing_hidden(gradescope_
     done = _grader(gradescope_root, "isolation", "--assignment", str(private / "toy"), **NO_BUBBLEWRAP)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("student code would run isolated: dedicated unprivileged account grader-kernel")
+
+
+def test_as_the_account_no_kernel_may_read_the_classmates_or_the_reports(gradescope_root, shared):
+    """As root without bubblewrap, `grade` proves that the account reads neither the submissions of
+    the batch (a kernel would copy a classmate's) nor its output folder, naming every folder to make
+    private at once; private, they are graded, into an output folder and gradebook of root's only."""
+    private = shared / "private"
+    private.mkdir(mode=0o700)
+    toy = shutil.copytree(TOY, private / "toy")
+    submissions = shared / "submissions"
+    submissions.mkdir()
+    shutil.copy(toy / "toy_solution.ipynb", submissions / "alice.ipynb")
+    (submissions / "alice.ipynb").chmod(0o644)
+    out = shared / "out"
+    done = _grader(gradescope_root, "grade", str(submissions), "--assignment", str(toy), "--out", str(out),
+                   "--quiet", **NO_BUBBLEWRAP)
+    assert done.returncode == 2 and f"chmod -R go-rwx {submissions}" in done.stderr, done.stderr
+    assert not out.exists()
+    submissions.chmod(0o700)
+    done = _grader(gradescope_root, "grade", str(submissions), "--assignment", str(toy), "--out", str(out),
+                   "--quiet", **NO_BUBBLEWRAP)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "alice" / "results.json").read_text())["score"] > 0
+    assert (out.stat().st_mode & 0o777, (out / "gradebook.sqlite").stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+def test_the_account_is_killed_from_root_and_held_by_one_grader_at_a_time(gradescope_root):
+    """A process of the account that stops every new child of the grader (as a killer running as the
+    account would be) is killed anyway; while one grader holds the account, another waits."""
+    from grader.kernel.account import find_account, hold_account, kill_account, living_processes, release_account
+
+    account = find_account("grader-kernel")
+    stopper = ("import os, signal, time\n"
+               "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+               "while True:\n"
+               "    for pid in os.listdir('/proc'):\n"
+               "        if pid.isdigit() and os.stat('/proc/' + pid).st_uid != os.getuid():\n"
+               "            try: os.kill(int(pid), signal.SIGSTOP)\n"
+               "            except OSError: pass\n"
+               "    time.sleep(0.001)\n")
+    python = str(gradescope_root / "venv" / "bin" / "python")
+    for _ in range(3):
+        subprocess.Popen([python, "-c", stopper], user=account.uid, group=account.gid, extra_groups=[], cwd="/",
+                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while len(living_processes(account.uid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert kill_account(account) and living_processes(account.uid) == []
+    other = [sys.executable, "-c", "from grader.kernel.account import find_account, hold_account\n"
+             "hold_account(find_account('grader-kernel'))"]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    hold_account(account)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):  # waits on the lock as long as this grader holds it
+            subprocess.run(other, timeout=3, cwd=ROOT, env=environment, capture_output=True)
+    finally:
+        release_account(account)
+    assert subprocess.run(other, timeout=60, cwd=ROOT, env=environment).returncode == 0
 
 
 def test_with_no_sandbox_root_grades_as_an_unprivileged_account_and_every_report_says_so(gradescope_root, shared):

@@ -8,18 +8,22 @@ it cannot read what is not readable by others (setup.sh makes the assignment's f
 write the grader's code, its results or another kernel's files.
 
 A dedicated account (Gradescope's `grader-kernel`, made by setup.sh) runs one kernel at a time and
-nothing else, so when a kernel stops every process of the account is killed: nothing it started
-outlives it, however it detached. `--no-sandbox` as root may use a shared account (nobody), whose
-other processes are not ours to kill: only the kernel's process tree is killed then.
+nothing else, so when a kernel stops every process of the account is killed, from root: nothing it
+started outlives it, however it detached. One grader at a time uses the account (a lock only root
+can take), and no kernel starts while a process of the account is left. `--no-sandbox` as root
+uses the same account (never `nobody`, whose uid is the sandbox's on the host).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
-import subprocess
+import signal
+import stat
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +33,6 @@ from grader.kernel.sandbox import LAUNCHER, kernel_environment, limit_numbers
 
 DEDICATED_ACCOUNT = "grader-kernel"  # made by the Gradescope bundle's setup.sh
 ACCOUNT_VARIABLE = "GRADER_KERNEL_ACCOUNT"  # another account's name (tests, other containers)
-FALLBACK_ACCOUNT = "nobody"  # for --no-sandbox as root, when there is no dedicated account
-KILL_ROUNDS = 100
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class AccountLauncher:
     """How to start a kernel as `account` without bubblewrap (the grader being root)."""
 
     account: Account
-    dedicated: bool  #: the account runs nothing but this grader's kernels, one at a time
+    proven: bool  #: the probe proved it reads nothing hidden and writes nothing of the grader's (else --no-sandbox)
 
     mode = "account"
     transport = "ipc"  # sockets in the run folder, reachable by their exact paths only
@@ -91,9 +93,14 @@ class AccountLauncher:
         return [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(spec), "--", *command]
 
     def new_run_folder(self, workdir: Path | None = None) -> RunFolder:
-        """A fresh run folder holding a fresh copy of the grader's files, for this start only."""
+        """A fresh run folder holding a fresh copy of the grader's files, for this start only; first,
+        the account is this grader's alone, with no process left (or nothing starts)."""
         if workdir is None:
             raise ValueError("a kernel without the sandbox needs the grader's folder to copy")
+        hold_account(self.account)
+        if not kill_account(self.account):
+            raise AccountNotClean(f"processes of the account {self.account.name} survive every kill: no kernel "
+                                  "starts as it until they are gone")
         return RunFolder.make(self.uid, self.gid, files_from=workdir)
 
     def kernel_workdir(self, run: RunFolder, workdir: Path) -> Path:
@@ -106,30 +113,98 @@ class AccountLauncher:
         give(run.sockets, 0, 0, 0o755, directory=True)
 
     def after_stop(self) -> None:
-        """Kill every process the dedicated account has: whatever the kernel started, however detached."""
-        if self.dedicated:
-            kill_account(self.account)
+        """Kill every process the dedicated account has (whatever the kernel started, however detached),
+        then let another grader use the account. A process that survives keeps the account from
+        starting any kernel (new_run_folder refuses), so it cannot reach the next one."""
+        if kill_account(self.account):
+            release_account(self.account)
 
 
-# Run as the account: `kill -9 -1` signals every process that uid may signal, never the shell itself,
-# and fails once there is none left.
-KILLER = 'i=0; while [ $i -lt "$1" ]; do kill -9 -1 2>/dev/null || exit 0; i=$((i+1)); done; exit 1'
+class AccountNotClean(RuntimeError):
+    """A process of the dedicated account survived the kill: no kernel may start as that account."""
 
 
-def kill_account(account: Account, wait_seconds: float = 5.0) -> bool:
-    """Kill every process of `account`, from a process of its own (kill(-1) as that uid cannot reach
-    another uid's process, and pids reused meanwhile are no danger). True when none is left."""
+_HELD: dict[str, int] = {}  # account name -> the lock file's descriptor, while this process uses the account
+_HELD_LOCK = threading.Lock()
+
+
+def hold_account(account: Account) -> None:
+    """Wait until no other grader on this machine uses the account, then hold it (until released):
+    two graders' kernels as one uid could signal and read each other, and each one's kill would end
+    the other's kernels."""
+    with _HELD_LOCK:
+        if account.name in _HELD:
+            return
+        handle = os.open(_lock_folder() / f"{account.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD[account.name] = handle
+
+
+def release_account(account: Account) -> None:
+    with _HELD_LOCK:
+        handle = _HELD.pop(account.name, None)
+    if handle is not None:
+        os.close(handle)  # closing the only descriptor releases the lock
+
+
+def _lock_folder() -> Path:
+    """A folder only root can write (/run/grader-accounts): no account can plant or hold its locks."""
+    folder = Path("/run" if Path("/run").is_dir() else "/var/tmp") / "grader-accounts"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    found = os.lstat(folder)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != 0 or found.st_mode & 0o022:
+        raise AccountNotClean(f"{folder} must be a folder that only root can write")
+    return folder
+
+
+def kill_account(account: Account, wait_seconds: float = 10.0) -> bool:
+    """Stop, then kill, every process of `account`, from root: nothing the account runs can signal or
+    trace root, so none of its processes can stop the killing (a killer running as the account could
+    be). A stopped process forks no more; each round stops what it finds, then kills what is left.
+    True when none is left."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        try:
-            subprocess.run(["/bin/sh", "-c", KILLER, "sh", str(KILL_ROUNDS)], user=account.uid,
-                           group=account.gid, extra_groups=[], env={}, cwd="/", timeout=10,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (OSError, subprocess.SubprocessError):
-            pass
-        if not living_processes(account.uid) or time.monotonic() > deadline:
-            return not living_processes(account.uid)
-        time.sleep(0.05)
+        found = living_processes(account.uid)
+        if not found or time.monotonic() > deadline:
+            return not found
+        for pid in found:
+            _signal(pid, account.uid, signal.SIGSTOP)
+        for pid in living_processes(account.uid):  # those born before their parent stopped, too
+            _signal(pid, account.uid, signal.SIGKILL)
+        time.sleep(0.01)
+
+
+def _signal(pid: int, uid: int, number: int) -> None:
+    """Send `number` to `pid` only while it is still `uid`'s process (a pid reused meanwhile is not)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except OSError:
+        return  # gone already
+    try:
+        if _uids(pid) and uid in _uids(pid):  # checked after the pidfd pins the process
+            signal.pidfd_send_signal(handle, number)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _uids(pid: int) -> tuple[int, ...]:
+    """The process's real, effective, saved and filesystem uids (() when it is gone)."""
+    status = _status(pid)
+    return tuple(int(part) for part in status.get(b"Uid", b"").split()) if status else ()
+
+
+def _status(pid: int) -> dict[bytes, bytes]:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            return dict(line.split(b":", 1) for line in handle.read().splitlines() if b":" in line)
+    except OSError:
+        return {}
 
 
 def living_processes(uid: int) -> list[int]:
@@ -138,12 +213,8 @@ def living_processes(uid: int) -> list[int]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/status", "rb") as handle:
-                status = dict(line.split(b":", 1) for line in handle.read().splitlines() if b":" in line)
-        except OSError:
-            continue
-        if int(status.get(b"Uid", b"-1 ").split()[0]) == uid and not status.get(b"State", b"").strip().startswith(
-                (b"Z", b"X")):
+        status = _status(int(entry.name))
+        uids = tuple(int(part) for part in status.get(b"Uid", b"").split())
+        if uid in uids and not status.get(b"State", b"").strip().startswith((b"Z", b"X")):
             found.append(int(entry.name))
     return found

@@ -27,7 +27,7 @@ from grader.kernel import account as accounts
 from grader.kernel.account import AccountLauncher
 from grader.kernel.probe import ProbeAnswer, ask, sentinels
 from grader.kernel.runfolder import RunFolder
-from grader.kernel.sandbox import Sandbox, hidden_folders, layout, python_paths, readable_paths
+from grader.kernel.sandbox import Sandbox, hidden_folders, inside, layout, python_paths, readable_paths
 from grader.model import Isolation
 
 BWRAP_VARIABLE = "GRADER_BWRAP"  # the bubblewrap program to use, or "none" to behave as if it could not run
@@ -65,6 +65,7 @@ class Unavailable:
     uid: int = 0  #: the uid seen
     expected: int = 0  #: the uid expected
     wanted: str = ""  #: SYSCTL: the value that allows user namespaces
+    folders: tuple[str, ...] = ()  #: ACCOUNT_READS: every hidden folder (or file) the account can read into
 
 
 class IsolationRefused(UserError):
@@ -82,7 +83,7 @@ Launcher = Sandbox | AccountLauncher  # None stands for an unsandboxed kernel un
 def isolation_of(launcher: Launcher | None) -> Isolation:
     if isinstance(launcher, Sandbox):
         return Isolation.SANDBOX
-    if isinstance(launcher, AccountLauncher) and launcher.dedicated:
+    if isinstance(launcher, AccountLauncher) and launcher.proven:
         return Isolation.ACCOUNT
     return Isolation.NONE
 
@@ -122,14 +123,15 @@ def not_sandboxed_reason(hidden: tuple[Path, ...] = ()) -> Unavailable | None:
 def unsandboxed_as_root() -> AccountLauncher:
     """--no-sandbox given to root: the kernel still drops to an unprivileged account, which must be
     able to run this Python (proven once per process)."""
-    found = accounts.dedicated_account() or accounts.find_account(accounts.FALLBACK_ACCOUNT)
+    found = accounts.dedicated_account()
     if found is None:
-        raise IsolationRefused(Unavailable(Why.NO_ACCOUNT, name=accounts.DEDICATED_ACCOUNT), no_sandbox=True)
-    launcher = AccountLauncher(found, dedicated=False)
+        name = os.environ.get(accounts.ACCOUNT_VARIABLE) or accounts.DEDICATED_ACCOUNT
+        raise IsolationRefused(Unavailable(Why.NO_ACCOUNT, name=name), no_sandbox=True)
+    launcher = AccountLauncher(found, proven=False)
     with _lock:
         key = ("unsandboxed", found)
         if key not in _cache:
-            answer = _ask_as(launcher, [], [], kill=False)
+            answer = _ask_as(launcher, [], [])
             _cache[key] = _runs_python(answer, launcher) or launcher
         proven = _cache[key]
     if isinstance(proven, Unavailable):
@@ -221,11 +223,11 @@ def _probe_account(hidden: tuple[Path, ...], protect: tuple[Path, ...]) -> Accou
     found = accounts.dedicated_account()
     if found is None:
         return Unavailable(Why.NO_ACCOUNT, name=name)
-    launcher = AccountLauncher(found, dedicated=True)
+    launcher = AccountLauncher(found, proven=True)
     grader_package = Path(__file__).resolve().parents[1]
     writable = [*protect, grader_package, *sorted(grader_package.rglob("*.py")), *python_paths()]
     answer = _ask_as(launcher, sentinels(hidden), writable)
-    return _account_held(answer, launcher) or launcher
+    return _account_held(answer, launcher, hidden) or launcher
 
 
 def _ask_as(launcher: AccountLauncher, read: list[Path], write: list[Path], kill: bool = True) -> ProbeAnswer:
@@ -240,7 +242,7 @@ def _ask_as(launcher: AccountLauncher, read: list[Path], write: list[Path], kill
         return ask(command_for, read, write)
     finally:
         if kill:
-            accounts.kill_account(launcher.account)
+            launcher.after_stop()
         for run in runs:
             run.remove()
 
@@ -251,14 +253,21 @@ def _runs_python(answer: ProbeAnswer, launcher: AccountLauncher) -> Unavailable 
     return None
 
 
-def _account_held(answer: ProbeAnswer, launcher: AccountLauncher) -> Unavailable | None:
+def _holding(readable: list[str], hidden: tuple[Path, ...]) -> tuple[str, ...]:
+    """The hidden folders (or files) that hold the readable files: each one to make private."""
+    return tuple(str(entry) for entry in hidden
+                 if any(Path(path) == entry or inside(Path(path), entry) for path in readable))
+
+
+def _account_held(answer: ProbeAnswer, launcher: AccountLauncher, hidden: tuple[Path, ...] = ()) -> Unavailable | None:
     name = launcher.account.name
     if answer.failure:
         return _runs_python(answer, launcher)
     if answer.uid != launcher.uid:
         return Unavailable(Why.ACCOUNT_UID, name=name, uid=answer.uid or 0, expected=launcher.uid)
     if answer.readable:
-        return Unavailable(Why.ACCOUNT_READS, name=name, path=answer.readable[0], count=len(answer.readable))
+        return Unavailable(Why.ACCOUNT_READS, name=name, path=answer.readable[0], count=len(answer.readable),
+                           folders=_holding(answer.readable, hidden))
     if answer.writable:
         return Unavailable(Why.ACCOUNT_WRITES, name=name, path=answer.writable[0])
     return None

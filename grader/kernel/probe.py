@@ -51,10 +51,14 @@ class ProbeAnswer:
 
 
 def sentinels(hidden: Iterable[Path], shown: Iterable[Path] = ()) -> list[Path]:
-    """Real files of each hidden folder, breadth first (top-level files first), skipping the folders
-    inside it that are `shown` on purpose (a virtual environment inside the checkout)."""
+    """Real files of each hidden folder (or the hidden file itself), breadth first (top-level files
+    first), skipping the folders inside it that are `shown` on purpose (a virtual environment inside
+    the checkout)."""
     found: list[Path] = []
     for folder in hidden:
+        if Path(folder).is_file() and not Path(folder).is_symlink():  # a hidden file is its own sentinel
+            found.append(Path(folder))
+            continue
         inner = [path for path in shown if inside(Path(path), Path(folder)) and Path(path) != Path(folder)]
         level, depth, taken = [Path(folder)], 0, 0
         while level and depth < SENTINEL_DEPTH and taken < SENTINELS_PER_FOLDER:

@@ -29,6 +29,7 @@ class RunFolder:
     connection: Path
     sockets: Path
     result: Path
+    writer: int = -1  #: the grader's own read-write descriptor of `result`, open while the folder lives
 
     @property
     def work(self) -> Path:
@@ -48,10 +49,12 @@ class RunFolder:
         `work`, holding a copy of that folder's files, and `tmp`, both then given to `uid`.
         """
         folder = Path(tempfile.mkdtemp(prefix="grader-run-"))
-        run = cls(folder, folder / "connection.json", folder / "sockets", folder / "result.npz")
+        result = folder / "result.npz"
+        # Kept open for writing: while any descriptor writes the file, no one can take a lease on it,
+        # so the kernel cannot make the grader's next truncation wait for a lease to break.
+        writer = os.open(result, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        run = cls(folder, folder / "connection.json", folder / "sockets", result, writer)
         run.sockets.mkdir(mode=0o700)
-        descriptor = os.open(run.result, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        os.close(descriptor)
         if files_from is not None:
             os.chmod(folder, 0o711)
             shutil.copytree(files_from, run.work, symlinks=False)
@@ -65,13 +68,17 @@ class RunFolder:
         return run
 
     def clear_result(self) -> Path:
-        """Empty the result file before a call, so that nothing stale is read after it."""
-        descriptor = os.open(self.result, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
-        os.close(descriptor)
+        """Empty the result file before a call, so that nothing stale is read after it (through the
+        grader's own descriptor: the path is not opened again)."""
+        os.ftruncate(self.writer, 0)
         return self.result
 
     def remove(self) -> None:
         """Delete the folder; shutil.rmtree never follows a link below the folder it is given."""
+        if self.writer >= 0:  # closed once: a second remove() must not close a reused descriptor number
+            writer = self.writer
+            object.__setattr__(self, "writer", -1)
+            os.close(writer)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

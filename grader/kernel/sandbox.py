@@ -114,8 +114,8 @@ def layout(readable: list[Path], hidden: tuple[Path, ...]) -> tuple[Mount, ...]:
     folder inside a covered one is bound again on top. A readable folder that is itself a hidden
     one is never shown."""
     steps = [Mount(path, True) for path in readable if path not in hidden]
-    steps += [Mount(secret, False) for secret in hidden
-              if any(inside(secret, path) and secret != path for path in readable)]
+    steps += [Mount(secret, False) for secret in hidden if secret.is_dir()
+              and any(inside(secret, path) and secret != path for path in readable)]
     return tuple(sorted(steps, key=lambda step: len(step.path.parts)))
 
 

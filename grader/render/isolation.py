@@ -47,7 +47,7 @@ _WORDS: dict[Why, tuple[str, str]] = {  # (cause, fix)
     Why.ACCOUNT_UID: ("the probe ran as uid {uid}, not as {name} (uid {expected})",
                       "report this as a bug in the grader"),
     Why.ACCOUNT_READS: ("the account {name} can read {count} file(s) it must not see, such as {path}",
-                        f"make the folder private to root (chmod -R go-rwx {{folder}}; {SETUP_SH} does this for "
+                        f"make them private to root (chmod -R go-rwx {{folders}}; {SETUP_SH} does this for "
                         "/autograder/source)"),
     Why.ACCOUNT_WRITES: ("the account {name} can write {path}, which holds the grader or its results",
                          "take the write permission away (chmod -R go-w {path})"),
@@ -59,7 +59,7 @@ def unavailable_text(why: Unavailable) -> str:
     cause, fix = _WORDS[why.why]
     values = {"path": why.path, "name": why.name, "count": why.count, "uid": why.uid, "expected": why.expected,
               "wanted": why.wanted, "system": SYSTEMS.get(why.name, why.name),
-              "folder": why.path.rsplit("/", 1)[0] if "/" in why.path else why.path}
+              "folders": " ".join(why.folders) or (why.path.rsplit("/", 1)[0] if "/" in why.path else why.path)}
     said = f" (it said: {why.detail})" if why.detail else ""
     return f"{cause.format(**values)}{said}; to fix it, {fix.format(**values)}."
 
@@ -80,8 +80,8 @@ def describe(launcher) -> str:
         how = "root, dropping to" if launcher.mode == "root" else "user namespace,"
         return f"bubblewrap sandbox ({how} uid {launcher.uid}; {cgroups.description()})"
     if isinstance(launcher, AccountLauncher):
-        what = "dedicated unprivileged account" if launcher.dedicated else "unprivileged account"
-        return f"{what} {launcher.account.name} (uid {launcher.uid}), no sandbox"
+        unproven = "" if launcher.proven else ", not proven to read nothing hidden"
+        return f"dedicated unprivileged account {launcher.account.name} (uid {launcher.uid}), no sandbox{unproven}"
     return "not isolated: the kernel ran under the grader's own account, without the sandbox"
 
 

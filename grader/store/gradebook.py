@@ -14,6 +14,7 @@ name adopts.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -61,6 +62,16 @@ COLUMNS = ("assignment", "assignment_version", "name", "sha256", "path", "status
            "function_scores", "report", "seconds", "first_graded_at", "graded_at", "times_graded")
 
 
+def _make_private(path: Path) -> None:
+    """Create the database file owner-only, or make an earlier version's file so (through its
+    descriptor, never following a link)."""
+    handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(handle, 0o600)
+    finally:
+        os.close(handle)
+
+
 class GradebookError(GraderError):
     """The gradebook file cannot be opened or written; the message says which file and why."""
 
@@ -98,6 +109,9 @@ class Gradebook:
         self.busy_seconds = busy_seconds
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only from its first byte (its WAL and shared-memory files take its mode): it holds every
+            # report, hidden cases' differences included.
+            _make_private(self.path)
             # Autocommit mode: every write below opens its own explicit transaction.
             self.connection = sqlite3.connect(self.path, timeout=busy_seconds, isolation_level=None)
             self.connection.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")

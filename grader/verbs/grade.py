@@ -98,7 +98,7 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
         return 1
     out = Path(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: reports and the gradebook hold hidden cases
     except OSError as error:
         raise UserError(f"cannot create the output folder {out}: {error.strerror}; pass --out DIR") from None
     staging = Path(tempfile.mkdtemp(prefix="grader-batch-"))

@@ -297,6 +297,18 @@ def write_results(folder: Path, text: str) -> None:
         os.close(directory)
 
 
+def _make_private(path: Path) -> None:
+    """Root's only, through a descriptor that follows no link (nothing when there is no such file)."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        os.fchmod(handle, 0o600)
+    finally:
+        os.close(handle)
+
+
 def _grade_submission(root: Path) -> dict:
     from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
@@ -309,8 +321,11 @@ def _grade_submission(root: Path) -> dict:
     notebook, problem = choose_notebook(root / "submission", assignment.student_notebook)
     if notebook is None:
         return _failure_results(problem)
+    metadata = root / "submission_metadata.json"  # earlier runs' results, hidden verdicts included
+    _make_private(metadata)
     launcher = kernel_launcher(own_code=False, no_sandbox=False, protect=(root / "results",),
-                               hidden=(root / "source", assignment.folder, *assignment.instructor_paths))
+                               hidden=(root / "source", assignment.folder, *assignment.instructor_paths,
+                                       *([metadata] if metadata.exists() else [])))
     report = grade_one(notebook, assignment, ExpectedValues(assignment),
                             GradeOptions(public_only=False, sandbox=launcher, name=notebook.stem))
     account = getattr(launcher, "account", None)
