@@ -229,7 +229,9 @@ def run(args: argparse.Namespace) -> int:
         notebook = _notebook(args.notebook)
         assignment = _find_assignment(args.assignment, near=[notebook])
         limits = _limits(args, assignment)
-        return run_check(notebook, assignment, color=args.color, sandbox=_launcher(args, assignment, own_code=True),
+        # Only a student's bundle runs unsandboxed as its user: the instructor's folder is never exposed.
+        return run_check(notebook, assignment, color=args.color,
+                         sandbox=_launcher(args, assignment, own_code=assignment.is_bundle),
                          limits=limits, no_sandbox=args.no_sandbox)
     if args.verb == "grade":
         from grader.verbs.grade import grade

@@ -88,9 +88,9 @@ def _grade(config: pytest.Config):
     no_sandbox = bool(config.getoption("grade_no_sandbox", default=False))
     try:
         hidden = () if assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
-        launcher = kernel_launcher(own_code=True, no_sandbox=no_sandbox, hidden=hidden)
-    except GraderError as error:
-        raise pytest.UsageError(f"--grade: {error_text(error)}") from None
+        launcher = kernel_launcher(own_code=assignment.is_bundle, no_sandbox=no_sandbox, hidden=hidden)
+    except GraderError as error:  # exit status 2, as the grader's own refusal
+        pytest.exit(f"--grade: {error_text(error, 'add --grade-no-sandbox to the command')}", returncode=2)
     report = grade_one(notebook, assignment, expected,
                             GradeOptions(public_only=assignment.is_bundle, sandbox=launcher))
     if isolation_of(launcher) != Isolation.NONE:

@@ -7,8 +7,9 @@ from grader.kernel.isolation import IsolationRefused
 from grader.render.isolation import refused_text
 
 
-def error_text(error: BaseException) -> str:
-    """What the user reads for `error`: what is wrong and what to do."""
+def error_text(error: BaseException, anyway: str | None = "add --no-sandbox to the command") -> str:
+    """What the user reads for `error`: what is wrong and what to do (`anyway`: how to run student code
+    without isolation where the user is, as grader.render.isolation.refused_text says it)."""
     if isinstance(error, IsolationRefused):
-        return refused_text(error)
+        return refused_text(error, anyway)
     return str(error)

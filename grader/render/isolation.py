@@ -64,14 +64,17 @@ def unavailable_text(why: Unavailable) -> str:
     return f"{cause.format(**values)}{said}; to fix it, {fix.format(**values)}."
 
 
-def refused_text(refused: IsolationRefused) -> str:
-    """Why no student code was run, each cause with its fix, and the way to run it anyway."""
+def refused_text(refused: IsolationRefused, anyway: str | None = "add --no-sandbox to the command") -> str:
+    """Why no student code was run, each cause with its fix, and the way to run it anyway (`anyway`:
+    how where the user is, e.g. check(no_sandbox=True) in Jupyter; None where they cannot)."""
     reasons = "".join(f"\n  - {unavailable_text(why)}" for why in refused.why)
     if refused.no_sandbox:
         return ("no student code was run: as root, --no-sandbox still runs it as an unprivileged account, and "
                 f"that account cannot be used here:{reasons}")
-    return (f"no student code was run, because it cannot be isolated here:{reasons}\nTo run it without isolation "
-            "anyway, add --no-sandbox to the command: every report then says the kernel was not isolated.")
+    said = f"no student code was run, because it cannot be isolated here:{reasons}"
+    if anyway is None:
+        return said
+    return f"{said}\nTo run it without isolation anyway, {anyway}: every report then says the kernel was not isolated."
 
 
 def describe(launcher) -> str:

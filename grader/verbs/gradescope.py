@@ -273,8 +273,9 @@ def run_on_gradescope(root: Path) -> int:
     try:
         document = _grade_submission(root)
     except IsolationRefused as refused:
-        document, status = _failure_results(f"The autograder did not run this submission: {refused_text(refused)} "
-                                            "Tell your instructor."), 2
+        said = refused_text(refused, None)
+        document, status = _failure_results(f"The autograder did not run this submission: {said}\nTell your "
+                                            "instructor."), 2
     except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
         document = _failure_results(f"The autograder could not grade this submission ({type(error).__name__}: "
                                     f"{error}). Tell your instructor.")

@@ -156,14 +156,16 @@ def _grade_and_print(notebook: Path, folder: Path, no_sandbox: bool) -> int:
     from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
     from grader.kernel.isolation import kernel_launcher
+    from grader.render.errors import error_text
     from grader.verbs.check import not_isolated_note
 
     found = load_assignment(folder)
     try:
         hidden = () if found.is_bundle else (found.folder, *found.instructor_paths)
-        launcher = kernel_launcher(own_code=True, no_sandbox=no_sandbox, hidden=hidden)
+        # Only a student's bundle runs unsandboxed as its user: the instructor's folder is never exposed.
+        launcher = kernel_launcher(own_code=found.is_bundle, no_sandbox=no_sandbox, hidden=hidden)
     except GraderError as error:
-        print(json.dumps({"problem": str(error)}))
+        print(json.dumps({"problem": error_text(error, "call check(no_sandbox=True)")}))
         return 0
     report = grade_one(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=launcher))
     print(json.dumps({"report": report.to_dict(), "not_isolated": not_isolated_note(launcher, no_sandbox)},
