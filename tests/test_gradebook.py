@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from grader.render.summary import summary_context, write_gradebook_csv, write_summary_html
+from grader.render.summary import summary_view, write_gradebook_csv, write_summary_html
 from grader.store.gradebook import SCHEMA_VERSION, Gradebook, GradebookError
 from tests.conftest import ROOT
 from tests.fixtures import make_report, messages, problem_texts, said
@@ -175,17 +175,17 @@ def test_summary_counts_pass_rates_and_mistakes(tmp_path, assignment):
         book.record(make_report("c", passed=(True, False, True, False), mistake="range-minus-one", version=version))
         book.record(make_report("d", passed=(False,) * 4, status="invalid", version=assignment.version))
         book.record(make_report("e", passed=(False,) * 4, status="error", version=assignment.version))
-        context = summary_context(book.rows("dnn_app", assignment.version), assignment)
+        view = summary_view(book.rows("dnn_app", assignment.version), assignment)
         write_summary_html(book, tmp_path / "summary.html", assignment)
-    rates = {c["id"]: (c["passed"], c["total"]) for c in context["cases"]}
+    rates = {c.id: (c.passed, c.total) for c in view.cases}
     assert rates == {"two_layer_model/case-0": (3, 3), "two_layer_model/case-1": (2, 3),
                      "L_layer_model/case-0": (3, 3), "L_layer_model/case-1": (1, 3)}
-    assert (context["graded"], context["invalid"], context["errors"], context["full_marks"]) == (3, 1, 1, 1)
-    assert context["mean"] == pytest.approx((100 + 75 + 50 + 0) / 4)
-    assert sum(b["count"] for b in context["histogram"]) == 4
-    assert context["histogram"][-1]["count"] == 1 and context["histogram"][0]["count"] == 1
-    assert context["mistakes"] == [{"id": "range-minus-one", "title": "the range-minus-one mistake", "count": 2,
-                                    "functions": ["L_layer_model", "two_layer_model"]}]
+    assert (view.graded, view.invalid, view.errors, view.full_marks) == (3, 1, 1, 1)
+    assert view.mean == pytest.approx((100 + 75 + 50 + 0) / 4)
+    assert sum(b.count for b in view.histogram) == 4
+    assert view.histogram[-1].count == 1 and view.histogram[0].count == 1
+    assert [(m.id, m.title, m.count, m.functions) for m in view.mistakes] == [
+        ("range-minus-one", "the range-minus-one mistake", 2, ("L_layer_model", "two_layer_model"))]
     html = (tmp_path / "summary.html").read_text()
     assert "<script" not in html and 'id="case-pass-rates"' in html
     assert 'data-case="L_layer_model/case-1"' in html and "1 / 3" in html

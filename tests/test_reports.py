@@ -426,3 +426,16 @@ def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_pa
     printed = terminal.buffer.getvalue().decode("utf-8")
     assert "\\x1b[2J" in printed and "\\ud800" in printed and "caf\\xe9.ipynb" in printed
     assert UNSHOWABLE.findall(re.sub(r"\x1b\[[0-9;]*m", "", printed)) == []  # the printer's colours only
+
+
+def test_the_jupyter_check_shows_a_failing_case_without_a_diagnosis(assignment, tmp_path):
+    """check()'s HTML names a function's first failing case even when none of its cases has a likely cause
+    (a timeout, or a difference nothing localises): `first` of no diagnosis stopped the template."""
+    from grader.render.jupyter import check_html
+
+    report = build_report(assignment, set())
+    verdict = report.cases[0]
+    verdict.status, verdict.score, verdict.notes = CaseStatus.TIMEOUT, 0.0, [Text("ran out of time")]
+    html = check_html(report, assignment, tmp_path / "n.ipynb", "", "", [])
+    assert f"✗ {verdict.description}: ran out of time" in html.replace("&#39;", "'")
+    assert "Likely cause" not in html

@@ -14,15 +14,20 @@ import shutil
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.model import CaseVerdict, SubmissionReport, SubmissionStatus
 from grader.model.notes import CellRaised, to_json
-from grader.render.diagnosis import diagnosis_words
+from grader.render.diagnosis import DiagnosisWords, diagnosis_words
 from grader.render.feedback import environment
 from grader.render.findings import finding_text, where
 from grader.render.notes import note_text
 from grader.render.text import shown
 from grader.render.verdicts import case_messages
+from grader.render.views import CheckCaseView, CheckFunctionView, CheckView
+
+if TYPE_CHECKING:
+    from grader.assignment.manifest import Assignment
 
 MAX_MESSAGES_PER_CASE = 3
 MAX_FINDINGS = 8
@@ -71,42 +76,53 @@ def _key(verdict: CaseVerdict) -> str:
                       sort_keys=True, default=str) or verdict.status
 
 
-def _case(verdict: CaseVerdict, seen: set[str], diagnosed: set[str], names: tuple, labels: tuple) -> dict:
+def _case(verdict: CaseVerdict, same: bool, found: DiagnosisWords | None, names: tuple, labels: tuple) -> CheckCaseView:
     messages = case_messages(verdict, names, labels) or [str(verdict.status)]
-    key, same = _key(verdict), _key(verdict) in seen
-    seen.add(key)
-    found = diagnosis_words(verdict.diagnosis, verdict.public) if verdict.diagnosis is not None else None
-    if found is not None and (not found.title or found.title in diagnosed):
-        found = None
-    if found is not None:
-        diagnosed.add(found.title)  # said once per function
-    return {"description": verdict.description, "same": same, "messages": messages[:MAX_MESSAGES_PER_CASE],
-            "more": max(0, len(messages) - MAX_MESSAGES_PER_CASE), "diagnosis": found}
+    return CheckCaseView(description=verdict.description, same=same, messages=tuple(messages[:MAX_MESSAGES_PER_CASE]),
+                         more=max(0, len(messages) - MAX_MESSAGES_PER_CASE), diagnosis=found)
 
 
-def _function(report: SubmissionReport, graded) -> dict:
-    verdicts = report.cases_of(graded.name)
-    passed = sum(v.passed for v in verdicts)
+def _failing_cases(verdicts: list[CaseVerdict], names: tuple, labels: tuple) -> tuple[CheckCaseView, ...]:
+    """A function's failing cases: one failing the same way as a case before it says so, and each likely
+    mistake is said once per function, with the first case it explains."""
     seen: set[str] = set()
     diagnosed: set[str] = set()
-    cases = [_case(v, seen, diagnosed, tuple(graded.returns), tuple(graded.labels)) for v in verdicts if not v.passed]
-    return {"name": graded.name, "ok": bool(verdicts) and passed == len(verdicts), "passed": passed,
-            "total": len(verdicts), "cases": cases}
+    cases = []
+    for verdict in verdicts:
+        if verdict.passed:
+            continue
+        key = _key(verdict)
+        found = diagnosis_words(verdict.diagnosis, verdict.public) if verdict.diagnosis is not None else None
+        if found is not None and (not found.title or found.title in diagnosed):
+            found = None
+        cases.append(_case(verdict, key in seen, found, names, labels))
+        seen.add(key)
+        if found is not None:
+            diagnosed.add(found.title)
+    return tuple(cases)
 
 
-def check_view(report: SubmissionReport, assignment, notebook: Path, not_isolated: str) -> dict:
-    """What the self-check's screen shows, as plain data."""
-    functions = [_function(report, graded) for graded in assignment.functions]
+def _function(report: SubmissionReport, graded) -> CheckFunctionView:
+    verdicts = report.cases_of(graded.name)
+    passed = sum(v.passed for v in verdicts)
+    cases = _failing_cases(verdicts, tuple(graded.returns), tuple(graded.labels))
+    return CheckFunctionView(name=graded.name, ok=bool(verdicts) and passed == len(verdicts), passed=passed,
+                             total=len(verdicts), cases=cases)
+
+
+def check_view(report: SubmissionReport, assignment: Assignment, notebook: Path, not_isolated: str) -> CheckView:
+    """What the self-check's screen shows."""
+    functions = tuple(_function(report, graded) for graded in assignment.functions)
     said_with_cases = {note.function for v in report.cases for note in v.notes if isinstance(note, CellRaised)}
-    problems = [note_text(p) for p in report.problems
-                if not (isinstance(p, CellRaised) and p.function in said_with_cases)]
+    problems = tuple(note_text(p) for p in report.problems
+                     if not (isinstance(p, CellRaised) and p.function in said_with_cases))
     findings = [f"{where(f)}: {finding_text(f)}" if where(f) else finding_text(f) for f in report.findings]
     passed = sum(v.passed for v in report.cases)
-    return {"notebook": notebook.name, "title": assignment.title, "not_isolated": not_isolated,
-            "invalid": report.status == SubmissionStatus.INVALID, "functions": functions,
-            "problems": problems, "findings": findings[:MAX_FINDINGS],
-            "more_findings": max(0, len(findings) - MAX_FINDINGS), "passed": passed, "total": len(report.cases),
-            "all_passed": all(f["ok"] for f in functions) and bool(report.cases), "seconds": report.seconds}
+    return CheckView(notebook=notebook.name, title=assignment.title, not_isolated=not_isolated,
+                     invalid=report.status == SubmissionStatus.INVALID, functions=functions,
+                     problems=problems, findings=tuple(findings[:MAX_FINDINGS]),
+                     more_findings=max(0, len(findings) - MAX_FINDINGS), passed=passed, total=len(report.cases),
+                     all_passed=all(f.ok for f in functions) and bool(report.cases), seconds=report.seconds)
 
 
 def print_report(report: SubmissionReport, assignment, notebook: Path, not_isolated: str, style: Style,
@@ -120,6 +136,6 @@ def print_report(report: SubmissionReport, assignment, notebook: Path, not_isola
     text = template.render(view=view, style=style, wrapped=_wrapper(style, width), shown=shown)
     encoding = getattr(out, "encoding", None) or "utf-8"
     out.write(text.encode(encoding, "backslashreplace").decode(encoding))
-    if view["invalid"]:
+    if view.invalid:
         return EXIT_INVALID
-    return EXIT_PASSED if view["all_passed"] else EXIT_FAILED
+    return EXIT_PASSED if view.all_passed else EXIT_FAILED

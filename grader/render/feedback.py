@@ -15,16 +15,30 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from grader.model import CaseVerdict, SubmissionReport
 from grader.model.paths import display_path
-from grader.render.diagnosis import diagnosis_words
+from grader.render.diagnosis import DiagnosisWords, diagnosis_words
 from grader.render.findings import finding_text, where
 from grader.render.notes import note_text
 from grader.render.text import shown, shown_tree
 from grader.render.verdicts import case_messages
+from grader.render.views import (
+    CaseView,
+    CurveView,
+    DiagnosisView,
+    FeedbackView,
+    FindingView,
+    FirstDifferenceView,
+    FunctionView,
+    ToFixView,
+)
+
+if TYPE_CHECKING:
+    from grader.assignment.manifest import Assignment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,6 +65,7 @@ MAX_NAMES_LISTED = 12
 # train_model stay as they are.
 MARKDOWN_ACTIVE = re.compile(r"[\\`*\[\]()!~|:@{}]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 BLOCK_STARTS = tuple("#+-=")
+DiagnosisKey = tuple[str, str, str, str]  # what makes two cases' diagnoses the same one: title, explanation, fix, line
 
 
 @lru_cache(maxsize=1)
@@ -134,15 +149,12 @@ def _function_order(report: SubmissionReport, assignment) -> list[str]:
     return names
 
 
-def _diagnosis(verdict: CaseVerdict) -> dict | None:
+def _diagnosis(verdict: CaseVerdict) -> DiagnosisWords | None:
     """The likely cause, in the words the templates show (None when there is none)."""
     if verdict.diagnosis is None:
         return None
     words = diagnosis_words(verdict.diagnosis, verdict.public)
-    if not words.title:
-        return None
-    return {"title": words.title, "explanation": words.explanation, "fix": words.fix, "line": words.line,
-            "place": words.place, "code": words.code, "named": words.named}
+    return words if words.title else None
 
 
 def capped_messages(verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, names: tuple[str, ...] = (),
@@ -222,115 +234,126 @@ def _curve(extras: dict, case_id: str) -> str | None:
     return data
 
 
-def _case(verdict: CaseVerdict, extras: dict, report: SubmissionReport, names: tuple[str, ...] = (),
-          labels: tuple = ()) -> dict:
-    return {
-        "id": verdict.case_id,
-        "anchor": "case-" + anchor(verdict.case_id),
-        "description": verdict.description,
-        "hidden": verdict.visibility != "visible",
-        "status": verdict.status,
-        "label": STATUS_LABELS.get(verdict.status, verdict.status),
-        "passed": verdict.passed,
-        "score": verdict.score,
-        "max_score": verdict.max_score,
-        "messages": capped_messages(verdict, names=names, labels=labels),
-        "diagnosis": _diagnosis(verdict),
-        "diagnosis_ref": None,  # the function-level diagnosis this case shares (set below)
-        "curve": _curve(extras, verdict.case_id) if verdict.public else None,
-    }
+def _case(verdict: CaseVerdict, found: DiagnosisWords | None, shared: DiagnosisView | None, extras: dict,
+          names: tuple[str, ...] = (), labels: tuple = ()) -> CaseView:
+    return CaseView(
+        id=verdict.case_id,
+        anchor="case-" + anchor(verdict.case_id),
+        description=verdict.description,
+        hidden=verdict.visibility != "visible",
+        status=verdict.status,
+        label=STATUS_LABELS.get(verdict.status, verdict.status),
+        passed=verdict.passed,
+        score=verdict.score,
+        max_score=verdict.max_score,
+        messages=tuple(capped_messages(verdict, names=names, labels=labels)),
+        diagnosis=found,
+        diagnosis_ref=shared,  # the function-level diagnosis this case shares
+        curve=_curve(extras, verdict.case_id) if verdict.public else None,
+    )
 
 
-def _shared_diagnoses(function_anchor: str, failed: list[dict]) -> list[dict]:
-    """Each distinct diagnosis of a function's failing cases once, with the cases it explains.
+def _diagnosis_key(found: DiagnosisWords) -> DiagnosisKey:
+    return found.title, found.explanation, found.fix, found.line
+
+
+def _seen_in(count: int, failing: int) -> str:
+    if count == failing > 1:
+        return f"Seen in all {failing} failing cases."
+    return "Seen in the failing case." if count == failing else f"Seen in {count} of the {failing} failing cases."
+
+
+def _shared_diagnoses(function_anchor: str,
+                      failed: list[tuple[str, DiagnosisWords | None]]) -> dict[DiagnosisKey, DiagnosisView]:
+    """Each distinct diagnosis of a function's failing cases (their descriptions and diagnoses) once, with
+    the cases it explains, by its key.
 
     The same mistake usually breaks every case of a function; its explanation is said once at the
     top of the function's section and each case only points at it.
     """
-    shared: list[dict] = []
-    for case in failed:
-        found = case["diagnosis"]
-        if found is None:
-            continue
-        key = (found["title"], found["explanation"], found["fix"], found["line"])
-        entry = next((d for d in shared if d["key"] == key), None)
-        if entry is None:
-            entry = dict(found, key=key, anchor=f"{function_anchor}-diagnosis-{len(shared) + 1}", cases=[])
-            shared.append(entry)
-        entry["cases"].append(case["description"])
-        case["diagnosis_ref"] = entry
-    for entry in shared:
-        count, failing = len(entry["cases"]), len(failed)
-        entry["seen_in"] = (f"Seen in all {failing} failing cases." if count == failing > 1
-                            else "Seen in the failing case." if count == failing
-                            else f"Seen in {count} of the {failing} failing cases.")
-    return shared
+    first: dict[DiagnosisKey, DiagnosisWords] = {}
+    explained: dict[DiagnosisKey, list[str]] = {}
+    for description, found in failed:
+        if found is not None:
+            key = _diagnosis_key(found)
+            first.setdefault(key, found)
+            explained.setdefault(key, []).append(description)
+    return {key: DiagnosisView(title=found.title, explanation=found.explanation, fix=found.fix, place=found.place,
+                               code=found.code, line=found.line, named=found.named,
+                               anchor=f"{function_anchor}-diagnosis-{number}", cases=tuple(explained[key]),
+                               seen_in=_seen_in(len(explained[key]), len(failed)))
+            for number, (key, found) in enumerate(first.items(), start=1)}
 
 
-def _function(name: str, report: SubmissionReport, extras: dict, assignment=None) -> dict:
+def _function(name: str, report: SubmissionReport, extras: dict, assignment=None) -> FunctionView:
     names, labels = _returns(assignment, name)
-    cases = [_case(verdict, extras, report, names, labels) for verdict in report.cases_of(name)]
+    verdicts = report.cases_of(name)
+    found = [_diagnosis(verdict) for verdict in verdicts]
     function_anchor = "function-" + anchor(name)
-    failed = [c for c in cases if not c["passed"]]
-    passed = [c for c in cases if c["passed"]]
-    diagnoses = _shared_diagnoses(function_anchor, failed)
+    shared = _shared_diagnoses(function_anchor, [(verdict.description, words) for verdict, words
+                                                 in zip(verdicts, found, strict=True) if not verdict.passed])
+    cases = tuple(_case(verdict, words, shared[_diagnosis_key(words)] if words and not verdict.passed else None,
+                        extras, names, labels) for verdict, words in zip(verdicts, found, strict=True))
+    failed = tuple(c for c in cases if not c.passed)
+    passed = tuple(c for c in cases if c.passed)
     # The cost curves worth a look: those of failing cases (a passing case's curve is the reference's).
-    curves = [{"data": c["curve"], "case": c["description"], "case_anchor": c["anchor"]} for c in failed if c["curve"]]
-    points_of = report.function_points.get(name, sum(c["max_score"] for c in cases))
+    curves = tuple(CurveView(data=c.curve, case=c.description, case_anchor=c.anchor) for c in failed if c.curve)
+    points_of = report.function_points.get(name, sum(c.max_score for c in cases))
     score = report.function_scores.get(name, 0.0)
-    return {
-        "name": name,
-        "anchor": function_anchor,
-        "score": score,
-        "points": points_of,
-        "lost_points": score < points_of - 1e-9 or bool(failed),
-        "cases": cases,
-        "failed_cases": failed,
-        "passed_cases": passed,
-        "passed": len(passed),
-        "diagnoses": diagnoses,
-        "curves": curves,
-    }
+    return FunctionView(
+        name=name,
+        anchor=function_anchor,
+        score=score,
+        points=points_of,
+        lost_points=score < points_of - 1e-9 or bool(failed),
+        cases=cases,
+        failed_cases=failed,
+        passed_cases=passed,
+        passed=len(passed),
+        diagnoses=tuple(shared.values()),
+        curves=curves,
+    )
 
 
-def _to_fix(function: dict) -> dict:
+def _to_fix(function: FunctionView) -> ToFixView:
     """One entry of "What to fix": the function's score and its likeliest mistake or first difference."""
-    named = [d for d in function["diagnoses"] if d["named"]]
-    first_failed = function["failed_cases"][0] if function["failed_cases"] else None
+    named = tuple(d for d in function.diagnoses if d.named)
+    first_failed = function.failed_cases[0] if function.failed_cases else None
     first = None
     if not named and first_failed is not None:
-        localised = first_failed["diagnosis"]
-        first = {"case": first_failed["description"], "case_anchor": first_failed["anchor"],
-                 "message": first_failed["messages"][0] if first_failed["messages"] else first_failed["label"],
-                 "meaning": localised["title"] if localised else ""}
-    return {"name": function["name"], "anchor": function["anchor"], "score": function["score"],
-            "points": function["points"], "failed": len(function["failed_cases"]), "total": len(function["cases"]),
-            "mistakes": named, "first_difference": first}
+        localised = first_failed.diagnosis
+        first = FirstDifferenceView(case=first_failed.description, case_anchor=first_failed.anchor,
+                                    message=first_failed.messages[0] if first_failed.messages else first_failed.label,
+                                    meaning=localised.title if localised else "")
+    return ToFixView(name=function.name, anchor=function.anchor, score=function.score, points=function.points,
+                     failed=len(function.failed_cases), total=len(function.cases), mistakes=named,
+                     first_difference=first)
 
 
-def feedback_context(report: SubmissionReport, assignment=None, extras: dict | None = None) -> dict:
-    """Everything the feedback templates show, as plain data (nothing secret is in it)."""
+def feedback_view(report: SubmissionReport, assignment: Assignment | None = None,
+                  extras: dict | None = None) -> FeedbackView:
+    """Everything the feedback templates show (nothing secret is in it)."""
     extras = dict(extras or {})
     if "curves" not in extras:
         extras["curves"] = curves_of(report, assignment)
     verdict, all_passed = verdict_line(report)
-    functions = [_function(name, report, extras, assignment) for name in _function_order(report, assignment)]
+    functions = tuple(_function(name, report, extras, assignment) for name in _function_order(report, assignment))
     graded = report.status == "graded"
-    return {
-        "title": getattr(assignment, "title", None) or report.assignment,
-        "report": report,
-        "score": report.score,
-        "max_score": report.max_score,
-        "verdict": verdict,
-        "all_passed": all_passed,
-        "isolated": report.isolated,
-        "not_isolated": NOT_ISOLATED,
-        "problems": [note_text(problem) for problem in report.problems],
-        "findings": [{"where": where(f), "rule": f.family, "message": finding_text(f)} for f in report.findings],
-        "functions": functions,
-        "to_fix": [_to_fix(f) for f in functions if f["lost_points"]] if graded else [],
-        "curve_name": getattr(assignment, "curve", "") or "returned values",  # the series the curves draw
-    }
+    return FeedbackView(
+        title=getattr(assignment, "title", None) or report.assignment,
+        report=report,
+        score=report.score,
+        max_score=report.max_score,
+        verdict=verdict,
+        all_passed=all_passed,
+        isolated=report.isolated,
+        not_isolated=NOT_ISOLATED,
+        problems=tuple(note_text(problem) for problem in report.problems),
+        findings=tuple(FindingView(where=where(f), rule=f.family, message=finding_text(f)) for f in report.findings),
+        functions=functions,
+        to_fix=tuple(_to_fix(f) for f in functions if f.lost_points) if graded else (),
+        curve_name=getattr(assignment, "curve", "") or "returned values",  # the series the curves draw
+    )
 
 
 def _case_output(verdict: CaseVerdict, names: tuple[str, ...] = (), labels: tuple = ()) -> str:
@@ -338,9 +361,8 @@ def _case_output(verdict: CaseVerdict, names: tuple[str, ...] = (), labels: tupl
     lines += case_messages(verdict, names, labels)
     found = _diagnosis(verdict)
     if found:
-        lines.append(f"Likely mistake: {found['title']}"
-                     + (f" ({found['place']}: {found['code']})" if found.get("place") else ""))
-        lines += [found[key] for key in ("explanation", "fix") if found[key]]
+        lines.append(f"Likely mistake: {found.title}" + (f" ({found.place}: {found.code})" if found.place else ""))
+        lines += [text for text in (found.explanation, found.fix) if text]
     return "\n".join(lines)
 
 
@@ -395,12 +417,12 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
     return document
 
 
-def render_markdown(report: SubmissionReport, assignment=None, extras: dict | None = None) -> str:
-    return environment().get_template("feedback.md").render(feedback_context(report, assignment, extras))
+def render_markdown(report: SubmissionReport, assignment: Assignment | None = None, extras: dict | None = None) -> str:
+    return environment().get_template("feedback.md").render(view=feedback_view(report, assignment, extras))
 
 
-def render_html(report: SubmissionReport, assignment=None, extras: dict | None = None) -> str:
-    return environment().get_template("feedback.html").render(feedback_context(report, assignment, extras))
+def render_html(report: SubmissionReport, assignment: Assignment | None = None, extras: dict | None = None) -> str:
+    return environment().get_template("feedback.html").render(view=feedback_view(report, assignment, extras))
 
 
 def write_text_atomically(path: Path, text: str) -> None:

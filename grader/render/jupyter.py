@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.model import SubmissionReport
 from grader.render.console import check_view
 from grader.render.feedback import environment
+
+if TYPE_CHECKING:
+    from grader.assignment.manifest import Assignment
 
 MAX_UNSAVED_SHOWN = 3
 
@@ -20,10 +24,12 @@ def unsaved_note(notebook: Path, unsaved: list[str]) -> str:
             "the notebook (Ctrl-S / Cmd-S) and run check() again.")
 
 
-def check_html(report: SubmissionReport | None, assignment, notebook: Path, not_isolated: str, problem: str,
-               unsaved: list[str]) -> str:
+def check_html(report: SubmissionReport | None, assignment: Assignment | None, notebook: Path, not_isolated: str,
+               problem: str, unsaved: list[str]) -> str:
     """The check's HTML: the problem that stopped it, or per function passed or failed, the first
     failing case and its likely cause."""
-    view = check_view(report, assignment, notebook, not_isolated) if report is not None and not problem else None
+    view = None
+    if report is not None and assignment is not None and not problem:
+        view = check_view(report, assignment, notebook, not_isolated)
     return environment().get_template("check.html").render(view=view, problem=problem,
                                                            unsaved=unsaved_note(notebook, unsaved))
