@@ -300,8 +300,7 @@ def test_a_hidden_case_shows_no_numeric_error(written):
     differences = compare(SimpleNamespace(compare=["returned"]), expected, answer, Tolerance()).differences
     names = ("parameters", "costs")
     assert [describe(d, False, names) for d in differences] == [
-        "parameters differs from the reference (1 of 4 entries differ, first at [0, 0])",
-        "costs[0] differs from the reference (1 of 2 entries differ)"]
+        "parameters differs from the reference", "costs[0] differs from the reference"]
     assert [describe(d, True, names) for d in differences] == [
         "parameters differs: expected 0.641, got 1 at [0, 0] (1 of 4 entries differ)",
         "costs[0] differs: expected 0.641, got 1 (1 of 2 entries differ)"]

@@ -151,6 +151,11 @@ class SubmissionReport:
         """The kernels ran in the sandbox or as a dedicated unprivileged account."""
         return self.isolation != Isolation.NONE
 
+    @property
+    def ran_unisolated(self) -> bool:
+        """Its code ran without isolation (a submission that was never run ran nothing at all)."""
+        return not self.isolated and self.status == SubmissionStatus.GRADED
+
     def cases_of(self, function: str) -> list[CaseVerdict]:
         return [c for c in self.cases if c.function == function]
 

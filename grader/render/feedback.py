@@ -346,7 +346,7 @@ def feedback_view(report: SubmissionReport, assignment: Assignment | None = None
         max_score=report.max_score,
         verdict=verdict,
         all_passed=all_passed,
-        isolated=report.isolated,
+        isolated=not report.ran_unisolated,
         not_isolated=NOT_ISOLATED,
         problems=tuple(note_text(problem) for problem in report.problems),
         findings=tuple(FindingView(where=where(f), rule=f.family, message=finding_text(f)) for f in report.findings),
@@ -373,7 +373,7 @@ def case_text(verdict: CaseVerdict, assignment=None) -> str:
 
 def _submission_output(report: SubmissionReport) -> str:
     lines = []
-    if not report.isolated:
+    if report.ran_unisolated:
         lines += [NOT_ISOLATED, ""]
     lines.append(f"Score: {points(report.score)} / {points(report.max_score)}. {verdict_line(report)[0]}")
     if report.problems:

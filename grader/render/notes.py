@@ -187,7 +187,8 @@ _FAILURES = {
 
 
 def _grader_failed(problem: GraderFailed, public: bool) -> str:
-    return _FAILURES[problem.why].format(detail=problem.detail, count=problem.count, worker=problem.worker)
+    detail = problem.detail.rstrip().rstrip(".")  # the template ends the sentence
+    return _FAILURES[problem.why].format(detail=detail, count=problem.count, worker=problem.worker)
 
 
 _PROBLEM_WORDS = {
