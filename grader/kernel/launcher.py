@@ -46,7 +46,8 @@ def assemble(machine: str) -> list[tuple[int, int, int, int]]:
     """The seccomp program (BPF instructions) for `machine`."""
     arch, clone, unshare, x32 = ARCHITECTURES[machine]
     refused = {**REFUSED, **(REFUSED_X86_64 if machine == "x86_64" else REFUSED_AARCH64)}
-    body = []  # (code, jump-true label, jump-false label, k); labels resolved below
+    # (code, jump-true label, jump-false label, k); labels resolved below
+    body: list[tuple[int, str | None, str | None, int]] = []
     body.append((0x20, None, None, 4))  # A = arch
     body.append((0x15, None, "deny", arch))  # another architecture's table: refused
     body.append((0x20, None, None, 0))  # A = syscall number
@@ -66,7 +67,7 @@ def assemble(machine: str) -> list[tuple[int, int, int, int]]:
     labels["nosys"] = len(body)
     body.append((0x06, None, None, RET_ERRNO | ENOSYS))
 
-    def offset(at: int, label) -> int:
+    def offset(at: int, label: str | None) -> int:
         return 0 if label is None else labels[label] - at - 1
 
     return [(code, offset(at, jt), offset(at, jf), k) for at, (code, jt, jf, k) in enumerate(body)]
