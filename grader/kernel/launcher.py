@@ -73,7 +73,7 @@ def assemble(machine: str) -> list[tuple[int, int, int, int]]:
     return [(code, offset(at, jt), offset(at, jf), k) for at, (code, jt, jf, k) in enumerate(body)]
 
 
-def forbid(libc) -> None:
+def forbid(libc: ctypes.CDLL) -> None:
     """Install the filter; no_new_privs first, which also keeps a setuid program from regaining root."""
     program = assemble(os.uname().machine)
     words = [code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program]
@@ -93,7 +93,7 @@ def drop_to(uid: int, gid: int) -> None:
         raise OSError("the kernel process could not drop its privileges")
 
 
-def own_user_namespace(libc, uid: int, gid: int) -> None:
+def own_user_namespace(libc: ctypes.CDLL, uid: int, gid: int) -> None:
     """A user namespace where only this kernel's processes count against its process cap."""
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # lets this process write its own uid_map
     if libc.unshare(CLONE_NEWUSER) != 0:
