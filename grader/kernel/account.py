@@ -27,9 +27,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.kernel.runfolder import RunFolder, give
 from grader.kernel.sandbox import LAUNCHER, kernel_environment, limit_numbers
+
+if TYPE_CHECKING:
+    from grader.model import Limits
 
 DEDICATED_ACCOUNT = "grader-kernel"  # made by the Gradescope bundle's setup.sh
 ACCOUNT_VARIABLE = "GRADER_KERNEL_ACCOUNT"  # another account's name (tests, other containers)
@@ -82,7 +86,7 @@ class AccountLauncher:
     def result_owner(self) -> int:
         return self.account.uid
 
-    def wrap(self, command: list[str], limits=None, workdir: Path | None = None,
+    def wrap(self, command: list[str], limits: Limits | None = None, workdir: Path | None = None,
              run: RunFolder | None = None) -> list[str]:
         """The command that starts `command` as the account, in the run folder's `work`."""
         if run is None:

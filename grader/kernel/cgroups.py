@@ -124,7 +124,7 @@ def _counters(path: Path) -> dict[str, int]:
 
 def _mounts() -> list[tuple[str, str, set[str]]]:
     """(mount point, file system type, options) of every cgroup mount this process sees."""
-    found = []
+    found: list[tuple[str, str, set[str]]] = []
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
@@ -140,7 +140,7 @@ def _mounts() -> list[tuple[str, str, set[str]]]:
 
 def _own_groups() -> dict[str, str]:
     """Controller (or '' for v2) -> this process's group path, from /proc/self/cgroup."""
-    own = {}
+    own: dict[str, str] = {}
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:

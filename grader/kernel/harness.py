@@ -3,7 +3,8 @@
 Its source is sent to the kernel as a cell, and the grader imports the same file, so that the
 reference's return value is flattened exactly as a student's is (one implementation). It must
 stay self-contained (the kernel cannot import the grader package) and only defines dunder names,
-so that it never replaces a name the notebook uses.
+so that it never replaces a name the notebook uses. Its helpers are bound as default arguments of
+the functions that use them, so a call looks none of them up in the kernel's namespace.
 
 The result protocol
 -------------------
@@ -43,86 +44,113 @@ then imports it from the kernel's folder and calls its build_inputs(recipe).
 """
 
 
-def __grader_flatten__(value, max_values, bounds=(12, 1000, 200, 1000, 200)):
-    """(structure, leaves, cut): `value` as a JSON-ready description and its float64 arrays.
+class __grader_flattener__:
+    """One flattening's state (its leaves, its cut notes, the values it may still send), with one method
+    per kind of value, so that each piece stays short. Only its name is defined at module level."""
 
-    `bounds` = (depth, leaves, keys per dict, items per list, characters per text); the grader's
-    reader (untrusted.py) accepts no more than these.
-    """
-    import numbers
+    def __init__(self, max_values, bounds):
+        import numbers
 
-    import numpy as np
+        import numpy as np
 
-    max_depth, max_leaves, max_keys, max_items, max_string = bounds
-    leaves, cut = [], []
-    budget = [max_values]
+        self.np, self.numbers, self.max_values = np, numbers, max_values
+        self.max_depth, self.max_leaves, self.max_keys, self.max_items, self.max_string = bounds
+        self.leaves, self.cut, self.budget = [], [], max_values
 
-    def leaf(size, make):
+    def leaf(self, size, make):
         """The index of a new leaf holding make() (size values), or a "cut" note when over a bound."""
-        if len(leaves) >= max_leaves:
-            cut.append(f"more than {max_leaves} arrays and numbers")
+        if len(self.leaves) >= self.max_leaves:
+            self.cut.append(f"more than {self.max_leaves} arrays and numbers")
             return None, "too many arrays and numbers"
-        if size > budget[0]:
-            cut.append(f"more than the {max_values} values accepted")
-            return None, f"an array of {size} values, more than the {max_values} accepted"
-        budget[0] -= size
-        leaves.append(make())
-        return len(leaves) - 1, ""
+        if size > self.budget:
+            self.cut.append(f"more than the {self.max_values} values accepted")
+            return None, f"an array of {size} values, more than the {self.max_values} accepted"
+        self.budget -= size
+        self.leaves.append(make())
+        return len(self.leaves) - 1, ""
 
-    def is_number(item):
+    def is_number(self, item):
+        """A real number (a 0-d numeric array included), never a bool."""
+        np = self.np
         if isinstance(item, (bool, np.bool_)):
             return False
         if isinstance(item, np.ndarray):
             return item.ndim == 0 and item.dtype.kind in "fiu"
-        return isinstance(item, (numbers.Real, np.integer, np.floating))
+        return isinstance(item, (self.numbers.Real, np.integer, np.floating))
 
-    def node(item, depth):
-        if depth > max_depth:
-            cut.append(f"nesting deeper than {max_depth}")
+    def node(self, item, depth):
+        """The description of `item`: the scalars here, arrays and containers by their own methods."""
+        np = self.np
+        if depth > self.max_depth:
+            self.cut.append(f"nesting deeper than {self.max_depth}")
             return {"kind": "cut", "why": "depth"}
         if item is None:
             return {"kind": "none"}
         if isinstance(item, (bool, np.bool_)):
             return {"kind": "bool", "value": bool(item)}
         if isinstance(item, str):
-            if len(item) > max_string:
-                cut.append(f"a text longer than {max_string} characters")
-            return {"kind": "str", "value": item[:max_string], "length": len(item)}
-        if is_number(item):
-            index, why = leaf(1, lambda: np.array(float(item), dtype=np.float64))
+            if len(item) > self.max_string:
+                self.cut.append(f"a text longer than {self.max_string} characters")
+            return {"kind": "str", "value": item[:self.max_string], "length": len(item)}
+        if self.is_number(item):
+            index, why = self.leaf(1, lambda: np.array(float(item), dtype=np.float64))
             if index is None:
                 return {"kind": "cut", "why": why}
             return {"kind": "number", "leaf": index, "type": type(item).__name__[:100]}
         if not isinstance(item, (np.ndarray, tuple, list, dict)) and hasattr(item, "__array__"):
             item = np.asarray(item)  # an array-like (a matrix, a tensor): read as the array it says it is
         if isinstance(item, np.ndarray):
-            if item.dtype.kind not in "fiub":
-                return {"kind": "other", "type": "ndarray", "why": f"an array of {item.dtype.kind} values"}
-            index, why = leaf(int(item.size), lambda: np.array(item, dtype=np.float64, copy=True))
-            if index is None:
-                return {"kind": "cut", "why": why}
-            return {"kind": "array", "leaf": index, "dtype": str(item.dtype)[:20]}
+            return self.array(item)
         if isinstance(item, (tuple, list)):
-            kind = "tuple" if isinstance(item, tuple) else "list"
-            if 0 < len(item) <= budget[0] and all(is_number(x) for x in item):
-                index, _ = leaf(len(item), lambda: np.array([float(x) for x in item], dtype=np.float64))
-                if index is not None:
-                    return {"kind": kind, "length": len(item), "numbers": index}
-            if len(item) > max_items:
-                cut.append(f"a {kind} of more than {max_items} items")
-            return {"kind": kind, "length": len(item), "items": [node(x, depth + 1) for x in list(item)[:max_items]]}
+            return self.sequence(item, depth)
         if isinstance(item, dict):
-            keys = list(item)[:max_keys]
-            if not all(isinstance(k, str) for k in keys):
-                return {"kind": "other", "type": "dict", "why": "a dict whose keys are not all strings"}
-            if len(item) > max_keys:
-                cut.append(f"a dict of more than {max_keys} keys")
-            return {"kind": "dict", "keys": [k[:max_string] for k in keys],
-                    "items": [node(item[k], depth + 1) for k in keys]}
+            return self.mapping(item, depth)
         return {"kind": "other", "type": type(item).__name__[:100], "why": "not a number, array, text or container"}
 
-    structure = node(value, 0)
-    return structure, leaves, sorted(set(cut))
+    def array(self, item):
+        """A numeric array as one float64 leaf; any other dtype cannot be sent as data."""
+        np = self.np
+        if item.dtype.kind not in "fiub":
+            return {"kind": "other", "type": "ndarray", "why": f"an array of {item.dtype.kind} values"}
+        index, why = self.leaf(int(item.size), lambda: np.array(item, dtype=np.float64, copy=True))
+        if index is None:
+            return {"kind": "cut", "why": why}
+        return {"kind": "array", "leaf": index, "dtype": str(item.dtype)[:20]}
+
+    def sequence(self, item, depth):
+        """A tuple or list: packed in one leaf when all numbers (and within the budget), else item by item."""
+        np = self.np
+        kind = "tuple" if isinstance(item, tuple) else "list"
+        if 0 < len(item) <= self.budget and all(self.is_number(x) for x in item):
+            index, _ = self.leaf(len(item), lambda: np.array([float(x) for x in item], dtype=np.float64))
+            if index is not None:
+                return {"kind": kind, "length": len(item), "numbers": index}
+        if len(item) > self.max_items:
+            self.cut.append(f"a {kind} of more than {self.max_items} items")
+        return {"kind": kind, "length": len(item),
+                "items": [self.node(x, depth + 1) for x in list(item)[:self.max_items]]}
+
+    def mapping(self, item, depth):
+        """A dict with text keys, key by key; other keys cannot be sent as data."""
+        keys = list(item)[:self.max_keys]
+        if not all(isinstance(k, str) for k in keys):
+            return {"kind": "other", "type": "dict", "why": "a dict whose keys are not all strings"}
+        if len(item) > self.max_keys:
+            self.cut.append(f"a dict of more than {self.max_keys} keys")
+        return {"kind": "dict", "keys": [k[:self.max_string] for k in keys],
+                "items": [self.node(item[k], depth + 1) for k in keys]}
+
+
+def __grader_flatten__(value, max_values, bounds=(12, 1000, 200, 1000, 200), flattener=__grader_flattener__):
+    """(structure, leaves, cut): `value` as a JSON-ready description and its float64 arrays.
+
+    `bounds` = (depth, leaves, keys per dict, items per list, characters per text); the grader's
+    reader (untrusted.py) accepts no more than these. `flattener` is bound when the harness is
+    defined, so no name of the kernel's namespace is looked up after the student's code ran.
+    """
+    state = flattener(max_values, bounds)
+    structure = state.node(value, 0)
+    return structure, state.leaves, sorted(set(state.cut))
 
 
 def __grader_inputs__(recipe, folder="."):
@@ -176,13 +204,80 @@ def __grader_inputs__(recipe, folder="."):
     return {name: build(value) for name, value in recipe.get("args", {}).items()}
 
 
-def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inputs__):
+class __grader_bounded_text__:
+    """Keeps the first `limit` characters written to it and counts the rest: what the function prints."""
+
+    def __init__(self, limit):
+        self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
+
+    def write(self, text):
+        text = str(text)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def __grader_raised_at__(error, function):
+    """The line, in the cell that defines the function, where the exception left that cell's code."""
+    import traceback
+
+    cell = getattr(getattr(function, "__code__", None), "co_filename", None)
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if cell is not None and frame.filename == cell and isinstance(frame.lineno, int):
+            found = frame.lineno
+    return found
+
+
+def __grader_error__(error, function, raised_at=__grader_raised_at__):
+    """The report of an exception the call raised (meta's "error"), bounded, even when its text fails."""
+    import traceback
+
+    try:
+        message = str(error)[:2000]
+        lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
+    except BaseException:  # an exception whose own text cannot be made
+        message, lines = "(the exception's message could not be read)", ""
+    return {"type": str(type(error).__name__)[:200], "message": message,
+            "traceback": lines, "line": raised_at(error, function)}
+
+
+def __grader_returned__(meta, result, kwargs, request, flatten):
+    """Flatten the returned value (and the inputs, when asked) into `meta`; the leaves to write.
+
+    A value whose reading fails is reported as an "other" node, with no leaves."""
+    sent = {"returned": result}
+    if request.get("return_inputs"):
+        sent["inputs"] = {name: kwargs.get(name) for name in request["signature"] if name in kwargs}
+    try:
+        structure, leaves, cut = flatten(sent, request["max_values"])
+        meta["returned"] = structure["items"][0]
+        meta["inputs"] = structure["items"][1] if "inputs" in sent else None
+        meta["cut"] = cut
+    except Exception as error:  # a value whose reading fails is reported
+        meta["returned"] = {"kind": "other", "type": type(result).__name__[:100],
+                            "why": f"it could not be read ({type(error).__name__})"}
+        leaves = []
+    return leaves
+
+
+def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inputs__,
+                   bounded_text=__grader_bounded_text__, describe_error=__grader_error__,
+                   returned=__grader_returned__):
+    """One case: build the inputs, call the notebook's function, write its result archive to request["out"].
+
+    The helpers are bound when the harness is defined, so the student's code cannot replace them."""
     import contextlib
     import importlib
     import json
     import os
     import sys
-    import traceback
 
     import numpy as np
 
@@ -190,37 +285,9 @@ def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inp
     namespace = sys.modules["__main__"].__dict__
     meta = {"error": None, "returned": None, "cut": []}
     leaves = []
-
-    class BoundedText:
-        """Keeps the first `limit` characters written to it and counts the rest."""
-
-        def __init__(self, limit):
-            self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
-
-        def write(self, text):
-            text = str(text)
-            room = self.limit - self.size
-            if room > 0:
-                self.parts.append(text[:room])
-                self.size += min(room, len(text))
-            self.dropped += max(0, len(text) - max(room, 0))
-            return len(text)
-
-        def flush(self):
-            pass
-
-    def raised_at(error, function):
-        """The line, in the cell that defines the function, where the exception left that cell's code."""
-        cell = getattr(getattr(function, "__code__", None), "co_filename", None)
-        found = None
-        for frame in traceback.extract_tb(error.__traceback__):
-            if cell is not None and frame.filename == cell and isinstance(frame.lineno, int):
-                found = frame.lineno
-        return found
-
     function = None
     kwargs = {}
-    captured = BoundedText(request["output_limit"])
+    captured = bounded_text(request["output_limit"])
     try:
         os.chdir(request["workdir"])
         if request.get("builder"):
@@ -246,31 +313,14 @@ def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inp
                     namespace.pop(name, None)
                 else:
                     namespace[name] = value
-    except BaseException as error:  # noqa: BLE001 - the student's exceptions become a report
-        try:
-            message = str(error)[:2000]
-            lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
-        except BaseException:  # noqa: BLE001 - an exception whose own text cannot be made
-            message, lines = "(the exception's message could not be read)", ""
-        meta["error"] = {"type": str(type(error).__name__)[:200], "message": message,
-                         "traceback": lines, "line": raised_at(error, function)}
+    except BaseException as error:  # the student's exceptions become a report
+        meta["error"] = describe_error(error, function)
         result = None
     meta["stdout"] = "".join(captured.parts)
     meta["stdout_dropped"] = captured.dropped
 
     if meta["error"] is None:
-        sent = {"returned": result}
-        if request.get("return_inputs"):
-            sent["inputs"] = {name: kwargs.get(name) for name in request["signature"] if name in kwargs}
-        try:
-            structure, leaves, cut = flatten(sent, request["max_values"])
-            meta["returned"] = structure["items"][0]
-            meta["inputs"] = structure["items"][1] if "inputs" in sent else None
-            meta["cut"] = cut
-        except Exception as error:  # noqa: BLE001 - a value whose reading fails is reported
-            meta["returned"] = {"kind": "other", "type": type(result).__name__[:100],
-                                "why": f"it could not be read ({type(error).__name__})"}
-            leaves = []
+        leaves = returned(meta, result, kwargs, request, flatten)
 
     arrays = {f"leaf:{index}": array for index, array in enumerate(leaves)}
     arrays["meta"] = np.array(json.dumps(meta))

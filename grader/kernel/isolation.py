@@ -130,41 +130,44 @@ def unsandboxed_as_root() -> AccountLauncher:
     launcher = AccountLauncher(found, proven=False)
     with _lock:
         key = ("unsandboxed", found)
-        if key not in _cache:
+        if key not in _accounts:
             answer = _ask_as(launcher, [], [])
-            _cache[key] = _runs_python(answer, launcher) or launcher
-        proven = _cache[key]
+            _accounts[key] = _runs_python(answer, launcher) or launcher
+        proven = _accounts[key]
     if isinstance(proven, Unavailable):
         raise IsolationRefused(proven, no_sandbox=True)
     return launcher
 
 
 _lock = threading.Lock()
-_cache: dict[tuple, Launcher | Unavailable] = {}
+# The probes' answers, one cache per kind of launcher (keys begin with the way: "bubblewrap", ...).
+_sandboxes: dict[tuple, Sandbox | Unavailable] = {}
+_accounts: dict[tuple, AccountLauncher | Unavailable] = {}
 
 
 def bubblewrap(hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
     """The bubblewrap sandbox, proven by a probe (once per process and set of hidden folders)."""
     with _lock:
         key = ("bubblewrap", os.environ.get(BWRAP_VARIABLE, ""), hidden)
-        if key not in _cache:
-            _cache[key] = _probe_bubblewrap(hidden)
-        return _cache[key]
+        if key not in _sandboxes:
+            _sandboxes[key] = _probe_bubblewrap(hidden)
+        return _sandboxes[key]
 
 
 def dedicated_account(hidden: tuple[Path, ...], protect: tuple[Path, ...]) -> AccountLauncher | Unavailable:
     """The dedicated account, proven by a probe (once per process and set of folders)."""
     with _lock:
         key = ("account", os.environ.get(accounts.ACCOUNT_VARIABLE, ""), hidden, protect)
-        if key not in _cache:
-            _cache[key] = _probe_account(hidden, protect)
-        return _cache[key]
+        if key not in _accounts:
+            _accounts[key] = _probe_account(hidden, protect)
+        return _accounts[key]
 
 
 def forget_probes() -> None:
     """Probe again next time (tests that change the machine's state)."""
     with _lock:
-        _cache.clear()
+        _sandboxes.clear()
+        _accounts.clear()
 
 
 def _bwrap_program() -> str | Unavailable:

@@ -46,7 +46,8 @@ def assemble(machine: str) -> list[tuple[int, int, int, int]]:
     """The seccomp program (BPF instructions) for `machine`."""
     arch, clone, unshare, x32 = ARCHITECTURES[machine]
     refused = {**REFUSED, **(REFUSED_X86_64 if machine == "x86_64" else REFUSED_AARCH64)}
-    body = []  # (code, jump-true label, jump-false label, k); labels resolved below
+    # (code, jump-true label, jump-false label, k); labels resolved below
+    body: list[tuple[int, str | None, str | None, int]] = []
     body.append((0x20, None, None, 4))  # A = arch
     body.append((0x15, None, "deny", arch))  # another architecture's table: refused
     body.append((0x20, None, None, 0))  # A = syscall number
@@ -66,13 +67,13 @@ def assemble(machine: str) -> list[tuple[int, int, int, int]]:
     labels["nosys"] = len(body)
     body.append((0x06, None, None, RET_ERRNO | ENOSYS))
 
-    def offset(at: int, label) -> int:
+    def offset(at: int, label: str | None) -> int:
         return 0 if label is None else labels[label] - at - 1
 
     return [(code, offset(at, jt), offset(at, jf), k) for at, (code, jt, jf, k) in enumerate(body)]
 
 
-def forbid(libc) -> None:
+def forbid(libc: ctypes.CDLL) -> None:
     """Install the filter; no_new_privs first, which also keeps a setuid program from regaining root."""
     program = assemble(os.uname().machine)
     words = [code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program]
@@ -92,7 +93,7 @@ def drop_to(uid: int, gid: int) -> None:
         raise OSError("the kernel process could not drop its privileges")
 
 
-def own_user_namespace(libc, uid: int, gid: int) -> None:
+def own_user_namespace(libc: ctypes.CDLL, uid: int, gid: int) -> None:
     """A user namespace where only this kernel's processes count against its process cap."""
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # lets this process write its own uid_map
     if libc.unshare(CLONE_NEWUSER) != 0:

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +84,8 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return []
 
 
-def ask(command_for, read: list[Path], write: list[Path] = ()) -> ProbeAnswer:
+def ask(command_for: Callable[[list[str], Path], list[str]], read: Sequence[Path],
+        write: Sequence[Path] = ()) -> ProbeAnswer:
     """Run the probe's Python through `command_for(python_command, workdir) -> argv` and read its answer."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-probe-"))
     try:

@@ -36,9 +36,13 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.errors import GraderError
 from grader.kernel.runfolder import RunFolder, give
+
+if TYPE_CHECKING:
+    from grader.model import Limits
 
 MATPLOTLIB_FOLDER = "/tmp/matplotlib"  # in the kernel's private /tmp
 SANDBOX_UID = 65534
@@ -140,7 +144,7 @@ class Sandbox:
 
     transport = "ipc"  # the kernel has no network: it listens on sockets in its run folder
 
-    def wrap(self, command: list[str], limits=None, workdir: Path | None = None,
+    def wrap(self, command: list[str], limits: Limits | None = None, workdir: Path | None = None,
              run: RunFolder | None = None) -> list[str]:
         """The bubblewrap command line that runs `command` sandboxed, under `limits` (grader.model.Limits).
 
@@ -264,7 +268,7 @@ def _font_lists() -> tuple[Path, ...]:
         from matplotlib import font_manager  # noqa: F401 - builds the grader's own cache when missing
 
         return tuple(sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json")))
-    except Exception:  # noqa: BLE001 - only a speed-up; the kernel rebuilds the list without it
+    except Exception:  # only a speed-up; the kernel rebuilds the list without it
         return ()
 
 
@@ -292,7 +296,7 @@ def _folders_above(path: Path, mounted: dict[Path, bool]) -> list[str]:
     return argv
 
 
-def limit_numbers(limits) -> list[int]:
+def limit_numbers(limits: Limits | None) -> list[int]:
     """The launcher's limits: CPU seconds, memory MB, processes, file MB (0: none)."""
     if limits is None:
         return [0, 0, 0, 0]

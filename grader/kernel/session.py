@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import zmq
@@ -33,6 +34,9 @@ from grader.kernel.processes import kill_process_tree
 from grader.kernel.runfolder import RunFolder
 from grader.model import CellStatus, Limits, RaisedError
 from grader.model.notes import Death, DeathKind, KernelStart, LimitHit, LimitKind
+
+if TYPE_CHECKING:
+    from grader.kernel.isolation import Launcher
 
 
 @dataclass
@@ -208,7 +212,7 @@ class _LimitedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command runs under limits, and in the sandbox if one is set."""
 
     limits: Limits = Limits()
-    sandbox = None  # grader.kernel.sandbox.Sandbox or None
+    sandbox: Launcher | None = None
     workdir: Path | None = None
     run: RunFolder | None = None  # this start's connection file, sockets and result file
     cgroup: KernelCgroup | None = None  # this start's control groups, where the machine offers them
@@ -363,7 +367,7 @@ class KernelSession:
 
     workdir: Path
     limits: Limits = field(default_factory=Limits)
-    sandbox: object = None
+    sandbox: Launcher | None = None
     client: _BoundedClient | None = None
     starts: int = 0
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -378,11 +382,12 @@ class KernelSession:
         """
         if self.sandbox is None and os.geteuid() == 0:
             raise KernelStartError(KernelStart("refused", refused=True))
-        self._run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
+        run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
+        self._run: RunFolder | None = run
         self._cgroup = cgroups.create(self.limits.memory_mb, self.limits.processes)
         manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
                              {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir),
-                              "run": self._run, "cgroup": self._cgroup})
+                              "run": run, "cgroup": self._cgroup})
         notebook = nbformat.v4.new_notebook()
         client = _BoundedClient(notebook, timeout=60, startup_timeout=60, allow_errors=True, store_widget_state=False,
                                 kernel_name="python3", kernel_manager_class=manager_class,
@@ -390,21 +395,25 @@ class KernelSession:
         client.output_limit = self.limits.output_bytes
         client.flood_limit = flood_limit(self.limits.output_bytes)
         km = client.create_kernel_manager()
+        assert isinstance(km, AsyncKernelManager)  # the manager class above is one
         self._max_message = message_limit(self.limits.output_bytes)
-        km.client_factory, self._context = _bounded_client_class(self._max_message)
-        km.connection_file = str(self._run.connection)
+        km.client_factory, context = _bounded_client_class(self._max_message)
+        self._context: zmq.asyncio.Context | None = context
+        km.connection_file = str(run.connection)
         if self.sandbox is not None:  # IPC sockets in the run folder, reachable by their exact paths only
-            km.transport, km.ip = "ipc", str(self._run.sockets / "kernel")
+            km.transport, km.ip = "ipc", str(run.sockets / "kernel")
         else:
             km.ip = "127.0.0.1"
-        self.client, self._km = client, km
+        self.client = client
+        self._km: AsyncKernelManager | None = km
         # The kernel's own stdout and stderr (not the cells' output, which goes over the channels)
         # must not reach the grader's terminal; stderr's last lines are kept to explain a failed start.
-        self._stderr = StderrTail()
+        stderr = StderrTail()
+        self._stderr: StderrTail | None = stderr
         try:
             self.loop.run_until_complete(client.async_start_new_kernel(
-                cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=self._stderr.writer))
-            self._stderr.started()
+                cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=stderr.writer))
+            stderr.started()
             self.loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException as error:
             said = self._kernel_stderr()
@@ -414,10 +423,10 @@ class KernelSession:
                 raise KernelStartError(KernelStart(str(error), said, sandboxed)) from None
             raise
         if self.sandbox is not None:
-            self.sandbox.seal(self._run)
+            self.sandbox.seal(run)
         self.starts += 1
-        self._watch_output_channel()
-        self._count_output()
+        self._watch_output_channel(client)
+        self._count_output(client)
 
     @property
     def kernel_workdir(self) -> Path:
@@ -427,43 +436,47 @@ class KernelSession:
             return Path(self.workdir)
         return self.sandbox.kernel_workdir(run, Path(self.workdir))
 
-    def _count_output(self) -> None:
+    def _count_output(self, client: _BoundedClient) -> None:
         """Install the kernel's count of its output (see OUTPUT_COUNTER); grading goes on without it."""
-        self.client.on_cell_executed = self.client.note_reply
+        client.on_cell_executed = client.note_reply
         cell = nbformat.v4.new_code_cell(output_counter(self.limits.output_bytes))
-        self.client.nb.cells = [cell]
+        client.nb.cells = [cell]
         try:
-            self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
-        except Exception:  # noqa: BLE001 - the grader's own count still applies
+            self.loop.run_until_complete(client.async_execute_cell(cell, 0, store_history=False))
+        except Exception:  # the grader's own count still applies
             pass
 
     def result_file(self) -> Path:
         """The file the next call writes its results into, emptied (the kernel must be running)."""
-        return self._run.clear_result()
+        run = self._run
+        assert run is not None  # start() made it
+        return run.clear_result()
 
     def run(self, code: str, timeout: float) -> CellOutcome:
         """Execute `code` as one cell; never raises for anything the student's code does."""
         if self.client is None:
             self.start()
+        client = self.client
+        assert client is not None  # start() made it, or raised
         cell = nbformat.v4.new_code_cell(code)
-        self.client.nb.cells = [cell]
-        self.client.timeout = max(1, int(round(timeout)))
-        self.client.printed = self.client.kernel_printed = 0
+        client.nb.cells = [cell]
+        client.timeout = max(1, int(round(timeout)))
+        client.printed = client.kernel_printed = 0
         began = time.monotonic()
         ended = None  # how the cell ended when it did not finish: "timeout", "died" or "channel"
         broken = ""
         try:
-            self.loop.run_until_complete(self.client.async_execute_cell(cell, 0, store_history=False))
+            self.loop.run_until_complete(client.async_execute_cell(cell, 0, store_history=False))
         except CellTimeoutError:
             ended = "timeout"
         except DeadKernelError:
             ended = "died"
-        except Exception as error:  # noqa: BLE001 - a broken kernel channel counts as a dead kernel
+        except Exception as error:  # a broken kernel channel counts as a dead kernel
             ended, broken = "channel", type(error).__name__
         seconds = time.monotonic() - began
         # What was printed decides first: a flood ends the same way whether its output came in one
         # message too large to accept or in many small ones, and whatever became of the cell after.
-        if self.client.flooded or (self._output_channel_dropped() and self._kernel_running()):
+        if client.flooded or (self._output_channel_dropped() and self._kernel_running()):
             self._cancel_pending()
             self.stop()
             return CellOutcome(CellStatus.DIED, seconds, death=flood_death(self.limits.output_bytes), truncated=True)
@@ -489,14 +502,15 @@ class KernelSession:
         process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
         try:
             return process is not None and process.poll() is None
-        except Exception:  # noqa: BLE001 - unknown: treat as gone
+        except Exception:  # unknown: treat as gone
             return False
 
-    def _watch_output_channel(self) -> None:
+    def _watch_output_channel(self, client: _BoundedClient) -> None:
         """Watch the output channel: ZeroMQ closes it, for good, when a message is too large."""
-        socket = self.client.kc.iopub_channel.socket
+        assert client.kc is not None  # the kernel client was started just before
+        socket = client.kc.iopub_channel.socket
         monitor = socket.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
-        self._monitor = zmq.Socket.shadow(monitor.underlying)
+        self._monitor: zmq.Socket | None = zmq.Socket.shadow(monitor.underlying)
         self._monitor_owner = monitor
 
     def _output_channel_dropped(self) -> bool:
@@ -510,7 +524,8 @@ class KernelSession:
     def stop(self) -> None:
         """Kill the kernel and every process it started, wait until they are gone, forget it."""
         client, self.client = self.client, None
-        km = (client.km if client is not None else None) or getattr(self, "_km", None)  # forgotten on a failed start
+        # The manager start() made: nbclient's own reference (client.km) is None after a failed start.
+        km: AsyncKernelManager | None = getattr(self, "_km", None)
         self._km = None
         if client is None or km is None:
             if self.sandbox is not None:
@@ -521,7 +536,7 @@ class KernelSession:
         try:
             if client.kc is not None:
                 client.kc.stop_channels()
-        except Exception:  # noqa: BLE001 - stopping must not fail
+        except Exception:  # stopping must not fail
             pass
         cgroup = getattr(self, "_cgroup", None)
         if cgroup is not None:  # a process cannot leave its group: this misses none of them
@@ -530,7 +545,7 @@ class KernelSession:
         for step in (km.shutdown_kernel(now=True), km.cleanup_resources()):
             try:
                 self.loop.run_until_complete(step)
-            except Exception:  # noqa: BLE001 - stopping must not fail
+            except Exception:  # stopping must not fail
                 pass
         if not gone and root:
             kill_process_tree(root)
@@ -574,7 +589,7 @@ class KernelSession:
             return None
         try:
             status = process.wait(timeout=2)
-        except Exception:  # noqa: BLE001 - still running or already reaped: no verdict
+        except Exception:  # still running or already reaped: no verdict
             return None
         cgroup = getattr(self, "_cgroup", None)
         if cgroup is not None and cgroup.memory_exceeded():
@@ -631,14 +646,15 @@ def limit_hit(error: RaisedError | None, limits: Limits) -> LimitHit | None:
     """The kernel limit behind an exception the student's code raised, if any."""
     if error is None:
         return None
+    # The ignores: grader.model.notes's _record decorator makes LimitHit a dataclass where mypy cannot see it.
     if error.type == "MemoryError":
-        return LimitHit(LimitKind.MEMORY, limits.memory_mb)
+        return LimitHit(LimitKind.MEMORY, limits.memory_mb)  # type: ignore[call-arg]
     if error.type == "BlockingIOError" or "Resource temporarily unavailable" in error.message:
-        return LimitHit(LimitKind.PROCESSES, limits.processes)
+        return LimitHit(LimitKind.PROCESSES, limits.processes)  # type: ignore[call-arg]
     if "File too large" in error.message:
-        return LimitHit(LimitKind.FILE, limits.file_mb)
+        return LimitHit(LimitKind.FILE, limits.file_mb)  # type: ignore[call-arg]
     if "No space left on device" in error.message:
-        return LimitHit(LimitKind.SPACE, limits.file_mb)
+        return LimitHit(LimitKind.SPACE, limits.file_mb)  # type: ignore[call-arg]
     return None
 
 

@@ -27,6 +27,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -74,58 +75,78 @@ def parse_node(data: object, leaves: dict[int, np.ndarray], used: set[int], dept
     if depth > MAX_DEPTH + 2 or not isinstance(data, dict):
         raise _Malformed("the structure of the returned value is not a description the harness writes")
     kind = data.get("kind")
-    fields = set(data) - {"kind"}
-
-    def only(*names):
-        if fields - set(names):
-            raise _Malformed("the structure has a field the harness never writes")
-
     if kind in ("tuple", "list"):
-        length = _count(data.get("length"), "a length")
-        if "numbers" in data:
-            only("length", "numbers")
-            values = _take_leaf(data["numbers"], leaves, used)
-            if values.shape != (length,):
-                raise _Malformed("a packed list's values do not match its length")
-            return Seq(kind, length, tuple(Number(float(v), "float") for v in values))
-        only("length", "items")
-        items = data.get("items")
-        if not isinstance(items, list) or len(items) > min(length, MAX_ITEMS):
-            raise _Malformed("a list's items do not match its length")
-        return Seq(kind, length, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+        return _parse_seq(str(kind), data, leaves, used, depth)
     if kind == "dict":
-        only("keys", "items")
-        keys = _texts(data.get("keys"), "keys", MAX_KEYS, MAX_STRING)
-        items = data.get("items")
-        if not isinstance(items, list) or len(items) != len(keys) or len(set(keys)) != len(keys):
-            raise _Malformed("a dict's items do not match its keys")
-        return Mapping(keys, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+        return _parse_mapping(data, leaves, used, depth)
+    if kind in ("array", "number"):
+        return _parse_leaf_node(str(kind), data, leaves, used)
+    return _parse_atom(kind, data)
+
+
+def _only(data: dict, *names: str) -> None:
+    """A node holds no field but its kind and `names`: any other is not the harness's."""
+    if set(data) - {"kind", *names}:
+        raise _Malformed("the structure has a field the harness never writes")
+
+
+def _parse_seq(kind: str, data: dict, leaves: dict[int, np.ndarray], used: set[int], depth: int) -> Seq:
+    """A tuple or list: its numbers packed in one leaf, or its items (at most its length, and MAX_ITEMS)."""
+    length = _count(data.get("length"), "a length")
+    if "numbers" in data:
+        _only(data, "length", "numbers")
+        values = _take_leaf(data["numbers"], leaves, used)
+        if values.shape != (length,):
+            raise _Malformed("a packed list's values do not match its length")
+        return Seq(kind, length, tuple(Number(float(v), "float") for v in values))
+    _only(data, "length", "items")
+    items = data.get("items")
+    if not isinstance(items, list) or len(items) > min(length, MAX_ITEMS):
+        raise _Malformed("a list's items do not match its length")
+    return Seq(kind, length, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+
+
+def _parse_mapping(data: dict, leaves: dict[int, np.ndarray], used: set[int], depth: int) -> Mapping:
+    """A dict: distinct text keys, one item each."""
+    _only(data, "keys", "items")
+    keys = _texts(data.get("keys"), "keys", MAX_KEYS, MAX_STRING)
+    items = data.get("items")
+    if not isinstance(items, list) or len(items) != len(keys) or len(set(keys)) != len(keys):
+        raise _Malformed("a dict's items do not match its keys")
+    return Mapping(keys, tuple(parse_node(item, leaves, used, depth + 1) for item in items))
+
+
+def _parse_leaf_node(kind: str, data: dict, leaves: dict[int, np.ndarray], used: set[int]) -> Array | Number:
+    """An array or a number: the leaf it names, taken (a number's holds one value)."""
     if kind == "array":
-        only("leaf", "dtype")
+        _only(data, "leaf", "dtype")
         return Array(_take_leaf(data.get("leaf"), leaves, used), _text(data.get("dtype"), "a dtype", 20))
-    if kind == "number":
-        only("leaf", "type")
-        values = _take_leaf(data.get("leaf"), leaves, used)
-        if values.shape != ():
-            raise _Malformed("a number is not one value")
-        return Number(float(values), _text(data.get("type"), "a type", MAX_NAME_CHARS))
+    _only(data, "leaf", "type")
+    values = _take_leaf(data.get("leaf"), leaves, used)
+    if values.shape != ():
+        raise _Malformed("a number is not one value")
+    return Number(float(values), _text(data.get("type"), "a type", MAX_NAME_CHARS))
+
+
+def _parse_atom(kind: object, data: dict) -> Atom | Opaque:
+    """A bool, None, a text, a value that cannot be sent ("other") or one left out ("cut")."""
     if kind == "bool":
-        only("value")
+        _only(data, "value")
         if not isinstance(data.get("value"), bool):
             raise _Malformed("a bool is not true or false")
         return Atom("bool", data["value"])
     if kind == "none":
-        only()
+        _only(data)
         return Atom("none", None)
     if kind == "str":
-        only("value", "length")
+        _only(data, "value", "length")
         return Atom("str", _text(data.get("value"), "a text", MAX_STRING), _count(data.get("length"), "a length"))
     if kind == "other":
-        only("type", "why")
+        _only(data, "type", "why")
         return Opaque(_text(data.get("type"), "a type", MAX_NAME_CHARS), _text(data.get("why"), "a reason",
                                                                                 MAX_PROBLEM_CHARS))
     if kind == "cut":
-        only("why")
+        _only(data, "why")
         return Opaque("cut", _text(data.get("why"), "a reason", MAX_PROBLEM_CHARS))
     raise _Malformed("the structure names a kind the harness never writes")
 
@@ -176,7 +197,7 @@ def result_from(data: object, leaves: dict[int, np.ndarray]) -> KernelResult:
     return KernelResult(meta=meta, returned=returned, inputs=inputs)
 
 
-def _is_text(value: object, limit: int) -> bool:
+def _is_text(value: object, limit: int) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) <= limit
 
 
@@ -194,13 +215,16 @@ def _name(value: object, what: str) -> str | None:
     return _optional_text(value, what, MAX_NAME_CHARS)
 
 
-def _count(value: object, what: str, limit: int = MAX_LENGTH, optional: bool = False) -> int | None:
+def _count(value: object, what: str, limit: int = MAX_LENGTH) -> int:
     """A whole number from 0 to `limit`: anything larger is no length or line the harness could send."""
-    if value is None and optional:
-        return None
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
         raise _Malformed(f"{what} is not a count of at most {limit}")
     return value
+
+
+def _optional_count(value: object, what: str, limit: int = MAX_LENGTH) -> int | None:
+    """None, or a count (see _count)."""
+    return None if value is None else _count(value, what, limit)
 
 
 def _texts(value: object, what: str, limit: int, chars: int) -> tuple[str, ...]:
@@ -218,7 +242,7 @@ def _raised(value: object) -> RaisedError | None:
     return RaisedError(type=_text(value.get("type"), "error type", MAX_NAME_CHARS),
                        message=_text(value.get("message", ""), "error message", MAX_MESSAGE_CHARS),
                        traceback=_text(value.get("traceback", ""), "error traceback", MAX_TRACEBACK_CHARS),
-                       line=_count(value.get("line"), "error line", MAX_LINE, optional=True))
+                       line=_optional_count(value.get("line"), "error line", MAX_LINE))
 
 
 def _known_member(name: str) -> str:
@@ -260,8 +284,9 @@ def read_bytes(path: Path, limit: int, deadline: float, owner: int | None = None
     except FileNotFoundError:
         raise UntrustedDataError("the function's results never came back from the kernel") from None
     except OSError as error:
-        reason = "the results file is a link" if error.errno in (errno.ELOOP, errno.EMLINK) else \
-            f"the results file cannot be opened ({errno.errorcode.get(error.errno, error.errno)})"
+        code = error.errno  # None for an OSError raised without one: shown as None
+        reason = "the results file is a link" if code in (errno.ELOOP, errno.EMLINK) else \
+            f"the results file cannot be opened ({errno.errorcode.get(code, code) if code is not None else None})"
         raise _Malformed(reason) from None
     finally:
         os.close(folder)
@@ -299,7 +324,8 @@ def _read_bounded(read: Callable[[int], bytes], limit: int, deadline: float, too
     """Everything `read(n)` gives until it gives nothing, in chunks, the clock checked before each:
     never more than `limit` bytes (one byte past it and the reading stops, refused as `too_much`),
     whatever size the file or archive claimed."""
-    parts, size = [], 0
+    parts: list[bytes] = []
+    size = 0
     while True:
         _check_time(deadline)
         part = read(min(CHUNK, limit + 1 - size))
@@ -366,7 +392,7 @@ def _meta(array: np.ndarray | None) -> object:
         return json.loads(str(array), parse_int=_bounded_int)
     except UntrustedDataError:
         raise
-    except Exception:  # noqa: BLE001 - not JSON, nested too deeply, ...: whatever the parser's complaint
+    except Exception:  # not JSON, nested too deeply, ...: whatever the parser's complaint
         raise _Malformed("the description is not valid JSON") from None
 
 
@@ -384,7 +410,7 @@ def read_result(path: Path, max_values: int, owner: int | None = None,
         return _read_result(path, max_values, owner, deadline)
     except UntrustedDataError:
         raise
-    except Exception as error:  # noqa: BLE001 - a file no check foresaw: that case fails, the grader goes on
+    except Exception as error:  # a file no check foresaw: that case fails, the grader goes on
         raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
 
 
@@ -397,7 +423,7 @@ def _read_result(path: Path, max_values: int, owner: int | None, deadline: float
         arrays = _unpack(data, max_values, budget, deadline)
     except UntrustedDataError:
         raise
-    except Exception as error:  # noqa: BLE001 - a malformed archive, whatever the library's complaint
+    except Exception as error:  # a malformed archive, whatever the library's complaint
         raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
     meta = _meta(arrays.pop("meta", None))
     try:
