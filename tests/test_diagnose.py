@@ -18,8 +18,10 @@ import pytest
 from PIL import Image
 
 from grader.assignment.notebook import graded_name
+from grader.judge.advice import localise
+from grader.judge.catalogue import load_catalogue
 from grader.judge.compare import compare as compare_case
-from grader.judge.diagnose import diagnose, load_catalogue, localise, locate, match_mistakes, read_variant_table
+from grader.judge.diagnose import diagnose
 from grader.judge.expected import (
     CheckReport,
     ExpectedValues,
@@ -28,6 +30,9 @@ from grader.judge.expected import (
     stale_entries,
     variant_values,
 )
+from grader.judge.matching import match_mistakes
+from grader.judge.outcome_store import read_variant_table
+from grader.judge.patterns import locate
 from grader.kernel.untrusted import KernelResult, raised_result, result_of_value
 from grader.model import CaseVerdict, SubmissionReport
 from grader.model.notebook import CodeCell
@@ -117,7 +122,7 @@ def test_the_catalogue_base_classes_are_the_reference(catalogue, small_cases, wo
 def test_every_catalogued_mistake_is_caught_by_a_hidden_case(catalogue, assignment):
     hidden = {c.id for c in assignment.cases() if c.visibility == "hidden"}
     stored = read_variant_table(catalogue.values_path)
-    differs = {(key.split("|")[0], key.split("|")[1]) for key in stored}
+    differs = {(key.mistake, key.case) for key in stored}
     for mistake_id, mistake in catalogue.mistakes.items():
         assert mistake["title"] and mistake["explanation"] and mistake["fix"] and mistake["pattern"]
         for function in mistake["functions"]:
@@ -130,7 +135,7 @@ def test_stored_variant_outcomes_are_current_on_the_small_cases(assignment, cata
     outputs = {case.id: run_reference(assignment, case, workdir) for case in small_cases}
     fresh = variant_values(assignment, small_cases, outputs, workdir)
     ids = {case.id for case in small_cases}
-    stored = {k: v for k, v in read_variant_table(catalogue.values_path).items() if k.split("|")[1] in ids}
+    stored = {k: v for k, v in read_variant_table(catalogue.values_path).items() if k.case in ids}
     assert fresh.keys() == stored.keys(), "run `grader expected`: the stored variant outcomes are stale"
     report = CheckReport()  # floats and printed numbers within the stale tolerance, as `grader expected --check`
     stale_entries(report, stored, fresh)
@@ -375,7 +380,7 @@ def test_a_fitted_recording_interval_points_at_the_line_that_records(catalogue):
     `if` that appends to costs."""
     import json
 
-    from grader.judge.diagnose import locate
+    from grader.judge.patterns import locate
 
     notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
     source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % every == 0 or")

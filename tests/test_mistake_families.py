@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from grader.judge.diagnose import DiagnosisBudget
 from grader.model import SubmissionReport
+from grader.model.diagnosis import DiagnosisBudget
 from grader.render.diagnosis import UNSHOWN_VALUE
 from tests.conftest import proven_sandbox
 from tests.fixtures import said

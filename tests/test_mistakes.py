@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from grader.judge.diagnose import load_catalogue
+from grader.judge.catalogue import load_catalogue
 from grader.model import SubmissionReport
 from tests.conftest import ASSIGNMENT_DIR
 from tests.fixtures import messages, problem_texts, said

@@ -7,7 +7,7 @@ line for the grader, for `grader expected --check` and for the tests.
 import pytest
 
 from grader.judge.compare import line_deviation, same_line, split_numbers
-from grader.judge.diagnose import same_error
+from grader.judge.outcomes import same_error
 
 pytestmark = pytest.mark.critical  # also run under the oldest supported versions
 

@@ -14,7 +14,7 @@ from grader import cli
 from grader.assignment.manifest import load_assignment
 from grader.assignment.notebook import graded_name
 from grader.assignment.released import MARKER_FILE, ReleaseError, region_spans
-from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
+from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
 from grader.judge.expected import ExpectedValues
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits

@@ -17,7 +17,7 @@ import pytest
 
 from grader import cli
 from grader.assignment.manifest import load_assignment
-from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
+from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
 from grader.model import SubmissionReport
 from grader.verbs.release import build_release
 from tests.conftest import ASSIGNMENT_DIR

@@ -19,8 +19,9 @@ import pytest
 
 from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.cli import main
+from grader.judge.catalogue import load_catalogue
 from grader.judge.compare import compare_nodes
-from grader.judge.diagnose import load_catalogue, read_variant_values, save_variant_values, stored_variant_table
+from grader.judge.outcome_store import read_variant_values, save_variant_values, stored_variant_table
 from grader.model import Array, Number, Tolerance
 from grader.render.wording import label_for, labelled_path
 from grader.store.gradebook import Gradebook

@@ -25,7 +25,7 @@ import pytest
 
 from grader import cli
 from grader.assignment.manifest import load_assignment
-from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
+from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
 from grader.model import SubmissionReport
 from grader.store.gradebook import Gradebook
 from grader.verbs.release import build_release
@@ -209,7 +209,7 @@ LOOP = ("def L_model_backward(AL, Y, caches):\n    L = len(caches)\n    current_
 
 @pytest.fixture(scope="module")
 def catalogue():
-    from grader.judge.diagnose import load_catalogue
+    from grader.judge.catalogue import load_catalogue
 
     return load_catalogue(load_assignment(FOLDER)).module
 

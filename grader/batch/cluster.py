@@ -32,7 +32,7 @@ from grader.batch.collection import Submission
 from grader.batch.pool import unrun_report
 from grader.errors import UserError
 from grader.grading import GradeOptions, grade_one
-from grader.judge.diagnose import load_catalogue
+from grader.judge.catalogue import load_catalogue
 from grader.judge.expected import ExpectedValues
 from grader.model import SubmissionReport, SubmissionStatus
 from grader.model.notes import Failure, GraderFailed

@@ -118,7 +118,7 @@ def kind_of(node: Node | None) -> str:
     return "nothing"
 
 
-def _numbers(want: Node, got: Node, exact_shapes: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+def _numbers(want: Node | None, got: Node | None, exact_shapes: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """Both sides as arrays when they compare as numbers: a number and a one-value array alike,
     unless shapes must be exact (then a (1, 1) array where a number belongs differs in shape)."""
     if isinstance(want, Number) and isinstance(got, Number):
@@ -137,7 +137,7 @@ def _numbers(want: Node, got: Node, exact_shapes: bool = False) -> tuple[np.ndar
 
 def _seq_array(node: Node) -> np.ndarray | None:
     """Nested lists of numbers as one array (None when they are not rectangular numbers)."""
-    def plain(item):
+    def plain(item: Node) -> object:
         if isinstance(item, Number):
             return item.value
         if isinstance(item, Seq) and len(item.items) == item.length:
@@ -150,7 +150,7 @@ def _seq_array(node: Node) -> np.ndarray | None:
     return values
 
 
-def _array_difference(path, want: np.ndarray, got: np.ndarray, tol: Tolerance) -> Difference | None:
+def _array_difference(path: tuple[Step, ...], want: np.ndarray, got: np.ndarray, tol: Tolerance) -> Difference | None:
     if got.shape != want.shape:
         return Difference(Kind.SHAPE, path, tuple(want.shape), tuple(got.shape))
     with np.errstate(invalid="ignore"):
@@ -168,14 +168,15 @@ def _array_difference(path, want: np.ndarray, got: np.ndarray, tol: Tolerance) -
                       count=count, total=int(close.size), relative=worst)
 
 
-def compare_nodes(want: Node, got: Node, path: tuple[Step, ...], tol: Tolerance) -> list[Difference]:
-    """Every difference between the reference's value and the answer's, structure before numbers."""
+def compare_nodes(want: Node | None, got: Node | None, path: tuple[Step, ...], tol: Tolerance) -> list[Difference]:
+    """Every difference between the reference's value and the answer's, structure before numbers (a
+    missing value, None, differs in type from anything)."""
     if isinstance(got, Opaque) and got.type == "cut":
         return [Difference(Kind.CUT, path, kind_of(want), got.why)]  # got.why is the harness's: shown if public
     pair = _numbers(want, got, tol.exact_shapes)
     if pair is not None:
-        found = _array_difference(path, pair[0], pair[1], tol)
-        return [found] if found else []
+        difference = _array_difference(path, pair[0], pair[1], tol)
+        return [difference] if difference else []
     if isinstance(want, Seq) and isinstance(got, Seq):
         if want.kind != got.kind and not path:
             return [Difference(Kind.TYPE, path, want.kind, got.kind)]
@@ -235,7 +236,7 @@ def input_differences(before: Node | None, after: Node | None, tol: Tolerance) -
     return found
 
 
-def part_of(value: Node, index: int | None) -> Node | None:
+def part_of(value: Node | None, index: int | None) -> Node | None:
     """The returned value's part `index` (None: the whole value)."""
     if index is None:
         return value
@@ -271,14 +272,14 @@ def compare(case: Case, expected: Expected, result: KernelResult, tol: Tolerance
     return out
 
 
-def _root_differs(out: Comparison, want: Node, got: Node) -> bool:
+def _root_differs(out: Comparison, want: Node | None, got: Node | None) -> bool:
     """The returned tuple itself is wrong (not a tuple, or of another length): said once, nothing else compared."""
     if out.differences and out.differences[0].path == () and out.differences[0].kind in (Kind.TYPE, Kind.LENGTH):
         return True
     found = []
     if not isinstance(got, Seq) or got.kind != getattr(want, "kind", None):
         found = [Difference(Kind.TYPE, (), kind_of(want), kind_of(got), what=str(getattr(got, "length", "")))]
-    elif got.length != want.length:
+    elif isinstance(want, Seq) and got.length != want.length:  # a Seq: its kind is got's
         found = [Difference(Kind.LENGTH, (), want.length, got.length, what="tuple")]
     out.differences[:0] = found
     return bool(found)

@@ -7,7 +7,7 @@ arrays) and the printed lines (`case|stdout`); the structure also holds the argu
 before the call, for cases that check them unchanged. `public_tests_expected.json` holds the same
 for the public cases, and the plain values the notebook's public tests read. When the assignment
 has a catalogue of known mistakes, the outcome of every variant on every case where it differs
-from the reference goes into the catalogue's own file (see grader.judge.diagnose). All are written by
+from the reference goes into the catalogue's own file (see grader.judge.outcome_store). All are written by
 `grader expected` and compared with a fresh run by `grader expected --check`.
 
 The reference is the cases module's `expected_outputs(case, folder)` hook (returning
@@ -26,33 +26,38 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from grader.assignment.manifest import Assignment, AssignmentError, load_module
-from grader.judge.compare import line_deviation, number_deviation, split_numbers
-from grader.judge.diagnose import (
+from grader.judge.catalogue import (
     PUBLIC_MISTAKES_FILE,
     TEXT_KEYS,
     catalogue_files,
     family_member,
     load_catalogue,
     public_mistakes_document,
-    public_outcomes,
     read_public_mistakes,
+)
+from grader.judge.compare import line_deviation, number_deviation, split_numbers
+from grader.judge.outcome_store import (
+    as_text,
+    holds_error,
+    key_text,
+    public_outcomes,
     read_variant_table,
     read_variant_values,
-    same_error,
-    same_outcome,
     save_variant_values,
     stored_variant_table,
-    variant_outcome,
 )
+from grader.judge.outcomes import same_error, same_outcome, variant_outcome
 from grader.kernel.harness import __grader_flatten__, __grader_inputs__
 from grader.kernel.untrusted import Mapping, parse_node
 from grader.model import Case, Expected, python_value
+from grader.model.diagnosis import Catalogue, OutcomeKey
 
-SEPARATOR = "|"
+SEPARATOR = "|"  # between the fields of an expected-values file's keys (case|leaf|N)
 PUBLIC_FILE = "public_tests_expected.json"
 MAX_VALUES = 50_000_000  # the reference is trusted: only a bound against a runaway
 
@@ -100,7 +105,7 @@ def run_reference(assignment: Assignment, case: Case, folder: Path) -> Reference
     return ReferenceRun(returned, printed.getvalue().splitlines(), before)
 
 
-def _reference_outputs(assignment: Assignment) -> tuple[dict[str, ReferenceRun], dict[str, np.ndarray] | None]:
+def _reference_outputs(assignment: Assignment) -> tuple[dict[str, ReferenceRun], dict[OutcomeKey, np.ndarray] | None]:
     """Run the reference (and the catalogued mistakes) on every case, in a folder laid out like a kernel's."""
     cases = assignment.cases()
     with tempfile.TemporaryDirectory(prefix="grader-expected-") as folder:
@@ -121,12 +126,12 @@ def flattened(run: ReferenceRun, case: Case) -> tuple[dict, list[np.ndarray]]:
 
 
 def variant_values(assignment: Assignment, cases: list[Case], outputs: dict[str, ReferenceRun],
-                   folder: Path) -> dict[str, np.ndarray] | None:
+                   folder: Path) -> dict[OutcomeKey, np.ndarray] | None:
     """Flattened outcomes of each mistake's variant, on the cases where it differs from the reference."""
     catalogue = load_catalogue(assignment)
     if catalogue is None:
         return None
-    flat: dict[str, np.ndarray] = {}
+    flat: dict[OutcomeKey, np.ndarray] = {}
     for mistake_id, mistake in catalogue.mistakes.items():
         for case in cases:
             if case.function not in mistake["functions"]:
@@ -147,11 +152,22 @@ def flatten(assignment: Assignment, outputs: dict[str, ReferenceRun]) -> dict[st
     flat = {}
     for case_id, run in outputs.items():
         structure, leaves = flattened(run, cases[case_id])
-        flat[SEPARATOR.join((case_id, "structure"))] = np.array(json.dumps(structure, sort_keys=True))
+        flat[_archive_key(case_id, "structure")] = np.array(json.dumps(structure, sort_keys=True))
         for index, leaf in enumerate(leaves):
-            flat[SEPARATOR.join((case_id, "leaf", str(index)))] = leaf
-        flat[SEPARATOR.join((case_id, "stdout"))] = np.array(run.stdout, dtype=str)
+            flat[_archive_key(case_id, "leaf", str(index))] = leaf
+        flat[_archive_key(case_id, "stdout")] = np.array(run.stdout, dtype=str)
     return flat
+
+
+def _archive_key(*fields: str) -> str:
+    """An expected-values file's key as the file spells it (read back once, by `_archive_fields`)."""
+    return SEPARATOR.join(fields)
+
+
+def _archive_fields(key: str) -> tuple[str, str, str]:
+    """An expected-values file's key read back: (case id, kind, leaf index or "")."""
+    case_id, kind, *rest = key.split(SEPARATOR)
+    return case_id, kind, rest[0] if rest else ""
 
 
 def plain(value: object) -> object:
@@ -182,12 +198,12 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
         else:
             shown = {"returned": plain(run.returned)}
         structure, leaves = flattened(run, case)
-        entry = {"name": case.id, "description": case.description, "recipe": case.recipe,
-                 "checks": list(case.checks), "compare": list(case.compare),
-                 "expected": {**shown, "stdout": list(run.stdout)},
-                 "graded": {"structure": structure, "stdout": list(run.stdout),
-                            "leaves": [{"shape": list(leaf.shape), "values": leaf.ravel().tolist()}
-                                       for leaf in leaves]}}
+        entry: dict[str, object] = {
+            "name": case.id, "description": case.description, "recipe": case.recipe,
+            "checks": list(case.checks), "compare": list(case.compare),
+            "expected": {**shown, "stdout": list(run.stdout)},
+            "graded": {"structure": structure, "stdout": list(run.stdout),
+                       "leaves": [{"shape": list(leaf.shape), "values": leaf.ravel().tolist()} for leaf in leaves]}}
         entry.update({key: getattr(case, key) for key in ("rtol", "atol") if getattr(case, key) is not None})
         if case.exact_shapes:
             entry["exact_shapes"] = True
@@ -199,12 +215,13 @@ def write(assignment: Assignment) -> list[Path]:
     """Regenerate both files from the reference; returns their paths."""
     outputs, variants = _reference_outputs(assignment)
     npz_path = assignment.folder / assignment.expected_file
-    np.savez_compressed(npz_path, **flatten(assignment, outputs))
+    # numpy's stubs take **kwds for its own keyword (allow_pickle, a bool); here they are the arrays, by name
+    np.savez_compressed(npz_path, **flatten(assignment, outputs))  # type: ignore[arg-type]
     json_path = assignment.folder / PUBLIC_FILE
     json_path.write_text(json.dumps(public_document(assignment, outputs), indent=1) + "\n")
     written = [npz_path, json_path]
-    if variants is not None:
-        catalogue = load_catalogue(assignment)
+    catalogue = load_catalogue(assignment) if variants is not None else None
+    if variants is not None and catalogue is not None:
         save_variant_values(catalogue.values_path, variants)
         public_path = assignment.folder / PUBLIC_MISTAKES_FILE
         public_path.write_text(json.dumps(_public_mistakes(assignment, catalogue, variants, outputs), indent=1) + "\n")
@@ -212,7 +229,7 @@ def write(assignment: Assignment) -> list[Path]:
     return written
 
 
-def _public_mistakes(assignment: Assignment, catalogue, variants: dict[str, np.ndarray],
+def _public_mistakes(assignment: Assignment, catalogue: Catalogue, variants: dict[OutcomeKey, np.ndarray],
                      outputs: dict[str, ReferenceRun]) -> dict:
     public = assignment.cases(public_only=True)
     document = public_mistakes_document(catalogue, variants, {case.id for case in public})
@@ -220,8 +237,8 @@ def _public_mistakes(assignment: Assignment, catalogue, variants: dict[str, np.n
     return json.loads(json.dumps(document))
 
 
-def _add_family_members(assignment: Assignment, catalogue, public: list[Case], outputs: dict[str, ReferenceRun],
-                        document: dict) -> None:
+def _add_family_members(assignment: Assignment, catalogue: Catalogue, public: list[Case],
+                        outputs: dict[str, ReferenceRun], document: dict) -> None:
     """Each family's `public_values`, run on the public cases: the bundle cannot run the variants, so
     it gets their outcomes, as one stored mistake per value (`family=value`, texts filled in)."""
     for family in getattr(catalogue.module, "FAMILIES", []):
@@ -237,8 +254,7 @@ def _add_family_members(assignment: Assignment, catalogue, public: list[Case], o
                 run = outputs[case.id]
                 reference = variant_outcome({"returned": run.returned, "stdout": run.stdout}, case, names)
                 if not same_outcome(case, outcome, reference, tol.rtol, tol.atol):
-                    table = stored_variant_table((member["id"], case.id), outcome)
-                    document["outcomes"].update({key: v.tolist() for key, v in table.items()})
+                    document["outcomes"].update(as_text(stored_variant_table((member["id"], case.id), outcome)))
                     document["mistakes"][member["id"]] = {k: member[k] for k in (*TEXT_KEYS, "pattern")}
 
 
@@ -291,18 +307,7 @@ def check(assignment: Assignment) -> CheckReport:
         stored = {key: stored_file[key] for key in stored_file.files}
     stale_entries(report, stored, flatten(assignment, outputs))
     if variants is not None:
-        path = load_catalogue(assignment).values_path
-        if path.exists():
-            stale_entries(report, read_variant_table(path), variants, path.name + ": ")
-        else:
-            report.problems.append(f"{path} is missing")
-        public_path = assignment.folder / PUBLIC_MISTAKES_FILE
-        if not public_path.exists():
-            report.problems.append(f"{public_path} is missing")
-        else:
-            fresh = _public_mistakes(assignment, load_catalogue(assignment), variants, outputs)
-            if not _same_document(report, json.loads(public_path.read_text()), fresh, public_path.name):
-                report.problems.append(f"{public_path.name}: differs from the catalogue's public outcomes")
+        _check_variants(report, assignment, variants, outputs)
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
         report.problems.append(f"{json_path} is missing")
@@ -314,23 +319,53 @@ def check(assignment: Assignment) -> CheckReport:
     return report
 
 
-def stale_entries(report: CheckReport, stored: dict[str, np.ndarray], fresh: dict[str, np.ndarray],
+def _check_variants(report: CheckReport, assignment: Assignment, variants: dict[OutcomeKey, np.ndarray],
+                    outputs: dict[str, ReferenceRun]) -> None:
+    """The catalogue's stored outcomes and its public copy, against a fresh run of its variants."""
+    catalogue = load_catalogue(assignment)
+    if catalogue is None:  # it went away since the fresh run: there is nothing to compare
+        return
+    path = catalogue.values_path
+    if path.exists():
+        stale_entries(report, read_variant_table(path), variants, path.name + ": ")
+    else:
+        report.problems.append(f"{path} is missing")
+    public_path = assignment.folder / PUBLIC_MISTAKES_FILE
+    if not public_path.exists():
+        report.problems.append(f"{public_path} is missing")
+    else:
+        fresh = _public_mistakes(assignment, catalogue, variants, outputs)
+        if not _same_document(report, json.loads(public_path.read_text()), fresh, public_path.name):
+            report.problems.append(f"{public_path.name}: differs from the catalogue's public outcomes")
+
+
+Key = TypeVar("Key", str, OutcomeKey)  # an expected-values file's key, or a stored outcome's
+
+
+def _spelt(key: str | OutcomeKey) -> str:
+    return key if isinstance(key, str) else key_text(key)
+
+
+def stale_entries(report: CheckReport, stored: dict[Key, np.ndarray], fresh: dict[Key, np.ndarray],
                   label: str = "") -> None:
     """Add to the report each key missing on one side or whose value differs beyond the stale tolerance."""
-    for key in sorted(set(fresh) | set(stored)):
+    for key in sorted(set(fresh) | set(stored), key=_spelt):
+        where = label + _spelt(key)
         if key not in stored:
-            report.problems.append(f"{label}{key}: the reference produces it, the stored file lacks it")
+            report.problems.append(f"{where}: the reference produces it, the stored file lacks it")
         elif key not in fresh:
-            report.problems.append(f"{label}{key}: stored, but no case produces it any more")
-        elif not _same(report, stored[key], fresh[key], label + key):
-            report.problems.append(f"{label}{key}: stored value differs from the reference's")
+            report.problems.append(f"{where}: stored, but no case produces it any more")
+        elif not _same(report, stored[key], fresh[key], where, isinstance(key, OutcomeKey) and key.part == "error"):
+            report.problems.append(f"{where}: stored value differs from the reference's")
 
 
-def _same(report: CheckReport, a: np.ndarray, b: np.ndarray, where: str) -> bool:
+def _same(report: CheckReport, a: np.ndarray, b: np.ndarray, where: str, error: bool = False) -> bool:
+    """Whether a stored and a fresh value agree within the stale tolerance (`error`: the two are an
+    exception's type and message)."""
     if a.shape != b.shape or (a.dtype.kind == "U") != (b.dtype.kind == "U"):
         return False
     if a.dtype.kind == "U":
-        if where.endswith(SEPARATOR + "error"):  # an exception's type and message, worded by this NumPy
+        if error:  # an exception's type and message, worded by this NumPy
             return same_error([str(x) for x in a], [str(x) for x in b])
         return all(_same_text(report, str(x), str(y), where) for x, y in zip(a.ravel(), b.ravel(), strict=True))
     if a.size == 0:
@@ -361,13 +396,16 @@ def _worst_number(a: str, b: str) -> tuple[float, float]:
     return max(pairs, key=lambda p: number_deviation(p[0], p[1], STALE_RTOL, STALE_ATOL), default=(0.0, 0.0))
 
 
-def _same_document(report: CheckReport, a, b, where: str) -> bool:
+def _same_document(report: CheckReport, a: object, b: object, where: str, error: bool = False) -> bool:
+    """Whether a stored JSON document and a fresh one agree, numbers and printed lines within the stale
+    tolerance (`error`: the value is a stored outcome's exception, its type and message)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_document(report, a[k], b[k], f"{where}:{k}") for k in a)
+        return a.keys() == b.keys() and all(_same_document(report, a[k], b[k], f"{where}:{k}", holds_error(k))
+                                            for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        if where.endswith(SEPARATOR + "error") and all(isinstance(v, str) for v in a + b) and len(a) == len(b) == 2:
+        if error and all(isinstance(v, str) for v in a + b) and len(a) == len(b) == 2:
             return same_error(a, b)  # an exception's type and message, worded by this NumPy
-        return len(a) == len(b) and all(_same_document(report, x, y, where) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same_document(report, x, y, where, error) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
             return False
@@ -389,8 +427,26 @@ def expected_entry(structure: dict, leaves: dict[int, np.ndarray], stdout: list[
     parts = dict(zip(names, value, strict=True)) if names and isinstance(value, tuple) and len(value) == len(names) \
         else {}
     plain_arguments = python_value(arguments) or {}
-    inputs = {k: v for k, v in plain_arguments.items() if isinstance(v, np.ndarray)}
+    inputs: dict[str, object] = {k: v for k, v in plain_arguments.items() if isinstance(v, np.ndarray)} \
+        if isinstance(plain_arguments, dict) else {}
     return Expected(returned, arguments, tuple(stdout), parts, inputs)
+
+
+def _read_archive(path: Path) -> dict[str, dict]:
+    """An expected-values file by case: {case_id: {"structure", "leaves" by index, "stdout"}}. Its keys
+    are read here, once."""
+    stored: dict[str, dict] = {}
+    with np.load(path, allow_pickle=False) as archive:
+        for key in archive.files:
+            case_id, kind, index = _archive_fields(key)
+            entry = stored.setdefault(case_id, {"leaves": {}, "stdout": []})
+            if kind == "leaf":
+                entry["leaves"][int(index)] = archive[key]
+            elif kind == "structure":
+                entry["structure"] = json.loads(str(archive[key]))
+            elif kind == "stdout":
+                entry["stdout"] = [str(line) for line in archive[key]]
+    return stored
 
 
 class ExpectedValues:
@@ -400,28 +456,12 @@ class ExpectedValues:
         self.assignment = assignment
         self._by_case: dict[str, Expected] = {}
         if assignment.is_bundle:
-            for case in assignment.public_cases():
-                graded = case.public_expected
-                leaves = {i: np.array(leaf["values"], dtype=np.float64).reshape(leaf["shape"])
-                          for i, leaf in enumerate(graded["leaves"])}
-                self._by_case[case.id] = expected_entry(graded["structure"], leaves, graded["stdout"],
-                                                        assignment.function(case.function).returns)
-            self._add_variants(public_outcomes(read_public_mistakes(assignment.folder)))
+            self._read_bundle()
             return
         path = assignment.folder / assignment.expected_file
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: run `grader expected --assignment {assignment.folder}`")
-        stored: dict[str, dict] = {}
-        with np.load(path, allow_pickle=False) as archive:
-            for key in archive.files:
-                case_id, kind, *rest = key.split(SEPARATOR)
-                entry = stored.setdefault(case_id, {"leaves": {}, "stdout": []})
-                if kind == "leaf":
-                    entry["leaves"][int(rest[0])] = archive[key]
-                elif kind == "structure":
-                    entry["structure"] = json.loads(str(archive[key]))
-                elif kind == "stdout":
-                    entry["stdout"] = [str(line) for line in archive[key]]
+        stored = _read_archive(path)
         functions = {case.id: case.function for case in assignment.cases()}
         for case_id, entry in stored.items():
             names = assignment.function(functions[case_id]).returns if case_id in functions else ()
@@ -429,6 +469,16 @@ class ExpectedValues:
         catalogue = catalogue_files(assignment)
         if catalogue is not None:
             self._add_variants(read_variant_values(catalogue[1]))
+
+    def _read_bundle(self) -> None:
+        """A bundle's expected values: its public cases' own, and the public copy of the variants' outcomes."""
+        for case in self.assignment.public_cases():
+            graded = case.public_expected or {}
+            leaves = {i: np.array(leaf["values"], dtype=np.float64).reshape(leaf["shape"])
+                      for i, leaf in enumerate(graded["leaves"])}
+            self._by_case[case.id] = expected_entry(graded["structure"], leaves, graded["stdout"],
+                                                    self.assignment.function(case.function).returns)
+        self._add_variants(public_outcomes(read_public_mistakes(self.assignment.folder)))
 
     def _add_variants(self, by_case: dict[str, dict]) -> None:
         for case_id, outcomes in by_case.items():

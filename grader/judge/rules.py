@@ -18,7 +18,9 @@ import re
 import time
 import tokenize
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import graded_name
@@ -34,7 +36,7 @@ SHORT_CELL_LINES, SHORT_CELL_CHARS = 4, 400  # cells this short are also compare
 MAX_EDIT_FINDINGS = 5  # per cell; beyond that one finding sums up the rest
 # Bounds: the rules are advice, so on absurd input they give up (and say so) rather than cost the
 # grader gigabytes and minutes (a 4 MB cell made ast, tokenize and difflib take 1.5 GB and 84 s).
-MAX_RULES_CELL_CHARS = 200_000  # a graded cell larger than this is not analysed (as diagnose.py's patterns)
+MAX_RULES_CELL_CHARS = 200_000  # a graded cell larger than this is not analysed (as grader.judge.patterns)
 MAX_RULES_TOTAL_CHARS = 2_000_000  # all the cells read for the notebook's variables
 MAX_RULES_CELLS = 500  # submitted code cells matched against the released ones
 RULES_SECONDS = 20.0  # after this, the remaining rules are not checked
@@ -80,12 +82,12 @@ class _Cell:
     def number(self) -> int:
         return self.cell.index + 1
 
-    def finding(self, rule: FindingRule, line: int | None = None, **facts) -> Finding:
+    def finding(self, rule: FindingRule, line: int | None = None, **facts: Any) -> Finding:
         return Finding(rule, self.number, line, function=self.name, **facts)
 
 
-def _function_def(tree: ast.Module | None, name: str):
-    found = None
+def _function_def(tree: ast.Module | None, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    found: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     if tree is not None:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
@@ -110,7 +112,8 @@ def _extra_prints(graded: _Cell, released_tree: ast.Module | None) -> list[Findi
         if allowed[text] > 0:
             allowed[text] -= 1
             continue
-        inside = graded.function is not None and graded.function.lineno <= call.lineno <= graded.function.end_lineno
+        function = graded.function
+        inside = function is not None and function.lineno <= call.lineno <= (function.end_lineno or function.lineno)
         findings.append(graded.finding(FindingRule.EXTRA_PRINT, call.lineno, code=_short(text, 50), inside=inside))
     return findings
 
@@ -139,7 +142,8 @@ def _positional_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[
     return [arg.arg for arg in function.args.posonlyargs + function.args.args]
 
 
-def _changed_parameters(graded: _Cell, released_function, assignment: Assignment) -> list[Finding]:
+def _changed_parameters(graded: _Cell, released_function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+                        assignment: Assignment) -> list[Finding]:
     if graded.tree is None:
         return []
     if graded.function is None:
@@ -347,7 +351,7 @@ def _normalized(source: str) -> list[str]:
     return list(itertools.islice((line for line in lines if line), SIMILARITY_LINES))
 
 
-def _ratio(a, b) -> float:
+def _ratio(a: Sequence[str] | str, b: Sequence[str] | str) -> float:
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
         return 0.0
@@ -469,7 +473,7 @@ def _unchecked(what: str, error: Exception, cell: int | None = None, function: s
     return Finding(FindingRule.UNCHECKED, cell, what=what, function=function, detail=type(error).__name__)
 
 
-def _not_checked(what: str, why: str, cell: int | None = None, function: str = "", **facts) -> Finding:
+def _not_checked(what: str, why: str, cell: int | None = None, function: str = "", **facts: Any) -> Finding:
     return Finding(FindingRule.NOT_CHECKED, cell, what=what, function=function, why=why, **facts)
 
 
@@ -482,7 +486,7 @@ def _extra_cell_findings(parsed: ParsedNotebook, released: list[str], deadline: 
         return [_not_checked("cells", "too_slow")]
     try:
         return _extra_cells(parsed, released)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - a rule that trips is reported as not checked
         return [_unchecked("cells", error)]
 
 
@@ -511,7 +515,7 @@ def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
         else:
             try:
                 findings += _graded_cell_rules(name, cell, released_graded.get(name), assignment, variables)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - a rule that trips is reported as not checked
                 findings.append(_unchecked("cell", error, cell.index + 1, name))
     if released is not None:
         findings += _extra_cell_findings(parsed, released, deadline)

@@ -242,7 +242,7 @@ def __grader_error__(error, function, raised_at=__grader_raised_at__):
     try:
         message = str(error)[:2000]
         lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
-    except BaseException:  # an exception whose own text cannot be made
+    except BaseException:  # noqa: BLE001 - an exception whose own text cannot be made
         message, lines = "(the exception's message could not be read)", ""
     return {"type": str(type(error).__name__)[:200], "message": message,
             "traceback": lines, "line": raised_at(error, function)}
@@ -260,7 +260,7 @@ def __grader_returned__(meta, result, kwargs, request, flatten):
         meta["returned"] = structure["items"][0]
         meta["inputs"] = structure["items"][1] if "inputs" in sent else None
         meta["cut"] = cut
-    except Exception as error:  # a value whose reading fails is reported
+    except Exception as error:  # noqa: BLE001 - a value whose reading fails is reported
         meta["returned"] = {"kind": "other", "type": type(result).__name__[:100],
                             "why": f"it could not be read ({type(error).__name__})"}
         leaves = []
@@ -313,7 +313,7 @@ def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inp
                     namespace.pop(name, None)
                 else:
                     namespace[name] = value
-    except BaseException as error:  # the student's exceptions become a report
+    except BaseException as error:  # noqa: BLE001 - the student's exceptions become a report
         meta["error"] = describe_error(error, function)
         result = None
     meta["stdout"] = "".join(captured.parts)

@@ -443,7 +443,7 @@ class KernelSession:
         client.nb.cells = [cell]
         try:
             self.loop.run_until_complete(client.async_execute_cell(cell, 0, store_history=False))
-        except Exception:  # the grader's own count still applies
+        except Exception:  # noqa: BLE001 - the grader's own count still applies
             pass
 
     def result_file(self) -> Path:
@@ -471,7 +471,7 @@ class KernelSession:
             ended = "timeout"
         except DeadKernelError:
             ended = "died"
-        except Exception as error:  # a broken kernel channel counts as a dead kernel
+        except Exception as error:  # noqa: BLE001 - a broken kernel channel counts as a dead kernel
             ended, broken = "channel", type(error).__name__
         seconds = time.monotonic() - began
         # What was printed decides first: a flood ends the same way whether its output came in one
@@ -502,7 +502,7 @@ class KernelSession:
         process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
         try:
             return process is not None and process.poll() is None
-        except Exception:  # unknown: treat as gone
+        except Exception:  # noqa: BLE001 - unknown: treat as gone
             return False
 
     def _watch_output_channel(self, client: _BoundedClient) -> None:
@@ -536,7 +536,7 @@ class KernelSession:
         try:
             if client.kc is not None:
                 client.kc.stop_channels()
-        except Exception:  # stopping must not fail
+        except Exception:  # noqa: BLE001 - stopping must not fail
             pass
         cgroup = getattr(self, "_cgroup", None)
         if cgroup is not None:  # a process cannot leave its group: this misses none of them
@@ -545,7 +545,7 @@ class KernelSession:
         for step in (km.shutdown_kernel(now=True), km.cleanup_resources()):
             try:
                 self.loop.run_until_complete(step)
-            except Exception:  # stopping must not fail
+            except Exception:  # noqa: BLE001 - stopping must not fail
                 pass
         if not gone and root:
             kill_process_tree(root)
@@ -589,7 +589,7 @@ class KernelSession:
             return None
         try:
             status = process.wait(timeout=2)
-        except Exception:  # still running or already reaped: no verdict
+        except Exception:  # noqa: BLE001 - still running or already reaped: no verdict
             return None
         cgroup = getattr(self, "_cgroup", None)
         if cgroup is not None and cgroup.memory_exceeded():

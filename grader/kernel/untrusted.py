@@ -392,7 +392,7 @@ def _meta(array: np.ndarray | None) -> object:
         return json.loads(str(array), parse_int=_bounded_int)
     except UntrustedDataError:
         raise
-    except Exception:  # not JSON, nested too deeply, ...: whatever the parser's complaint
+    except Exception:  # noqa: BLE001 - not JSON, nested too deeply, ...: whatever the parser's complaint
         raise _Malformed("the description is not valid JSON") from None
 
 
@@ -410,7 +410,7 @@ def read_result(path: Path, max_values: int, owner: int | None = None,
         return _read_result(path, max_values, owner, deadline)
     except UntrustedDataError:
         raise
-    except Exception as error:  # a file no check foresaw: that case fails, the grader goes on
+    except Exception as error:  # noqa: BLE001 - a file no check foresaw: that case fails, the grader goes on
         raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
 
 
@@ -423,7 +423,7 @@ def _read_result(path: Path, max_values: int, owner: int | None, deadline: float
         arrays = _unpack(data, max_values, budget, deadline)
     except UntrustedDataError:
         raise
-    except Exception as error:  # a malformed archive, whatever the library's complaint
+    except Exception as error:  # noqa: BLE001 - a malformed archive, whatever the library's complaint
         raise _Malformed(f"the results file cannot be read ({type(error).__name__})") from None
     meta = _meta(arrays.pop("meta", None))
     try:

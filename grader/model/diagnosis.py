@@ -4,14 +4,24 @@ A catalogued mistake's title, explanation and fix are the author's words (the as
 catalogue, a family's texts with its value filled in): they travel as data. Everything the grader
 says about them (the evidence, where the numbers part, that a called function fails first) is
 made from the other fields by grader.render.
+
+The records the judge's diagnosis works with live here too: the assignment's catalogue as loaded
+(`Catalogue`), the key each stored part of a variant's outcome goes under (`OutcomeKey`), and what
+one submission may spend re-running variants (`DiagnosisBudget`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
 
 from grader.model.differences import Difference
+from grader.model.limits import Limits
 from grader.model.notes import KernelError
 
 
@@ -69,3 +79,56 @@ class Diagnosis:
     def named(self) -> bool:
         """A catalogued mistake or family member (not only where the numbers part)."""
         return self.mistake is not None
+
+
+@dataclass
+class Catalogue:
+    """An assignment's catalogue of known mistakes, loaded (grader.judge.catalogue)."""
+
+    module: ModuleType  #: the catalogue module (MISTAKES, variant_outputs, and optionally FAMILIES and ADVICE)
+    mistakes: dict[str, dict]  #: id -> the module's entry (id, title, explanation, fix, functions, pattern)
+    values_path: Path  #: where the variants' outcomes are stored
+
+
+class OutcomeKey(NamedTuple):
+    """Where one part of a catalogued variant's stored outcome goes: its mistake, its case and the part.
+    The files spell it `mistake|case|part` (`mistake|case|leaf|path` for a leaf); grader.judge.outcome_store
+    reads that text once, when a file is loaded, and writes it only when one is saved."""
+
+    mistake: str  #: the mistake's id (a family member's `family=value`)
+    case: str  #: the case's id
+    part: str  #: "error", "signature", "stdout", "leaf" or "inputs_changed"
+    leaf: str | None = None  #: for a leaf: the path of the value fingerprinted (returned[0]['W1'], ...)
+
+
+@dataclass
+class DiagnosisBudget:
+    """What one submission's family confirmations and fits may spend re-running variants in the
+    grader process: seconds and runs (Limits.diagnosis_seconds and diagnosis_runs, which the
+    manifest's [limits] may override). It is checked before each run; a run already started
+    finishes, and each is one call of the instructor's variant on one case's inputs."""
+
+    seconds: float  #: seconds the submission's runs may take together
+    runs: int  #: how many runs it may make
+    spent_seconds: float = 0.0  #: seconds spent so far
+    spent_runs: int = 0  #: runs made so far
+    confirmed: dict[str, list] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> DiagnosisBudget:
+        return cls(float(limits.diagnosis_seconds), int(limits.diagnosis_runs))
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent_runs >= self.runs or self.spent_seconds >= self.seconds
+
+    def run(self, call: Callable[[], dict]) -> dict | None:
+        """call()'s result, or None (nothing run) once the budget is spent."""
+        if self.exhausted:
+            return None
+        started = time.monotonic()
+        try:
+            return call()
+        finally:
+            self.spent_runs += 1
+            self.spent_seconds += time.monotonic() - started

@@ -93,7 +93,7 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
                         "cases module") from None
     try:
         pickle.dumps(options)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - pickling may raise anything
         say(f"the grading options cannot be sent to worker processes ({error})")
         return 1
     out = Path(out)

@@ -27,7 +27,7 @@ from grader.assignment.released import (
     released_notebook,
     solution_path,
 )
-from grader.judge.diagnose import PUBLIC_MISTAKES_FILE
+from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
 
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files gives the same zip

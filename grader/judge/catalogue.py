@@ -1,0 +1,94 @@
+"""The assignment's catalogue of known mistakes: loading it, its texts, and the public copy a bundle ships.
+
+An assignment may ship a catalogue of known mistakes: a module named by the `mistakes` key of its
+manifest, defining `MISTAKES` (dicts with id, title, explanation, fix, functions, pattern and
+`variants`, one runnable wrong version per function) and `variant_outputs(mistake_id, case,
+folder)`; optionally `FAMILIES` (a mistake with a free parameter: see grader.judge.families) and
+`ADVICE` (see grader.judge.advice). `grader expected` runs every variant on every case and stores a
+compact outcome of each (grader.judge.outcomes) in the file named by `mistakes_expected`
+(grader.judge.outcome_store). Both stay in the instructor's folder; a student's bundle gets only
+the public copy made here: the texts, and the outcomes on the public cases.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from grader.assignment.manifest import Assignment, load_assignment, load_module
+from grader.judge.outcome_store import as_text
+from grader.model.diagnosis import Catalogue, OutcomeKey
+
+PUBLIC_MISTAKES_FILE = "public_mistakes.json"
+TEXT_KEYS = ("title", "explanation", "fix")
+
+
+def catalogue_files(assignment: Assignment) -> tuple[Path, Path] | None:
+    """(mistakes module, stored outcomes) named by the manifest, or None when there is no catalogue."""
+    if not assignment.mistakes_file or not (assignment.folder / assignment.mistakes_file).is_file():
+        return None
+    return assignment.folder / assignment.mistakes_file, assignment.folder / assignment.mistakes_expected_file
+
+
+def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
+    """The assignment's catalogue of known mistakes (given the assignment or its folder), or None."""
+    if not isinstance(assignment, Assignment):
+        assignment = load_assignment(assignment)
+    files = catalogue_files(assignment)
+    if files is None:
+        return None
+    module_path, values_path = files
+    module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
+    return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
+
+
+def families_of(catalogue: Catalogue | None, function: str) -> list[dict]:
+    """The catalogue's families (its module's FAMILIES) that cover a graded function."""
+    if catalogue is None:
+        return []
+    return [f for f in getattr(catalogue.module, "FAMILIES", []) if function in f["functions"]]
+
+
+def family_member(family: dict, value: object) -> dict:
+    """One member of a family as a plain catalogue entry: id `family=value`, texts filled in."""
+    shown = family.get("show", str)(value)
+    member = {key: str(family[key]).replace("{value}", shown) for key in TEXT_KEYS}
+    pattern = family.get("pattern")
+    return {"id": f"{family['id']}={shown}", "shown": shown, "pattern": pattern if isinstance(pattern, str) else None,
+            **member}
+
+
+# --- the public part, shipped in the student's bundle ---------------------------------------------
+
+def public_mistakes_document(catalogue: Catalogue, flat: dict[OutcomeKey, np.ndarray], public_ids: set[str]) -> dict:
+    """What the self-check may know: the mistakes' texts (and regex patterns), and the variants'
+    outcomes on the PUBLIC cases only, whose inputs and correct outputs the bundle holds already."""
+    mistakes = {}
+    for mistake_id, mistake in catalogue.mistakes.items():
+        pattern = mistake.get("pattern")
+        mistakes[mistake_id] = {**{key: str(mistake[key]) for key in TEXT_KEYS},
+                                "pattern": pattern if isinstance(pattern, str) else None}
+    table = dict(sorted(as_text({key: value for key, value in flat.items() if key.case in public_ids}).items()))
+    return {"mistakes": mistakes, "outcomes": table}
+
+
+def read_public_mistakes(folder: Path) -> dict:
+    """The bundle's public mistakes document ({} when absent or unreadable: diagnosis is a bonus)."""
+    path = folder / PUBLIC_MISTAKES_FILE
+    try:
+        document = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def mistake_texts(assignment: Assignment) -> dict[str, dict]:
+    """{id: entry with title, explanation, fix, pattern}: the catalogue's, or in a bundle its public copy."""
+    catalogue = load_catalogue(assignment)
+    if catalogue is not None:
+        return catalogue.mistakes
+    if getattr(assignment, "is_bundle", False):
+        return read_public_mistakes(assignment.folder).get("mistakes", {})
+    return {}

@@ -1,0 +1,48 @@
+"""Naming a catalogued mistake: the stored variants whose outcome on a case the student's matches.
+
+A variant matches only when every quantity the case compares agrees within the assignment's
+tolerance (grader.judge.outcomes.same_outcome), so a wrong answer is named only when it behaves
+exactly like the catalogued mistake. When several do, the one whose usual line is in the
+student's cell is named, and the others are kept as also possible.
+"""
+
+from __future__ import annotations
+
+from grader.assignment.manifest import Assignment
+from grader.judge.catalogue import mistake_texts
+from grader.judge.outcomes import same_outcome, student_outcome
+from grader.judge.patterns import locate, place_at
+from grader.model import Case, Expected, KernelResult
+from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.model.notebook import CodeCell
+
+
+def match_mistakes(assignment: Assignment, case: Case, expected: Expected, result: KernelResult) -> list[str]:
+    """Ids of the catalogued variants whose outcome on this case the student's outcome matches."""
+    variants = expected.variants
+    if not variants:
+        return []
+    tol = assignment.tolerance(case.function, case)
+    mine = student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
+    return [mistake_id for mistake_id, outcome in variants.items()
+            if same_outcome(case, outcome, mine, tol.rtol, tol.atol)]
+
+
+def named_mistake(assignment: Assignment, case: Case, expected: Expected, result: KernelResult,
+                  cell: CodeCell | None) -> Diagnosis | None:
+    """The catalogued mistake the student's outcome matches, with the line it most likely sits on."""
+    matched = match_mistakes(assignment, case, expected, result)
+    if not matched:
+        return None
+    texts = mistake_texts(assignment)
+    known = [m for m in texts if m in matched]  # catalogue order
+    if not known:
+        return None
+    # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
+    # the one whose usual line is actually in the student's code.
+    lines = {m: locate(texts[m].get("pattern"), cell.source) if cell is not None else None for m in known}
+    chosen = next((m for m in known if lines[m]), known[0])
+    mistake = texts[chosen]
+    return Diagnosis(DiagnosisKind.MISTAKE, chosen, str(mistake["title"]), str(mistake["explanation"]),
+                     str(mistake.get("fix") or ""), place=place_at(cell, lines[chosen]) if cell is not None else None,
+                     also_possible=tuple(m for m in known if m != chosen))
