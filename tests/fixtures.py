@@ -106,8 +106,12 @@ def problem_texts(report) -> list[str]:
     return [note_text(problem) for problem in report.problems]
 
 
-def messages(verdict, names: tuple[str, ...] = ()) -> list[str]:
-    """A case's messages in words, as the reports show them."""
+def messages(verdict, assignment=None) -> list[str]:
+    """A case's messages in words, as the reports show them (with the assignment: its parts named as
+    the manifest's `returns` and labels name them)."""
     from grader.render.verdicts import case_messages
 
-    return case_messages(verdict, names)
+    graded = next((f for f in getattr(assignment, "functions", ()) if f.name == verdict.function), None)
+    if graded is None:
+        return case_messages(verdict)
+    return case_messages(verdict, tuple(graded.returns), tuple(graded.labels))

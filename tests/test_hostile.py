@@ -18,8 +18,10 @@ import re
 
 import pytest
 
+from grader.assignment.manifest import load_assignment
 from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
+from tests.conftest import ASSIGNMENT_DIR
 from tests.fixtures import messages, problem_texts
 from tests.hostile_corpus import CORPUS
 from tests.hostile_grading import LIMITS, gradebook_rows
@@ -28,7 +30,8 @@ pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven fir
 
 
 def _text(report) -> str:
-    return "\n".join(problem_texts(report) + [m for case in report.cases for m in messages(case)])
+    names = load_assignment(ASSIGNMENT_DIR)
+    return "\n".join(problem_texts(report) + [m for case in report.cases for m in messages(case, names)])
 
 
 def _outcome(report) -> list[tuple]:
@@ -65,7 +68,8 @@ def test_each_report_says_what_happened(graded, entry):
             f"{entry.name}: {function}, left untouched, lost points\n{text}")
     assert "Traceback" not in "\n".join(problem_texts(report)), problem_texts(report)
     assert report.isolated is True
-    hidden = "\n".join(m for case in report.cases if case.visibility != "visible" for m in messages(case))
+    dnn_app = load_assignment(ASSIGNMENT_DIR)
+    hidden = "\n".join(m for case in report.cases if case.visibility != "visible" for m in messages(case, dnn_app))
     for words in entry.expect.hidden_never:
         assert not re.search(words, hidden), f"{entry.name}: a hidden case's messages say /{words}/:\n{hidden}"
     if entry.expect.max_seconds is not None:

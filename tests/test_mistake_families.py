@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from grader.model import SubmissionReport
+from grader.model import Limits, SubmissionReport
 from grader.model.diagnosis import DiagnosisBudget
 from grader.render.diagnosis import UNSHOWN_VALUE
 from tests.conftest import proven_sandbox
@@ -235,7 +235,7 @@ def test_the_budget_stops_runs_before_they_start():
     results = [budget.run(lambda: calls.append(1) or {"returned": None}) for _ in range(4)]
     assert calls == [1, 1] and results[2:] == [None, None] and budget.exhausted
     assert DiagnosisBudget(seconds=0.0, runs=100).run(lambda: calls.append(2)) is None and calls == [1, 1]
-    assert DiagnosisBudget.from_limits({"diagnosis_runs": 3}).runs == 3
+    assert DiagnosisBudget.from_limits(Limits(diagnosis_runs=3)).runs == 3
 
 
 @pytest.mark.parametrize("edit, shown", [("np.sum(dZ, keepdims=True)", "axis=None, keepdims=True"),
