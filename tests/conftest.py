@@ -41,8 +41,9 @@ def real_data_dir() -> Path:
 def proven_sandbox():
     """The bubblewrap sandbox, proven by its probe (the checkout and dnn_app hidden), before a test runs
     any student code. Without one a test fails under CI (CI=true) and skips elsewhere, with the reason."""
-    from grader.kernel.isolation import Unavailable, bubblewrap
+    from grader.kernel.isolation import bubblewrap
     from grader.kernel.sandbox import hidden_folders
+    from grader.model.isolation import Unavailable
     from grader.render.isolation import unavailable_text
 
     found = bubblewrap(hidden_folders((ASSIGNMENT_DIR,)))

@@ -24,8 +24,8 @@ from grader.assignment.notebook import graded_name
 from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
 from grader.kernel.sandbox import Sandbox
-from grader.kernel.session import CellOutcome
 from grader.model import CellStatus
+from grader.model.cell import CellOutcome
 from tests.fixtures import messages, problem_texts
 
 TOY = Path(__file__).resolve().parent / "toy_assignment"

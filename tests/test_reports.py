@@ -438,3 +438,21 @@ def test_the_jupyter_check_shows_a_failing_case_without_a_diagnosis(assignment, 
     html = check_html(report, assignment, tmp_path / "n.ipynb", "", "", [])
     assert f"✗ {verdict.description}: ran out of time" in html.replace("&#39;", "'")
     assert "Likely cause" not in html
+
+
+# Kinds whose public words name no number of the answer's either.
+HIDDEN_ONLY_WORDS = {Kind.MISSING_KEY, Kind.EXTRA_KEY, Kind.INPUT_CHANGED, Kind.CUT, Kind.NOT_FINITE, Kind.TYPE,
+                     Kind.RAISED}
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_a_hidden_case_words_no_number_the_code_chose(kind):
+    """Every kind of difference on a hidden case: no length, shape, count, position or line the code
+    could have chosen to carry what it read from the hidden inputs (the kernel picked 8017 and 7919)."""
+    from grader.model.differences import Difference
+
+    chosen = Difference(kind, path=(1, 0), expected=3, got=8017, what="list", at=(7919, 8017), count=7919,
+                        total=8017, line=7919)
+    hidden = describe(chosen, public=False, names=("parameters", "costs"))
+    assert "8017" not in hidden and "7919" not in hidden, hidden
+    assert "8017" in describe(chosen, public=True, names=("parameters", "costs")) or kind in HIDDEN_ONLY_WORDS

@@ -16,9 +16,10 @@ from grader.grading.runner import KernelRunner
 from grader.judge.compare import compare, part_of
 from grader.judge.diagnose import diagnose
 from grader.judge.expected import ExpectedValues
-from grader.kernel.session import CellOutcome, limit_hit
+from grader.kernel.session import limit_hit
 from grader.kernel.untrusted import READ_SECONDS, UntrustedDataError, read_result
 from grader.model import Case, CaseStatus, CaseVerdict, CellStatus, Expected, KernelResult, Kind, Number, Seq
+from grader.model.cell import CellOutcome
 from grader.model.diagnosis import Diagnosis, DiagnosisBudget, DiagnosisKind
 from grader.model.notes import (
     CallFailed,

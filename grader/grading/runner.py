@@ -14,8 +14,9 @@ from pathlib import Path
 
 from grader.assignment.manifest import Assignment
 from grader.kernel.isolation import isolation_of
-from grader.kernel.session import CellOutcome, KernelSession, KernelStartError
+from grader.kernel.session import KernelSession, KernelStartError
 from grader.model import CellStatus, Isolation, Limits
+from grader.model.cell import CellOutcome
 from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.notes import (
     HarnessFailed,

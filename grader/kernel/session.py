@@ -33,37 +33,11 @@ from grader.kernel.cgroups import KernelCgroup
 from grader.kernel.processes import kill_process_tree
 from grader.kernel.runfolder import RunFolder
 from grader.model import CellStatus, Limits, RaisedError
+from grader.model.cell import CellOutcome
 from grader.model.notes import Death, DeathKind, KernelStart, LimitHit, LimitKind
 
 if TYPE_CHECKING:
     from grader.kernel.isolation import Launcher
-
-
-@dataclass
-class CellOutcome:
-    """What one executed cell came to."""
-
-    status: CellStatus
-    """ok, error, timeout or died."""
-    seconds: float
-    """Wall-clock seconds the cell took."""
-    stdout: str = ""
-    """What the cell printed (bounded; see `truncated`)."""
-    error_name: str = ""
-    """The exception's class name when the cell raised."""
-    error_value: str = ""
-    """The exception's message when the cell raised (the kernel's text)."""
-    death: Death | None = None
-    """How the kernel ended, when the cell ended with it (died)."""
-    """The exception's message when the cell raised."""
-    traceback: str = ""
-    """The traceback, ANSI colours removed."""
-    truncated: bool = False
-    """Printed output was cut at the output limit."""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == CellStatus.OK
 
 
 MIN_MESSAGE_BYTES = 16 * 1024 * 1024  # the largest message the grader accepts from a kernel
@@ -603,8 +577,8 @@ class KernelSession:
 
 
 def _outcome(cell, seconds: float) -> CellOutcome:
-    stdout, truncated = [], False
-    outcome = CellOutcome(CellStatus.OK, seconds)
+    """The outcome of a cell that finished: what it printed, and what it raised, if anything."""
+    stdout, truncated, error = [], False, None
     for output in cell.outputs:
         if output.output_type == "stream":
             if output.name == "grader-truncated":
@@ -612,13 +586,12 @@ def _outcome(cell, seconds: float) -> CellOutcome:
             else:
                 stdout.append(output.text)
         elif output.output_type == "error":
-            outcome.status = CellStatus.ERROR
-            outcome.error_name = output.ename
-            outcome.error_value = output.evalue
-            outcome.traceback = _strip_ansi("\n".join(output.traceback))
-    outcome.stdout = "".join(stdout)
-    outcome.truncated = truncated
-    return outcome
+            error = output
+    if error is None:
+        return CellOutcome(CellStatus.OK, seconds, stdout="".join(stdout), truncated=truncated)
+    return CellOutcome(CellStatus.ERROR, seconds, stdout="".join(stdout), error_name=error.ename,
+                       error_value=error.evalue, traceback=_strip_ansi("\n".join(error.traceback)),
+                       truncated=truncated)
 
 
 def _strip_ansi(text: str) -> str:

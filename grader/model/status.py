@@ -35,7 +35,7 @@ class CaseStatus(StrEnum):
 
 
 class CellStatus(StrEnum):
-    """What one cell executed in the kernel came to (kernel.session.CellOutcome)."""
+    """What one cell executed in the kernel came to (grader.model.cell.CellOutcome)."""
 
     OK = "ok"
     """The cell finished without raising."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from grader.kernel import cgroups
 from grader.kernel.account import AccountLauncher
-from grader.kernel.isolation import BWRAP_VARIABLE, IsolationRefused, Unavailable, Why
+from grader.kernel.isolation import BWRAP_VARIABLE, IsolationRefused
 from grader.kernel.sandbox import Sandbox
+from grader.model.isolation import Unavailable, Why
 
 SETUP_SH = "the Gradescope bundle's setup.sh"
 SYSTEMS = {"darwin": "macOS", "win32": "Windows"}

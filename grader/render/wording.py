@@ -83,9 +83,10 @@ def describe(difference: Difference, public: bool, names: tuple[str, ...] = (),
         return f"{_container(d.path, names)} has no key '{d.expected}'"
     if kind == Kind.EXTRA_KEY:
         key = f" '{d.got}'" if public else ""
+        if d.count > 1 and not public:
+            return f"{_container(d.path, names)} has keys the reference's has not"
         if d.count > 1:
-            return f"{_container(d.path, names)} has {d.count} keys the reference's has not" + (
-                f" (the first{key})" if public else "")
+            return f"{_container(d.path, names)} has {d.count} keys the reference's has not (the first{key})"
         return f"{_container(d.path, names)} has a key{key} the reference's has not"
     if kind == Kind.SHAPE:
         return f"{name} has shape {d.got}, expected {d.expected}" if public else f"{name} has another shape"
