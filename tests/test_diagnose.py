@@ -23,7 +23,6 @@ from grader.judge.catalogue import load_catalogue
 from grader.judge.compare import compare as compare_case
 from grader.judge.diagnose import diagnose
 from grader.judge.expected import (
-    CheckReport,
     ExpectedValues,
     python_value,
     run_reference,
@@ -36,9 +35,10 @@ from grader.judge.patterns import locate
 from grader.kernel.untrusted import KernelResult, raised_result, result_of_value
 from grader.model import CaseVerdict, SubmissionReport
 from grader.model.notebook import CodeCell
+from grader.model.staleness import CheckReport
 from grader.render.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
 from tests.conftest import ASSIGNMENT_DIR
-from tests.fixtures import problem_texts, said
+from tests.fixtures import said
 from tests.mistakes_corpus import MISTAKE_ENTRIES, build
 
 # The mistakes a public test of the original course lets through; hidden cases must catch them.
@@ -139,7 +139,7 @@ def test_stored_variant_outcomes_are_current_on_the_small_cases(assignment, cata
     assert fresh.keys() == stored.keys(), "run `grader expected`: the stored variant outcomes are stale"
     report = CheckReport()  # floats and printed numbers within the stale tolerance, as `grader expected --check`
     stale_entries(report, stored, fresh)
-    assert problem_texts(report) == [], "run `grader expected`: the stored variant outcomes are stale"
+    assert report.problems == [], "run `grader expected`: the stored variant outcomes are stale"
 
 
 # --- matching ------------------------------------------------------------------------------------

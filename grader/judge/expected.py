@@ -24,7 +24,7 @@ import io
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -56,6 +56,7 @@ from grader.kernel.harness import __grader_flatten__, __grader_inputs__
 from grader.kernel.untrusted import Mapping, parse_node
 from grader.model import Case, Expected, python_value
 from grader.model.diagnosis import Catalogue, OutcomeKey
+from grader.model.staleness import CheckReport, Deviation, Stale, StaleKind
 
 SEPARATOR = "|"  # between the fields of an expected-values file's keys (case|leaf|N)
 PUBLIC_FILE = "public_tests_expected.json"
@@ -265,34 +266,10 @@ STALE_RTOL = 1e-9
 STALE_ATOL = 1e-12
 
 
-@dataclass
-class Deviation:
-    """The stored and fresh values that lie furthest apart, relative to the stale tolerance."""
-
-    where: str = ""
-    stored: float = 0.0
-    fresh: float = 0.0
-    fraction: float = 0.0  # |stored - fresh| / (STALE_ATOL + STALE_RTOL * |fresh|); above 1 is stale
-
-    def describe(self) -> str:
-        if not self.where:
-            return "largest deviation: none (every stored number is identical)"
-        difference = abs(self.stored - self.fresh)
-        relative = difference / abs(self.fresh) if self.fresh else float("inf") if difference else 0.0
-        return (f"largest deviation: {difference:.3g} absolute, {relative:.3g} relative, at {self.where} "
-                f"({self.fraction:.3g} of the tolerance rtol={STALE_RTOL:g}, atol={STALE_ATOL:g})")
-
-
-@dataclass
-class CheckReport:
-    """What `grader expected --check` found: the stale entries, and how close the rest came."""
-
-    problems: list[str] = field(default_factory=list)
-    largest: Deviation = field(default_factory=Deviation)
-
-    def note(self, where: str, stored: float, fresh: float, fraction: float) -> None:
-        if fraction > self.largest.fraction:
-            self.largest = Deviation(where, float(stored), float(fresh), float(fraction))
+def _note(report: CheckReport, where: str, stored: float, fresh: float, fraction: float) -> None:
+    """Keep the deviation closest to the stale tolerance."""
+    if fraction > report.largest.fraction:
+        report.largest = Deviation(where, float(stored), float(fresh), float(fraction))
 
 
 def check(assignment: Assignment) -> CheckReport:
@@ -301,7 +278,7 @@ def check(assignment: Assignment) -> CheckReport:
     report = CheckReport()
     npz_path = assignment.folder / assignment.expected_file
     if not npz_path.exists():
-        report.problems.append(f"{npz_path} is missing")
+        report.problems.append(Stale(StaleKind.MISSING_FILE, str(npz_path)))
         return report
     with np.load(npz_path, allow_pickle=False) as stored_file:
         stored = {key: stored_file[key] for key in stored_file.files}
@@ -310,12 +287,12 @@ def check(assignment: Assignment) -> CheckReport:
         _check_variants(report, assignment, variants, outputs)
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
-        report.problems.append(f"{json_path} is missing")
+        report.problems.append(Stale(StaleKind.MISSING_FILE, str(json_path)))
     else:
         stored_doc = json.loads(json_path.read_text())
         fresh_doc = json.loads(json.dumps(public_document(assignment, outputs)))
         if not _same_document(report, stored_doc, fresh_doc, json_path.name):
-            report.problems.append(f"{json_path.name}: differs from the reference's public expectations")
+            report.problems.append(Stale(StaleKind.PUBLIC_DIFFERS, json_path.name))
     return report
 
 
@@ -329,14 +306,14 @@ def _check_variants(report: CheckReport, assignment: Assignment, variants: dict[
     if path.exists():
         stale_entries(report, read_variant_table(path), variants, path.name + ": ")
     else:
-        report.problems.append(f"{path} is missing")
+        report.problems.append(Stale(StaleKind.MISSING_FILE, str(path)))
     public_path = assignment.folder / PUBLIC_MISTAKES_FILE
     if not public_path.exists():
-        report.problems.append(f"{public_path} is missing")
+        report.problems.append(Stale(StaleKind.MISSING_FILE, str(public_path)))
     else:
         fresh = _public_mistakes(assignment, catalogue, variants, outputs)
         if not _same_document(report, json.loads(public_path.read_text()), fresh, public_path.name):
-            report.problems.append(f"{public_path.name}: differs from the catalogue's public outcomes")
+            report.problems.append(Stale(StaleKind.CATALOGUE_DIFFERS, public_path.name))
 
 
 Key = TypeVar("Key", str, OutcomeKey)  # an expected-values file's key, or a stored outcome's
@@ -352,11 +329,11 @@ def stale_entries(report: CheckReport, stored: dict[Key, np.ndarray], fresh: dic
     for key in sorted(set(fresh) | set(stored), key=_spelt):
         where = label + _spelt(key)
         if key not in stored:
-            report.problems.append(f"{where}: the reference produces it, the stored file lacks it")
+            report.problems.append(Stale(StaleKind.NOT_STORED, where))
         elif key not in fresh:
-            report.problems.append(f"{where}: stored, but no case produces it any more")
+            report.problems.append(Stale(StaleKind.NOT_PRODUCED, where))
         elif not _same(report, stored[key], fresh[key], where, isinstance(key, OutcomeKey) and key.part == "error"):
-            report.problems.append(f"{where}: stored value differs from the reference's")
+            report.problems.append(Stale(StaleKind.VALUE_DIFFERS, where))
 
 
 def _same(report: CheckReport, a: np.ndarray, b: np.ndarray, where: str, error: bool = False) -> bool:
@@ -376,7 +353,7 @@ def _same(report: CheckReport, a: np.ndarray, b: np.ndarray, where: str, error: 
     both_nan = np.isnan(a) & np.isnan(b)
     fraction = np.where(both_nan | (a == b), 0.0, np.where(np.isnan(fraction), np.inf, fraction))
     worst = int(np.argmax(fraction))
-    report.note(where, a.ravel()[worst], b.ravel()[worst], fraction.ravel()[worst])
+    _note(report, where, a.ravel()[worst], b.ravel()[worst], fraction.ravel()[worst])
     return bool(np.all(fraction <= 1.0))
 
 
@@ -387,7 +364,7 @@ def _same_text(report: CheckReport, a: str, b: str, where: str) -> bool:
         return False
     if deviation > report.largest.fraction:
         stored, fresh = _worst_number(a, b)
-        report.note(where, stored, fresh, deviation)
+        _note(report, where, stored, fresh, deviation)
     return deviation <= 1.0
 
 

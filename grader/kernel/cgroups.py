@@ -33,7 +33,6 @@ class CgroupSupport:
 
     version: int  #: 2, 1, or 0 when no group can be made
     parents: dict[str, Path]  #: controller -> the folder new groups go in (v2: one folder for both)
-    reason: str = ""  #: why there is none (empty when there is)
 
 
 @dataclass(frozen=True)
@@ -201,7 +200,7 @@ def support() -> CgroupSupport:
             mounts, own = _mounts(), _own_groups()
             found = _find_v2(mounts, own) or _find_v1(mounts, own)
             if found is None:
-                found = CgroupSupport(0, {}, "no writable cgroup with the memory and pids controllers")
+                found = CgroupSupport(0, {})
             _remove_stale(found)
             _support.append(found)
         return _support[0]
@@ -261,11 +260,3 @@ def _try_write(path: Path, text: str) -> None:
         path.write_text(text)
     except OSError:
         pass
-
-
-def description() -> str:
-    """One line on the limits this machine enforces per kernel through cgroups, or why none."""
-    found = support()
-    if not found.version:
-        return f"no cgroup ({found.reason}): memory is capped per process (address space) only"
-    return f"cgroup v{found.version}: memory (all of it) and processes capped per kernel"

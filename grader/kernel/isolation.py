@@ -220,7 +220,7 @@ def _runs_python(answer: ProbeAnswer, launcher: AccountLauncher) -> Unavailable 
     return None
 
 
-def _holding(readable: list[str], hidden: tuple[Path, ...]) -> tuple[str, ...]:
+def _holding(readable: tuple[str, ...] | list[str], hidden: tuple[Path, ...]) -> tuple[str, ...]:
     """The hidden folders (or files) that hold the readable files: each one to make private."""
     return tuple(str(entry) for entry in hidden
                  if any(Path(path) == entry or inside(Path(path), entry) for path in readable))

@@ -619,15 +619,14 @@ def limit_hit(error: RaisedError | None, limits: Limits) -> LimitHit | None:
     """The kernel limit behind an exception the student's code raised, if any."""
     if error is None:
         return None
-    # The ignores: grader.model.notes's _record decorator makes LimitHit a dataclass where mypy cannot see it.
     if error.type == "MemoryError":
-        return LimitHit(LimitKind.MEMORY, limits.memory_mb)  # type: ignore[call-arg]
+        return LimitHit(LimitKind.MEMORY, limits.memory_mb)
     if error.type == "BlockingIOError" or "Resource temporarily unavailable" in error.message:
-        return LimitHit(LimitKind.PROCESSES, limits.processes)  # type: ignore[call-arg]
+        return LimitHit(LimitKind.PROCESSES, limits.processes)
     if "File too large" in error.message:
-        return LimitHit(LimitKind.FILE, limits.file_mb)  # type: ignore[call-arg]
+        return LimitHit(LimitKind.FILE, limits.file_mb)
     if "No space left on device" in error.message:
-        return LimitHit(LimitKind.SPACE, limits.file_mb)  # type: ignore[call-arg]
+        return LimitHit(LimitKind.SPACE, limits.file_mb)
     return None
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from grader.model.differences import Difference
 from grader.model.limits import Limits
@@ -86,7 +86,7 @@ class Catalogue:
     """An assignment's catalogue of known mistakes, loaded (grader.judge.catalogue)."""
 
     module: ModuleType  #: the catalogue module (MISTAKES, variant_outputs, and optionally FAMILIES and ADVICE)
-    mistakes: dict[str, dict]  #: id -> the module's entry (id, title, explanation, fix, functions, pattern)
+    mistakes: dict[str, dict[str, Any]]  #: id -> the module's entry (id, title, explanation, fix, functions, pattern)
     values_path: Path  #: where the variants' outcomes are stored
 
 
@@ -112,7 +112,7 @@ class DiagnosisBudget:
     runs: int  #: how many runs it may make
     spent_seconds: float = 0.0  #: seconds spent so far
     spent_runs: int = 0  #: runs made so far
-    confirmed: dict[str, list] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
+    confirmed: dict[str, list[Any]] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
 
     @classmethod
     def from_limits(cls, limits: Limits) -> DiagnosisBudget:
@@ -122,7 +122,7 @@ class DiagnosisBudget:
     def exhausted(self) -> bool:
         return self.spent_runs >= self.runs or self.spent_seconds >= self.seconds
 
-    def run(self, call: Callable[[], dict]) -> dict | None:
+    def run(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         """call()'s result, or None (nothing run) once the budget is spent."""
         if self.exhausted:
             return None

@@ -78,11 +78,19 @@ def refused_text(refused: IsolationRefused, anyway: str | None = "add --no-sandb
     return f"{said}\nTo run it without isolation anyway, {anyway}: every report then says the kernel was not isolated."
 
 
+def _cgroups_text() -> str:
+    """The limits this machine enforces per kernel through cgroups, or that it enforces none."""
+    if not cgroups.support().version:
+        return ("no cgroup (no writable cgroup with the memory and pids controllers): memory is capped per process "
+                "(address space) only")
+    return f"cgroup v{cgroups.support().version}: memory (all of it) and processes capped per kernel"
+
+
 def describe(launcher) -> str:
     """How kernels run, in words the kernel cannot have written (results.json, the check's note)."""
     if isinstance(launcher, Sandbox):
         how = "root, dropping to" if launcher.mode == "root" else "user namespace,"
-        return f"bubblewrap sandbox ({how} uid {launcher.uid}; {cgroups.description()})"
+        return f"bubblewrap sandbox ({how} uid {launcher.uid}; {_cgroups_text()})"
     if isinstance(launcher, AccountLauncher):
         unproven = "" if launcher.proven else ", not proven to read nothing hidden"
         return f"dedicated unprivileged account {launcher.account.name} (uid {launcher.uid}), no sandbox{unproven}"

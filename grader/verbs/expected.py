@@ -5,6 +5,7 @@ from __future__ import annotations
 from grader.assignment.manifest import Assignment
 from grader.errors import UserError
 from grader.judge import expected as store
+from grader.render.staleness import deviation_text, stale_text
 
 
 def expected(*, assignment: Assignment, check: bool = False) -> int:
@@ -15,8 +16,8 @@ def expected(*, assignment: Assignment, check: bool = False) -> int:
     if check:
         report = store.check(assignment)
         for problem in report.problems:
-            print(problem)
-        print(report.largest.describe())
+            print(stale_text(problem))
+        print(deviation_text(report.largest))
         print("expected values are current" if not report.problems else
               f"{len(report.problems)} stored values differ from the reference: run `grader expected`")
         return 1 if report.problems else 0

@@ -1,0 +1,44 @@
+"""What `grader expected --check` finds, as records: each stored value or file out of date, and the
+stored number that came closest to being stale (grader.render.staleness words them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class StaleKind(StrEnum):
+    """How a stored expectation disagrees with a fresh run of the reference."""
+
+    MISSING_FILE = "missing_file"  #: the file `where` is missing
+    PUBLIC_DIFFERS = "public_differs"  #: the public expectations file `where` differs from a fresh one
+    CATALOGUE_DIFFERS = "catalogue_differs"  #: the catalogue's public outcomes file `where` differs
+    NOT_STORED = "not_stored"  #: the reference produces the entry `where`; the stored file lacks it
+    NOT_PRODUCED = "not_produced"  #: the entry `where` is stored, but no case produces it any more
+    VALUE_DIFFERS = "value_differs"  #: the stored value of `where` differs beyond the stale tolerance
+
+
+@dataclass(frozen=True)
+class Stale:
+    """One stored expectation out of date."""
+
+    kind: StaleKind
+    where: str  #: the file, or the entry's key
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """The stored and fresh values that lie furthest apart, relative to the stale tolerance."""
+
+    where: str = ""  #: the entry ("" when every stored number is identical)
+    stored: float = 0.0
+    fresh: float = 0.0
+    fraction: float = 0.0  #: |stored - fresh| / (atol + rtol * |fresh|); above 1 is stale
+
+
+@dataclass
+class CheckReport:
+    """What `grader expected --check` found: the stale entries, and how close the rest came."""
+
+    problems: list[Stale] = field(default_factory=list)
+    largest: Deviation = field(default_factory=Deviation)
