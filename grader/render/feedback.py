@@ -325,9 +325,7 @@ def _to_fix(function: FunctionView) -> ToFixView:
         first = FirstDifferenceView(case=first_failed.description, case_anchor=first_failed.anchor,
                                     message=first_failed.messages[0] if first_failed.messages else first_failed.label,
                                     meaning=localised.title if localised else "")
-    return ToFixView(name=function.name, anchor=function.anchor, score=function.score, points=function.points,
-                     failed=len(function.failed_cases), total=len(function.cases), mistakes=named,
-                     first_difference=first)
+    return ToFixView(function=function, mistakes=named, first_difference=first)
 
 
 def feedback_view(report: SubmissionReport, assignment: Assignment | None = None,

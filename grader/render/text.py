@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from grader.model.text import writable
+from grader.model.text import map_strings, writable
 
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; the bidirectional
 # embeddings, overrides and isolates.
@@ -31,10 +31,4 @@ def _escape(char: str) -> str:
 
 def shown_tree(value: object) -> object:
     """`value` with shown() applied to every string in it, keys too (in dicts, lists and tuples)."""
-    if isinstance(value, str):
-        return shown(value)
-    if isinstance(value, dict):
-        return {shown_tree(key): shown_tree(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [shown_tree(item) for item in value]
-    return value
+    return map_strings(value, shown)

@@ -95,14 +95,10 @@ class FirstDifferenceView:
 class ToFixView:
     """One entry of "What to fix": a function that lost points, and its likeliest mistake or first difference."""
 
-    name: str  #: the function's name
-    anchor: str  #: its section's id in feedback.html
-    score: float  #: the points it earned
-    points: float  #: the points it is worth
-    failed: int  #: how many of its cases failed
-    total: int  #: how many cases it has
+    function: FunctionView  #: the function's section (its name, anchor, points and cases)
     mistakes: tuple[DiagnosisView, ...]  #: its named (catalogued) mistakes
     first_difference: FirstDifferenceView | None  #: when no mistake is named, its first difference
+
 
 
 @dataclass(frozen=True)

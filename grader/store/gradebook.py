@@ -23,7 +23,7 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.model import SubmissionReport
-from grader.model.text import writable
+from grader.model.text import map_strings, writable
 
 FILE_NAME = "gradebook.sqlite"
 SCHEMA_VERSION = 3  # 3: reports hold records, not sentences (older rows are rewritten when opened)
@@ -248,13 +248,7 @@ def _rewrite_reports(connection: sqlite3.Connection) -> None:
 
 def _storable(value):
     """`value` with every string made valid UTF-8 (recursively, in lists and dicts)."""
-    if isinstance(value, str):
-        return writable(value)
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_storable(v) for v in value]
-    return value
+    return map_strings(value, writable)
 
 
 def _row(values: tuple) -> GradebookRow:
