@@ -7,6 +7,7 @@ Gradescope's documented format (gradescope-autograders.readthedocs.io, "Autograd
 Specifications": results.json)."""
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -93,6 +94,7 @@ attempt("write_grader", lambda: open(subprocess.run([sys.executable, "-c", "impo
 attempt("write_venv", lambda: open(root + "/venv/bin/planted", "w").write("x"))
 attempt("write_source", lambda: open(root + "/source/planted", "w").write("x"))
 attempt("read_metadata", lambda: open(root + "/submission_metadata.json").read(1))
+open("/tmp/grader-left-behind", "w").write("x")  # removed once the account has no process left
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3); open({root!r} + '/results/results.json', 'w')"
                   ".write('{{}}')"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 # The stopper: SIGSTOPs each new child of the grader it may signal (a killer running as the account
@@ -173,6 +175,7 @@ def without_bubblewrap(gradescope_root, tmp_path_factory):
         results[scenario], runs[scenario] = run_autograder(gradescope_root, _files(scenario, notebooks),
                                                            **NO_BUBBLEWRAP)
         runs[scenario + ":left"] = living_processes(account.uid)
+        runs[scenario + ":files"] = os.path.lexists("/tmp/grader-left-behind")
     time.sleep(4)  # the hostile daemon, had it survived, would have rewritten results.json by now
     hostile_after = json.loads((gradescope_root / "results" / "results.json").read_text())
     found = json.loads(report.read_text()) if report.exists() else {}
@@ -283,6 +286,7 @@ def test_without_bubblewrap_the_kernel_reads_and_changes_nothing_of_the_graders(
 def test_without_bubblewrap_nothing_the_kernel_started_outlives_it(without_bubblewrap):
     for scenario in ACCOUNT_SCENARIOS:
         assert without_bubblewrap["runs"][scenario + ":left"] == [], scenario
+        assert without_bubblewrap["runs"][scenario + ":files"] is False, scenario
     assert without_bubblewrap["hostile_after"] == without_bubblewrap["results"]["hostile"]
 
 

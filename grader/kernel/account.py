@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import pwd
+import shutil
 import signal
 import stat
 import sys
@@ -121,7 +122,33 @@ class AccountLauncher:
         then let another grader use the account. A process that survives keeps the account from
         starting any kernel (new_run_folder refuses), so it cannot reach the next one."""
         if kill_account(self.account):
+            remove_account_files(self.account)
             release_account(self.account)
+
+
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # where any account may write
+
+
+def remove_account_files(account: Account) -> None:
+    """Remove what the account left in the folders every account may write (once none of its processes
+    is left): the next kernel finds none of it, and it cannot fill them over many submissions. rmtree
+    never follows a link, and checks that what it opens is what it looked at."""
+    for folder in SHARED_FOLDERS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                found = entry.stat(follow_symlinks=False)
+                if found.st_uid != account.uid:
+                    continue
+                if stat.S_ISDIR(found.st_mode):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass  # gone meanwhile, or not ours to remove: the next round tries again
 
 
 class AccountNotClean(RuntimeError):
