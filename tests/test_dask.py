@@ -1,7 +1,7 @@
 """`grader grade --dask`: a real LocalCluster grades the hostile corpus, the calm notebooks and the intake
 corpus with the verdicts of the local pool (`--workers 2`, graded once per session: the `hostile_batch`
-fixture that tests/test_hostile.py judges); a worker killed mid-batch costs nothing; a submission
-that kills workers repeatedly becomes an error row and the batch goes on."""
+fixture that tests/test_hostile_submissions_are_contained.py judges); a worker killed mid-batch costs
+nothing; a submission that kills workers repeatedly becomes an error row and the batch goes on."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ pytest.importorskip("distributed")
 from grader.batch.collection import Submission  # noqa: E402
 from grader.grading import GradeOptions  # noqa: E402
 from grader.kernel.processes import process_tree  # noqa: E402
-from tests.batch_helpers import environment  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
-from tests.fixtures import make_report, problem_texts, said  # noqa: E402
+from tests.fixtures import ROOT, environment, make_report, problem_texts, said  # noqa: E402
 from tests.hostile_corpus import CORPUS  # noqa: E402
 from tests.hostile_grading import (  # noqa: E402
     grade_command,

@@ -15,8 +15,7 @@ import pytest
 
 pytest.importorskip("dask_jobqueue")
 
-from tests.batch_helpers import environment  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
+from tests.fixtures import ROOT, environment  # noqa: E402
 
 PAGE = ROOT / "docs" / "dask.md"
 SECTION = "## On Slurm"
