@@ -1,17 +1,124 @@
-"""Helpers several test files share (pytest fixtures themselves live in conftest.py): made records, and
-readers of what a batch wrote. Test files import from here, never from one another."""
+"""Helpers the test files share (the pytest fixtures themselves live in conftest.py, which uses these):
+where the checkout and the assignment are, the sandbox a kernel test needs, submissions to grade and
+the `grader grade` command, made records, readers of what a batch wrote, and what must never leak.
+Test files import from here (or from a corpus module), never from one another."""
 
 from __future__ import annotations
 
 import csv
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
+import numpy as np
+import pytest
+
+from grader.judge.expected import ExpectedValues
 from grader.model import CaseStatus, CaseVerdict, Isolation, SubmissionReport, SubmissionStatus, Visibility
 from grader.model.diagnosis import Diagnosis, DiagnosisKind
 from grader.store.gradebook import Gradebook
 
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT_DIR = ROOT / "assignments" / "dnn_app"
+SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
 FUNCTIONS = ("two_layer_model", "L_layer_model")
 
+
+# --- the sandbox: a test that runs student code needs it, and says so when there is none ------------
+
+def needed(reason: str) -> None:
+    """A test cannot run here: it fails under CI (CI=true) and skips elsewhere, saying why."""
+    if os.environ.get("CI"):
+        pytest.fail("CI must run this test, but it " + reason)
+    pytest.skip(reason)
+
+
+def proven_sandbox():
+    """The bubblewrap sandbox, proven by its probe (the checkout and dnn_app hidden), before a test runs
+    any student code. Without one a test fails under CI (CI=true) and skips elsewhere, with the reason."""
+    from grader.kernel.isolation import bubblewrap
+    from grader.kernel.sandbox import hidden_folders
+    from grader.model.isolation import Unavailable
+    from grader.render.isolation import unavailable_text
+
+    found = bubblewrap(hidden_folders((ASSIGNMENT_DIR,)))
+    if isinstance(found, Unavailable):
+        needed(f"runs student code, which needs the sandbox, and there is none here: {unavailable_text(found)}")
+    return found
+
+
+# --- printed lines ---------------------------------------------------------------------------------
+
+def printed(text: str, want: str) -> bool:
+    """Does `text` hold the line `want`? Its floats may differ by another NumPy's rounding (the stale tolerance)."""
+    from grader.judge.compare import same_line
+    from grader.judge.expected import STALE_ATOL, STALE_RTOL
+
+    return any(same_line(line, want, STALE_RTOL, STALE_ATOL) for line in text.splitlines())
+
+
+def printed_lines(got: list[str], want: list[str]) -> bool:
+    """The same lines in the same order, floats compared within the stale tolerance."""
+    from grader.judge.compare import same_line
+    from grader.judge.expected import STALE_ATOL, STALE_RTOL
+
+    pairs = zip(got, want, strict=False)
+    return len(got) == len(want) and all(same_line(g, w, STALE_RTOL, STALE_ATOL) for g, w in pairs)
+
+
+# --- submissions to grade, and `grader grade` as an instructor runs it -------------------------------
+
+# The L-layer update written with the course's default rate instead of the argument: the public
+# case with another rate fails, and so do the hidden cases with other rates.
+HARD_CODED_RATE = ("parameters = update_parameters(parameters, grads, learning_rate)",
+                   "parameters = update_parameters(parameters, grads, 0.0075)")
+
+
+def write_broken(path: Path, function: str = "L_layer_model") -> Path:
+    """A copy of the solution whose `function` ignores its learning rate."""
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith(f"# GRADED FUNCTION: {function}"):
+            assert HARD_CODED_RATE[0] in cell.source
+            cell.source = cell.source.replace(*HARD_CODED_RATE)
+    nbformat.write(notebook, path)
+    return path
+
+
+def write_unwritten(path: Path) -> Path:
+    """A copy of the solution whose graded functions raise at once: gradable, and quick to grade."""
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("# GRADED FUNCTION:"):
+            assert "    np.random.seed(1)\n" in cell.source
+            cell.source = cell.source.replace("    np.random.seed(1)\n",
+                                              "    raise NotImplementedError('not yet')\n", 1)
+    nbformat.write(notebook, path)
+    return path
+
+
+def grade_command(*args: str) -> list[str]:
+    """`python -m grader grade` with the project's assignment, as an instructor would run it."""
+    return [sys.executable, "-m", "grader", "grade", "--assignment", str(ASSIGNMENT_DIR), "--quiet", *args]
+
+
+def grade_cli(*args: str, cwd: Path, timeout: float = 300, env_drop: tuple = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(grade_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=environment(env_drop))
+
+
+def environment(drop: tuple = ()) -> dict:
+    """This environment, with the checkout importable and without the variables in `drop`."""
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+# --- made records, and readers of what a batch wrote -------------------------------------------------
 
 def make_report(name: str, sha: str = "1" * 64, passed: tuple = (True, True, True, True), version: str = "1",
                 status: str = "graded", mistake: str | None = None) -> SubmissionReport:
@@ -115,3 +222,47 @@ def messages(verdict, assignment=None) -> list[str]:
     if graded is None:
         return case_messages(verdict)
     return case_messages(verdict, tuple(graded.returns), tuple(graded.labels))
+
+
+# --- what must never leak: a hidden case's numbers and recipe -----------------------------------------
+
+def number_strings(value: float) -> list[str]:
+    """The ways a report could print `value`, keeping only forms specific enough to search for."""
+    forms = {format(float(value), spec) for spec in (".6g", ".8g", ".10g")} | {repr(float(value))}
+    return sorted(f for f in forms if len(re.sub(r"e.*$", "", f).replace("-", "").replace(".", "").lstrip("0")) >= 5)
+
+
+def case_numbers(values: dict, count: int = 6) -> list[str]:
+    """Number strings of the first entries of every expected array of one case."""
+    arrays = [*values.parts["parameters"].values(), values.parts["costs"], *values.inputs.values()]
+    found = []
+    for array in arrays:
+        for value in np.ravel(np.asarray(array, dtype=np.float64))[:count]:
+            found += number_strings(value)
+    return found
+
+
+def hidden_secrets(assignment) -> dict[str, list[str]]:
+    """Per hidden case: strings that would give it away (its recipe, its globals, its expected numbers)."""
+    expected = ExpectedValues(assignment)
+    secrets = {}
+    for case in assignment.cases():
+        if case.visibility == "visible":
+            continue
+        found = [json.dumps(case.recipe), json.dumps(case.recipe.get("arrays")), "randn", "bernoulli",
+                 "case_images.h5", '"seed"']
+        for name, value in case.misleading_globals.items():
+            found += [json.dumps({name: value})[1:-1], str(value) if isinstance(value, list) else f"{name}={value}"]
+        found += case_numbers(expected.for_case(case.id))
+        secrets[case.id] = found
+    return secrets
+
+
+def leaks(files: list[Path], secrets: dict[str, list[str]]) -> list[str]:
+    """Which secret strings appear in which report file (empty: nothing leaked)."""
+    found = []
+    for path in files:
+        text = path.read_text()
+        for case_id, strings in secrets.items():
+            found += [f"{path.name}: {case_id}: {s!r}" for s in strings if s in text]
+    return found

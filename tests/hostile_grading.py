@@ -1,7 +1,7 @@
 """The hostile corpus (tests/hostile_corpus.py) with the calm notebooks, graded once per test session by
-`grader grade --workers 2`: tests/test_hostile.py judges the reports, tests/test_dask.py grades the same
-batch on a Dask LocalCluster and compares. The session fixture (`hostile_batch`, tests/conftest.py) calls
-`grade_hostile_batch`.
+`grader grade --workers 2`: tests/test_hostile_submissions_are_contained.py judges the reports,
+tests/test_dask.py grades the same batch on a Dask LocalCluster and compares. The session fixture
+(`hostile_batch`, tests/conftest.py) calls `grade_hostile_batch`.
 
 While the batch runs, the test process is a "child subreaper", so any process a kernel starts and
 abandons becomes our child instead of init's, where the leftover check finds it.
@@ -25,7 +25,7 @@ import nbformat
 from grader.kernel.processes import process_tree
 from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.store.gradebook import Gradebook
-from tests.conftest import ROOT
+from tests.fixtures import ROOT
 from tests.hostile_corpus import ASSIGNMENT_DIR, MARKER, PAYLOAD, TWO, solution_notebook, write_corpus
 
 LIMITS = {"case_seconds": 5, "submission_seconds": 30, "memory_mb": 1024, "processes": 64}

@@ -2,7 +2,9 @@
 
 Each entry edits the graded cell of one function the way a student would, so the grader must take
 points from that function only and name the mistake. A few entries are correct solutions written
-differently; they must keep full marks and get no diagnosis.
+differently; they must keep full marks and get no diagnosis. The families' members (values no stored
+variant holds, stated in the cell or only fitted from the returned values) and the entries that must
+name no family make up FAMILY_BATCH.
 
 Run `python -m tests.mistakes_corpus OUT_DIR` to write the notebooks for a look (or a demo).
 Every edit names the text it replaces and fails loudly when that text is missing, so a change to
@@ -156,6 +158,56 @@ UNCONFIRMED_ENTRIES = [
          "        AL, caches = L_model_forward(X, parameters)\n"))),
 ]
 
+SEED = "    np.random.seed(1)\n"
+LOOP = "    for i in range(0, num_iterations):\n"
+
+
+def _fitted(name: str, mistake: str, function: str, shown: str, *edits: tuple[str, str]) -> tuple[Entry, str]:
+    return Entry(f"fitted-{name}", mistake, function, tuple((function, old, new) for old, new in edits)), shown
+
+
+# Family members without static evidence, (entry, the parameter it must be named with): no line states the
+# value, so it is fitted from the returned values and confirmed by a run.
+FITTED = [
+    _fitted("rate-0.02-in-a-variable", "learning-rate-constant", TWO, "0.02",
+            (SEED, SEED + "    lr = 0.02\n"), (UPDATE, "parameters = update_parameters(parameters, grads, lr)")),
+    _fitted("rate-0.07-reassigned", "learning-rate-constant", DEEP, "0.07",
+            (SEED, SEED + "    learning_rate = 0.07\n")),
+    _fitted("every-40-in-a-variable", "cost-every-n", TWO, "40",
+            (SEED, SEED + "    every = 40\n"), (RECORD, RECORD.replace("i % 100", "i % every"))),
+    _fitted("every-30-in-a-variable", "cost-every-n", DEEP, "30",
+            (SEED, SEED + "    step = 30\n"), (RECORD, RECORD.replace("i % 100", "i % step"))),
+    _fitted("loop-from-1", "loop-short", TWO, "1", (LOOP, LOOP.replace("range(0,", "range(1,"))),
+    _fitted("loop-to-a-variable", "loop-short", DEEP, "4",
+            (LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n")),
+    _fitted("hidden-activation-in-a-variable", "activation-pair", TWO, "forward sigmoid/sigmoid, backward relu/sigmoid",
+            (SEED, SEED + "    hidden = 'sigmoid'\n"), (TWO_FORWARD, TWO_FORWARD.replace("'relu'", "hidden"))),
+    _fitted("backward-activations-in-variables", "activation-pair", TWO,
+            "forward relu/sigmoid, backward sigmoid/relu",
+            (SEED, SEED + "    first, second = 'relu', 'sigmoid'\n"),
+            (TWO_BACKWARD, TWO_BACKWARD.replace("'sigmoid'", "first").replace("'relu'", "second"))),
+]
+FITTED_ENTRIES = [entry for entry, _ in FITTED]
+SHOWN = {entry.name: shown for entry, shown in FITTED}
+
+# A correct cell that renames the rate: full marks, nothing named.
+RENAMED = Entry("correct-rate-renamed", None, None, tuple(
+    (function, old, new) for function in (TWO, DEEP)
+    for old, new in ((SEED, SEED + "    lr = learning_rate\n"),
+                     (UPDATE, "parameters = update_parameters(parameters, grads, lr)"))))
+# A fittable shape plus an uncatalogued mistake: the fit finds a value, the run does not confirm it.
+DECOYS = [
+    Entry("decoy-rate-variable-plus-dZ", None, TWO, (
+        (TWO, SEED, SEED + "    lr = 0.02\n"), (TWO, UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
+        (TWO, DA2, "dA2 = A2 - Y"))),
+    Entry("decoy-short-loop-plus-doubled-costs", None, DEEP, (
+        (DEEP, LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n"),
+        (DEEP, "costs.append(cost)", "costs.append(2 * cost)"))),
+]
+# Every family member, fitted or not, with the entries that must name no family: graded in one batch
+# (tests/test_mistake_families_are_named.py).
+FAMILY_BATCH = FAMILY_ENTRIES + UNCONFIRMED_ENTRIES + FITTED_ENTRIES + [RENAMED] + DECOYS
+
 
 def _graded_cell(notebook: nbformat.NotebookNode, function: str):
     from grader.assignment.notebook import graded_name
@@ -205,7 +257,7 @@ def grade_file(path: str, folder: str | None = None) -> dict:
     from grader.judge.expected import ExpectedValues
 
     assignment = load_assignment(Path(folder) if folder else ROOT / "assignments" / "dnn_app")
-    from tests.conftest import proven_sandbox
+    from tests.fixtures import proven_sandbox
 
     options = GradeOptions(sandbox=proven_sandbox(), public_only=assignment.is_bundle)
     report = grade_one(Path(path), assignment, ExpectedValues(assignment), options)

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 from grader.assignment.notebook import graded_name
-from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import ASSIGNMENT_DIR
 
 SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
 

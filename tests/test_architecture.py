@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.fixtures import ROOT
 
 PACKAGE = ROOT / "grader"
 

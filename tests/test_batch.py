@@ -21,19 +21,20 @@ from grader.batch import pool as batch
 from grader.batch.collection import Submission, collect_submissions
 from grader.batch.pool import Pool
 from grader.grading import GradeOptions
-from tests.batch_helpers import (
+from tests.fixtures import (
     SOLUTION,
     environment,
     grade_cli,
     grade_command,
     hidden_secrets,
     leaks,
+    make_report,
+    problem_texts,
     write_broken,
     write_unwritten,
 )
 from tests.fixtures import csv_rows as _csv
 from tests.fixtures import gradebook_rows as _rows
-from tests.fixtures import make_report, problem_texts
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

@@ -6,8 +6,9 @@ page, the failing feedback page and summary.html is then loaded in a phone-sized
 photographed at phone size. The tests check what a reader would see: the headings and verdicts in
 the rendered DOM, every image a real PNG that the browser decoded and that fits the screen, a
 screenshot with something drawn on it, and a layout that suits a phone (no sideways scrolling, no
-column so narrow that short words break across lines). The screenshots of the last run
-are kept in tests/output/browser/ (a phone screen and the whole page at phone width).
+column so narrow that short words break across lines). The screenshots (a phone screen and the whole
+page at phone width) are kept in the run's pytest temporary folder, screenshots0/ under
+/tmp/pytest-of-$USER/pytest-current/ (pytest keeps the last three runs'), never in the checkout.
 """
 
 from __future__ import annotations
@@ -36,11 +37,10 @@ from tests.browser import (
     render,
     screenshot,
 )
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
-OUTPUT = ROOT / "tests" / "output" / "browser"
 PASSING, FAILING = "passing", "failing"
 MISTAKE = "update-discarded"
 UPDATE = "parameters = update_parameters(parameters, grads, learning_rate)"
@@ -99,21 +99,24 @@ def batch(tmp_path_factory) -> Path:
     for name in (PASSING, FAILING):
         assert (out / name / "feedback.html").is_file(), f"the batch wrote no feedback page for {name}"
     assert (out / "summary.html").is_file()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    for old in OUTPUT.glob("*.png"):
-        old.unlink()
     return out
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the screenshots go: the run's pytest temporary folder, kept for a look after the run."""
+    return tmp_path_factory.mktemp("screenshots")
 
 
 def results(batch: Path, name: str) -> dict:
     return json.loads((batch / name / "results.json").read_text())
 
 
-def look(chromium: str, page: Path, label: str, selectors: tuple[str, ...]) -> Rendering:
-    """Render the page, keep its screenshots, and check what every page must get right."""
+def look(chromium: str, page: Path, label: str, selectors: tuple[str, ...], screenshots: Path) -> Rendering:
+    """Render the page, keep its screenshots in `screenshots`, and check what every page must get right."""
     seen = render(chromium, page, selectors)
-    phone = screenshot(chromium, page, OUTPUT / f"{label}-phone.png")
-    full_page_screenshot(chromium, page, OUTPUT / f"{label}-full.png", seen)
+    phone = screenshot(chromium, page, screenshots / f"{label}-phone.png")
+    full_page_screenshot(chromium, page, screenshots / f"{label}-full.png", seen)
 
     measured = ink(phone)
     assert measured.size == PHONE, f"{phone}: {measured}"
@@ -223,10 +226,10 @@ def check_feedback(seen: Rendering, assignment, report: dict, name: str) -> None
         assert str(count) in summary and "passed" in summary, summary
 
 
-def test_passing_feedback_page(chromium, batch, assignment):
+def test_passing_feedback_page(chromium, batch, assignment, screenshots):
     report = results(batch, PASSING)
     total = len(assignment.cases())
-    seen = look(chromium, batch / PASSING / "feedback.html", "feedback-passing", FEEDBACK_SELECTORS)
+    seen = look(chromium, batch / PASSING / "feedback.html", "feedback-passing", FEEDBACK_SELECTORS, screenshots)
 
     check_feedback(seen, assignment, report, PASSING)
     assert report["score"] == sum(f.points for f in assignment.functions)
@@ -243,17 +246,17 @@ def test_passing_feedback_page(chromium, batch, assignment):
     assert page.count('<details class="passed-cases">') == len(assignment.functions)
     opened.write_text(page.replace('<details class="passed-cases">', '<details class="passed-cases" open>'),
                       encoding="utf-8")
-    unfolded = look(chromium, opened, "feedback-passing-opened", FEEDBACK_SELECTORS)
+    unfolded = look(chromium, opened, "feedback-passing-opened", FEEDBACK_SELECTORS, screenshots)
     assert len(unfolded.found["li.case"]) == total
     assert all(c["visible"] and c["text"] for c in unfolded.found["li.case"])
     assert [text.lower() for text in texts(unfolded, "li.case .badge")] == ["passed"] * total
     check_phone_layout(unfolded, "feedback-passing-opened")
 
 
-def test_failing_feedback_page(chromium, batch, assignment, mistake_title):
+def test_failing_feedback_page(chromium, batch, assignment, mistake_title, screenshots):
     report = results(batch, FAILING)
     total = len(assignment.cases())
-    seen = look(chromium, batch / FAILING / "feedback.html", "feedback-failing", FEEDBACK_SELECTORS)
+    seen = look(chromium, batch / FAILING / "feedback.html", "feedback-failing", FEEDBACK_SELECTORS, screenshots)
 
     check_feedback(seen, assignment, report, FAILING)
     outcome = {c["data"]["case"]: "passed" in c["className"].split() for c in seen.found["li.case"]}
@@ -291,8 +294,8 @@ def test_failing_feedback_page(chromium, batch, assignment, mistake_title):
     check_phone_layout(seen, "feedback-failing")
 
 
-def test_summary_page(chromium, batch, assignment, mistake_title):
-    seen = look(chromium, batch / "summary.html", "summary", SUMMARY_SELECTORS)
+def test_summary_page(chromium, batch, assignment, mistake_title, screenshots):
+    seen = look(chromium, batch / "summary.html", "summary", SUMMARY_SELECTORS, screenshots)
 
     assert seen.heading_texts(1) == [f"{assignment.title}: class summary"]
     for heading in ("Overview", "Score distribution", "Pass rate of every case", "Catalogued mistakes",

@@ -14,7 +14,7 @@ from grader.render.console import Style as _Style
 from grader.render.console import print_report
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits
-from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import ASSIGNMENT_DIR
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

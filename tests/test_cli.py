@@ -18,8 +18,7 @@ from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.errors import GraderError, UserError
 from grader.model import CaseStatus, CellStatus, Limits, SubmissionStatus
 from grader.verbs.release import build_release
-from tests.conftest import ASSIGNMENT_DIR, ROOT, proven_sandbox
-from tests.fixtures import problem_texts
+from tests.fixtures import ASSIGNMENT_DIR, ROOT, problem_texts, proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -64,8 +63,8 @@ def test_limits_have_one_set_of_defaults():
     assert load_assignment(ASSIGNMENT_DIR).limits.file_mb == Limits.file_mb
 
 
-def test_a_returned_part_named_like_one_of_the_graders_checks_is_refused(tmp_path):
-    folder = shutil.copytree(ROOT / "tests" / "toy_assignment", tmp_path / "toy")
+def test_a_returned_part_named_like_one_of_the_graders_checks_is_refused(toy_dir, tmp_path):
+    folder = shutil.copytree(toy_dir, tmp_path / "toy")
     manifest = folder / "assignment.toml"
     text = manifest.read_text()
     assert 'returns = ["coef", "losses"]' in text
@@ -74,8 +73,8 @@ def test_a_returned_part_named_like_one_of_the_graders_checks_is_refused(tmp_pat
         load_assignment(folder)
 
 
-def test_a_misspelt_or_unusable_manifest_limit_is_refused_when_the_assignment_loads(tmp_path):
-    folder = shutil.copytree(ROOT / "tests" / "toy_assignment", tmp_path / "toy")
+def test_a_misspelt_or_unusable_manifest_limit_is_refused_when_the_assignment_loads(toy_dir, tmp_path):
+    folder = shutil.copytree(toy_dir, tmp_path / "toy")
     manifest = folder / "assignment.toml"
     text = manifest.read_text()
     manifest.write_text(text.replace("[limits]\n", "[limits]\nfile_megabytes = 64\n"))

@@ -1,7 +1,7 @@
 """`grader grade --dask`: a real LocalCluster grades the hostile corpus, the calm notebooks and the intake
 corpus with the verdicts of the local pool (`--workers 2`, graded once per session: the `hostile_batch`
-fixture that tests/test_hostile.py judges); a worker killed mid-batch costs nothing; a submission
-that kills workers repeatedly becomes an error row and the batch goes on."""
+fixture that tests/test_hostile_submissions_are_contained.py judges); a worker killed mid-batch costs
+nothing; a submission that kills workers repeatedly becomes an error row and the batch goes on."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ pytest.importorskip("distributed")
 from grader.batch.collection import Submission
 from grader.grading import GradeOptions
 from grader.kernel.processes import process_tree
-from tests.batch_helpers import environment
-from tests.conftest import ROOT
-from tests.fixtures import make_report, problem_texts, said
+from tests.fixtures import ROOT, environment, make_report, problem_texts, said
 from tests.hostile_corpus import CORPUS
 from tests.hostile_grading import (
     grade_command,

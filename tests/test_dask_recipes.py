@@ -15,8 +15,7 @@ import pytest
 
 pytest.importorskip("dask_jobqueue")
 
-from tests.batch_helpers import environment
-from tests.conftest import ROOT
+from tests.fixtures import ROOT, environment
 
 PAGE = ROOT / "docs" / "dask.md"
 SECTION = "## On Slurm"

@@ -2,7 +2,7 @@
 
 A student's kernel result is imitated here from plain return values (what grader.kernel.harness
 sends back), so every variant of every catalogued mistake can be checked quickly on the small
-cases; tests/test_mistakes.py grades real notebooks end to end.
+cases; tests/test_mistakes_are_named.py grades real notebooks end to end.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from grader.model import CaseVerdict, SubmissionReport
 from grader.model.notebook import CodeCell
 from grader.model.staleness import CheckReport
 from grader.render.plots import CURVE_MIN_POINTS, cost_curve_png, curves_for
-from tests.conftest import ASSIGNMENT_DIR
-from tests.fixtures import said
+from tests.fixtures import ASSIGNMENT_DIR, said
 from tests.mistakes_corpus import MISTAKE_ENTRIES, build
 
 # The mistakes a public test of the original course lets through; hidden cases must catch them.

@@ -4,7 +4,7 @@ written, and every file it links to exists (the site's own links are checked by 
 
 import re
 
-from tests.conftest import ROOT
+from tests.fixtures import ROOT
 
 README = ROOT / "README.md"
 

@@ -10,9 +10,10 @@ import pytest
 from grader.assignment.manifest import load_assignment
 from grader.cli import main
 from grader.judge import expected
-from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import ASSIGNMENT_DIR
 
-pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+# critical: also run under the oldest supported versions; slow: the reference runs on every case (no kernel)
+pytestmark = [pytest.mark.critical, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

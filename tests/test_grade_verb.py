@@ -7,7 +7,7 @@ import pytest
 
 from grader.store.gradebook import Gradebook
 from tests import notebook_edits as edits
-from tests.batch_helpers import grade_cli
+from tests.fixtures import grade_cli
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -43,7 +43,7 @@ def _rule_breakers(folder):
 def graded(tmp_path_factory):
     from grader.assignment.manifest import load_assignment
     from grader.verbs.release import build_release
-    from tests.conftest import ASSIGNMENT_DIR
+    from tests.fixtures import ASSIGNMENT_DIR
 
     root = tmp_path_factory.mktemp("grade-verb")
     bundle, _ = build_release(load_assignment(ASSIGNMENT_DIR), root / "release", None)

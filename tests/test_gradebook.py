@@ -10,8 +10,7 @@ import pytest
 
 from grader.render.summary import summary_view, write_gradebook_csv, write_summary_html
 from grader.store.gradebook import SCHEMA_VERSION, Gradebook, GradebookError
-from tests.conftest import ROOT
-from tests.fixtures import make_report, messages, problem_texts, said
+from tests.fixtures import ROOT, make_report, messages, problem_texts, said
 
 
 def test_a_row_is_stored_and_read_back_whole(tmp_path):

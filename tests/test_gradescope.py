@@ -23,7 +23,7 @@ import pytest
 from grader.assignment.manifest import load_assignment
 from grader.assignment.released import released_notebook
 from grader.kernel.account import living_processes
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR, ROOT
 from tests.gradescope_install import run_autograder, tree_state
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)

@@ -28,8 +28,6 @@ from grader.model import CellStatus
 from grader.model.cell import CellOutcome
 from tests.fixtures import messages, problem_texts
 
-TOY = Path(__file__).resolve().parent / "toy_assignment"
-
 # mean_square keeps every input it is given; init_weights's cases raise with them; fit_line's
 # hidden case (x of 8 values) writes them into /tmp and the kernel's folder and ends the kernel, so
 # the next case needs a new one, where apply_params's cell raises with them if they are still there.
@@ -53,8 +51,8 @@ for _path in ("/tmp/stash.txt", "stash.txt"):
 '''
 
 
-def _stashing_notebook(path: Path) -> Path:
-    notebook = nbformat.read(TOY / "toy_solution.ipynb", as_version=4)
+def _stashing_notebook(toy_dir: Path, path: Path) -> Path:
+    notebook = nbformat.read(toy_dir / "toy_solution.ipynb", as_version=4)
     body = {"mean_square": STASH, "init_weights": TELL, "fit_line": LEAVE}
     for cell in notebook.cells:
         name = graded_name(cell.source) if cell.cell_type == "code" else None
@@ -69,9 +67,9 @@ def _stashing_notebook(path: Path) -> Path:
 
 
 @pytest.mark.kernel  # the sandbox is proven before this notebook, which keeps hidden inputs, runs
-def test_a_public_case_never_shows_what_a_hidden_case_gave_the_kernel(tmp_path, sandbox):
-    toy = load_assignment(TOY)
-    report = grade_one(_stashing_notebook(tmp_path / "stash.ipynb"), toy, ExpectedValues(toy),
+def test_a_public_case_never_shows_what_a_hidden_case_gave_the_kernel(toy_dir, tmp_path, sandbox):
+    toy = load_assignment(toy_dir)
+    report = grade_one(_stashing_notebook(toy_dir, tmp_path / "stash.ipynb"), toy, ExpectedValues(toy),
                             GradeOptions(sandbox=sandbox))
     by_id = {verdict.case_id: verdict for verdict in report.cases}
     assert [verdict.case_id for verdict in report.cases] == [case.id for case in toy.cases()]
@@ -120,8 +118,8 @@ class _ScriptedSession:
 
 
 @pytest.fixture
-def scripted(monkeypatch):
-    toy = load_assignment(TOY)
+def scripted(toy_dir, monkeypatch):
+    toy = load_assignment(toy_dir)
     hidden = [case for case in toy.cases() if case.visibility != "visible"]
     _ScriptedSession.calls, _ScriptedSession.died_on = [], hidden[0].recipe
     monkeypatch.setattr(grader.grading.runner, "KernelSession", _ScriptedSession)
@@ -131,7 +129,7 @@ def scripted(monkeypatch):
 def test_every_public_case_runs_before_any_hidden_one(scripted, tmp_path):
     toy = scripted
     path = tmp_path / "solution.ipynb"
-    path.write_bytes((TOY / "toy_solution.ipynb").read_bytes())
+    path.write_bytes((toy.folder / "toy_solution.ipynb").read_bytes())
     report = grade_one(path, toy, ExpectedValues(toy), GradeOptions())
     cases = toy.cases()
     visible = [case.visibility == "visible" for case in cases]
@@ -149,7 +147,7 @@ def test_after_a_hidden_call_a_kernel_that_may_remember_it_is_not_quoted(scripte
     errors may carry what a hidden case gave the last one; a sandboxed restart is fresh."""
     toy = scripted
     path = tmp_path / "solution.ipynb"
-    path.write_bytes((TOY / "toy_solution.ipynb").read_bytes())
+    path.write_bytes((toy.folder / "toy_solution.ipynb").read_bytes())
     report = grade_one(path, toy, ExpectedValues(toy), GradeOptions(sandbox=sandbox))
     said = [problem for problem in problem_texts(report) if problem.startswith("mean_square: ")]
     if shown:

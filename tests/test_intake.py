@@ -17,10 +17,9 @@ from grader.batch.pool import unrun_report
 from grader.batch.run import Batch
 from grader.grading import GradeOptions
 from grader.store.gradebook import Gradebook
-from tests.batch_helpers import grade_cli
 from tests.fixtures import csv_rows as _csv
+from tests.fixtures import grade_cli, problem_texts
 from tests.fixtures import gradebook_rows as _rows
-from tests.fixtures import problem_texts
 from tests.intake_corpus import SOLUTION, write_intake_corpus
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)

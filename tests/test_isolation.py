@@ -26,13 +26,12 @@ import pytest
 from grader.assignment.manifest import load_assignment
 from grader.assignment.released import released_notebook
 from grader.verbs.release import build_release
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR, ROOT
 from tests.gradescope_install import base_environment
 
 pytestmark = pytest.mark.kernel
 
 NO_BUBBLEWRAP = {"GRADER_BWRAP": "none"}
-TOY = ROOT / "tests" / "toy_assignment"
 RECORD_UID = "\nimport os as _os\nopen({path!r}, 'a').write(str(_os.getuid()) + '\\n')\n"
 
 
@@ -87,10 +86,10 @@ def test_without_bubblewrap_grade_refuses_and_runs_nothing(gradescope_root, shar
     assert _uids(record) == [] and not (shared / "out" / "gradebook.sqlite").exists()
 
 
-def test_the_account_stands_in_only_where_it_can_read_nothing_hidden(gradescope_root, shared):
+def test_the_account_stands_in_only_where_it_can_read_nothing_hidden(gradescope_root, shared, toy_dir):
     """As root without bubblewrap, the dedicated account isolates kernels only when the assignment's
     folder is private to root: an assignment readable by every account is refused, naming the file."""
-    readable = shutil.copytree(TOY, shared / "toy")
+    readable = shutil.copytree(toy_dir, shared / "toy")
     done = _grader(gradescope_root, "isolation", "--assignment", str(readable), **NO_BUBBLEWRAP)
     assert done.returncode == 2, done.stdout
     said = rf"the account grader-kernel can read \d+ file\(s\) it must not see, such as {readable}/"
@@ -98,19 +97,19 @@ def test_the_account_stands_in_only_where_it_can_read_nothing_hidden(gradescope_
     assert f"chmod -R go-rwx {readable}" in done.stderr
     private = shared / "private"
     private.mkdir(mode=0o700)
-    shutil.copytree(TOY, private / "toy")
+    shutil.copytree(toy_dir, private / "toy")
     done = _grader(gradescope_root, "isolation", "--assignment", str(private / "toy"), **NO_BUBBLEWRAP)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("student code would run isolated: dedicated unprivileged account grader-kernel")
 
 
-def test_as_the_account_no_kernel_may_read_the_classmates_or_the_reports(gradescope_root, shared):
+def test_as_the_account_no_kernel_may_read_the_classmates_or_the_reports(gradescope_root, shared, toy_dir):
     """As root without bubblewrap, `grade` proves that the account reads neither the submissions of
     the batch (a kernel would copy a classmate's) nor its output folder, naming every folder to make
     private at once; private, they are graded, into an output folder and gradebook of root's only."""
     private = shared / "private"
     private.mkdir(mode=0o700)
-    toy = shutil.copytree(TOY, private / "toy")
+    toy = shutil.copytree(toy_dir, private / "toy")
     submissions = shared / "submissions"
     submissions.mkdir()
     shutil.copy(toy / "toy_solution.ipynb", submissions / "alice.ipynb")

@@ -11,12 +11,10 @@ import pytest
 from grader.assignment.manifest import load_assignment
 from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
-from tests.conftest import ROOT, proven_sandbox
-from tests.fixtures import problem_texts
+from tests.fixtures import problem_texts, proven_sandbox
 
 pytestmark = pytest.mark.kernel
 
-TOY = ROOT / "tests" / "toy_assignment"
 MANIFEST_LIMITS = {"cpu_seconds": 77, "memory_mb": 1500, "processes": 33, "file_mb": 64}
 MB = 1024 * 1024
 # Appended to the setup cell: it raises (and the report says so) unless the kernel runs under `want`.
@@ -29,8 +27,8 @@ assert _seen == {want!r}, f"LIMITS-SEEN {{_seen}}"
 """
 
 
-def _graded(tmp_path, want: dict):
-    folder = shutil.copytree(TOY, tmp_path / "toy")
+def _graded(toy_dir, tmp_path, want: dict):
+    folder = shutil.copytree(toy_dir, tmp_path / "toy")
     manifest = folder / "assignment.toml"
     table = "".join(f"{name} = {value}\n" for name, value in MANIFEST_LIMITS.items())
     manifest.write_text(manifest.read_text().replace("[limits]\n", "[limits]\n" + table))
@@ -43,13 +41,13 @@ def _graded(tmp_path, want: dict):
     return grade_one(tmp_path / "mine.ipynb", assignment, ExpectedValues(assignment), options)
 
 
-def test_every_kernel_limit_of_the_manifest_reaches_the_kernel(tmp_path):
+def test_every_kernel_limit_of_the_manifest_reaches_the_kernel(toy_dir, tmp_path):
     want = {"cpu": 77, "address space": 1500 * MB, "processes": 33, "file size": 64 * MB, "folder": 64 * MB}
-    report = _graded(tmp_path / "right", want)
+    report = _graded(toy_dir, tmp_path / "right", want)
     assert not [p for p in problem_texts(report) if "LIMITS-SEEN" in p], problem_texts(report)
     assert report.score == pytest.approx(report.max_score)
     # The inspection is live: the defaults expected instead are said to differ.
     defaults = dict(want, **{"file size": 256 * MB, "folder": 256 * MB})
-    wrong = _graded(tmp_path / "wrong", defaults)
+    wrong = _graded(toy_dir, tmp_path / "wrong", defaults)
     said = problem_texts(wrong)
     assert [p for p in said if "LIMITS-SEEN" in p and "'file size': 67108864" in p], said

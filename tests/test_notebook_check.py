@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 from grader.assignment.manifest import load_assignment
 from grader.judge.rules import is_self_check
 from grader.verbs.release import build_release
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR, ROOT
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

@@ -14,7 +14,9 @@ import nbformat
 import pytest
 
 from grader.judge.expected import ExpectedValues
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR, ROOT
+
+pytestmark = pytest.mark.slow  # pip builds a wheel: no kernel, but too slow for the quick run
 
 SECRET_NAMES = ("cases.py", "expected.npz", "mistakes.py", "public_tests_expected.json")
 

@@ -14,7 +14,7 @@ import pytest
 
 from grader.assignment.manifest import load_assignment
 from grader.assignment.released import released_notebook
-from tests.conftest import ASSIGNMENT_DIR, ROOT, proven_sandbox
+from tests.fixtures import ASSIGNMENT_DIR, ROOT, proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

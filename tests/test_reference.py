@@ -11,8 +11,7 @@ import pytest
 
 from reference import helpers, models, training
 from reference.__main__ import accuracy, flatten
-from tests.conftest import ROOT, printed_lines
-from tests.fixtures import printed_costs
+from tests.fixtures import ROOT, printed_costs, printed_lines
 
 PUBLISHED = {
     "two_layer_model": {
@@ -36,6 +35,7 @@ def real(real_data_dir):
     return flatten(train_x), train_y, flatten(test_x), test_y
 
 
+@pytest.mark.slow  # the two whole trainings on the real data: minutes, no kernel
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_published_numbers_on_the_real_data(real, name):
     train_x, train_y, test_x, test_y = real
@@ -54,6 +54,7 @@ def test_published_numbers_on_the_real_data(real, name):
     assert accuracy(test_x, test_y, parameters) == pytest.approx(published["test"], rel=1e-9)
 
 
+@pytest.mark.slow  # the textbook loop trains for a minute, no kernel
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_fast_loop_matches_the_textbook_loop_exactly(real, name):
     train_x, train_y = real[0][:, :60], real[1][:, :60]
@@ -164,6 +165,7 @@ def test_synthetic_dataset_has_the_real_format_and_is_deterministic(tmp_path, sy
             assert f["list_classes"][:].tolist() == [b"non-cat", b"cat"]
 
 
+@pytest.mark.slow  # trains both models in a subprocess, no kernel
 def test_both_models_learn_the_synthetic_data(synthetic_data_dir):
     result = subprocess.run([sys.executable, "-m", "reference", "train", "--data", str(synthetic_data_dir),
                              "--iterations", "600"], capture_output=True, text=True, cwd=ROOT, check=True)
@@ -177,6 +179,7 @@ def test_both_models_learn_the_synthetic_data(synthetic_data_dir):
         assert list(row["costs"])[:2] == ["0", "100"] and "599" in row["costs"]
 
 
+@pytest.mark.slow  # trains both loops in a subprocess, no kernel
 def test_bench_reports_identical_results_and_a_ratio(synthetic_data_dir):
     result = subprocess.run([sys.executable, "-m", "reference", "bench", "--data", str(synthetic_data_dir),
                              "--iterations", "30"], capture_output=True, text=True, cwd=ROOT, check=True)

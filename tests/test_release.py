@@ -18,7 +18,7 @@ from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
 from grader.judge.expected import ExpectedValues
 from grader.verbs.release import build_release
 from tests import notebook_edits as edits
-from tests.conftest import ASSIGNMENT_DIR
+from tests.fixtures import ASSIGNMENT_DIR
 
 DATA_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 

@@ -34,7 +34,7 @@ from grader.model.report import FindingRule
 from grader.render.feedback import HIDDEN_CASE_VISIBILITY, capped_messages, points, write_submission_reports
 from grader.render.verdicts import case_messages
 from grader.render.wording import describe
-from tests.batch_helpers import case_numbers, hidden_secrets, leaks
+from tests.fixtures import case_numbers, hidden_secrets, leaks
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
 DIAGNOSIS = Diagnosis(DiagnosisKind.MISTAKE, "hard-coded-rate", "The learning rate is hard-coded",

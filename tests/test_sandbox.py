@@ -23,7 +23,7 @@ from grader.kernel.sandbox import Sandbox, hidden_folders, layout, readable_path
 from grader.kernel.session import KernelSession
 from grader.model import Limits
 from grader.model.notes import Death, DeathKind
-from tests.conftest import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR, ROOT
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

@@ -6,8 +6,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import ASSIGNMENT_DIR, printed, printed_lines
-from tests.fixtures import printed_costs
+from tests.fixtures import ASSIGNMENT_DIR, printed, printed_costs, printed_lines
+
+pytestmark = pytest.mark.kernel  # runs the notebook in a kernel: the sandbox is proven first (conftest.py)
 
 TRAINING = "num_iterations = 2500"  # both training calls of the notebook
 

@@ -1,72 +1,40 @@
 """A second assignment needs a folder only: the toy assignment, graded end to end by the same engine.
 
 Its four functions return a number, a dict of arrays, a tuple with a nested list (and print lines),
-and take a dict argument. Wrong versions are generated from the solution, one edit each; each must
-lose points on its own function only, with a message naming the differing leaf exactly.
+and take a dict argument. Wrong versions are generated from the solution, one edit each
+(tests/toy_corpus.py); each must lose points on its own function only, with a message naming the
+differing leaf exactly. The folder graded is the session's copy (`toy_dir`), with its generated data file.
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.assignment.manifest import AssignmentError, load_assignment
-from grader.assignment.notebook import graded_name
 from grader.cli import main
 from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
 from grader.model import Kind
-from tests.conftest import proven_sandbox
-from tests.fixtures import messages, said
+from tests.fixtures import messages, proven_sandbox, said
+from tests.toy_corpus import FUNCTIONS, WRONG, edited, write_wrong
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
-TOY = Path(__file__).resolve().parent / "toy_assignment"
-SOLUTION = TOY / "toy_solution.ipynb"
-
-# name -> (function, old text, new text, a message that must be among the function's, the case it fails)
-WRONG = {
-    "mean-plus-one": ("mean_square", "result = float(np.mean(np.asarray(x) ** 2))",
-                      "result = float(np.mean(np.asarray(x) ** 2)) + 1",
-                      "the returned value differs", "mean_square/public"),
-    "bias-of-ones": ("init_weights", "np.zeros((sizes[layer], 1))", "np.ones((sizes[layer], 1))",
-                     '["b1"] differs', "init_weights/public"),
-    "transposed-weights": ("init_weights", "np.full((sizes[layer], sizes[layer - 1]), scale * layer)",
-                           "np.full((sizes[layer - 1], sizes[layer]), scale * layer)",
-                           '["W1"] has shape (3, 2), expected (2, 3)', "init_weights/public"),
-    "late-loss": ("fit_line", "        losses.append(loss)\n", "        losses.append(loss if step < 2 else 0.0)\n",
-                  "losses[2] differs", "fit_line/public"),
-    "mutates-input": ("apply_params", 'out = params["W"] @ x + params["b"]',
-                      'x *= 2\n    out = params["W"] @ (x / 2) + params["b"]',
-                      "the input x was modified by the function; work on a copy instead", "apply_params/public"),
-}
-FUNCTIONS = ("mean_square", "init_weights", "fit_line", "apply_params")
-
-
-def _edited(old: str, new: str, function: str) -> nbformat.NotebookNode:
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    edited = copy.deepcopy(notebook)
-    cell = next(c for c in edited.cells if c.cell_type == "code" and graded_name(c.source) == function)
-    assert old in cell.source, f"{old!r} is not in the {function} cell"
-    cell.source = cell.source.replace(old, new, 1)
-    return edited
-
 
 @pytest.fixture(scope="module")
-def toy():
-    return load_assignment(TOY)
+def toy(toy_dir):
+    return load_assignment(toy_dir)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     """The generated corpus: one notebook per wrong version, plus one that never returns."""
     folder = tmp_path_factory.mktemp("toy-corpus")
-    for name, (function, old, new, _, _) in WRONG.items():
-        nbformat.write(_edited(old, new, function), folder / f"{name}.ipynb")
-    nbformat.write(_edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 0.0\n    while True:\n        pass\n", "fit_line"),
+    write_wrong(folder)
+    nbformat.write(edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 0.0\n    while True:\n        pass\n", "fit_line"),
                    folder / "endless.ipynb")
     return folder
 
@@ -75,8 +43,8 @@ def _grade(path: Path, toy):
     return grade_one(path, toy, ExpectedValues(toy), GradeOptions(sandbox=proven_sandbox()))
 
 
-def test_the_solution_scores_full_marks(toy):
-    report = _grade(SOLUTION, toy)
+def test_the_solution_scores_full_marks(toy, toy_dir):
+    report = _grade(toy_dir / "toy_solution.ipynb", toy)
     assert report.score == report.max_score == 100, [(c.case_id, messages(c)) for c in report.cases]
     assert len(report.cases) == 8 and all(c.passed for c in report.cases)
 
@@ -94,7 +62,7 @@ def test_a_wrong_version_loses_points_on_its_function_only(toy, corpus, name):
 
 def test_a_catalogued_mistake_is_named(toy, tmp_path):
     path = tmp_path / "summed.ipynb"
-    nbformat.write(_edited("np.mean(np.asarray(x) ** 2)", "np.sum(np.asarray(x) ** 2)", "mean_square"), path)
+    nbformat.write(edited("np.mean(np.asarray(x) ** 2)", "np.sum(np.asarray(x) ** 2)", "mean_square"), path)
     report = _grade(path, toy)
     diagnoses = [c.diagnosis for c in report.cases if not c.passed]
     assert diagnoses and all(d.mistake == "sum-not-mean" for d in diagnoses), diagnoses
@@ -103,7 +71,7 @@ def test_a_catalogued_mistake_is_named(toy, tmp_path):
 
 def test_the_assignments_own_advice_localises_a_first_loss(toy, tmp_path):
     path = tmp_path / "offset.ipynb"
-    nbformat.write(_edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 1.0\n", "fit_line"), path)
+    nbformat.write(edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 1.0\n", "fit_line"), path)
     report = _grade(path, toy)
     public = next(c for c in report.cases if c.case_id == "fit_line/public")
     assert said(public)["title"].startswith("the first loss already differs")
@@ -118,27 +86,27 @@ def test_an_endless_function_is_stopped(toy, corpus):
     assert report.score == report.max_score - report.function_points["fit_line"]
 
 
-def test_the_expected_values_are_current(capsys):
-    assert main(["expected", "--check", "--assignment", str(TOY)]) == 0
+def test_the_expected_values_are_current(toy_dir, capsys):
+    assert main(["expected", "--check", "--assignment", str(toy_dir)]) == 0
     assert "expected values are current" in capsys.readouterr().out
 
 
-def test_a_release_bundle_checks_the_solution(tmp_path, capsys):
+def test_a_release_bundle_checks_the_solution(toy_dir, tmp_path, capsys):
     bundle = tmp_path / "bundle"
-    assert main(["release", "--assignment", str(TOY), "--out", str(bundle)]) == 0
+    assert main(["release", "--assignment", str(toy_dir), "--out", str(bundle)]) == 0
     assert (bundle / "toy.ipynb").is_file() and (bundle / "toy_data.h5").is_file()
     assert not (bundle / "reference.py").exists() and not (bundle / "cases.py").exists()
     capsys.readouterr()
-    assert main(["check", str(SOLUTION), "--assignment", str(bundle), "--color", "never"]) == 0
+    assert main(["check", str(toy_dir / "toy_solution.ipynb"), "--assignment", str(bundle), "--color", "never"]) == 0
     assert "All 4 public cases passed" in capsys.readouterr().out
     assert main(["check", str(bundle / "toy.ipynb"), "--assignment", str(bundle), "--color", "never"]) == 1
 
 
-def test_a_case_without_a_function_is_named(tmp_path):
+def test_a_case_without_a_function_is_named(toy_dir, tmp_path):
     import shutil
 
     folder = tmp_path / "toy"
-    shutil.copytree(TOY, folder)
+    shutil.copytree(toy_dir, folder)
     cases = folder / "cases.py"
     cases.write_text(cases.read_text().replace('"function": "init_weights", "visibility": "hidden"',
                                                '"visibility": "hidden"', 1))
@@ -146,15 +114,15 @@ def test_a_case_without_a_function_is_named(tmp_path):
         load_assignment(folder)
 
 
-def test_the_shipped_data_file_is_the_one_the_reference_writes(tmp_path):
+def test_the_shipped_data_file_is_the_one_the_reference_writes(toy_dir, tmp_path):
     """toy_data.h5 (generated for the tests, shipped in the bundle) is what reference.write_data makes."""
     import h5py
     import numpy as np
 
     from grader.assignment.manifest import load_module
 
-    load_module(TOY / "reference.py", "_toy_reference_for_data").write_data(tmp_path / "fresh.h5")
-    with h5py.File(TOY / "toy_data.h5", "r") as shipped, h5py.File(tmp_path / "fresh.h5", "r") as fresh:
+    load_module(toy_dir / "reference.py", "_toy_reference_for_data").write_data(tmp_path / "fresh.h5")
+    with h5py.File(toy_dir / "toy_data.h5", "r") as shipped, h5py.File(tmp_path / "fresh.h5", "r") as fresh:
         assert sorted(shipped) == sorted(fresh) == ["x", "y"]
         for key in ("x", "y"):
             np.testing.assert_allclose(shipped[key][()], fresh[key][()], rtol=1e-12, atol=0)

@@ -27,32 +27,27 @@ CHECKED = 8  # notebooks per assignment also run through `grader check` against 
 def _corpora(folder: Path) -> dict[str, tuple[Path, list[Path]]]:
     """{assignment name: (assignment folder, the notebooks to grade)}, every corpus written out."""
     sys.path.insert(0, str(ROOT))
-    from tests import hostile_corpus, intake_corpus, mistakes_corpus, step_by_step_corpus
-    from tests.conftest import ensure_toy_data
-    from tests.test_mistake_families import ALL as FAMILY_BATCH
-    from tests.test_step_by_step_families import _write as write_members
-    from tests.test_toy_assignment import WRONG, _edited
+    from tests import hostile_corpus, intake_corpus, mistakes_corpus, step_by_step_corpus, toy_corpus
 
-    ensure_toy_data()
     app, step, toy = folder / "dnn_app", folder / "step", folder / "toy"
     for place in (app, step, toy):
         place.mkdir(parents=True)
+    toy_assignment = toy_corpus.copy_assignment(folder / "assignments")  # with its generated data file
     written = [*hostile_corpus.write_corpus(app / "hostile", folder / "outside").values(),
                *mistakes_corpus.write_corpus(app / "mistakes").values(),
-               *mistakes_corpus.write_corpus(app / "families", FAMILY_BATCH).values(),
+               *mistakes_corpus.write_corpus(app / "families", mistakes_corpus.FAMILY_BATCH).values(),
                *intake_corpus.write_intake_corpus(app / "intake").values()]
     step_written = list(step_by_step_corpus.write_corpus(step / "mistakes").values())
     (step / "families").mkdir()
-    write_members(step / "families")
+    step_by_step_corpus.write_families(step / "families")
     step_written += sorted((step / "families").glob("*.ipynb"))
-    for name, (function, old, new, _, _) in WRONG.items():
-        nbformat.write(_edited(old, new, function), toy / f"{name}.ipynb")
-    for place, assignment in ((app, "assignments/dnn_app"), (step, "assignments/dnn_step_by_step"),
-                              (toy, "tests/toy_assignment")):
-        _solution_and_blank(ROOT / assignment, place)
+    toy_corpus.write_wrong(toy)
+    for place, assignment in ((app, ROOT / "assignments" / "dnn_app"),
+                              (step, ROOT / "assignments" / "dnn_step_by_step"), (toy, toy_assignment)):
+        _solution_and_blank(assignment, place)
     return {"dnn_app": (ROOT / "assignments" / "dnn_app", [app]),
             "dnn_step_by_step": (ROOT / "assignments" / "dnn_step_by_step", [step]),
-            "toy": (ROOT / "tests" / "toy_assignment", [toy])} | {"_written": (folder, written + step_written)}
+            "toy": (toy_assignment, [toy])} | {"_written": (folder, written + step_written)}
 
 
 def _solution_and_blank(assignment: Path, place: Path) -> None:

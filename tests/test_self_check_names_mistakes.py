@@ -20,8 +20,7 @@ from grader.assignment.manifest import load_assignment
 from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
 from grader.model import SubmissionReport
 from grader.verbs.release import build_release
-from tests.conftest import ASSIGNMENT_DIR
-from tests.fixtures import said
+from tests.fixtures import ASSIGNMENT_DIR, said
 from tests.mistakes_corpus import FAMILY_ENTRIES, MISTAKE_ENTRIES, build, grade_file, write_corpus
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -31,81 +30,30 @@ from grader.store.gradebook import Gradebook
 from grader.verbs.release import build_release
 from tests.fixtures import messages, said
 from tests.mistakes_corpus import grade_file
-from tests.step_by_step_corpus import FOLDER, SOLUTION, Entry, build
+from tests.step_by_step_corpus import (
+    FOLDER,
+    LOSS,
+    MEMBERS,
+    SOLUTION,
+    SQUEEZE,
+    UNCONFIRMED,
+    Member,
+    write_families,
+)
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
-COST = "cost = (1.0 / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))"
-SQUEEZE = "    cost = np.squeeze(cost)\n"
-LOSS = "Y * np.log(AL) + (1 - Y) * np.log(1 - AL)"
 # A fixed catalogue mistake whose outcome a member shares on some case may be named there instead.
 ALIASES = {"cache-layer": {"wrong-cache-layer"}, "cost-sum": {"cost-not-squeezed"}}
-
-
-@dataclass(frozen=True)
-class Member:
-    name: str  # the notebook's name
-    family: str  # the family the feedback must name ("" for a decoy that must name none)
-    shown: str  # the family's value as the feedback shows it
-    function: str  # the graded function edited
-    edits: tuple[tuple[str, str], ...]  # (old, new) in that function's cell
-
-    def notebook(self, solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
-        return build(Entry(self.name, self.function, self.edits), solution)
-
-
-MEMBERS = [
-    Member("forward-W-transposed", "transpose", "Z = np.dot(W.T, A)", "linear_forward",
-           (("Z = np.dot(W, A) + b", "Z = np.dot(W.T, A) + b"),)),
-    Member("forward-both-transposed-matmul", "transpose", "Z = A.T @ W.T", "linear_forward",
-           (("Z = np.dot(W, A) + b", "Z = A.T @ W.T + b"),)),
-    Member("dW-without-transpose", "transpose", "dW = np.dot(dZ, A_prev)", "linear_backward",
-           (("np.dot(dZ, A_prev.T)", "np.dot(dZ, A_prev)"),)),
-    Member("dA-prev-without-transpose-matmul", "transpose", "dA_prev = W @ dZ", "linear_backward",
-           (("dA_prev = np.dot(W.T, dZ)", "dA_prev = W @ dZ"),)),
-    Member("cost-sum-axis-0", "cost-sum", "axis=0, keepdims=False, then np.squeeze", "compute_cost",
-           ((COST, f"cost = -1 / m * np.sum({LOSS}, axis=0)"),)),
-    Member("cost-sum-last-axis-unsqueezed", "cost-sum", "axis=-1, keepdims=False, without np.squeeze", "compute_cost",
-           ((COST, "cost = -np.sum(np.multiply(Y, np.log(AL)) + np.multiply(1 - Y, np.log(1 - AL)), axis=-1) / m"),
-            (SQUEEZE, ""))),
-    Member("cache-of-last-layer-in-loop", "cache-layer", "caches[L - 1]", "L_model_backward",
-           (("current_cache = caches[l]\n", "current_cache = caches[L - 1]\n"),)),
-    Member("cache-minus-one", "cache-layer", "caches[-1]", "L_model_backward",
-           (("current_cache = caches[l]\n", "current_cache = caches[-1]\n"),)),
-]
 FAMILIES = {m.family for m in MEMBERS}
-# Correct code written differently, in every function a new family reads: full marks, nothing named.
-DECOY = [("linear_forward", "Z = np.dot(W, A) + b", "Z = W @ A + b"),
-         ("linear_backward", "dW = 1.0 / m * np.dot(dZ, A_prev.T)",
-          "A_prev_T = A_prev.T\n    dW = np.dot(dZ, A_prev_T) / m"),
-         ("linear_backward", "dA_prev = np.dot(W.T, dZ)", "dA_prev = np.dot(dZ.T, W).T"),
-         ("compute_cost", COST, f"cost = -1 / m * np.sum({LOSS}, axis=1, keepdims=True)"),
-         ("L_model_backward", "for l in reversed(range(L - 1)):", "for l in range(L - 2, -1, -1):")]
-# Static evidence of cost-sum (axis=0) alongside a second mistake (no 1/m): the numbers do not confirm it.
-UNCONFIRMED = Member("cost-sum-axis-0-not-averaged", "", "", "compute_cost",
-                     ((COST, f"cost = -np.sum({LOSS}, axis=0)"),))
-
-
-def _decoy(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    notebook = solution
-    for function, old, new in DECOY:
-        notebook = build(Entry("decoy", function, ((old, new),)), notebook)
-    return notebook
-
-
-def _write(folder: Path) -> None:
-    solution = nbformat.read(SOLUTION, as_version=4)
-    for member in (*MEMBERS, UNCONFIRMED):
-        nbformat.write(member.notebook(solution), folder / f"{member.name}.ipynb")
-    nbformat.write(_decoy(solution), folder / "decoy.ipynb")
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, SubmissionReport]:
     """Every member, the decoy and the unconfirmed entry graded in one batch: {name: report}."""
     batch = tmp_path_factory.mktemp("sbs-families")
-    _write(batch)
+    write_families(batch)
     out = batch.parent / (batch.name + "-out")
     done = subprocess.run([sys.executable, "-m", "grader", "grade", "--assignment", str(FOLDER), "--out", str(out),
                            "--quiet", str(batch)], cwd=ROOT, capture_output=True, text=True,
@@ -163,7 +111,7 @@ def bundle(tmp_path_factory) -> Path:
 
 
 def test_the_self_check_names_every_member_the_public_cases_tell_apart(bundle, tmp_path):
-    _write(tmp_path)
+    write_families(tmp_path)
     paths = [str(tmp_path / f"{m.name}.ipynb") for m in MEMBERS]
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         reports = [SubmissionReport.from_dict(r) for r in pool.map(grade_file, paths, [str(bundle)] * len(paths))]

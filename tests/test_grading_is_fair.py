@@ -1,5 +1,7 @@
-"""What a first user tripped over: grader-side failures, whole-notebook runs that cannot finish,
-formatting-only edits, and cost messages that must count the whole list."""
+"""Grading is fair to the student where a first user found it was not: the grader's own failure (a kernel
+that cannot start) is not the student's, a whole-notebook run that cannot finish still grades the
+functions, spacing outside the regions is no edit, cost messages count and index the whole list, and
+same-named files keep their own names whatever the order."""
 
 import nbformat
 import pytest
@@ -9,8 +11,7 @@ from grader.judge.compare import compare
 from grader.judge.expected import ExpectedValues
 from grader.kernel.untrusted import result_of_value
 from tests import notebook_edits as edits
-from tests.conftest import proven_sandbox
-from tests.fixtures import by_rule, findings_of, problem_texts
+from tests.fixtures import by_rule, findings_of, problem_texts, proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

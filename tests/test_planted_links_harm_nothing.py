@@ -20,8 +20,7 @@ import pytest
 
 from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.store.gradebook import Gradebook
-from tests.batch_helpers import SOLUTION, grade_cli, write_unwritten
-from tests.conftest import proven_sandbox
+from tests.fixtures import SOLUTION, grade_cli, proven_sandbox, write_unwritten
 from tests.hostile_corpus import DEEP, TWO, in_body, solution_notebook
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)

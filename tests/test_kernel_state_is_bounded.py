@@ -15,7 +15,7 @@ import pytest
 
 from grader.kernel.session import KernelSession
 from grader.model import Limits
-from tests.conftest import proven_sandbox
+from tests.fixtures import proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 

@@ -204,7 +204,7 @@ def test_a_region_that_was_a_whole_block_stays_valid_python():
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from tests.conftest import ASSIGNMENT_DIR
+    from tests.fixtures import ASSIGNMENT_DIR
 
     folder, _ = build_release(load_assignment(ASSIGNMENT_DIR), tmp_path_factory.mktemp("rules") / "bundle", None)
     return folder

@@ -25,7 +25,7 @@ from grader.kernel.session import (
     message_limit,
 )
 from grader.model import Limits
-from tests.conftest import proven_sandbox
+from tests.fixtures import proven_sandbox
 
 pytestmark = [pytest.mark.critical, pytest.mark.kernel]  # also run under the oldest supported versions
 

@@ -23,76 +23,26 @@ import pytest
 from grader.model import Limits, SubmissionReport
 from grader.model.diagnosis import DiagnosisBudget
 from grader.render.diagnosis import UNSHOWN_VALUE
-from tests.conftest import proven_sandbox
-from tests.fixtures import said
+from tests.fixtures import proven_sandbox, said
 from tests.mistakes_corpus import (
-    DA2,
-    DEEP,
+    DECOYS,
     FAMILY_ALIASES,
+    FAMILY_BATCH,
     FAMILY_ENTRIES,
-    RECORD,
+    FITTED_ENTRIES,
+    RENAMED,
     ROOT,
-    TWO,
-    TWO_BACKWARD,
-    TWO_FORWARD,
+    SHOWN,
     UNCONFIRMED_ENTRIES,
-    UPDATE,
-    Entry,
     write_corpus,
 )
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
-SEED = "    np.random.seed(1)\n"
-LOOP = "    for i in range(0, num_iterations):\n"
-
-
-def _fitted(name: str, mistake: str, function: str, shown: str, *edits: tuple[str, str]) -> tuple[Entry, str]:
-    return Entry(f"fitted-{name}", mistake, function, tuple((function, old, new) for old, new in edits)), shown
-
-
-# (entry, the parameter it must be named with): no line states the value, so it is fitted.
-FITTED = [
-    _fitted("rate-0.02-in-a-variable", "learning-rate-constant", TWO, "0.02",
-            (SEED, SEED + "    lr = 0.02\n"), (UPDATE, "parameters = update_parameters(parameters, grads, lr)")),
-    _fitted("rate-0.07-reassigned", "learning-rate-constant", DEEP, "0.07",
-            (SEED, SEED + "    learning_rate = 0.07\n")),
-    _fitted("every-40-in-a-variable", "cost-every-n", TWO, "40",
-            (SEED, SEED + "    every = 40\n"), (RECORD, RECORD.replace("i % 100", "i % every"))),
-    _fitted("every-30-in-a-variable", "cost-every-n", DEEP, "30",
-            (SEED, SEED + "    step = 30\n"), (RECORD, RECORD.replace("i % 100", "i % step"))),
-    _fitted("loop-from-1", "loop-short", TWO, "1", (LOOP, LOOP.replace("range(0,", "range(1,"))),
-    _fitted("loop-to-a-variable", "loop-short", DEEP, "4",
-            (LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n")),
-    _fitted("hidden-activation-in-a-variable", "activation-pair", TWO, "forward sigmoid/sigmoid, backward relu/sigmoid",
-            (SEED, SEED + "    hidden = 'sigmoid'\n"), (TWO_FORWARD, TWO_FORWARD.replace("'relu'", "hidden"))),
-    _fitted("backward-activations-in-variables", "activation-pair", TWO,
-            "forward relu/sigmoid, backward sigmoid/relu",
-            (SEED, SEED + "    first, second = 'relu', 'sigmoid'\n"),
-            (TWO_BACKWARD, TWO_BACKWARD.replace("'sigmoid'", "first").replace("'relu'", "second"))),
-]
-FITTED_ENTRIES = [entry for entry, _ in FITTED]
-SHOWN = {entry.name: shown for entry, shown in FITTED}
-
-# A correct cell that renames the rate: full marks, nothing named.
-RENAMED = Entry("correct-rate-renamed", None, None, tuple(
-    (function, old, new) for function in (TWO, DEEP)
-    for old, new in ((SEED, SEED + "    lr = learning_rate\n"),
-                     (UPDATE, "parameters = update_parameters(parameters, grads, lr)"))))
-# A fittable shape plus an uncatalogued mistake: the fit finds a value, the run does not confirm it.
-DECOYS = [
-    Entry("decoy-rate-variable-plus-dZ", None, TWO, (
-        (TWO, SEED, SEED + "    lr = 0.02\n"), (TWO, UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
-        (TWO, DA2, "dA2 = A2 - Y"))),
-    Entry("decoy-short-loop-plus-doubled-costs", None, DEEP, (
-        (DEEP, LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n"),
-        (DEEP, "costs.append(cost)", "costs.append(2 * cost)"))),
-]
 # Graded with no budget for re-running variants: today's localisation, no family.
 NO_BUDGET = [FITTED_ENTRIES[0]]
 NO_BUDGET_LIMITS = {"diagnosis_runs": 0}
 
-ALL = FAMILY_ENTRIES + UNCONFIRMED_ENTRIES + FITTED_ENTRIES + [RENAMED] + DECOYS
 FAMILY_IDS = {e.mistake for e in FAMILY_ENTRIES}
 
 
@@ -118,8 +68,8 @@ def grade_with(path: str, limits: dict) -> dict:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory) -> dict[tuple[str, bool], SubmissionReport]:
     """{(entry name, with the default budget): report}, every notebook graded in one batch."""
-    paths = write_corpus(tmp_path_factory.mktemp("family-corpus"), ALL)
-    jobs = [(e.name, True) for e in ALL] + [(e.name, False) for e in NO_BUDGET]
+    paths = write_corpus(tmp_path_factory.mktemp("family-corpus"), FAMILY_BATCH)
+    jobs = [(e.name, True) for e in FAMILY_BATCH] + [(e.name, False) for e in NO_BUDGET]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
         reports = list(pool.map(grade_with, [str(paths[name]) for name, _ in jobs],

@@ -15,11 +15,11 @@ import pytest
 
 from grader.judge.catalogue import load_catalogue
 from grader.model import SubmissionReport
-from tests.conftest import ASSIGNMENT_DIR
-from tests.fixtures import messages, problem_texts, said
+from tests.fixtures import ASSIGNMENT_DIR, messages, problem_texts, said
 from tests.mistakes_corpus import CORRECT_ENTRIES, ENTRIES, MISTAKE_ENTRIES, grade_file, write_corpus
 
-pytestmark = pytest.mark.critical  # also run under the oldest supported versions
+# critical: also run under the oldest supported versions; kernel: grades notebooks, the sandbox proven first
+pytestmark = [pytest.mark.critical, pytest.mark.kernel]
 
 
 @pytest.fixture(scope="module")
