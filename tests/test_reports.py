@@ -5,6 +5,7 @@ expected values, so every message a failing case can carry is in them, without r
 """
 
 import base64
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -456,3 +457,13 @@ def test_a_hidden_case_words_no_number_the_code_chose(kind):
     hidden = describe(chosen, public=False, names=("parameters", "costs"))
     assert "8017" not in hidden and "7919" not in hidden, hidden
     assert "8017" in describe(chosen, public=True, names=("parameters", "costs")) or kind in HIDDEN_ONLY_WORDS
+
+
+def test_a_difference_reads_the_same_after_a_trip_through_json():
+    """Workers and the gradebook send reports as JSON: a shape comes back a tuple, worded as before."""
+    from grader.model.differences import Difference
+
+    shape = Difference(Kind.SHAPE, path=(0,), expected=(4, 1), got=(1,))
+    again = Difference.from_dict(json.loads(json.dumps(dataclasses.asdict(shape))))
+    assert again == shape
+    assert describe(again, True, ("W1",)) == "W1 has shape (1,), expected (4, 1)"

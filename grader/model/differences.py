@@ -50,4 +50,8 @@ class Difference:
         data["path"] = tuple(data.get("path", ()))
         if data.get("at") is not None:
             data["at"] = tuple(data["at"])
+        if data["kind"] == Kind.SHAPE:  # shapes are tuples; JSON keeps them as lists
+            for side in ("expected", "got"):
+                if isinstance(data.get(side), list):
+                    data[side] = tuple(data[side])
         return cls(**data)
