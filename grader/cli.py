@@ -20,8 +20,10 @@ from grader.assignment.manifest import Assignment
 from grader.errors import GraderError, UserError
 from grader.model import Limits
 
-ASSIGNMENT_HELP = ("assignment folder, or for check the release bundle (default: the nearest assignment.toml beside "
-                   "or above the notebook, else above the current folder)")
+ASSIGNMENT_HELP = (
+    "assignment folder, or for check the release bundle (default: the nearest assignment.toml beside "
+    "or above the notebook, else above the current folder)"
+)
 
 DESCRIPTION = """\
 Grade Jupyter notebook assignments. Student code runs in its own sandboxed kernel; hidden cases
@@ -42,6 +44,7 @@ Student code never runs without isolation unless the command says --no-sandbox: 
 
 def _positive(kind):
     """An argparse type: a number of `kind` greater than zero."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -50,6 +53,7 @@ def _positive(kind):
         if not 0 < value < math.inf:  # nan and inf too: a limit that never applies, or always does
             raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, not {text}")
         return value
+
     return parse
 
 
@@ -69,12 +73,18 @@ LIMITS: Options = (
     _option("--cpu-seconds", type=_positive(int), help="CPU-time limit of the kernel process"),
     _option("--memory-mb", type=_positive(int), help="address-space limit of the kernel process"),
     _option("--processes", type=_positive(int), help="how many processes the kernel may have at once"),
-    _option("--output-bytes", type=_positive(int),
-            help="characters of output kept per cell (ten times as much stops the cell as a flood)"),
+    _option(
+        "--output-bytes",
+        type=_positive(int),
+        help="characters of output kept per cell (ten times as much stops the cell as a flood)",
+    ),
 )
-NO_SANDBOX = _option("--no-sandbox", action="store_true",
-                     help="run kernels without isolation, on this command only (every report then says the kernel "
-                          "was not isolated; as root, kernels still run as an unprivileged account)")
+NO_SANDBOX = _option(
+    "--no-sandbox",
+    action="store_true",
+    help="run kernels without isolation, on this command only (every report then says the kernel "
+    "was not isolated; as root, kernels still run as an unprivileged account)",
+)
 
 # verb: (help, description, options, takes the [limits] overrides)
 VERBS: dict[str, tuple[str, str, Options, bool]] = {
@@ -82,18 +92,37 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "build the student bundle from the solution notebook",
         "Blank every YOUR CODE region of the solution notebook, clear its outputs, and copy the support files "
         "beside it: a folder and a zip holding nothing secret.",
-        (ASSIGNMENT,
-         _option("--out", default="release", help="bundle folder to write (default: ./release); the zip is written "
-                                                   "beside it"),
-         _option("--data", help="folder with the dataset files to ship in the bundle's datasets/ (default: none; "
-                                "students point the assignment's data variable at them)")), False),
+        (
+            ASSIGNMENT,
+            _option(
+                "--out",
+                default="release",
+                help="bundle folder to write (default: ./release); the zip is written beside it",
+            ),
+            _option(
+                "--data",
+                help="folder with the dataset files to ship in the bundle's datasets/ (default: none; "
+                "students point the assignment's data variable at them)",
+            ),
+        ),
+        False,
+    ),
     "check": (
         "self-check a notebook on the public cases",
         "Run the public cases on a notebook and say, per graded function, what passed and what differs. Exit "
         "status: 0 all passed, 1 something failed, 2 the file cannot be graded.",
-        (_option("notebook", help="the .ipynb file to check"), ASSIGNMENT,
-         _option("--color", choices=["auto", "always", "never"], default="auto",
-                 help="colour the output: on a terminal (auto, the default), always, or never")), True),
+        (
+            _option("notebook", help="the .ipynb file to check"),
+            ASSIGNMENT,
+            _option(
+                "--color",
+                choices=["auto", "always", "never"],
+                default="auto",
+                help="colour the output: on a terminal (auto, the default), always, or never",
+            ),
+        ),
+        True,
+    ),
     "grade": (
         "grade submissions and write reports and a gradebook",
         "Grade notebooks on every case, public and hidden. PATH is a notebook, a folder of notebooks or a zip of "
@@ -102,61 +131,95 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "gradable notebook are refused with a score of 0 and counted apart), 1 the grader itself failed on some "
         "(their rows say error: run the same command again) or the batch could not run, 2 bad input (no such "
         "file, nothing to grade, a bad option or assignment).",
-        (_option("paths", nargs="+", metavar="PATH",
-                 help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)"),
-         ASSIGNMENT,
-         _option("--out", default="graded", help="output folder (default: ./graded)"),
-         _option("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)"),
-         _option("--dask", metavar="ADDRESS",
-                 help="grade on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N worker "
-                      "processes on this machine (needs pip install -e '.[dask]')"),
-         _option("--execute", choices=["graded", "all"], default="graded",
-                 help="run only setup and graded cells (default) or the whole notebook"),
-         _option("--data", help=f"dataset folder for --execute all {DATA_HELP})"),
-         _option("--regrade", action="store_true", help="grade everything again, even unchanged files"),
-         _option("--quiet", action="store_true", help="no progress bar")), True),
+        (
+            _option(
+                "paths",
+                nargs="+",
+                metavar="PATH",
+                help="a notebook, a folder searched for notebooks, or a zip of notebooks (any number)",
+            ),
+            ASSIGNMENT,
+            _option("--out", default="graded", help="output folder (default: ./graded)"),
+            _option("--workers", type=_positive(int), default=2, help="submissions graded at once (default: 2)"),
+            _option(
+                "--dask",
+                metavar="ADDRESS",
+                help="grade on a Dask cluster: a scheduler's address (tcp://host:8786), or local:N for N worker "
+                "processes on this machine (needs pip install -e '.[dask]')",
+            ),
+            _option(
+                "--execute",
+                choices=["graded", "all"],
+                default="graded",
+                help="run only setup and graded cells (default) or the whole notebook",
+            ),
+            _option("--data", help=f"dataset folder for --execute all {DATA_HELP})"),
+            _option("--regrade", action="store_true", help="grade everything again, even unchanged files"),
+            _option("--quiet", action="store_true", help="no progress bar"),
+        ),
+        True,
+    ),
     "expected": (
         "regenerate or verify the stored expected values",
         "Run the reference on every case and write the expected values (expected.npz, "
         "public_tests_expected.json, and the mistake catalogue's values when there is one); with --check, only "
         "compare and fail when they are out of date.",
-        (ASSIGNMENT,
-         _option("--check", action="store_true", help="fail (exit 1) when the stored values are stale")), False),
+        (ASSIGNMENT, _option("--check", action="store_true", help="fail (exit 1) when the stored values are stale")),
+        False,
+    ),
     "bench": (
         "time check and grade, with whole-notebook runs as the baseline",
         "Print, as JSON, how long `grader check` takes on the solution, how long running the whole solution "
         "notebook takes (the baseline), and how many submissions a minute `grader grade` handles on a batch of "
         "copies.",
-        (ASSIGNMENT,
-         _option("--submissions", type=_positive(int), default=100,
-                 help="batch size for the throughput figure (default: 100)"),
-         _option("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)"),
-         _option("--data", help=f"dataset folder for the whole-notebook baseline {DATA_HELP}; without one the "
-                                "baseline is left out)"),
-         _option("--skip-baseline", action="store_true", help="leave out the whole-notebook run"),
-         _option("--skip-dask", action="store_true",
-                 help="leave out the same batch on a Dask LocalCluster with as many workers (timed when distributed "
-                      "is installed)"),
-         _option("--no-sandbox", action="store_true", help="time kernels without the OS sandbox")), False),
+        (
+            ASSIGNMENT,
+            _option(
+                "--submissions",
+                type=_positive(int),
+                default=100,
+                help="batch size for the throughput figure (default: 100)",
+            ),
+            _option("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)"),
+            _option(
+                "--data",
+                help=f"dataset folder for the whole-notebook baseline {DATA_HELP}; without one the "
+                "baseline is left out)",
+            ),
+            _option("--skip-baseline", action="store_true", help="leave out the whole-notebook run"),
+            _option(
+                "--skip-dask",
+                action="store_true",
+                help="leave out the same batch on a Dask LocalCluster with as many workers (timed when distributed "
+                "is installed)",
+            ),
+            _option("--no-sandbox", action="store_true", help="time kernels without the OS sandbox"),
+        ),
+        False,
+    ),
     "gradescope": (
         "build Gradescope's autograder.zip",
         "Write Gradescope's programming-assignment autograder bundle: setup.sh, run_autograder, the grader as a "
         "wheel with pinned requirements, and the instructor's side of the assignment.",
-        (ASSIGNMENT,
-         _option("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")), False),
+        (ASSIGNMENT, _option("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")),
+        False,
+    ),
     "isolation": (
         "say how student code would be isolated here",
         "Prove, as grade would before grading, that student code can be isolated on this machine (the sandbox, or "
         "as root without it a dedicated unprivileged account), and say how; or say why not and what to do. Exit "
         "status: 0 isolated, 2 not.",
-        (_option("--assignment", help="also prove that no kernel can read this assignment folder"),), False),
+        (_option("--assignment", help="also prove that no kernel can read this assignment folder"),),
+        False,
+    ),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, built from the VERBS table."""
-    parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="grader", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     for name, (summary, description, options, limits) in VERBS.items():
         verb = verbs.add_parser(name, help=summary, description=description)
@@ -170,15 +233,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _launcher(args: argparse.Namespace, assignment: Assignment | None, own_code: bool, protect: tuple[Path, ...] = (),
-              private: tuple[Path, ...] = ()):
+def _launcher(
+    args: argparse.Namespace,
+    assignment: Assignment | None,
+    own_code: bool,
+    protect: tuple[Path, ...] = (),
+    private: tuple[Path, ...] = (),
+):
     """The kernels' launcher for this command (grader.kernel.isolation), or IsolationRefused (exit 2).
     `private`: what else no kernel may read (the submissions of a batch, its output folder)."""
     from grader.kernel.isolation import kernel_launcher
 
     hidden = () if assignment is None or assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
-    return kernel_launcher(own_code=own_code, no_sandbox=getattr(args, "no_sandbox", False),
-                           hidden=(*hidden, *private), protect=protect)
+    return kernel_launcher(
+        own_code=own_code, no_sandbox=getattr(args, "no_sandbox", False), hidden=(*hidden, *private), protect=protect
+    )
 
 
 def _limits(args: argparse.Namespace, assignment: Assignment) -> Limits:
@@ -187,8 +256,9 @@ def _limits(args: argparse.Namespace, assignment: Assignment) -> Limits:
     grade anything."""
     given = {name: getattr(args, name) for name in Limits.names() if getattr(args, name, None) is not None}
     limits = assignment.limits.overridden(given)
-    refusal = limits.refusal(lambda name: "--" + name.replace("_", "-") if name in given
-                             else f"the manifest's [limits] {name}")
+    refusal = limits.refusal(
+        lambda name: "--" + name.replace("_", "-") if name in given else f"the manifest's [limits] {name}"
+    )
     if refusal:
         raise UserError(refusal)
     return limits
@@ -198,9 +268,11 @@ def _find_assignment(explicit: str | None, **where) -> Assignment:
     """find_assignment, with a --assignment that names no folder refused in words that say what one holds."""
     if explicit and not Path(explicit).is_dir():
         what = "is a file, not a folder" if os.path.lexists(explicit) else "folder does not exist"
-        raise UserError(f"--assignment {explicit}: that {what}; an assignment folder must contain "
-                        "assignment.toml (the manifest), as the instructor's assignment folder and the release "
-                        "bundle do")
+        raise UserError(
+            f"--assignment {explicit}: that {what}; an assignment folder must contain "
+            "assignment.toml (the manifest), as the instructor's assignment folder and the release "
+            "bundle do"
+        )
     return find_assignment(explicit, **where)
 
 
@@ -208,68 +280,116 @@ def _notebook(path: str) -> Path:
     notebook = Path(path)
     if not notebook.is_file():
         if os.path.lexists(notebook):
-            raise UserError(f"{notebook} is not a notebook file (a folder, FIFO, device or broken link): pass "
-                            "the .ipynb file itself")
+            raise UserError(
+                f"{notebook} is not a notebook file (a folder, FIFO, device or broken link): pass "
+                "the .ipynb file itself"
+            )
         raise UserError(f"no such file: {notebook}")
     return notebook
 
 
+def _release(args: argparse.Namespace) -> int:
+    from grader.verbs.release import build_release
+
+    assignment = _find_assignment(args.assignment, bundle_ok=False)
+    bundle, archive = build_release(assignment, Path(args.out), Path(args.data) if args.data else None)
+    print(f"wrote {bundle}/ and {archive}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from grader.verbs.check import run_check
+
+    notebook = _notebook(args.notebook)
+    assignment = _find_assignment(args.assignment, near=[notebook])
+    limits = _limits(args, assignment)
+    # Only a student's bundle runs unsandboxed as its user: the instructor's folder is never exposed.
+    launcher = _launcher(args, assignment, own_code=assignment.is_bundle)
+    return run_check(
+        notebook, assignment, color=args.color, sandbox=launcher, limits=limits, no_sandbox=args.no_sandbox
+    )
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.verbs.grade import grade
+
+    paths, out = [Path(p) for p in args.paths], Path(args.out)
+    assignment = _find_assignment(args.assignment, near=paths, bundle_ok=False)
+    limits = _limits(args, assignment)
+    launcher = None
+    if not (args.dask and not args.dask.startswith("local:")):  # an external cluster's workers prove their own
+        # A kernel must read neither the classmates' submissions nor the reports of the batch.
+        private = (*(p for p in paths if p.exists()), out)
+        launcher = _launcher(args, assignment, own_code=False, protect=(out,), private=private)
+    return grade(
+        assignment=assignment,
+        paths=paths,
+        out=out,
+        workers=args.workers,
+        execute_all=args.execute == "all",
+        data=args.data,
+        regrade=args.regrade,
+        quiet=args.quiet,
+        sandbox=launcher,
+        limits=limits,
+        dask=args.dask,
+        no_sandbox=args.no_sandbox,
+    )
+
+
+def _expected(args: argparse.Namespace) -> int:
+    from grader.verbs.expected import expected
+
+    return expected(assignment=_find_assignment(args.assignment), check=args.check)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from grader.verbs.bench import bench
+
+    assignment = _find_assignment(args.assignment, bundle_ok=False)
+    return bench(
+        assignment=assignment,
+        submissions=args.submissions,
+        workers=args.workers,
+        data=args.data,
+        skip_baseline=args.skip_baseline,
+        sandbox=_launcher(args, assignment, own_code=False),
+        dask=not args.skip_dask,
+    )
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from grader.verbs.gradescope import build_gradescope
+
+    archive = build_gradescope(_find_assignment(args.assignment, bundle_ok=False), Path(args.out))
+    print(f"wrote {archive}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
+
+
+def _isolation(args: argparse.Namespace) -> int:
+    from grader.verbs.isolation import show_isolation
+
+    return show_isolation(_find_assignment(args.assignment) if args.assignment else None)
+
+
+RUNNERS = {
+    "release": _release,
+    "check": _check,
+    "grade": _grade,
+    "expected": _expected,
+    "bench": _bench,
+    "gradescope": _gradescope,
+    "isolation": _isolation,
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Call the verb the arguments name, with keyword arguments."""
-    if args.verb == "release":
-        from grader.verbs.release import build_release
-
-        assignment = _find_assignment(args.assignment, bundle_ok=False)
-        bundle, archive = build_release(assignment, Path(args.out), Path(args.data) if args.data else None)
-        print(f"wrote {bundle}/ and {archive}")
-        return 0
-    if args.verb == "check":
-        from grader.verbs.check import run_check
-
-        notebook = _notebook(args.notebook)
-        assignment = _find_assignment(args.assignment, near=[notebook])
-        limits = _limits(args, assignment)
-        # Only a student's bundle runs unsandboxed as its user: the instructor's folder is never exposed.
-        return run_check(notebook, assignment, color=args.color,
-                         sandbox=_launcher(args, assignment, own_code=assignment.is_bundle),
-                         limits=limits, no_sandbox=args.no_sandbox)
-    if args.verb == "grade":
-        from grader.verbs.grade import grade
-
-        paths = [Path(p) for p in args.paths]
-        assignment = _find_assignment(args.assignment, near=paths, bundle_ok=False)
-        limits = _limits(args, assignment)
-        external = bool(args.dask) and not args.dask.startswith("local:")  # each worker proves its own
-        # A kernel must read neither the classmates' submissions nor the reports of the batch.
-        private = (*(p for p in paths if p.exists()), Path(args.out))
-        launcher = None if external else _launcher(args, assignment, own_code=False, protect=(Path(args.out),),
-                                                    private=private)
-        return grade(assignment=assignment, paths=paths, out=Path(args.out), workers=args.workers,
-                     execute_all=args.execute == "all", data=args.data, regrade=args.regrade, quiet=args.quiet,
-                     sandbox=launcher, limits=limits, dask=args.dask, no_sandbox=args.no_sandbox)
-    if args.verb == "expected":
-        from grader.verbs.expected import expected
-
-        return expected(assignment=_find_assignment(args.assignment), check=args.check)
-    if args.verb == "bench":
-        from grader.verbs.bench import bench
-
-        assignment = _find_assignment(args.assignment, bundle_ok=False)
-        return bench(assignment=assignment, submissions=args.submissions, workers=args.workers, data=args.data,
-                     skip_baseline=args.skip_baseline, sandbox=_launcher(args, assignment, own_code=False),
-                     dask=not args.skip_dask)
-    if args.verb == "gradescope":
-        from grader.verbs.gradescope import build_gradescope
-
-        archive = build_gradescope(_find_assignment(args.assignment, bundle_ok=False), Path(args.out))
-        print(f"wrote {archive}: upload it as the autograder of a Gradescope programming assignment")
-        return 0
-    if args.verb == "isolation":
-        from grader.verbs.isolation import show_isolation
-
-        return show_isolation(_find_assignment(args.assignment) if args.assignment else None)
-    build_parser().print_help()
-    return 2
+    runner = RUNNERS.get(args.verb)
+    if runner is None:
+        build_parser().print_help()
+        return 2
+    return runner(args)
 
 
 def main(argv: list[str] | None = None) -> int:

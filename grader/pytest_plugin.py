@@ -19,18 +19,39 @@ OPTION = "grade"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "grade a notebook's cases as test items (the grader's plugin)")
-    group.addoption("--grade", dest=OPTION, metavar="NOTEBOOK", default=None,
-                    help="grade NOTEBOOK: one test item per grading case; nothing else is collected")
-    group.addoption("--grade-no-sandbox", dest="grade_no_sandbox", action="store_true", default=False,
-                    help="run the notebook's kernel without isolation (as root: as an unprivileged account); "
-                         "without it, the kernel runs in the sandbox, or, where none exists and you are not "
-                         "root, under your own account, and the summary says so")
+    group.addoption(
+        "--grade",
+        dest=OPTION,
+        metavar="NOTEBOOK",
+        default=None,
+        help="grade NOTEBOOK: one test item per grading case; nothing else is collected",
+    )
+    group.addoption(
+        "--grade-no-sandbox",
+        dest="grade_no_sandbox",
+        action="store_true",
+        default=False,
+        help="run the notebook's kernel without isolation (as root: as an unprivileged account); "
+        "without it, the kernel runs in the sandbox, or, where none exists and you are not "
+        "root, under your own account, and the summary says so",
+    )
     try:
-        group.addoption("--assignment", "--grade-assignment", dest="grade_assignment", metavar="DIR", default=None,
-                        help="the assignment folder (default: the nearest assignment.toml above the notebook)")
+        group.addoption(
+            "--assignment",
+            "--grade-assignment",
+            dest="grade_assignment",
+            metavar="DIR",
+            default=None,
+            help="the assignment folder (default: the nearest assignment.toml above the notebook)",
+        )
     except ValueError:  # another plugin owns --assignment: keep ours under its long name only
-        group.addoption("--grade-assignment", dest="grade_assignment", metavar="DIR", default=None,
-                        help="the assignment folder (default: the nearest assignment.toml above the notebook)")
+        group.addoption(
+            "--grade-assignment",
+            dest="grade_assignment",
+            metavar="DIR",
+            default=None,
+            help="the assignment folder (default: the nearest assignment.toml above the notebook)",
+        )
 
 
 def _grading(config: pytest.Config) -> bool:
@@ -91,8 +112,7 @@ def _grade(config: pytest.Config):
         launcher = kernel_launcher(own_code=assignment.is_bundle, no_sandbox=no_sandbox, hidden=hidden)
     except GraderError as error:  # exit status 2, as the grader's own refusal
         pytest.exit(f"--grade: {error_text(error, 'add --grade-no-sandbox to the command')}", returncode=2)
-    report = grade_one(notebook, assignment, expected,
-                            GradeOptions(public_only=assignment.is_bundle, sandbox=launcher))
+    report = grade_one(notebook, assignment, expected, GradeOptions(public_only=assignment.is_bundle, sandbox=launcher))
     if isolation_of(launcher) != Isolation.NONE:
         config.stash[_NOTE] = f"graded isolated: {describe(launcher)}"
     elif no_sandbox:
@@ -114,9 +134,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
     notebook, report, assignment = _grade(config)
     problems = [f"The notebook: {note_text(p)}" for p in report.problems] if report.status == "invalid" else []
-    items[:] = [CaseItem.from_parent(session, name=item_name(verdict), nodeid=item_name(verdict), verdict=verdict,
-                                     text="\n".join([case_text(verdict, assignment), *problems]), notebook=notebook)
-                for verdict in report.cases]
+    items[:] = [
+        CaseItem.from_parent(
+            session,
+            name=item_name(verdict),
+            nodeid=item_name(verdict),
+            verdict=verdict,
+            text="\n".join([case_text(verdict, assignment), *problems]),
+            notebook=notebook,
+        )
+        for verdict in report.cases
+    ]
 
 
 def item_name(verdict) -> str:

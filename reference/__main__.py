@@ -1,8 +1,8 @@
 """Command line of the reference: train, bench and synth.
 
-    python -m reference train --data DIR [--model two_layer|L_layer|both] [--iterations N]
-    python -m reference bench --data DIR [--iterations N]
-    python -m reference synth --out DIR
+python -m reference train --data DIR [--model two_layer|L_layer|both] [--iterations N]
+python -m reference bench --data DIR [--iterations N]
+python -m reference synth --out DIR
 """
 
 import argparse
@@ -110,8 +110,9 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m reference", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m reference", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
     train = verbs.add_parser("train", help="train the notebook's models, print one JSON object per model")
     train.add_argument("--data", type=_data_dir, required=True, help="folder with the two .h5 files")

@@ -41,4 +41,3 @@ def case_outputs(case, workdir: Path) -> dict:
         parameters, costs = FAST_FUNCTIONS[case.function](**kwargs)
     returned = ({key: np.asarray(value) for key, value in parameters.items()}, [float(c) for c in costs])
     return {"returned": returned, "stdout": printed.getvalue().splitlines()}
-

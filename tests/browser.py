@@ -36,9 +36,20 @@ INSTALL_HINT = "install it with `apt-get install chromium fonts-dejavu-core` (De
 
 # No profile, no sync, no background traffic, overlay-like scrollbars (as on a phone), and every
 # host name resolves to nothing: a page that needs the network shows it by failing to load.
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--hide-scrollbars", "--mute-audio", "--host-resolver-rules=MAP * ~NOTFOUND")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+)
 
 DATA_IMG = re.compile(r"""<img\b[^>]*?\bsrc=["']data:([^;,"']+)(;base64)?,([^"']*)["']""", re.I)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -153,8 +164,9 @@ def run_chromium(chromium: str, url: str, *args: str, timeout: float = RUN_SECON
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         command = [chromium, *FLAGS, f"--user-data-dir={profile}", *args, url]
         env = dict(os.environ, HOME=profile)  # keeps crash and font caches out of the real home
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env=env, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+        )
         try:
             out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -171,15 +183,15 @@ def screenshot(chromium: str, page: Path, target: Path, size: tuple[int, int] = 
     """A PNG of the page as shown in a window of `size` CSS pixels (only what fits in the window)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    run_chromium(chromium, Path(page).resolve().as_uri(), f"--screenshot={target}",
-                 f"--window-size={size[0]},{size[1]}")
+    run_chromium(
+        chromium, Path(page).resolve().as_uri(), f"--screenshot={target}", f"--window-size={size[0]},{size[1]}"
+    )
     if not target.is_file() or target.stat().st_size == 0:
         raise BrowserError(f"chromium wrote no screenshot of {page} to {target}")
     return target
 
 
-def full_page_screenshot(chromium: str, page: Path, target: Path, rendering: Rendering,
-                         width: int = PHONE[0]) -> Path:
+def full_page_screenshot(chromium: str, page: Path, target: Path, rendering: Rendering, width: int = PHONE[0]) -> Path:
     """The whole page at a phone's width: a window as tall as the page (capped)."""
     height = max(PHONE[1], min(rendering.scroll_height, TALLEST_SCREENSHOT))
     return screenshot(chromium, page, target, (width, height))
@@ -192,10 +204,14 @@ def dump_dom(chromium: str, page: Path, *args: str) -> str:
 
 def wrapper_html(page: Path, selectors: tuple[str, ...] = (), size: tuple[int, int] = PHONE) -> str:
     """The probing page: `page` in a frame of `size`, read by a script once everything has loaded."""
-    return (WRAPPER.replace("PAGE_URL", html.escape(Path(page).resolve().as_uri()))
-            .replace("WIDTH", str(size[0])).replace("HEIGHT", str(size[1]))
-            .replace("SELECTORS", json.dumps(list(selectors))).replace("PROBE_ID", PROBE_ID)
-            .replace("MAX_WORD", str(MAX_UNBROKEN_WORD)))
+    return (
+        WRAPPER.replace("PAGE_URL", html.escape(Path(page).resolve().as_uri()))
+        .replace("WIDTH", str(size[0]))
+        .replace("HEIGHT", str(size[1]))
+        .replace("SELECTORS", json.dumps(list(selectors)))
+        .replace("PROBE_ID", PROBE_ID)
+        .replace("MAX_WORD", str(MAX_UNBROKEN_WORD))
+    )
 
 
 def render(chromium: str, page: Path, selectors: tuple[str, ...] = (), size: tuple[int, int] = PHONE) -> Rendering:
@@ -213,10 +229,19 @@ def render(chromium: str, page: Path, selectors: tuple[str, ...] = (), size: tup
     seen = json.loads(match.group(1))
     if "error" in seen:
         raise BrowserError(f"the probe could not read {page}: {seen['error']}")
-    return Rendering(dom=seen["dom"], title=seen["title"], text=seen["text"], headings=seen["headings"],
-                     images=seen["images"], found=seen["found"], viewport_width=seen["viewportWidth"],
-                     scroll_width=seen["scrollWidth"], scroll_height=seen["scrollHeight"], fetched=seen["fetched"],
-                     broken_words=seen["brokenWords"])
+    return Rendering(
+        dom=seen["dom"],
+        title=seen["title"],
+        text=seen["text"],
+        headings=seen["headings"],
+        images=seen["images"],
+        found=seen["found"],
+        viewport_width=seen["viewportWidth"],
+        scroll_width=seen["scrollWidth"],
+        scroll_height=seen["scrollHeight"],
+        fetched=seen["fetched"],
+        broken_words=seen["brokenWords"],
+    )
 
 
 def data_uri_images(page_html: str) -> list[tuple[str, bytes]]:
@@ -260,8 +285,10 @@ class Ink:
     foreground_fraction: float  # pixels that differ clearly from the background colour
 
     def __str__(self) -> str:
-        return (f"{self.size[0]}x{self.size[1]} px, background {self.background}, {self.distinct_colours} colours, "
-                f"{100 * self.foreground_fraction:.1f}% non-background")
+        return (
+            f"{self.size[0]}x{self.size[1]} px, background {self.background}, {self.distinct_colours} colours, "
+            f"{100 * self.foreground_fraction:.1f}% non-background"
+        )
 
 
 def ink(png: Path, tolerance: int = 24) -> Ink:
@@ -275,6 +302,10 @@ def ink(png: Path, tolerance: int = 24) -> Ink:
     plain = Image.new("RGB", image.size, background)
     distance = ImageChops.difference(image, plain).convert("L")
     histogram = distance.histogram()
-    drawn = sum(histogram[tolerance + 1:])
-    return Ink(size=image.size, background=background, distinct_colours=len(colours),
-               foreground_fraction=drawn / (image.width * image.height))
+    drawn = sum(histogram[tolerance + 1 :])
+    return Ink(
+        size=image.size,
+        background=background,
+        distinct_colours=len(colours),
+        foreground_fraction=drawn / (image.width * image.height),
+    )

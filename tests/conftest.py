@@ -31,8 +31,10 @@ def _real_data() -> Path | None:
 def real_data_dir() -> Path:
     folder = _real_data()
     if folder is None:
-        reason = ("needs the real cat/non-cat dataset: set DNN_DATA_DIR to the folder holding "
-                  "train_catvnoncat.h5 and test_catvnoncat.h5 (in this workspace: ../shared/data/catvnoncat)")
+        reason = (
+            "needs the real cat/non-cat dataset: set DNN_DATA_DIR to the folder holding "
+            "train_catvnoncat.h5 and test_catvnoncat.h5 (in this workspace: ../shared/data/catvnoncat)"
+        )
         if os.environ.get("CI"):
             pytest.fail("CI must run this test, but " + reason)
         pytest.skip(reason)
@@ -64,8 +66,9 @@ def gradescope_root():
         needed("runs Gradescope's setup.sh, which needs root (it makes the account grader-kernel)")
     python = system_python()
     if python is None:
-        needed("needs a system python3 (3.11 or later, with venv) that every account can run: apt-get install "
-               "python3-venv")
+        needed(
+            "needs a system python3 (3.11 or later, with venv) that every account can run: apt-get install python3-venv"
+        )
     root = install(ASSIGNMENT_DIR, python, ROOT)
     yield root
     shutil.rmtree(root, ignore_errors=True)

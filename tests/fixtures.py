@@ -30,6 +30,7 @@ FUNCTIONS = ("two_layer_model", "L_layer_model")
 
 # --- the sandbox: a test that runs student code needs it, and says so when there is none ------------
 
+
 def needed(reason: str) -> None:
     """A test cannot run here: it fails under CI (CI=true) and skips elsewhere, saying why."""
     if os.environ.get("CI"):
@@ -53,6 +54,7 @@ def proven_sandbox():
 
 # --- printed lines ---------------------------------------------------------------------------------
 
+
 def printed(text: str, want: str) -> bool:
     """Does `text` hold the line `want`? Its floats may differ by another NumPy's rounding (the stale tolerance)."""
     from grader.judge.compare import same_line
@@ -74,8 +76,10 @@ def printed_lines(got: list[str], want: list[str]) -> bool:
 
 # The L-layer update written with the course's default rate instead of the argument: the public
 # case with another rate fails, and so do the hidden cases with other rates.
-HARD_CODED_RATE = ("parameters = update_parameters(parameters, grads, learning_rate)",
-                   "parameters = update_parameters(parameters, grads, 0.0075)")
+HARD_CODED_RATE = (
+    "parameters = update_parameters(parameters, grads, learning_rate)",
+    "parameters = update_parameters(parameters, grads, 0.0075)",
+)
 
 
 def write_broken(path: Path, function: str = "L_layer_model") -> Path:
@@ -95,8 +99,9 @@ def write_unwritten(path: Path) -> Path:
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.source.lstrip().startswith("# GRADED FUNCTION:"):
             assert "    np.random.seed(1)\n" in cell.source
-            cell.source = cell.source.replace("    np.random.seed(1)\n",
-                                              "    raise NotImplementedError('not yet')\n", 1)
+            cell.source = cell.source.replace(
+                "    np.random.seed(1)\n", "    raise NotImplementedError('not yet')\n", 1
+            )
     nbformat.write(notebook, path)
     return path
 
@@ -107,8 +112,9 @@ def grade_command(*args: str) -> list[str]:
 
 
 def grade_cli(*args: str, cwd: Path, timeout: float = 300, env_drop: tuple = ()) -> subprocess.CompletedProcess:
-    return subprocess.run(grade_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=environment(env_drop))
+    return subprocess.run(
+        grade_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment(env_drop)
+    )
 
 
 def environment(drop: tuple = ()) -> dict:
@@ -120,19 +126,37 @@ def environment(drop: tuple = ()) -> dict:
 
 # --- made records, and readers of what a batch wrote -------------------------------------------------
 
-def make_report(name: str, sha: str = "1" * 64, passed: tuple = (True, True, True, True), version: str = "1",
-                status: str = "graded", mistake: str | None = None) -> SubmissionReport:
+
+def make_report(
+    name: str,
+    sha: str = "1" * 64,
+    passed: tuple = (True, True, True, True),
+    version: str = "1",
+    status: str = "graded",
+    mistake: str | None = None,
+) -> SubmissionReport:
     """A small report: two cases per function, 25 points each; `passed` says which cases passed."""
-    report = SubmissionReport(name=name, path=f"/submissions/{name}.ipynb", sha256=sha, assignment="dnn_app",
-                              assignment_version=version, status=SubmissionStatus(status),
-                              isolation=Isolation.SANDBOX, seconds=1.0)
+    report = SubmissionReport(
+        name=name,
+        path=f"/submissions/{name}.ipynb",
+        sha256=sha,
+        assignment="dnn_app",
+        assignment_version=version,
+        status=SubmissionStatus(status),
+        isolation=Isolation.SANDBOX,
+        seconds=1.0,
+    )
     for index, ok in enumerate(passed):
         function = FUNCTIONS[index // 2]
-        verdict = CaseVerdict(case_id=f"{function}/case-{index % 2}", function=function,
-                              description=f"case {index % 2} of {function}",
-                              visibility=Visibility.HIDDEN if index % 2 else Visibility.VISIBLE,
-                              status=CaseStatus.PASSED if ok else CaseStatus.FAILED, score=25.0 if ok else 0.0,
-                              max_score=25.0)
+        verdict = CaseVerdict(
+            case_id=f"{function}/case-{index % 2}",
+            function=function,
+            description=f"case {index % 2} of {function}",
+            visibility=Visibility.HIDDEN if index % 2 else Visibility.VISIBLE,
+            status=CaseStatus.PASSED if ok else CaseStatus.FAILED,
+            score=25.0 if ok else 0.0,
+            max_score=25.0,
+        )
         if not ok and mistake:
             verdict.diagnosis = Diagnosis(DiagnosisKind.MISTAKE, mistake, f"the {mistake} mistake")
         report.cases.append(verdict)
@@ -196,9 +220,15 @@ def said(verdict_or_diagnosis) -> dict:
         return {}
     public = verdict_or_diagnosis.public if isinstance(verdict_or_diagnosis, CaseVerdict) else True
     words = diagnosis_words(found, public)
-    shown = {"mistake": found.mistake, "title": words.title, "explanation": words.explanation, "fix": words.fix,
-             "also_possible": list(found.also_possible), "parameter": found.parameter or None,
-             "evidence": {"fitted": "fitted+confirmed", "stated": "static+confirmed"}.get(str(found.evidence))}
+    shown = {
+        "mistake": found.mistake,
+        "title": words.title,
+        "explanation": words.explanation,
+        "fix": words.fix,
+        "also_possible": list(found.also_possible),
+        "parameter": found.parameter or None,
+        "evidence": {"fitted": "fitted+confirmed", "stated": "static+confirmed"}.get(str(found.evidence)),
+    }
     if found.place is not None:
         shown |= {"line": words.line, "place": words.place, "code": words.code}
     if found.first is not None and found.differing:
@@ -226,6 +256,7 @@ def messages(verdict, assignment=None) -> list[str]:
 
 # --- what must never leak: a hidden case's numbers and recipe -----------------------------------------
 
+
 def number_strings(value: float) -> list[str]:
     """The ways a report could print `value`, keeping only forms specific enough to search for."""
     forms = {format(float(value), spec) for spec in (".6g", ".8g", ".10g")} | {repr(float(value))}
@@ -249,8 +280,14 @@ def hidden_secrets(assignment) -> dict[str, list[str]]:
     for case in assignment.cases():
         if case.visibility == "visible":
             continue
-        found = [json.dumps(case.recipe), json.dumps(case.recipe.get("arrays")), "randn", "bernoulli",
-                 "case_images.h5", '"seed"']
+        found = [
+            json.dumps(case.recipe),
+            json.dumps(case.recipe.get("arrays")),
+            "randn",
+            "bernoulli",
+            "case_images.h5",
+            '"seed"',
+        ]
         for name, value in case.misleading_globals.items():
             found += [json.dumps({name: value})[1:-1], str(value) if isinstance(value, list) else f"{name}={value}"]
         found += case_numbers(expected.for_case(case.id))

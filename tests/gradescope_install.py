@@ -26,8 +26,11 @@ def system_python() -> str | None:
     for candidate in PYTHONS:
         if not os.access(candidate, os.X_OK):
             continue
-        done = subprocess.run([candidate, "-c", "import sys, venv, ensurepip; print(sys.version_info >= (3, 11))"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [candidate, "-c", "import sys, venv, ensurepip; print(sys.version_info >= (3, 11))"],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode == 0 and done.stdout.strip() == "True":
             return candidate
     return None
@@ -38,8 +41,13 @@ def install(assignment: Path, python: str, checkout: Path) -> Path:
     root = Path(tempfile.mkdtemp(prefix="grader-gradescope-", dir="/tmp"))
     root.chmod(0o755)
     archive = root / "autograder.zip"
-    built = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--assignment", str(assignment),
-                            "--out", str(archive)], cwd=checkout, capture_output=True, text=True, timeout=120)
+    built = subprocess.run(
+        [sys.executable, "-m", "grader", "gradescope", "--assignment", str(assignment), "--out", str(archive)],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert built.returncode == 0, built.stderr
     (root / "source").mkdir()
     with zipfile.ZipFile(archive) as zipped:
@@ -49,8 +57,9 @@ def install(assignment: Path, python: str, checkout: Path) -> Path:
         (root / "source" / name).chmod(0o755)
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     env = base_environment(root) | {"GRADER_SKIP_APT": "1", "GRADER_PYTHON": python}
-    setup = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=env, capture_output=True, text=True,
-                           timeout=900)
+    setup = subprocess.run(
+        ["bash", "setup.sh"], cwd=root / "source", env=env, capture_output=True, text=True, timeout=900
+    )
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     return root
 
@@ -74,8 +83,14 @@ def run_autograder(root: Path, files: dict[str, bytes], **env: str) -> tuple[dic
     metadata = root / "submission_metadata.json"  # as Gradescope writes it: earlier results, readable by all
     metadata.write_text('{"previous_submissions": [{"results": {"score": 42}}]}')
     metadata.chmod(0o644)
-    done = subprocess.run([str(root / "run_autograder")], cwd="/", env=base_environment(root) | env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(root / "run_autograder")],
+        cwd="/",
+        env=base_environment(root) | env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return json.loads(results.read_text()), done
 
 

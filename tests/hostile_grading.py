@@ -64,13 +64,23 @@ def fixed_rate(notebook) -> bytes:
     """A well-behaved but imperfect submission: a fixed learning rate instead of the argument."""
     for cell in notebook.cells:
         if cell.source.startswith(f"# GRADED FUNCTION: {TWO}"):
-            cell.source = cell.source.replace("update_parameters(parameters, grads, learning_rate)",
-                                              "update_parameters(parameters, grads, 0.0075)")
+            cell.source = cell.source.replace(
+                "update_parameters(parameters, grads, learning_rate)", "update_parameters(parameters, grads, 0.0075)"
+            )
     return nbformat.writes(notebook).encode()
 
 
-SKIPPED_FOLDERS = (".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "corpus_out",
-                   "output", "site")
+SKIPPED_FOLDERS = (
+    ".git",
+    ".venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "corpus_out",
+    "output",
+    "site",
+)
 
 
 def guarded_files() -> dict[Path, tuple]:
@@ -110,8 +120,9 @@ def planted_files(deep: list[Path], shallow: list[Path]) -> list[Path]:
     found = []
     for path in candidates:
         try:
-            if MARKER in path.name or (path.suffix != ".ipynb" and path.stat().st_size < 1_000_000
-                                       and PAYLOAD.encode() in path.read_bytes()):
+            if MARKER in path.name or (
+                path.suffix != ".ipynb" and path.stat().st_size < 1_000_000 and PAYLOAD.encode() in path.read_bytes()
+            ):
                 found.append(path)
         except OSError:
             pass
@@ -121,8 +132,20 @@ def planted_files(deep: list[Path], shallow: list[Path]) -> list[Path]:
 def grade_command(paths: list[Path], out: Path, *how: str) -> list[str]:
     """`grader grade` on `paths` with the corpus's short limits; `how` is --workers N or --dask ADDRESS."""
     limits = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
-    return [sys.executable, "-m", "grader", "grade", *map(str, paths), "--assignment", str(ASSIGNMENT_DIR),
-            "--out", str(out), "--quiet", *limits, *how]
+    return [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        *map(str, paths),
+        "--assignment",
+        str(ASSIGNMENT_DIR),
+        "--out",
+        str(out),
+        "--quiet",
+        *limits,
+        *how,
+    ]
 
 
 @dataclass
@@ -165,13 +188,26 @@ def grade_hostile_batch(folder: Path, outside: Path, out: Path) -> HostileBatch:
     guarded = guarded_files()
     with subreaper() as before:
         started = time.monotonic()
-        done = subprocess.run(grade_command(paths, out, "--workers", "2"), capture_output=True, text=True,
-                              timeout=bound + 60)
+        done = subprocess.run(
+            grade_command(paths, out, "--workers", "2"), capture_output=True, text=True, timeout=bound + 60
+        )
         seconds = time.monotonic() - started
         left = leftovers(before)
     print(f"\ngrader grade: {len(hostile) + len(calm)} submissions in {seconds:.1f} s with 2 workers")
-    return HostileBatch(hostile, calm, outside, paths, out, done, seconds, bound, guarded, guarded_files(), left,
-                        planted_files([ROOT, outside], [Path.home(), Path("/tmp"), Path("/")]))
+    return HostileBatch(
+        hostile,
+        calm,
+        outside,
+        paths,
+        out,
+        done,
+        seconds,
+        bound,
+        guarded,
+        guarded_files(),
+        left,
+        planted_files([ROOT, outside], [Path.home(), Path("/tmp"), Path("/")]),
+    )
 
 
 def gradebook_rows(out: Path) -> dict:

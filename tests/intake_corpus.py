@@ -21,8 +21,7 @@ DEPTH = 200_000
 
 def deep_notebook() -> bytes:
     """A notebook whose metadata nests DEPTH lists deep: valid JSON no parser should recurse into."""
-    return b'{"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {"x": ' + b"[" * DEPTH + \
-        b"]" * DEPTH + b"}}"
+    return b'{"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {"x": ' + b"[" * DEPTH + b"]" * DEPTH + b"}}"
 
 
 def write_intake_corpus(folder: Path) -> dict[str, Path]:

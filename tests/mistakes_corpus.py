@@ -26,18 +26,26 @@ TWO, DEEP = "two_layer_model", "L_layer_model"
 
 UPDATE = "parameters = update_parameters(parameters, grads, learning_rate)"
 RECORD = "        if i % 100 == 0 or i == num_iterations:\n            costs.append(cost)\n"
-TWO_FORWARD = ("A1, cache1 = linear_activation_forward(X, W1, b1, 'relu')\n"
-               "        A2, cache2 = linear_activation_forward(A1, W2, b2, 'sigmoid')")
-TWO_BACKWARD = ("dA1, dW2, db2 = linear_activation_backward(dA2, cache2, 'sigmoid')\n"
-                "        dA0, dW1, db1 = linear_activation_backward(dA1, cache1, 'relu')")
+TWO_FORWARD = (
+    "A1, cache1 = linear_activation_forward(X, W1, b1, 'relu')\n"
+    "        A2, cache2 = linear_activation_forward(A1, W2, b2, 'sigmoid')"
+)
+TWO_BACKWARD = (
+    "dA1, dW2, db2 = linear_activation_backward(dA2, cache2, 'sigmoid')\n"
+    "        dA0, dW1, db1 = linear_activation_backward(dA1, cache1, 'relu')"
+)
 DA2 = "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))"
+
+
 def _swap_activations(text: str) -> str:
     return text.replace("'relu'", "'@'").replace("'sigmoid'", "'relu'").replace("'@'", "'sigmoid'")
 
 
-REUNPACK = ('        # Unpack the updated arrays for the next iteration\n'
-            '        W1 = parameters["W1"]\n        b1 = parameters["b1"]\n'
-            '        W2 = parameters["W2"]\n        b2 = parameters["b2"]\n')
+REUNPACK = (
+    "        # Unpack the updated arrays for the next iteration\n"
+    '        W1 = parameters["W1"]\n        b1 = parameters["b1"]\n'
+    '        W2 = parameters["W2"]\n        b2 = parameters["b2"]\n'
+)
 
 
 @dataclass(frozen=True)
@@ -54,71 +62,140 @@ def _mistake(mistake: str, function: str, *edits: tuple[str, str]) -> Entry:
 
 MISTAKE_ENTRIES = [
     _mistake("update-discarded", DEEP, (UPDATE, "update_parameters(parameters, grads, learning_rate)")),
-    _mistake("activations-swapped", TWO,
-             (TWO_FORWARD, _swap_activations(TWO_FORWARD)), (TWO_BACKWARD, _swap_activations(TWO_BACKWARD))),
+    _mistake(
+        "activations-swapped",
+        TWO,
+        (TWO_FORWARD, _swap_activations(TWO_FORWARD)),
+        (TWO_BACKWARD, _swap_activations(TWO_BACKWARD)),
+    ),
     _mistake("learning-rate-hard-coded", TWO, (UPDATE, "parameters = update_parameters(parameters, grads, 0.0075)")),
-    _mistake("global-layers-dims", DEEP,
-             ("def L_layer_model(X, Y, layers_dims,", "def L_layer_model(X, Y, layer_dims,")),
-    _mistake("one-iteration-short", TWO,
-             ("for i in range(0, num_iterations):", "for i in range(0, num_iterations - 1):")),
+    _mistake(
+        "global-layers-dims", DEEP, ("def L_layer_model(X, Y, layers_dims,", "def L_layer_model(X, Y, layer_dims,")
+    ),
+    _mistake(
+        "one-iteration-short", TWO, ("for i in range(0, num_iterations):", "for i in range(0, num_iterations - 1):")
+    ),
     _mistake("cost-every-iteration", DEEP, (RECORD, "        costs.append(cost)\n")),
     _mistake("cost-never-recorded", TWO, (RECORD, "")),
-    _mistake("cost-before-forward", DEEP,
-             ("        cost = compute_cost(AL, Y)\n", ""),
-             ("        AL, caches = L_model_forward(X, parameters)\n",
-              "        cost = compute_cost(AL, Y)\n        AL, caches = L_model_forward(X, parameters)\n")),
-    _mistake("deep-initialiser-in-two-layer", TWO,
-             ("initialize_parameters(n_x, n_h, n_y)", "initialize_parameters_deep(layers_dims)")),
-    _mistake("two-layer-initialiser-in-deep", DEEP,
-             ("initialize_parameters_deep(layers_dims)",
-              "initialize_parameters(layers_dims[0], layers_dims[1], layers_dims[-1])")),
+    _mistake(
+        "cost-before-forward",
+        DEEP,
+        ("        cost = compute_cost(AL, Y)\n", ""),
+        (
+            "        AL, caches = L_model_forward(X, parameters)\n",
+            "        cost = compute_cost(AL, Y)\n        AL, caches = L_model_forward(X, parameters)\n",
+        ),
+    ),
+    _mistake(
+        "deep-initialiser-in-two-layer",
+        TWO,
+        ("initialize_parameters(n_x, n_h, n_y)", "initialize_parameters_deep(layers_dims)"),
+    ),
+    _mistake(
+        "two-layer-initialiser-in-deep",
+        DEEP,
+        (
+            "initialize_parameters_deep(layers_dims)",
+            "initialize_parameters(layers_dims[0], layers_dims[1], layers_dims[-1])",
+        ),
+    ),
     _mistake("gradient-ascent", DEEP, (UPDATE, "parameters = update_parameters(parameters, grads, -learning_rate)")),
-    _mistake("wrong-cache", TWO, ("linear_activation_backward(dA1, cache1, 'relu')",
-                                  "linear_activation_backward(dA1, cache2, 'relu')")),
+    _mistake(
+        "wrong-cache",
+        TWO,
+        ("linear_activation_backward(dA1, cache1, 'relu')", "linear_activation_backward(dA1, cache2, 'relu')"),
+    ),
     _mistake("dA-sign-flipped", TWO, (DA2, "dA2 = np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)")),
     _mistake("dA-is-dZ", TWO, (DA2, "dA2 = A2 - Y")),
-    _mistake("seed-missing", DEEP,
-             ("    np.random.seed(1)\n    costs = []", "    costs = []"),
-             ("    parameters = initialize_parameters_deep(layers_dims)\n",
-              "    parameters = {}\n"
-              "    for l in range(1, len(layers_dims)):\n"
-              "        parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) "
-              "/ np.sqrt(layers_dims[l - 1])\n"
-              "        parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))\n"
-              "    np.random.seed(1)\n")),
+    _mistake(
+        "seed-missing",
+        DEEP,
+        ("    np.random.seed(1)\n    costs = []", "    costs = []"),
+        (
+            "    parameters = initialize_parameters_deep(layers_dims)\n",
+            "    parameters = {}\n"
+            "    for l in range(1, len(layers_dims)):\n"
+            "        parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) "
+            "/ np.sqrt(layers_dims[l - 1])\n"
+            "        parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))\n"
+            "    np.random.seed(1)\n",
+        ),
+    ),
     _mistake("only-parameters-returned", TWO, ("    return parameters, costs", "    return parameters")),
-    _mistake("reinitialised-in-loop", DEEP,
-             ("        AL, caches = L_model_forward(X, parameters)\n",
-              "        parameters = initialize_parameters_deep(layers_dims)\n"
-              "        AL, caches = L_model_forward(X, parameters)\n")),
+    _mistake(
+        "reinitialised-in-loop",
+        DEEP,
+        (
+            "        AL, caches = L_model_forward(X, parameters)\n",
+            "        parameters = initialize_parameters_deep(layers_dims)\n"
+            "        AL, caches = L_model_forward(X, parameters)\n",
+        ),
+    ),
     _mistake("stale-weights", TWO, (REUNPACK, "")),
 ]
 
 CORRECT_ENTRIES = [
-    Entry("correct-while-loop", None, None, (
-        (DEEP, "    for i in range(0, num_iterations):\n", "    i = 0\n    while i < num_iterations:\n"),
-        (DEEP, "            costs.append(cost)\n", "            costs.append(cost)\n        i += 1\n"),
-    )),
-    Entry("correct-two-layer-with-deep-helpers", None, None, (
-        (TWO, TWO_FORWARD, "A2, caches = L_model_forward(X, parameters)"),
-        (TWO, TWO_BACKWARD, "grads = L_model_backward(A2, Y, caches)\n"
-                            "        dW1, db1, dW2, db2 = grads['dW1'], grads['db1'], grads['dW2'], grads['db2']"),
-    )),
-    Entry("correct-costs-as-floats", None, None, (
-        (TWO, "costs.append(cost)", "costs.append(float(cost))"),
-        (DEEP, "costs.append(cost)", "costs.append(float(np.squeeze(cost)))"),
-    )),
-    Entry("correct-parameters-copied", None, None, (
-        (TWO, UPDATE, "parameters = {k: v.copy() for k, v in\n"
-                      "                      update_parameters(parameters, grads, learning_rate).items()}"),
-        (DEEP, "    return parameters, costs", "    return dict(parameters), list(costs)"),
-    )),
-    Entry("correct-own-update-loop", None, None, (
-        (DEEP, UPDATE, "for l in range(1, len(layers_dims)):\n"
-                       "            W, b = 'W' + str(l), 'b' + str(l)\n"
-                       "            parameters[W] = parameters[W] - learning_rate * grads['d' + W]\n"
-                       "            parameters[b] = parameters[b] - learning_rate * grads['d' + b]"),
-    )),
+    Entry(
+        "correct-while-loop",
+        None,
+        None,
+        (
+            (DEEP, "    for i in range(0, num_iterations):\n", "    i = 0\n    while i < num_iterations:\n"),
+            (DEEP, "            costs.append(cost)\n", "            costs.append(cost)\n        i += 1\n"),
+        ),
+    ),
+    Entry(
+        "correct-two-layer-with-deep-helpers",
+        None,
+        None,
+        (
+            (TWO, TWO_FORWARD, "A2, caches = L_model_forward(X, parameters)"),
+            (
+                TWO,
+                TWO_BACKWARD,
+                "grads = L_model_backward(A2, Y, caches)\n"
+                "        dW1, db1, dW2, db2 = grads['dW1'], grads['db1'], grads['dW2'], grads['db2']",
+            ),
+        ),
+    ),
+    Entry(
+        "correct-costs-as-floats",
+        None,
+        None,
+        (
+            (TWO, "costs.append(cost)", "costs.append(float(cost))"),
+            (DEEP, "costs.append(cost)", "costs.append(float(np.squeeze(cost)))"),
+        ),
+    ),
+    Entry(
+        "correct-parameters-copied",
+        None,
+        None,
+        (
+            (
+                TWO,
+                UPDATE,
+                "parameters = {k: v.copy() for k, v in\n"
+                "                      update_parameters(parameters, grads, learning_rate).items()}",
+            ),
+            (DEEP, "    return parameters, costs", "    return dict(parameters), list(costs)"),
+        ),
+    ),
+    Entry(
+        "correct-own-update-loop",
+        None,
+        None,
+        (
+            (
+                DEEP,
+                UPDATE,
+                "for l in range(1, len(layers_dims)):\n"
+                "            W, b = 'W' + str(l), 'b' + str(l)\n"
+                "            parameters[W] = parameters[W] - learning_rate * grads['d' + W]\n"
+                "            parameters[b] = parameters[b] - learning_rate * grads['d' + b]",
+            ),
+        ),
+    ),
 ]
 
 ENTRIES = MISTAKE_ENTRIES + CORRECT_ENTRIES
@@ -138,8 +215,12 @@ FAMILY_ENTRIES = [
     _mistake("loop-short", DEEP, ("for i in range(0, num_iterations):", "for i in range(num_iterations - 1):")),
     _mistake("loop-short", TWO, ("for i in range(0, num_iterations):", "for i in range(0, num_iterations - 2):")),
     _mistake("activation-pair", TWO, (TWO_FORWARD, _sigmoid_everywhere(TWO_FORWARD))),
-    _mistake("activation-pair", TWO,
-             (TWO_FORWARD, _sigmoid_everywhere(TWO_FORWARD)), (TWO_BACKWARD, _sigmoid_everywhere(TWO_BACKWARD))),
+    _mistake(
+        "activation-pair",
+        TWO,
+        (TWO_FORWARD, _sigmoid_everywhere(TWO_FORWARD)),
+        (TWO_BACKWARD, _sigmoid_everywhere(TWO_BACKWARD)),
+    ),
     _mistake("activation-pair", TWO, (TWO_BACKWARD, _swap_activations(TWO_BACKWARD))),
 ]
 FAMILY_ENTRIES = [replace(e, name=f"family-{e.name}-{i}") for i, e in enumerate(FAMILY_ENTRIES, 1)]
@@ -148,14 +229,26 @@ FAMILY_ALIASES = {"loop-short": {"one-iteration-short"}}
 # Static evidence of a family that the numbers do not confirm (a second, uncatalogued mistake
 # alongside): no family may be named; the localisation stays.
 UNCONFIRMED_ENTRIES = [
-    Entry("rate-literal-plus-dZ", None, TWO, (
-        (TWO, UPDATE, "parameters = update_parameters(parameters, grads, 0.01)"),
-        (TWO, DA2, "dA2 = A2 - Y"))),
-    Entry("every-50-plus-reinit", None, DEEP, (
-        (DEEP, RECORD, RECORD.replace("i % 100", "i % 50")),
-        (DEEP, "        AL, caches = L_model_forward(X, parameters)\n",
-         "        parameters = initialize_parameters_deep(layers_dims)\n"
-         "        AL, caches = L_model_forward(X, parameters)\n"))),
+    Entry(
+        "rate-literal-plus-dZ",
+        None,
+        TWO,
+        ((TWO, UPDATE, "parameters = update_parameters(parameters, grads, 0.01)"), (TWO, DA2, "dA2 = A2 - Y")),
+    ),
+    Entry(
+        "every-50-plus-reinit",
+        None,
+        DEEP,
+        (
+            (DEEP, RECORD, RECORD.replace("i % 100", "i % 50")),
+            (
+                DEEP,
+                "        AL, caches = L_model_forward(X, parameters)\n",
+                "        parameters = initialize_parameters_deep(layers_dims)\n"
+                "        AL, caches = L_model_forward(X, parameters)\n",
+            ),
+        ),
+    ),
 ]
 
 SEED = "    np.random.seed(1)\n"
@@ -169,40 +262,96 @@ def _fitted(name: str, mistake: str, function: str, shown: str, *edits: tuple[st
 # Family members without static evidence, (entry, the parameter it must be named with): no line states the
 # value, so it is fitted from the returned values and confirmed by a run.
 FITTED = [
-    _fitted("rate-0.02-in-a-variable", "learning-rate-constant", TWO, "0.02",
-            (SEED, SEED + "    lr = 0.02\n"), (UPDATE, "parameters = update_parameters(parameters, grads, lr)")),
-    _fitted("rate-0.07-reassigned", "learning-rate-constant", DEEP, "0.07",
-            (SEED, SEED + "    learning_rate = 0.07\n")),
-    _fitted("every-40-in-a-variable", "cost-every-n", TWO, "40",
-            (SEED, SEED + "    every = 40\n"), (RECORD, RECORD.replace("i % 100", "i % every"))),
-    _fitted("every-30-in-a-variable", "cost-every-n", DEEP, "30",
-            (SEED, SEED + "    step = 30\n"), (RECORD, RECORD.replace("i % 100", "i % step"))),
+    _fitted(
+        "rate-0.02-in-a-variable",
+        "learning-rate-constant",
+        TWO,
+        "0.02",
+        (SEED, SEED + "    lr = 0.02\n"),
+        (UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
+    ),
+    _fitted(
+        "rate-0.07-reassigned", "learning-rate-constant", DEEP, "0.07", (SEED, SEED + "    learning_rate = 0.07\n")
+    ),
+    _fitted(
+        "every-40-in-a-variable",
+        "cost-every-n",
+        TWO,
+        "40",
+        (SEED, SEED + "    every = 40\n"),
+        (RECORD, RECORD.replace("i % 100", "i % every")),
+    ),
+    _fitted(
+        "every-30-in-a-variable",
+        "cost-every-n",
+        DEEP,
+        "30",
+        (SEED, SEED + "    step = 30\n"),
+        (RECORD, RECORD.replace("i % 100", "i % step")),
+    ),
     _fitted("loop-from-1", "loop-short", TWO, "1", (LOOP, LOOP.replace("range(0,", "range(1,"))),
-    _fitted("loop-to-a-variable", "loop-short", DEEP, "4",
-            (LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n")),
-    _fitted("hidden-activation-in-a-variable", "activation-pair", TWO, "forward sigmoid/sigmoid, backward relu/sigmoid",
-            (SEED, SEED + "    hidden = 'sigmoid'\n"), (TWO_FORWARD, TWO_FORWARD.replace("'relu'", "hidden"))),
-    _fitted("backward-activations-in-variables", "activation-pair", TWO,
-            "forward relu/sigmoid, backward sigmoid/relu",
-            (SEED, SEED + "    first, second = 'relu', 'sigmoid'\n"),
-            (TWO_BACKWARD, TWO_BACKWARD.replace("'sigmoid'", "first").replace("'relu'", "second"))),
+    _fitted(
+        "loop-to-a-variable",
+        "loop-short",
+        DEEP,
+        "4",
+        (LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n"),
+    ),
+    _fitted(
+        "hidden-activation-in-a-variable",
+        "activation-pair",
+        TWO,
+        "forward sigmoid/sigmoid, backward relu/sigmoid",
+        (SEED, SEED + "    hidden = 'sigmoid'\n"),
+        (TWO_FORWARD, TWO_FORWARD.replace("'relu'", "hidden")),
+    ),
+    _fitted(
+        "backward-activations-in-variables",
+        "activation-pair",
+        TWO,
+        "forward relu/sigmoid, backward sigmoid/relu",
+        (SEED, SEED + "    first, second = 'relu', 'sigmoid'\n"),
+        (TWO_BACKWARD, TWO_BACKWARD.replace("'sigmoid'", "first").replace("'relu'", "second")),
+    ),
 ]
 FITTED_ENTRIES = [entry for entry, _ in FITTED]
 SHOWN = {entry.name: shown for entry, shown in FITTED}
 
 # A correct cell that renames the rate: full marks, nothing named.
-RENAMED = Entry("correct-rate-renamed", None, None, tuple(
-    (function, old, new) for function in (TWO, DEEP)
-    for old, new in ((SEED, SEED + "    lr = learning_rate\n"),
-                     (UPDATE, "parameters = update_parameters(parameters, grads, lr)"))))
+RENAMED = Entry(
+    "correct-rate-renamed",
+    None,
+    None,
+    tuple(
+        (function, old, new)
+        for function in (TWO, DEEP)
+        for old, new in (
+            (SEED, SEED + "    lr = learning_rate\n"),
+            (UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
+        )
+    ),
+)
 # A fittable shape plus an uncatalogued mistake: the fit finds a value, the run does not confirm it.
 DECOYS = [
-    Entry("decoy-rate-variable-plus-dZ", None, TWO, (
-        (TWO, SEED, SEED + "    lr = 0.02\n"), (TWO, UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
-        (TWO, DA2, "dA2 = A2 - Y"))),
-    Entry("decoy-short-loop-plus-doubled-costs", None, DEEP, (
-        (DEEP, LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n"),
-        (DEEP, "costs.append(cost)", "costs.append(2 * cost)"))),
+    Entry(
+        "decoy-rate-variable-plus-dZ",
+        None,
+        TWO,
+        (
+            (TWO, SEED, SEED + "    lr = 0.02\n"),
+            (TWO, UPDATE, "parameters = update_parameters(parameters, grads, lr)"),
+            (TWO, DA2, "dA2 = A2 - Y"),
+        ),
+    ),
+    Entry(
+        "decoy-short-loop-plus-doubled-costs",
+        None,
+        DEEP,
+        (
+            (DEEP, LOOP, "    stop = num_iterations - 4\n    for i in range(stop):\n"),
+            (DEEP, "costs.append(cost)", "costs.append(2 * cost)"),
+        ),
+    ),
 ]
 # Every family member, fitted or not, with the entries that must name no family: graded in one batch
 # (tests/test_mistake_families_are_named.py).
@@ -222,8 +371,9 @@ def build(entry: Entry, solution: nbformat.NotebookNode | None = None) -> nbform
     notebook = copy.deepcopy(solution if solution is not None else nbformat.read(SOLUTION, as_version=4))
     for function, old, new in entry.edits:
         cell = _graded_cell(notebook, function)
-        assert cell.source.count(old) == 1, f"{entry.name}: {old!r} occurs {cell.source.count(old)} times " \
-                                            f"in the {function} cell"
+        assert cell.source.count(old) == 1, (
+            f"{entry.name}: {old!r} occurs {cell.source.count(old)} times in the {function} cell"
+        )
         cell.source = cell.source.replace(old, new)
     for cell in notebook.cells:
         if cell.cell_type == "code":

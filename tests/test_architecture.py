@@ -98,7 +98,7 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         state[name] = 1
         for target in sorted(graph.get(name, ())):
             if state.get(target) == 1:
-                cycles.append(path[path.index(target):] + [target])
+                cycles.append(path[path.index(target) :] + [target])
             elif target not in state:
                 visit(target, path + [target])
         state[name] = 2
@@ -126,12 +126,21 @@ def test_the_checks_see_a_wrong_import_and_a_cycle():
 
 
 def test_only_the_cli_imports_argparse():
-    users = [name for name, path in MODULES.items()
-             if name != "grader.cli" and any(isinstance(node, ast.Import | ast.ImportFrom)
-                                            and "argparse" in ([a.name for a in node.names] + [node.module or ""]
-                                                               if isinstance(node, ast.ImportFrom)
-                                                               else [a.name for a in node.names])
-                                            for node in ast.walk(ast.parse(path.read_text())))]
+    users = [
+        name
+        for name, path in MODULES.items()
+        if name != "grader.cli"
+        and any(
+            isinstance(node, ast.Import | ast.ImportFrom)
+            and "argparse"
+            in (
+                [a.name for a in node.names] + [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+            )
+            for node in ast.walk(ast.parse(path.read_text()))
+        )
+    ]
     assert users == []
 
 
@@ -145,8 +154,14 @@ def test_importing_the_grader_pulls_in_no_assignment_or_reference(tmp_path):
         "    if name != 'grader.__main__': importlib.import_module(name)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = json.loads(done.stdout)
     assert "grader.kernel.session" in loaded  # the import above really happened
@@ -157,8 +172,14 @@ def test_importing_the_grader_pulls_in_no_assignment_or_reference(tmp_path):
 def test_import_grader_is_cheap(tmp_path):
     """`import grader` loads only the package itself: its public names are imported on first use."""
     code = "import grader, sys; print(sorted(m for m in sys.modules if m.startswith('grader')))"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert done.stdout.strip() == "['grader']", done.stderr[-2000:]
 
 
@@ -231,15 +252,24 @@ def test_the_record_check_sees_a_record_defined_elsewhere():
 
 def test_no_record_is_read_like_a_dict():
     """Records are read by attribute: none defines __getitem__ (the dict shim the model replaced)."""
-    shims = [f"{name}.{node.name}" for name, source in SOURCES.items() for node in ast.walk(ast.parse(source))
-             if isinstance(node, ast.ClassDef) and any(isinstance(item, ast.FunctionDef) and item.name == "__getitem__"
-                                                       for item in node.body)]
+    shims = [
+        f"{name}.{node.name}"
+        for name, source in SOURCES.items()
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(item, ast.FunctionDef) and item.name == "__getitem__" for item in node.body)
+    ]
     assert shims == []
 
 
 def test_nothing_below_the_rendering_package_imports_it():
     """The judge, grading, the kernel layer, the gradebook and the model make no sentences: they
     import nothing from grader.render (which words their records)."""
-    wrong = [f"{name} imports {target}" for name, targets in GRAPH.items() if name.startswith(BELOW_RENDER)
-             for target in targets if target.startswith(RENDER)]
+    wrong = [
+        f"{name} imports {target}"
+        for name, targets in GRAPH.items()
+        if name.startswith(BELOW_RENDER)
+        for target in targets
+        if target.startswith(RENDER)
+    ]
     assert wrong == []

@@ -58,8 +58,17 @@ def graded(tmp_path_factory):
         archive.writestr("class/readme.txt", "not a notebook")
     (inputs / "corrupt.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
     out = root / "out"
-    run = grade_cli(str(folder), str(inputs / "notes.txt"), str(inputs / "class.zip"), str(inputs / "corrupt.zip"),
-                    "--out", str(out), "--workers", "2", cwd=root)
+    run = grade_cli(
+        str(folder),
+        str(inputs / "notes.txt"),
+        str(inputs / "class.zip"),
+        str(inputs / "corrupt.zip"),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        cwd=root,
+    )
     return root, inputs, out, run
 
 
@@ -101,8 +110,11 @@ def test_csv_and_summary_are_built_from_the_gradebook(graded):
     summary = (out / "summary.html").read_text()
     assert 'id="invalid-count">4<' in summary and 'id="graded-count">2<' in summary
     # The public L-layer case with another learning rate: the solution passes, the broken copy fails.
-    public = [c for c in rows["broken"].report["cases"]
-              if c["function"] == "L_layer_model" and c["visibility"] == "visible" and c["status"] == "failed"]
+    public = [
+        c
+        for c in rows["broken"].report["cases"]
+        if c["function"] == "L_layer_model" and c["visibility"] == "visible" and c["status"] == "failed"
+    ]
     assert public
     assert f'data-case="{public[0]["case_id"]}"' in summary
     assert summary.count("1 / 2") >= 1 and summary.count("2 / 2") >= 1
@@ -117,8 +129,14 @@ def test_real_failures_do_not_leak_hidden_cases(graded, assignment):
 def test_a_rerun_grades_only_what_changed(graded, tmp_path):
     _, inputs, out, _ = graded
     inputs, out = shutil.copytree(inputs, tmp_path / "inputs"), shutil.copytree(out, tmp_path / "out")
-    args = [str(inputs / "folder"), str(inputs / "notes.txt"), str(inputs / "class.zip"), str(inputs / "corrupt.zip"),
-            "--out", str(out)]
+    args = [
+        str(inputs / "folder"),
+        str(inputs / "notes.txt"),
+        str(inputs / "class.zip"),
+        str(inputs / "corrupt.zip"),
+        "--out",
+        str(out),
+    ]
     before = _rows(out)
     shutil.rmtree(out / "notes.txt")  # a lost report folder comes back from the gradebook
     again = grade_cli(*args, cwd=tmp_path)
@@ -159,8 +177,14 @@ def test_a_killed_batch_resumes_and_grades_each_submission_once(tmp_path):
     out = tmp_path / "out"
     # No sandbox here: this test is about the gradebook, and the kill is cleaned up by process group.
     command = [str(folder), "--out", str(out), "--workers", "2"]
-    process = subprocess.Popen(grade_command(*command), cwd=tmp_path, env=environment(), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        grade_command(*command),
+        cwd=tmp_path,
+        env=environment(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 180
         while not _committed(out / "gradebook.sqlite") and time.monotonic() < deadline:
@@ -201,8 +225,14 @@ def fake_grading(path: str, name: str) -> dict:
 def test_a_dead_or_failing_worker_costs_only_its_submission(assignment, tmp_path):
     names = ["a", "dies", "b", "raises", "c", "d"]
     finished = []
-    pool = Pool(assignment, GradeOptions(), workers=2, staging=tmp_path,
-                 finish=lambda submission, report: finished.append(report), work=fake_grading)
+    pool = Pool(
+        assignment,
+        GradeOptions(),
+        workers=2,
+        staging=tmp_path,
+        finish=lambda submission, report: finished.append(report),
+        work=fake_grading,
+    )
     pool.run([Submission(name, tmp_path / name, name, sha256="0" * 64) for name in names])
     reports = {r.name: r for r in finished}
     assert sorted(r.name for r in finished) == sorted(names)  # each exactly once
@@ -249,14 +279,21 @@ def test_zips_are_extracted_safely_and_names_are_unique(tmp_path, monkeypatch):
 
 
 def test_execute_all_without_a_dataset_is_a_clear_error(tmp_path):
-    env_free = grade_cli("--execute", "all", str(SOLUTION), "--out", str(tmp_path / "out"),
-                         cwd=tmp_path, timeout=120, env_drop=("DNN_DATA_DIR",))
+    env_free = grade_cli(
+        "--execute",
+        "all",
+        str(SOLUTION),
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+        timeout=120,
+        env_drop=("DNN_DATA_DIR",),
+    )
     assert env_free.returncode == 2
     assert "--data" in env_free.stderr and "Traceback" not in env_free.stderr
 
 
 def test_nothing_to_grade_is_reported(tmp_path):
-    run = grade_cli(str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), cwd=tmp_path,
-                    timeout=120)
+    run = grade_cli(str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"), cwd=tmp_path, timeout=120)
     assert run.returncode == 2  # bad input, as `grader check` on a missing file
     assert "no such file or folder" in run.stderr and "nothing to grade" in run.stderr

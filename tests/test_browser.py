@@ -51,11 +51,30 @@ UPDATE = "parameters = update_parameters(parameters, grads, learning_rate)"
 MIN_COLOURS = 64
 MIN_INK = 0.03
 
-FEEDBACK_SELECTORS = ("li.case", "li.case .badge", "#verdict", "#total", "#max-score", ".diagnosis h3",
-                      "figure.curve img", "section.function", "details.passed-cases > summary",
-                      "#what-to-fix", "#what-to-fix li.fix-item", ".diagnosis .fix", ".diagnosis-ref")
-SUMMARY_SELECTORS = ("#count", "#graded-count", "#full-marks", ".histogram .column", "tr.case-rate",
-                     "tr.mistake", "tr.submission")
+FEEDBACK_SELECTORS = (
+    "li.case",
+    "li.case .badge",
+    "#verdict",
+    "#total",
+    "#max-score",
+    ".diagnosis h3",
+    "figure.curve img",
+    "section.function",
+    "details.passed-cases > summary",
+    "#what-to-fix",
+    "#what-to-fix li.fix-item",
+    ".diagnosis .fix",
+    ".diagnosis-ref",
+)
+SUMMARY_SELECTORS = (
+    "#count",
+    "#graded-count",
+    "#full-marks",
+    ".histogram .column",
+    "tr.case-rate",
+    "tr.mistake",
+    "tr.submission",
+)
 
 
 def points(value: float) -> str:
@@ -93,8 +112,16 @@ def batch(tmp_path_factory) -> Path:
     broken = notebook_edits.replace(solution, "L_layer_model", UPDATE, UPDATE.replace("parameters = ", "", 1))
     nbformat.write(broken, folder / f"{FAILING}.ipynb")
     out = folder / "graded"
-    argv = ["grade", str(folder / f"{PASSING}.ipynb"), str(folder / f"{FAILING}.ipynb"), "--out", str(out), "--quiet",
-            "--assignment", str(ASSIGNMENT_DIR)]
+    argv = [
+        "grade",
+        str(folder / f"{PASSING}.ipynb"),
+        str(folder / f"{FAILING}.ipynb"),
+        "--out",
+        str(out),
+        "--quiet",
+        "--assignment",
+        str(ASSIGNMENT_DIR),
+    ]
     assert main(argv) == 0
     for name in (PASSING, FAILING):
         assert (out / name / "feedback.html").is_file(), f"the batch wrote no feedback page for {name}"
@@ -121,7 +148,8 @@ def look(chromium: str, page: Path, label: str, selectors: tuple[str, ...], scre
     measured = ink(phone)
     assert measured.size == PHONE, f"{phone}: {measured}"
     assert measured.distinct_colours >= MIN_COLOURS and measured.foreground_fraction >= MIN_INK, (
-        f"the screenshot {phone} looks blank: {measured}")
+        f"the screenshot {phone} looks blank: {measured}"
+    )
 
     assert seen.fetched == [], f"{label} fetched outside resources instead of being self-contained: {seen.fetched}"
 
@@ -136,7 +164,8 @@ def look(chromium: str, page: Path, label: str, selectors: tuple[str, ...], scre
         assert (image["naturalWidth"], image["naturalHeight"]) == (width, height), image
         assert image["width"] > 0 and image["height"] > 0, f"{label}: an image is not displayed: {image}"
         assert 0 <= image["left"] and image["right"] <= seen.viewport_width + 0.5, (
-            f"{label}: an image sticks out of the phone screen: {image}")
+            f"{label}: an image sticks out of the phone screen: {image}"
+        )
         assert image["alt"], f"{label}: an image has no alt text"
     return seen
 
@@ -144,7 +173,8 @@ def look(chromium: str, page: Path, label: str, selectors: tuple[str, ...], scre
 def check_phone_layout(seen: Rendering, label: str) -> None:
     """Readable on a phone: no sideways scrolling, and no column squeezed until short words break."""
     assert seen.scroll_width <= seen.viewport_width, (
-        f"{label} is {seen.scroll_width} px wide on a {seen.viewport_width} px phone screen: it scrolls sideways")
+        f"{label} is {seen.scroll_width} px wide on a {seen.viewport_width} px phone screen: it scrolls sideways"
+    )
     assert not seen.broken_words, f"{label} squeezes text until words break across lines: {seen.broken_words}"
 
 
@@ -244,8 +274,9 @@ def test_passing_feedback_page(chromium, batch, assignment, screenshots):
     opened = batch / PASSING / "feedback-opened.html"
     page = (batch / PASSING / "feedback.html").read_text(encoding="utf-8")
     assert page.count('<details class="passed-cases">') == len(assignment.functions)
-    opened.write_text(page.replace('<details class="passed-cases">', '<details class="passed-cases" open>'),
-                      encoding="utf-8")
+    opened.write_text(
+        page.replace('<details class="passed-cases">', '<details class="passed-cases" open>'), encoding="utf-8"
+    )
     unfolded = look(chromium, opened, "feedback-passing-opened", FEEDBACK_SELECTORS, screenshots)
     assert len(unfolded.found["li.case"]) == total
     assert all(c["visible"] and c["text"] for c in unfolded.found["li.case"])
@@ -298,8 +329,7 @@ def test_summary_page(chromium, batch, assignment, mistake_title, screenshots):
     seen = look(chromium, batch / "summary.html", "summary", SUMMARY_SELECTORS, screenshots)
 
     assert seen.heading_texts(1) == [f"{assignment.title}: class summary"]
-    for heading in ("Overview", "Score distribution", "Pass rate of every case", "Catalogued mistakes",
-                    "Submissions"):
+    for heading in ("Overview", "Score distribution", "Pass rate of every case", "Catalogued mistakes", "Submissions"):
         assert heading in seen.heading_texts(2), f"no {heading!r} section in {seen.heading_texts(2)}"
     assert texts(seen, "#count") == ["2"]
     assert texts(seen, "#graded-count") == ["2"]
@@ -310,7 +340,8 @@ def test_summary_page(chromium, batch, assignment, mistake_title, screenshots):
     assert sorted(text for text in texts(seen, ".histogram .column") if text) == ["1", "1"]
 
     assert sorted(row["data"]["case"] for row in seen.found["tr.case-rate"]) == sorted(
-        case.id for case in assignment.cases())
+        case.id for case in assignment.cases()
+    )
     mistakes = {row["data"]["mistake"]: row["text"] for row in seen.found["tr.mistake"]}
     assert list(mistakes) == [MISTAKE], mistakes
     assert mistake_title in mistakes[MISTAKE] and mistakes[MISTAKE].rstrip().endswith("1")
@@ -329,7 +360,8 @@ def test_probe_sees_what_a_reader_would_miss(chromium, tmp_path):
         f"<img alt='good' src='data:image/png;base64,{encoded}'>"
         "<img alt='broken' src='data:image/png;base64,iVBORw0KGgoAAAAN'>"
         "<div style='width: 7ch; overflow-wrap: anywhere'>squeezedsqueezed real-valued</div>"
-        "<div style='width: 900px'>too wide</div></body></html>")
+        "<div style='width: 900px'>too wide</div></body></html>"
+    )
     seen = render(chromium, page, ("h1",))
     assert seen.heading_texts(1) == ["Probe"]
     good_image, broken_image = seen.images

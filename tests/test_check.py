@@ -74,11 +74,18 @@ def test_a_solved_notebook_in_the_bundle_passes_without_cases(bundle, tmp_path, 
 def test_a_wrong_value_names_the_quantity_and_rules_come_as_warnings(tmp_path, capsys):
     # A hard-coded learning rate passes the first public case (rate 0.0075) but not the second (0.1);
     # the extra print breaks a submission rule without changing any returned value.
-    notebook = edits.replace(edits.solution(), "two_layer_model",
-                             "parameters = update_parameters(parameters, grads, learning_rate)",
-                             "parameters = update_parameters(parameters, grads, 0.0075)")
-    notebook = edits.replace(notebook, "L_layer_model", "        grads = L_model_backward(AL, Y, caches)\n",
-                             "        grads = L_model_backward(AL, Y, caches)\n        print('here')\n")
+    notebook = edits.replace(
+        edits.solution(),
+        "two_layer_model",
+        "parameters = update_parameters(parameters, grads, learning_rate)",
+        "parameters = update_parameters(parameters, grads, 0.0075)",
+    )
+    notebook = edits.replace(
+        notebook,
+        "L_layer_model",
+        "        grads = L_model_backward(AL, Y, caches)\n",
+        "        grads = L_model_backward(AL, Y, caches)\n        print('here')\n",
+    )
     index = edits.cell_position(notebook, "L_layer_model")
     line = edits.line_of(notebook, index, "print('here')")
     path = edits.write(notebook, tmp_path / "mine.ipynb")
@@ -102,30 +109,48 @@ def test_a_file_that_is_not_a_notebook_cannot_be_graded(tmp_path, capsys):
 
 
 def _report(verdicts, findings=(), problems=()):
-    return SubmissionReport(name="n", path="n.ipynb", sha256="0", assignment="dnn_app", assignment_version="1",
-                            status=SubmissionStatus.GRADED, cases=list(verdicts), findings=list(findings),
-                            problems=[Text(p) for p in problems])
+    return SubmissionReport(
+        name="n",
+        path="n.ipynb",
+        sha256="0",
+        assignment="dnn_app",
+        assignment_version="1",
+        status=SubmissionStatus.GRADED,
+        cases=list(verdicts),
+        findings=list(findings),
+        problems=[Text(p) for p in problems],
+    )
 
 
 def test_a_diagnosis_is_printed_in_at_most_five_lines(assignment, capsys, tmp_path):
     explanation = "The loop stops one iteration early, " * 12
     verdicts = [
-        CaseVerdict("two_layer_model/public-1", "two_layer_model", "first case", Visibility.VISIBLE,
-                    CaseStatus.FAILED, notes=[Text("costs has 3 entries, expected 1")],
-                    diagnosis=Diagnosis(DiagnosisKind.ADVICE, title="range(num_iterations - 1)",
-                                        explanation=explanation)),
+        CaseVerdict(
+            "two_layer_model/public-1",
+            "two_layer_model",
+            "first case",
+            Visibility.VISIBLE,
+            CaseStatus.FAILED,
+            notes=[Text("costs has 3 entries, expected 1")],
+            diagnosis=Diagnosis(DiagnosisKind.ADVICE, title="range(num_iterations - 1)", explanation=explanation),
+        ),
         CaseVerdict("L_layer_model/public-1", "L_layer_model", "second case", Visibility.VISIBLE, CaseStatus.PASSED),
     ]
     findings = [Finding(FindingRule.TEXT, i, detail=f"extra cell number {i}") for i in range(12)]
-    status = print_report(_report(verdicts, findings, ["cell 3 raised ValueError when run"]), assignment,
-                          tmp_path / "n.ipynb", not_isolated="", style=_Style(False))
+    status = print_report(
+        _report(verdicts, findings, ["cell 3 raised ValueError when run"]),
+        assignment,
+        tmp_path / "n.ipynb",
+        not_isolated="",
+        style=_Style(False),
+    )
     out = capsys.readouterr().out
     assert status == 1
     assert "costs has 3 entries, expected 1" in out
     cause = [line for line in out.splitlines() if "Likely cause" in line]
     assert cause and "range(num_iterations - 1)" in cause[0]
     start = out.splitlines().index(cause[0])
-    shown = out.splitlines()[start:start + 5]
+    shown = out.splitlines()[start : start + 5]
     assert all(line.startswith(" " * 8) for line in shown)
     assert shown[-1].rstrip().endswith("…") and "…" not in "".join(shown[:-1])  # five lines, then cut
     assert "not isolated" not in out

@@ -101,8 +101,16 @@ def test_every_error_the_grader_explains_derives_from_one_base():
     from grader.kernel.untrusted import UntrustedDataError
     from grader.store.gradebook import GradebookError
 
-    for error in (UserError, AssignmentError, ReleaseError, SubmissionError, SandboxError, KernelStartError,
-                  UntrustedDataError, GradebookError):
+    for error in (
+        UserError,
+        AssignmentError,
+        ReleaseError,
+        SubmissionError,
+        SandboxError,
+        KernelStartError,
+        UntrustedDataError,
+        GradebookError,
+    ):
         assert issubclass(error, GraderError), error
 
 
@@ -112,13 +120,16 @@ def _assignment_importing(tmp_path, declared: bool):
     (folder.parent / "shared" / f"hw_helpers_{declared}.py").write_text("ANSWER = 42\n")
     folder.mkdir()
     path_line = 'instructor_path = ["../shared"]\n' if declared else ""
-    (folder / "assignment.toml").write_text(f'[assignment]\nname = "hw1_{declared}"\n{path_line}\n'
-                                            '[[function]]\nname = "f"\n')
-    (folder / "cases.py").write_text(textwrap.dedent(f"""
+    (folder / "assignment.toml").write_text(
+        f'[assignment]\nname = "hw1_{declared}"\n{path_line}\n[[function]]\nname = "f"\n'
+    )
+    (folder / "cases.py").write_text(
+        textwrap.dedent(f"""
         from hw_helpers_{declared} import ANSWER
         CASES = [{{"id": "a", "function": "f", "visibility": "visible", "description": str(ANSWER),
                    "recipe": {{}}}}]
-    """))
+    """)
+    )
     return load_assignment(folder)
 
 
@@ -133,9 +144,25 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
     site = tmp_path / "site"
     shutil.copytree(ROOT / "grader", site / "grader", ignore=shutil.ignore_patterns("__pycache__"))
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "grader", "bench", "--assignment", str(ASSIGNMENT_DIR),
-                           "--submissions", "1", "--workers", "1"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "bench",
+            "--assignment",
+            str(ASSIGNMENT_DIR),
+            "--submissions",
+            "1",
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout)
     assert figures["batch_submissions"] == 1 and figures["submissions_per_minute"] > 0
@@ -151,18 +178,23 @@ SOLUTION = ASSIGNMENT_DIR / "dnn_app_solution.ipynb"
 
 
 def _grade(tmp_path, *args: str) -> list[str]:
-    return ["grade", "--assignment", str(ASSIGNMENT_DIR), "--out", str(tmp_path / "out"), "--quiet",
-            *args]
+    return ["grade", "--assignment", str(ASSIGNMENT_DIR), "--out", str(tmp_path / "out"), "--quiet", *args]
 
 
-@pytest.mark.parametrize(("option", "words"), [
-    (["--memory-mb", "1"], ["--memory-mb 1: too small to start a kernel", "smallest accepted value is 512"]),
-    (["--case-seconds", "0.1"], ["--case-seconds 0.1:", "smallest accepted value is 0.5"]),
-])
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (["--memory-mb", "1"], ["--memory-mb 1: too small to start a kernel", "smallest accepted value is 512"]),
+        (["--case-seconds", "0.1"], ["--case-seconds 0.1:", "smallest accepted value is 0.5"]),
+    ],
+)
 @pytest.mark.parametrize("verb", ["grade", "check"])
 def test_a_limit_too_small_to_grade_is_refused_up_front(tmp_path, capsys, option, words, verb):
-    argv = _grade(tmp_path, str(SOLUTION), *option) if verb == "grade" else [
-        "check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), *option]
+    argv = (
+        _grade(tmp_path, str(SOLUTION), *option)
+        if verb == "grade"
+        else ["check", str(SOLUTION), "--assignment", str(ASSIGNMENT_DIR), *option]
+    )
     assert cli.main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and all(w in captured.err for w in words), captured.err
@@ -173,8 +205,9 @@ def test_a_manifest_limit_too_small_is_refused_in_its_own_words(tmp_path, capsys
     folder = shutil.copytree(ASSIGNMENT_DIR, tmp_path / "course", ignore=shutil.ignore_patterns("images"))
     manifest = folder / "assignment.toml"
     manifest.write_text(manifest.read_text().replace("memory_mb = 2048", "memory_mb = 100"))
-    assert cli.main(["grade", str(SOLUTION), "--assignment", str(folder), "--out", str(tmp_path / "out"),
-                     "--quiet"]) == 2
+    assert (
+        cli.main(["grade", str(SOLUTION), "--assignment", str(folder), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    )
     assert "assignment.toml: [limits] memory_mb 100: too small to start a kernel" in capsys.readouterr().err
 
 
@@ -194,8 +227,10 @@ def test_a_manifest_limit_that_is_not_finite_is_refused(tmp_path, capsys, value)
     manifest = folder / "assignment.toml"
     manifest.write_text(manifest.read_text().replace("case_seconds = 20", f"case_seconds = {value}"))
     assert cli.main(["check", str(SOLUTION), "--assignment", str(folder)]) == 2
-    assert f"assignment.toml: [limits] case_seconds {value}: give a finite number greater than 0" in \
-        capsys.readouterr().err
+    assert (
+        f"assignment.toml: [limits] case_seconds {value}: give a finite number greater than 0"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(assignment, tmp_path):
@@ -203,9 +238,11 @@ def test_a_kernel_that_cannot_start_under_a_small_memory_limit_blames_the_limit(
     limit, whether the kernel died starting or could not import numpy."""
     from grader.grading import GradeOptions, grade_one
     from grader.judge.expected import ExpectedValues
+
     small = assignment.limits.overridden({"memory_mb": 450})
-    report = grade_one(SOLUTION, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), limits=small))
+    report = grade_one(
+        SOLUTION, assignment, ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox(), limits=small)
+    )
     assert report.status == "error", problem_texts(report)
     assert any("memory limit of 450 MB" in problem for problem in problem_texts(report)), problem_texts(report)
     assert not any(v.status == "error" for v in report.cases)  # no case blames the student's function
@@ -222,21 +259,31 @@ class _FailingPool:
         from grader.model import SubmissionStatus
 
         for submission in submissions:
-            self.finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                                 "the grader failed (a test's stand-in)", self.options))
+            self.finish(
+                submission,
+                unrun_report(
+                    submission,
+                    self.assignment,
+                    SubmissionStatus.ERROR,
+                    "the grader failed (a test's stand-in)",
+                    self.options,
+                ),
+            )
 
 
 def test_grade_exit_statuses_say_whether_a_rerun_is_needed(tmp_path, monkeypatch, capsys):
     (tmp_path / "notes.txt").write_text("my answers are in the notebook\n")
     # a refused file has its verdict: exit 0, counted apart from the graded ones
     assert cli.main(_grade(tmp_path, str(tmp_path / "notes.txt"))) == 0
-    assert "graded 0, skipped 0 unchanged, refused 1 (not a gradable notebook), grader errors 0" in \
-        capsys.readouterr().out
+    assert (
+        "graded 0, skipped 0 unchanged, refused 1 (not a gradable notebook), grader errors 0" in capsys.readouterr().out
+    )
     # the grader failed on a submission: exit 1, and the line says to run again
     monkeypatch.setattr("grader.batch.run.Pool", _FailingPool)
     assert cli.main(_grade(tmp_path, str(SOLUTION), str(tmp_path / "notes.txt"))) == 1
-    assert "refused 0 (not a gradable notebook), grader errors 1 (run the same command again)" in \
-        capsys.readouterr().out
+    assert (
+        "refused 0 (not a gradable notebook), grader errors 1 (run the same command again)" in capsys.readouterr().out
+    )
     # bad input: exit 2, as `grader check` on a missing file
     assert cli.main(_grade(tmp_path, str(tmp_path / "missing.ipynb"))) == 2
     assert "no such file or folder" in capsys.readouterr().err
@@ -253,8 +300,11 @@ def test_grade_help_states_the_exit_statuses(capsys):
 
 @pytest.mark.parametrize("verb", ["grade", "check", "expected"])
 def test_an_assignment_folder_that_does_not_exist_says_what_one_holds(tmp_path, capsys, verb):
-    argv = {"grade": ["grade", str(SOLUTION), "--out", str(tmp_path / "out")], "check": ["check", str(SOLUTION)],
-            "expected": ["expected"]}[verb]
+    argv = {
+        "grade": ["grade", str(SOLUTION), "--out", str(tmp_path / "out")],
+        "check": ["check", str(SOLUTION)],
+        "expected": ["expected"],
+    }[verb]
     assert cli.main([*argv, "--assignment", str(tmp_path / "nowhere")]) == 2
     error = capsys.readouterr().err
     assert f"--assignment {tmp_path / 'nowhere'}: that folder does not exist" in error

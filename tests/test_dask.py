@@ -62,8 +62,9 @@ def _kind(text: str) -> str:
 
 
 def _verdict(report) -> Verdict:
-    cases = tuple((c.case_id, c.status, round(c.score, 9), said(c).get("mistake"),
-                   said(c).get("title")) for c in report.cases)
+    cases = tuple(
+        (c.case_id, c.status, round(c.score, 9), said(c).get("mistake"), said(c).get("title")) for c in report.cases
+    )
     scores = (round(report.score, 9), tuple(sorted((f, round(s, 9)) for f, s in report.function_scores.items())))
     return Verdict(report.status, report.isolated, scores, cases, tuple(_kind(p) for p in problem_texts(report)))
 
@@ -71,8 +72,11 @@ def _verdict(report) -> Verdict:
 def _difference(pool: Verdict, dask: Verdict) -> str:
     """What differs, field by field: the local pool's value, then the cluster's."""
     fields = ("status", "isolated", "scores", "cases", "problems")
-    return "; ".join(f"{f} {getattr(pool, f)!r:.600} / {getattr(dask, f)!r:.600}" for f in fields
-                     if getattr(pool, f) != getattr(dask, f))
+    return "; ".join(
+        f"{f} {getattr(pool, f)!r:.600} / {getattr(dask, f)!r:.600}"
+        for f in fields
+        if getattr(pool, f) != getattr(dask, f)
+    )
 
 
 def _verdicts(*outs: Path) -> dict[str, Verdict]:
@@ -80,8 +84,9 @@ def _verdicts(*outs: Path) -> dict[str, Verdict]:
 
 
 def _grade(paths: list[Path], out: Path, *how: str) -> subprocess.CompletedProcess:
-    return subprocess.run(grade_command(paths, out, *how), capture_output=True, text=True, timeout=900,
-                          env=environment())
+    return subprocess.run(
+        grade_command(paths, out, *how), capture_output=True, text=True, timeout=900, env=environment()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,14 +101,25 @@ def graded(hostile_batch, tmp_path_factory) -> dict:
         pool = _grade([root / "intake"], root / "pool-intake", "--workers", "2")
         started = time.monotonic()
         dask = _grade(paths, root / "dask", "--dask", "local:2")
-        print(f"\ngrader grade --dask local:2: the session's batch and the intake corpus in "
-              f"{time.monotonic() - started:.1f} s")
+        print(
+            f"\ngrader grade --dask local:2: the session's batch and the intake corpus in "
+            f"{time.monotonic() - started:.1f} s"
+        )
         left = leftovers(before, wait=10)
         again = _grade(paths, root / "dask", "--dask", "local:2")
-    return {"pool": pool, "dask": dask, "again": again, "leftovers": left, "root": root, "intake": intake,
-            "guarded": guarded, "guarded_after": guarded_files(),
-            "planted": planted_files([ROOT, hostile_batch.outside], [Path.home(), Path("/tmp"), Path("/")]),
-            "pool_verdicts": _verdicts(hostile_batch.out, root / "pool-intake"), "verdicts": _verdicts(root / "dask")}
+    return {
+        "pool": pool,
+        "dask": dask,
+        "again": again,
+        "leftovers": left,
+        "root": root,
+        "intake": intake,
+        "guarded": guarded,
+        "guarded_after": guarded_files(),
+        "planted": planted_files([ROOT, hostile_batch.outside], [Path.home(), Path("/tmp"), Path("/")]),
+        "pool_verdicts": _verdicts(hostile_batch.out, root / "pool-intake"),
+        "verdicts": _verdicts(root / "dask"),
+    }
 
 
 def test_the_gradebook_is_complete(graded, hostile_batch):
@@ -117,8 +133,11 @@ def test_the_gradebook_is_complete(graded, hostile_batch):
 
 def test_the_cluster_gives_the_local_pools_verdicts(graded):
     pool, dask = graded["pool_verdicts"], graded["verdicts"]
-    differ = {name: _difference(pool[name], dask[name]) for name in pool
-              if name not in TIMING_DEPENDENT and pool[name] != dask[name]}
+    differ = {
+        name: _difference(pool[name], dask[name])
+        for name in pool
+        if name not in TIMING_DEPENDENT and pool[name] != dask[name]
+    }
     assert differ == {}, "\n".join(f"{name}: {what}" for name, what in differ.items())
     for name in TIMING_DEPENDENT:
         assert pool[name].scores_only() == dask[name].scores_only(), name
@@ -198,8 +217,13 @@ def test_a_worker_killed_mid_batch_costs_nothing(graded, hostile_batch, tmp_path
         if path.stem in KILL_BATCH:
             shutil.copyfile(path, batch / path.name)
     with subreaper() as before:
-        running = subprocess.Popen(grade_command([batch], tmp_path / "out", "--dask", "local:2"),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+        running = subprocess.Popen(
+            grade_command([batch], tmp_path / "out", "--dask", "local:2"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+        )
         killed = None
         deadline = time.monotonic() + 120
         while killed is None and running.poll() is None and time.monotonic() < deadline:
@@ -228,8 +252,9 @@ def test_a_submission_that_keeps_killing_workers_becomes_an_error_row(assignment
     from grader.batch.cluster import ALLOWED_FAILURES, DaskPool
 
     finished = []
-    pool = DaskPool(assignment, GradeOptions(), "local:2", lambda submission, report: finished.append(report),
-                    work=killing_work)
+    pool = DaskPool(
+        assignment, GradeOptions(), "local:2", lambda submission, report: finished.append(report), work=killing_work
+    )
     names = ["a", "killer", "b"]
     tries = tmp_path / "tries"
     tries.mkdir()

@@ -24,7 +24,7 @@ SECTION = "## On Slurm"
 def page_recipe() -> str:
     """The one Python block of the Dask page's Slurm section: the recipe."""
     text = PAGE.read_text()
-    section = text[text.index(SECTION):]
+    section = text[text.index(SECTION) :]
     end = section.find("\n## ", len(SECTION))  # the next section, if any
     section = section if end < 0 else section[:end]
     blocks = re.findall(r"^```python\n(.*?)^```$", section, flags=re.S | re.M)
@@ -95,8 +95,9 @@ def test_the_probe_passes_here_and_stops_the_job_without_bubblewrap(job_script, 
     passed = subprocess.run([bash, "-c", probe], env=here, capture_output=True, text=True, timeout=120)
     assert passed.returncode == 0, passed.stderr
     without = {**here, "PATH": str(python)}
-    stopped = subprocess.run([bash, "-c", probe + "\necho the workers started"], env=without, capture_output=True,
-                             text=True, timeout=120)
+    stopped = subprocess.run(
+        [bash, "-c", probe + "\necho the workers started"], env=without, capture_output=True, text=True, timeout=120
+    )
     assert stopped.returncode == 1
     assert "the workers started" not in stopped.stdout
     assert "cannot be isolated here" in stopped.stderr

@@ -41,8 +41,14 @@ from tests.fixtures import ASSIGNMENT_DIR, said
 from tests.mistakes_corpus import MISTAKE_ENTRIES, build
 
 # The mistakes a public test of the original course lets through; hidden cases must catch them.
-PUBLIC_TESTS_MISS = ["learning-rate-hard-coded", "global-layers-dims", "one-iteration-short",
-                     "cost-every-iteration", "update-discarded", "activations-swapped"]
+PUBLIC_TESTS_MISS = [
+    "learning-rate-hard-coded",
+    "global-layers-dims",
+    "one-iteration-short",
+    "cost-every-iteration",
+    "update-discarded",
+    "activations-swapped",
+]
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +85,9 @@ def kernel_result(raw: dict, inputs: dict | None = None) -> KernelResult:
 
 
 def compare(case, want, result, assignment):
-    return compare_case(case, want, result, assignment.tolerance(case.function, case),
-                        assignment.function(case.function).returns)
+    return compare_case(
+        case, want, result, assignment.tolerance(case.function, case), assignment.function(case.function).returns
+    )
 
 
 def arguments(want: dict) -> dict | None:
@@ -101,6 +108,7 @@ def reference_raw(catalogue, case, workdir) -> tuple[dict, dict]:
 
 
 # --- the catalogue and its stored outcomes ------------------------------------------------------
+
 
 def test_the_catalogue_base_classes_are_the_reference(catalogue, small_cases, workdir):
     from reference.expected import case_inputs
@@ -143,6 +151,7 @@ def test_stored_variant_outcomes_are_current_on_the_small_cases(assignment, cata
 
 # --- matching ------------------------------------------------------------------------------------
 
+
 def test_each_variant_is_recognised_as_its_own_mistake(assignment, catalogue, expected, small_cases, workdir):
     checked = 0
     for mistake_id, mistake in catalogue.mistakes.items():
@@ -156,8 +165,7 @@ def test_each_variant_is_recognised_as_its_own_mistake(assignment, catalogue, ex
                 assert compare(case, want, result, assignment).passed
                 continue
             assert not compare(case, want, result, assignment).passed
-            assert mistake_id in match_mistakes(assignment, case, want, result), \
-                f"{mistake_id} on {case['id']}"
+            assert mistake_id in match_mistakes(assignment, case, want, result), f"{mistake_id} on {case['id']}"
             checked += 1
     assert checked >= 2 * len(catalogue.mistakes)
 
@@ -186,8 +194,9 @@ def test_a_slightly_different_result_matches_no_mistake(assignment, catalogue, e
 def _cell(entry_name: str, function: str) -> CodeCell:
     entry = next(e for e in MISTAKE_ENTRIES if e.name == entry_name)
     notebook = build(entry)
-    index, cell = next((i, c) for i, c in enumerate(notebook.cells)
-                       if c.cell_type == "code" and graded_name(c.source) == function)
+    index, cell = next(
+        (i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code" and graded_name(c.source) == function
+    )
     return CodeCell(index, cell.source)
 
 
@@ -200,16 +209,17 @@ def test_look_alike_mistakes_are_told_apart_by_the_students_code(assignment, cat
     matched = match_mistakes(assignment, case, want, result)
     assert {"dA-sign-flipped", "gradient-ascent"} <= set(matched)
 
-    flipped_dA = said(diagnose(assignment, case, want, result, comparison,
-                               _cell("dA-sign-flipped", "two_layer_model")))
+    flipped_dA = said(diagnose(assignment, case, want, result, comparison, _cell("dA-sign-flipped", "two_layer_model")))
     assert flipped_dA["mistake"] == "dA-sign-flipped"
     assert "gradient-ascent" in flipped_dA["also_possible"]
     assert "dA2 = np.divide(Y, A2)" in flipped_dA["line"]
 
     source = _cell("dA-sign-flipped", "two_layer_model").source
-    ascent_source = source.replace("dA2 = np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)",
-                                   "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))").replace(
-        "update_parameters(parameters, grads, learning_rate)", "update_parameters(parameters, grads, -learning_rate)")
+    ascent_source = source.replace(
+        "dA2 = np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)", "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))"
+    ).replace(
+        "update_parameters(parameters, grads, learning_rate)", "update_parameters(parameters, grads, -learning_rate)"
+    )
     ascent = said(diagnose(assignment, case, want, result, comparison, CodeCell(16, ascent_source)))
     assert ascent["mistake"] == "gradient-ascent" and ascent["line"].startswith("cell 17, line ")
 
@@ -232,9 +242,18 @@ def test_patterns_that_tell_look_alikes_apart_do_not_fire_on_the_solution(catalo
 
     for function in ("two_layer_model", "L_layer_model"):
         source = _cell_of_solution(function, Entry)
-        for mistake_id in ("gradient-ascent", "dA-sign-flipped", "learning-rate-hard-coded", "update-discarded",
-                           "one-iteration-short", "only-parameters-returned", "reinitialised-in-loop",
-                           "cost-before-forward", "global-layers-dims", "seed-missing"):
+        for mistake_id in (
+            "gradient-ascent",
+            "dA-sign-flipped",
+            "learning-rate-hard-coded",
+            "update-discarded",
+            "one-iteration-short",
+            "only-parameters-returned",
+            "reinitialised-in-loop",
+            "cost-before-forward",
+            "global-layers-dims",
+            "seed-missing",
+        ):
             assert locate(catalogue.mistakes[mistake_id]["pattern"], source) is None, (mistake_id, function)
 
 
@@ -252,6 +271,7 @@ def test_a_pattern_that_raises_finds_nothing():
 
 
 # --- localising when nothing matches ----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def two_layer_case(assignment, catalogue, expected, workdir):
@@ -273,8 +293,9 @@ def _localised(assignment, case, want, raw):
 def test_localising_a_wrong_first_cost_points_at_the_start(assignment, two_layer_case):
     case, want, raw = two_layer_case
     parameters, costs = raw["returned"]
-    found = _localised(assignment, case, want, {"returned": (parameters, [c * 1.1 for c in costs]),
-                                                "stdout": raw["stdout"]})
+    found = _localised(
+        assignment, case, want, {"returned": (parameters, [c * 1.1 for c in costs]), "stdout": raw["stdout"]}
+    )
     assert found["where"] == "values:costs[0]" and "initialisation" in found["title"]
 
 
@@ -321,6 +342,7 @@ def test_a_passing_case_gets_no_diagnosis(assignment, two_layer_case):
 
 # --- the cost curve -------------------------------------------------------------------------------
 
+
 def test_cost_curve_png_is_a_small_picture():
     png = cost_curve_png([0.7, 0.5, float("nan"), 0.2], [0.7, 0.4, 0.3, 0.2, 0.1], "two_layer_model: curve")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 80_000
@@ -334,13 +356,23 @@ def test_cost_curve_png_is_a_small_picture():
 def test_curves_are_drawn_for_the_long_public_cases_only(assignment, expected):
     """The long cases of dnn_app are hidden: shown as public they get a curve; as they are, none,
     even when the student's code returned nothing (the reference's curve would be drawn alone)."""
+
     def report_with(visibility, returned_costs: bool) -> SubmissionReport:
-        report = SubmissionReport(name="s", path="s.ipynb", sha256="0", assignment=assignment.name,
-                                  assignment_version=assignment.version, status="graded")
+        report = SubmissionReport(
+            name="s",
+            path="s.ipynb",
+            sha256="0",
+            assignment=assignment.name,
+            assignment_version=assignment.version,
+            status="graded",
+        )
         for case in assignment.cases():
             costs = [float(c) for c in expected.for_case(case.id).parts["costs"]] if returned_costs else []
-            report.cases.append(CaseVerdict(case.id, case.function, case.description,
-                                            visibility or case.visibility, "failed", series=costs))
+            report.cases.append(
+                CaseVerdict(
+                    case.id, case.function, case.description, visibility or case.visibility, "failed", series=costs
+                )
+            )
         return report
 
     curves = curves_for(report_with("visible", True), expected, assignment)
@@ -363,8 +395,10 @@ def test_outputs_that_are_not_numbers_fit_no_family(assignment, catalogue, expec
     want = expected.for_case(case.id)
     raw, _ = reference_raw(catalogue, case, workdir)
     parameters, costs = raw["returned"]
-    nan = {"returned": ({k: v * np.nan for k, v in parameters.items()}, [c * np.nan for c in costs]),
-           "stdout": raw["stdout"]}
+    nan = {
+        "returned": ({k: v * np.nan for k, v in parameters.items()}, [c * np.nan for c in costs]),
+        "stdout": raw["stdout"],
+    }
     result = kernel_result(nan)
     comparison = compare(case, want, result, assignment)
     notebook = json.loads((assignment.folder / "dnn_app_solution.ipynb").read_text())
@@ -397,8 +431,11 @@ def test_evidence_that_trips_on_odd_code_does_not_hide_the_other_families(assign
     want = expected.for_case(case.id)
     notebook = json.loads((ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_text())
     update = "        parameters = update_parameters(parameters, grads, learning_rate)"
-    source = "".join(notebook["cells"][16]["source"]).replace("if i % 100 == 0 or", "if i % 7 == 0 or").replace(
-        update, f"        if False:\n    {update.replace('learning_rate)', '1' + '0' * 400 + ')')}\n{update}")
+    source = (
+        "".join(notebook["cells"][16]["source"])
+        .replace("if i % 100 == 0 or", "if i % 7 == 0 or")
+        .replace(update, f"        if False:\n    {update.replace('learning_rate)', '1' + '0' * 400 + ')')}\n{update}")
+    )
     result = kernel_result(catalogue.module.family_outputs("cost-every-n", 7, case, workdir))
     comparison = compare(case, want, result, assignment)
     found = said(diagnose(assignment, case, want, result, comparison, CodeCell(16, source)))

@@ -19,22 +19,35 @@ def _rule_breakers(folder):
     solution = edits.solution()
     made = {
         # An extra print inside the loop changes what L_layer_model prints: its print case fails.
-        "extra-print": edits.replace(solution, DEEP, "        cost = compute_cost(AL, Y)\n",
-                                     "        cost = compute_cost(AL, Y)\n        print('debug', i)\n"),
+        "extra-print": edits.replace(
+            solution,
+            DEEP,
+            "        cost = compute_cost(AL, Y)\n",
+            "        cost = compute_cost(AL, Y)\n        print('debug', i)\n",
+        ),
         # An extra cell is ignored by grading: full marks, with a warning.
-        "extra-cell": edits.insert_code_cell(solution, edits.cell_position(solution, TWO) + 1,
-                                             "print('scratch work')\nx = 3"),
+        "extra-cell": edits.insert_code_cell(
+            solution, edits.cell_position(solution, TWO) + 1, "print('scratch work')\nx = 3"
+        ),
         # A renamed parameter: called positionally as the manifest says, so full marks, with a warning.
         "renamed-parameter": edits.replace(
             edits.replace(solution, TWO, "learning_rate = 0.0075, num_iterations", "lr = 0.0075, num_iterations"),
-            TWO, "update_parameters(parameters, grads, learning_rate)", "update_parameters(parameters, grads, lr)"),
+            TWO,
+            "update_parameters(parameters, grads, learning_rate)",
+            "update_parameters(parameters, grads, lr)",
+        ),
         # A notebook variable read inside the function: it does not exist when grading, so two_layer fails.
-        "global-variable": edits.replace(solution, TWO, "parameters = initialize_parameters(n_x, n_h, n_y)",
-                                         "parameters = initialize_parameters(n_x, n_h_global, n_y)"),
+        "global-variable": edits.replace(
+            solution,
+            TWO,
+            "parameters = initialize_parameters(n_x, n_h, n_y)",
+            "parameters = initialize_parameters(n_x, n_h_global, n_y)",
+        ),
     }
     with_global = made["global-variable"]
-    made["global-variable"] = edits.insert_code_cell(with_global, edits.cell_position(with_global, TWO),
-                                                     "n_h_global = 7")
+    made["global-variable"] = edits.insert_code_cell(
+        with_global, edits.cell_position(with_global, TWO), "n_h_global = 7"
+    )
     for name, notebook in made.items():
         edits.write(notebook, folder / f"{name}.ipynb")
 
@@ -55,8 +68,11 @@ def graded(tmp_path_factory):
     out = root / "out"
     run = grade_cli(str(submissions), "--out", str(out), "--workers", "2", cwd=root)
     assert run.returncode == 0, run.stderr
-    results = {folder.name: json.loads((folder / "results.json").read_text())
-               for folder in out.iterdir() if (folder / "results.json").is_file()}
+    results = {
+        folder.name: json.loads((folder / "results.json").read_text())
+        for folder in out.iterdir()
+        if (folder / "results.json").is_file()
+    }
     with Gradebook(out / "gradebook.sqlite") as book:
         rules = {row.name: {f.family for f in row.submission_report().findings} for row in book.rows("dnn_app")}
     return {name: {**value, "rules": rules[name]} for name, value in results.items()}
@@ -81,12 +97,15 @@ def test_the_released_notebook_gets_zero_with_explanations(graded):
         assert test["status"] == "failed" and "NameError" in test["output"], test
 
 
-@pytest.mark.parametrize("name, losing, rule", [
-    ("extra-print", {DEEP}, "extra-print"),
-    ("extra-cell", set(), "extra-cell"),
-    ("renamed-parameter", set(), "changed-parameters"),
-    ("global-variable", {TWO}, "global-variable"),
-])
+@pytest.mark.parametrize(
+    "name, losing, rule",
+    [
+        ("extra-print", {DEEP}, "extra-print"),
+        ("extra-cell", set(), "extra-cell"),
+        ("renamed-parameter", set(), "changed-parameters"),
+        ("global-variable", {TWO}, "global-variable"),
+    ],
+)
 def test_rule_breakers_lose_points_only_where_the_rule_breaks_the_function(graded, name, losing, rule):
     results = graded[name]
     for function, points in ((TWO, 50), (DEEP, 50)):

@@ -44,14 +44,33 @@ def test_a_gradebook_of_the_previous_schema_opens_and_keeps_its_rows(tmp_path):
     report = make_report("alice")
     written = report.to_dict()  # as the version before the records stored it: sentences
     written["problems"] = ["cell 3 raised ValueError: x when run"]
-    written["cases"][0] |= {"messages": ["not run: it timed out"], "notes": None,
-                            "diagnosis": {"mistake": "m", "title": "the m mistake", "explanation": "e", "fix": "f"}}
+    written["cases"][0] |= {
+        "messages": ["not run: it timed out"],
+        "notes": None,
+        "diagnosis": {"mistake": "m", "title": "the m mistake", "explanation": "e", "fix": "f"},
+    }
     for key in ("notes", "isolation"):
         written["cases"][0].pop(key, None) if key == "notes" else written.pop(key)
     old.execute(SCHEMA_1)
-    old.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ("dnn_app", "1", "alice", report.sha256, report.path, "graded", 100.0, 100.0,
-                 json.dumps(report.function_scores), json.dumps(written), 1.0, "t0", "t0", 1))
+    old.execute(
+        "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "dnn_app",
+            "1",
+            "alice",
+            report.sha256,
+            report.path,
+            "graded",
+            100.0,
+            100.0,
+            json.dumps(report.function_scores),
+            json.dumps(written),
+            1.0,
+            "t0",
+            "t0",
+            1,
+        ),
+    )
     old.execute("PRAGMA user_version = 1")
     old.commit()
     old.close()
@@ -134,8 +153,12 @@ def test_two_batches_writing_at_once_do_not_corrupt_the_database(tmp_path):
     path = tmp_path / "gradebook.sqlite"
     count = 80
     script = WRITER.format(root=str(ROOT))
-    writers = [subprocess.Popen([sys.executable, "-c", script, who, str(count), str(path)], cwd=ROOT,
-                                stderr=subprocess.PIPE, text=True) for who in ("first", "second")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, who, str(count), str(path)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for who in ("first", "second")
+    ]
     errors = [w.communicate(timeout=240)[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], errors
     connection = sqlite3.connect(path)
@@ -177,14 +200,19 @@ def test_summary_counts_pass_rates_and_mistakes(tmp_path, assignment):
         view = summary_view(book.rows("dnn_app", assignment.version), assignment)
         write_summary_html(book, tmp_path / "summary.html", assignment)
     rates = {c.id: (c.passed, c.total) for c in view.cases}
-    assert rates == {"two_layer_model/case-0": (3, 3), "two_layer_model/case-1": (2, 3),
-                     "L_layer_model/case-0": (3, 3), "L_layer_model/case-1": (1, 3)}
+    assert rates == {
+        "two_layer_model/case-0": (3, 3),
+        "two_layer_model/case-1": (2, 3),
+        "L_layer_model/case-0": (3, 3),
+        "L_layer_model/case-1": (1, 3),
+    }
     assert (view.graded, view.invalid, view.errors, view.full_marks) == (3, 1, 1, 1)
     assert view.mean == pytest.approx((100 + 75 + 50 + 0) / 4)
     assert sum(b.count for b in view.histogram) == 4
     assert view.histogram[-1].count == 1 and view.histogram[0].count == 1
     assert [(m.id, m.title, m.count, m.functions) for m in view.mistakes] == [
-        ("range-minus-one", "the range-minus-one mistake", 2, ("L_layer_model", "two_layer_model"))]
+        ("range-minus-one", "the range-minus-one mistake", 2, ("L_layer_model", "two_layer_model"))
+    ]
     html = (tmp_path / "summary.html").read_text()
     assert "<script" not in html and 'id="case-pass-rates"' in html
     assert 'data-case="L_layer_model/case-1"' in html and "1 / 3" in html

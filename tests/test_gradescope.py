@@ -30,12 +30,32 @@ pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven fir
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 FORMATS = {"text", "html", "simple_format", "md", "ansi"}
-TOP_KEYS = {"score": (int, float), "execution_time": (int, float), "output": str, "output_format": str,
-            "test_output_format": str, "test_name_format": str, "visibility": str, "stdout_visibility": str,
-            "extra_data": dict, "tests": list, "leaderboard": list}
-TEST_KEYS = {"score": (int, float), "max_score": (int, float), "status": str, "name": str, "name_format": str,
-             "number": str, "output": str, "output_format": str, "tags": list, "visibility": str,
-             "extra_data": dict}
+TOP_KEYS = {
+    "score": (int, float),
+    "execution_time": (int, float),
+    "output": str,
+    "output_format": str,
+    "test_output_format": str,
+    "test_name_format": str,
+    "visibility": str,
+    "stdout_visibility": str,
+    "extra_data": dict,
+    "tests": list,
+    "leaderboard": list,
+}
+TEST_KEYS = {
+    "score": (int, float),
+    "max_score": (int, float),
+    "status": str,
+    "name": str,
+    "name_format": str,
+    "number": str,
+    "output": str,
+    "output_format": str,
+    "tags": list,
+    "visibility": str,
+    "extra_data": dict,
+}
 
 
 def schema_problems(document: dict) -> list[str]:
@@ -71,7 +91,10 @@ def schema_problems(document: dict) -> list[str]:
 
 def test_the_schema_check_is_not_vacuous():
     assert schema_problems({"score": 1, "tests": [{"status": "ok", "visibility": "later"}], "x": 1}) == [
-        "unknown key x", "test status 'ok'", "test visibility 'later'"]
+        "unknown key x",
+        "test status 'ok'",
+        "test visibility 'later'",
+    ]
 
 
 SCENARIOS = ("solution", "blank", "not_a_notebook", "two_notebooks", "no_notebook")
@@ -172,23 +195,36 @@ def without_bubblewrap(gradescope_root, tmp_path_factory):
     venv_before = tree_state(gradescope_root / "venv")
     results, runs = {}, {}
     for scenario in ACCOUNT_SCENARIOS:
-        results[scenario], runs[scenario] = run_autograder(gradescope_root, _files(scenario, notebooks),
-                                                           **NO_BUBBLEWRAP)
+        results[scenario], runs[scenario] = run_autograder(
+            gradescope_root, _files(scenario, notebooks), **NO_BUBBLEWRAP
+        )
         runs[scenario + ":left"] = living_processes(account.uid)
         runs[scenario + ":files"] = os.path.lexists("/tmp/grader-left-behind")
     time.sleep(4)  # the hostile daemon, had it survived, would have rewritten results.json by now
     hostile_after = json.loads((gradescope_root / "results" / "results.json").read_text())
     found = json.loads(report.read_text()) if report.exists() else {}
     shutil.rmtree(report.parent, ignore_errors=True)
-    return {"root": gradescope_root, "results": results, "runs": runs, "account": account, "found": found,
-            "hostile_after": hostile_after, "venv_before": venv_before,
-            "venv_after": tree_state(gradescope_root / "venv")}
+    return {
+        "root": gradescope_root,
+        "results": results,
+        "runs": runs,
+        "account": account,
+        "found": found,
+        "hostile_after": hostile_after,
+        "venv_before": venv_before,
+        "venv_after": tree_state(gradescope_root / "venv"),
+    }
 
 
 def test_the_bundle_holds_setup_run_and_the_instructor_side(tmp_path):
     archive = tmp_path / "autograder.zip"
-    built = subprocess.run([sys.executable, "-m", "grader", "gradescope", "--assignment", str(ASSIGNMENT_DIR),
-                            "--out", str(archive)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    built = subprocess.run(
+        [sys.executable, "-m", "grader", "gradescope", "--assignment", str(ASSIGNMENT_DIR), "--out", str(archive)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert built.returncode == 0, built.stderr
     names = set(zipfile.ZipFile(archive).namelist())
     assert {"setup.sh", "run_autograder", "requirements.txt"} <= names
@@ -214,8 +250,13 @@ def test_setup_makes_the_account_and_locks_the_instructors_side(gradescope_root)
 
 def test_the_grader_runs_from_the_installed_wheel(gradescope_root):
     venv_python = gradescope_root / "venv" / "bin" / "python"
-    where = subprocess.run([str(venv_python), "-c", "import grader; print(grader.__file__)"], cwd="/",
-                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    where = subprocess.run(
+        [str(venv_python), "-c", "import grader; print(grader.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert str(gradescope_root / "venv") in where.stdout
 
 
@@ -292,9 +333,12 @@ def test_without_bubblewrap_nothing_the_kernel_started_outlives_it(without_bubbl
 
 def test_without_bubblewrap_or_the_account_nothing_runs(gradescope_root):
     """Neither isolation: results.json says so, the exit status is 2, and no kernel ran."""
-    document, done = run_autograder(gradescope_root, {"dnn_app.ipynb": (ASSIGNMENT_DIR / "dnn_app_solution.ipynb")
-                                                      .read_bytes()}, GRADER_KERNEL_ACCOUNT="no-such-account",
-                                    **NO_BUBBLEWRAP)
+    document, done = run_autograder(
+        gradescope_root,
+        {"dnn_app.ipynb": (ASSIGNMENT_DIR / "dnn_app_solution.ipynb").read_bytes()},
+        GRADER_KERNEL_ACCOUNT="no-such-account",
+        **NO_BUBBLEWRAP,
+    )
     assert done.returncode == 2 and document["score"] == 0 and document["tests"] == []
     assert "bubblewrap is turned off" in document["output"] and "no-such-account" in document["output"]
     assert schema_problems(document) == []
@@ -306,6 +350,12 @@ def test_the_installed_wheel_registers_the_pytest_plugin(gradescope_root):
     probe = subprocess.run([str(venv_python), "-c", "import pytest"], capture_output=True)
     if probe.returncode != 0:  # pytest is not among the grader's requirements: bring it in for this test
         subprocess.run([str(venv_python), "-m", "pip", "install", "--quiet", "pytest"], check=True, timeout=300)
-    shown = subprocess.run([str(venv_python), "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd="/",
-                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120)
+    shown = subprocess.run(
+        [str(venv_python), "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert "--grade=NOTEBOOK" in shown.stdout, shown.stderr[-2000:]

@@ -21,34 +21,49 @@ TWO = "two_layer_model"
 def test_a_kernel_that_cannot_start_is_the_graders_failure_not_the_students(assignment, tmp_path):
     path = edits.write(edits.solution(), tmp_path / "good.ipynb")
     tiny = assignment.limits.overridden({"memory_mb": 50})
-    report = grade_one(path, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), limits=tiny))
+    report = grade_one(
+        path, assignment, ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox(), limits=tiny)
+    )
     assert report.status == "error"  # so the gradebook grades it again on the next run
     assert any("could not start" in problem for problem in problem_texts(report))
 
 
-def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assignment, tmp_path,
-                                                                            synthetic_data_dir):
+def test_a_whole_notebook_run_that_cannot_finish_still_grades_the_functions(assignment, tmp_path, synthetic_data_dir):
     notebook = edits.solution()
     graded = {edits.cell_position(notebook, name) for name in (TWO, "L_layer_model")}
     setup = edits.position_of(notebook, "from dnn_app_utils_v3 import")
     notebook.cells = [cell for i, cell in enumerate(notebook.cells) if i in graded | {setup}]
     notebook.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
     path = edits.write(notebook, tmp_path / "stuck.ipynb")
-    report = grade_one(path, assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), execute_all=True,
-                                         data_dir=synthetic_data_dir,
-                                         limits=assignment.limits.overridden({"submission_seconds": 45})))
+    report = grade_one(
+        path,
+        assignment,
+        ExpectedValues(assignment),
+        GradeOptions(
+            sandbox=proven_sandbox(),
+            execute_all=True,
+            data_dir=synthetic_data_dir,
+            limits=assignment.limits.overridden({"submission_seconds": 45}),
+        ),
+    )
     assert report.score == pytest.approx(100), problem_texts(report)
     assert any("whole notebook could not be run" in problem for problem in problem_texts(report))
 
 
 def test_spacing_outside_the_regions_is_not_an_edit(assignment):
-    notebook = edits.replace(edits.solution(), TWO, "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
-                             "dA2 = -(np.divide(Y, A2)-np.divide(1 - Y, 1 - A2))")
+    notebook = edits.replace(
+        edits.solution(),
+        TWO,
+        "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
+        "dA2 = -(np.divide(Y, A2)-np.divide(1 - Y, 1 - A2))",
+    )
     assert not by_rule(findings_of(notebook, assignment), "edited-outside-regions")
-    changed = edits.replace(edits.solution(), TWO, "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
-                            "dA2 = + (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))")
+    changed = edits.replace(
+        edits.solution(),
+        TWO,
+        "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
+        "dA2 = + (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2))",
+    )
     assert by_rule(findings_of(changed, assignment), "edited-outside-regions")
 
 
@@ -77,8 +92,10 @@ def test_same_named_files_keep_their_names_whatever_the_order(tmp_path):
         edits.write(edits.solution(), tmp_path / student / "hw.ipynb")
     (tmp_path / "alice" / "notes.txt").write_text("not a notebook")
     forward = [tmp_path / "alice" / "hw.ipynb", tmp_path / "bob" / "hw.ipynb"]
-    names = [{s.source: s.name for s in collect_submissions(order, tmp_path / f"stage{i}")[0]}
-             for i, order in enumerate((forward, forward[::-1]))]
+    names = [
+        {s.source: s.name for s in collect_submissions(order, tmp_path / f"stage{i}")[0]}
+        for i, order in enumerate((forward, forward[::-1]))
+    ]
     assert names[0] == names[1] and sorted(names[0].values()) == ["alice__hw", "bob__hw"]
     _, warnings = collect_submissions([tmp_path / "alice"], tmp_path / "stage-folder")
     assert any("not .ipynb skipped" in warning and "notes.txt" in warning for warning in warnings)

@@ -31,24 +31,24 @@ from tests.fixtures import messages, problem_texts
 # mean_square keeps every input it is given; init_weights's cases raise with them; fit_line's
 # hidden case (x of 8 values) writes them into /tmp and the kernel's folder and ends the kernel, so
 # the next case needs a new one, where apply_params's cell raises with them if they are still there.
-STASH = '''    import builtins
+STASH = """    import builtins
     builtins.__dict__.setdefault("_seen", []).append(np.asarray(x).ravel().tolist())
-'''
-TELL = '''    import builtins
+"""
+TELL = """    import builtins
     raise ValueError(repr(getattr(builtins, "_seen", None)))
-'''
-LEAVE = '''    import builtins, os
+"""
+LEAVE = """    import builtins, os
     if np.size(x) == 8:
         for path in ("/tmp/stash.txt", "stash.txt"):
             with open(path, "w") as handle:
                 handle.write(repr(getattr(builtins, "_seen", None)))
         os._exit(1)
-'''
-FIND = '''import os
+"""
+FIND = """import os
 for _path in ("/tmp/stash.txt", "stash.txt"):
     if os.path.exists(_path):
         raise ValueError(open(_path).read())
-'''
+"""
 
 
 def _stashing_notebook(toy_dir: Path, path: Path) -> Path:
@@ -59,7 +59,7 @@ def _stashing_notebook(toy_dir: Path, path: Path) -> Path:
         if name in body:
             lines = cell.source.split("\n")
             start = next(i for i, line in enumerate(lines) if line.startswith(f"def {name}(")) + 1
-            cell.source = "\n".join(lines[:start + 1] + body[name].rstrip("\n").split("\n") + lines[start + 1:])
+            cell.source = "\n".join(lines[: start + 1] + body[name].rstrip("\n").split("\n") + lines[start + 1 :])
         elif name == "apply_params":
             cell.source = cell.source.replace("\n\ndef apply_params", "\n" + FIND + "\n\ndef apply_params", 1)
     nbformat.write(notebook, path)
@@ -69,8 +69,9 @@ def _stashing_notebook(toy_dir: Path, path: Path) -> Path:
 @pytest.mark.kernel  # the sandbox is proven before this notebook, which keeps hidden inputs, runs
 def test_a_public_case_never_shows_what_a_hidden_case_gave_the_kernel(toy_dir, tmp_path, sandbox):
     toy = load_assignment(toy_dir)
-    report = grade_one(_stashing_notebook(toy_dir, tmp_path / "stash.ipynb"), toy, ExpectedValues(toy),
-                            GradeOptions(sandbox=sandbox))
+    report = grade_one(
+        _stashing_notebook(toy_dir, tmp_path / "stash.ipynb"), toy, ExpectedValues(toy), GradeOptions(sandbox=sandbox)
+    )
     by_id = {verdict.case_id: verdict for verdict in report.cases}
     assert [verdict.case_id for verdict in report.cases] == [case.id for case in toy.cases()]
     public_input = np.random.RandomState(1).randn(10).tolist()  # mean_square/public's recipe
@@ -99,7 +100,7 @@ class _ScriptedSession:
 
     def run(self, code: str, timeout: float) -> CellOutcome:
         if code.startswith("__grader_run__("):
-            request = json.loads(json.loads(code[len("__grader_run__("):-1]))
+            request = json.loads(json.loads(code[len("__grader_run__(") : -1]))
             self.calls.append(request["recipe"])
             if request["recipe"] == self.died_on:
                 return CellOutcome(CellStatus.DIED, 0.1)
@@ -134,14 +135,14 @@ def test_every_public_case_runs_before_any_hidden_one(scripted, tmp_path):
     cases = toy.cases()
     visible = [case.visibility == "visible" for case in cases]
     assert visible != sorted(visible, reverse=True)  # the manifest interleaves them: the order is the grader's
-    ran = [next(c.visibility == "visible" for c in cases if c.recipe == recipe) for recipe in
-           _ScriptedSession.calls]
+    ran = [next(c.visibility == "visible" for c in cases if c.recipe == recipe) for recipe in _ScriptedSession.calls]
     assert ran == sorted(visible, reverse=True)
     assert [verdict.case_id for verdict in report.cases] == [case.id for case in cases]
 
 
-@pytest.mark.parametrize("sandbox, shown", [(None, False), (Sandbox("bwrap", "user", ()), True)],
-                         ids=["not isolated", "sandboxed"])
+@pytest.mark.parametrize(
+    "sandbox, shown", [(None, False), (Sandbox("bwrap", "user", ()), True)], ids=["not isolated", "sandboxed"]
+)
 def test_after_a_hidden_call_a_kernel_that_may_remember_it_is_not_quoted(scripted, tmp_path, sandbox, shown):
     """Without the sandbox, a restarted kernel shares the last one's folder and home, so its load
     errors may carry what a hidden case gave the last one; a sandboxed restart is fresh."""
@@ -153,5 +154,7 @@ def test_after_a_hidden_call_a_kernel_that_may_remember_it_is_not_quoted(scripte
     if shown:
         assert said == ["mean_square: its cell raised ValueError: seed=5 x=[3, 6] when run"]
     else:
-        assert said == ["mean_square: its cell raised ValueError (its message is not shown, since it came after "
-                        "a hidden case ran) when run"]
+        assert said == [
+            "mean_square: its cell raised ValueError (its message is not shown, since it came after "
+            "a hidden case ran) when run"
+        ]

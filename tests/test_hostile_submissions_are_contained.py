@@ -48,10 +48,19 @@ def graded(assignment, sandbox, hostile_batch) -> dict:
     alone = {name: grade_one(path, assignment, expected, options) for name, path in hostile_batch.calm.items()}
     rows = gradebook_rows(hostile_batch.out)
     batch = hostile_batch
-    return {"alone": alone, "reports": {name: row.submission_report() for name, row in rows.items()},
-            "rows": rows, "done": batch.done, "count": batch.count, "bound": batch.bound, "seconds": batch.seconds,
-            "guarded": batch.guarded, "guarded_after": batch.guarded_after, "leftovers": batch.leftovers,
-            "planted": batch.planted}
+    return {
+        "alone": alone,
+        "reports": {name: row.submission_report() for name, row in rows.items()},
+        "rows": rows,
+        "done": batch.done,
+        "count": batch.count,
+        "bound": batch.bound,
+        "seconds": batch.seconds,
+        "guarded": batch.guarded,
+        "guarded_after": batch.guarded_after,
+        "leftovers": batch.leftovers,
+        "planted": batch.planted,
+    }
 
 
 @pytest.mark.parametrize("entry", CORPUS, ids=[entry.name for entry in CORPUS])
@@ -65,7 +74,8 @@ def test_each_report_says_what_happened(graded, entry):
         assert report.function_scores[function] == 0, f"{entry.name}: {function} scored on what it faked\n{text}"
     for function in entry.expect.full:
         assert math.isclose(report.function_scores[function], report.function_points[function]), (
-            f"{entry.name}: {function}, left untouched, lost points\n{text}")
+            f"{entry.name}: {function}, left untouched, lost points\n{text}"
+        )
     assert "Traceback" not in "\n".join(problem_texts(report)), problem_texts(report)
     assert report.isolated is True
     dnn_app = load_assignment(ASSIGNMENT_DIR)

@@ -33,8 +33,7 @@ def corpus(tmp_path):
 def test_links_and_special_files_are_never_followed_or_opened(corpus, tmp_path):
     found, warnings = collect_submissions([corpus["plain"].parent], tmp_path / "staging")
     by_name = {s.name: s for s in found}
-    for name, words in (("link_to_solution", "symbolic link"), ("link_to_fifo", "symbolic link"),
-                        ("fifo", "a FIFO")):
+    for name, words in (("link_to_solution", "symbolic link"), ("link_to_fifo", "symbolic link"), ("fifo", "a FIFO")):
         assert by_name[name].problem and words in by_name[name].problem, name
     assert not any(s.path.resolve() == SOLUTION.resolve() and not s.problem for s in found)
     assert any("linked_folder" in w and "symbolic link" in w for w in warnings)
@@ -69,8 +68,7 @@ def test_a_notebook_nested_too_deeply_is_invalid(corpus):
 
 
 def test_check_says_a_deep_notebook_cannot_be_graded(corpus, capsys):
-    status = cli.main(["check", str(corpus["deep"]), "--assignment",
-                       str(SOLUTION.parent)])
+    status = cli.main(["check", str(corpus["deep"]), "--assignment", str(SOLUTION.parent)])
     out = capsys.readouterr()
     assert status == 2, out
     assert "nested too deeply" in out.out and "Traceback" not in out.out + out.err
@@ -78,8 +76,9 @@ def test_check_says_a_deep_notebook_cannot_be_graded(corpus, capsys):
 
 def test_a_batch_of_hostile_files_finishes_with_a_row_for_each(corpus, tmp_path):
     out = tmp_path / "out"
-    run = grade_cli(str(corpus["plain"].parent), str(corpus["link_to_solution"]), "--out", str(out),
-                    cwd=tmp_path, timeout=240)
+    run = grade_cli(
+        str(corpus["plain"].parent), str(corpus["link_to_solution"]), "--out", str(out), cwd=tmp_path, timeout=240
+    )
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     assert (out / "summary.html").is_file() and (out / "gradebook.csv").is_file()
@@ -150,8 +149,7 @@ def test_the_same_name_from_another_zip_does_not_replace_the_first(tmp_path):
     for name, words in (("alice", "no 'nbformat' field"), ("alice-2", "not valid JSON")):  # each its own reports
         assert words in (out / name / "feedback.md").read_text()
     # Reruns keep every name and skip what did not change, whichever zips are given, from anywhere.
-    both = grade_cli(str(week2.relative_to(tmp_path)), str(week1), "--out", str(out),
-                     cwd=tmp_path, timeout=120)
+    both = grade_cli(str(week2.relative_to(tmp_path)), str(week1), "--out", str(out), cwd=tmp_path, timeout=120)
     assert "graded 0, skipped 2 unchanged" in both.stdout, both.stderr
     assert sorted(_rows(out)) == ["alice", "alice-2"]
 

@@ -52,8 +52,9 @@ def _recording(notebook, path: Path, setup_marker: str) -> bytes:
 
 def _solution_recording(path: Path) -> bytes:
     assignment = load_assignment(ASSIGNMENT_DIR)
-    return _recording(nbformat.read(ASSIGNMENT_DIR / "dnn_app_solution.ipynb", as_version=4), path,
-                      assignment.setup_marker)
+    return _recording(
+        nbformat.read(ASSIGNMENT_DIR / "dnn_app_solution.ipynb", as_version=4), path, assignment.setup_marker
+    )
 
 
 def _grader(root: Path, *argv: str, user=None, **env: str) -> subprocess.CompletedProcess:
@@ -65,8 +66,15 @@ def _grader(root: Path, *argv: str, user=None, **env: str) -> subprocess.Complet
         os.chown(home, user.uid, user.gid)
         environment["HOME"] = str(home)
         who = {"user": user.uid, "group": user.gid, "extra_groups": []}
-    return subprocess.run([str(root / "venv" / "bin" / "grader"), *argv], cwd="/tmp", env=environment,
-                          capture_output=True, text=True, timeout=600, **who)
+    return subprocess.run(
+        [str(root / "venv" / "bin" / "grader"), *argv],
+        cwd="/tmp",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **who,
+    )
 
 
 def _uids(path: Path) -> list[int]:
@@ -76,8 +84,18 @@ def _uids(path: Path) -> list[int]:
 def test_without_bubblewrap_grade_refuses_and_runs_nothing(gradescope_root, shared):
     record = shared / "uids"
     (shared / "mine.ipynb").write_bytes(_solution_recording(record))
-    done = _grader(gradescope_root, "grade", str(shared / "mine.ipynb"), "--assignment", str(ASSIGNMENT_DIR),
-                   "--out", str(shared / "out"), "--quiet", GRADER_KERNEL_ACCOUNT="no-such-account", **NO_BUBBLEWRAP)
+    done = _grader(
+        gradescope_root,
+        "grade",
+        str(shared / "mine.ipynb"),
+        "--assignment",
+        str(ASSIGNMENT_DIR),
+        "--out",
+        str(shared / "out"),
+        "--quiet",
+        GRADER_KERNEL_ACCOUNT="no-such-account",
+        **NO_BUBBLEWRAP,
+    )
     assert done.returncode == 2, done.stderr
     assert "no student code was run, because it cannot be isolated here" in done.stderr
     assert "bubblewrap is turned off (GRADER_BWRAP=none); to fix it, unset GRADER_BWRAP." in done.stderr
@@ -115,13 +133,31 @@ def test_as_the_account_no_kernel_may_read_the_classmates_or_the_reports(gradesc
     shutil.copy(toy / "toy_solution.ipynb", submissions / "alice.ipynb")
     (submissions / "alice.ipynb").chmod(0o644)
     out = shared / "out"
-    done = _grader(gradescope_root, "grade", str(submissions), "--assignment", str(toy), "--out", str(out),
-                   "--quiet", **NO_BUBBLEWRAP)
+    done = _grader(
+        gradescope_root,
+        "grade",
+        str(submissions),
+        "--assignment",
+        str(toy),
+        "--out",
+        str(out),
+        "--quiet",
+        **NO_BUBBLEWRAP,
+    )
     assert done.returncode == 2 and f"chmod -R go-rwx {submissions}" in done.stderr, done.stderr
     assert not out.exists()
     submissions.chmod(0o700)
-    done = _grader(gradescope_root, "grade", str(submissions), "--assignment", str(toy), "--out", str(out),
-                   "--quiet", **NO_BUBBLEWRAP)
+    done = _grader(
+        gradescope_root,
+        "grade",
+        str(submissions),
+        "--assignment",
+        str(toy),
+        "--out",
+        str(out),
+        "--quiet",
+        **NO_BUBBLEWRAP,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "alice" / "results.json").read_text())["score"] > 0
     assert (out.stat().st_mode & 0o777, (out / "gradebook.sqlite").stat().st_mode & 0o777) == (0o700, 0o600)
@@ -133,24 +169,37 @@ def test_the_account_is_killed_from_root_and_held_by_one_grader_at_a_time(grades
     from grader.kernel.account import find_account, hold_account, kill_account, living_processes, release_account
 
     account = find_account("grader-kernel")
-    stopper = ("import os, signal, time\n"
-               "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-               "while True:\n"
-               "    for pid in os.listdir('/proc'):\n"
-               "        if pid.isdigit() and os.stat('/proc/' + pid).st_uid != os.getuid():\n"
-               "            try: os.kill(int(pid), signal.SIGSTOP)\n"
-               "            except OSError: pass\n"
-               "    time.sleep(0.001)\n")
+    stopper = (
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "while True:\n"
+        "    for pid in os.listdir('/proc'):\n"
+        "        if pid.isdigit() and os.stat('/proc/' + pid).st_uid != os.getuid():\n"
+        "            try: os.kill(int(pid), signal.SIGSTOP)\n"
+        "            except OSError: pass\n"
+        "    time.sleep(0.001)\n"
+    )
     python = str(gradescope_root / "venv" / "bin" / "python")
     for _ in range(3):
-        subprocess.Popen([python, "-c", stopper], user=account.uid, group=account.gid, extra_groups=[], cwd="/",
-                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [python, "-c", stopper],
+            user=account.uid,
+            group=account.gid,
+            extra_groups=[],
+            cwd="/",
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     deadline = time.monotonic() + 30
     while len(living_processes(account.uid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert kill_account(account) and living_processes(account.uid) == []
-    other = [sys.executable, "-c", "from grader.kernel.account import find_account, hold_account\n"
-             "hold_account(find_account('grader-kernel'))"]
+    other = [
+        sys.executable,
+        "-c",
+        "from grader.kernel.account import find_account, hold_account\nhold_account(find_account('grader-kernel'))",
+    ]
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     hold_account(account)
     try:
@@ -165,8 +214,18 @@ def test_with_no_sandbox_root_grades_as_an_unprivileged_account_and_every_report
     record = shared / "uids"
     (shared / "mine.ipynb").write_bytes(_solution_recording(record))
     out = shared / "out"
-    done = _grader(gradescope_root, "grade", str(shared / "mine.ipynb"), "--assignment", str(ASSIGNMENT_DIR),
-                   "--out", str(out), "--quiet", "--no-sandbox", **NO_BUBBLEWRAP)
+    done = _grader(
+        gradescope_root,
+        "grade",
+        str(shared / "mine.ipynb"),
+        "--assignment",
+        str(ASSIGNMENT_DIR),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-sandbox",
+        **NO_BUBBLEWRAP,
+    )
     assert done.returncode == 0, done.stderr
     assert "kernels run WITHOUT isolation (--no-sandbox)" in done.stderr
     uids = set(_uids(record))
@@ -186,18 +245,17 @@ def bundle(shared):
     return folder
 
 
-def test_a_students_self_check_without_a_sandbox_runs_as_the_student_and_says_so_once(gradescope_root, shared,
-                                                                                       bundle):
+def test_a_students_self_check_without_a_sandbox_runs_as_the_student_and_says_so_once(gradescope_root, shared, bundle):
     from grader.kernel.account import find_account
 
     student = find_account("grader-kernel")  # any account that is not root stands for the student
     record = shared / "uids"
     assignment = load_assignment(bundle)
     notebook = bundle / "dnn_app.ipynb"
-    notebook.write_bytes(_recording(released_notebook(load_assignment(ASSIGNMENT_DIR)), record,
-                                    assignment.setup_marker))
-    done = _grader(gradescope_root, "check", str(notebook), "--assignment", str(bundle), user=student,
-                   **NO_BUBBLEWRAP)
+    notebook.write_bytes(
+        _recording(released_notebook(load_assignment(ASSIGNMENT_DIR)), record, assignment.setup_marker)
+    )
+    done = _grader(gradescope_root, "check", str(notebook), "--assignment", str(bundle), user=student, **NO_BUBBLEWRAP)
     assert done.returncode == 1, done.stdout + done.stderr  # the blank notebook fails its cases
     assert done.stdout.count("not isolated") == 1, done.stdout
     assert "bubblewrap is turned off" in done.stdout and "0 of 4 public cases passed" in done.stdout
@@ -208,8 +266,9 @@ def test_a_self_check_as_root_without_a_sandbox_refuses(gradescope_root, shared,
     record = shared / "uids"
     assignment = load_assignment(bundle)
     notebook = bundle / "dnn_app.ipynb"
-    notebook.write_bytes(_recording(released_notebook(load_assignment(ASSIGNMENT_DIR)), record,
-                                    assignment.setup_marker))
+    notebook.write_bytes(
+        _recording(released_notebook(load_assignment(ASSIGNMENT_DIR)), record, assignment.setup_marker)
+    )
     done = _grader(gradescope_root, "check", str(notebook), "--assignment", str(bundle), **NO_BUBBLEWRAP)
     assert done.returncode == 2 and "no student code was run" in done.stderr, done.stderr
     assert _uids(record) == []

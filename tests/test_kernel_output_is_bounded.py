@@ -39,8 +39,16 @@ CHUNKINGS = {  # sizes of the successive messages, in characters
 
 
 def _messages(sizes: list[int]) -> list[dict]:
-    return [{"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "cell"},
-             "content": {"name": "stdout", "text": "x" * size}} for size in sizes if size]
+    return [
+        {
+            "msg_type": "stream",
+            "header": {"msg_type": "stream"},
+            "parent_header": {"msg_id": "cell"},
+            "content": {"name": "stdout", "text": "x" * size},
+        }
+        for size in sizes
+        if size
+    ]
 
 
 def _account(sizes: list[int]) -> tuple[bool, int, bool]:
@@ -78,9 +86,9 @@ def test_a_refused_message_can_only_be_a_flood(output_bytes):
 PRINTS = {
     "one message": "print('x' * {total}, end='')",
     "many small messages": "import sys\nfor _ in range({total} // 1000):\n"
-                           "    print('x' * 1000, end=''); sys.stdout.flush()",
+    "    print('x' * 1000, end=''); sys.stdout.flush()",
     "mixed": "import sys\nprint('x' * ({total} // 2), end=''); sys.stdout.flush()\n"
-             "for _ in range({total} // 2000):\n    print('y' * 1000, end='', file=sys.stderr); sys.stderr.flush()",
+    "for _ in range({total} // 2000):\n    print('y' * 1000, end='', file=sys.stderr); sys.stderr.flush()",
     "one message too large to accept": "print('a line\\n' * ({total} * 4), end='')",
 }
 
@@ -116,8 +124,11 @@ def test_the_kernels_own_count_decides_when_output_messages_were_lost():
     """ZeroMQ drops output messages when a busy grader falls behind; the execute reply's count is never lost."""
     client = _BoundedClient(nbformat.v4.new_notebook())
     client.flood_limit = FLOOD
-    client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {
-        "status": "ok", "data": {"text/plain": str(FLOOD + 1)}}}}})
+    client.note_reply(
+        execute_reply={
+            "content": {"user_expressions": {COUNTED: {"status": "ok", "data": {"text/plain": str(FLOOD + 1)}}}}
+        }
+    )
     assert client.flooded
     client.kernel_printed = 0
     client.note_reply(execute_reply={"content": {"user_expressions": {COUNTED: {"status": "error"}}}})
@@ -167,14 +178,19 @@ def test_the_kernels_count_sees_each_write_once_however_write_is_wrapped(session
 # grader falls behind). Only what the kernel's streams pass on, or the error its counter stops
 # the cell with, can show the flood.
 SAYS_NOTHING = "__grader_printed__ = lambda: 0\nimport sys\n"
-LOSES_LARGE = SAYS_NOTHING + f"""_pack = sys.stdout.session.pack
+LOSES_LARGE = (
+    SAYS_NOTHING
+    + f"""_pack = sys.stdout.session.pack
 def _lossy_pack(obj):
     if isinstance(obj, dict) and len(str(obj.get("text", ""))) > {2 * FLOOD}:
         raise MemoryError("too large to serialise")
     return _pack(obj)
 sys.stdout.session.pack = _lossy_pack
 """
-LOSES_ALL = SAYS_NOTHING + """import threading
+)
+LOSES_ALL = (
+    SAYS_NOTHING
+    + """import threading
 done = threading.Event()
 def _drop_all():  # a hook of the I/O thread, where output is sent: None means "not sent"
     sys.stdout.register_hook(lambda msg: None)
@@ -183,8 +199,12 @@ def _drop_all():  # a hook of the I/O thread, where output is sent: None means "
 sys.stdout.pub_thread.schedule(_drop_all)
 assert done.wait(10)
 """
-LOSSES = [(LOSES_LARGE, "small\n", "one message too large to accept"), (LOSES_ALL, "", "many small messages"),
-          (LOSES_ALL, "", "one message")]
+)
+LOSSES = [
+    (LOSES_LARGE, "small\n", "one message too large to accept"),
+    (LOSES_ALL, "", "many small messages"),
+    (LOSES_ALL, "", "one message"),
+]
 
 
 def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
@@ -194,7 +214,10 @@ def test_a_flood_the_kernel_loses_and_does_not_count_is_still_a_flood(tmp_path):
             assert session.run(lossy + "print('small')", timeout=30).stdout == small  # what the simulation loses
             outcome = session.run(PRINTS[how].format(total=FLOOD + 100_000), timeout=60)
             assert (outcome.status, outcome.death, outcome.truncated) == (
-                "died", flood_death(LIMITS.output_bytes), True), how
+                "died",
+                flood_death(LIMITS.output_bytes),
+                True,
+            ), how
     finally:
         session.close()
 
@@ -253,8 +276,10 @@ def test_what_the_kernel_writes_to_its_own_stderr_is_not_kept_on_the_hosts_disk(
     """The kernel process's own stderr (not a cell's output: uncounted) was a temporary file on the
     host, holding all it wrote up to the file-size limit; only its last lines are kept now."""
     before = _largest_open_file()
-    code = ("import os, sys\nfd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
-            "for _ in range(64):\n    os.write(fd, b'x' * 1_000_000)\n")
+    code = (
+        "import os, sys\nfd = getattr(sys.stderr, '_original_stdstream_copy', None) or 2\n"
+        "for _ in range(64):\n    os.write(fd, b'x' * 1_000_000)\n"
+    )
     assert session.run(code, timeout=60).ok
     assert _largest_open_file() <= max(before, 1_000_000)
     assert session.run("print(6 * 7)", timeout=30).stdout == "42\n"

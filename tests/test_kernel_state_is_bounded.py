@@ -19,7 +19,7 @@ from tests.fixtures import proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
-FLOOD = '''
+FLOOD = """
 from comm import create_comm
 from IPython.display import display, update_display
 
@@ -38,7 +38,7 @@ for i in range(150):
 for i in range(50):
     display({"text/plain": "m"}, metadata={"junk": small}, raw=True)
 print("done")
-'''
+"""
 LIMITS = Limits(cpu_seconds=120, memory_mb=2048, processes=64, output_bytes=200_000)
 
 
@@ -59,11 +59,15 @@ def flooded():
             outcome = session.run(FLOOD, 120)
             after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             kept = _kept_characters(session.client)
-            print(f"\npeak RSS of the grading process: {before // 1024} MB before, {after // 1024} MB after "
-                  f"the flood; {kept} characters kept")
-            state = {"widget_state": dict(session.client.widget_state),
-                     "display_ids": dict(session.client._display_id_map),
-                     "comm_objects": dict(session.client.comm_objects)}
+            print(
+                f"\npeak RSS of the grading process: {before // 1024} MB before, {after // 1024} MB after "
+                f"the flood; {kept} characters kept"
+            )
+            state = {
+                "widget_state": dict(session.client.widget_state),
+                "display_ids": dict(session.client._display_id_map),
+                "comm_objects": dict(session.client.comm_objects),
+            }
             yield outcome, kept, state
         finally:
             session.close()
@@ -85,8 +89,11 @@ def test_a_widget_message_nbclient_cannot_read_is_ignored(tmp_path):
     grader took the kernel for dead."""
     session = KernelSession(tmp_path, LIMITS, proven_sandbox())
     try:
-        outcome = session.run('from comm import create_comm\n'
-                              'create_comm(target_name="jupyter.widget", data={"state": {}})\nprint("done")', 60)
+        outcome = session.run(
+            "from comm import create_comm\n"
+            'create_comm(target_name="jupyter.widget", data={"state": {}})\nprint("done")',
+            60,
+        )
         assert outcome.status == "ok" and "done" in outcome.stdout, (outcome.status, outcome.error_value)
     finally:
         session.close()

@@ -60,8 +60,12 @@ def grade_with(path: str, limits: dict) -> dict:
     from grader.judge.expected import ExpectedValues
 
     assignment = load_assignment(ROOT / "assignments" / "dnn_app")
-    report = grade_one(Path(path), assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox(), limits=assignment.limits.overridden(limits)))
+    report = grade_one(
+        Path(path),
+        assignment,
+        ExpectedValues(assignment),
+        GradeOptions(sandbox=proven_sandbox(), limits=assignment.limits.overridden(limits)),
+    )
     return report.to_dict()
 
 
@@ -72,8 +76,13 @@ def batch(tmp_path_factory) -> dict[tuple[str, bool], SubmissionReport]:
     jobs = [(e.name, True) for e in FAMILY_BATCH] + [(e.name, False) for e in NO_BUDGET]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        reports = list(pool.map(grade_with, [str(paths[name]) for name, _ in jobs],
-                                [{} if budget else NO_BUDGET_LIMITS for _, budget in jobs]))
+        reports = list(
+            pool.map(
+                grade_with,
+                [str(paths[name]) for name, _ in jobs],
+                [{} if budget else NO_BUDGET_LIMITS for _, budget in jobs],
+            )
+        )
     return {job: SubmissionReport.from_dict(report) for job, report in zip(jobs, reports, strict=True)}
 
 
@@ -84,8 +93,11 @@ def graded(batch) -> dict[str, SubmissionReport]:
 
 def _named(report: SubmissionReport, entry) -> list:
     accepted = {entry.mistake} | FAMILY_ALIASES.get(entry.mistake, set())
-    return [c for c in report.cases_of(entry.function)
-            if not c.passed and c.diagnosis and said(c).get("mistake") in accepted]
+    return [
+        c
+        for c in report.cases_of(entry.function)
+        if not c.passed and c.diagnosis and said(c).get("mistake") in accepted
+    ]
 
 
 def test_every_family_member_is_named_with_its_evidence(graded):
@@ -94,8 +106,9 @@ def test_every_family_member_is_named_with_its_evidence(graded):
     for entry in FAMILY_ENTRIES:
         report = graded[entry.name]
         assert report.score < report.max_score, f"{entry.name} lost no points"
-        assert named[entry.name], (f"{entry.name}: not named; got "
-                                   f"{[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}")
+        assert named[entry.name], (
+            f"{entry.name}: not named; got {[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}"
+        )
         diagnosis = said(named[entry.name][0])
         assert diagnosis.get("line", "").startswith("cell "), diagnosis
         if diagnosis["mistake"] == entry.mistake:  # a family (not a stored variant) says its evidence
@@ -105,11 +118,19 @@ def test_every_family_member_is_named_with_its_evidence(graded):
 
 
 def test_family_values_are_filled_in(graded):
-    rates = {said(c).get("parameter") for e in FAMILY_ENTRIES if e.mistake == "learning-rate-constant"
-             for c in _named(graded[e.name], e)}
+    rates = {
+        said(c).get("parameter")
+        for e in FAMILY_ENTRIES
+        if e.mistake == "learning-rate-constant"
+        for c in _named(graded[e.name], e)
+    }
     assert rates == {"0.01", "0.05"}
-    every = {said(c).get("parameter") for e in FAMILY_ENTRIES if e.mistake == "cost-every-n"
-             for c in _named(graded[e.name], e)}
+    every = {
+        said(c).get("parameter")
+        for e in FAMILY_ENTRIES
+        if e.mistake == "cost-every-n"
+        for c in _named(graded[e.name], e)
+    }
     assert every == {"50", "10"}
 
 
@@ -125,13 +146,16 @@ def test_static_evidence_the_numbers_do_not_confirm_names_nothing(graded, entry)
 
 def test_every_fitted_member_is_named_with_the_fitted_value(graded):
     named = {e.name: _named(graded[e.name], e) for e in FITTED_ENTRIES}
-    print(f"\nfamily members without static evidence named (fitted, then confirmed): "
-          f"{sum(map(bool, named.values()))}/{len(named)}")
+    print(
+        f"\nfamily members without static evidence named (fitted, then confirmed): "
+        f"{sum(map(bool, named.values()))}/{len(named)}"
+    )
     for entry in FITTED_ENTRIES:
         report = graded[entry.name]
         assert report.score < report.max_score, f"{entry.name} lost no points"
-        assert named[entry.name], (f"{entry.name}: not named; got "
-                                   f"{[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}")
+        assert named[entry.name], (
+            f"{entry.name}: not named; got {[c.diagnosis for c in report.cases_of(entry.function) if not c.passed]}"
+        )
         for verdict in named[entry.name]:
             diagnosis = said(verdict)
             assert diagnosis["mistake"] == entry.mistake and diagnosis["parameter"] == SHOWN[entry.name], diagnosis
@@ -164,8 +188,9 @@ def test_a_correct_cell_that_renames_the_rate_is_not_named(graded):
 def test_an_unconfirmed_fit_names_nothing(graded, entry):
     failing = [c for c in graded[entry.name].cases_of(entry.function) if not c.passed]
     assert failing
-    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILY_IDS for c in failing), \
-        [c.diagnosis for c in failing]
+    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILY_IDS for c in failing), [
+        c.diagnosis for c in failing
+    ]
     assert any(said(c).get("mistake") is None for c in failing)  # the localisation stays
 
 
@@ -188,8 +213,10 @@ def test_the_budget_stops_runs_before_they_start():
     assert DiagnosisBudget.from_limits(Limits(diagnosis_runs=3)).runs == 3
 
 
-@pytest.mark.parametrize("edit, shown", [("np.sum(dZ, keepdims=True)", "axis=None, keepdims=True"),
-                                         ("np.sum(dZ, axis=0)", "axis=0, keepdims=False")])
+@pytest.mark.parametrize(
+    "edit, shown",
+    [("np.sum(dZ, keepdims=True)", "axis=None, keepdims=True"), ("np.sum(dZ, axis=0)", "axis=0, keepdims=False")],
+)
 def test_the_second_assignments_db_sum_family_is_named(tmp_path, edit, shown):
     """dnn_step_by_step: db's sum with an axis/keepdims no stored variant holds is named by its family."""
     import nbformat
@@ -205,8 +232,9 @@ def test_the_second_assignments_db_sum_family_is_named(tmp_path, edit, shown):
     cells[0].source = cells[0].source.replace("np.sum(dZ, axis=1, keepdims=True)", edit)
     nbformat.write(notebook, tmp_path / "student.ipynb")
     assignment = load_assignment(FOLDER)
-    report = grade_one(tmp_path / "student.ipynb", assignment, ExpectedValues(assignment),
-                            GradeOptions(sandbox=proven_sandbox()))
+    report = grade_one(
+        tmp_path / "student.ipynb", assignment, ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox())
+    )
     failing = [c for c in report.cases if c.function == "linear_backward" and not c.passed]
     named = [said(c) for c in failing if c.diagnosis and said(c).get("mistake") == "db-sum"]
     assert named, [c.diagnosis for c in failing]

@@ -48,7 +48,8 @@ def test_a_mistake_loses_points_on_its_function_only(graded, entry):
         else:
             assert report.function_scores[function] == pytest.approx(points), (
                 f"{entry.name} lost points on {function}: "
-                f"{[(c.case_id, messages(c)) for c in report.cases_of(function) if not c.passed]}")
+                f"{[(c.case_id, messages(c)) for c in report.cases_of(function) if not c.passed]}"
+            )
 
 
 @pytest.mark.parametrize("entry", MISTAKE_ENTRIES, ids=lambda e: e.name)
@@ -71,7 +72,8 @@ def test_a_mistake_is_named_and_located(graded, entry):
 def test_a_correct_solution_written_differently_gets_full_marks_and_no_diagnosis(graded, entry):
     report = graded[entry.name]
     assert report.score == pytest.approx(report.max_score), [
-        (c.case_id, messages(c)) for c in report.cases if not c.passed]
+        (c.case_id, messages(c)) for c in report.cases if not c.passed
+    ]
     assert all(c.diagnosis is None for c in report.cases)
 
 

@@ -53,8 +53,12 @@ def checked(tmp_path_factory):
     bundle, _ = build_release(load_assignment(ASSIGNMENT_DIR), tmp_path_factory.mktemp("jupyter") / "bundle", None)
     released = nbformat.read(bundle / "dnn_app.ipynb", as_version=4)
     right, wrong = _notebook(False), _notebook(True)
-    return {"released": released, "right": _run(bundle, right, right), "wrong": _run(bundle, wrong, wrong),
-            "unsaved": _run(bundle, right, wrong)}
+    return {
+        "released": released,
+        "right": _run(bundle, right, right),
+        "wrong": _run(bundle, wrong, wrong),
+        "unsaved": _run(bundle, right, wrong),
+    }
 
 
 def test_the_released_notebook_ends_with_how_to_check(checked):
@@ -81,7 +85,7 @@ def test_a_wrong_function_fails_with_its_first_difference(checked):
     assert "two_layer_model: FAILED" in data["text/plain"]
     assert "L_layer_model: passed" in data["text/plain"]
     html = data["text/html"]
-    assert "<code>two_layer_model</code>: <b style=\"color:#b00\">FAILED</b>" in html
+    assert '<code>two_layer_model</code>: <b style="color:#b00">FAILED</b>' in html
     assert "✗ public test" in html and "differ" in html.lower()
 
 
@@ -93,8 +97,14 @@ def test_cells_run_but_not_saved_are_said(checked):
 
 def _script(code: str, cwd) -> str:
     """What `code` prints run as a plain Python script (no Jupyter, no IPython)."""
-    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

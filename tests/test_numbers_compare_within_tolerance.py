@@ -16,14 +16,20 @@ def test_a_line_splits_into_its_words_and_its_numbers():
     split = split_numbers("  Cost after iteration 119: 0.7029163067110059 ")
     assert split.text == ("Cost after iteration ", ": ", "")
     assert split.numbers == ("119", "0.7029163067110059")
-    assert split_numbers("W1 has shape (4, 10); got -1.5e-05, nan and inf.").numbers == ("4", "10", "-1.5e-05",
-                                                                                         "nan", "inf")
+    assert split_numbers("W1 has shape (4, 10); got -1.5e-05, nan and inf.").numbers == (
+        "4",
+        "10",
+        "-1.5e-05",
+        "nan",
+        "inf",
+    )
     assert split_numbers("nano info W2 2nd").numbers == ()  # names are text
 
 
 def test_floats_compare_within_the_tolerance_and_everything_else_exactly():
-    assert same_line("Cost after iteration 119: 0.7029163067110059", "Cost after iteration 119: 0.702916306711006",
-                     rtol=1e-9, atol=0)
+    assert same_line(
+        "Cost after iteration 119: 0.7029163067110059", "Cost after iteration 119: 0.702916306711006", rtol=1e-9, atol=0
+    )
     assert not same_line("Cost after iteration 119: 0.70291", "Cost after iteration 119: 0.70292", rtol=1e-9, atol=0)
     assert not same_line("Cost after iteration 118: 0.5", "Cost after iteration 119: 0.5", rtol=0.1, atol=0)
     assert not same_line("Cost after iteration 1: 0.5", "Cost after step 1: 0.5", rtol=0.1, atol=0)
@@ -34,15 +40,22 @@ def test_floats_compare_within_the_tolerance_and_everything_else_exactly():
 
 
 def test_an_exception_is_the_same_however_numpy_words_it():
-    old = ["IndexError", "boolean index did not match indexed array along axis 0; size of axis is 4 but size of "
-                         "corresponding boolean axis is 1"]
-    new = ["IndexError", "boolean index did not match indexed array along dimension 0; dimension is 4 but "
-                         "corresponding boolean dimension is 1"]
+    old = [
+        "IndexError",
+        "boolean index did not match indexed array along axis 0; size of axis is 4 but size of "
+        "corresponding boolean axis is 1",
+    ]
+    new = [
+        "IndexError",
+        "boolean index did not match indexed array along dimension 0; dimension is 4 but "
+        "corresponding boolean dimension is 1",
+    ]
     assert same_error(old, new)
     assert not same_error(old, ["IndexError", new[1].replace("is 4", "is 5")])
     assert not same_error(old, ["ValueError", old[1]])
-    assert same_error(["NameError", "name 'parameters' is not defined"],
-                      ["NameError", "name 'parameters' isn't defined"])
+    assert same_error(
+        ["NameError", "name 'parameters' is not defined"], ["NameError", "name 'parameters' isn't defined"]
+    )
     assert not same_error(["NameError", "name 'parameters' is not defined"], ["NameError", "name 'W1' is not defined"])
 
 

@@ -25,7 +25,7 @@ from tests.hostile_corpus import DEEP, TWO, in_body, solution_notebook
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
-PLANT = '''
+PLANT = """
 import json, os, shutil
 import matplotlib.font_manager
 
@@ -56,17 +56,17 @@ except Exception:
     connection, sockets = "", ""
 {plants}
 os._exit(1)
-'''
+"""
 
 PLANTS = {
-    "links_to_folders": '''
+    "links_to_folders": """
 plant(".matplotlib", "{victim_dir}")
 plant(".results", "{victim_dir2}")
 plant(os.environ.get("MPLCONFIGDIR", "/tmp/matplotlib"), "{victim_dir}")
 for entry in os.listdir("."):
     plant(entry, "{victim_dir2}")
-''',
-    "links_to_files": '''
+""",
+    "links_to_files": """
 plant_inside(".matplotlib", font, "{victim_file}")
 plant_inside(os.environ.get("MPLCONFIGDIR", "/tmp/matplotlib"), font, "{victim_file}")
 plant(".kernel-connection.json", "{victim_file2}")
@@ -74,22 +74,26 @@ plant(connection, "{victim_file2}")
 plant(os.path.join(os.path.dirname(connection), "result.npz"), "{victim_file2}")
 for entry in os.listdir(sockets or "."):
     plant(os.path.join(sockets, entry), "{victim_file}")
-''',
-    "links_to_the_gradebook": '''
+""",
+    "links_to_the_gradebook": """
 plant_inside(".matplotlib", font, "/proc/self/cwd/{gradebook}")
 plant(".kernel-connection.json", "/proc/self/cwd/{gradebook}")
 plant_inside(".results", "planted.npz", "/proc/self/cwd/{gradebook}")
 plant(connection, "/proc/self/cwd/{gradebook}")
 plant(os.path.dirname(connection), "/proc/self/cwd")
-''',
+""",
 }
 
 
 def _sentinels(folder: Path) -> dict[str, Path]:
     """Host files and folders a planted link points at: none of them may change."""
     folder.mkdir(mode=0o755)
-    made = {"victim_dir": folder / "victim_dir", "victim_dir2": folder / "victim_dir2",
-            "victim_file": folder / "victim_file.txt", "victim_file2": folder / "victim_file2.txt"}
+    made = {
+        "victim_dir": folder / "victim_dir",
+        "victim_dir2": folder / "victim_dir2",
+        "victim_file": folder / "victim_file.txt",
+        "victim_file2": folder / "victim_file2.txt",
+    }
     for name in ("victim_dir", "victim_dir2"):
         made[name].mkdir(mode=0o750)
         (made[name] / "inside.txt").write_text(f"kept in {name}")
@@ -142,14 +146,24 @@ def batch(tmp_path_factory) -> dict:
     second = grade_cli(str(submissions), "--out", str(out), "--workers", "2", *limits, cwd=out)
     with Gradebook(out / GRADEBOOK_FILE) as book:
         rows_again = {row.name: row for row in book.rows()}
-    return {"first": first, "second": second, "before": before, "after_first": after_first,
-            "after_second": _state(root / "host"), "rows": rows, "rows_again": rows_again}
+    return {
+        "first": first,
+        "second": second,
+        "before": before,
+        "after_first": after_first,
+        "after_second": _state(root / "host"),
+        "rows": rows,
+        "rows_again": rows_again,
+    }
 
 
 def test_no_host_file_or_folder_changed(batch):
     assert batch["first"].returncode == 0, batch["first"].stderr[-3000:]
-    changed = {name: (batch["before"].get(name), state) for name, state in batch["after_first"].items()
-               if batch["before"].get(name) != state}
+    changed = {
+        name: (batch["before"].get(name), state)
+        for name, state in batch["after_first"].items()
+        if batch["before"].get(name) != state
+    }
     assert changed == {} and batch["after_first"].keys() == batch["before"].keys()
     assert batch["after_second"] == batch["before"]
 

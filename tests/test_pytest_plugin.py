@@ -27,9 +27,26 @@ def _plugin_args() -> list[str]:
 
 def run_pytest(folder, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "pytest", *_plugin_args(), "-p", "no:cacheprovider", "-o",
-                           "addopts=", "--rootdir", str(folder), *args], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *_plugin_args(),
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(folder),
+            *args,
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def cases_of(xml_path) -> dict[str, ET.Element]:
@@ -45,8 +62,9 @@ def graded(tmp_path_factory):
     runs = {}
     for name, notebook in (("solution", ASSIGNMENT_DIR / "dnn_app_solution.ipynb"), ("blank", blank)):
         xml = folder / f"{name}.xml"
-        done = run_pytest(folder, "--grade", str(notebook), "--assignment", str(ASSIGNMENT_DIR), "--junitxml",
-                          str(xml), "-q")
+        done = run_pytest(
+            folder, "--grade", str(notebook), "--assignment", str(ASSIGNMENT_DIR), "--junitxml", str(xml), "-q"
+        )
         runs[name] = (done, cases_of(xml))
     return runs
 
@@ -81,9 +99,28 @@ sys.exit(pytest.main(sys.argv[2:]))
 def test_p_with_the_entry_point_registered_loads_the_plugin_once(tmp_path, plugin_args):
     entry_points = "[pytest11]\n" + "".join(f"{name} = {value}\n" for name, value in _declared_entry_points().items())
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", AS_INSTALLED, entry_points, *plugin_args, "-p", "no:cacheprovider",
-                           "-o", "addopts=", "--rootdir", str(tmp_path), "--grade", str(tmp_path / "nowhere.ipynb")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            AS_INSTALLED,
+            entry_points,
+            *plugin_args,
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(tmp_path),
+            "--grade",
+            str(tmp_path / "nowhere.ipynb"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # the plugin ran (its usage error for a missing notebook), and nothing was registered twice
     assert done.returncode == 4 and "no such notebook file" in done.stderr, done.stderr[-2000:]
     assert "already registered" not in done.stderr
@@ -115,8 +152,9 @@ def test_the_blank_notebook_fails_each_item_with_the_feedbacks_text(graded):
     assert all(f is not None for f in failures.values())
     # The same notebook graded in-process (the released one: the course's own code, no sandbox needed):
     assignment = load_assignment(ASSIGNMENT_DIR)
-    report = grade_one(_blank_path(graded), assignment,
-                            ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox()))
+    report = grade_one(
+        _blank_path(graded), assignment, ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox())
+    )
     for verdict in report.cases:
         shown = failures[item_name(verdict)].text or ""
         assert shown.splitlines()[0] == case_text(verdict).splitlines()[0]

@@ -42,8 +42,9 @@ def test_published_numbers_on_the_real_data(real, name):
     published = PUBLISHED[name]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        parameters, costs = training.FAST_FUNCTIONS[name](train_x, train_y, published["dims"],
-                                                           num_iterations=2500, print_cost=True)
+        parameters, costs = training.FAST_FUNCTIONS[name](
+            train_x, train_y, published["dims"], num_iterations=2500, print_cost=True
+        )
     printed = printed_costs(out.getvalue())
     for iteration, value in published["costs"].items():
         assert printed[iteration] == pytest.approx(value, rel=1e-9)
@@ -167,8 +168,13 @@ def test_synthetic_dataset_has_the_real_format_and_is_deterministic(tmp_path, sy
 
 @pytest.mark.slow  # trains both models in a subprocess, no kernel
 def test_both_models_learn_the_synthetic_data(synthetic_data_dir):
-    result = subprocess.run([sys.executable, "-m", "reference", "train", "--data", str(synthetic_data_dir),
-                             "--iterations", "600"], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "reference", "train", "--data", str(synthetic_data_dir), "--iterations", "600"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["model"] for r in rows] == ["two_layer", "L_layer"]
     _, test_y = helpers.load_data(str(synthetic_data_dir))[2:4]
@@ -181,15 +187,21 @@ def test_both_models_learn_the_synthetic_data(synthetic_data_dir):
 
 @pytest.mark.slow  # trains both loops in a subprocess, no kernel
 def test_bench_reports_identical_results_and_a_ratio(synthetic_data_dir):
-    result = subprocess.run([sys.executable, "-m", "reference", "bench", "--data", str(synthetic_data_dir),
-                             "--iterations", "30"], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "reference", "bench", "--data", str(synthetic_data_dir), "--iterations", "30"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     figures = json.loads(result.stdout)
     assert figures["identical_results"] is True
     assert figures["speedup"] > 0 and figures["textbook_seconds"] > 0
 
 
 def test_cli_rejects_a_folder_without_the_data(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "reference", "train", "--data", str(tmp_path)],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "reference", "train", "--data", str(tmp_path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 2 and "python -m reference synth" in result.stderr
     assert "Traceback" not in result.stderr

@@ -51,18 +51,24 @@ def solution_lines():
         if cell.cell_type == "code":
             lines = cell.source.split("\n")
             for start, end in region_spans(lines):
-                found.update(line.strip() for line in lines[start + 1:end]
-                             if line.strip() and not line.strip().startswith("#"))
+                found.update(
+                    line.strip() for line in lines[start + 1 : end] if line.strip() and not line.strip().startswith("#")
+                )
     return found
 
 
 def test_the_bundle_holds_the_notebook_the_manifest_and_the_support_files(assignment, release):
     folder, archive = release
     assert folder.is_dir() and archive == folder.with_name(folder.name + ".zip")
-    expected = {assignment.student_notebook, "assignment.toml", MARKER_FILE, "images/my_image.jpg",
-                PUBLIC_MISTAKES_FILE,
-                *(f"datasets/{name}" for name in DATA_FILES),
-                *(name for name in assignment.support if (ASSIGNMENT_DIR / name).is_file())}
+    expected = {
+        assignment.student_notebook,
+        "assignment.toml",
+        MARKER_FILE,
+        "images/my_image.jpg",
+        PUBLIC_MISTAKES_FILE,
+        *(f"datasets/{name}" for name in DATA_FILES),
+        *(name for name in assignment.support if (ASSIGNMENT_DIR / name).is_file()),
+    }
     assert bundle_files(folder) == expected
     bundle = load_assignment(folder)
     assert bundle.is_bundle and bundle.name == assignment.name
@@ -88,8 +94,9 @@ def test_the_bundle_holds_nothing_secret(assignment, release):
     expected = ExpectedValues(assignment)
     for case in hidden:
         values = expected.for_case(case.id)
-        shown = [float(np.ravel(values.parts["costs"])[0])] + [float(np.ravel(v)[0])
-                                                                 for v in values.parts["parameters"].values()]
+        shown = [float(np.ravel(values.parts["costs"])[0])] + [
+            float(np.ravel(v)[0]) for v in values.parts["parameters"].values()
+        ]
         for value in shown:
             assert repr(value) not in everything and f"{value:.10g}" not in everything, case.id
 
@@ -137,8 +144,9 @@ def test_the_released_notebook_is_the_solution_with_empty_regions(assignment, re
         regions += len(spans)
         assert len(spans) == len(region_spans(original))
         assert all(end == start + 1 for start, end in spans)  # nothing between the markers
-        kept = [line for i, line in enumerate(original)
-                if not any(start < i < end for start, end in region_spans(original))]
+        kept = [
+            line for i, line in enumerate(original) if not any(start < i < end for start, end in region_spans(original))
+        ]
         assert lines == kept  # everything else, hints included, is as in the solution
     assert regions >= 10
     graded = [graded_name(c.source) for c in released.cells if c.cell_type == "code" and graded_name(c.source)]
@@ -197,8 +205,9 @@ def test_the_released_notebook_fails_both_public_tests_with_a_clear_message(assi
     released = nbformat.read(folder / assignment.student_notebook, as_version=4)
     code = [c.source for c in released.cells if c.cell_type == "code"]
     setup = [s for s in code if assignment.setup_marker in s]
-    test_calls = [line.strip() for s in code for line in s.split("\n")
-                  if re.fullmatch(r"\w+_test\(\w+\)", line.strip())]
+    test_calls = [
+        line.strip() for s in code for line in s.split("\n") if re.fullmatch(r"\w+_test\(\w+\)", line.strip())
+    ]
     assert len(test_calls) == 2
     cells = setup[:]
     for function in assignment.functions:
@@ -206,8 +215,9 @@ def test_the_released_notebook_fails_both_public_tests_with_a_clear_message(assi
         cells.append(next(line for line in test_calls if line.startswith(function.name + "_test(")))
     cells.append("print('the kernel is still alive')")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
-    NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        notebook, timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}
+    ).execute()
 
     outputs = {cell.source: cell.outputs for cell in notebook.cells}
     for function in assignment.functions:
@@ -227,7 +237,10 @@ def test_the_marker_file_names_the_release(assignment, release):
     folder, _ = release
     marker = json.loads((folder / MARKER_FILE).read_text())
     assert (marker["assignment"], marker["version"], marker["notebook"]) == (
-        assignment.name, assignment.version, assignment.student_notebook)
+        assignment.name,
+        assignment.version,
+        assignment.student_notebook,
+    )
 
 
 def test_one_scan_pairs_the_markers_and_says_what_does_not_pair(tmp_path):

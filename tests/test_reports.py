@@ -38,10 +38,14 @@ from grader.render.wording import describe
 from tests.fixtures import case_numbers, hidden_secrets, leaks
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
-DIAGNOSIS = Diagnosis(DiagnosisKind.MISTAKE, "hard-coded-rate", "The learning rate is hard-coded",
-                      "The update uses 0.0075 & ignores the learning_rate argument.",
-                      "Pass learning_rate to update_parameters.",
-                      place=Place(30, 57, "parameters = update_parameters(parameters, grads, 0.0075)"))
+DIAGNOSIS = Diagnosis(
+    DiagnosisKind.MISTAKE,
+    "hard-coded-rate",
+    "The learning rate is hard-coded",
+    "The update uses 0.0075 & ignores the learning_rate argument.",
+    "Pass learning_rate to update_parameters.",
+    place=Place(30, 57, "parameters = update_parameters(parameters, grads, 0.0075)"),
+)
 
 
 def _perturbed_stdout(lines: list[str], factor: float) -> str:
@@ -65,23 +69,42 @@ def _answer(case, values: dict, factor: float) -> KernelResult:
 def build_report(assignment, failing: set[str], isolated: bool = False) -> SubmissionReport:
     """A graded report whose `failing` cases are 1% off; the verdicts come from the real compare()."""
     expected = ExpectedValues(assignment)
-    report = SubmissionReport(name="student-07", path="student-07.ipynb", sha256="ab" * 32,
-                              assignment=assignment.name, assignment_version=assignment.version,
-                              status=SubmissionStatus.GRADED,
-                              isolation=Isolation.SANDBOX if isolated else Isolation.NONE, seconds=2.5)
+    report = SubmissionReport(
+        name="student-07",
+        path="student-07.ipynb",
+        sha256="ab" * 32,
+        assignment=assignment.name,
+        assignment_version=assignment.version,
+        status=SubmissionStatus.GRADED,
+        isolation=Isolation.SANDBOX if isolated else Isolation.NONE,
+        seconds=2.5,
+    )
     cases = assignment.cases()
     for graded in assignment.functions:
         own = [c for c in cases if c.function == graded.name]
         for case in own:
             values = expected.for_case(case.id)
             names = graded.returns
-            comparison = compare(case, values, _answer(case, values, 1.01 if case.id in failing else 1.0),
-                                 assignment.tolerance(graded.name, case), names)
+            comparison = compare(
+                case,
+                values,
+                _answer(case, values, 1.01 if case.id in failing else 1.0),
+                assignment.tolerance(graded.name, case),
+                names,
+            )
             share = graded.points / len(own)
-            report.cases.append(CaseVerdict(
-                case_id=case.id, function=case.function, description=case.description,
-                visibility=case.visibility, status=CaseStatus.PASSED if comparison.passed else CaseStatus.FAILED,
-                score=share if comparison.passed else 0.0, max_score=share, differences=comparison.differences))
+            report.cases.append(
+                CaseVerdict(
+                    case_id=case.id,
+                    function=case.function,
+                    description=case.description,
+                    visibility=case.visibility,
+                    status=CaseStatus.PASSED if comparison.passed else CaseStatus.FAILED,
+                    score=share if comparison.passed else 0.0,
+                    max_score=share,
+                    differences=comparison.differences,
+                )
+            )
         report.function_points[graded.name] = graded.points
         report.function_scores[graded.name] = sum(v.score for v in report.cases_of(graded.name))
     report.score = sum(report.function_scores.values())
@@ -97,8 +120,7 @@ def cases(assignment):
 @pytest.fixture(scope="module")
 def failing(cases):
     """Every L_layer_model case and one public two_layer_model case fail."""
-    public_two_layer = next(c.id for c in cases
-                            if c.function == "two_layer_model" and c.visibility == "visible")
+    public_two_layer = next(c.id for c in cases if c.function == "two_layer_model" and c.visibility == "visible")
     return {c.id for c in cases if c.function == "L_layer_model"} | {public_two_layer}
 
 
@@ -113,10 +135,16 @@ def written(assignment, failing, tmp_path_factory):
     public_failure = next(v for v in report.cases if v.visibility == "visible" and not v.passed)
     public_failure.diagnosis = Diagnosis(DiagnosisKind.ADVICE, title="W1 goes wrong first")
     folder = tmp_path_factory.mktemp("reports") / "student-07"
-    other_public = next(v for v in report.cases if v.visibility == "visible" and not v.passed
-                        and v.function != public_failure.function)
-    extras = {"curves": {public_failure.case_id: PNG, hidden_failure.case_id: PNG,
-                         other_public.case_id: 'AAAA"><script>x</script>'}}
+    other_public = next(
+        v for v in report.cases if v.visibility == "visible" and not v.passed and v.function != public_failure.function
+    )
+    extras = {
+        "curves": {
+            public_failure.case_id: PNG,
+            hidden_failure.case_id: PNG,
+            other_public.case_id: 'AAAA"><script>x</script>',
+        }
+    }
     write_submission_reports(report, folder, assignment, extras)
     return report, folder, hidden_failure
 
@@ -196,8 +224,11 @@ class _Page(HTMLParser):
                 self.text_by_id[element_id] += data
 
     def having(self, tag: str | None = None, cls: str | None = None) -> list[dict]:
-        return [a for t, a in self.elements if (tag is None or t == tag)
-                and (cls is None or cls in (a.get("class") or "").split())]
+        return [
+            a
+            for t, a in self.elements
+            if (tag is None or t == tag) and (cls is None or cls in (a.get("class") or "").split())
+        ]
 
 
 def _page(text: str) -> _Page:
@@ -301,10 +332,13 @@ def test_a_hidden_case_shows_no_numeric_error(written):
     differences = compare(SimpleNamespace(compare=["returned"]), expected, answer, Tolerance()).differences
     names = ("parameters", "costs")
     assert [describe(d, False, names) for d in differences] == [
-        "parameters differs from the reference", "costs[0] differs from the reference"]
+        "parameters differs from the reference",
+        "costs[0] differs from the reference",
+    ]
     assert [describe(d, True, names) for d in differences] == [
         "parameters differs: expected 0.641, got 1 at [0, 0] (1 of 4 entries differ)",
-        "costs[0] differs: expected 0.641, got 1 (1 of 2 entries differ)"]
+        "costs[0] differs: expected 0.641, got 1 (1 of 2 entries differ)",
+    ]
     report, folder, _ = written  # hidden cases fail there, 1% off
     for name in ("results.json", "feedback.md", "feedback.html"):
         assert "error up to" not in (folder / name).read_text()
@@ -348,8 +382,15 @@ def outside_code_spans(markdown: str) -> str:
     return "".join(out)
 
 
-HOSTILE_TEXTS = ["![x](http://evil/x.png)", "[a](javascript:alert(1))", "``code`` and ` one", "<img src=x onerror=y>",
-                 "first\n# a heading\n- an item\n\n<b>bold</b>", "`", "www.evil.example and me@evil.example"]
+HOSTILE_TEXTS = [
+    "![x](http://evil/x.png)",
+    "[a](javascript:alert(1))",
+    "``code`` and ` one",
+    "<img src=x onerror=y>",
+    "first\n# a heading\n- an item\n\n<b>bold</b>",
+    "`",
+    "www.evil.example and me@evil.example",
+]
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_TEXTS)
@@ -360,8 +401,9 @@ def test_student_text_in_feedback_markdown_stays_inert(assignment, tmp_path, hos
     report.name = f"name {hostile}"
     verdict = report.cases[0]
     verdict.status, verdict.score, verdict.notes = CaseStatus.FAILED, 0.0, [Text(f"raised ValueError: {hostile}")]
-    verdict.diagnosis = Diagnosis(DiagnosisKind.MISTAKE, "m", f"the function raised {hostile}", hostile, hostile,
-                                  place=Place(3, 4, hostile))
+    verdict.diagnosis = Diagnosis(
+        DiagnosisKind.MISTAKE, "m", f"the function raised {hostile}", hostile, hostile, place=Place(3, 4, hostile)
+    )
     report.problems.append(Text(f"cell 40 raised ValueError: {hostile}"))
     report.findings.append(Finding(FindingRule.TEXT, 31, 2, detail=f"a cell holds {hostile}"))
     write_submission_reports(report, tmp_path, assignment)
@@ -374,8 +416,16 @@ def test_student_text_in_feedback_markdown_stays_inert(assignment, tmp_path, hos
     assert text.count(one_line) >= 3  # the message, the problem and the finding, shown as written
 
 
-ODD_TEXTS = ["lone \ud800 surrogate", "a file name's byte \udce9", "NUL \x00 inside", "bell \x07 and clear \x1b[2J",
-             "RTL \u202eevil\u202c override", "C1 \x85\x9b controls", "tab\tand\r\nCRLF", "long " + "x" * 100_000]
+ODD_TEXTS = [
+    "lone \ud800 surrogate",
+    "a file name's byte \udce9",
+    "NUL \x00 inside",
+    "bell \x07 and clear \x1b[2J",
+    "RTL \u202eevil\u202c override",
+    "C1 \x85\x9b controls",
+    "tab\tand\r\nCRLF",
+    "long " + "x" * 100_000,
+]
 # What no written report may hold: a lone surrogate, a control character but tab and line breaks, an override.
 UNSHOWABLE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -398,8 +448,9 @@ def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_pa
     report.findings.append(Finding(FindingRule.TEXT, 3, 1, detail=" | ".join(ODD_TEXTS[:-1])))
     for verdict in (report.cases[0], next(v for v in report.cases if v.visibility != "visible")):
         verdict.status, verdict.score, verdict.notes = CaseStatus.FAILED, 0.0, [Text(text) for text in ODD_TEXTS]
-        verdict.diagnosis = Diagnosis(DiagnosisKind.MISTAKE, "m", ODD_TEXTS[3], ODD_TEXTS[0], ODD_TEXTS[4],
-                                      place=Place(1, 1, "x"))
+        verdict.diagnosis = Diagnosis(
+            DiagnosisKind.MISTAKE, "m", ODD_TEXTS[3], ODD_TEXTS[0], ODD_TEXTS[4], place=Place(1, 1, "x")
+        )
     folder = tmp_path / "out"
     write_submission_reports(report, folder / "student", assignment)
     with Gradebook(folder / "gradebook.sqlite") as book:
@@ -407,11 +458,19 @@ def test_every_report_survives_any_text_a_student_can_produce(assignment, tmp_pa
         stored = book.rows()[0].submission_report()
         write_gradebook_csv(book, folder / "gradebook.csv", assignment)
         write_summary_html(book, folder / "summary.html", assignment)
-    assert [p.text for p in stored.problems[-len(ODD_TEXTS):-1]] == [
-        "lone \\ud800 surrogate", "a file name's byte \\xe9", *ODD_TEXTS[2:-1]]  # kept as stored, but valid UTF-8
+    assert [p.text for p in stored.problems[-len(ODD_TEXTS) : -1]] == [
+        "lone \\ud800 surrogate",
+        "a file name's byte \\xe9",
+        *ODD_TEXTS[2:-1],
+    ]  # kept as stored, but valid UTF-8
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv"))
     assert [p.relative_to(folder).as_posix() for p in files] == [
-        "gradebook.csv", "student/feedback.html", "student/feedback.md", "student/results.json", "summary.html"]
+        "gradebook.csv",
+        "student/feedback.html",
+        "student/feedback.md",
+        "student/results.json",
+        "summary.html",
+    ]
     texts = {p.name: p.read_bytes().decode("utf-8") for p in files}  # strict: valid UTF-8 or it raises
     assert {name: UNSHOWABLE.findall(text) for name, text in texts.items()} == {name: [] for name in texts}
     assert all(word in texts["feedback.md"] for word in ("\\ud800", "\\x00", "\\x1b[2J", "\\u202e", "x" * 100))
@@ -442,8 +501,15 @@ def test_the_jupyter_check_shows_a_failing_case_without_a_diagnosis(assignment, 
 
 
 # Kinds whose public words name no number of the answer's either.
-HIDDEN_ONLY_WORDS = {Kind.MISSING_KEY, Kind.EXTRA_KEY, Kind.INPUT_CHANGED, Kind.CUT, Kind.NOT_FINITE, Kind.TYPE,
-                     Kind.RAISED}
+HIDDEN_ONLY_WORDS = {
+    Kind.MISSING_KEY,
+    Kind.EXTRA_KEY,
+    Kind.INPUT_CHANGED,
+    Kind.CUT,
+    Kind.NOT_FINITE,
+    Kind.TYPE,
+    Kind.RAISED,
+}
 
 
 @pytest.mark.parametrize("kind", list(Kind))
@@ -452,8 +518,9 @@ def test_a_hidden_case_words_no_number_the_code_chose(kind):
     could have chosen to carry what it read from the hidden inputs (the kernel picked 8017 and 7919)."""
     from grader.model.differences import Difference
 
-    chosen = Difference(kind, path=(1, 0), expected=3, got=8017, what="list", at=(7919, 8017), count=7919,
-                        total=8017, line=7919)
+    chosen = Difference(
+        kind, path=(1, 0), expected=3, got=8017, what="list", at=(7919, 8017), count=7919, total=8017, line=7919
+    )
     hidden = describe(chosen, public=False, names=("parameters", "costs"))
     assert "8017" not in hidden and "7919" not in hidden, hidden
     assert "8017" in describe(chosen, public=True, names=("parameters", "costs")) or kind in HIDDEN_ONLY_WORDS

@@ -34,9 +34,14 @@ from grader.kernel.untrusted import (
     result_from,
 )
 
-RETURNED = {"kind": "tuple", "length": 2, "items": [
-    {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
-    {"kind": "list", "length": 2, "numbers": 1}]}
+RETURNED = {
+    "kind": "tuple",
+    "length": 2,
+    "items": [
+        {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
+        {"kind": "list", "length": 2, "numbers": 1},
+    ],
+}
 GOOD_META = {"error": None, "stdout": "", "stdout_dropped": 0, "cut": [], "returned": RETURNED, "inputs": None}
 
 
@@ -121,8 +126,19 @@ def test_too_many_members_are_refused(tmp_path):
     assert "more than the" in _malformed(tmp_path / "r.npz")
 
 
-@pytest.mark.parametrize("name", ["extra.npy", "meta", "../meta.npy", "input:Z.npy", "parameter:W1.npy",
-                                  "leaf:x.npy", "leaf:5000.npy", "leaf:-1.npy"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "extra.npy",
+        "meta",
+        "../meta.npy",
+        "input:Z.npy",
+        "parameter:W1.npy",
+        "leaf:x.npy",
+        "leaf:5000.npy",
+        "leaf:-1.npy",
+    ],
+)
 def test_unknown_member_names_are_refused(tmp_path, name):
     _archive(tmp_path / "r.npz", [("meta.npy", _npy(np.array(json.dumps(GOOD_META)))), (name, _npy(np.zeros(2)))])
     assert "never writes" in _malformed(tmp_path / "r.npz")
@@ -155,25 +171,65 @@ def test_a_huge_description_is_refused(tmp_path):
     _malformed(tmp_path / "r.npz")
 
 
-@pytest.mark.parametrize("change", [
-    {"error": "boom"}, {"error": {"type": 3, "message": ""}}, {"stdout": None}, {"stdout_dropped": -1},
-    {"cut": "everything"}, {"surprise": 1}, {"returned": None},
-    {"returned": {**RETURNED, "length": "2"}},
-    {"returned": {**RETURNED, "kind": "set"}},
-    {"returned": {**RETURNED, "length": 1}},  # more items than its length
-    {"returned": {"kind": "tuple", "length": 2, "items": [  # a leaf named twice, another never
-        {"kind": "array", "leaf": 0, "dtype": "float64"}, {"kind": "array", "leaf": 0, "dtype": "float64"}]}},
-    {"returned": {"kind": "tuple", "length": 2, "items": [
-        {"kind": "dict", "keys": ["W1", "W1"], "items": [{"kind": "none"}, {"kind": "none"}]},
-        {"kind": "list", "length": 2, "numbers": 1}]}},
-    {"returned": {"kind": "tuple", "length": 2, "items": [
-        {"kind": "number", "leaf": 0, "type": "float"}, {"kind": "list", "length": 2, "numbers": 1}]}},
-    {"returned": {"kind": "tuple", "length": 2, "items": [
-        {"kind": "array", "leaf": 0, "dtype": "float64", "pickle": True},
-        {"kind": "list", "length": 2, "numbers": 1}]}},
-    {"returned": {"kind": "tuple", "length": 2, "items": [
-        {"kind": "array", "leaf": 0, "dtype": "float64"}, {"kind": "bool", "value": "yes"}]}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"error": "boom"},
+        {"error": {"type": 3, "message": ""}},
+        {"stdout": None},
+        {"stdout_dropped": -1},
+        {"cut": "everything"},
+        {"surprise": 1},
+        {"returned": None},
+        {"returned": {**RETURNED, "length": "2"}},
+        {"returned": {**RETURNED, "kind": "set"}},
+        {"returned": {**RETURNED, "length": 1}},  # more items than its length
+        {
+            "returned": {
+                "kind": "tuple",
+                "length": 2,
+                "items": [  # a leaf named twice, another never
+                    {"kind": "array", "leaf": 0, "dtype": "float64"},
+                    {"kind": "array", "leaf": 0, "dtype": "float64"},
+                ],
+            }
+        },
+        {
+            "returned": {
+                "kind": "tuple",
+                "length": 2,
+                "items": [
+                    {"kind": "dict", "keys": ["W1", "W1"], "items": [{"kind": "none"}, {"kind": "none"}]},
+                    {"kind": "list", "length": 2, "numbers": 1},
+                ],
+            }
+        },
+        {
+            "returned": {
+                "kind": "tuple",
+                "length": 2,
+                "items": [{"kind": "number", "leaf": 0, "type": "float"}, {"kind": "list", "length": 2, "numbers": 1}],
+            }
+        },
+        {
+            "returned": {
+                "kind": "tuple",
+                "length": 2,
+                "items": [
+                    {"kind": "array", "leaf": 0, "dtype": "float64", "pickle": True},
+                    {"kind": "list", "length": 2, "numbers": 1},
+                ],
+            }
+        },
+        {
+            "returned": {
+                "kind": "tuple",
+                "length": 2,
+                "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}, {"kind": "bool", "value": "yes"}],
+            }
+        },
+    ],
+)
 def test_description_fields_of_the_wrong_type_are_refused(tmp_path, change):
     _good(tmp_path / "r.npz", meta={**GOOD_META, **change})
     _malformed(tmp_path / "r.npz")
@@ -207,30 +263,64 @@ def test_records_built_in_code_are_validated_too():
 
 
 SECRET = "seed=1234 layers_dims=[7, 3, 1]"
-WANT = {"kind": "tuple", "length": 2, "items": [
-    {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
-    {"kind": "list", "length": 1, "numbers": 1}]}
+WANT = {
+    "kind": "tuple",
+    "length": 2,
+    "items": [
+        {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
+        {"kind": "list", "length": 1, "numbers": 1},
+    ],
+}
 
 
 def _returning(node: dict) -> dict:
     return {**GOOD_META, "returned": node}
 
 
-@pytest.mark.parametrize("meta, compared", [
-    ({"error": {"type": "ValueError", "message": SECRET, "traceback": SECRET, "line": 12}}, ["returned"]),
-    ({"error": {"type": "seed_1234_layers_7_3_1", "message": SECRET}}, ["returned"]),
-    (_returning({"kind": "other", "type": "seed_1234_layers_7_3_1", "why": SECRET}), ["returned"]),
-    (_returning({"kind": "tuple", "length": 2, "items": [
-        {"kind": "dict", "keys": ["W1", "seed_1234"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"},
-                                                                 {"kind": "none"}]},
-        {"kind": "list", "length": 1, "numbers": 1}]}), ["returned"]),
-    (_returning({"kind": "tuple", "length": 2, "items": [
-        {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
-        {"kind": "list", "length": 1, "items": [{"kind": "str", "value": SECRET, "length": len(SECRET)}]}]}),
-     ["returned"]),
-    ({**GOOD_META, "returned": WANT, "stdout": f"{SECRET}\n"}, ["stdout"]),
-    ({**GOOD_META, "returned": WANT, "stdout": f"Cost after iteration 0: 0.5\n{SECRET}\n"}, ["stdout"]),
-])
+@pytest.mark.parametrize(
+    "meta, compared",
+    [
+        ({"error": {"type": "ValueError", "message": SECRET, "traceback": SECRET, "line": 12}}, ["returned"]),
+        ({"error": {"type": "seed_1234_layers_7_3_1", "message": SECRET}}, ["returned"]),
+        (_returning({"kind": "other", "type": "seed_1234_layers_7_3_1", "why": SECRET}), ["returned"]),
+        (
+            _returning(
+                {
+                    "kind": "tuple",
+                    "length": 2,
+                    "items": [
+                        {
+                            "kind": "dict",
+                            "keys": ["W1", "seed_1234"],
+                            "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}, {"kind": "none"}],
+                        },
+                        {"kind": "list", "length": 1, "numbers": 1},
+                    ],
+                }
+            ),
+            ["returned"],
+        ),
+        (
+            _returning(
+                {
+                    "kind": "tuple",
+                    "length": 2,
+                    "items": [
+                        {"kind": "dict", "keys": ["W1"], "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]},
+                        {
+                            "kind": "list",
+                            "length": 1,
+                            "items": [{"kind": "str", "value": SECRET, "length": len(SECRET)}],
+                        },
+                    ],
+                }
+            ),
+            ["returned"],
+        ),
+        ({**GOOD_META, "returned": WANT, "stdout": f"{SECRET}\n"}, ["stdout"]),
+        ({**GOOD_META, "returned": WANT, "stdout": f"Cost after iteration 0: 0.5\n{SECRET}\n"}, ["stdout"]),
+    ],
+)
 def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
     """Exception messages, type names, keys, texts and printed lines come from the code, which saw
     the hidden inputs: a hidden case reports only fixed words and Python's own type names (no number the
@@ -242,8 +332,11 @@ def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
     from grader.render.wording import describe
 
     leaves = {0: np.ones((2, 3)), 1: np.array([0.5])}
-    expected = Expected(result_from(_returning(WANT), dict(leaves)).returned, None,
-                        ("Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"))
+    expected = Expected(
+        result_from(_returning(WANT), dict(leaves)).returned,
+        None,
+        ("Cost after iteration 0: 0.5", "Cost after iteration 100: 0.4"),
+    )
     used = json.dumps(meta.get("returned"))
     result = result_from(meta, {i: v for i, v in leaves.items() if f'"leaf": {i}' in used or f'"numbers": {i}' in used})
     case = SimpleNamespace(compare=compared)
@@ -260,23 +353,40 @@ def test_a_hidden_case_never_shows_what_the_kernel_wrote(meta, compared):
 
 
 def _with_keys(keys: list) -> dict:
-    return {"kind": "tuple", "length": 2, "items": [
-        {"kind": "dict", "keys": keys, "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}]
-         + [{"kind": "none"}] * (len(keys) - 1)}, {"kind": "list", "length": 2, "numbers": 1}]}
+    return {
+        "kind": "tuple",
+        "length": 2,
+        "items": [
+            {
+                "kind": "dict",
+                "keys": keys,
+                "items": [{"kind": "array", "leaf": 0, "dtype": "float64"}] + [{"kind": "none"}] * (len(keys) - 1),
+            },
+            {"kind": "list", "length": 2, "numbers": 1},
+        ],
+    }
 
 
-@pytest.mark.parametrize("change", [
-    {"cut": ["x" * (MAX_PROBLEM_CHARS + 1)]}, {"cut": ["note"] * (MAX_CUT_NOTES + 1)}, {"cut": [3]},
-    {"returned": _with_keys(["k" * (MAX_STRING + 1)])},
-    {"returned": _with_keys([f"k{i}" for i in range(MAX_KEYS + 1)])},
-    {"returned": _with_keys([1])},
-], ids=["long note", "many notes", "note not text", "long key", "many keys", "key not text"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"cut": ["x" * (MAX_PROBLEM_CHARS + 1)]},
+        {"cut": ["note"] * (MAX_CUT_NOTES + 1)},
+        {"cut": [3]},
+        {"returned": _with_keys(["k" * (MAX_STRING + 1)])},
+        {"returned": _with_keys([f"k{i}" for i in range(MAX_KEYS + 1)])},
+        {"returned": _with_keys([1])},
+    ],
+    ids=["long note", "many notes", "note not text", "long key", "many keys", "key not text"],
+)
 def test_lists_of_texts_are_bounded_in_count_and_length(tmp_path, change):
     """Dict keys and the harness's cut notes go through one parser, which keeps both bounds."""
     _good(tmp_path / "r.npz", meta={**GOOD_META, **change})
     assert "is not a list of at most" in _malformed(tmp_path / "r.npz")
-    _good(tmp_path / "ok.npz", meta={**GOOD_META, "cut": ["x" * MAX_PROBLEM_CHARS], "returned": _with_keys(
-        ["k" * MAX_STRING])})
+    _good(
+        tmp_path / "ok.npz",
+        meta={**GOOD_META, "cut": ["x" * MAX_PROBLEM_CHARS], "returned": _with_keys(["k" * MAX_STRING])},
+    )
     assert read_result(tmp_path / "ok.npz", 1000).meta.cut == ("x" * MAX_PROBLEM_CHARS,)
 
 
@@ -293,13 +403,22 @@ def _raising_at(line) -> dict:
     return {**GOOD_META, "error": {"type": "ValueError", "message": "", "line": line}, "returned": None}
 
 
-@pytest.mark.parametrize("meta", [
-    _raising_at(MAX_LINE + 1),
-    {**GOOD_META, "stdout_dropped": MAX_LENGTH + 1},
-    {**GOOD_META, "returned": {**RETURNED, "length": MAX_LENGTH + 1}},
-    {**GOOD_META, "returned": {**RETURNED, "items": [{"kind": "str", "value": "x", "length": MAX_LENGTH + 1},
-                                                     RETURNED["items"][1]]}},
-], ids=["line", "dropped", "list length", "text length"])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        _raising_at(MAX_LINE + 1),
+        {**GOOD_META, "stdout_dropped": MAX_LENGTH + 1},
+        {**GOOD_META, "returned": {**RETURNED, "length": MAX_LENGTH + 1}},
+        {
+            **GOOD_META,
+            "returned": {
+                **RETURNED,
+                "items": [{"kind": "str", "value": "x", "length": MAX_LENGTH + 1}, RETURNED["items"][1]],
+            },
+        },
+    ],
+    ids=["line", "dropped", "list length", "text length"],
+)
 def test_numbers_a_report_shows_are_bounded(tmp_path, meta):
     """A line, a length or a count beyond any the harness sends could carry a hidden input whole (a
     376-digit line did): each is refused, and the case fails as malformed."""
@@ -307,8 +426,9 @@ def test_numbers_a_report_shows_are_bounded(tmp_path, meta):
     assert "is not a count of at most" in _malformed(tmp_path / "r.npz")
 
 
-@pytest.mark.parametrize("shape", [(0, 10**12), (2, 0, 10**12), (1,) * (MAX_DIMENSIONS + 1)],
-                         ids=["empty", "empty dimension", "dimensions"])
+@pytest.mark.parametrize(
+    "shape", [(0, 10**12), (2, 0, 10**12), (1,) * (MAX_DIMENSIONS + 1)], ids=["empty", "empty dimension", "dimensions"]
+)
 def test_a_shape_is_as_bounded_as_the_values(tmp_path, shape):
     """An empty dimension once left the others free: (0, 10**12) holds no value, yet shows 13 digits."""
     _good(tmp_path / "r.npz", **{"leaf:0": np.zeros(shape)})
@@ -322,14 +442,16 @@ def test_numbers_at_their_bounds_are_read(tmp_path):
     assert read_result(tmp_path / "r.npz", 1000).returned.items[0].items[0].values.shape == (0, 1000)
 
 
-@pytest.mark.parametrize("meta, field", [(GOOD_META, '"stdout_dropped": 0'), (_raising_at(0), '"line": 0')],
-                         ids=["count", "line"])
+@pytest.mark.parametrize(
+    "meta, field", [(GOOD_META, '"stdout_dropped": 0'), (_raising_at(0), '"line": 0')], ids=["count", "line"]
+)
 def test_an_integer_too_long_to_convert_fails_the_case_not_the_grader(tmp_path, meta, field):
     """Past 4,300 digits Python refuses to convert an integer (a ValueError from json.loads, which
     made the whole submission an error, graded again on every run): such a description is malformed."""
     np.savez(tmp_path / "r.npz", meta=np.array(json.dumps(meta).replace(field, field[:-1] + "9" * 4400)))
-    assert _malformed(tmp_path / "r.npz") == ("malformed results: the description holds an integer of more than "
-                                              "20 digits")
+    assert _malformed(tmp_path / "r.npz") == (
+        "malformed results: the description holds an integer of more than 20 digits"
+    )
 
 
 def test_anything_that_goes_wrong_while_reading_fails_only_the_case(tmp_path, monkeypatch):
@@ -352,6 +474,8 @@ def test_a_reason_never_quotes_a_number_the_kernel_chose(tmp_path):
     with pytest.raises(UntrustedDataError) as caught:
         read_bytes(tmp_path / "r.bin", 1000, time.monotonic() + 60)
     assert str(caught.value) == "malformed results: the results file is more than the 1000 bytes accepted"
-    _archive(tmp_path / "r.npz", [(f"leaf:{i}.npy", _npy(np.zeros(1))) for i in range(999)] * 2 + [
-        ("meta.npy", _npy(np.zeros(1)))] * 3)
+    _archive(
+        tmp_path / "r.npz",
+        [(f"leaf:{i}.npy", _npy(np.zeros(1))) for i in range(999)] * 2 + [("meta.npy", _npy(np.zeros(1)))] * 3,
+    )
     assert _malformed(tmp_path / "r.npz") == "malformed results: more than the 1001 arrays the harness writes"

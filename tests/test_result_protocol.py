@@ -38,16 +38,23 @@ def test_the_same_value_compares_equal_and_numbers_are_numbers():
     assert _differences(VALUE, as_floats) == []
 
 
-@pytest.mark.parametrize("got, kind, sentence", [
-    (VALUE[:2], Kind.LENGTH, "returned 2 values, expected 5"),
-    (({"W1": np.ones((3, 4))}, *VALUE[1:]), Kind.MISSING_KEY, "the dict at [0] has no key 'db2'"),
-    ((VALUE[0], [0.5, 0.25], *VALUE[2:]), Kind.LENGTH, "[1] is a list of 2, expected 3"),
-    (({**VALUE[0], "W1": np.ones((3, 1))}, *VALUE[1:]), Kind.SHAPE, '[0]["W1"] has shape (3, 1), expected (3, 4)'),
-    ((VALUE[0], [0.5, 0.25, 4], *VALUE[2:]), Kind.VALUES, "[1][2] differs: expected 3, got 4 (1 of 3 entries differ)"),
-    ((*VALUE[:2], "Done", None, True), Kind.EXACT, "[2] is 'Done', expected 'done'"),
-    ((*VALUE[:4], False), Kind.EXACT, "[4] is False, expected True"),
-    ((*VALUE[:3], 0, True), Kind.TYPE, "[3] is a number, expected None"),
-])
+@pytest.mark.parametrize(
+    "got, kind, sentence",
+    [
+        (VALUE[:2], Kind.LENGTH, "returned 2 values, expected 5"),
+        (({"W1": np.ones((3, 4))}, *VALUE[1:]), Kind.MISSING_KEY, "the dict at [0] has no key 'db2'"),
+        ((VALUE[0], [0.5, 0.25], *VALUE[2:]), Kind.LENGTH, "[1] is a list of 2, expected 3"),
+        (({**VALUE[0], "W1": np.ones((3, 1))}, *VALUE[1:]), Kind.SHAPE, '[0]["W1"] has shape (3, 1), expected (3, 4)'),
+        (
+            (VALUE[0], [0.5, 0.25, 4], *VALUE[2:]),
+            Kind.VALUES,
+            "[1][2] differs: expected 3, got 4 (1 of 3 entries differ)",
+        ),
+        ((*VALUE[:2], "Done", None, True), Kind.EXACT, "[2] is 'Done', expected 'done'"),
+        ((*VALUE[:4], False), Kind.EXACT, "[4] is False, expected True"),
+        ((*VALUE[:3], 0, True), Kind.TYPE, "[3] is a number, expected None"),
+    ],
+)
 def test_structure_then_values_each_a_typed_record(got, kind, sentence):
     differences = _differences(VALUE, got)
     assert differences[0].kind == kind
@@ -61,8 +68,9 @@ def test_names_from_the_manifest_read_naturally():
     assert display_path((1,), names) == "costs"
     assert display_path((0, "W1"), ()) == '[0]["W1"]'
     assert display_path(("costs", 2), ()) == '["costs"][2]'
-    differences = _differences(({"W1": np.ones(2)}, [1.0, 2.0]), ({"W1": np.ones(2)}, [1.0, 2.5]),
-                               ("costs", "parameters"), names)
+    differences = _differences(
+        ({"W1": np.ones(2)}, [1.0, 2.0]), ({"W1": np.ones(2)}, [1.0, 2.5]), ("costs", "parameters"), names
+    )
     assert describe(differences[0], True, names) == "costs[1] differs: expected 2, got 2.5 (1 of 2 entries differ)"
     assert describe(differences[0], False, names).startswith("costs[1] differs from the reference")
 
@@ -90,10 +98,21 @@ def test_printed_lines_compare_numbers_within_the_tolerance():
 
 def test_recipes_build_seeded_nested_arguments(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.arange(6.0))
-    recipe = {"seed": 3, "args": {
-        "a": {"normal": [2, 2]}, "p": {"dict": {"W": {"uniform": [1, 3], "low": -1, "high": 1},
-                                               "cache": {"tuple": [{"array": [1, 2]}, {"bernoulli": [4], "p": 0.5}]}}},
-        "f": {"file": "d.npz", "key": "x", "rows": 4}, "n": 7, "l": [1, {"literal": {"normal": 1}}]}}
+    recipe = {
+        "seed": 3,
+        "args": {
+            "a": {"normal": [2, 2]},
+            "p": {
+                "dict": {
+                    "W": {"uniform": [1, 3], "low": -1, "high": 1},
+                    "cache": {"tuple": [{"array": [1, 2]}, {"bernoulli": [4], "p": 0.5}]},
+                }
+            },
+            "f": {"file": "d.npz", "key": "x", "rows": 4},
+            "n": 7,
+            "l": [1, {"literal": {"normal": 1}}],
+        },
+    }
     first, second = __grader_inputs__(recipe, str(tmp_path)), __grader_inputs__(recipe, str(tmp_path))
     assert np.array_equal(first["a"], second["a"]) and first["a"].shape == (2, 2)
     assert isinstance(first["p"]["cache"], tuple) and set(np.unique(first["p"]["cache"][1])) <= {0.0, 1.0}
@@ -112,9 +131,19 @@ def test_a_returned_part_named_stdout_is_kept_apart_from_the_printed_lines():
     entry = expected_entry(structure, dict(enumerate(arrays)), ["loss 0.5"], ("stdout", "total"))
     assert entry.stdout == ("loss 0.5",)
     assert entry.parts == {"stdout": [1.0, 2.0], "total": 3.0}
-    printed = compare(SimpleNamespace(compare=("stdout",)), entry, result_of_value(([1.0, 2.0], 3.0), "loss 0.5\n"),
-                      Tolerance(), ("stdout", "total"))
+    printed = compare(
+        SimpleNamespace(compare=("stdout",)),
+        entry,
+        result_of_value(([1.0, 2.0], 3.0), "loss 0.5\n"),
+        Tolerance(),
+        ("stdout", "total"),
+    )
     assert printed.passed
-    wrong = compare(SimpleNamespace(compare=("stdout",)), entry, result_of_value(([1.0, 2.0], 3.0), "loss 0.7\n"),
-                    Tolerance(), ("stdout", "total"))
+    wrong = compare(
+        SimpleNamespace(compare=("stdout",)),
+        entry,
+        result_of_value(([1.0, 2.0], 3.0), "loss 0.7\n"),
+        Tolerance(),
+        ("stdout", "total"),
+    )
     assert not wrong.passed

@@ -48,7 +48,7 @@ def _run_json(session: KernelSession, code: str, timeout: float = 30) -> dict:
     return json.loads(outcome.stdout.strip().splitlines()[-1])
 
 
-PROBE = '''
+PROBE = """
 import json, os, resource, socket
 paths = {paths!r}
 seen = {{p: os.path.exists(p) for p in paths}}
@@ -70,7 +70,7 @@ print(json.dumps({{
                for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE")}},
     "cwd": os.getcwd(),
 }}))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +83,16 @@ def observed(sandbox, tmp_path_factory):
     home_entries = [Path.home() / name for name in sorted(os.listdir(Path.home()))]
     # The checkout's own path may exist inside, as the empty folder that holds a .venv made in it
     # (whose listing the folders-holding check below pins); its files and folders must not.
-    hidden = [ROOT / "pyproject.toml", ROOT / "reference", ROOT / "grader", ASSIGNMENT_DIR / "cases.py",
-              ASSIGNMENT_DIR / "expected.npz",
-              other, other / "someone_else.ipynb",
-              *[p for p in home_entries if not any(p == r or p in r.parents for r in sandbox.readable)]]
+    hidden = [
+        ROOT / "pyproject.toml",
+        ROOT / "reference",
+        ROOT / "grader",
+        ASSIGNMENT_DIR / "cases.py",
+        ASSIGNMENT_DIR / "expected.npz",
+        other,
+        other / "someone_else.ipynb",
+        *[p for p in home_entries if not any(p == r or p in r.parents for r in sandbox.readable)],
+    ]
     host_tmp = sorted(os.listdir(tempfile.gettempdir()))
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
@@ -96,8 +102,11 @@ def observed(sandbox, tmp_path_factory):
     try:
         session.start()
         bound = [*sandbox.readable, workdir]
-        code = PROBE.format(paths=[str(p) for p in hidden] + [str(workdir)], port=server.getsockname()[1],
-                            ancestors=sorted(_folders_holding(bound)))
+        code = PROBE.format(
+            paths=[str(p) for p in hidden] + [str(workdir)],
+            port=server.getsockname()[1],
+            ancestors=sorted(_folders_holding(bound)),
+        )
         facts = _run_json(session, code)
         facts["workdir"] = str(workdir)
         facts["hidden"] = [str(p) for p in hidden]
@@ -191,15 +200,19 @@ def test_kernel_sees_only_its_own_processes_and_environment(observed):
 
 
 def test_limits_are_in_force_inside(observed):
-    assert observed["limits"] == {"RLIMIT_AS": LIMITS.memory_mb * 1024 * 1024, "RLIMIT_CPU": LIMITS.cpu_seconds,
-                                  "RLIMIT_NPROC": LIMITS.processes, "RLIMIT_FSIZE": LIMITS.file_mb * 1024 * 1024}
+    assert observed["limits"] == {
+        "RLIMIT_AS": LIMITS.memory_mb * 1024 * 1024,
+        "RLIMIT_CPU": LIMITS.cpu_seconds,
+        "RLIMIT_NPROC": LIMITS.processes,
+        "RLIMIT_FSIZE": LIMITS.file_mb * 1024 * 1024,
+    }
 
 
 def test_stopping_the_kernel_leaves_no_process(observed):
     assert observed["left_after_stop"] == []
 
 
-STORM = '''
+STORM = """
 import json, os, time
 children = []
 for _ in range({tries}):
@@ -212,7 +225,7 @@ for _ in range({tries}):
         os._exit(0)
     children.append(pid)
 print(json.dumps({{"started": len(children)}}))
-'''
+"""
 
 
 def test_process_cap_counts_each_kernel_alone(sandbox, tmp_path):
@@ -273,7 +286,10 @@ def test_a_checkout_inside_a_python_installation_is_covered(sandbox, tmp_path):
     hidden = (checkout,)
     mounts = layout([*readable_paths(), tmp_path, venv], hidden)
     assert [(m.path, m.bound) for m in mounts if tmp_path in m.path.parents or m.path == tmp_path] == [
-        (tmp_path, True), (checkout, False), (venv, True)]
+        (tmp_path, True),
+        (checkout, False),
+        (venv, True),
+    ]
     answer, seen = _probe_with(dataclasses.replace(sandbox, mounts=mounts), hidden, venv)
     assert (answer.failure, answer.uid, answer.readable) == ("", 65534, ())
     assert seen.readable == (str(venv / "bin" / "tool"),)

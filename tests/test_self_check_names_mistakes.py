@@ -47,8 +47,10 @@ def _tellable(bundle, entry) -> bool:
     """Some public case of the entry's function holds a stored outcome of its mistake (or of a member
     of its family), so that a failing public case can be told apart."""
     document = json.loads((bundle / PUBLIC_MISTAKES_FILE).read_text())
-    return any(key.split("|")[0].split("=")[0] == entry.mistake and key.split("|")[1].startswith(entry.function + "/")
-               for key in document["outcomes"])
+    return any(
+        key.split("|")[0].split("=")[0] == entry.mistake and key.split("|")[1].startswith(entry.function + "/")
+        for key in document["outcomes"]
+    )
 
 
 def test_the_self_check_names_every_stored_mistake_the_public_cases_tell_apart(bundle, graded):
@@ -63,9 +65,11 @@ def test_the_self_check_names_every_stored_mistake_the_public_cases_tell_apart(b
         if _tellable(bundle, entry) and failing:
             tellable.append(entry.name)
         assert all(c.diagnosis is None for c in report.cases if c.passed)
-    print(f"\nself-check: {len(named)}/{len(ALL)} corpus mistakes named from the bundle "
-          f"({len(tellable)} told apart by the public cases' stored outcomes); not named: "
-          f"{sorted(e.name for e in ALL if e.name not in named)}")
+    print(
+        f"\nself-check: {len(named)}/{len(ALL)} corpus mistakes named from the bundle "
+        f"({len(tellable)} told apart by the public cases' stored outcomes); not named: "
+        f"{sorted(e.name for e in ALL if e.name not in named)}"
+    )
     assert set(tellable) <= set(named), sorted(set(tellable) - set(named))
     assert len(named) >= 8
 

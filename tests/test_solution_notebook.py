@@ -25,8 +25,9 @@ def execute_solution(tmp_path, data_dir, monkeypatch, iterations: int = 2500) ->
         cell.source = cell.source.replace(TRAINING, f"num_iterations = {iterations}")
     monkeypatch.setenv("DNN_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MPLBACKEND", "agg")
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
     texts = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
@@ -48,8 +49,10 @@ def test_solution_notebook_prints_the_published_numbers(tmp_path, real_data_dir,
     assert costs[2499] == pytest.approx(0.08843994344170202, rel=1e-9)
     assert printed(text, "Cost after iteration 2499: 0.04421498215868956")
     accuracies = [line for line in text.splitlines() if line.startswith("Accuracy: ")]
-    assert printed_lines(accuracies[:4], ["Accuracy: 0.9999999999999998", "Accuracy: 0.72",
-                                          "Accuracy: 0.9856459330143539", "Accuracy: 0.8"])
+    assert printed_lines(
+        accuracies[:4],
+        ["Accuracy: 0.9999999999999998", "Accuracy: 0.72", "Accuracy: 0.9856459330143539", "Accuracy: 0.8"],
+    )
     assert "your L-layer model predicts a" in text
 
 

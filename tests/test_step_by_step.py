@@ -33,10 +33,12 @@ pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven fir
 ROOT = Path(__file__).resolve().parent.parent
 OTHER = ROOT / "assignments" / "dnn_app" / "dnn_app_solution.ipynb"
 # Which graded functions call which (the notebook's own calls): a mistake may cost points there too.
-CALLERS = {"linear_forward": {"linear_activation_forward", "L_model_forward"},
-           "linear_activation_forward": {"L_model_forward"},
-           "linear_backward": {"linear_activation_backward", "L_model_backward"},
-           "linear_activation_backward": {"L_model_backward"}}
+CALLERS = {
+    "linear_forward": {"linear_activation_forward", "L_model_forward"},
+    "linear_activation_forward": {"L_model_forward"},
+    "linear_backward": {"linear_activation_backward", "L_model_backward"},
+    "linear_activation_backward": {"L_model_backward"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +57,24 @@ def graded(tmp_path_factory, bundle) -> tuple[dict, Path]:
     shutil.copy(bundle / "dnn_step_by_step.ipynb", batch / "released.ipynb")
     shutil.copy(OTHER, batch / "other_assignment.ipynb")
     out = batch.parent / (batch.name + "-out")
-    done = subprocess.run([sys.executable, "-m", "grader", "grade", "--assignment", str(FOLDER), "--out", str(out),
-                           "--quiet", str(batch)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            "--assignment",
+            str(FOLDER),
+            "--out",
+            str(out),
+            "--quiet",
+            str(batch),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode in (0, 1), done.stderr
     with Gradebook(out / "gradebook.sqlite") as book:
         return {row.name: row.submission_report() for row in book.rows()}, out
@@ -91,8 +109,9 @@ def test_a_mistake_costs_points_where_it_is_and_is_named(graded, entry):
     assert entry.function in lost
     assert lost <= {entry.function} | CALLERS.get(entry.function, set()), lost
     own = [c for c in report.cases if c.function == entry.function and not c.passed]
-    assert any(c.diagnosis and said(c).get("mistake") == entry.mistake for c in own), \
-        [(c.case_id, c.diagnosis) for c in own]
+    assert any(c.diagnosis and said(c).get("mistake") == entry.mistake for c in own), [
+        (c.case_id, c.diagnosis) for c in own
+    ]
     title = load_catalogue(load_assignment(FOLDER)).mistakes[entry.mistake]["title"]
     assert title in (out / entry.mistake / "feedback.md").read_text().replace("\\", "")  # markdown escapes
 
@@ -101,8 +120,10 @@ def test_a_function_whose_callee_fails_says_to_fix_the_callee_first(graded):
     report = graded[0]["forward-without-bias"]
     dependent = [c for c in report.cases if c.function == "linear_activation_forward"]
     assert dependent and all(not c.passed for c in dependent)
-    assert all(said(c)["title"] == "linear_activation_forward calls linear_forward, which fails its own cases"
-               for c in dependent), [c.diagnosis for c in dependent]
+    assert all(
+        said(c)["title"] == "linear_activation_forward calls linear_forward, which fails its own cases"
+        for c in dependent
+    ), [c.diagnosis for c in dependent]
     # The solution has no failing callee, and a calls entry naming no graded function is refused.
     assert not any(c.diagnosis for c in graded[0]["solution"].cases)
 
@@ -141,8 +162,9 @@ def test_labels_that_are_not_texts_are_refused(tmp_path):
     folder = tmp_path / "sbs"
     shutil.copytree(FOLDER, folder)
     manifest = folder / "assignment.toml"
-    manifest.write_text(manifest.read_text().replace('labels = { "cache[0]" = "A, the input"',
-                                                     'labels = { "cache[0]" = 3', 1))
+    manifest.write_text(
+        manifest.read_text().replace('labels = { "cache[0]" = "A, the input"', 'labels = { "cache[0]" = 3', 1)
+    )
     with pytest.raises(AssignmentError, match="the labels of 'linear_forward' must be a table of texts"):
         load_assignment(folder)
 
@@ -185,8 +207,11 @@ def test_exact_shapes_tells_a_number_from_a_one_value_array():
 def test_a_variant_that_changes_its_inputs_is_stored_so(tmp_path):
     outcome = {"signature": "returned=n", "leaves": {}, "stdout": [], "inputs_changed": True}
     path = tmp_path / "variants.npz"
-    save_variant_values(path, stored_variant_table(("m", "case/1"), outcome)
-                        | stored_variant_table(("k", "case/1"), {**outcome, "inputs_changed": False}))
+    save_variant_values(
+        path,
+        stored_variant_table(("m", "case/1"), outcome)
+        | stored_variant_table(("k", "case/1"), {**outcome, "inputs_changed": False}),
+    )
     stored = read_variant_values(path)["case/1"]
     assert stored["m"]["inputs_changed"] is True and stored["k"]["inputs_changed"] is False
 

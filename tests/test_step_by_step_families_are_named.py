@@ -55,9 +55,24 @@ def graded(tmp_path_factory) -> dict[str, SubmissionReport]:
     batch = tmp_path_factory.mktemp("sbs-families")
     write_families(batch)
     out = batch.parent / (batch.name + "-out")
-    done = subprocess.run([sys.executable, "-m", "grader", "grade", "--assignment", str(FOLDER), "--out", str(out),
-                           "--quiet", str(batch)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            "--assignment",
+            str(FOLDER),
+            "--out",
+            str(out),
+            "--quiet",
+            str(batch),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode in (0, 1), done.stderr
     with Gradebook(out / "gradebook.sqlite") as book:
         return {row.name: row.submission_report() for row in book.rows()}
@@ -65,14 +80,19 @@ def graded(tmp_path_factory) -> dict[str, SubmissionReport]:
 
 def _named(report: SubmissionReport, member: Member) -> list[dict]:
     """The diagnoses of the member's failing cases that name its family (with any value)."""
-    return [said(c) for c in report.cases_of(member.function)
-            if not c.passed and c.diagnosis and said(c).get("mistake") == member.family]
+    return [
+        said(c)
+        for c in report.cases_of(member.function)
+        if not c.passed and c.diagnosis and said(c).get("mistake") == member.family
+    ]
 
 
 def test_every_member_is_named_with_its_value_and_its_line(graded):
     named = {m.name: _named(graded[m.name], m) for m in MEMBERS}
-    print(f"\nstep-by-step family members named in the instructor's report: "
-          f"{sum(map(bool, named.values()))}/{len(MEMBERS)}")
+    print(
+        f"\nstep-by-step family members named in the instructor's report: "
+        f"{sum(map(bool, named.values()))}/{len(MEMBERS)}"
+    )
     for member in MEMBERS:
         report = graded[member.name]
         assert report.score < report.max_score, f"{member.name} lost no points"
@@ -98,11 +118,13 @@ def test_evidence_the_numbers_do_not_confirm_names_no_family(graded):
     report = graded[UNCONFIRMED.name]
     failing = [c for c in report.cases_of("compute_cost") if not c.passed]
     assert failing
-    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILIES for c in failing), \
-        [c.diagnosis for c in failing]
+    assert all(c.diagnosis is not None and said(c).get("mistake") not in FAMILIES for c in failing), [
+        c.diagnosis for c in failing
+    ]
 
 
 # --- the self-check: the same members against one release bundle ------------------------------------
+
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
@@ -123,12 +145,16 @@ def test_the_self_check_names_every_member_the_public_cases_tell_apart(bundle, t
         ids = {str(said(c).get("mistake")).split("=")[0] for c in failing if c.diagnosis}
         if ids & accepted:
             named.append(member.name)
-        stored = any(key.split("|")[0].split("=")[0] in accepted and key.split("|")[1].startswith(member.function + "/")
-                     for key in outcomes)
+        stored = any(
+            key.split("|")[0].split("=")[0] in accepted and key.split("|")[1].startswith(member.function + "/")
+            for key in outcomes
+        )
         if failing and stored:
             tellable.append(member.name)
-    print(f"\nself-check: {len(named)}/{len(MEMBERS)} step-by-step family members named from the bundle "
-          f"({len(tellable)} told apart by the public cases)")
+    print(
+        f"\nself-check: {len(named)}/{len(MEMBERS)} step-by-step family members named from the bundle "
+        f"({len(tellable)} told apart by the public cases)"
+    )
     assert set(tellable) <= set(named), sorted(set(tellable) - set(named))
     assert len(named) >= len(FAMILIES)
 
@@ -148,11 +174,15 @@ def test_check_prints_the_likely_transpose_mistake(bundle, tmp_path, capsys):
 # --- the evidence read from a cell, exactly -----------------------------------------------------------
 
 FORWARD = "def linear_forward(A, W, b):\n    Z = {}\n    return Z, (A, W, b)\n"
-BACKWARD = ("def linear_backward(dZ, cache):\n    A_prev, W, b = cache\n    m = A_prev.shape[1]\n    dW = {}\n"
-            "    db = np.sum(dZ, axis=1, keepdims=True) / m\n    dA_prev = {}\n    return dA_prev, dW, db\n")
+BACKWARD = (
+    "def linear_backward(dZ, cache):\n    A_prev, W, b = cache\n    m = A_prev.shape[1]\n    dW = {}\n"
+    "    db = np.sum(dZ, axis=1, keepdims=True) / m\n    dA_prev = {}\n    return dA_prev, dW, db\n"
+)
 COST_CELL = "def compute_cost(AL, Y):\n    m = Y.shape[1]\n    cost = {}\n{}    return cost\n"
-LOOP = ("def L_model_backward(AL, Y, caches):\n    L = len(caches)\n    current_cache = caches[L - 1]\n"
-        "    for layer in reversed(range(L - 1)):\n        current_cache = caches[{}]\n    return {{}}\n")
+LOOP = (
+    "def L_model_backward(AL, Y, caches):\n    L = len(caches)\n    current_cache = caches[L - 1]\n"
+    "    for layer in reversed(range(L - 1)):\n        current_cache = caches[{}]\n    return {{}}\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -162,32 +192,47 @@ def catalogue():
     return load_catalogue(load_assignment(FOLDER)).module
 
 
-@pytest.mark.parametrize("family, function, source, found", [
-    ("transpose", "linear_forward", FORWARD.format("np.dot(W, A) + b"), None),
-    ("transpose", "linear_forward", FORWARD.format("W @ A + b"), None),
-    ("transpose", "linear_forward", FORWARD.format("W.dot(A) + b"), None),
-    ("transpose", "linear_forward", FORWARD.format("np.dot(A.T, W.T).T + b"), None),  # transposed as a whole
-    ("transpose", "linear_forward", FORWARD.format("np.transpose(W).dot(A) + b"), (2, ("Z", "dot", "W.T", "A"))),
-    ("transpose", "linear_forward", FORWARD.format("np.matmul(A, W) + b"), (2, ("Z", "matmul", "A", "W"))),
-    ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, A_prev.T) / m", "np.dot(W.T, dZ)"), None),
-    ("transpose", "linear_backward", BACKWARD.format("np.dot(A_prev, dZ.T) / m", "np.dot(W.T, dZ)"),
-     (4, ("dW", "dot", "A_prev", "dZ.T"))),
-    ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, A_prev.T) / m", "dZ.T @ W"),
-     (6, ("dA_prev", "matmul", "dZ.T", "W"))),
-    ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, Aprev_T) / m", "np.dot(W.T, dZ)"), None),
-    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}) / m", ""), None),
-    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=1, keepdims=True) / m", SQUEEZE), None),
-    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, 0, keepdims=True) / m", SQUEEZE),
-     (3, (0, True, True))),
-    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=-2) / m", ""), (3, (-2, False, False))),
-    ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=k) / m", ""), None),  # not a literal
-    ("cache-layer", "L_model_backward", LOOP.format("layer"), None),
-    ("cache-layer", "L_model_backward", LOOP.format("layer+2"), (5, ("l", 2))),
-    ("cache-layer", "L_model_backward", LOOP.format("L - 2"), (5, ("L", -2))),
-    ("cache-layer", "L_model_backward", LOOP.format("0"), (5, ("", 0))),
-    ("cache-layer", "L_model_backward", LOOP.format("len(caches) - 1"), None),  # not read
-    ("cache-layer", "L_model_backward", LOOP.format("layer") + "def broken(:\n", None),  # does not parse
-])
+@pytest.mark.parametrize(
+    "family, function, source, found",
+    [
+        ("transpose", "linear_forward", FORWARD.format("np.dot(W, A) + b"), None),
+        ("transpose", "linear_forward", FORWARD.format("W @ A + b"), None),
+        ("transpose", "linear_forward", FORWARD.format("W.dot(A) + b"), None),
+        ("transpose", "linear_forward", FORWARD.format("np.dot(A.T, W.T).T + b"), None),  # transposed as a whole
+        ("transpose", "linear_forward", FORWARD.format("np.transpose(W).dot(A) + b"), (2, ("Z", "dot", "W.T", "A"))),
+        ("transpose", "linear_forward", FORWARD.format("np.matmul(A, W) + b"), (2, ("Z", "matmul", "A", "W"))),
+        ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, A_prev.T) / m", "np.dot(W.T, dZ)"), None),
+        (
+            "transpose",
+            "linear_backward",
+            BACKWARD.format("np.dot(A_prev, dZ.T) / m", "np.dot(W.T, dZ)"),
+            (4, ("dW", "dot", "A_prev", "dZ.T")),
+        ),
+        (
+            "transpose",
+            "linear_backward",
+            BACKWARD.format("np.dot(dZ, A_prev.T) / m", "dZ.T @ W"),
+            (6, ("dA_prev", "matmul", "dZ.T", "W")),
+        ),
+        ("transpose", "linear_backward", BACKWARD.format("np.dot(dZ, Aprev_T) / m", "np.dot(W.T, dZ)"), None),
+        ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}) / m", ""), None),
+        ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=1, keepdims=True) / m", SQUEEZE), None),
+        (
+            "cost-sum",
+            "compute_cost",
+            COST_CELL.format(f"-np.sum({LOSS}, 0, keepdims=True) / m", SQUEEZE),
+            (3, (0, True, True)),
+        ),
+        ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=-2) / m", ""), (3, (-2, False, False))),
+        ("cost-sum", "compute_cost", COST_CELL.format(f"-np.sum({LOSS}, axis=k) / m", ""), None),  # not a literal
+        ("cache-layer", "L_model_backward", LOOP.format("layer"), None),
+        ("cache-layer", "L_model_backward", LOOP.format("layer+2"), (5, ("l", 2))),
+        ("cache-layer", "L_model_backward", LOOP.format("L - 2"), (5, ("L", -2))),
+        ("cache-layer", "L_model_backward", LOOP.format("0"), (5, ("", 0))),
+        ("cache-layer", "L_model_backward", LOOP.format("len(caches) - 1"), None),  # not read
+        ("cache-layer", "L_model_backward", LOOP.format("layer") + "def broken(:\n", None),  # does not parse
+    ],
+)
 def test_the_evidence_is_read_from_the_cell(catalogue, family, function, source, found):
     evidence = next(f for f in catalogue.FAMILIES if f["id"] == family)["evidence"]
     assert evidence(source, function) == found

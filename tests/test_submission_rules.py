@@ -26,13 +26,21 @@ def test_the_solution_breaks_no_rule(assignment):
 
 def test_a_correct_solution_written_differently_breaks_no_rule(assignment):
     notebook = edits.solution()
-    notebook = edits.replace(notebook, TWO, "    parameters = initialize_parameters(n_x, n_h, n_y)\n",
-                             "    # my own way\n    sizes = (n_x, n_h, n_y)\n"
-                             "    parameters = initialize_parameters(*sizes)\n")
-    notebook = edits.replace(notebook, TWO, "A1, cache1 = linear_activation_forward(X, W1, b1, 'relu')",
-                             "A1, cache1 = linear_activation_forward(X, W1, b1, activation=\"relu\")")
-    notebook = edits.replace(notebook, DEEP, "        cost = compute_cost(AL, Y)",
-                             "        cost = compute_cost(AL, Y)   # cross-entropy\n\n")
+    notebook = edits.replace(
+        notebook,
+        TWO,
+        "    parameters = initialize_parameters(n_x, n_h, n_y)\n",
+        "    # my own way\n    sizes = (n_x, n_h, n_y)\n    parameters = initialize_parameters(*sizes)\n",
+    )
+    notebook = edits.replace(
+        notebook,
+        TWO,
+        "A1, cache1 = linear_activation_forward(X, W1, b1, 'relu')",
+        'A1, cache1 = linear_activation_forward(X, W1, b1, activation="relu")',
+    )
+    notebook = edits.replace(
+        notebook, DEEP, "        cost = compute_cost(AL, Y)", "        cost = compute_cost(AL, Y)   # cross-entropy\n\n"
+    )
     # Blank lines, trailing spaces and comments outside the regions are not edits that matter.
     notebook = edits.replace(notebook, DEEP, "    costs = []", "    costs = []   \n\n    # I read this line")
     # An edited ungraded cell is still the released cell, not an extra one.
@@ -48,12 +56,17 @@ def test_the_released_notebook_differs_from_itself_in_nothing(assignment):
 
 
 def test_an_extra_print_in_a_graded_function(assignment):
-    notebook = edits.replace(edits.solution(), DEEP, "        grads = L_model_backward(AL, Y, caches)\n",
-                             "        grads = L_model_backward(AL, Y, caches)\n        print(grads.keys())\n")
+    notebook = edits.replace(
+        edits.solution(),
+        DEEP,
+        "        grads = L_model_backward(AL, Y, caches)\n",
+        "        grads = L_model_backward(AL, Y, caches)\n        print(grads.keys())\n",
+    )
     index = edits.cell_position(notebook, DEEP)
     findings = findings_of(notebook, assignment)
     assert [(f.family, f.cell, f.line) for f in findings] == [
-        ("extra-print", index + 1, edits.line_of(notebook, index, "print(grads.keys())"))]
+        ("extra-print", index + 1, edits.line_of(notebook, index, "print(grads.keys())"))
+    ]
     assert "print(grads.keys())" in message(findings[0]) and "Remove it" in message(findings[0])
 
 
@@ -84,12 +97,18 @@ def test_a_copy_of_a_graded_cell_is_an_extra_cell(assignment):
     assert "only the last one is graded" in message(findings[0])
 
 
-@pytest.mark.parametrize("old, new, says", [
-    ("def two_layer_model(X, Y, layers_dims,", "def two_layer_model(X, Y, dims,", "(X, Y, layers_dims"),
-    ("learning_rate = 0.0075, num_iterations = 3000", "learning_rate = 0.01, num_iterations = 3000",
-     "the default of learning_rate is 0.01 where the released notebook has 0.0075"),
-    ("print_cost=False):", "print_cost=False, verbose=True):", "print_cost, verbose)"),
-])
+@pytest.mark.parametrize(
+    "old, new, says",
+    [
+        ("def two_layer_model(X, Y, layers_dims,", "def two_layer_model(X, Y, dims,", "(X, Y, layers_dims"),
+        (
+            "learning_rate = 0.0075, num_iterations = 3000",
+            "learning_rate = 0.01, num_iterations = 3000",
+            "the default of learning_rate is 0.01 where the released notebook has 0.0075",
+        ),
+        ("print_cost=False):", "print_cost=False, verbose=True):", "print_cost, verbose)"),
+    ],
+)
 def test_changed_function_parameters(assignment, old, new, says):
     notebook = edits.replace(edits.solution(), TWO, old, new)
     index = edits.cell_position(notebook, TWO)
@@ -100,8 +119,9 @@ def test_changed_function_parameters(assignment, old, new, says):
     assert says in message(findings[0])
     # A renamed parameter leaves the body reading the notebook's variable of the old name.
     renamed = "dims" in new
-    assert [message(f).split("`")[1] for f in by_rule(findings, "global-variable")] == (["layers_dims"] if renamed
-                                                                                        else [])
+    assert [message(f).split("`")[1] for f in by_rule(findings, "global-variable")] == (
+        ["layers_dims"] if renamed else []
+    )
 
 
 def test_a_removed_graded_function_is_reported(assignment):
@@ -111,33 +131,46 @@ def test_a_removed_graded_function_is_reported(assignment):
 
 def test_global_variables_inside_a_graded_function(assignment):
     # n_x is set by the notebook's constants cell; the function's own learning_rate parameter is fine.
-    notebook = edits.replace(edits.solution(), DEEP, "parameters = initialize_parameters_deep(layers_dims)",
-                             "parameters = initialize_parameters_deep([n_x] + list(layers_dims[1:]))")
-    notebook = edits.replace(notebook, DEEP, "        cost = compute_cost(AL, Y)\n",
-                             "        global costs_seen\n        cost = compute_cost(AL, Y)\n")
+    notebook = edits.replace(
+        edits.solution(),
+        DEEP,
+        "parameters = initialize_parameters_deep(layers_dims)",
+        "parameters = initialize_parameters_deep([n_x] + list(layers_dims[1:]))",
+    )
+    notebook = edits.replace(
+        notebook,
+        DEEP,
+        "        cost = compute_cost(AL, Y)\n",
+        "        global costs_seen\n        cost = compute_cost(AL, Y)\n",
+    )
     index = edits.cell_position(notebook, DEEP)
     constants = edits.position_of(notebook, "n_h = 7")
     findings = by_rule(findings_of(notebook, assignment), "global-variable")
     assert [(f.cell, f.line) for f in findings] == [
         (index + 1, edits.line_of(notebook, index, "[n_x]")),
-        (index + 1, edits.line_of(notebook, index, "global costs_seen"))]
+        (index + 1, edits.line_of(notebook, index, "global costs_seen")),
+    ]
     assert "`n_x`" in message(findings[0]) and f"cell {constants + 1}" in message(findings[0])
     assert "global" in message(findings[1])
 
 
 def test_edits_outside_the_regions(assignment):
-    notebook = edits.replace(edits.solution(), TWO, "for i in range(0, num_iterations):",
-                             "for i in range(0, num_iterations - 1):")
-    notebook = edits.replace(notebook, DEEP, "        # YOUR CODE ENDS HERE\n\n        # Cost of this iteration",
-                             "\n        # Cost of this iteration")
+    notebook = edits.replace(
+        edits.solution(), TWO, "for i in range(0, num_iterations):", "for i in range(0, num_iterations - 1):"
+    )
+    notebook = edits.replace(
+        notebook,
+        DEEP,
+        "        # YOUR CODE ENDS HERE\n\n        # Cost of this iteration",
+        "\n        # Cost of this iteration",
+    )
     two, deep = edits.cell_position(notebook, TWO), edits.cell_position(notebook, DEEP)
     findings = findings_of(notebook, assignment)
     assert {f.family for f in findings} == {"edited-outside-regions"}
     assert (two + 1, edits.line_of(notebook, two, "num_iterations - 1")) in {(f.cell, f.line) for f in findings}
     changed = next(f for f in findings if f.cell == two + 1)
     assert "num_iterations - 1" in message(changed) and "range(0, num_iterations):" in message(changed)
-    assert any(f.cell == deep + 1 and "marker line `# YOUR CODE ENDS HERE` was removed" in message(f)
-               for f in findings)
+    assert any(f.cell == deep + 1 and "marker line `# YOUR CODE ENDS HERE` was removed" in message(f) for f in findings)
 
 
 def test_a_syntax_error_in_a_graded_cell(assignment):
@@ -153,8 +186,10 @@ def test_a_syntax_error_in_a_graded_cell(assignment):
     assert "changed-parameters" in {f.family for f in findings_of(broken, assignment)}
 
 
-@pytest.mark.parametrize("absurd", ["x = " + "(" * 300 + "1" + ")" * 300, "x = " + "-" * 1000 + "1",
-                                    "x = " + "-" * 100_000 + "1", "x = '\x00'"])
+@pytest.mark.parametrize(
+    "absurd",
+    ["x = " + "(" * 300 + "1" + ")" * 300, "x = " + "-" * 1000 + "1", "x = " + "-" * 100_000 + "1", "x = '\x00'"],
+)
 def test_absurd_code_gives_findings_not_a_crash(assignment, absurd):
     notebook = edits.replace(edits.solution(), TWO, "    m = X.shape[1]", "    m = X.shape[1]\n    " + absurd)
     notebook = edits.insert_code_cell(notebook, 3, absurd)
@@ -190,8 +225,12 @@ def test_too_many_cells_or_too_long_a_check_says_so(assignment, monkeypatch):
 
 
 def test_magics_do_not_hide_the_graded_cells(assignment):
-    notebook = edits.replace(edits.solution(), TWO, "# GRADED FUNCTION: two_layer_model\n",
-                             "# GRADED FUNCTION: two_layer_model\n%load_ext autoreload\n")
+    notebook = edits.replace(
+        edits.solution(),
+        TWO,
+        "# GRADED FUNCTION: two_layer_model\n",
+        "# GRADED FUNCTION: two_layer_model\n%load_ext autoreload\n",
+    )
     assert {f.family for f in findings_of(notebook, assignment)} == {"edited-outside-regions"}
 
 

@@ -34,8 +34,10 @@ def corpus(tmp_path_factory) -> Path:
     """The generated corpus: one notebook per wrong version, plus one that never returns."""
     folder = tmp_path_factory.mktemp("toy-corpus")
     write_wrong(folder)
-    nbformat.write(edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 0.0\n    while True:\n        pass\n", "fit_line"),
-                   folder / "endless.ipynb")
+    nbformat.write(
+        edited("    w, b = 0.0, 0.0\n", "    w, b = 0.0, 0.0\n    while True:\n        pass\n", "fit_line"),
+        folder / "endless.ipynb",
+    )
     return folder
 
 
@@ -108,8 +110,9 @@ def test_a_case_without_a_function_is_named(toy_dir, tmp_path):
     folder = tmp_path / "toy"
     shutil.copytree(toy_dir, folder)
     cases = folder / "cases.py"
-    cases.write_text(cases.read_text().replace('"function": "init_weights", "visibility": "hidden"',
-                                               '"visibility": "hidden"', 1))
+    cases.write_text(
+        cases.read_text().replace('"function": "init_weights", "visibility": "hidden"', '"visibility": "hidden"', 1)
+    )
     with pytest.raises(AssignmentError, match="cases.py: case 'init_weights/deep' lacks 'function'"):
         load_assignment(folder)
 

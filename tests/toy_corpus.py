@@ -28,26 +28,49 @@ FUNCTIONS = ("mean_square", "init_weights", "fit_line", "apply_params")
 
 # name -> (function, old text, new text, a message that must be among the function's, the case it fails)
 WRONG = {
-    "mean-plus-one": ("mean_square", "result = float(np.mean(np.asarray(x) ** 2))",
-                      "result = float(np.mean(np.asarray(x) ** 2)) + 1",
-                      "the returned value differs", "mean_square/public"),
-    "bias-of-ones": ("init_weights", "np.zeros((sizes[layer], 1))", "np.ones((sizes[layer], 1))",
-                     '["b1"] differs', "init_weights/public"),
-    "transposed-weights": ("init_weights", "np.full((sizes[layer], sizes[layer - 1]), scale * layer)",
-                           "np.full((sizes[layer - 1], sizes[layer]), scale * layer)",
-                           '["W1"] has shape (3, 2), expected (2, 3)', "init_weights/public"),
-    "late-loss": ("fit_line", "        losses.append(loss)\n", "        losses.append(loss if step < 2 else 0.0)\n",
-                  "losses[2] differs", "fit_line/public"),
-    "mutates-input": ("apply_params", 'out = params["W"] @ x + params["b"]',
-                      'x *= 2\n    out = params["W"] @ (x / 2) + params["b"]',
-                      "the input x was modified by the function; work on a copy instead", "apply_params/public"),
+    "mean-plus-one": (
+        "mean_square",
+        "result = float(np.mean(np.asarray(x) ** 2))",
+        "result = float(np.mean(np.asarray(x) ** 2)) + 1",
+        "the returned value differs",
+        "mean_square/public",
+    ),
+    "bias-of-ones": (
+        "init_weights",
+        "np.zeros((sizes[layer], 1))",
+        "np.ones((sizes[layer], 1))",
+        '["b1"] differs',
+        "init_weights/public",
+    ),
+    "transposed-weights": (
+        "init_weights",
+        "np.full((sizes[layer], sizes[layer - 1]), scale * layer)",
+        "np.full((sizes[layer - 1], sizes[layer]), scale * layer)",
+        '["W1"] has shape (3, 2), expected (2, 3)',
+        "init_weights/public",
+    ),
+    "late-loss": (
+        "fit_line",
+        "        losses.append(loss)\n",
+        "        losses.append(loss if step < 2 else 0.0)\n",
+        "losses[2] differs",
+        "fit_line/public",
+    ),
+    "mutates-input": (
+        "apply_params",
+        'out = params["W"] @ x + params["b"]',
+        'x *= 2\n    out = params["W"] @ (x / 2) + params["b"]',
+        "the input x was modified by the function; work on a copy instead",
+        "apply_params/public",
+    ),
 }
 
 
 def copy_assignment(folder: Path) -> Path:
     """The toy assignment copied into `folder`/toy_assignment, with the data file its reference writes."""
-    target = Path(shutil.copytree(FOLDER, folder / "toy_assignment",
-                                  ignore=shutil.ignore_patterns(DATA_FILE, "__pycache__")))
+    target = Path(
+        shutil.copytree(FOLDER, folder / "toy_assignment", ignore=shutil.ignore_patterns(DATA_FILE, "__pycache__"))
+    )
     spec = importlib.util.spec_from_file_location("_toy_reference_writer", target / "reference.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -33,21 +33,28 @@ def _corpora(folder: Path) -> dict[str, tuple[Path, list[Path]]]:
     for place in (app, step, toy):
         place.mkdir(parents=True)
     toy_assignment = toy_corpus.copy_assignment(folder / "assignments")  # with its generated data file
-    written = [*hostile_corpus.write_corpus(app / "hostile", folder / "outside").values(),
-               *mistakes_corpus.write_corpus(app / "mistakes").values(),
-               *mistakes_corpus.write_corpus(app / "families", mistakes_corpus.FAMILY_BATCH).values(),
-               *intake_corpus.write_intake_corpus(app / "intake").values()]
+    written = [
+        *hostile_corpus.write_corpus(app / "hostile", folder / "outside").values(),
+        *mistakes_corpus.write_corpus(app / "mistakes").values(),
+        *mistakes_corpus.write_corpus(app / "families", mistakes_corpus.FAMILY_BATCH).values(),
+        *intake_corpus.write_intake_corpus(app / "intake").values(),
+    ]
     step_written = list(step_by_step_corpus.write_corpus(step / "mistakes").values())
     (step / "families").mkdir()
     step_by_step_corpus.write_families(step / "families")
     step_written += sorted((step / "families").glob("*.ipynb"))
     toy_corpus.write_wrong(toy)
-    for place, assignment in ((app, ROOT / "assignments" / "dnn_app"),
-                              (step, ROOT / "assignments" / "dnn_step_by_step"), (toy, toy_assignment)):
+    for place, assignment in (
+        (app, ROOT / "assignments" / "dnn_app"),
+        (step, ROOT / "assignments" / "dnn_step_by_step"),
+        (toy, toy_assignment),
+    ):
         _solution_and_blank(assignment, place)
-    return {"dnn_app": (ROOT / "assignments" / "dnn_app", [app]),
-            "dnn_step_by_step": (ROOT / "assignments" / "dnn_step_by_step", [step]),
-            "toy": (toy_assignment, [toy])} | {"_written": (folder, written + step_written)}
+    return {
+        "dnn_app": (ROOT / "assignments" / "dnn_app", [app]),
+        "dnn_step_by_step": (ROOT / "assignments" / "dnn_step_by_step", [step]),
+        "toy": (toy_assignment, [toy]),
+    } | {"_written": (folder, written + step_written)}
 
 
 def _solution_and_blank(assignment: Path, place: Path) -> None:
@@ -65,9 +72,28 @@ def _masked(text: str) -> str:
 
 def _graded(assignment: Path, paths: list[Path], out: Path) -> dict:
     """Grade `paths` into `out`; each submission's results.json and feedback.md, masked."""
-    command = [sys.executable, "-m", "grader", "grade", *map(str, paths), "--assignment", str(assignment),
-               "--out", str(out), "--quiet", "--workers", "2", "--case-seconds", "5", "--submission-seconds", "30",
-               "--memory-mb", "1024", "--processes", "64"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        *map(str, paths),
+        "--assignment",
+        str(assignment),
+        "--out",
+        str(out),
+        "--quiet",
+        "--workers",
+        "2",
+        "--case-seconds",
+        "5",
+        "--submission-seconds",
+        "30",
+        "--memory-mb",
+        "1024",
+        "--processes",
+        "64",
+    ]
     subprocess.run(command, capture_output=True, text=True, timeout=3600)
     found = {}
     for results in sorted(out.glob("*/results.json")):
@@ -76,18 +102,28 @@ def _graded(assignment: Path, paths: list[Path], out: Path) -> dict:
         feedback = results.with_name("feedback.md")
         found[results.parent.name] = {
             "results": json.loads(_masked(json.dumps(document, sort_keys=True))),
-            "feedback": _masked(feedback.read_text()) if feedback.exists() else None}
+            "feedback": _masked(feedback.read_text()) if feedback.exists() else None,
+        }
     return found
 
 
 def _checked(assignment: Path, notebooks: list[Path], bundle: Path) -> dict:
     """`grader check` on a few notebooks against the release bundle: the student's terminal text."""
-    subprocess.run([sys.executable, "-m", "grader", "release", "--assignment", str(assignment), "--out", str(bundle)],
-                   capture_output=True, text=True, timeout=600, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "grader", "release", "--assignment", str(assignment), "--out", str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     found = {}
     for notebook in notebooks[:CHECKED]:
-        done = subprocess.run([sys.executable, "-m", "grader", "check", str(notebook), "--assignment", str(bundle),
-                               "--color", "never"], capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "grader", "check", str(notebook), "--assignment", str(bundle), "--color", "never"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         found[notebook.stem] = {"status": done.returncode, "out": _masked(done.stdout)}
     return found
 
@@ -100,9 +136,10 @@ def snapshot(out_file: Path) -> None:
         taken = {}
         for name, (assignment, paths) in corpora.items():
             notebooks = sorted(p for path in paths for p in path.rglob("*.ipynb"))
-            taken[name] = {"graded": _graded(assignment, paths, folder / "out" / name),
-                           "checked": _checked(assignment, [p for p in notebooks if p.is_file()],
-                                               folder / "bundle" / name)}
+            taken[name] = {
+                "graded": _graded(assignment, paths, folder / "out" / name),
+                "checked": _checked(assignment, [p for p in notebooks if p.is_file()], folder / "bundle" / name),
+            }
             print(f"{name}: {len(taken[name]['graded'])} graded", file=sys.stderr)
     out_file.write_text(json.dumps(taken, indent=1, sort_keys=True) + "\n")
 

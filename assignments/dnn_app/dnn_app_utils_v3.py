@@ -18,6 +18,7 @@ DATA_DIR_VARIABLE = "DNN_DATA_DIR"
 
 # --- activations: each returns (A, cache) and keeps Z as the cache ------------------------------
 
+
 def sigmoid(Z):
     """Logistic function 1 / (1 + e^-Z); the cache is Z."""
     A = 1 / (1 + np.exp(-Z))
@@ -47,6 +48,7 @@ def sigmoid_backward(dA, cache):
 
 # --- data ----------------------------------------------------------------------------------------
 
+
 def load_data(data_dir=None):
     """Return train_x_orig, train_y, test_x_orig, test_y, classes from the two HDF5 files.
 
@@ -74,6 +76,7 @@ def load_data(data_dir=None):
 
 # --- initialisation: both seed numpy's global generator with 1 ---------------------------------
 
+
 def initialize_parameters(n_x, n_h, n_y):
     """Small random weights (randn * 0.01) and zero biases for a two-layer network."""
     np.random.seed(1)
@@ -95,6 +98,7 @@ def initialize_parameters_deep(layer_dims):
 
 
 # --- forward propagation -------------------------------------------------------------------------
+
 
 def linear_forward(A, W, b):
     """Z = W A + b; the cache is (A, W, b)."""
@@ -129,6 +133,7 @@ def L_model_forward(X, parameters):
 
 # --- cost ----------------------------------------------------------------------------------------
 
+
 def compute_cost(AL, Y):
     """Cross-entropy -(1/m) sum(Y log AL + (1 - Y) log(1 - AL)), squeezed to a 0-d array."""
     m = Y.shape[1]
@@ -137,6 +142,7 @@ def compute_cost(AL, Y):
 
 
 # --- backward propagation ------------------------------------------------------------------------
+
 
 def linear_backward(dZ, cache):
     """Gradients of Z = W A_prev + b: dW = dZ A_prev^T / m, db = row sums / m, dA_prev = W^T dZ."""
@@ -179,6 +185,7 @@ def L_model_backward(AL, Y, caches):
 
 # --- gradient descent step -----------------------------------------------------------------------
 
+
 def update_parameters(parameters, grads, learning_rate):
     """One gradient-descent step, W_l -= lr * dW_l and b_l -= lr * db_l; returns a new dict."""
     updated = dict(parameters)
@@ -189,6 +196,7 @@ def update_parameters(parameters, grads, learning_rate):
 
 
 # --- using a trained network ---------------------------------------------------------------------
+
 
 def predict(X, y, parameters):
     """Label each column of X as 1 when the network's output exceeds 0.5; prints the accuracy."""

@@ -54,6 +54,7 @@ def notebook_global(name: str):
 
 # --- the reference, step by step ---------------------------------------------------------------
 
+
 class TwoLayerModel:
     """reference.models.two_layer_model: LINEAR -> RELU -> LINEAR -> SIGMOID, gradient descent."""
 
@@ -138,6 +139,7 @@ class LLayerModel(TwoLayerModel):
 
 
 # --- the mistakes, one step each ----------------------------------------------------------------
+
 
 class UpdateDiscarded:
     def update(self, parameters, grads, learning_rate):
@@ -234,8 +236,12 @@ class SeedMissing:
     def initialize(self, dims):
         if not isinstance(self, LLayerModel):
             n_x, n_h, n_y = dims
-            return {"W1": np.random.randn(n_h, n_x) * 0.01, "b1": np.zeros((n_h, 1)),
-                    "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros((n_y, 1))}
+            return {
+                "W1": np.random.randn(n_h, n_x) * 0.01,
+                "b1": np.zeros((n_h, 1)),
+                "W2": np.random.randn(n_y, n_h) * 0.01,
+                "b2": np.zeros((n_y, 1)),
+            }
         parameters = {}
         for l in range(1, len(dims)):
             parameters["W" + str(l)] = np.random.randn(dims[l], dims[l - 1]) / np.sqrt(dims[l - 1])
@@ -262,6 +268,7 @@ class StaleWeights:
 
 # --- where each mistake usually sits in the student's cell --------------------------------------
 
+
 def _function_node(source: str) -> ast.FunctionDef | None:
     try:
         tree = ast.parse(source)
@@ -280,8 +287,11 @@ def global_name_line(source: str) -> int | None:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             local.add(node.id)
     suspects = {"layers_dims", "n_x", "n_h", "n_y", "learning_rate", "num_iterations"}
-    lines = [node.lineno for node in ast.walk(function)
-             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in suspects - local]
+    lines = [
+        node.lineno
+        for node in ast.walk(function)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in suspects - local
+    ]
     return min(lines) if lines else None
 
 
@@ -293,8 +303,11 @@ def initialiser_in_loop_line(source: str) -> int | None:
     for loop in ast.walk(function):
         if isinstance(loop, (ast.For, ast.While)):
             for node in ast.walk(loop):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                        and node.func.id.startswith("initialize_parameters")):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id.startswith("initialize_parameters")
+                ):
                     return node.lineno
     return None
 
@@ -303,8 +316,10 @@ def cost_before_forward_line(source: str) -> int | None:
     """The cost line when, inside the loop, it comes before the forward pass."""
     lines = source.splitlines()
     cost = next((n for n, text in enumerate(lines, 1) if re.search(r"\bcost\s*=\s*compute_cost\(", text)), None)
-    forward = next((n for n, text in enumerate(lines, 1)
-                    if re.search(r"=\s*(linear_activation_forward|L_model_forward)\(", text)), None)
+    forward = next(
+        (n for n, text in enumerate(lines, 1) if re.search(r"=\s*(linear_activation_forward|L_model_forward)\(", text)),
+        None,
+    )
     return cost if cost is not None and forward is not None and cost < forward else None
 
 
@@ -317,145 +332,223 @@ def _variants(mixins: type | dict, functions: tuple[str, ...]) -> dict:
     """One callable per function: the mistake's mixin on top of that function's reference."""
     bases = {TWO: TwoLayerModel, DEEP: LLayerModel}
     chosen = mixins if isinstance(mixins, dict) else dict.fromkeys(functions, mixins)
-    return {name: type(f"{chosen[name].__name__}_{name}", (chosen[name], bases[name]), {})()
-            for name in functions}
+    return {name: type(f"{chosen[name].__name__}_{name}", (chosen[name], bases[name]), {})() for name in functions}
 
 
 def _mistake(mistake_id, title, explanation, fix, functions, pattern, mixin):
-    return {"id": mistake_id, "title": title, "explanation": explanation, "fix": fix, "functions": list(functions),
-            "pattern": pattern, "variants": _variants(mixin, functions)}
+    return {
+        "id": mistake_id,
+        "title": title,
+        "explanation": explanation,
+        "fix": fix,
+        "functions": list(functions),
+        "pattern": pattern,
+        "variants": _variants(mixin, functions),
+    }
 
 
 BOTH = (TWO, DEEP)
 
 MISTAKES = [
     _mistake(
-        "update-discarded", "the result of update_parameters is thrown away",
+        "update-discarded",
+        "the result of update_parameters is thrown away",
         "update_parameters does not change the dictionary it is given: it builds and returns a new one. "
         "Calling it without assigning the result leaves the parameters exactly where they started, so "
         "every iteration computes the same cost and the function returns the initial parameters.",
         "Keep the returned dictionary: parameters = update_parameters(parameters, grads, learning_rate).",
-        BOTH, r"^\s*update_parameters\(", UpdateDiscarded),
+        BOTH,
+        r"^\s*update_parameters\(",
+        UpdateDiscarded,
+    ),
     _mistake(
-        "activations-swapped", "the two activations are swapped (sigmoid hidden, ReLU output)",
+        "activations-swapped",
+        "the two activations are swapped (sigmoid hidden, ReLU output)",
         "The hidden layer must use ReLU and the output layer the sigmoid, which turns the last layer's "
         "value into a probability between 0 and 1. With ReLU at the output, the prediction can be 0 or "
         "above 1, so the log in the cost becomes -inf or nan and training breaks down.",
         "Use 'relu' for the first linear_activation_forward/backward and 'sigmoid' for the second.",
-        (TWO,), r"linear_activation_(forward|backward)\(\s*(X|dA1)\b.*['\"]sigmoid['\"]", ActivationsSwapped),
+        (TWO,),
+        r"linear_activation_(forward|backward)\(\s*(X|dA1)\b.*['\"]sigmoid['\"]",
+        ActivationsSwapped,
+    ),
     _mistake(
-        "learning-rate-hard-coded", "the learning rate is a fixed number instead of the argument",
+        "learning-rate-hard-coded",
+        "the learning rate is a fixed number instead of the argument",
         "The update uses a number typed into the code (usually 0.0075) rather than the learning_rate "
         "the caller passed. It gives the right answer only when the caller happens to use that same "
         "value, which is why a test with the default rate cannot see it.",
         "Pass the function's own argument: update_parameters(parameters, grads, learning_rate).",
-        BOTH, r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)", LearningRateHardCoded),
+        BOTH,
+        r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)",
+        LearningRateHardCoded,
+    ),
     _mistake(
-        "global-layers-dims", "the notebook's global layers_dims is used instead of the argument",
+        "global-layers-dims",
+        "the notebook's global layers_dims is used instead of the argument",
         "The function reads layer sizes (layers_dims, or n_x, n_h, n_y) that it never received as a "
         "parameter, so Python looks them up among the notebook's globals, usually because the parameter "
         "was renamed. In the notebook that works by accident because a constants cell defined them; the "
         "grader runs only the graded cells, where the name is undefined or holds other sizes.",
         "Keep the parameter named layers_dims, exactly as in the released signature, and use only it inside "
         "the function.",
-        BOTH, global_name_line, GlobalLayerSizes),
+        BOTH,
+        global_name_line,
+        GlobalLayerSizes,
+    ),
     _mistake(
-        "one-iteration-short", "the loop runs num_iterations - 1 times",
+        "one-iteration-short",
+        "the loop runs num_iterations - 1 times",
         "range(num_iterations - 1) stops one step early: range already excludes its end, so "
         "range(0, num_iterations) runs exactly num_iterations iterations. The last update is missing and "
         "the last cost line is never printed.",
         "Loop with for i in range(0, num_iterations).",
-        BOTH, r"range\([^#]*num_iterations\s*-\s*1", OneIterationShort),
+        BOTH,
+        r"range\([^#]*num_iterations\s*-\s*1",
+        OneIterationShort,
+    ),
     _mistake(
-        "cost-every-iteration", "the cost is appended to costs on every iteration",
+        "cost-every-iteration",
+        "the cost is appended to costs on every iteration",
         "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve is "
         "plotted from. Appending on every iteration gives num_iterations entries instead.",
         "Append only inside the `if i % 100 == 0 or i == num_iterations:` block.",
-        BOTH, r"costs\.append\(", CostEveryIteration),
+        BOTH,
+        r"costs\.append\(",
+        CostEveryIteration,
+    ),
     _mistake(
-        "cost-never-recorded", "costs is never filled",
+        "cost-never-recorded",
+        "costs is never filled",
         "The function returns an empty costs list: the line that appends the cost every 100 iterations "
         "was removed or never reached.",
         "Keep `if i % 100 == 0 or i == num_iterations: costs.append(cost)` at the end of the loop body.",
-        BOTH, r"^\s*costs\s*=\s*\[\s*\]", CostNeverRecorded),
+        BOTH,
+        r"^\s*costs\s*=\s*\[\s*\]",
+        CostNeverRecorded,
+    ),
     _mistake(
-        "cost-before-forward", "the cost is computed before the forward pass of the same iteration",
+        "cost-before-forward",
+        "the cost is computed before the forward pass of the same iteration",
         "compute_cost needs the output activations of this iteration. Placed before the forward pass, it "
         "reads the variable before anything was assigned to it on the first iteration (an "
         "UnboundLocalError), and on later iterations would measure the previous parameters.",
         "Compute the cost right after the forward pass, from the activations it just produced.",
-        BOTH, cost_before_forward_line, {TWO: CostBeforeForwardTwoLayer, DEEP: CostBeforeForwardLLayer}),
+        BOTH,
+        cost_before_forward_line,
+        {TWO: CostBeforeForwardTwoLayer, DEEP: CostBeforeForwardLLayer},
+    ),
     _mistake(
-        "deep-initialiser-in-two-layer", "initialize_parameters_deep used in two_layer_model",
+        "deep-initialiser-in-two-layer",
+        "initialize_parameters_deep used in two_layer_model",
         "The deep initialiser scales the weights by 1/sqrt(n_prev) while the two-layer one multiplies "
         "them by 0.01. Both have the right shapes, so nothing crashes, but training starts from other "
         "weights and every number that follows differs.",
         "In two_layer_model call initialize_parameters(n_x, n_h, n_y).",
-        (TWO,), r"initialize_parameters_deep\(", DeepInitialiserInTwoLayer),
+        (TWO,),
+        r"initialize_parameters_deep\(",
+        DeepInitialiserInTwoLayer,
+    ),
     _mistake(
-        "two-layer-initialiser-in-deep", "initialize_parameters used in L_layer_model",
+        "two-layer-initialiser-in-deep",
+        "initialize_parameters used in L_layer_model",
         "initialize_parameters builds exactly two layers with weights scaled by 0.01. L_layer_model must "
         "build one weight matrix and bias per entry of layers_dims after the first, scaled by "
         "1/sqrt(n_prev), which is what initialize_parameters_deep does.",
         "In L_layer_model call initialize_parameters_deep(layers_dims).",
-        (DEEP,), r"initialize_parameters\(", TwoLayerInitialiserInDeep),
+        (DEEP,),
+        r"initialize_parameters\(",
+        TwoLayerInitialiserInDeep,
+    ),
     _mistake(
-        "gradient-ascent", "the update climbs the cost (sign of the step flipped)",
+        "gradient-ascent",
+        "the update climbs the cost (sign of the step flipped)",
         "Gradient descent moves against the gradient: W = W - learning_rate * dW. With the sign flipped "
         "(a negative learning rate, or + instead of -) every step increases the cost, so the recorded "
         "costs grow instead of falling.",
         "Call update_parameters(parameters, grads, learning_rate) with the positive learning rate.",
-        BOTH, r"update_parameters\([^#]*-\s*learning_rate|\+\s*learning_rate\s*\*", GradientAscent),
+        BOTH,
+        r"update_parameters\([^#]*-\s*learning_rate|\+\s*learning_rate\s*\*",
+        GradientAscent,
+    ),
     _mistake(
-        "wrong-cache", "a backward step is given the other layer's cache",
+        "wrong-cache",
+        "a backward step is given the other layer's cache",
         "Each backward step must receive the cache saved by the forward step of the same layer: cache2 "
         "for the sigmoid layer, cache1 for the ReLU layer. With the wrong cache, the shapes of dA and Z "
         "disagree (an error about a boolean index or shapes) or, when they happen to fit, the gradients "
         "are wrong.",
         "dA1, dW2, db2 = linear_activation_backward(dA2, cache2, 'sigmoid') and "
         "dA0, dW1, db1 = linear_activation_backward(dA1, cache1, 'relu').",
-        (TWO,), r"linear_activation_backward\(\s*(dA1\s*,\s*cache2|dA2\s*,\s*cache1)\b", WrongCache),
+        (TWO,),
+        r"linear_activation_backward\(\s*(dA1\s*,\s*cache2|dA2\s*,\s*cache1)\b",
+        WrongCache,
+    ),
     _mistake(
-        "dA-sign-flipped", "dA2 starts with the wrong sign",
+        "dA-sign-flipped",
+        "dA2 starts with the wrong sign",
         "The derivative of the cross-entropy cost with respect to A2 is -(Y/A2 - (1-Y)/(1-A2)). "
         "Dropping the leading minus flips every gradient that follows, so the update climbs the cost "
         "exactly as if the learning rate were negative.",
         "dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)).",
-        (TWO,), r"^\s*dA2\s*=\s*\(?\s*np\.divide\(", OutputGradientSignFlipped),
+        (TWO,),
+        r"^\s*dA2\s*=\s*\(?\s*np\.divide\(",
+        OutputGradientSignFlipped,
+    ),
     _mistake(
-        "dA-is-dZ", "dA2 is set to A2 - Y (that is dZ2, not dA2)",
+        "dA-is-dZ",
+        "dA2 is set to A2 - Y (that is dZ2, not dA2)",
         "A2 - Y is the derivative with respect to Z2, the value after the sigmoid's own derivative has "
         "been applied. linear_activation_backward(..., 'sigmoid') applies that derivative itself, so "
         "starting from A2 - Y applies it twice and the gradients are too small and wrong.",
         "Start the backward pass from dA2 = - (np.divide(Y, A2) - np.divide(1 - Y, 1 - A2)).",
-        (TWO,), r"^\s*dA2\s*=\s*A2\s*-\s*Y\b", OutputGradientIsDZ),
+        (TWO,),
+        r"^\s*dA2\s*=\s*A2\s*-\s*Y\b",
+        OutputGradientIsDZ,
+    ),
     _mistake(
-        "seed-missing", "the weights are drawn without np.random.seed(1) first",
+        "seed-missing",
+        "the weights are drawn without np.random.seed(1) first",
         "The expected numbers depend on the random starting weights, which are reproducible only when "
         "np.random.seed(1) runs right before they are drawn. The provided initialisers seed for you; "
         "weights drawn by hand without the seed (or with the seed moved after the draws) continue "
         "whatever random sequence came before, so every number differs.",
         "Call the provided initialiser, or put np.random.seed(1) immediately before the weights are drawn.",
-        BOTH, r"np\.random\.randn\(", SeedMissing),
+        BOTH,
+        r"np\.random\.randn\(",
+        SeedMissing,
+    ),
     _mistake(
-        "only-parameters-returned", "only parameters is returned, not (parameters, costs)",
+        "only-parameters-returned",
+        "only parameters is returned, not (parameters, costs)",
         "Both functions must return the pair (parameters, costs): the costs are what the learning curve "
         "is drawn from. Returning the dictionary alone breaks every caller that unpacks two values.",
         "End the function with return parameters, costs.",
-        BOTH, r"^\s*return\s+parameters\s*$", OnlyParametersReturned),
+        BOTH,
+        r"^\s*return\s+parameters\s*$",
+        OnlyParametersReturned,
+    ),
     _mistake(
-        "reinitialised-in-loop", "the parameters are initialised again inside the loop",
+        "reinitialised-in-loop",
+        "the parameters are initialised again inside the loop",
         "Calling the initialiser inside the loop throws away what the previous iterations learnt: every "
         "iteration starts over from the same random weights, so the cost never goes down.",
         "Initialise once, before the for loop.",
-        BOTH, initialiser_in_loop_line, ReinitialisedInLoop),
+        BOTH,
+        initialiser_in_loop_line,
+        ReinitialisedInLoop,
+    ),
     _mistake(
-        "stale-weights", "W1, b1, W2, b2 are not read again after the update",
+        "stale-weights",
+        "W1, b1, W2, b2 are not read again after the update",
         "The forward pass uses the variables W1, b1, W2, b2, which were unpacked from the initial "
         "parameters. Without unpacking them again after each update, every iteration runs the forward "
         "pass with the starting weights while the dictionary keeps moving.",
         "After parameters = update_parameters(...), set W1 = parameters['W1'] (and b1, W2, b2) again.",
-        (TWO,), r"^\s*parameters\s*=\s*update_parameters\(", StaleWeights),
+        (TWO,),
+        r"^\s*parameters\s*=\s*update_parameters\(",
+        StaleWeights,
+    ),
 ]
 
 REFERENCE = {TWO: TwoLayerModel(), DEEP: LLayerModel()}
@@ -483,6 +576,7 @@ def _run(variant, case: dict, folder: Path) -> dict:
 
 
 # --- families: one mistake, any value of its parameter (grader.judge.diagnose.family_mistake) -------
+
 
 class ConstantRate:
     rate = 0.0075
@@ -551,8 +645,14 @@ def _calls(source: str, name: str) -> list[ast.Call]:
     function = _function_node(source)
     if function is None:
         return []
-    return sorted((node for node in ast.walk(function) if isinstance(node, ast.Call)
-                   and isinstance(node.func, ast.Name) and node.func.id == name), key=lambda n: n.lineno)
+    return sorted(
+        (
+            node
+            for node in ast.walk(function)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+        ),
+        key=lambda n: n.lineno,
+    )
 
 
 def _number(node) -> float | None:
@@ -577,9 +677,15 @@ def short_loop_evidence(source: str, function: str):
     """range(..., num_iterations - k) with a literal k: the line and k."""
     for call in _calls(source, "range"):
         end = call.args[-1] if call.args else None
-        if (isinstance(end, ast.BinOp) and isinstance(end.op, ast.Sub) and isinstance(end.left, ast.Name)
-                and end.left.id == "num_iterations" and isinstance(end.right, ast.Constant)
-                and type(end.right.value) is int and 0 < end.right.value < 1000):
+        if (
+            isinstance(end, ast.BinOp)
+            and isinstance(end.op, ast.Sub)
+            and isinstance(end.left, ast.Name)
+            and end.left.id == "num_iterations"
+            and isinstance(end.right, ast.Constant)
+            and type(end.right.value) is int
+            and 0 < end.right.value < 1000
+        ):
             return call.lineno, end.right.value
     return None
 
@@ -591,8 +697,13 @@ def record_every_evidence(source: str, function: str):
         if not isinstance(node, ast.If) or "costs.append" not in ast.unparse(node.body[0]):
             continue
         for part in ast.walk(node.test):
-            if (isinstance(part, ast.BinOp) and isinstance(part.op, ast.Mod) and isinstance(part.right, ast.Constant)
-                    and type(part.right.value) is int and 0 < part.right.value != 100):
+            if (
+                isinstance(part, ast.BinOp)
+                and isinstance(part.op, ast.Mod)
+                and isinstance(part.right, ast.Constant)
+                and type(part.right.value) is int
+                and 0 < part.right.value != 100
+            ):
                 return node.lineno, part.right.value
     return None
 
@@ -662,8 +773,11 @@ def _costs(raw: dict | None) -> list[float] | None:
 def _flat_like(raw: dict | None, target: dict) -> np.ndarray | None:
     """The variant's returned parameters as one vector, when they have the student's keys and shapes."""
     parameters = _returned_parameters(raw)
-    if parameters is None or sorted(parameters) != sorted(target) or any(
-            parameters[k].shape != target[k].shape for k in target):
+    if (
+        parameters is None
+        or sorted(parameters) != sorted(target)
+        or any(parameters[k].shape != target[k].shape for k in target)
+    ):
         return None
     return np.concatenate([parameters[k].ravel() for k in sorted(target)])
 
@@ -716,8 +830,11 @@ def fit_record_every(mine: dict, case, run) -> list[int] | None:
     if not every or not np.isclose(every[0], costs[0], **CLOSE):
         return None
     n = int(_args(case).get("num_iterations", 3000))
-    found = [i for i in range(1, len(every)) if i != 100 and np.isclose(every[i], costs[1], **CLOSE)
-             and -(-n // i) == len(costs)]
+    found = [
+        i
+        for i in range(1, len(every))
+        if i != 100 and np.isclose(every[i], costs[1], **CLOSE) and -(-n // i) == len(costs)
+    ]
     return found[:2]
 
 
@@ -769,43 +886,82 @@ def _show_pairs(pairs) -> str:
 
 
 # What the bundle's self-check knows of the activation family: every pair but the right one.
-ACTIVATION_PAIRS = [(f, b) for f in itertools.product(("relu", "sigmoid"), repeat=2)
-                    for b in itertools.product(("relu", "sigmoid"), repeat=2) if (f, b) != (("relu", "sigmoid"),) * 2]
+ACTIVATION_PAIRS = [
+    (f, b)
+    for f in itertools.product(("relu", "sigmoid"), repeat=2)
+    for b in itertools.product(("relu", "sigmoid"), repeat=2)
+    if (f, b) != (("relu", "sigmoid"),) * 2
+]
 
 FAMILIES = [
-    {"id": "learning-rate-constant", "pattern": r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)", "public_values": [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0],
-     "functions": list(BOTH), "parameter": "the learning rate",
-     "mixin": ConstantRate, "attribute": "rate", "evidence": constant_rate_evidence, "show": lambda v: f"{v:g}",
-     "fit": fit_rate, "where": r"update_parameters\(",
-     "title": "the learning rate is the fixed number {value} instead of the argument",
-     "explanation": "The update uses {value}, a number typed into the code, rather than the learning_rate the "
-                    "caller passed, so every case with another rate trains at the wrong speed.",
-     "fix": "Pass the function's own argument: update_parameters(parameters, grads, learning_rate)."},
-    {"id": "loop-short", "pattern": r"range\([^#]*num_iterations\s*-\s*\d", "public_values": [1, 2, 3],
-     "functions": list(BOTH), "parameter": "the number of missing iterations",
-     "mixin": ShortLoop, "attribute": "short", "evidence": short_loop_evidence, "show": _show_loop,
-     "fit": fit_loop_short, "where": r"^\s*for\b.*\brange\(",
-     "title": "the loop runs num_iterations - {value} times",
-     "explanation": "range(a, b) runs b - a iterations and already excludes its end, so range(0, num_iterations) "
-                    "runs exactly num_iterations; this loop runs {value} fewer (a smaller end or a later start), "
-                    "so the last updates are missing and the costs are recorded at other iterations.",
-     "fix": "Loop with for i in range(0, num_iterations)."},
-    {"id": "cost-every-n", "pattern": r"\bi\s*%\s*(?!100\b)\d+", "public_values": [1, 2, 5, 10, 20, 25, 50],
-     "functions": list(BOTH), "parameter": "the recording interval",
-     "mixin": RecordEvery, "attribute": "every", "evidence": record_every_evidence,
-     "fit": fit_record_every, "where": recording_line,
-     "title": "the cost is recorded every {value} iterations instead of every 100",
-     "explanation": "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve "
-                    "is plotted from; recording every {value} gives another number of entries.",
-     "fix": "Append inside `if i % 100 == 0 or i == num_iterations:`."},
-    {"id": "activation-pair", "pattern": r"linear_activation_(forward|backward)\(.*['\"](relu|sigmoid)['\"]", "public_values": ACTIVATION_PAIRS,
-     "functions": [TWO], "parameter": "the activations", "show": _show_pairs,
-     "mixin": ActivationPair, "attribute": "pairs", "evidence": activation_pair_evidence,
-     "fit": fit_activation_pairs, "where": r"linear_activation_(forward|backward)\(",
-     "title": "the wrong activations are used ({value})",
-     "explanation": "The hidden layer must use ReLU and the output layer the sigmoid, in the forward pass and, "
-                    "mirrored, in the backward pass; this cell uses {value}.",
-     "fix": "Use 'relu' for the first linear_activation_forward/backward and 'sigmoid' for the second."},
+    {
+        "id": "learning-rate-constant",
+        "pattern": r"update_parameters\([^#]*,\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*\)",
+        "public_values": [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0],
+        "functions": list(BOTH),
+        "parameter": "the learning rate",
+        "mixin": ConstantRate,
+        "attribute": "rate",
+        "evidence": constant_rate_evidence,
+        "show": lambda v: f"{v:g}",
+        "fit": fit_rate,
+        "where": r"update_parameters\(",
+        "title": "the learning rate is the fixed number {value} instead of the argument",
+        "explanation": "The update uses {value}, a number typed into the code, rather than the learning_rate the "
+        "caller passed, so every case with another rate trains at the wrong speed.",
+        "fix": "Pass the function's own argument: update_parameters(parameters, grads, learning_rate).",
+    },
+    {
+        "id": "loop-short",
+        "pattern": r"range\([^#]*num_iterations\s*-\s*\d",
+        "public_values": [1, 2, 3],
+        "functions": list(BOTH),
+        "parameter": "the number of missing iterations",
+        "mixin": ShortLoop,
+        "attribute": "short",
+        "evidence": short_loop_evidence,
+        "show": _show_loop,
+        "fit": fit_loop_short,
+        "where": r"^\s*for\b.*\brange\(",
+        "title": "the loop runs num_iterations - {value} times",
+        "explanation": "range(a, b) runs b - a iterations and already excludes its end, so range(0, num_iterations) "
+        "runs exactly num_iterations; this loop runs {value} fewer (a smaller end or a later start), "
+        "so the last updates are missing and the costs are recorded at other iterations.",
+        "fix": "Loop with for i in range(0, num_iterations).",
+    },
+    {
+        "id": "cost-every-n",
+        "pattern": r"\bi\s*%\s*(?!100\b)\d+",
+        "public_values": [1, 2, 5, 10, 20, 25, 50],
+        "functions": list(BOTH),
+        "parameter": "the recording interval",
+        "mixin": RecordEvery,
+        "attribute": "every",
+        "evidence": record_every_evidence,
+        "fit": fit_record_every,
+        "where": recording_line,
+        "title": "the cost is recorded every {value} iterations instead of every 100",
+        "explanation": "costs should hold one entry every 100 iterations (i % 100 == 0), the values the cost curve "
+        "is plotted from; recording every {value} gives another number of entries.",
+        "fix": "Append inside `if i % 100 == 0 or i == num_iterations:`.",
+    },
+    {
+        "id": "activation-pair",
+        "pattern": r"linear_activation_(forward|backward)\(.*['\"](relu|sigmoid)['\"]",
+        "public_values": ACTIVATION_PAIRS,
+        "functions": [TWO],
+        "parameter": "the activations",
+        "show": _show_pairs,
+        "mixin": ActivationPair,
+        "attribute": "pairs",
+        "evidence": activation_pair_evidence,
+        "fit": fit_activation_pairs,
+        "where": r"linear_activation_(forward|backward)\(",
+        "title": "the wrong activations are used ({value})",
+        "explanation": "The hidden layer must use ReLU and the output layer the sigmoid, in the forward pass and, "
+        "mirrored, in the backward pass; this cell uses {value}.",
+        "fix": "Use 'relu' for the first linear_activation_forward/backward and 'sigmoid' for the second.",
+    },
 ]
 
 
@@ -813,8 +969,11 @@ def family_outputs(family_id: str, value, case, folder: Path) -> dict:
     """What the family's variant, with its parameter set to `value`, does on one case."""
     family = next(f for f in FAMILIES if f["id"] == family_id)
     bases = {TWO: TwoLayerModel, DEEP: LLayerModel}
-    variant = type(f"{family['mixin'].__name__}_{case.function}",
-                   (family["mixin"], Traced, bases[case.function]), {family["attribute"]: value})()
+    variant = type(
+        f"{family['mixin'].__name__}_{case.function}",
+        (family["mixin"], Traced, bases[case.function]),
+        {family["attribute"]: value},
+    )()
     raw = _run(variant, case, folder)
     if "error" not in raw:
         raw["trace"] = variant.trace  # ignored by the grader's comparison; read by fit_loop_short
@@ -822,6 +981,7 @@ def family_outputs(family_id: str, value, case, folder: Path) -> dict:
 
 
 # --- advice when no catalogued mistake matches (grader.diagnose.advice_for) -------------------------
+
 
 def _layer(name: str) -> int | None:
     match = re.fullmatch(r"[A-Za-z]+(\d+)", name)
@@ -831,60 +991,106 @@ def _layer(name: str) -> int | None:
 def _parameters_explanation(differing: list[str], everything: list[str]) -> str:
     layers = sorted({_layer(k) for k in differing if _layer(k) is not None})
     if not any(name.startswith("costs") for name in everything) and len(differing) >= 4 and len(layers) > 1:
-        return ("Every recorded cost is right, yet the parameters returned differ: the training went right "
-                "while costs were recorded, so look at what happens after the last recorded cost (the number "
-                "of iterations the loop runs, the last update) and at which dictionary is returned.")
+        return (
+            "Every recorded cost is right, yet the parameters returned differ: the training went right "
+            "while costs were recorded, so look at what happens after the last recorded cost (the number "
+            "of iterations the loop runs, the last update) and at which dictionary is returned."
+        )
     if layers:
         which = ", ".join(str(layer) for layer in layers)
-        return (f"Only layer {which} ends up different. The forward pass and the cost are right; look at that "
-                "layer's part of the backward pass (the cache and dA its step receives, the activation named) "
-                "and at its update.")
-    return ("Only some parameters end up different: look at how those entries are computed in the backward "
-            "pass and updated.")
+        return (
+            f"Only layer {which} ends up different. The forward pass and the cost are right; look at that "
+            "layer's part of the backward pass (the cache and dA its step receives, the activation named) "
+            "and at its update."
+        )
+    return (
+        "Only some parameters end up different: look at how those entries are computed in the backward "
+        "pass and updated."
+    )
 
 
 ADVICE = [
-    {"raised": "NameError", "explanation":
-        "A name is read before anything was assigned to it: a YOUR CODE region still empty, a variable spelled "
+    {
+        "raised": "NameError",
+        "explanation": "A name is read before anything was assigned to it: a YOUR CODE region still empty, a variable spelled "
         "differently where it is set and where it is used, or a notebook variable (the grader runs only the "
         "imports and the graded cells, so the notebook's other variables do not exist). Assign every name the "
-        "function uses inside the function.", "title": "the function raised {exception}"},
-    {"raised": "TypeError", "title": "the function raised {exception}", "explanation":
-        "A function received arguments it does not take, or a value of the wrong kind: compare each helper call "
+        "function uses inside the function.",
+        "title": "the function raised {exception}",
+    },
+    {
+        "raised": "TypeError",
+        "title": "the function raised {exception}",
+        "explanation": "A function received arguments it does not take, or a value of the wrong kind: compare each helper call "
         "with the helper's signature (for example initialize_parameters(n_x, n_h, n_y) takes three sizes, "
-        "initialize_parameters_deep(layers_dims) one list)."},
-    {"raised": "ValueError", "title": "the function raised {exception}", "explanation":
-        "Arrays of incompatible shapes met, usually in a matrix product: check that each layer's W is multiplied "
-        "with the previous layer's activations, and which cache each step receives."},
-    {"raised": "KeyError", "title": "the function raised {exception}", "explanation":
-        "A dictionary was asked for a key it lacks: check the names of the parameters (W1, b1, ...) and of the "
-        "gradients (dW1, db1, ...) that update_parameters reads."},
-    {"part": "returned", "kind": ["type", "length"], "title": "the function does not return the pair (parameters, costs)",
-     "explanation": "Whatever the body computes, the caller expects exactly two values back: the dictionary of "
-                    "trained parameters and the list of recorded costs."},
-    {"part": "parameters", "kind": "type", "title": "parameters is not a dictionary",
-     "explanation": "The first returned value must be the dictionary of arrays W1, b1, ... as the initialiser "
-                    "and the update build it."},
-    {"part": "costs", "kind": ["values", "not_finite"], "index": 0,
-     "title": "the very first cost already differs: initialisation, forward pass or cost",
-     "explanation": "Nothing has been learnt when the first cost is recorded, so the difference comes from the "
-                    "parameters training starts from (which initialiser, its arguments, the random seed) or from "
-                    "the forward pass and the cost (the activation of each layer, the cost formula, which arrays "
-                    "are passed in)."},
-    {"part": "costs", "kind": ["length", "type"], "title": "costs holds the wrong number of entries: when the cost is recorded",
-     "explanation": "The values may be right, but a cost must be appended exactly when the template does it "
-                    "(every 100 iterations), and the loop must run exactly as many times as asked."},
-    {"part": "costs", "title": "the first cost agrees but later ones drift: backward pass or update",
-     "explanation": "Initialisation and the forward pass are right, since the first cost matches; what goes wrong "
-                    "happens in the training step: the gradients (the backward pass, the caches and dA each step "
-                    "receives), the update (its sign, the learning rate used, keeping its result), or the "
-                    "parameters the next forward pass reads."},
-    {"part": "parameters", "title": "the costs agree but the returned {names} differ",
-     "explanation": _parameters_explanation},
-    {"part": "stdout", "title": "the printed cost lines differ",
-     "explanation": "The returned values agree, so training is right; the lines printed are not the ones expected: "
-                    "check which iterations print and the exact format 'Cost after iteration i: cost'."},
-    {"part": "inputs", "title": "the function changes the X or Y it was given",
-     "explanation": "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
-                    "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead."},
+        "initialize_parameters_deep(layers_dims) one list).",
+    },
+    {
+        "raised": "ValueError",
+        "title": "the function raised {exception}",
+        "explanation": "Arrays of incompatible shapes met, usually in a matrix product: check that each layer's W is multiplied "
+        "with the previous layer's activations, and which cache each step receives.",
+    },
+    {
+        "raised": "KeyError",
+        "title": "the function raised {exception}",
+        "explanation": "A dictionary was asked for a key it lacks: check the names of the parameters (W1, b1, ...) and of the "
+        "gradients (dW1, db1, ...) that update_parameters reads.",
+    },
+    {
+        "part": "returned",
+        "kind": ["type", "length"],
+        "title": "the function does not return the pair (parameters, costs)",
+        "explanation": "Whatever the body computes, the caller expects exactly two values back: the dictionary of "
+        "trained parameters and the list of recorded costs.",
+    },
+    {
+        "part": "parameters",
+        "kind": "type",
+        "title": "parameters is not a dictionary",
+        "explanation": "The first returned value must be the dictionary of arrays W1, b1, ... as the initialiser "
+        "and the update build it.",
+    },
+    {
+        "part": "costs",
+        "kind": ["values", "not_finite"],
+        "index": 0,
+        "title": "the very first cost already differs: initialisation, forward pass or cost",
+        "explanation": "Nothing has been learnt when the first cost is recorded, so the difference comes from the "
+        "parameters training starts from (which initialiser, its arguments, the random seed) or from "
+        "the forward pass and the cost (the activation of each layer, the cost formula, which arrays "
+        "are passed in).",
+    },
+    {
+        "part": "costs",
+        "kind": ["length", "type"],
+        "title": "costs holds the wrong number of entries: when the cost is recorded",
+        "explanation": "The values may be right, but a cost must be appended exactly when the template does it "
+        "(every 100 iterations), and the loop must run exactly as many times as asked.",
+    },
+    {
+        "part": "costs",
+        "title": "the first cost agrees but later ones drift: backward pass or update",
+        "explanation": "Initialisation and the forward pass are right, since the first cost matches; what goes wrong "
+        "happens in the training step: the gradients (the backward pass, the caches and dA each step "
+        "receives), the update (its sign, the learning rate used, keeping its result), or the "
+        "parameters the next forward pass reads.",
+    },
+    {
+        "part": "parameters",
+        "title": "the costs agree but the returned {names} differ",
+        "explanation": _parameters_explanation,
+    },
+    {
+        "part": "stdout",
+        "title": "the printed cost lines differ",
+        "explanation": "The returned values agree, so training is right; the lines printed are not the ones expected: "
+        "check which iterations print and the exact format 'Cost after iteration i: cost'.",
+    },
+    {
+        "part": "inputs",
+        "title": "the function changes the X or Y it was given",
+        "explanation": "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
+        "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead.",
+    },
 ]

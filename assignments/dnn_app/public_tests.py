@@ -27,8 +27,9 @@ def _datatype_problems(output):
     if not isinstance(parameters, dict):
         problems.append(f"parameters should be a dict, got {type(parameters).__name__}")
     else:
-        problems += [f"{key} should be a numpy array" for key, value in parameters.items()
-                     if not isinstance(value, np.ndarray)]
+        problems += [
+            f"{key} should be a numpy array" for key, value in parameters.items() if not isinstance(value, np.ndarray)
+        ]
     if not isinstance(costs, list):
         problems.append(f"costs should be a list, got {type(costs).__name__}")
     return problems
@@ -36,9 +37,11 @@ def _datatype_problems(output):
 
 def _shape_problems(output, expected):
     parameters, costs = output
-    problems = [f"{key} has shape {np.shape(parameters.get(key))}, expected {np.shape(value)}"
-                for key, value in expected["parameters"].items()
-                if np.shape(parameters.get(key)) != np.shape(value)]
+    problems = [
+        f"{key} has shape {np.shape(parameters.get(key))}, expected {np.shape(value)}"
+        for key, value in expected["parameters"].items()
+        if np.shape(parameters.get(key)) != np.shape(value)
+    ]
     if len(costs) != len(expected["costs"]):
         problems.append(f"costs has {len(costs)} entries, expected {len(expected['costs'])}")
     return problems
@@ -46,8 +49,9 @@ def _shape_problems(output, expected):
 
 def _equality_problems(output, expected):
     parameters, costs = output
-    return (differences(expected["parameters"], parameters, "parameters")
-            + differences(expected["costs"], list(costs), "costs"))
+    return differences(expected["parameters"], parameters, "parameters") + differences(
+        expected["costs"], list(costs), "costs"
+    )
 
 
 def _call(function_name, target, recipe):
@@ -55,8 +59,7 @@ def _call(function_name, target, recipe):
     try:
         return target(**build_inputs(recipe)), None
     except Exception as error:  # noqa: BLE001 - the student's exception becomes a message
-        return None, (f"{function_name} raised {type(error).__name__}: {error} "
-                      "(is every YOUR CODE region complete?)")
+        return None, (f"{function_name} raised {type(error).__name__}: {error} (is every YOUR CODE region complete?)")
 
 
 def _run(function_name, target):

@@ -86,8 +86,10 @@ def differences(expected, actual, path="output", rtol=1e-6, atol=1e-9):
     if not close.all():
         first = tuple(int(i) for i in np.argwhere(~close)[0])
         others = int((~close).sum()) - 1
-        return [f"{path} differs at {list(first)}: expected {expected[first]:.10g}, got {actual[first]:.10g}"
-                + (f" ({others} more entries differ)" if others else "")]
+        return [
+            f"{path} differs at {list(first)}: expected {expected[first]:.10g}, got {actual[first]:.10g}"
+            + (f" ({others} more entries differ)" if others else "")
+        ]
     return []
 
 
@@ -100,5 +102,7 @@ def report(name, failures, passed):
     print(RED + f"{len(failures)} Tests failed" + RESET)
     for failure in failures:
         print(RED + "  " + failure + RESET)
-    raise AssertionError(f"Not all tests were passed for {name}. Check your equations and avoid "
-                         "using global variables inside the function.")
+    raise AssertionError(
+        f"Not all tests were passed for {name}. Check your equations and avoid "
+        "using global variables inside the function."
+    )

@@ -91,11 +91,14 @@ def run_public_tests(function):
         try:
             got = function(**_build(case["recipe"]))
         except Exception as error:  # noqa: BLE001 - the student's exception becomes a message
-            problems.append(f"{case['description']}: raised {type(error).__name__}: {error} "
-                            "(is every YOUR CODE region complete?)")
+            problems.append(
+                f"{case['description']}: raised {type(error).__name__}: {error} (is every YOUR CODE region complete?)"
+            )
             continue
-        problems += [f"{case['description']}: {p}" for p in
-                     _differences(_expected_value(case["expected"]), _as_plain(got), function.__name__ + "(...)")]
+        problems += [
+            f"{case['description']}: {p}"
+            for p in _differences(_expected_value(case["expected"]), _as_plain(got), function.__name__ + "(...)")
+        ]
     if problems:
         print("\n".join(problems))
     else:

@@ -111,7 +111,8 @@ def L_model_backward(AL, Y, caches):
     Y = Y.reshape(AL.shape)
     dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
     grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = linear_activation_backward(
-        dAL, caches[L - 1], "sigmoid")
+        dAL, caches[L - 1], "sigmoid"
+    )
     for l in reversed(range(L - 1)):
         dA_prev, dW, db = linear_activation_backward(grads["dA" + str(l + 1)], caches[l], "relu")
         grads["dA" + str(l)] = dA_prev

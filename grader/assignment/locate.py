@@ -7,8 +7,10 @@ from pathlib import Path
 from grader.assignment.manifest import MANIFEST, Assignment, load_assignment
 from grader.errors import UserError
 
-HOW_TO_NAME = ("pass --assignment DIR: the assignment folder (holding assignment.toml, the cases and the expected "
-               "values) or, for `grader check`, the release bundle")
+HOW_TO_NAME = (
+    "pass --assignment DIR: the assignment folder (holding assignment.toml, the cases and the expected "
+    "values) or, for `grader check`, the release bundle"
+)
 
 
 def _folders_up(start: Path) -> list[Path]:
@@ -16,8 +18,9 @@ def _folders_up(start: Path) -> list[Path]:
     return [start, *start.parents]
 
 
-def find_assignment(explicit: str | Path | None = None, near: list[Path] | tuple[Path, ...] = (),
-                    bundle_ok: bool = True) -> Assignment:
+def find_assignment(
+    explicit: str | Path | None = None, near: list[Path] | tuple[Path, ...] = (), bundle_ok: bool = True
+) -> Assignment:
     """The assignment named, else the nearest assignment.toml beside or above `near` (notebooks or
     folders), else above the current folder. A release bundle is accepted only where `bundle_ok`."""
     if explicit:

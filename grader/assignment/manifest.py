@@ -53,14 +53,28 @@ def _labels(function: dict, where: str) -> tuple[tuple[str, str], ...]:
     """A function's `labels` table (path template -> words), checked."""
     table = function.get("labels", {})
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-        raise AssignmentError(f"{where}: the labels of '{function.get('name', '?')}' must be a table of texts, "
-                              'e.g. labels = { "caches[*][0][1]" = "the W of layer {1+1}\'s linear cache" }')
+        raise AssignmentError(
+            f"{where}: the labels of '{function.get('name', '?')}' must be a table of texts, "
+            'e.g. labels = { "caches[*][0][1]" = "the W of layer {1+1}\'s linear cache" }'
+        )
     return tuple((str(key), value) for key, value in table.items())
 
 
 RESERVED_PARTS = frozenset({"returned", "stdout", "inputs_unchanged"})  # what `compare` names besides parts
-CASE_KEYS = {"id", "function", "description", "visibility", "recipe", "compare", "rtol", "atol",
-             "misleading_globals", "checks", "public_expected", "exact_shapes"}
+CASE_KEYS = {
+    "id",
+    "function",
+    "description",
+    "visibility",
+    "recipe",
+    "compare",
+    "rtol",
+    "atol",
+    "misleading_globals",
+    "checks",
+    "public_expected",
+    "exact_shapes",
+}
 
 
 def case_from_dict(data: object, where: str, functions: set[str]) -> Case:
@@ -75,19 +89,27 @@ def case_from_dict(data: object, where: str, functions: set[str]) -> Case:
     if unknown:
         raise AssignmentError(f"{where}: {label} has unknown keys {sorted(unknown)}")
     if data["function"] not in functions:
-        raise AssignmentError(f"{where}: {label} names the function '{data['function']}', which the "
-                              "manifest does not grade")
+        raise AssignmentError(
+            f"{where}: {label} names the function '{data['function']}', which the manifest does not grade"
+        )
     if data["visibility"] not in ("visible", "hidden"):
         raise AssignmentError(f"{where}: {label} has visibility '{data['visibility']}' (visible or hidden)")
     if not isinstance(data["recipe"], dict):
         raise AssignmentError(f"{where}: {label}'s recipe is not a dict")
-    return Case(id=str(data["id"]), function=data["function"], description=str(data["description"]),
-               visibility=Visibility(data["visibility"]), recipe=data["recipe"],
-               compare=tuple(data.get("compare", ("returned",))),
-               rtol=data.get("rtol"), atol=data.get("atol"),
-               misleading_globals=dict(data.get("misleading_globals", {})),
-               checks=tuple(data.get("checks", ("equality",))), public_expected=data.get("public_expected"),
-               exact_shapes=bool(data.get("exact_shapes", False)))
+    return Case(
+        id=str(data["id"]),
+        function=data["function"],
+        description=str(data["description"]),
+        visibility=Visibility(data["visibility"]),
+        recipe=data["recipe"],
+        compare=tuple(data.get("compare", ("returned",))),
+        rtol=data.get("rtol"),
+        atol=data.get("atol"),
+        misleading_globals=dict(data.get("misleading_globals", {})),
+        checks=tuple(data.get("checks", ("equality",))),
+        public_expected=data.get("public_expected"),
+        exact_shapes=bool(data.get("exact_shapes", False)),
+    )
 
 
 @dataclass
@@ -165,12 +187,20 @@ class Assignment:
         cases = []
         for function, entries in document.items():
             for entry in entries:
-                cases.append(Case(id=entry["name"], function=function, visibility=Visibility.VISIBLE,
-                                  description=entry.get("description", entry["name"]), recipe=entry["recipe"],
-                                  compare=tuple(entry.get("compare", ("returned",))),
-                                  rtol=entry.get("rtol"), atol=entry.get("atol"),
-                                  exact_shapes=bool(entry.get("exact_shapes", False)),
-                                  public_expected=entry["graded"]))
+                cases.append(
+                    Case(
+                        id=entry["name"],
+                        function=function,
+                        visibility=Visibility.VISIBLE,
+                        description=entry.get("description", entry["name"]),
+                        recipe=entry["recipe"],
+                        compare=tuple(entry.get("compare", ("returned",))),
+                        rtol=entry.get("rtol"),
+                        atol=entry.get("atol"),
+                        exact_shapes=bool(entry.get("exact_shapes", False)),
+                        public_expected=entry["graded"],
+                    )
+                )
         return cases
 
     def prepare_workdir(self, folder: Path) -> None:
@@ -207,8 +237,9 @@ def _limits(table: object, path: Path) -> Limits:
     try:
         limits = Limits().overridden(table)
     except KeyError as error:
-        raise AssignmentError(f"{path}: [limits] has no limit named {error.args[0]} (the limits are "
-                              f"{', '.join(Limits.names())})") from None
+        raise AssignmentError(
+            f"{path}: [limits] has no limit named {error.args[0]} (the limits are {', '.join(Limits.names())})"
+        ) from None
     refusal = limits.refusal(lambda name: f"[limits] {name}")
     if refusal:
         raise AssignmentError(f"{path}: {refusal}")
@@ -224,10 +255,16 @@ def _require(table: dict, key: str, where: str):
 def _graded_functions(manifest: dict, path: Path) -> list[GradedFunction]:
     """The manifest's [[function]] tables, each checked on its own and against the others."""
     functions = [
-        GradedFunction(_require(f, "name", f"{path} [[function]]"), float(f.get("points", 1)),
-                       tuple(f.get("signature", ())), tuple(f.get("returns", ())),
-                       f.get("tolerance", {}).get("rtol"), f.get("tolerance", {}).get("atol"),
-                       _labels(f, str(path)), tuple(f.get("calls", ())))
+        GradedFunction(
+            _require(f, "name", f"{path} [[function]]"),
+            float(f.get("points", 1)),
+            tuple(f.get("signature", ())),
+            tuple(f.get("returns", ())),
+            f.get("tolerance", {}).get("rtol"),
+            f.get("tolerance", {}).get("atol"),
+            _labels(f, str(path)),
+            tuple(f.get("calls", ())),
+        )
         for f in manifest.get("function", [])
     ]
     if not functions:
@@ -236,13 +273,17 @@ def _graded_functions(manifest: dict, path: Path) -> list[GradedFunction]:
     for graded in functions:
         taken = sorted(set(graded.returns) & RESERVED_PARTS)
         if taken:
-            raise AssignmentError(f"{path}: '{graded.name}' names a returned part {taken[0]!r}, which a case's "
-                                  f"`compare` list already uses for the grader's own check "
-                                  f"({', '.join(sorted(RESERVED_PARTS))}): rename that part in `returns`")
+            raise AssignmentError(
+                f"{path}: '{graded.name}' names a returned part {taken[0]!r}, which a case's "
+                f"`compare` list already uses for the grader's own check "
+                f"({', '.join(sorted(RESERVED_PARTS))}): rename that part in `returns`"
+            )
         unknown = [name for name in graded.calls if name not in graded_names]
         if unknown:
-            raise AssignmentError(f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
-                                  "(calls lists other [[function]] names)")
+            raise AssignmentError(
+                f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
+                "(calls lists other [[function]] names)"
+            )
     return functions
 
 

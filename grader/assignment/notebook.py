@@ -98,8 +98,14 @@ def parse_notebook(notebook: nbformat.NotebookNode, setup_marker: str) -> Parsed
 
 def file_kind(mode: int) -> str:
     """What a non-regular file is: link, folder, fifo, socket, device or other (grader.render words it)."""
-    for test, kind in ((stat.S_ISLNK, "link"), (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "fifo"),
-                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "device"), (stat.S_ISBLK, "device")):
+    for test, kind in (
+        (stat.S_ISLNK, "link"),
+        (stat.S_ISDIR, "folder"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "device"),
+        (stat.S_ISBLK, "device"),
+    ):
         if test(mode):
             return kind
     return "other"
@@ -159,8 +165,11 @@ def read_regular(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
 
 
 def _too_large(label: str, size: int) -> SubmissionError:
-    return SubmissionError(Refusal(RefusalKind.TOO_LARGE, label, size_mb=size // (1024 * 1024),
-                                   limit_mb=MAX_NOTEBOOK_BYTES // (1024 * 1024)))
+    return SubmissionError(
+        Refusal(
+            RefusalKind.TOO_LARGE, label, size_mb=size // (1024 * 1024), limit_mb=MAX_NOTEBOOK_BYTES // (1024 * 1024)
+        )
+    )
 
 
 def read_submission(path: Path, setup_marker: str) -> ParsedNotebook:

@@ -41,8 +41,13 @@ def scan_regions(lines: list[str]) -> RegionScan:
     for index, line in enumerate(lines):
         if REGION_START.match(line):
             if start is not None:
-                scan.problems.append((index, f"a YOUR CODE STARTS HERE marker inside the region opened at line "
-                                             f"{start + 1}; close that one first"))
+                scan.problems.append(
+                    (
+                        index,
+                        f"a YOUR CODE STARTS HERE marker inside the region opened at line "
+                        f"{start + 1}; close that one first",
+                    )
+                )
             start = index
         elif REGION_END.match(line):
             if start is None:
@@ -109,8 +114,10 @@ def check_markers(notebook: nbformat.NotebookNode, path: Path) -> None:
             raise ReleaseError(f"{path.name}, cell {number}, line {index + 1}: {why}")
         found += len(scan.spans)
     if not found:
-        raise ReleaseError(f"{path.name} has no '# YOUR CODE STARTS HERE' ... '# YOUR CODE ENDS HERE' region: "
-                           "there is nothing to blank, so releasing it would hand out the solution")
+        raise ReleaseError(
+            f"{path.name} has no '# YOUR CODE STARTS HERE' ... '# YOUR CODE ENDS HERE' region: "
+            "there is nothing to blank, so releasing it would hand out the solution"
+        )
 
 
 def solution_path(assignment: Assignment) -> Path:
@@ -118,8 +125,9 @@ def solution_path(assignment: Assignment) -> Path:
         raise ReleaseError(f"{assignment.folder / MANIFEST} names no `solution` notebook to release")
     path = assignment.folder / assignment.solution
     if not path.is_file():
-        raise ReleaseError(f"{path} is missing: releasing needs the instructor's assignment folder with its "
-                           "solution notebook")
+        raise ReleaseError(
+            f"{path} is missing: releasing needs the instructor's assignment folder with its solution notebook"
+        )
     return path
 
 

@@ -130,8 +130,12 @@ def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[Gra
     from grader.render.isolation import describe
 
     try:
-        launcher = kernel_launcher(own_code=False, no_sandbox=options.no_sandbox, allow_account=False,
-                                   hidden=(assignment.folder, *assignment.instructor_paths))
+        launcher = kernel_launcher(
+            own_code=False,
+            no_sandbox=options.no_sandbox,
+            allow_account=False,
+            hidden=(assignment.folder, *assignment.instructor_paths),
+        )
     except UserError as refused:  # words made here: the worker's refusal travels to the client as text
         return options, "", error_text(refused)
     return dataclasses.replace(options, sandbox=launcher), describe(launcher), ""
@@ -156,8 +160,10 @@ class ShipAssignment(WorkerPlugin):
         with tarfile.open(fileobj=io.BytesIO(self.archive)) as archive:
             archive.extractall(self.folder, filter="data")
         assignment = dataclasses.replace(
-            self.assignment, folder=self.folder / assignment_place(self.assignment),
-            instructor_paths=tuple(self.folder / f"path{n}" for n in range(len(self.assignment.instructor_paths))))
+            self.assignment,
+            folder=self.folder / assignment_place(self.assignment),
+            instructor_paths=tuple(self.folder / f"path{n}" for n in range(len(self.assignment.instructor_paths))),
+        )
         options, isolation, refusal = _worker_launcher(self.options, assignment)
         if refusal:
             _SHIPPED[self.key] = _Unpacked(assignment, options, None, refusal, isolation)
@@ -230,23 +236,36 @@ def connect(address: str) -> Iterator[Client]:
         # The kernels have their own memory limits: the nanny must not kill a worker for its kernel.
         # The scheduler always serves HTTP (health, metrics): on a free local port, not 8787 or the
         # warning that another cluster holds it.
-        with dask.config.set(LOCAL_CLUSTER_CONFIG), \
-                LocalCluster(n_workers=count, threads_per_worker=1, processes=True, memory_limit=0,
-                             dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                             silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        with (
+            dask.config.set(LOCAL_CLUSTER_CONFIG),
+            LocalCluster(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=0,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             yield client
     else:
         try:
             client = Client(address, timeout="30s")
         except (OSError, ValueError) as error:
-            raise UserError(f"cannot reach the Dask scheduler at {address} ({error}): start it (dask scheduler) "
-                            "or check the address") from None
+            raise UserError(
+                f"cannot reach the Dask scheduler at {address} ({error}): start it (dask scheduler) "
+                "or check the address"
+            ) from None
         with client:
             try:
                 client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
             except TimeoutError:
-                raise UserError(f"no Dask worker joined the scheduler at {address} within {WORKER_WAIT_SECONDS} s: "
-                                f"start some (dask worker {address})") from None
+                raise UserError(
+                    f"no Dask worker joined the scheduler at {address} within {WORKER_WAIT_SECONDS} s: "
+                    f"start some (dask worker {address})"
+                ) from None
             yield client
 
 
@@ -265,9 +284,16 @@ def _register(client: Client, plugin: ShipAssignment, tries: int = 3) -> None:
 class DaskPool:
     """Runs submissions as Dask tasks; the same interface as grader.batch.pool.Pool."""
 
-    def __init__(self, assignment: Assignment, options: GradeOptions, address: str, finish: Callable,
-                 work: Callable = grade_on_worker, allowed_failures: int = ALLOWED_FAILURES,
-                 notify: Callable[[str], None] = lambda line: print(line, file=sys.stderr)):
+    def __init__(
+        self,
+        assignment: Assignment,
+        options: GradeOptions,
+        address: str,
+        finish: Callable,
+        work: Callable = grade_on_worker,
+        allowed_failures: int = ALLOWED_FAILURES,
+        notify: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    ):
         self.assignment, self.options, self.address, self.finish = assignment, options, address, finish
         self.work, self.allowed_failures, self.notify = work, allowed_failures, notify
         self._workers_said: set[str] = set()
@@ -290,8 +316,10 @@ class DaskPool:
             self._say_once(refused.worker, f"REFUSES to grade: {refused.why}")
             return self._failed(submission, GraderFailed(Failure.WORKER_REFUSED, refused.why, worker=refused.worker))
         except CancelledError:  # the scheduler is gone (or the client lost it): stop, keep what is committed
-            raise UserError(f"lost the Dask scheduler at {self.address}; every result received so far is in "
-                            "the gradebook: run the same command again to grade the rest") from None
+            raise UserError(
+                f"lost the Dask scheduler at {self.address}; every result received so far is in "
+                "the gradebook: run the same command again to grade the rest"
+            ) from None
         except KilledWorker:
             return self._failed(submission, GraderFailed(Failure.WORKER_DIED, count=self.allowed_failures + 1))
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
@@ -310,8 +338,14 @@ class DaskPool:
 
                 def send(count: int) -> None:
                     for submission in (s for _, s in zip(range(count), queue, strict=False)):
-                        future = client.submit(self.work, plugin.key, submission.name, submission.path.read_bytes(),
-                                               submission.path.name, pure=False)
+                        future = client.submit(
+                            self.work,
+                            plugin.key,
+                            submission.name,
+                            submission.path.read_bytes(),
+                            submission.path.name,
+                            pure=False,
+                        )
                         futures[future] = submission
                         done.add(future)
 

@@ -58,7 +58,7 @@ def safe_name(label: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(parts)).lstrip("._-") or "submission"
     if len(name) > MAX_NAME:
         digest = hashlib.sha256(printable(label).encode()).hexdigest()[:8]
-        name = f"{name[:MAX_NAME - 9].rstrip('._-')}-{digest}"
+        name = f"{name[: MAX_NAME - 9].rstrip('._-')}-{digest}"
     if name.lower() in RESERVED_NAMES:
         name += "-submission"
     return name
@@ -113,10 +113,12 @@ def _origin(path: Path, member: str | None = None, root: Path | None = None) -> 
     return printable(where) + (f"!{printable(member)}" if member is not None else "")
 
 
-def _problem(names: NameRegistry, label: str, path: Path, source: str, problem: Refusal, key: str,
-             origin: str) -> Submission:
-    return Submission(names.take(label, origin), path, source, problem, hashlib.sha256(key.encode()).hexdigest(),
-                      origin=origin)
+def _problem(
+    names: NameRegistry, label: str, path: Path, source: str, problem: Refusal, key: str, origin: str
+) -> Submission:
+    return Submission(
+        names.take(label, origin), path, source, problem, hashlib.sha256(key.encode()).hexdigest(), origin=origin
+    )
 
 
 def _copy_bounded(source, target: Path, limit: int) -> int:
@@ -159,9 +161,17 @@ def extract_zip(archive: Path, staging: Path, names: NameRegistry) -> tuple[list
             with zipfile.ZipFile(handle) as opened:
                 return _extract_members(opened, archive, archive_key, staging, names)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
-            return [_problem(names, archive.stem, archive, shown,
-                             Refusal(RefusalKind.BAD_ZIP, printable(archive.name), str(error)), archive_key,
-                             _origin(archive))], []
+            return [
+                _problem(
+                    names,
+                    archive.stem,
+                    archive,
+                    shown,
+                    Refusal(RefusalKind.BAD_ZIP, printable(archive.name), str(error)),
+                    archive_key,
+                    _origin(archive),
+                )
+            ], []
 
 
 def _zip_notebooks(opened: zipfile.ZipFile, title: str, warnings: list[str]) -> list:
@@ -176,16 +186,16 @@ def _zip_notebooks(opened: zipfile.ZipFile, title: str, warnings: list[str]) -> 
             continue
         notebooks.append((member, path))
     if len(notebooks) > MAX_ZIP_MEMBERS:
-        warnings.append(f"{title}: holds {len(notebooks)} notebooks; only the first "
-                        f"{MAX_ZIP_MEMBERS} are graded")
+        warnings.append(f"{title}: holds {len(notebooks)} notebooks; only the first {MAX_ZIP_MEMBERS} are graded")
         notebooks = notebooks[:MAX_ZIP_MEMBERS]
     if not notebooks:
         warnings.append(f"{title}: holds no .ipynb file")
     return notebooks
 
 
-def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, staging: Path,
-                     names: NameRegistry) -> tuple[list[Submission], list[str]]:
+def _extract_members(
+    opened: zipfile.ZipFile, archive: Path, archive_key: str, staging: Path, names: NameRegistry
+) -> tuple[list[Submission], list[str]]:
     warnings: list[str] = []
     title, shown = printable(archive.name), printable(str(archive))
     notebooks = _zip_notebooks(opened, title, warnings)
@@ -202,20 +212,38 @@ def _extract_members(opened: zipfile.ZipFile, archive: Path, archive_key: str, s
         key = f"{archive_key}!{member.filename}"
         origin = _origin(archive, member.filename)
         if total >= MAX_ZIP_BYTES:
-            submissions.append(_problem(names, label, archive, source,
-                                        Refusal(RefusalKind.ZIP_TOO_LARGE, label, title, limit_mb=MAX_ZIP_BYTES >> 20),
-                                        key, origin))
+            submissions.append(
+                _problem(
+                    names,
+                    label,
+                    archive,
+                    source,
+                    Refusal(RefusalKind.ZIP_TOO_LARGE, label, title, limit_mb=MAX_ZIP_BYTES >> 20),
+                    key,
+                    origin,
+                )
+            )
             continue
         name = names.take(label, origin)
         target = folder / f"{name}.ipynb"
         try:
             with opened.open(member) as stream:
                 total += _copy_bounded(stream, target, MAX_NOTEBOOK_BYTES + 1)
-        except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, OSError, EOFError,
-                ValueError) as error:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            RuntimeError,
+            NotImplementedError,
+            OSError,
+            EOFError,
+            ValueError,
+        ) as error:
             refusal = Refusal(RefusalKind.NOT_EXTRACTED, printable(member.filename), title, why=str(error))
-            submissions.append(Submission(name, archive, source, refusal,
-                                          hashlib.sha256(printable(key).encode()).hexdigest(), origin=origin))
+            submissions.append(
+                Submission(
+                    name, archive, source, refusal, hashlib.sha256(printable(key).encode()).hexdigest(), origin=origin
+                )
+            )
             continue
         submissions.append(Submission(name, target, source, staged=True, origin=origin))
     return submissions, warnings
@@ -265,20 +293,40 @@ def _from_folder(root: Path, names: NameRegistry, warnings: list[str]) -> list[S
     found = walk_folder(root)
     shown = printable(str(root))
     if found.others:
-        warnings.append(f"{shown}: {len(found.others)} file(s) that are not .ipynb skipped (e.g. "
-                        f"{printable(str(found.others[0].relative_to(root)))}); name a file or a zip explicitly "
-                        "to grade it")
+        warnings.append(
+            f"{shown}: {len(found.others)} file(s) that are not .ipynb skipped (e.g. "
+            f"{printable(str(found.others[0].relative_to(root)))}); name a file or a zip explicitly "
+            "to grade it"
+        )
     for linked in found.linked_folders:
-        warnings.append(f"{shown}: skipped {printable(str(linked.relative_to(root)))}, a symbolic link to a "
-                        "folder (the grader never follows links)")
+        warnings.append(
+            f"{shown}: skipped {printable(str(linked.relative_to(root)))}, a symbolic link to a "
+            "folder (the grader never follows links)"
+        )
     if not found.notebooks and not found.unusable:
         warnings.append(f"{shown}: no .ipynb file in this folder")
-    submissions = [Submission(names.take(_label(p.relative_to(root)), _origin(p, root=root)), p,
-                              printable(str(p)), origin=_origin(p, root=root)) for p in found.notebooks]
+    submissions = [
+        Submission(
+            names.take(_label(p.relative_to(root)), _origin(p, root=root)),
+            p,
+            printable(str(p)),
+            origin=_origin(p, root=root),
+        )
+        for p in found.notebooks
+    ]
     for path, mode in found.unusable:
         source = printable(str(path))
-        submissions.append(_problem(names, _label(path.relative_to(root)), path, source,
-                                    _unusable(path, mode), source, _origin(path, root=root)))
+        submissions.append(
+            _problem(
+                names,
+                _label(path.relative_to(root)),
+                path,
+                source,
+                _unusable(path, mode),
+                source,
+                _origin(path, root=root),
+            )
+        )
     return submissions
 
 
@@ -286,8 +334,9 @@ def _unusable(path: Path, mode: int) -> Refusal:
     return not_regular(printable(path.name), mode)
 
 
-def collect_submissions(paths: list[Path], staging: Path,
-                        held: dict[str, str] | None = None) -> tuple[list[Submission], list[str]]:
+def collect_submissions(
+    paths: list[Path], staging: Path, held: dict[str, str] | None = None
+) -> tuple[list[Submission], list[str]]:
     """Every submission named by the PATH arguments, in a stable order, with unique names.
 
     A notebook file or any other file given by name is one submission (a non-notebook gets an
@@ -303,8 +352,7 @@ def collect_submissions(paths: list[Path], staging: Path,
     modes = {str(p): _lstat_mode(Path(p)) for p in paths}
     # Files given one by one that share a name (alice/hw.ipynb, bob/hw.ipynb) are told apart by their
     # folder, so the same file gets the same name whatever the order of the arguments.
-    stems = Counter(Path(p).stem for p in paths if Path(p).suffix.lower() == ".ipynb"
-                    and _is_file_mode(modes[str(p)]))
+    stems = Counter(Path(p).stem for p in paths if Path(p).suffix.lower() == ".ipynb" and _is_file_mode(modes[str(p)]))
     for given in paths:
         path, mode = Path(given), modes[str(given)]
         if mode is None:
@@ -323,8 +371,7 @@ def collect_submissions(paths: list[Path], staging: Path,
             if stat.S_ISREG(mode):
                 submissions.append(Submission(names.take(label, _origin(path)), path, source, origin=_origin(path)))
             else:
-                submissions.append(_problem(names, label, path, source, _unusable(path, mode), source,
-                                            _origin(path)))
+                submissions.append(_problem(names, label, path, source, _unusable(path, mode), source, _origin(path)))
     return submissions, warnings
 
 

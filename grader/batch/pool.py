@@ -28,23 +28,41 @@ from grader.model.refusal import Refusal
 # Reports for submissions the grader never ran
 
 
-def unrun_report(submission: Submission, assignment: Assignment, status: SubmissionStatus, problem: object,
-                 options: GradeOptions | None = None) -> SubmissionReport:
+def unrun_report(
+    submission: Submission,
+    assignment: Assignment,
+    status: SubmissionStatus,
+    problem: object,
+    options: GradeOptions | None = None,
+) -> SubmissionReport:
     """A report for a submission that could not be graded: every case "not run", score 0. `problem`
     is a problem record (grader.model.notes), or a refusal (grader.model.refusal)."""
     problem = Refused(problem) if isinstance(problem, Refusal) else problem
-    report = SubmissionReport(name=submission.name, path=submission.source, sha256=submission.sha256,
-                              assignment=assignment.name, assignment_version=assignment.version, status=status,
-                              problems=[problem])
+    report = SubmissionReport(
+        name=submission.name,
+        path=submission.source,
+        sha256=submission.sha256,
+        assignment=assignment.name,
+        assignment_version=assignment.version,
+        status=status,
+        problems=[problem],
+    )
     if options is not None:
         report.isolation = isolation_of(options.sandbox)
     note = Ungradable() if status == SubmissionStatus.INVALID else NotRun()
     names = {graded.name for graded in assignment.functions}
     for case in assignment.cases():
         if case.function in names:
-            report.cases.append(CaseVerdict(case_id=case.id, function=case.function,
-                                            description=case.description, visibility=case.visibility,
-                                            status=CaseStatus.SKIPPED, notes=[note]))
+            report.cases.append(
+                CaseVerdict(
+                    case_id=case.id,
+                    function=case.function,
+                    description=case.description,
+                    visibility=case.visibility,
+                    status=CaseStatus.SKIPPED,
+                    notes=[note],
+                )
+            )
     score_report(report, assignment.functions)
     return report
 
@@ -107,16 +125,19 @@ def _context():
 class Pool:
     """Runs submissions in worker processes; a dead worker costs only the submission it held."""
 
-    def __init__(self, assignment: Assignment, options: GradeOptions, workers: int, staging: Path, finish,
-                 work=None):
+    def __init__(self, assignment: Assignment, options: GradeOptions, workers: int, staging: Path, finish, work=None):
         self.assignment, self.options, self.workers, self.finish = assignment, options, workers, finish
         self.work = work or _grade_in_worker  # (path, name) -> report dict, run in a worker process
         self.started = staging / "started"
         self.started.mkdir(parents=True, exist_ok=True)
 
     def _executor(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_worker,
-                                   initargs=(self.assignment, self.options, str(self.started), os.getpid()))
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_context(),
+            initializer=_start_worker,
+            initargs=(self.assignment, self.options, str(self.started), os.getpid()),
+        )
 
     def _failed(self, submission: Submission, problem: GraderFailed) -> None:
         report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR, problem, self.options)
@@ -129,8 +150,13 @@ class Pool:
         except BrokenProcessPool:
             return None
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
-            return unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                GraderFailed(Failure.EXCEPTION, f"{type(error).__name__}: {error}"), self.options)
+            return unrun_report(
+                submission,
+                self.assignment,
+                SubmissionStatus.ERROR,
+                GraderFailed(Failure.EXCEPTION, f"{type(error).__name__}: {error}"),
+                self.options,
+            )
 
     def run(self, submissions: list[Submission]) -> None:
         queue = list(submissions)
@@ -171,9 +197,15 @@ class Pool:
             with self._executor(1) as pool:
                 report = self._report(submission, pool.submit(self.work, str(submission.path), submission.name))
         except Exception as error:  # noqa: BLE001 - the pool itself could not start
-            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                  GraderFailed(Failure.NO_WORKER, str(error)), self.options)
+            report = unrun_report(
+                submission,
+                self.assignment,
+                SubmissionStatus.ERROR,
+                GraderFailed(Failure.NO_WORKER, str(error)),
+                self.options,
+            )
         if report is None:
-            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                  GraderFailed(Failure.DIED_TWICE), self.options)
+            report = unrun_report(
+                submission, self.assignment, SubmissionStatus.ERROR, GraderFailed(Failure.DIED_TWICE), self.options
+            )
         self.finish(submission, report)

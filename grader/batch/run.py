@@ -35,9 +35,19 @@ def say(message: str) -> None:
 class Batch:
     """One `grader grade` run: collect, stage, grade what changed, keep reports and gradebook rows."""
 
-    def __init__(self, assignment: Assignment, options: GradeOptions, out: Path, staging: Path, *,
-                 paths: list[Path] | tuple[Path, ...] = (), workers: int = 2, regrade: bool = False,
-                 quiet: bool = False, dask: str | None = None):
+    def __init__(
+        self,
+        assignment: Assignment,
+        options: GradeOptions,
+        out: Path,
+        staging: Path,
+        *,
+        paths: list[Path] | tuple[Path, ...] = (),
+        workers: int = 2,
+        regrade: bool = False,
+        quiet: bool = False,
+        dask: str | None = None,
+    ):
         self.assignment, self.options, self.out, self.staging = assignment, options, out, staging
         self.paths, self.workers = [Path(p) for p in paths], max(1, int(workers))
         self.regrade, self.quiet, self.dask = regrade, quiet, dask
@@ -58,10 +68,17 @@ class Batch:
                 say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
             book.record(report, submission.origin)
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
-            say(f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
-                 "it is recorded as an error")
-            report = unrun_report(submission, self.assignment, SubmissionStatus.ERROR,
-                                  GraderFailed(Failure.NOT_STORED, type(error).__name__), self.options)
+            say(
+                f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "
+                "it is recorded as an error"
+            )
+            report = unrun_report(
+                submission,
+                self.assignment,
+                SubmissionStatus.ERROR,
+                GraderFailed(Failure.NOT_STORED, type(error).__name__),
+                self.options,
+            )
             book.record(report, submission.origin)
         self.done[report.status] += 1
         bar.update(1)
@@ -93,60 +110,92 @@ class Batch:
         for submission in submissions:
             stage(submission, self.staging / "copies")
         with Gradebook(self.out / GRADEBOOK_FILE) as book:
-            todo, skipped = [], []
-            for submission in submissions:
-                if not self.regrade and book.is_current(submission.name, submission.sha256, self.assignment.name,
-                                                   self.assignment.version):
-                    skipped.append(submission)
-                    book.claim(submission.name, submission.origin)
-                    self._restore_reports(book, submission)
-                    if submission.staged:  # the copy is not needed: free the disk at once
-                        submission.path.unlink(missing_ok=True)
-                else:
-                    todo.append(submission)
-            bar = tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr,
-                       disable=self.quiet or not todo, dynamic_ncols=True)
-            try:
-                def finish(submission: Submission, report: SubmissionReport) -> None:
-                    self.finish(book, bar, submission, report)
-
-                for submission in (s for s in todo if s.problem):
-                    finish(submission, unrun_report(submission, self.assignment, SubmissionStatus.INVALID,
-                                                    submission.problem, self.options))
-                runnable = [s for s in todo if not s.problem]
-                if runnable and self.dask:
-                    from grader.batch.cluster import DaskPool  # distributed is an optional extra
-
-                    DaskPool(self.assignment, self.options, self.dask, finish, notify=say).run(runnable)
-                elif runnable:
-                    Pool(self.assignment, self.options, self.workers, self.staging,
-                          finish).run(runnable)
-            finally:
-                bar.close()
-            for write, name in ((write_gradebook_csv, GRADEBOOK_CSV), (write_summary_html, SUMMARY_HTML)):
-                try:
-                    write(book, self.out / name, self.assignment)
-                except Exception as error:  # noqa: BLE001 - the other file, and the gradebook, still stand
-                    say(f"could not write {self.out / name} ({type(error).__name__}: {error}); the gradebook "
-                         "holds every result: run the same command again to rebuild it")
+            todo, skipped = self._not_yet_graded(book, submissions)
+            self._grade(book, todo)
+            self._write_listings(book)
             rows = {row.name: row for row in book.rows(self.assignment.name, self.assignment.version)}
         listed = [rows[s.name] for s in submissions if s.name in rows]
-        if len(listed) <= LISTED_SUBMISSIONS:  # a small batch: its scores at a glance
-            width = max(len(row.name) for row in listed) if listed else 0
-            for row in listed:
-                print(f"  {row.name:<{width}}  {row.score:6.1f} / {row.max_score:g}  {row.status}"
-                      f"  {self.out / row.name / 'feedback.html'}")
+        self._print_scores(listed)
         print(self._summary_line(listed, len(skipped)))
         return EXIT_GRADER_ERRORS if any(row.status == SubmissionStatus.ERROR for row in listed) else EXIT_GRADED
+
+    def _not_yet_graded(self, book: Gradebook, submissions: list[Submission]) -> tuple[list, list]:
+        """(to grade, skipped): a submission whose file and assignment version the gradebook already
+        holds keeps its row and reports (unless --regrade)."""
+        todo, skipped = [], []
+        for submission in submissions:
+            if self.regrade or not book.is_current(
+                submission.name, submission.sha256, self.assignment.name, self.assignment.version
+            ):
+                todo.append(submission)
+                continue
+            skipped.append(submission)
+            book.claim(submission.name, submission.origin)
+            self._restore_reports(book, submission)
+            if submission.staged:  # the copy is not needed: free the disk at once
+                submission.path.unlink(missing_ok=True)
+        return todo, skipped
+
+    def _grade(self, book: Gradebook, todo: list[Submission]) -> None:
+        """Grade what is to grade (refused files get their row at once), each row stored as it finishes."""
+        bar = tqdm(
+            total=len(todo),
+            desc="grading",
+            unit="notebook",
+            file=sys.stderr,
+            disable=self.quiet or not todo,
+            dynamic_ncols=True,
+        )
+
+        def finish(submission: Submission, report: SubmissionReport) -> None:
+            self.finish(book, bar, submission, report)
+
+        try:
+            for submission in (s for s in todo if s.problem):
+                status = SubmissionStatus.INVALID
+                finish(submission, unrun_report(submission, self.assignment, status, submission.problem, self.options))
+            runnable = [s for s in todo if not s.problem]
+            if runnable and self.dask:
+                from grader.batch.cluster import DaskPool  # distributed is an optional extra
+
+                DaskPool(self.assignment, self.options, self.dask, finish, notify=say).run(runnable)
+            elif runnable:
+                Pool(self.assignment, self.options, self.workers, self.staging, finish).run(runnable)
+        finally:
+            bar.close()
+
+    def _write_listings(self, book: Gradebook) -> None:
+        """gradebook.csv and summary.html, rebuilt from the gradebook; one failing leaves the other."""
+        for write, name in ((write_gradebook_csv, GRADEBOOK_CSV), (write_summary_html, SUMMARY_HTML)):
+            try:
+                write(book, self.out / name, self.assignment)
+            except Exception as error:  # noqa: BLE001 - the other file, and the gradebook, still stand
+                say(
+                    f"could not write {self.out / name} ({type(error).__name__}: {error}); the gradebook "
+                    "holds every result: run the same command again to rebuild it"
+                )
+
+    def _print_scores(self, listed: list) -> None:
+        """A small batch's scores at a glance, with where each feedback page is."""
+        if len(listed) > LISTED_SUBMISSIONS:
+            return
+        width = max(len(row.name) for row in listed) if listed else 0
+        for row in listed:
+            print(
+                f"  {row.name:<{width}}  {row.score:6.1f} / {row.max_score:g}  {row.status}"
+                f"  {self.out / row.name / 'feedback.html'}"
+            )
 
     def _summary_line(self, rows: list, skipped: int) -> str:
         """This run's counts: graded, refused (files that are not a gradable notebook), skipped, and the
         grader's own errors (graded again on a rerun)."""
         done = self.done
-        line = (f"graded {done[SubmissionStatus.GRADED]}, skipped {skipped} unchanged, refused "
-                f"{done[SubmissionStatus.INVALID]} (not a gradable notebook), grader errors "
-                f"{done[SubmissionStatus.ERROR]}" + (" (run the same command again)" if done[SubmissionStatus.ERROR]
-                                                     else ""))
+        line = (
+            f"graded {done[SubmissionStatus.GRADED]}, skipped {skipped} unchanged, refused "
+            f"{done[SubmissionStatus.INVALID]} (not a gradable notebook), grader errors "
+            f"{done[SubmissionStatus.ERROR]}"
+            + (" (run the same command again)" if done[SubmissionStatus.ERROR] else "")
+        )
         scored = [row for row in rows if row.status in (SubmissionStatus.GRADED, SubmissionStatus.INVALID)]
         if scored:
             mean = sum(row.score for row in scored) / len(scored)

@@ -38,8 +38,15 @@ from grader.model.notes import (
 
 
 def verdict(case: Case, status: CaseStatus, notes: list | None = None, seconds: float = 0.0) -> CaseVerdict:
-    return CaseVerdict(case_id=case.id, function=case.function, description=case.description,
-                       visibility=case.visibility, status=status, notes=list(notes or []), seconds=seconds)
+    return CaseVerdict(
+        case_id=case.id,
+        function=case.function,
+        description=case.description,
+        visibility=case.visibility,
+        status=status,
+        notes=list(notes or []),
+        seconds=seconds,
+    )
 
 
 class CaseJudge:
@@ -67,9 +74,12 @@ class CaseJudge:
         if outcome.status != CellStatus.OK:
             return self._unfinished(case, outcome, timeout)
         try:
-            result = read_result(out, runner.limits.max_values, owner=getattr(runner.options.sandbox, "result_owner",
-                                                                                  None),
-                                 deadline=time.monotonic() + max(5.0, min(READ_SECONDS, runner.remaining())))
+            result = read_result(
+                out,
+                runner.limits.max_values,
+                owner=getattr(runner.options.sandbox, "result_owner", None),
+                deadline=time.monotonic() + max(5.0, min(READ_SECONDS, runner.remaining())),
+            )
         except UntrustedDataError as error:
             return verdict(case, CaseStatus.FAILED, [Malformed(str(error))], outcome.seconds)
         return self._judged(case, expected, result, outcome.seconds)
@@ -77,11 +87,18 @@ class CaseJudge:
     def _request(self, case: Case, out) -> dict:
         """What the harness in the kernel needs for the call: the recipe, never an expected value."""
         runner = self.runner
-        return {"function": case.function, "signature": list(self.assignment.function(case.function).signature),
-                "recipe": case.recipe, "globals": case.misleading_globals, "out": str(out),
-                "workdir": str(runner.session.kernel_workdir), "builder": self.assignment.inputs,
-                "output_limit": runner.limits.output_bytes, "max_values": runner.limits.max_values,
-                "return_inputs": "inputs_unchanged" in case.compare}
+        return {
+            "function": case.function,
+            "signature": list(self.assignment.function(case.function).signature),
+            "recipe": case.recipe,
+            "globals": case.misleading_globals,
+            "out": str(out),
+            "workdir": str(runner.session.kernel_workdir),
+            "builder": self.assignment.inputs,
+            "output_limit": runner.limits.output_bytes,
+            "max_values": runner.limits.max_values,
+            "return_inputs": "inputs_unchanged" in case.compare,
+        }
 
     def _unfinished(self, case: Case, outcome: CellOutcome, timeout: float) -> CaseVerdict:
         """A call that timed out, took the kernel down, or that the harness could not make."""
@@ -114,8 +131,15 @@ class CaseJudge:
             found.notes.append(CellRaised(function, load_error))
             found.diagnosis = Diagnosis(DiagnosisKind.CELL_FAILED, function=function, cell_error=load_error)
         else:  # name the likely mistake (the assignment's catalogue), or localise it
-            found.diagnosis = diagnose(self.assignment, case, expected, result, comparison,
-                                       self.runner.parsed.graded.get(function), self.budget)
+            found.diagnosis = diagnose(
+                self.assignment,
+                case,
+                expected,
+                result,
+                comparison,
+                self.runner.parsed.graded.get(function),
+                self.budget,
+            )
         return found
 
 
@@ -123,8 +147,11 @@ def _series(result: KernelResult, curve: str, names: tuple[str, ...]) -> list[fl
     """The returned part the manifest names as a curve, as floats (empty when there is none)."""
     if not curve or result.returned is None:
         return []
-    part = result.returned if curve == "returned" else (
-        part_of(result.returned, names.index(curve)) if curve in names else None)
+    part = (
+        result.returned
+        if curve == "returned"
+        else (part_of(result.returned, names.index(curve)) if curve in names else None)
+    )
     if not isinstance(part, Seq):
         return []
     return [item.value for item in part.items if isinstance(item, Number)][:1000]

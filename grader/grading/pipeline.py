@@ -33,16 +33,23 @@ from grader.model.options import GradeOptions
 from grader.model.refusal import Refusal, RefusalKind
 
 
-def grade_one(path: Path, assignment: Assignment, expected: ExpectedValues | None = None,
-              options: GradeOptions | None = None) -> SubmissionReport:
+def grade_one(
+    path: Path, assignment: Assignment, expected: ExpectedValues | None = None, options: GradeOptions | None = None
+) -> SubmissionReport:
     """Grade one notebook file; never raises for anything about the file or the code in it."""
     options = options or GradeOptions()
     expected = expected if expected is not None else ExpectedValues(assignment)
     started, path = time.monotonic(), Path(path)
     data, parsed, refusal = _read(path, assignment)
-    report = SubmissionReport(name=options.name or path.stem, path=str(path), sha256=hashlib.sha256(data).hexdigest(),
-                              assignment=assignment.name, assignment_version=assignment.version,
-                              status=SubmissionStatus.GRADED, isolation=isolation_of(options.sandbox))
+    report = SubmissionReport(
+        name=options.name or path.stem,
+        path=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        assignment=assignment.name,
+        assignment_version=assignment.version,
+        status=SubmissionStatus.GRADED,
+        isolation=isolation_of(options.sandbox),
+    )
     cases = assignment.cases(public_only=options.public_only)
     if refusal is not None:
         _refused(report, refusal, cases)
@@ -76,8 +83,9 @@ def _other_assignment(parsed: ParsedNotebook, assignment: Assignment, label: str
     names = sorted(parsed.graded)
     expected = tuple(f.name for f in assignment.functions)
     if names and not set(names) & set(expected):
-        return Refusal(RefusalKind.OTHER_ASSIGNMENT, label, names=tuple(names), expected=expected,
-                       title=assignment.title)
+        return Refusal(
+            RefusalKind.OTHER_ASSIGNMENT, label, names=tuple(names), expected=expected, title=assignment.title
+        )
     return None
 
 
@@ -87,8 +95,9 @@ def _refused(report: SubmissionReport, refusal: Refusal, cases: list[Case]) -> N
     report.cases = [verdict(case, CaseStatus.SKIPPED, [Ungradable()]) for case in cases]
 
 
-def _restore_setup(parsed: ParsedNotebook, assignment: Assignment, options: GradeOptions,
-                   report: SubmissionReport) -> None:
+def _restore_setup(
+    parsed: ParsedNotebook, assignment: Assignment, options: GradeOptions, report: SubmissionReport
+) -> None:
     """A submission that lost its imports cell gets the released notebook's, and is told so."""
     if parsed.setup or options.execute_all:
         return
@@ -97,8 +106,14 @@ def _restore_setup(parsed: ParsedNotebook, assignment: Assignment, options: Grad
         report.problems.append(NoSetupCell(assignment.setup_marker))
 
 
-def _run(report: SubmissionReport, parsed: ParsedNotebook, assignment: Assignment, cases: list[Case],
-         expected: ExpectedValues, options: GradeOptions) -> None:
+def _run(
+    report: SubmissionReport,
+    parsed: ParsedNotebook,
+    assignment: Assignment,
+    cases: list[Case],
+    expected: ExpectedValues,
+    options: GradeOptions,
+) -> None:
     """The cases, run in a fresh kernel in a folder of the grader's files, removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
     runner = None

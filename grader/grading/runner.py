@@ -41,8 +41,9 @@ MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones
 class KernelRunner:
     """Owns the submission's kernel: starts it, loads the code, restarts it after a kill."""
 
-    def __init__(self, parsed: ParsedNotebook, assignment: Assignment, workdir: Path, options: GradeOptions,
-                 limits: Limits):
+    def __init__(
+        self, parsed: ParsedNotebook, assignment: Assignment, workdir: Path, options: GradeOptions, limits: Limits
+    ):
         self.parsed, self.assignment, self.workdir, self.options = parsed, assignment, workdir, options
         self.limits = limits
         self.deadline = time.monotonic() + limits.submission_seconds
@@ -80,8 +81,9 @@ class KernelRunner:
         outcome = self.session.run("import numpy", 60)
         if outcome.ok:
             return True
-        return self._give_up(NumpyFailed(self.limits.memory_mb, str(outcome.status), outcome.error_name,
-                                         shown=not self.tainted))
+        return self._give_up(
+            NumpyFailed(self.limits.memory_mb, str(outcome.status), outcome.error_name, shown=not self.tainted)
+        )
 
     def _start(self) -> bool:
         """Start a fresh kernel; False (and the reason noted) when it cannot start."""
@@ -124,8 +126,11 @@ class KernelRunner:
         # the time left. The other cells of a whole-notebook run train models, so they may use what is
         # left of the submission's time.
         ungraded = self.whole_notebook and function is None
-        budget = (max(1.0, self.remaining() - 30) if ungraded
-                  else max(0.5, min(self.remaining(), self.limits.case_seconds * 3)))
+        budget = (
+            max(1.0, self.remaining() - 30)
+            if ungraded
+            else max(0.5, min(self.remaining(), self.limits.case_seconds * 3))
+        )
         if self._note_loading(self.session.run(cell.source, budget), cell.index, function):
             return None
         if ungraded:  # grade what can be graded: imports and graded cells only, in a new kernel
@@ -141,8 +146,14 @@ class KernelRunner:
             return self.parsed.cells
         setup = self.parsed.setup
         if len(setup) > MAX_SETUP_CELLS:
-            self.note(TooManySetupCells(len(setup), self.assignment.setup_marker, MAX_SETUP_CELLS,
-                                        tuple(c.index + 1 for c in setup[MAX_SETUP_CELLS:])))
+            self.note(
+                TooManySetupCells(
+                    len(setup),
+                    self.assignment.setup_marker,
+                    MAX_SETUP_CELLS,
+                    tuple(c.index + 1 for c in setup[MAX_SETUP_CELLS:]),
+                )
+            )
         return setup[:MAX_SETUP_CELLS] + sorted(self.parsed.graded.values(), key=lambda c: c.index)
 
     def _kernel_error(self, outcome: CellOutcome) -> KernelError:
@@ -153,8 +164,9 @@ class KernelRunner:
     def _note_loading(self, outcome: CellOutcome, index: int, function: str | None) -> bool:
         """Note what running a cell came to; False when the kernel is gone."""
         if outcome.status in (CellStatus.TIMEOUT, CellStatus.DIED):
-            stopped = LoadStopped(index + 1, function or "", outcome.status == CellStatus.TIMEOUT, outcome.death,
-                                  self.limits.memory_mb)
+            stopped = LoadStopped(
+                index + 1, function or "", outcome.status == CellStatus.TIMEOUT, outcome.death, self.limits.memory_mb
+            )
             self.note(stopped)
             if function:
                 self.unloadable[function] = stopped

@@ -43,9 +43,12 @@ def _matches(entry: dict, difference: Difference, part: str) -> bool:
     kinds = entry.get("kind")
     kinds = [kinds] if isinstance(kinds, str) else kinds
     index = difference.path[1] if len(difference.path) > 1 else None
-    return ((entry.get("part") in (None, part)) and (kinds is None or difference.kind.value in kinds)
-            and ("index" not in entry or entry["index"] == index)
-            and (entry.get("raised") in (None, difference.what)))
+    return (
+        (entry.get("part") in (None, part))
+        and (kinds is None or difference.kind.value in kinds)
+        and ("index" not in entry or entry["index"] == index)
+        and (entry.get("raised") in (None, difference.what))
+    )
 
 
 def advice_for(assignment: Assignment, difference: Difference, names: tuple[str, ...]) -> dict:
@@ -75,10 +78,23 @@ def localise(assignment: Assignment, case: Case, comparison: Comparison) -> Diag
     everything = tuple(display_path(d.path, names) for d in comparison.differences)
     exception = first.what if first.kind == Kind.RAISED else ""
     if "key" in entry:  # the grader's own words (grader.render.diagnosis)
-        return Diagnosis(DiagnosisKind.ADVICE, advice=entry["key"], differing=differing, everything=everything,
-                         exception=exception, first=first)
+        return Diagnosis(
+            DiagnosisKind.ADVICE,
+            advice=entry["key"],
+            differing=differing,
+            everything=everything,
+            exception=exception,
+            first=first,
+        )
     explanation = entry["explanation"]
     if callable(explanation):  # the author's own function of the parts that differ
         explanation = explanation(list(differing), list(everything))
-    return Diagnosis(DiagnosisKind.ADVICE, title=str(entry["title"]), explanation=str(explanation),
-                     differing=differing, everything=everything, exception=exception, first=first)
+    return Diagnosis(
+        DiagnosisKind.ADVICE,
+        title=str(entry["title"]),
+        explanation=str(explanation),
+        differing=differing,
+        everything=everything,
+        exception=exception,
+        first=first,
+    )

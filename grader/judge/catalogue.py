@@ -56,11 +56,16 @@ def family_member(family: dict, value: object) -> dict:
     shown = family.get("show", str)(value)
     member = {key: str(family[key]).replace("{value}", shown) for key in TEXT_KEYS}
     pattern = family.get("pattern")
-    return {"id": f"{family['id']}={shown}", "shown": shown, "pattern": pattern if isinstance(pattern, str) else None,
-            **member}
+    return {
+        "id": f"{family['id']}={shown}",
+        "shown": shown,
+        "pattern": pattern if isinstance(pattern, str) else None,
+        **member,
+    }
 
 
 # --- the public part, shipped in the student's bundle ---------------------------------------------
+
 
 def public_mistakes_document(catalogue: Catalogue, flat: dict[OutcomeKey, np.ndarray], public_ids: set[str]) -> dict:
     """What the self-check may know: the mistakes' texts (and regex patterns), and the variants'
@@ -68,8 +73,10 @@ def public_mistakes_document(catalogue: Catalogue, flat: dict[OutcomeKey, np.nda
     mistakes = {}
     for mistake_id, mistake in catalogue.mistakes.items():
         pattern = mistake.get("pattern")
-        mistakes[mistake_id] = {**{key: str(mistake[key]) for key in TEXT_KEYS},
-                                "pattern": pattern if isinstance(pattern, str) else None}
+        mistakes[mistake_id] = {
+            **{key: str(mistake[key]) for key in TEXT_KEYS},
+            "pattern": pattern if isinstance(pattern, str) else None,
+        }
     table = dict(sorted(as_text({key: value for key, value in flat.items() if key.case in public_ids}).items()))
     return {"mistakes": mistakes, "outcomes": table}
 

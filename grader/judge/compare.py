@@ -137,12 +137,14 @@ def _numbers(want: Node | None, got: Node | None, exact_shapes: bool = False) ->
 
 def _seq_array(node: Node) -> np.ndarray | None:
     """Nested lists of numbers as one array (None when they are not rectangular numbers)."""
+
     def plain(item: Node) -> object:
         if isinstance(item, Number):
             return item.value
         if isinstance(item, Seq) and len(item.items) == item.length:
             return [plain(x) for x in item.items]
         raise ValueError
+
     try:
         values = np.array(plain(node), dtype=np.float64)
     except (ValueError, TypeError):
@@ -164,8 +166,16 @@ def _array_difference(path: tuple[Step, ...], want: np.ndarray, got: np.ndarray,
         relative = np.where(close, 0.0, np.abs(got - want) / scale)
     worst = float("nan") if np.isnan(relative).all() else float(np.nanmax(relative))  # all NaN: nothing to rank
     kind = Kind.VALUES if np.all(np.isfinite(got)) else Kind.NOT_FINITE
-    return Difference(kind, path, float(want[where]), float(got[where]), at=where if close.ndim else None,
-                      count=count, total=int(close.size), relative=worst)
+    return Difference(
+        kind,
+        path,
+        float(want[where]),
+        float(got[where]),
+        at=where if close.ndim else None,
+        count=count,
+        total=int(close.size),
+        relative=worst,
+    )
 
 
 def compare_nodes(want: Node | None, got: Node | None, path: tuple[Step, ...], tol: Tolerance) -> list[Difference]:
@@ -182,8 +192,14 @@ def compare_nodes(want: Node | None, got: Node | None, path: tuple[Step, ...], t
             return [Difference(Kind.TYPE, path, want.kind, got.kind)]
         if want.length != got.length:
             return [Difference(Kind.LENGTH, path, want.length, got.length, what=got.kind)]
-        return _merged([d for index, (w, g) in enumerate(zip(want.items, got.items, strict=False))
-                        for d in compare_nodes(w, g, (*path, index), tol)], len(want.items))
+        return _merged(
+            [
+                d
+                for index, (w, g) in enumerate(zip(want.items, got.items, strict=False))
+                for d in compare_nodes(w, g, (*path, index), tol)
+            ],
+            len(want.items),
+        )
     if isinstance(want, Mapping) and isinstance(got, Mapping):
         found = [Difference(Kind.MISSING_KEY, path, key, None, what="dict") for key in want.keys if key not in got.keys]
         extra = [key for key in got.keys if key not in want.keys]
@@ -206,8 +222,15 @@ def _merged(found: list[Difference], total: int) -> list[Difference]:
     if not numbers:
         return found
     first = numbers[0]
-    merged = Difference(first.kind, first.path, first.expected, first.got, count=len(numbers), total=total,
-                        relative=max((d.relative or 0.0) for d in numbers))
+    merged = Difference(
+        first.kind,
+        first.path,
+        first.expected,
+        first.got,
+        count=len(numbers),
+        total=total,
+        relative=max((d.relative or 0.0) for d in numbers),
+    )
     return [merged if d is first else d for d in found if d is first or d not in numbers]
 
 
@@ -216,8 +239,7 @@ def printed_differences(expected: list[str], printed: str, tol: Tolerance) -> li
     lines = [line for line in printed.splitlines() if line.strip()]
     wanted = [line for line in expected if line.strip()]
     if len(lines) != len(wanted):
-        return [Difference(Kind.PRINTED_LENGTH, (), len(wanted), len(lines), at=None,
-                           what="\n".join(lines[:3]))]
+        return [Difference(Kind.PRINTED_LENGTH, (), len(wanted), len(lines), at=None, what="\n".join(lines[:3]))]
     for number, (got, want) in enumerate(zip(lines, wanted, strict=True), start=1):
         if not same_line(got, want, tol.rtol, tol.atol):
             return [Difference(Kind.PRINTED, (), want, got, line=number)]
@@ -243,8 +265,9 @@ def part_of(value: Node | None, index: int | None) -> Node | None:
     return value.items[index] if isinstance(value, Seq) and index < len(value.items) else None
 
 
-def compare(case: Case, expected: Expected, result: KernelResult, tol: Tolerance,
-            returns: tuple[str, ...] = ()) -> Comparison:
+def compare(
+    case: Case, expected: Expected, result: KernelResult, tol: Tolerance, returns: tuple[str, ...] = ()
+) -> Comparison:
     """Compare a kernel result with the expected values of one case.
 
     `case.compare` lists what is compared, in order: "returned" (the whole value), names from the
@@ -253,8 +276,9 @@ def compare(case: Case, expected: Expected, result: KernelResult, tol: Tolerance
     out = Comparison()
     meta = result.meta
     if meta.error is not None:
-        out.differences.append(Difference(Kind.RAISED, (), None, meta.error.message, what=meta.error.type,
-                                          line=meta.error.line))
+        out.differences.append(
+            Difference(Kind.RAISED, (), None, meta.error.message, what=meta.error.type, line=meta.error.line)
+        )
         return out
     want = expected.returned
     for item in case.compare:
@@ -266,8 +290,9 @@ def compare(case: Case, expected: Expected, result: KernelResult, tol: Tolerance
             index = None if item == "returned" else returns.index(item)
             if index is not None and _root_differs(out, want, result.returned):
                 return out
-            out.differences += compare_nodes(part_of(want, index), part_of(result.returned, index),
-                                             () if index is None else (index,), tol)
+            out.differences += compare_nodes(
+                part_of(want, index), part_of(result.returned, index), () if index is None else (index,), tol
+            )
     del out.differences[MAX_DIFFERENCES:]
     return out
 

@@ -26,8 +26,15 @@ from grader.model.diagnosis import Diagnosis, DiagnosisBudget
 from grader.model.notebook import CodeCell
 
 
-def diagnose(assignment: Assignment, case: Case, expected: Expected, result: KernelResult, comparison: Comparison,
-             cell: CodeCell | None = None, budget: DiagnosisBudget | None = None) -> Diagnosis | None:
+def diagnose(
+    assignment: Assignment,
+    case: Case,
+    expected: Expected,
+    result: KernelResult,
+    comparison: Comparison,
+    cell: CodeCell | None = None,
+    budget: DiagnosisBudget | None = None,
+) -> Diagnosis | None:
     """The likely mistake behind a failing case (None when it passed); never raises.
 
     `budget` is what the submission may still spend re-running variants (one per submission,

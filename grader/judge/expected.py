@@ -95,8 +95,10 @@ def run_reference(assignment: Assignment, case: Case, folder: Path) -> Reference
         out = hook(case, Path(folder))
         return ReferenceRun(out["returned"], list(out["stdout"]), before)
     if not assignment.reference:
-        raise AssignmentError(f"{assignment.folder}: the manifest names no `reference` module and "
-                              f"{assignment.cases_file} has no expected_outputs hook")
+        raise AssignmentError(
+            f"{assignment.folder}: the manifest names no `reference` module and "
+            f"{assignment.cases_file} has no expected_outputs hook"
+        )
     reference = load_module(assignment.folder / assignment.reference, f"_grader_reference_{assignment.name}")
     function = getattr(reference, case.function)
     signature = assignment.function(case.function).signature
@@ -126,8 +128,9 @@ def flattened(run: ReferenceRun, case: Case) -> tuple[dict, list[np.ndarray]]:
     return structure, leaves
 
 
-def variant_values(assignment: Assignment, cases: list[Case], outputs: dict[str, ReferenceRun],
-                   folder: Path) -> dict[OutcomeKey, np.ndarray] | None:
+def variant_values(
+    assignment: Assignment, cases: list[Case], outputs: dict[str, ReferenceRun], folder: Path
+) -> dict[OutcomeKey, np.ndarray] | None:
     """Flattened outcomes of each mistake's variant, on the cases where it differs from the reference."""
     catalogue = load_catalogue(assignment)
     if catalogue is None:
@@ -200,11 +203,18 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
             shown = {"returned": plain(run.returned)}
         structure, leaves = flattened(run, case)
         entry: dict[str, object] = {
-            "name": case.id, "description": case.description, "recipe": case.recipe,
-            "checks": list(case.checks), "compare": list(case.compare),
+            "name": case.id,
+            "description": case.description,
+            "recipe": case.recipe,
+            "checks": list(case.checks),
+            "compare": list(case.compare),
             "expected": {**shown, "stdout": list(run.stdout)},
-            "graded": {"structure": structure, "stdout": list(run.stdout),
-                       "leaves": [{"shape": list(leaf.shape), "values": leaf.ravel().tolist()} for leaf in leaves]}}
+            "graded": {
+                "structure": structure,
+                "stdout": list(run.stdout),
+                "leaves": [{"shape": list(leaf.shape), "values": leaf.ravel().tolist()} for leaf in leaves],
+            },
+        }
         entry.update({key: getattr(case, key) for key in ("rtol", "atol") if getattr(case, key) is not None})
         if case.exact_shapes:
             entry["exact_shapes"] = True
@@ -230,16 +240,21 @@ def write(assignment: Assignment) -> list[Path]:
     return written
 
 
-def _public_mistakes(assignment: Assignment, catalogue: Catalogue, variants: dict[OutcomeKey, np.ndarray],
-                     outputs: dict[str, ReferenceRun]) -> dict:
+def _public_mistakes(
+    assignment: Assignment,
+    catalogue: Catalogue,
+    variants: dict[OutcomeKey, np.ndarray],
+    outputs: dict[str, ReferenceRun],
+) -> dict:
     public = assignment.cases(public_only=True)
     document = public_mistakes_document(catalogue, variants, {case.id for case in public})
     _add_family_members(assignment, catalogue, public, outputs, document)
     return json.loads(json.dumps(document))
 
 
-def _add_family_members(assignment: Assignment, catalogue: Catalogue, public: list[Case],
-                        outputs: dict[str, ReferenceRun], document: dict) -> None:
+def _add_family_members(
+    assignment: Assignment, catalogue: Catalogue, public: list[Case], outputs: dict[str, ReferenceRun], document: dict
+) -> None:
     """Each family's `public_values`, run on the public cases: the bundle cannot run the variants, so
     it gets their outcomes, as one stored mistake per value (`family=value`, texts filled in)."""
     for family in getattr(catalogue.module, "FAMILIES", []):
@@ -296,8 +311,12 @@ def check(assignment: Assignment) -> CheckReport:
     return report
 
 
-def _check_variants(report: CheckReport, assignment: Assignment, variants: dict[OutcomeKey, np.ndarray],
-                    outputs: dict[str, ReferenceRun]) -> None:
+def _check_variants(
+    report: CheckReport,
+    assignment: Assignment,
+    variants: dict[OutcomeKey, np.ndarray],
+    outputs: dict[str, ReferenceRun],
+) -> None:
     """The catalogue's stored outcomes and its public copy, against a fresh run of its variants."""
     catalogue = load_catalogue(assignment)
     if catalogue is None:  # it went away since the fresh run: there is nothing to compare
@@ -323,8 +342,9 @@ def _spelt(key: str | OutcomeKey) -> str:
     return key if isinstance(key, str) else key_text(key)
 
 
-def stale_entries(report: CheckReport, stored: dict[Key, np.ndarray], fresh: dict[Key, np.ndarray],
-                  label: str = "") -> None:
+def stale_entries(
+    report: CheckReport, stored: dict[Key, np.ndarray], fresh: dict[Key, np.ndarray], label: str = ""
+) -> None:
     """Add to the report each key missing on one side or whose value differs beyond the stale tolerance."""
     for key in sorted(set(fresh) | set(stored), key=_spelt):
         where = label + _spelt(key)
@@ -377,8 +397,9 @@ def _same_document(report: CheckReport, a: object, b: object, where: str, error:
     """Whether a stored JSON document and a fresh one agree, numbers and printed lines within the stale
     tolerance (`error`: the value is a stored outcome's exception, its type and message)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_document(report, a[k], b[k], f"{where}:{k}", holds_error(k))
-                                            for k in a)
+        return a.keys() == b.keys() and all(
+            _same_document(report, a[k], b[k], f"{where}:{k}", holds_error(k)) for k in a
+        )
     if isinstance(a, list) and isinstance(b, list):
         if error and all(isinstance(v, str) for v in a + b) and len(a) == len(b) == 2:
             return same_error(a, b)  # an exception's type and message, worded by this NumPy
@@ -392,8 +413,9 @@ def _same_document(report: CheckReport, a: object, b: object, where: str, error:
     return a == b
 
 
-def expected_entry(structure: dict, leaves: dict[int, np.ndarray], stdout: list[str],
-                   names: tuple[str, ...]) -> Expected:
+def expected_entry(
+    structure: dict, leaves: dict[int, np.ndarray], stdout: list[str], names: tuple[str, ...]
+) -> Expected:
     """One case's expected values: the returned value and the arguments as records, the printed
     lines, and each named part (and the array arguments) as plain Python, which instructors'
     scripts and tests read."""
@@ -401,11 +423,15 @@ def expected_entry(structure: dict, leaves: dict[int, np.ndarray], stdout: list[
     found = dict(zip(tree.keys, tree.items, strict=True)) if isinstance(tree, Mapping) else {}
     returned, arguments = found.get("returned"), found.get("inputs")
     value = python_value(returned)
-    parts = dict(zip(names, value, strict=True)) if names and isinstance(value, tuple) and len(value) == len(names) \
-        else {}
+    parts = (
+        dict(zip(names, value, strict=True)) if names and isinstance(value, tuple) and len(value) == len(names) else {}
+    )
     plain_arguments = python_value(arguments) or {}
-    inputs: dict[str, object] = {k: v for k, v in plain_arguments.items() if isinstance(v, np.ndarray)} \
-        if isinstance(plain_arguments, dict) else {}
+    inputs: dict[str, object] = (
+        {k: v for k, v in plain_arguments.items() if isinstance(v, np.ndarray)}
+        if isinstance(plain_arguments, dict)
+        else {}
+    )
     return Expected(returned, arguments, tuple(stdout), parts, inputs)
 
 
@@ -451,10 +477,13 @@ class ExpectedValues:
         """A bundle's expected values: its public cases' own, and the public copy of the variants' outcomes."""
         for case in self.assignment.public_cases():
             graded = case.public_expected or {}
-            leaves = {i: np.array(leaf["values"], dtype=np.float64).reshape(leaf["shape"])
-                      for i, leaf in enumerate(graded["leaves"])}
-            self._by_case[case.id] = expected_entry(graded["structure"], leaves, graded["stdout"],
-                                                    self.assignment.function(case.function).returns)
+            leaves = {
+                i: np.array(leaf["values"], dtype=np.float64).reshape(leaf["shape"])
+                for i, leaf in enumerate(graded["leaves"])
+            }
+            self._by_case[case.id] = expected_entry(
+                graded["structure"], leaves, graded["stdout"], self.assignment.function(case.function).returns
+            )
         self._add_variants(public_outcomes(read_public_mistakes(self.assignment.folder)))
 
     def _add_variants(self, by_case: dict[str, dict]) -> None:

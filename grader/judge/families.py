@@ -46,19 +46,28 @@ class _Trial:
     def runner(self, family: dict) -> Callable[[object], dict | None]:
         """run(value): the variant's raw output with that value on this case, None once the budget is spent."""
         return lambda value: self.budget.run(
-            lambda: self.module.family_outputs(family["id"], value, self.case, self.folder))
+            lambda: self.module.family_outputs(family["id"], value, self.case, self.folder)
+        )
 
     def confirms(self, family: dict, value: object) -> bool:
         try:
             raw = self.runner(family)(value)
         except Exception:  # noqa: BLE001 - a variant that cannot run on this case confirms nothing
             return False
-        return raw is not None and same_outcome(self.case, variant_outcome(raw, self.case, self.names), self.mine,
-                                                self.tol.rtol, self.tol.atol)
+        return raw is not None and same_outcome(
+            self.case, variant_outcome(raw, self.case, self.names), self.mine, self.tol.rtol, self.tol.atol
+        )
 
 
-def family_mistake(assignment: Assignment, case: Case, expected: Expected, result: KernelResult,
-                   cell: CodeCell | None, budget: DiagnosisBudget | None = None, fit: bool = True) -> Diagnosis | None:
+def family_mistake(
+    assignment: Assignment,
+    case: Case,
+    expected: Expected,
+    result: KernelResult,
+    cell: CodeCell | None,
+    budget: DiagnosisBudget | None = None,
+    fit: bool = True,
+) -> Diagnosis | None:
     """A catalogued family (the module's FAMILIES) whose parameter the student's cell states, or
     that a value fitted from the student's outputs reproduces.
 
@@ -83,8 +92,15 @@ def family_mistake(assignment: Assignment, case: Case, expected: Expected, resul
         return None
     names = assignment.function(case.function).returns
     tol = assignment.tolerance(case.function, case)
-    trial = _Trial(catalogue.module, case, assignment.folder, names,
-                   student_outcome(result, expected, case, names, tol), tol, budget)
+    trial = _Trial(
+        catalogue.module,
+        case,
+        assignment.folder,
+        names,
+        student_outcome(result, expected, case, names, tol),
+        tol,
+        budget,
+    )
     stated, found = _stated_family(families, trial, cell)
     if found is not None or not fit:
         return found
@@ -118,8 +134,14 @@ def _fitted_family(families: list[dict], trial: _Trial, cell: CodeCell, result: 
                 known = trial.budget.confirmed.setdefault(family["id"], [])
                 if value not in known:
                     known.append(value)
-                return _family_diagnosis(family, value, cell, locate(family.get("where"), cell.source), fitted=True,
-                                         hidden=trial.case.visibility != "visible")
+                return _family_diagnosis(
+                    family,
+                    value,
+                    cell,
+                    locate(family.get("where"), cell.source),
+                    fitted=True,
+                    hidden=trial.case.visibility != "visible",
+                )
     return None
 
 
@@ -146,13 +168,22 @@ def _all_finite(outcome: dict) -> bool:
     return all(bool(np.all(np.isfinite(leaf))) for leaf in outcome.get("leaves", {}).values())
 
 
-def _family_diagnosis(family: dict, value: object, cell: CodeCell, line: int | None, fitted: bool,
-                      hidden: bool = False) -> Diagnosis:
+def _family_diagnosis(
+    family: dict, value: object, cell: CodeCell, line: int | None, fitted: bool, hidden: bool = False
+) -> Diagnosis:
     """The family's texts (their {value} left for grader.render to fill), the value, the evidence and
     the line: stated in the cell, or fitted from the student's returned values. A value fitted on a
     hidden case is not put in words: the code could have chosen it."""
     shown = family.get("show", str)(value)
-    return Diagnosis(DiagnosisKind.FAMILY, str(family["id"]), str(family["title"]),
-                     str(family["explanation"]), str(family.get("fix") or ""), place=place_at(cell, line),
-                     evidence=Evidence.FITTED if fitted else Evidence.STATED, parameter=shown,
-                     parameter_name=str(family.get("parameter", "this value")), value_shown=not (fitted and hidden))
+    return Diagnosis(
+        DiagnosisKind.FAMILY,
+        str(family["id"]),
+        str(family["title"]),
+        str(family["explanation"]),
+        str(family.get("fix") or ""),
+        place=place_at(cell, line),
+        evidence=Evidence.FITTED if fitted else Evidence.STATED,
+        parameter=shown,
+        parameter_name=str(family.get("parameter", "this value")),
+        value_shown=not (fitted and hidden),
+    )

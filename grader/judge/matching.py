@@ -24,12 +24,14 @@ def match_mistakes(assignment: Assignment, case: Case, expected: Expected, resul
         return []
     tol = assignment.tolerance(case.function, case)
     mine = student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
-    return [mistake_id for mistake_id, outcome in variants.items()
-            if same_outcome(case, outcome, mine, tol.rtol, tol.atol)]
+    return [
+        mistake_id for mistake_id, outcome in variants.items() if same_outcome(case, outcome, mine, tol.rtol, tol.atol)
+    ]
 
 
-def named_mistake(assignment: Assignment, case: Case, expected: Expected, result: KernelResult,
-                  cell: CodeCell | None) -> Diagnosis | None:
+def named_mistake(
+    assignment: Assignment, case: Case, expected: Expected, result: KernelResult, cell: CodeCell | None
+) -> Diagnosis | None:
     """The catalogued mistake the student's outcome matches, with the line it most likely sits on."""
     matched = match_mistakes(assignment, case, expected, result)
     if not matched:
@@ -43,6 +45,12 @@ def named_mistake(assignment: Assignment, case: Case, expected: Expected, result
     lines = {m: locate(texts[m].get("pattern"), cell.source) if cell is not None else None for m in known}
     chosen = next((m for m in known if lines[m]), known[0])
     mistake = texts[chosen]
-    return Diagnosis(DiagnosisKind.MISTAKE, chosen, str(mistake["title"]), str(mistake["explanation"]),
-                     str(mistake.get("fix") or ""), place=place_at(cell, lines[chosen]) if cell is not None else None,
-                     also_possible=tuple(m for m in known if m != chosen))
+    return Diagnosis(
+        DiagnosisKind.MISTAKE,
+        chosen,
+        str(mistake["title"]),
+        str(mistake["explanation"]),
+        str(mistake.get("fix") or ""),
+        place=place_at(cell, lines[chosen]) if cell is not None else None,
+        also_possible=tuple(m for m in known if m != chosen),
+    )

@@ -50,8 +50,10 @@ def stored_variant_table(prefix: tuple[str, str], outcome: dict) -> dict[Outcome
 
     if "error" in outcome:
         return {key("error"): np.array(outcome["error"], dtype=str)}
-    flat = {key("signature"): np.array([outcome["signature"]], dtype=str),
-            key("stdout"): np.array(outcome["stdout"], dtype=str)}
+    flat = {
+        key("signature"): np.array([outcome["signature"]], dtype=str),
+        key("stdout"): np.array(outcome["stdout"], dtype=str),
+    }
     for path, marks in outcome["leaves"].items():
         flat[key("leaf", path)] = marks
     if outcome.get("inputs_changed"):

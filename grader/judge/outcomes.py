@@ -38,8 +38,10 @@ def _walk(node: Node, path: str, leaves: dict[str, np.ndarray], exact: bool = Fa
         inner = ",".join(_walk(item, f"{path}[{i}]", leaves, exact) for i, item in enumerate(node.items))
         return f"{node.kind}{node.length}({inner})"
     if isinstance(node, Mapping):
-        inner = ",".join(f"{key!r}:{_walk(item, f'{path}[{key!r}]', leaves, exact)}"
-                         for key, item in zip(node.keys, node.items, strict=True))
+        inner = ",".join(
+            f"{key!r}:{_walk(item, f'{path}[{key!r}]', leaves, exact)}"
+            for key, item in zip(node.keys, node.items, strict=True)
+        )
         return "{" + inner + "}"
     if isinstance(node, Array) and (node.values.size != 1 or (exact and node.values.ndim > 0)):
         leaves[path] = fingerprint(node.values)
@@ -69,8 +71,12 @@ def outcome_of(result: KernelResult, case: Case, names: tuple[str, ...]) -> dict
             exact = bool(getattr(case, "exact_shapes", False))
             walked = _walk(part, item, leaves, exact) if part is not None else "missing"
             signature.append(f"{item}={walked}")
-    return {"signature": ";".join(signature), "leaves": leaves, "stdout": meta.stdout.splitlines(),
-            "inputs_changed": False}
+    return {
+        "signature": ";".join(signature),
+        "leaves": leaves,
+        "stdout": meta.stdout.splitlines(),
+        "inputs_changed": False,
+    }
 
 
 def variant_outcome(raw: dict, case: Case, names: tuple[str, ...]) -> dict:
@@ -84,8 +90,9 @@ def variant_outcome(raw: dict, case: Case, names: tuple[str, ...]) -> dict:
     return outcome
 
 
-def student_outcome(result: KernelResult, expected: Expected, case: Case, names: tuple[str, ...],
-                    tol: Tolerance) -> dict:
+def student_outcome(
+    result: KernelResult, expected: Expected, case: Case, names: tuple[str, ...], tol: Tolerance
+) -> dict:
     """The same outcome, read from what the student's kernel sent back."""
     outcome = outcome_of(result, case, names)
     if "error" not in outcome and "inputs_unchanged" in case.compare:
@@ -101,6 +108,7 @@ def plain_result(result: KernelResult) -> dict:
 
 
 # --- comparing two outcomes ---------------------------------------------------------------------
+
 
 def _close(a: ArrayLike, b: ArrayLike, rtol: float, atol: float) -> bool:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

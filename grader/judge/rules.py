@@ -97,9 +97,13 @@ def _function_def(tree: ast.Module | None, name: str) -> ast.FunctionDef | ast.A
 
 # --- rule: extra print statements --------------------------------------------------------------
 
+
 def _print_calls(tree: ast.Module) -> list[ast.Call]:
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name) and node.func.id == "print"]
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    ]
 
 
 def _extra_prints(graded: _Cell, released_tree: ast.Module | None) -> list[Finding]:
@@ -120,13 +124,16 @@ def _extra_prints(graded: _Cell, released_tree: ast.Module | None) -> list[Findi
 
 # --- rule: changed function parameters ---------------------------------------------------------
 
+
 def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     """Each parameter as written, with its default: ['X', 'learning_rate=0.0075', '*args', ...]."""
     args = function.args
     positional = args.posonlyargs + args.args
     defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    shown = [arg.arg + (f"={ast.unparse(default)}" if default is not None else "")
-             for arg, default in zip(positional, defaults, strict=True)]
+    shown = [
+        arg.arg + (f"={ast.unparse(default)}" if default is not None else "")
+        for arg, default in zip(positional, defaults, strict=True)
+    ]
     if args.vararg:
         shown.append("*" + args.vararg.arg)
     elif args.kwonlyargs:
@@ -142,8 +149,9 @@ def _positional_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[
     return [arg.arg for arg in function.args.posonlyargs + function.args.args]
 
 
-def _changed_parameters(graded: _Cell, released_function: ast.FunctionDef | ast.AsyncFunctionDef | None,
-                        assignment: Assignment) -> list[Finding]:
+def _changed_parameters(
+    graded: _Cell, released_function: ast.FunctionDef | ast.AsyncFunctionDef | None, assignment: Assignment
+) -> list[Finding]:
     if graded.tree is None:
         return []
     if graded.function is None:
@@ -158,12 +166,15 @@ def _changed_parameters(graded: _Cell, released_function: ast.FunctionDef | ast.
         return [graded.finding(FindingRule.PARAMETER_ORDER, line, names=names, expected=expected)]
     if released_function is None:
         return []
-    return [graded.finding(rule, line, **facts) for rule, facts in
-            _parameter_differences(_parameters(graded.function), _parameters(released_function))]
+    return [
+        graded.finding(rule, line, **facts)
+        for rule, facts in _parameter_differences(_parameters(graded.function), _parameters(released_function))
+    ]
 
 
 def _parameter_differences(mine: list[str], theirs: list[str]) -> list[tuple[FindingRule, dict]]:
     """What differs between two parameter lists: the names first, else each changed default."""
+
     def split(shown: str) -> tuple[str, str]:
         name, _, default = shown.partition("=")
         return name, default
@@ -171,12 +182,16 @@ def _parameter_differences(mine: list[str], theirs: list[str]) -> list[tuple[Fin
     my_names, their_names = tuple(split(p)[0] for p in mine), tuple(split(p)[0] for p in theirs)
     if my_names != their_names:
         return [(FindingRule.PARAMETER_NAMES, {"names": my_names, "expected": their_names})]
-    changes = tuple((name, my_default, their_default) for (name, my_default), (_, their_default)
-                    in zip(map(split, mine), map(split, theirs), strict=True) if my_default != their_default)
+    changes = tuple(
+        (name, my_default, their_default)
+        for (name, my_default), (_, their_default) in zip(map(split, mine), map(split, theirs), strict=True)
+        if my_default != their_default
+    )
     return [(FindingRule.PARAMETER_DEFAULTS, {"changes": changes})] if changes else []
 
 
 # --- rule: global variables inside graded functions --------------------------------------------
+
 
 def _bound_at_top_level(tree: ast.Module) -> dict[str, int]:
     """Names a cell assigns at notebook level (not imports, not inside defs), with the first line."""
@@ -237,8 +252,12 @@ def _reads_of_outside_names(function: ast.FunctionDef | ast.AsyncFunctionDef) ->
     bound -= declared_global
     reads: dict[str, int] = {}
     for node in nodes:
-        if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound
-                and node.id not in BUILTIN_NAMES):
+        if (
+            isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and node.id not in bound
+            and node.id not in BUILTIN_NAMES
+        ):
             reads[node.id] = min(reads.get(node.id, node.lineno), node.lineno)
     return reads, global_lines
 
@@ -255,6 +274,7 @@ def _global_variables(graded: _Cell, variables: dict[str, int]) -> list[Finding]
 
 
 # --- rule: edits outside the learner's regions -------------------------------------------------
+
 
 def _without_comments(lines: list[str]) -> list[str]:
     """The lines with their comments cut off (by the tokenizer, so a '#' inside a string stays)."""
@@ -311,8 +331,9 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
     theirs = _outside_lines(released_source)
     mine = _outside_lines(graded.cell.source)
     # Spacing is not an edit (a formatter's `x=1` for `x = 1`): lines are compared without white space.
-    matcher = difflib.SequenceMatcher(None, [_unspaced(t) for _, t in theirs], [_unspaced(t) for _, t in mine],
-                                      autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [_unspaced(t) for _, t in theirs], [_unspaced(t) for _, t in mine], autojunk=False
+    )
     findings = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -323,8 +344,9 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
         findings.append(_edit_finding(graded, tag, theirs[i1:i2], added, mine, j1))
     if len(findings) > MAX_EDIT_FINDINGS:
         rest = len(findings) - MAX_EDIT_FINDINGS
-        findings = findings[:MAX_EDIT_FINDINGS] + [graded.finding(FindingRule.EDITS_MORE,
-                                                                  findings[MAX_EDIT_FINDINGS].line, more=rest)]
+        findings = findings[:MAX_EDIT_FINDINGS] + [
+            graded.finding(FindingRule.EDITS_MORE, findings[MAX_EDIT_FINDINGS].line, more=rest)
+        ]
     return findings
 
 
@@ -335,8 +357,13 @@ def _edit_finding(graded: _Cell, tag: str, removed: list, added: list, mine: lis
         line = added[0][0] if added else (mine[at][0] if at < len(mine) else None)
         return graded.finding(FindingRule.MARKER_CHANGED, line, code=lost_markers[0])
     if tag == "replace":
-        return graded.finding(FindingRule.EDIT_REPLACED, added[0][0], code=_short(added[0][1]),
-                              released=_short(removed[0][1]), more=len(added) - 1)
+        return graded.finding(
+            FindingRule.EDIT_REPLACED,
+            added[0][0],
+            code=_short(added[0][1]),
+            released=_short(removed[0][1]),
+            more=len(added) - 1,
+        )
     if tag == "insert":
         return graded.finding(FindingRule.EDIT_ADDED, added[0][0], code=_short(added[0][1]), more=len(added) - 1)
     line = mine[at][0] if at < len(mine) else (mine[-1][0] if mine else None)
@@ -344,6 +371,7 @@ def _edit_finding(graded: _Cell, tag: str, removed: list, added: list, mine: lis
 
 
 # --- rule: extra code cells --------------------------------------------------------------------
+
 
 def _normalized(source: str) -> list[str]:
     """The first SIMILARITY_LINES non-blank lines, stripped; read lazily, so a huge cell costs no copy."""
@@ -387,8 +415,9 @@ def _unmatched_cells(released: list[str], submitted: list[CodeCell], parsed: Par
     unchanged_s = {j for j, key in enumerate(submitted_keys) if key in released_keys}
 
     def pair(i: int, j: int) -> float:
-        if (i in unchanged_r or j in unchanged_s) and not (graded_name(released[i])
-                                                           or graded_name(submitted[j].source)):
+        if (i in unchanged_r or j in unchanged_s) and not (
+            graded_name(released[i]) or graded_name(submitted[j].source)
+        ):
             return 1.0 if released_keys[i] == submitted_keys[j] else 0.0
         return _similarity(released[i], submitted[j], parsed)
 
@@ -410,8 +439,14 @@ def _unmatched_cells(released: list[str], submitted: list[CodeCell], parsed: Par
     return [cell for j, cell in enumerate(submitted) if j not in matched]
 
 
-SELF_CHECK_LINES = {"from grader import check", "check()", "from grader import check; check()", "import grader",
-                    "grader.check()", "%grader check"}
+SELF_CHECK_LINES = {
+    "from grader import check",
+    "check()",
+    "from grader import check; check()",
+    "import grader",
+    "grader.check()",
+    "%grader check",
+}
 
 
 def is_self_check(source: str) -> bool:
@@ -423,8 +458,9 @@ def is_self_check(source: str) -> bool:
 
 
 def _extra_cells(parsed: ParsedNotebook, released: list[str]) -> list[Finding]:
-    submitted = [cell for cell in parsed.cells if cell.source and not cell.source.isspace()
-                 and not is_self_check(cell.source)]
+    submitted = [
+        cell for cell in parsed.cells if cell.source and not cell.source.isspace() and not is_self_check(cell.source)
+    ]
     released = [source for source in released if source.strip()]
     findings = []
     for cell in _unmatched_cells(released, submitted, parsed):
@@ -438,12 +474,14 @@ def _extra_cells(parsed: ParsedNotebook, released: list[str]) -> list[Finding]:
 
 # --- all rules ---------------------------------------------------------------------------------
 
+
 def _syntax_finding(graded: _Cell, error: SyntaxError) -> Finding:
     return graded.finding(FindingRule.SYNTAX_ERROR, error.lineno, detail=error.msg or "invalid syntax")
 
 
-def _graded_cell_rules(name: str, cell: CodeCell, released_source: str | None, assignment: Assignment,
-                       variables: dict[str, int]) -> list[Finding]:
+def _graded_cell_rules(
+    name: str, cell: CodeCell, released_source: str | None, assignment: Assignment, variables: dict[str, int]
+) -> list[Finding]:
     try:
         tree, error = _parse(cell.source), None
     except (SyntaxError, ValueError) as problem:
@@ -510,8 +548,15 @@ def check(parsed: ParsedNotebook, assignment: Assignment) -> list[Finding]:
         if time.monotonic() > deadline:
             findings.append(_not_checked("cell", "too_slow", cell.index + 1, name))
         elif len(cell.source) > MAX_RULES_CELL_CHARS:
-            findings.append(_not_checked("cell", "too_large", cell.index + 1, name,
-                                         size=f"{len(cell.source) // 1000}:{cell.source.count(chr(10)) + 1}"))
+            findings.append(
+                _not_checked(
+                    "cell",
+                    "too_large",
+                    cell.index + 1,
+                    name,
+                    size=f"{len(cell.source) // 1000}:{cell.source.count(chr(10)) + 1}",
+                )
+            )
         else:
             try:
                 findings += _graded_cell_rules(name, cell, released_graded.get(name), assignment, variables)

@@ -87,14 +87,25 @@ class AccountLauncher:
     def result_owner(self) -> int:
         return self.account.uid
 
-    def wrap(self, command: list[str], limits: Limits | None = None, workdir: Path | None = None,
-             run: RunFolder | None = None) -> list[str]:
+    def wrap(
+        self,
+        command: list[str],
+        limits: Limits | None = None,
+        workdir: Path | None = None,
+        run: RunFolder | None = None,
+    ) -> list[str]:
         """The command that starts `command` as the account, in the run folder's `work`."""
         if run is None:
             raise ValueError("a kernel without the sandbox needs its run folder")
         env = kernel_environment(home=str(run.tmp), matplotlib=str(run.tmp / "matplotlib"))
-        spec = {"mode": "account", "uid": self.uid, "gid": self.gid, "limits": limit_numbers(limits),
-                "cwd": str(run.work), "env": env}
+        spec = {
+            "mode": "account",
+            "uid": self.uid,
+            "gid": self.gid,
+            "limits": limit_numbers(limits),
+            "cwd": str(run.work),
+            "env": env,
+        }
         return [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(spec), "--", *command]
 
     def new_run_folder(self, workdir: Path | None = None) -> RunFolder:
@@ -104,8 +115,10 @@ class AccountLauncher:
             raise ValueError("a kernel without the sandbox needs the grader's folder to copy")
         hold_account(self.account)
         if not kill_account(self.account):
-            raise AccountNotClean(f"processes of the account {self.account.name} survive every kill: no kernel "
-                                  "starts as it until they are gone")
+            raise AccountNotClean(
+                f"processes of the account {self.account.name} survive every kill: no kernel "
+                "starts as it until they are gone"
+            )
         return RunFolder.make(self.uid, self.gid, files_from=workdir)
 
     def kernel_workdir(self, run: RunFolder, workdir: Path) -> Path:
@@ -166,8 +179,9 @@ def hold_account(account: Account) -> None:
     with _HELD_LOCK:
         if account.name in _HELD:
             return
-        handle = os.open(_lock_folder() / f"{account.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o600)
+        handle = os.open(
+            _lock_folder() / f"{account.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
         fcntl.flock(handle, fcntl.LOCK_EX)
         _HELD[account.name] = handle
 

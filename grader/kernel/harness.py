@@ -91,7 +91,7 @@ class __grader_flattener__:
         if isinstance(item, str):
             if len(item) > self.max_string:
                 self.cut.append(f"a text longer than {self.max_string} characters")
-            return {"kind": "str", "value": item[:self.max_string], "length": len(item)}
+            return {"kind": "str", "value": item[: self.max_string], "length": len(item)}
         if self.is_number(item):
             index, why = self.leaf(1, lambda: np.array(float(item), dtype=np.float64))
             if index is None:
@@ -127,18 +127,24 @@ class __grader_flattener__:
                 return {"kind": kind, "length": len(item), "numbers": index}
         if len(item) > self.max_items:
             self.cut.append(f"a {kind} of more than {self.max_items} items")
-        return {"kind": kind, "length": len(item),
-                "items": [self.node(x, depth + 1) for x in list(item)[:self.max_items]]}
+        return {
+            "kind": kind,
+            "length": len(item),
+            "items": [self.node(x, depth + 1) for x in list(item)[: self.max_items]],
+        }
 
     def mapping(self, item, depth):
         """A dict with text keys, key by key; other keys cannot be sent as data."""
-        keys = list(item)[:self.max_keys]
+        keys = list(item)[: self.max_keys]
         if not all(isinstance(k, str) for k in keys):
             return {"kind": "other", "type": "dict", "why": "a dict whose keys are not all strings"}
         if len(item) > self.max_keys:
             self.cut.append(f"a dict of more than {self.max_keys} keys")
-        return {"kind": "dict", "keys": [k[:self.max_string] for k in keys],
-                "items": [self.node(item[k], depth + 1) for k in keys]}
+        return {
+            "kind": "dict",
+            "keys": [k[: self.max_string] for k in keys],
+            "items": [self.node(item[k], depth + 1) for k in keys],
+        }
 
 
 def __grader_flatten__(value, max_values, bounds=(12, 1000, 200, 1000, 200), flattener=__grader_flattener__):
@@ -244,8 +250,12 @@ def __grader_error__(error, function, raised_at=__grader_raised_at__):
         lines = "".join(traceback.format_exception(type(error), error, error.__traceback__))[-6000:]
     except BaseException:  # noqa: BLE001 - an exception whose own text cannot be made
         message, lines = "(the exception's message could not be read)", ""
-    return {"type": str(type(error).__name__)[:200], "message": message,
-            "traceback": lines, "line": raised_at(error, function)}
+    return {
+        "type": str(type(error).__name__)[:200],
+        "message": message,
+        "traceback": lines,
+        "line": raised_at(error, function),
+    }
 
 
 def __grader_returned__(meta, result, kwargs, request, flatten):
@@ -261,22 +271,44 @@ def __grader_returned__(meta, result, kwargs, request, flatten):
         meta["inputs"] = structure["items"][1] if "inputs" in sent else None
         meta["cut"] = cut
     except Exception as error:  # noqa: BLE001 - a value whose reading fails is reported
-        meta["returned"] = {"kind": "other", "type": type(result).__name__[:100],
-                            "why": f"it could not be read ({type(error).__name__})"}
+        meta["returned"] = {
+            "kind": "other",
+            "type": type(result).__name__[:100],
+            "why": f"it could not be read ({type(error).__name__})",
+        }
         leaves = []
     return leaves
 
 
-def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inputs__,
-                   bounded_text=__grader_bounded_text__, describe_error=__grader_error__,
-                   returned=__grader_returned__):
+def __grader_arguments__(request, inputs):
+    """The call's keyword arguments, built in the kernel's folder: by the assignment's own builder
+    module when it names one, else from the recipe."""
+    import importlib
+    import os
+    import sys
+
+    os.chdir(request["workdir"])
+    if request.get("builder"):
+        if request["workdir"] not in sys.path:
+            sys.path.insert(0, request["workdir"])
+        return importlib.import_module(request["builder"]).build_inputs(request["recipe"])
+    return inputs(request["recipe"], request["workdir"])
+
+
+def __grader_run__(
+    request_text,
+    flatten=__grader_flatten__,
+    inputs=__grader_inputs__,
+    bounded_text=__grader_bounded_text__,
+    describe_error=__grader_error__,
+    returned=__grader_returned__,
+    arguments_of=__grader_arguments__,
+):
     """One case: build the inputs, call the notebook's function, write its result archive to request["out"].
 
     The helpers are bound when the harness is defined, so the student's code cannot replace them."""
     import contextlib
-    import importlib
     import json
-    import os
     import sys
 
     import numpy as np
@@ -289,13 +321,7 @@ def __grader_run__(request_text, flatten=__grader_flatten__, inputs=__grader_inp
     kwargs = {}
     captured = bounded_text(request["output_limit"])
     try:
-        os.chdir(request["workdir"])
-        if request.get("builder"):
-            if request["workdir"] not in sys.path:
-                sys.path.insert(0, request["workdir"])
-            kwargs = importlib.import_module(request["builder"]).build_inputs(request["recipe"])
-        else:
-            kwargs = inputs(request["recipe"], request["workdir"])
+        kwargs = arguments_of(request, inputs)
         function = namespace.get(request["function"])
         if not callable(function):
             raise NameError(f"the notebook defines no function named {request['function']}")

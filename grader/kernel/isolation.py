@@ -52,8 +52,14 @@ def isolation_of(launcher: Launcher | None) -> Isolation:
     return Isolation.NONE
 
 
-def kernel_launcher(*, own_code: bool, no_sandbox: bool, hidden: tuple[Path, ...] = (),
-                    protect: tuple[Path, ...] = (), allow_account: bool = True) -> Launcher | None:
+def kernel_launcher(
+    *,
+    own_code: bool,
+    no_sandbox: bool,
+    hidden: tuple[Path, ...] = (),
+    protect: tuple[Path, ...] = (),
+    allow_account: bool = True,
+) -> Launcher | None:
     """The launcher for this command's kernels (None: unsandboxed, as the user); raises IsolationRefused.
 
     `own_code`: the student runs their own code (a self-check). `hidden`: folders besides the
@@ -222,8 +228,9 @@ def _runs_python(answer: ProbeAnswer, launcher: AccountLauncher) -> Unavailable 
 
 def _holding(readable: tuple[str, ...] | list[str], hidden: tuple[Path, ...]) -> tuple[str, ...]:
     """The hidden folders (or files) that hold the readable files: each one to make private."""
-    return tuple(str(entry) for entry in hidden
-                 if any(Path(path) == entry or inside(Path(path), entry) for path in readable))
+    return tuple(
+        str(entry) for entry in hidden if any(Path(path) == entry or inside(Path(path), entry) for path in readable)
+    )
 
 
 def _account_held(answer: ProbeAnswer, launcher: AccountLauncher, hidden: tuple[Path, ...] = ()) -> Unavailable | None:
@@ -233,8 +240,13 @@ def _account_held(answer: ProbeAnswer, launcher: AccountLauncher, hidden: tuple[
     if answer.uid != launcher.uid:
         return Unavailable(Why.ACCOUNT_UID, name=name, uid=answer.uid or 0, expected=launcher.uid)
     if answer.readable:
-        return Unavailable(Why.ACCOUNT_READS, name=name, path=answer.readable[0], count=len(answer.readable),
-                           folders=_holding(answer.readable, hidden))
+        return Unavailable(
+            Why.ACCOUNT_READS,
+            name=name,
+            path=answer.readable[0],
+            count=len(answer.readable),
+            folders=_holding(answer.readable, hidden),
+        )
     if answer.writable:
         return Unavailable(Why.ACCOUNT_WRITES, name=name, path=answer.writable[0])
     return None

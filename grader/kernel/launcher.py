@@ -79,8 +79,10 @@ def forbid(libc: ctypes.CDLL) -> None:
     words = [code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program]
     filters = (ctypes.c_uint64 * len(words))(*words)
     fprog = struct.pack("HxxxxxxP", len(words), ctypes.addressof(filters))
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
-            libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(fprog), 0, 0) != 0:
+    if (
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+        or libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(fprog), 0, 0) != 0
+    ):
         raise OSError(ctypes.get_errno(), "cannot install the kernel's system-call filter")
 
 
@@ -106,8 +108,12 @@ def own_user_namespace(libc: ctypes.CDLL, uid: int, gid: int) -> None:
 def cap(limits: list[int]) -> None:
     """The resource limits; 0 leaves a limit as it is. No core files, ever."""
     cpu, memory, processes, size = limits
-    for kind, value, slack in ((resource.RLIMIT_CPU, cpu, 5), (resource.RLIMIT_AS, memory * 1024 * 1024, 0),
-                               (resource.RLIMIT_NPROC, processes, 0), (resource.RLIMIT_FSIZE, size * 1024 * 1024, 0)):
+    for kind, value, slack in (
+        (resource.RLIMIT_CPU, cpu, 5),
+        (resource.RLIMIT_AS, memory * 1024 * 1024, 0),
+        (resource.RLIMIT_NPROC, processes, 0),
+        (resource.RLIMIT_FSIZE, size * 1024 * 1024, 0),
+    ):
         if value > 0:
             resource.setrlimit(kind, (value, value + slack))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

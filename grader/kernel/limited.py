@@ -45,8 +45,10 @@ def apply_limits(cpu_seconds: int, memory_mb: int, processes: int, file_mb: int)
 
 
 LIMIT_OPTIONS = ("--cpu-seconds", "--memory-mb", "--processes", "--file-mb")
-USAGE = ("usage: python -m grader.kernel.limited [--cpu-seconds N] [--memory-mb N] [--processes N] [--file-mb N] "
-         "-- COMMAND...")
+USAGE = (
+    "usage: python -m grader.kernel.limited [--cpu-seconds N] [--memory-mb N] [--processes N] [--file-mb N] "
+    "-- COMMAND..."
+)
 
 
 def parse_arguments(argv: list[str]) -> tuple[dict[str, int], list[str]]:

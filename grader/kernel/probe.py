@@ -84,8 +84,9 @@ def _entries(folder: Path) -> list[os.DirEntry]:
         return []
 
 
-def ask(command_for: Callable[[list[str], Path], list[str]], read: Sequence[Path],
-        write: Sequence[Path] = ()) -> ProbeAnswer:
+def ask(
+    command_for: Callable[[list[str], Path], list[str]], read: Sequence[Path], write: Sequence[Path] = ()
+) -> ProbeAnswer:
     """Run the probe's Python through `command_for(python_command, workdir) -> argv` and read its answer."""
     workdir = Path(tempfile.mkdtemp(prefix="grader-probe-"))
     try:

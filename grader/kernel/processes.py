@@ -18,7 +18,7 @@ def _process_table() -> dict[int, tuple[int, str, str]]:
                 text = handle.read().decode("ascii", "replace")
         except OSError:
             continue
-        fields = text[text.rfind(")") + 2:].split()
+        fields = text[text.rfind(")") + 2 :].split()
         if len(fields) > 19:
             table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
     return table
@@ -46,7 +46,7 @@ def _signal(pid: int, started: str, number: int) -> None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             text = handle.read().decode("ascii", "replace")
-        if text[text.rfind(")") + 2:].split()[19] != started:
+        if text[text.rfind(")") + 2 :].split()[19] != started:
             return
         os.kill(pid, number)
     except (OSError, IndexError):
@@ -73,8 +73,9 @@ def kill_process_tree(root: int, wait_seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         table = _process_table()
-        if not any(pid in table and table[pid][2] == started and table[pid][1] not in "ZX"
-                   for pid, started in frozen.items()):
+        if not any(
+            pid in table and table[pid][2] == started and table[pid][1] not in "ZX" for pid, started in frozen.items()
+        ):
             return True
         time.sleep(0.02)
     return False

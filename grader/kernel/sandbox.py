@@ -77,10 +77,17 @@ def hidden_folders(extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
 
 def python_paths() -> list[Path]:
     """What the kernel's interpreter needs: its installation, and its site-packages."""
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"],
-                  sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
-                  str(Path(sys.executable).parent)}
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["platstdlib"],
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+        str(Path(sys.executable).parent),
+    }
     candidates.update(site.getsitepackages())
     if site.ENABLE_USER_SITE and site.getusersitepackages():
         candidates.add(site.getusersitepackages())
@@ -118,8 +125,11 @@ def layout(readable: list[Path], hidden: tuple[Path, ...]) -> tuple[Mount, ...]:
     folder inside a covered one is bound again on top. A readable folder that is itself a hidden
     one is never shown."""
     steps = [Mount(path, True) for path in readable if path not in hidden]
-    steps += [Mount(secret, False) for secret in hidden if secret.is_dir()
-              and any(inside(secret, path) and secret != path for path in readable)]
+    steps += [
+        Mount(secret, False)
+        for secret in hidden
+        if secret.is_dir() and any(inside(secret, path) and secret != path for path in readable)
+    ]
     return tuple(sorted(steps, key=lambda step: len(step.path.parts)))
 
 
@@ -144,8 +154,13 @@ class Sandbox:
 
     transport = "ipc"  # the kernel has no network: it listens on sockets in its run folder
 
-    def wrap(self, command: list[str], limits: Limits | None = None, workdir: Path | None = None,
-             run: RunFolder | None = None) -> list[str]:
+    def wrap(
+        self,
+        command: list[str],
+        limits: Limits | None = None,
+        workdir: Path | None = None,
+        run: RunFolder | None = None,
+    ) -> list[str]:
         """The bubblewrap command line that runs `command` sandboxed, under `limits` (grader.model.Limits).
 
         `workdir` holds the files the kernel reads: the kernel sees each of them read-only, in a
@@ -158,15 +173,32 @@ class Sandbox:
         mounted: dict[Path, bool] = {}
         for step in self.mounts:
             argv += _folders_above(step.path, mounted)
-            argv += (["--ro-bind", str(step.path), str(step.path)] if step.bound
-                     else ["--perms", "0755", "--size", "65536", "--tmpfs", str(step.path)])
+            argv += (
+                ["--ro-bind", str(step.path), str(step.path)]
+                if step.bound
+                else ["--perms", "0755", "--size", "65536", "--tmpfs", str(step.path)]
+            )
             mounted[step.path] = step.bound
         argv += _system_links()
         argv += self._workdir_mounts(Path(workdir), _folder_bytes(limits), mounted)
         argv += self._run_mounts(run, mounted) + _font_list_mount()
-        argv += ["--chdir", str(workdir), "--proc", "/proc", "--dev", "/dev",
-                 "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                 "--hostname", "sandbox", "--die-with-parent", "--new-session"]
+        argv += [
+            "--chdir",
+            str(workdir),
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "sandbox",
+            "--die-with-parent",
+            "--new-session",
+        ]
         if self.mode == "root":
             argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
@@ -197,10 +229,21 @@ class Sandbox:
             return []
         argv = _folders_above(run.folder, mounted)
         mounted[run.folder] = False
-        return argv + ["--perms", "0755", "--dir", str(run.folder),
-                       "--ro-bind", str(run.connection), str(run.connection),
-                       "--bind", str(run.sockets), str(run.sockets),
-                       "--bind", str(run.result), str(run.result)]
+        return argv + [
+            "--perms",
+            "0755",
+            "--dir",
+            str(run.folder),
+            "--ro-bind",
+            str(run.connection),
+            str(run.connection),
+            "--bind",
+            str(run.sockets),
+            str(run.sockets),
+            "--bind",
+            str(run.result),
+            str(run.result),
+        ]
 
     def environment(self) -> dict[str, str]:
         """The kernel's whole environment: nothing of the grader's (tokens, paths) leaks in."""
@@ -234,8 +277,14 @@ class Sandbox:
 def kernel_environment(home: str, matplotlib: str) -> dict[str, str]:
     """A kernel's whole environment: nothing of the grader's (tokens, paths) leaks in."""
     python_bin = str(Path(sys.executable).parent)
-    env = {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
-           "MPLCONFIGDIR": matplotlib, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": matplotlib,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     for name in THREAD_VARIABLES:  # one BLAS thread per kernel unless the instructor says otherwise
         env[name] = os.environ.get(name, "1")
     return env
@@ -300,8 +349,12 @@ def limit_numbers(limits: Limits | None) -> list[int]:
     """The launcher's limits: CPU seconds, memory MB, processes, file MB (0: none)."""
     if limits is None:
         return [0, 0, 0, 0]
-    return [int(limits.cpu_seconds or 0), int(limits.memory_mb or 0), int(limits.processes or 0),
-            int(getattr(limits, "file_mb", 0) or 0)]
+    return [
+        int(limits.cpu_seconds or 0),
+        int(limits.memory_mb or 0),
+        int(limits.processes or 0),
+        int(getattr(limits, "file_mb", 0) or 0),
+    ]
 
 
 def _workdir_from_command(command: list[str]) -> Path:

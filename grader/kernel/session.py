@@ -157,7 +157,7 @@ class StderrTail:
     def _drain(self, read: int) -> None:
         with open(read, "rb", buffering=0) as pipe:
             while chunk := pipe.read(65536):
-                self._kept = (self._kept + chunk)[-self._keep:]
+                self._kept = (self._kept + chunk)[-self._keep :]
 
     def started(self) -> None:
         """The kernel holds the pipe now: the grader's end closes, so the drain ends when the kernel does."""
@@ -196,9 +196,20 @@ class _LimitedKernelManager(AsyncKernelManager):
         joining = self.cgroup.join_prefix() if self.cgroup is not None else []
         if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
             return joining + self.sandbox.wrap(command, self.limits, self.workdir, self.run)
-        prefix = [sys.executable, "-m", "grader.kernel.limited",
-                  "--cpu-seconds", str(self.limits.cpu_seconds), "--memory-mb", str(self.limits.memory_mb),
-                  "--processes", str(self.limits.processes), "--file-mb", str(self.limits.file_mb), "--"]
+        prefix = [
+            sys.executable,
+            "-m",
+            "grader.kernel.limited",
+            "--cpu-seconds",
+            str(self.limits.cpu_seconds),
+            "--memory-mb",
+            str(self.limits.memory_mb),
+            "--processes",
+            str(self.limits.processes),
+            "--file-mb",
+            str(self.limits.file_mb),
+            "--",
+        ]
         return joining + prefix + command
 
     def write_connection_file(self, **kwargs):
@@ -296,7 +307,7 @@ def _trim(msg: dict, room: int) -> bool:
         if isinstance(content.get(key), str) and len(content[key]) > room:
             content[key], cut = content[key][:room], True
     if isinstance(content.get("traceback"), list) and len(str(content["traceback"])) > room:
-        content["traceback"], cut = [str(line)[:room // 20] for line in content["traceback"][-20:]], True
+        content["traceback"], cut = [str(line)[: room // 20] for line in content["traceback"][-20:]], True
     if isinstance(content.get("data"), dict) and len(str(content["data"])) > room:
         content["data"], cut = {"text/plain": "[output too large, not kept]"}, True
     if content.get("metadata") and len(str(content["metadata"])) > room // 10:
@@ -327,8 +338,9 @@ def _bounded_client_class(max_bytes: int) -> tuple[type, zmq.asyncio.Context]:
             kwargs["context"] = context
             super().__init__(**kwargs)
 
-        def execute(self, code, silent=False, store_history=True, user_expressions=None, allow_stdin=None,
-                    stop_on_error=True):
+        def execute(
+            self, code, silent=False, store_history=True, user_expressions=None, allow_stdin=None, stop_on_error=True
+        ):
             expressions = {**(user_expressions or {}), COUNTED: "__grader_printed__()"}
             return super().execute(code, silent, store_history, expressions, allow_stdin, stop_on_error)
 
@@ -359,13 +371,7 @@ class KernelSession:
         run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
         self._run: RunFolder | None = run
         self._cgroup = cgroups.create(self.limits.memory_mb, self.limits.processes)
-        manager_class = type("GraderKernelManager", (_LimitedKernelManager,),
-                             {"limits": self.limits, "sandbox": self.sandbox, "workdir": Path(self.workdir),
-                              "run": run, "cgroup": self._cgroup})
-        notebook = nbformat.v4.new_notebook()
-        client = _BoundedClient(notebook, timeout=60, startup_timeout=60, allow_errors=True, store_widget_state=False,
-                                kernel_name="python3", kernel_manager_class=manager_class,
-                                resources={"metadata": {"path": str(self.workdir)}})
+        client = self._new_client(run)
         client.output_limit = self.limits.output_bytes
         client.flood_limit = flood_limit(self.limits.output_bytes)
         km = client.create_kernel_manager()
@@ -385,8 +391,11 @@ class KernelSession:
         stderr = StderrTail()
         self._stderr: StderrTail | None = stderr
         try:
-            self.loop.run_until_complete(client.async_start_new_kernel(
-                cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=stderr.writer))
+            self.loop.run_until_complete(
+                client.async_start_new_kernel(
+                    cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=stderr.writer
+                )
+            )
             stderr.started()
             self.loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException as error:
@@ -401,6 +410,28 @@ class KernelSession:
         self.starts += 1
         self._watch_output_channel(client)
         self._count_output(client)
+
+    def _new_client(self, run: RunFolder) -> _BoundedClient:
+        """An nbclient client whose kernel manager starts the kernel with this session's limits,
+        launcher, folder and control group."""
+        settings = {
+            "limits": self.limits,
+            "sandbox": self.sandbox,
+            "workdir": Path(self.workdir),
+            "run": run,
+            "cgroup": self._cgroup,
+        }
+        manager_class = type("GraderKernelManager", (_LimitedKernelManager,), settings)
+        return _BoundedClient(
+            nbformat.v4.new_notebook(),
+            timeout=60,
+            startup_timeout=60,
+            allow_errors=True,
+            store_widget_state=False,
+            kernel_name="python3",
+            kernel_manager_class=manager_class,
+            resources={"metadata": {"path": str(self.workdir)}},
+        )
 
     @property
     def kernel_workdir(self) -> Path:
@@ -589,9 +620,15 @@ def _outcome(cell, seconds: float) -> CellOutcome:
             error = output
     if error is None:
         return CellOutcome(CellStatus.OK, seconds, stdout="".join(stdout), truncated=truncated)
-    return CellOutcome(CellStatus.ERROR, seconds, stdout="".join(stdout), error_name=error.ename,
-                       error_value=error.evalue, traceback=_strip_ansi("\n".join(error.traceback)),
-                       truncated=truncated)
+    return CellOutcome(
+        CellStatus.ERROR,
+        seconds,
+        stdout="".join(stdout),
+        error_name=error.ename,
+        error_value=error.evalue,
+        traceback=_strip_ansi("\n".join(error.traceback)),
+        truncated=truncated,
+    )
 
 
 def _strip_ansi(text: str) -> str:

@@ -66,7 +66,6 @@ class _Malformed(UntrustedDataError):
 # --- the returned value, as typed records ---------------------------------------------------------
 
 
-
 def parse_node(data: object, leaves: dict[int, np.ndarray], used: set[int], depth: int = 0) -> Node:
     """A structure description (the harness's JSON) as typed records; every field checked.
 
@@ -143,8 +142,9 @@ def _parse_atom(kind: object, data: dict) -> Atom | Opaque:
         return Atom("str", _text(data.get("value"), "a text", MAX_STRING), _count(data.get("length"), "a length"))
     if kind == "other":
         _only(data, "type", "why")
-        return Opaque(_text(data.get("type"), "a type", MAX_NAME_CHARS), _text(data.get("why"), "a reason",
-                                                                                MAX_PROBLEM_CHARS))
+        return Opaque(
+            _text(data.get("type"), "a type", MAX_NAME_CHARS), _text(data.get("why"), "a reason", MAX_PROBLEM_CHARS)
+        )
     if kind == "cut":
         _only(data, "why")
         return Opaque("cut", _text(data.get("why"), "a reason", MAX_PROBLEM_CHARS))
@@ -158,15 +158,22 @@ def _take_leaf(index: object, leaves: dict[int, np.ndarray], used: set[int]) -> 
     return leaves[index]
 
 
-def result_of_value(value: object, stdout: str = "", inputs: dict | None = None,
-                    max_values: int = 10_000_000) -> KernelResult:
+def result_of_value(
+    value: object, stdout: str = "", inputs: dict | None = None, max_values: int = 10_000_000
+) -> KernelResult:
     """A result built in the grader from a Python value, through the harness's own flattening."""
     from grader.kernel.harness import __grader_flatten__
 
     sent = {"returned": value} if inputs is None else {"returned": value, "inputs": inputs}
     structure, arrays, cut = __grader_flatten__(sent, max_values)
-    meta = {"error": None, "stdout": stdout, "stdout_dropped": 0, "cut": cut,
-            "returned": structure["items"][0], "inputs": structure["items"][1] if inputs is not None else None}
+    meta = {
+        "error": None,
+        "stdout": stdout,
+        "stdout_dropped": 0,
+        "cut": cut,
+        "returned": structure["items"][0],
+        "inputs": structure["items"][1] if inputs is not None else None,
+    }
     return result_from(meta, dict(enumerate(arrays)))
 
 
@@ -182,8 +189,12 @@ def result_from(data: object, leaves: dict[int, np.ndarray]) -> KernelResult:
     if set(data) - {"error", "stdout", "stdout_dropped", "cut", "returned", "inputs"}:
         raise _Malformed("the description has a field the harness never writes")
     cut = _texts(data.get("cut", []), "cut", MAX_CUT_NOTES, MAX_PROBLEM_CHARS)
-    meta = ResultMeta(error=_raised(data.get("error")), stdout=_text(data.get("stdout", ""), "stdout", MAX_META_CHARS),
-                      stdout_dropped=_count(data.get("stdout_dropped", 0), "stdout_dropped"), cut=cut)
+    meta = ResultMeta(
+        error=_raised(data.get("error")),
+        stdout=_text(data.get("stdout", ""), "stdout", MAX_META_CHARS),
+        stdout_dropped=_count(data.get("stdout_dropped", 0), "stdout_dropped"),
+        cut=cut,
+    )
     used: set[int] = set()
     returned = inputs = None
     if meta.error is None:
@@ -239,17 +250,21 @@ def _raised(value: object) -> RaisedError | None:
         return None
     if not isinstance(value, dict) or set(value) - {"type", "message", "traceback", "line"}:
         raise _Malformed("error is not a description of an exception")
-    return RaisedError(type=_text(value.get("type"), "error type", MAX_NAME_CHARS),
-                       message=_text(value.get("message", ""), "error message", MAX_MESSAGE_CHARS),
-                       traceback=_text(value.get("traceback", ""), "error traceback", MAX_TRACEBACK_CHARS),
-                       line=_optional_count(value.get("line"), "error line", MAX_LINE))
+    return RaisedError(
+        type=_text(value.get("type"), "error type", MAX_NAME_CHARS),
+        message=_text(value.get("message", ""), "error message", MAX_MESSAGE_CHARS),
+        traceback=_text(value.get("traceback", ""), "error traceback", MAX_TRACEBACK_CHARS),
+        line=_optional_count(value.get("line"), "error line", MAX_LINE),
+    )
 
 
 def _known_member(name: str) -> str:
     """The array name of an archive member, if the harness could have written it."""
     stem = name.removesuffix(".npy")
-    if name.endswith(".npy") and (stem == "meta" or (
-            stem.startswith("leaf:") and stem[5:].isdigit() and len(stem) <= 10 and int(stem[5:]) < MAX_LEAVES)):
+    if name.endswith(".npy") and (
+        stem == "meta"
+        or (stem.startswith("leaf:") and stem[5:].isdigit() and len(stem) <= 10 and int(stem[5:]) < MAX_LEAVES)
+    ):
         return stem
     raise _Malformed("an array name the harness never writes")
 
@@ -285,8 +300,11 @@ def read_bytes(path: Path, limit: int, deadline: float, owner: int | None = None
         raise UntrustedDataError("the function's results never came back from the kernel") from None
     except OSError as error:
         code = error.errno  # None for an OSError raised without one: shown as None
-        reason = "the results file is a link" if code in (errno.ELOOP, errno.EMLINK) else \
-            f"the results file cannot be opened ({errno.errorcode.get(code, code) if code is not None else None})"
+        reason = (
+            "the results file is a link"
+            if code in (errno.ELOOP, errno.EMLINK)
+            else f"the results file cannot be opened ({errno.errorcode.get(code, code) if code is not None else None})"
+        )
         raise _Malformed(reason) from None
     finally:
         os.close(folder)
@@ -396,8 +414,7 @@ def _meta(array: np.ndarray | None) -> object:
         raise _Malformed("the description is not valid JSON") from None
 
 
-def read_result(path: Path, max_values: int, owner: int | None = None,
-                deadline: float | None = None) -> KernelResult:
+def read_result(path: Path, max_values: int, owner: int | None = None, deadline: float | None = None) -> KernelResult:
     """Read and validate the kernel's result archive; raises UntrustedDataError with a plain reason.
 
     `owner` is the uid the file must belong to (the sandbox's, when the grader runs as root);

@@ -60,11 +60,15 @@ class Limits:
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < math.inf:
                 return f"{spell(name)} {value!r}: give a finite number greater than 0"
         if self.memory_mb < MIN_MEMORY_MB:
-            return (f"{spell('memory_mb')} {self.memory_mb}: too small to start a kernel (Python, Jupyter and "
-                    f"numpy need more address space); the smallest accepted value is {MIN_MEMORY_MB} (MB)")
+            return (
+                f"{spell('memory_mb')} {self.memory_mb}: too small to start a kernel (Python, Jupyter and "
+                f"numpy need more address space); the smallest accepted value is {MIN_MEMORY_MB} (MB)"
+            )
         if self.case_seconds < MIN_CASE_SECONDS:
-            return (f"{spell('case_seconds')} {self.case_seconds:g}: too short for one call into the kernel; "
-                    f"the smallest accepted value is {MIN_CASE_SECONDS:g} (seconds)")
+            return (
+                f"{spell('case_seconds')} {self.case_seconds:g}: too short for one call into the kernel; "
+                f"the smallest accepted value is {MIN_CASE_SECONDS:g} (seconds)"
+            )
         return ""
 
 

@@ -82,14 +82,17 @@ _R = TypeVar("_R", bound=_Record)
 @dataclass_transform(frozen_default=True)
 def _record(kind: str) -> Callable[[type[_R]], type[_R]]:
     """Register a record under `kind` (the JSON tag) and make it a frozen dataclass."""
+
     def register(cls: type[_R]) -> type[_R]:
         cls.kind = kind
         _KINDS[kind] = cls
         return dataclass(frozen=True)(cls)
+
     return register
 
 
 # --- case notes --------------------------------------------------------------------------------
+
 
 @_record("no_graded_cell")
 class NoGradedCell(_Record):
@@ -181,6 +184,7 @@ class NotRun(_Record):
 
 
 # --- problems (the submission as a whole) -----------------------------------------------------------
+
 
 @_record("numpy_failed")
 class NumpyFailed(_Record):
@@ -275,8 +279,7 @@ class Text(_Record):
     text: str
 
 
-NESTED = {"death": Death, "error": KernelError, "start": KernelStart, "stopped": None, "problem": None,
-          "refusal": None}
+NESTED = {"death": Death, "error": KernelError, "start": KernelStart, "stopped": None, "problem": None, "refusal": None}
 
 
 def to_json(record: object) -> object:

@@ -45,11 +45,20 @@ class FindingRule(StrEnum):
 
 RULE_FAMILIES = {  # the course rule each finding belongs to, as the feedback names it (data-rule)
     "extra-print": (FindingRule.EXTRA_PRINT,),
-    "changed-parameters": (FindingRule.NO_FUNCTION, FindingRule.PARAMETER_ORDER, FindingRule.PARAMETER_NAMES,
-                           FindingRule.PARAMETER_DEFAULTS),
+    "changed-parameters": (
+        FindingRule.NO_FUNCTION,
+        FindingRule.PARAMETER_ORDER,
+        FindingRule.PARAMETER_NAMES,
+        FindingRule.PARAMETER_DEFAULTS,
+    ),
     "global-variable": (FindingRule.GLOBAL_DECLARED, FindingRule.GLOBAL_READ),
-    "edited-outside-regions": (FindingRule.MARKER_CHANGED, FindingRule.EDIT_REPLACED, FindingRule.EDIT_ADDED,
-                               FindingRule.EDIT_REMOVED, FindingRule.EDITS_MORE),
+    "edited-outside-regions": (
+        FindingRule.MARKER_CHANGED,
+        FindingRule.EDIT_REPLACED,
+        FindingRule.EDIT_ADDED,
+        FindingRule.EDIT_REMOVED,
+        FindingRule.EDITS_MORE,
+    ),
     "extra-cell": (FindingRule.SECOND_GRADED_CELL, FindingRule.EXTRA_CELL),
     "syntax-error": (FindingRule.SYNTAX_ERROR, FindingRule.NOT_PYTHON),
     "unchecked": (FindingRule.UNCHECKED, FindingRule.NOT_CHECKED, FindingRule.TEXT),
@@ -85,8 +94,11 @@ class Finding:
         return next(family for family, rules in RULE_FAMILIES.items() if self.rule in rules)
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != f.default}
+        return {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != f.default
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Finding:
@@ -161,8 +173,11 @@ class SubmissionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (the gradebook's form)."""
-        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
-                if f.name not in ("cases", "findings", "problems")}
+        data = {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name not in ("cases", "findings", "problems")
+        }
         data["isolated"] = self.isolated
         data["cases"] = [_verdict_json(verdict) for verdict in self.cases]
         data["findings"] = [finding.to_json() for finding in self.findings]
@@ -194,8 +209,11 @@ def _plain(value: object) -> object:
 
 
 def _verdict_json(verdict: CaseVerdict) -> dict[str, Any]:
-    data = {f.name: _plain(getattr(verdict, f.name)) for f in dataclasses.fields(verdict)
-            if f.name not in ("differences", "notes", "diagnosis")}
+    data = {
+        f.name: _plain(getattr(verdict, f.name))
+        for f in dataclasses.fields(verdict)
+        if f.name not in ("differences", "notes", "diagnosis")
+    }
     data["differences"] = [to_json(d) for d in verdict.differences]
     data["notes"] = [to_json(note) for note in verdict.notes]
     data["diagnosis"] = to_json(verdict.diagnosis) if verdict.diagnosis is not None else None
@@ -210,7 +228,7 @@ def _verdict_from(data: dict[str, Any]) -> CaseVerdict:
     data["differences"] = [Difference.from_dict(d) for d in data.get("differences", [])]
     notes = [from_json(n) for n in data.get("notes", [])]
     if messages is not None:  # an older row: its messages were sentences, the differences' ones first
-        notes = [Text(m) for m in messages[len(data["differences"]):]]
+        notes = [Text(m) for m in messages[len(data["differences"]) :]]
         data["differences"] = [] if len(messages) < len(data["differences"]) else data["differences"]
     data["notes"] = notes
     data["diagnosis"] = diagnosis_from(data.get("diagnosis"))
@@ -225,8 +243,14 @@ def diagnosis_from(data: object) -> Diagnosis | None:
         return None
     if "kind" not in data:  # an older row: the texts as they were shown
         kind = DiagnosisKind.MISTAKE if data.get("mistake") else DiagnosisKind.ADVICE
-        return Diagnosis(kind, data.get("mistake"), str(data.get("title", "")), str(data.get("explanation", "")),
-                         str(data.get("fix", "") or ""), advice="text" if kind == DiagnosisKind.ADVICE else "")
+        return Diagnosis(
+            kind,
+            data.get("mistake"),
+            str(data.get("title", "")),
+            str(data.get("explanation", "")),
+            str(data.get("fix", "") or ""),
+            advice="text" if kind == DiagnosisKind.ADVICE else "",
+        )
     values = dict(data)
     values["kind"] = DiagnosisKind(values["kind"])
     values["evidence"] = Evidence(values["evidence"]) if values.get("evidence") else None

@@ -9,7 +9,13 @@ import numpy as np
 
 # Type names a hidden case's report may show: Python's own (builtins) and numpy's.
 KNOWN_TYPES = frozenset(name for name, value in {**vars(builtins), **vars(np)}.items() if isinstance(value, type)) | {
-    "NoneType", "LinAlgError", "AxisError", "function", "generator", "module"}
+    "NoneType",
+    "LinAlgError",
+    "AxisError",
+    "function",
+    "generator",
+    "module",
+}
 
 
 def shown_type(name: str | None, public: bool) -> str:

@@ -61,25 +61,41 @@ def _wrapper(style: Style, width: int):
     def wrapped(text: str, indent: int, max_lines: int | None = None, styles: tuple = (), lead: str = "") -> str:
         """`text` wrapped, its control characters shown as escapes; `lead`, a label of the printer's
         own, starts it in bold."""
-        lines = textwrap.wrap(lead + shown(text), width=width - indent, break_long_words=False,
-                              break_on_hyphens=False, max_lines=max_lines, placeholder=" …") or [""]
+        lines = textwrap.wrap(
+            lead + shown(text),
+            width=width - indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+            max_lines=max_lines,
+            placeholder=" …",
+        ) or [""]
         label = lead.rstrip()
         if label and lines[0].startswith(label):
-            lines[0] = style(label, "bold") + lines[0][len(label):]
+            lines[0] = style(label, "bold") + lines[0][len(label) :]
         return "\n".join(" " * indent + style(line, *styles) for line in lines)
+
     return wrapped
 
 
 def _key(verdict: CaseVerdict) -> str:
     """Two cases that fail the same way, told apart by their records, never by their sentences."""
-    return json.dumps([to_json(d) for d in verdict.differences] + [to_json(n) for n in verdict.notes],
-                      sort_keys=True, default=str) or verdict.status
+    return (
+        json.dumps(
+            [to_json(d) for d in verdict.differences] + [to_json(n) for n in verdict.notes], sort_keys=True, default=str
+        )
+        or verdict.status
+    )
 
 
 def _case(verdict: CaseVerdict, same: bool, found: DiagnosisWords | None, names: tuple, labels: tuple) -> CheckCaseView:
     messages = case_messages(verdict, names, labels) or [str(verdict.status)]
-    return CheckCaseView(description=verdict.description, same=same, messages=tuple(messages[:MAX_MESSAGES_PER_CASE]),
-                         more=max(0, len(messages) - MAX_MESSAGES_PER_CASE), diagnosis=found)
+    return CheckCaseView(
+        description=verdict.description,
+        same=same,
+        messages=tuple(messages[:MAX_MESSAGES_PER_CASE]),
+        more=max(0, len(messages) - MAX_MESSAGES_PER_CASE),
+        diagnosis=found,
+    )
 
 
 def _failing_cases(verdicts: list[CaseVerdict], names: tuple, labels: tuple) -> tuple[CheckCaseView, ...]:
@@ -106,27 +122,39 @@ def _function(report: SubmissionReport, graded) -> CheckFunctionView:
     verdicts = report.cases_of(graded.name)
     passed = sum(v.passed for v in verdicts)
     cases = _failing_cases(verdicts, tuple(graded.returns), tuple(graded.labels))
-    return CheckFunctionView(name=graded.name, ok=bool(verdicts) and passed == len(verdicts), passed=passed,
-                             total=len(verdicts), cases=cases)
+    return CheckFunctionView(
+        name=graded.name, ok=bool(verdicts) and passed == len(verdicts), passed=passed, total=len(verdicts), cases=cases
+    )
 
 
 def check_view(report: SubmissionReport, assignment: Assignment, notebook: Path, not_isolated: str) -> CheckView:
     """What the self-check's screen shows."""
     functions = tuple(_function(report, graded) for graded in assignment.functions)
     said_with_cases = {note.function for v in report.cases for note in v.notes if isinstance(note, CellRaised)}
-    problems = tuple(note_text(p) for p in report.problems
-                     if not (isinstance(p, CellRaised) and p.function in said_with_cases))
+    problems = tuple(
+        note_text(p) for p in report.problems if not (isinstance(p, CellRaised) and p.function in said_with_cases)
+    )
     findings = [f"{where(f)}: {finding_text(f)}" if where(f) else finding_text(f) for f in report.findings]
     passed = sum(v.passed for v in report.cases)
-    return CheckView(notebook=notebook.name, title=assignment.title, not_isolated=not_isolated,
-                     invalid=report.status == SubmissionStatus.INVALID, functions=functions,
-                     problems=problems, findings=tuple(findings[:MAX_FINDINGS]),
-                     more_findings=max(0, len(findings) - MAX_FINDINGS), passed=passed, total=len(report.cases),
-                     all_passed=all(f.ok for f in functions) and bool(report.cases), seconds=report.seconds)
+    return CheckView(
+        notebook=notebook.name,
+        title=assignment.title,
+        not_isolated=not_isolated,
+        invalid=report.status == SubmissionStatus.INVALID,
+        functions=functions,
+        problems=problems,
+        findings=tuple(findings[:MAX_FINDINGS]),
+        more_findings=max(0, len(findings) - MAX_FINDINGS),
+        passed=passed,
+        total=len(report.cases),
+        all_passed=all(f.ok for f in functions) and bool(report.cases),
+        seconds=report.seconds,
+    )
 
 
-def print_report(report: SubmissionReport, assignment, notebook: Path, not_isolated: str, style: Style,
-                 out=None) -> int:
+def print_report(
+    report: SubmissionReport, assignment, notebook: Path, not_isolated: str, style: Style, out=None
+) -> int:
     """Print the self-check of one graded report; returns the exit status. `not_isolated` is the
     line saying the kernel was not isolated ("" when it was)."""
     out = out or sys.stdout

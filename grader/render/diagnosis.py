@@ -14,26 +14,40 @@ UNSHOWN_VALUE = "(a value not shown on a hidden case)"
 # The grader's own advice (grader.judge.diagnose.DEFAULT_ADVICE's keys): title and explanation;
 # {names} is the differing parts, {exception} the exception's type.
 DEFAULT_ADVICE = {
-    "raised": ("the function raised {exception}",
-               "The call stopped with an exception, so nothing could be compared. The message above names it; run "
-               "the function on the public test's inputs in the notebook to see the line it comes from."),
-    "returned-form": ("the function does not return what is expected",
-                      "Whatever the body computes, the caller expects the values the assignment describes: compare "
-                      "the number of values returned, their types and their order with the function's docstring."),
-    "printed": ("the printed lines differ",
-                "The returned values agree; the lines printed are not the ones expected: check which lines are "
-                "printed, when, and their exact format."),
-    "inputs-changed": ("the function changes an argument it was given",
-                       "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
-                       "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead."),
-    "keys": ("a returned dict has other keys than expected",
-             "Check the names of the keys the function stores, and that it stores every one asked for."),
-    "form": ("{names}: not of the form expected",
-             "The value has another type, length or shape than the reference's: check how it is built (the sizes "
-             "used, a missing transpose or reshape, a list where an array is expected)."),
-    "numbers": ("{names} differ",
-                "The form is right but the numbers are not: follow the computation that produces them, step by "
-                "step, on the public test's inputs."),
+    "raised": (
+        "the function raised {exception}",
+        "The call stopped with an exception, so nothing could be compared. The message above names it; run "
+        "the function on the public test's inputs in the notebook to see the line it comes from.",
+    ),
+    "returned-form": (
+        "the function does not return what is expected",
+        "Whatever the body computes, the caller expects the values the assignment describes: compare "
+        "the number of values returned, their types and their order with the function's docstring.",
+    ),
+    "printed": (
+        "the printed lines differ",
+        "The returned values agree; the lines printed are not the ones expected: check which lines are "
+        "printed, when, and their exact format.",
+    ),
+    "inputs-changed": (
+        "the function changes an argument it was given",
+        "The caller's arrays must come back untouched. An in-place operation (X /= ..., X -= ..., "
+        "Y[...] = ...) on an argument changes the caller's data; compute on a new array instead.",
+    ),
+    "keys": (
+        "a returned dict has other keys than expected",
+        "Check the names of the keys the function stores, and that it stores every one asked for.",
+    ),
+    "form": (
+        "{names}: not of the form expected",
+        "The value has another type, length or shape than the reference's: check how it is built (the sizes "
+        "used, a missing transpose or reshape, a list where an array is expected).",
+    ),
+    "numbers": (
+        "{names} differ",
+        "The form is right but the numbers are not: follow the computation that produces them, step by "
+        "step, on the public test's inputs.",
+    ),
 }
 
 
@@ -55,8 +69,15 @@ def diagnosis_words(diagnosis: Diagnosis, public: bool = True) -> DiagnosisWords
     title, explanation, fix = _texts(diagnosis, public)
     place = diagnosis.place
     where = f"cell {place.cell}, line {place.line}" if place is not None else ""
-    return DiagnosisWords(title, explanation, fix, where, place.code if place is not None else "",
-                          f"{where}: {place.code}" if place is not None else "", diagnosis.named)
+    return DiagnosisWords(
+        title,
+        explanation,
+        fix,
+        where,
+        place.code if place is not None else "",
+        f"{where}: {place.code}" if place is not None else "",
+        diagnosis.named,
+    )
 
 
 def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
@@ -66,24 +87,35 @@ def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
         texts = [text.replace("{value}", shown) for text in (diagnosis.title, diagnosis.explanation, diagnosis.fix)]
         return texts[0], f"{texts[1]} {_evidence(diagnosis, shown)}", texts[2]
     if kind == DiagnosisKind.ADVICE:
-        title, explanation = (DEFAULT_ADVICE[diagnosis.advice] if diagnosis.advice in DEFAULT_ADVICE
-                              else (diagnosis.title, diagnosis.explanation))
-        fill = {"{names}": ", ".join(diagnosis.differing),
-                "{exception}": shown_type(diagnosis.exception, public) if diagnosis.exception else ""}
+        title, explanation = (
+            DEFAULT_ADVICE[diagnosis.advice]
+            if diagnosis.advice in DEFAULT_ADVICE
+            else (diagnosis.title, diagnosis.explanation)
+        )
+        fill = {
+            "{names}": ", ".join(diagnosis.differing),
+            "{exception}": shown_type(diagnosis.exception, public) if diagnosis.exception else "",
+        }
         for key, value in fill.items():
             title, explanation = title.replace(key, value), explanation.replace(key, value)
         return title, explanation, ""
     if kind == DiagnosisKind.CELL_FAILED:
         name, error = diagnosis.function, diagnosis.cell_error
         said = kernel_error_text(error) if error is not None else "an error"
-        return (f"the cell defining {name} did not run",
-                f"its cell raised {said} when run, so {name} is missing or is not your latest version. Fix that "
-                "error first: run the cell in Jupyter to see it.", "")
+        return (
+            f"the cell defining {name} did not run",
+            f"its cell raised {said} when run, so {name} is missing or is not your latest version. Fix that "
+            "error first: run the cell in Jupyter to see it.",
+            "",
+        )
     if kind == DiagnosisKind.CALLEE:
         named, name = " and ".join(diagnosis.callees), diagnosis.function
-        return (f"{name} calls {named}, which fails its own cases",
-                f"Fix {named} first: {name} uses it, so its numbers are wrong too. If this case still fails "
-                f"afterwards, look at {name} itself.", "")
+        return (
+            f"{name} calls {named}, which fails its own cases",
+            f"Fix {named} first: {name} uses it, so its numbers are wrong too. If this case still fails "
+            f"afterwards, look at {name} itself.",
+            "",
+        )
     return diagnosis.title, diagnosis.explanation, diagnosis.fix
 
 
@@ -95,7 +127,11 @@ def _evidence(diagnosis: Diagnosis, shown: str) -> str:
     if diagnosis.evidence == Evidence.STATED:
         return f"Evidence: your cell states it at {line}, and {rerun}."
     if place is not None:
-        return (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
-                f"The line it most likely comes from: {line}.")
-    return (f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
-            "No line of your cell could be tied to it, so none is quoted.")
+        return (
+            f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
+            f"The line it most likely comes from: {line}."
+        )
+    return (
+        f"Evidence: {parameter} {shown} was fitted from your returned values, and {rerun}. "
+        "No line of your cell could be tied to it, so none is quoted."
+    )

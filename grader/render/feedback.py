@@ -49,12 +49,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 # back the very verdict the student needs to fix the code before the deadline.
 HIDDEN_CASE_VISIBILITY = "visible"
 
-NOT_ISOLATED = ("WARNING: NOT ISOLATED. This submission was graded without the OS sandbox: its code could "
-                "have read or changed files on the grading machine, including the hidden cases. Treat this "
-                "result with care and grade again with the sandbox before relying on it.")
+NOT_ISOLATED = (
+    "WARNING: NOT ISOLATED. This submission was graded without the OS sandbox: its code could "
+    "have read or changed files on the grading machine, including the hidden cases. Treat this "
+    "result with care and grade again with the sandbox before relying on it."
+)
 
-STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
-                 "crashed": "crashed", "skipped": "not run"}
+STATUS_LABELS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "timeout": "timed out",
+    "crashed": "crashed",
+    "skipped": "not run",
+}
 BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 MAX_CURVE_CHARS = 4_000_000
 MAX_PARAMETER_MESSAGES = 4  # differences shown per dict or list before the rest are summed up
@@ -132,8 +140,10 @@ def verdict_line(report: SubmissionReport) -> tuple[str, bool]:
     if report.status == "invalid":
         return "Not graded: this file cannot be graded as a notebook of this assignment (see the problem below).", False
     if report.status == "error":
-        return ("Not graded: the grader itself failed on this submission (see the problems below); "
-                "it is graded again on the next run."), False
+        return (
+            "Not graded: the grader itself failed on this submission (see the problems below); "
+            "it is graded again on the next run."
+        ), False
     passed = sum(1 for c in report.cases if c.passed)
     total = len(report.cases)
     if total and passed == total:
@@ -157,8 +167,9 @@ def _diagnosis(verdict: CaseVerdict) -> DiagnosisWords | None:
     return words if words.title else None
 
 
-def capped_messages(verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, names: tuple[str, ...] = (),
-                    labels: tuple = ()) -> list[str]:
+def capped_messages(
+    verdict: CaseVerdict, keep: int = MAX_PARAMETER_MESSAGES, names: tuple[str, ...] = (), labels: tuple = ()
+) -> list[str]:
     """A case's messages with a long run of differences inside one dict or list cut to the first `keep`.
 
     A five-layer network that trains wrongly differs in all ten of its arrays; ten near-identical
@@ -234,8 +245,14 @@ def _curve(extras: dict, case_id: str) -> str | None:
     return data
 
 
-def _case(verdict: CaseVerdict, found: DiagnosisWords | None, shared: DiagnosisView | None, extras: dict,
-          names: tuple[str, ...] = (), labels: tuple = ()) -> CaseView:
+def _case(
+    verdict: CaseVerdict,
+    found: DiagnosisWords | None,
+    shared: DiagnosisView | None,
+    extras: dict,
+    names: tuple[str, ...] = (),
+    labels: tuple = (),
+) -> CaseView:
     return CaseView(
         id=verdict.case_id,
         anchor="case-" + anchor(verdict.case_id),
@@ -263,8 +280,9 @@ def _seen_in(count: int, failing: int) -> str:
     return "Seen in the failing case." if count == failing else f"Seen in {count} of the {failing} failing cases."
 
 
-def _shared_diagnoses(function_anchor: str,
-                      failed: list[tuple[str, DiagnosisWords | None]]) -> dict[DiagnosisKey, DiagnosisView]:
+def _shared_diagnoses(
+    function_anchor: str, failed: list[tuple[str, DiagnosisWords | None]]
+) -> dict[DiagnosisKey, DiagnosisView]:
     """Each distinct diagnosis of a function's failing cases (their descriptions and diagnoses) once, with
     the cases it explains, by its key.
 
@@ -278,11 +296,21 @@ def _shared_diagnoses(function_anchor: str,
             key = _diagnosis_key(found)
             first.setdefault(key, found)
             explained.setdefault(key, []).append(description)
-    return {key: DiagnosisView(title=found.title, explanation=found.explanation, fix=found.fix, place=found.place,
-                               code=found.code, line=found.line, named=found.named,
-                               anchor=f"{function_anchor}-diagnosis-{number}", cases=tuple(explained[key]),
-                               seen_in=_seen_in(len(explained[key]), len(failed)))
-            for number, (key, found) in enumerate(first.items(), start=1)}
+    return {
+        key: DiagnosisView(
+            title=found.title,
+            explanation=found.explanation,
+            fix=found.fix,
+            place=found.place,
+            code=found.code,
+            line=found.line,
+            named=found.named,
+            anchor=f"{function_anchor}-diagnosis-{number}",
+            cases=tuple(explained[key]),
+            seen_in=_seen_in(len(explained[key]), len(failed)),
+        )
+        for number, (key, found) in enumerate(first.items(), start=1)
+    }
 
 
 def _function(name: str, report: SubmissionReport, extras: dict, assignment=None) -> FunctionView:
@@ -290,10 +318,21 @@ def _function(name: str, report: SubmissionReport, extras: dict, assignment=None
     verdicts = report.cases_of(name)
     found = [_diagnosis(verdict) for verdict in verdicts]
     function_anchor = "function-" + anchor(name)
-    shared = _shared_diagnoses(function_anchor, [(verdict.description, words) for verdict, words
-                                                 in zip(verdicts, found, strict=True) if not verdict.passed])
-    cases = tuple(_case(verdict, words, shared[_diagnosis_key(words)] if words and not verdict.passed else None,
-                        extras, names, labels) for verdict, words in zip(verdicts, found, strict=True))
+    shared = _shared_diagnoses(
+        function_anchor,
+        [(verdict.description, words) for verdict, words in zip(verdicts, found, strict=True) if not verdict.passed],
+    )
+    cases = tuple(
+        _case(
+            verdict,
+            words,
+            shared[_diagnosis_key(words)] if words and not verdict.passed else None,
+            extras,
+            names,
+            labels,
+        )
+        for verdict, words in zip(verdicts, found, strict=True)
+    )
     failed = tuple(c for c in cases if not c.passed)
     passed = tuple(c for c in cases if c.passed)
     # The cost curves worth a look: those of failing cases (a passing case's curve is the reference's).
@@ -322,14 +361,18 @@ def _to_fix(function: FunctionView) -> ToFixView:
     first = None
     if not named and first_failed is not None:
         localised = first_failed.diagnosis
-        first = FirstDifferenceView(case=first_failed.description, case_anchor=first_failed.anchor,
-                                    message=first_failed.messages[0] if first_failed.messages else first_failed.label,
-                                    meaning=localised.title if localised else "")
+        first = FirstDifferenceView(
+            case=first_failed.description,
+            case_anchor=first_failed.anchor,
+            message=first_failed.messages[0] if first_failed.messages else first_failed.label,
+            meaning=localised.title if localised else "",
+        )
     return ToFixView(function=function, mistakes=named, first_difference=first)
 
 
-def feedback_view(report: SubmissionReport, assignment: Assignment | None = None,
-                  extras: dict | None = None) -> FeedbackView:
+def feedback_view(
+    report: SubmissionReport, assignment: Assignment | None = None, extras: dict | None = None
+) -> FeedbackView:
     """Everything the feedback templates show (nothing secret is in it)."""
     extras = dict(extras or {})
     if "curves" not in extras:
@@ -392,25 +435,34 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
     for number, name in enumerate(_function_order(report, assignment), start=1):
         for index, verdict in enumerate(report.cases_of(name), start=1):
             public = verdict.visibility == "visible"
-            tests.append({
-                "name": f"{name}: {verdict.description}",
-                "number": f"{number}.{index}",
-                "score": round(verdict.score, 6),
-                "max_score": round(verdict.max_score, 6),
-                "status": "passed" if verdict.passed else "failed",
-                "output": _case_output(verdict, *_returns(assignment, name)),
-                "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
-                "tags": [name, "public" if public else "hidden", verdict.status],
-            })
-    document = shown_tree({
-        "score": round(report.score, 6),
-        "execution_time": round(report.seconds, 2),
-        "output": _submission_output(report),
-        "tests": tests,
-        "extra_data": {"submission": report.name, "sha256": report.sha256, "assignment": report.assignment,
-                       "assignment_version": report.assignment_version, "status": report.status,
-                       "isolated": report.isolated},
-    })
+            tests.append(
+                {
+                    "name": f"{name}: {verdict.description}",
+                    "number": f"{number}.{index}",
+                    "score": round(verdict.score, 6),
+                    "max_score": round(verdict.max_score, 6),
+                    "status": "passed" if verdict.passed else "failed",
+                    "output": _case_output(verdict, *_returns(assignment, name)),
+                    "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
+                    "tags": [name, "public" if public else "hidden", verdict.status],
+                }
+            )
+    document = shown_tree(
+        {
+            "score": round(report.score, 6),
+            "execution_time": round(report.seconds, 2),
+            "output": _submission_output(report),
+            "tests": tests,
+            "extra_data": {
+                "submission": report.name,
+                "sha256": report.sha256,
+                "assignment": report.assignment,
+                "assignment_version": report.assignment_version,
+                "status": report.status,
+                "isolated": report.isolated,
+            },
+        }
+    )
     assert isinstance(document, dict)  # shown_tree keeps the shape it is given
     return document
 
@@ -440,8 +492,9 @@ def write_text_atomically(path: Path, text: str) -> None:
         raise
 
 
-def write_submission_reports(report: SubmissionReport, folder: Path, assignment=None,
-                             extras: dict | None = None) -> None:
+def write_submission_reports(
+    report: SubmissionReport, folder: Path, assignment=None, extras: dict | None = None
+) -> None:
     """Write results.json, feedback.md and feedback.html for one submission into `folder`."""
     folder = Path(folder)
     write_text_atomically(folder / "results.json", json.dumps(gradescope_results(report, assignment), indent=1) + "\n")

@@ -19,17 +19,29 @@ def unsaved_note(notebook: Path, unsaved: list[str]) -> str:
     """What to say when the kernel ran cells the saved file does not hold ("" when it holds them all)."""
     if not unsaved:
         return ""
-    return (f"The saved file {notebook.name} does not hold {len(unsaved)} cell(s) this kernel ran (for example: "
-            + "; ".join(repr(s) for s in unsaved[:MAX_UNSAVED_SHOWN]) + "). The check grades the saved file: save "
-            "the notebook (Ctrl-S / Cmd-S) and run check() again.")
+    return (
+        f"The saved file {notebook.name} does not hold {len(unsaved)} cell(s) this kernel ran (for example: "
+        + "; ".join(repr(s) for s in unsaved[:MAX_UNSAVED_SHOWN])
+        + "). The check grades the saved file: save "
+        "the notebook (Ctrl-S / Cmd-S) and run check() again."
+    )
 
 
-def check_html(report: SubmissionReport | None, assignment: Assignment | None, notebook: Path, not_isolated: str,
-               problem: str, unsaved: list[str]) -> str:
+def check_html(
+    report: SubmissionReport | None,
+    assignment: Assignment | None,
+    notebook: Path,
+    not_isolated: str,
+    problem: str,
+    unsaved: list[str],
+) -> str:
     """The check's HTML: the problem that stopped it, or per function passed or failed, the first
     failing case and its likely cause."""
     view = None
     if report is not None and assignment is not None and not problem:
         view = check_view(report, assignment, notebook, not_isolated)
-    return environment().get_template("check.html").render(view=view, problem=problem,
-                                                           unsaved=unsaved_note(notebook, unsaved))
+    return (
+        environment()
+        .get_template("check.html")
+        .render(view=view, problem=problem, unsaved=unsaved_note(notebook, unsaved))
+    )

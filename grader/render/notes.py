@@ -50,8 +50,10 @@ RAISE_THE_LIMIT = "raise the limit (--memory-mb, or memory_mb in the manifest's 
 def death_text(death: Death) -> str:
     """Why a kernel process ended, naming the limit when one was hit."""
     if death.kind == DeathKind.EXITED:
-        return (f"the code ended the kernel process (exit status {death.status}; os._exit(), exit() or quit() "
-                "stop the whole kernel, so remove them)")
+        return (
+            f"the code ended the kernel process (exit status {death.status}; os._exit(), exit() or quit() "
+            "stop the whole kernel, so remove them)"
+        )
     if death.kind == DeathKind.CPU:
         return f"the kernel used up its CPU-time limit of {death.limit} s"
     if death.kind == DeathKind.FILE:
@@ -59,15 +61,21 @@ def death_text(death: Death) -> str:
     if death.kind == DeathKind.KILLED:
         return f"the kernel was killed ({death.signal}), most likely for using more than {death.limit} MB"
     if death.kind == DeathKind.MEMORY:
-        return (f"the kernel was killed for using more than its memory limit of {death.limit} MB "
-                "(everything it holds counts: its processes, shared memory and the files it wrote)")
+        return (
+            f"the kernel was killed for using more than its memory limit of {death.limit} MB "
+            "(everything it holds counts: its processes, shared memory and the files it wrote)"
+        )
     if death.kind == DeathKind.FLOOD:
-        return (f"it printed more than {death.limit} characters of output, which the grader does "
-                f"not accept (it keeps {death.kept} characters)")
+        return (
+            f"it printed more than {death.limit} characters of output, which the grader does "
+            f"not accept (it keeps {death.kept} characters)"
+        )
     if death.kind == DeathKind.CHANNEL:
         return f"its channel broke ({death.error})"
-    return (f"the kernel crashed ({death.signal}); this often means the memory limit of {death.limit} MB "
-            "ran out inside a library")
+    return (
+        f"the kernel crashed ({death.signal}); this often means the memory limit of {death.limit} MB "
+        "ran out inside a library"
+    )
 
 
 def kernel_error_text(error: KernelError, public: bool = True) -> str:
@@ -81,8 +89,10 @@ def kernel_error_text(error: KernelError, public: bool = True) -> str:
 
 def start_text(start: KernelStart) -> str:
     if start.refused:
-        return ("refusing to run student code as root without the sandbox or an unprivileged account "
-                "(grader.kernel.isolation chooses one)")
+        return (
+            "refusing to run student code as root without the sandbox or an unprivileged account "
+            "(grader.kernel.isolation chooses one)"
+        )
     where = " in the sandbox" if start.sandboxed else ""
     return f"the kernel did not start{where}: {start.error}" + (f" (it said: {start.said})" if start.said else "")
 
@@ -93,15 +103,18 @@ def _why_stopped(death: Death | None, memory_mb: int) -> str:
 
 def _load_stopped(note: LoadStopped) -> str:
     where = f"cell {note.cell}" + (f" ({note.function})" if note.function else "")
-    what = ("did not finish within its time limit" if note.timed_out
-            else "stopped the kernel: " + _why_stopped(note.death, note.memory_mb))
+    what = (
+        "did not finish within its time limit"
+        if note.timed_out
+        else "stopped the kernel: " + _why_stopped(note.death, note.memory_mb)
+    )
     return f"running {where} {what}"
 
 
 LIMIT_WORDS = {
     LimitKind.MEMORY: "MemoryError: the kernel may use at most {} MB of memory, and the code asked for more",
     LimitKind.PROCESSES: "the kernel may run at most {} processes and threads at once, and the code tried to start "
-                         "more",
+    "more",
     LimitKind.FILE: "files written by the code may be at most {} MB",
     LimitKind.SPACE: "the kernel's folder holds at most {} MB of files in all, and its /tmp 64 MB",
 }
@@ -126,8 +139,11 @@ def _result_cut(note: ResultCut, public: bool) -> str:
 
 
 def _stopped_after(note: StoppedAfter, public: bool) -> str:
-    how = (f"stopped the kernel twice, last on '{note.description}'" if note.twice
-           else f"timed out on '{note.description}'")
+    how = (
+        f"stopped the kernel twice, last on '{note.description}'"
+        if note.twice
+        else f"timed out on '{note.description}'"
+    )
     return f"not run: {note.function} {how}"
 
 
@@ -137,8 +153,10 @@ _CASE_WORDS = {
     OutOfTime: lambda n, p: f"not run: the submission used up its {n.seconds:g} s time limit",
     NotLoaded: _not_loaded,
     TimedOut: lambda n, p: f"{n.function} did not finish within {n.seconds:g} s on this case",
-    KernelStopped: lambda n, p: (f"the kernel stopped while {n.function} ran: {_why_stopped(n.death, n.memory_mb)}; "
-                                 "grading went on in a new kernel"),
+    KernelStopped: lambda n, p: (
+        f"the kernel stopped while {n.function} ran: {_why_stopped(n.death, n.memory_mb)}; "
+        "grading went on in a new kernel"
+    ),
     CallFailed: lambda n, p: f"the call could not be made: {kernel_error_text(n.error, p)}",
     Malformed: lambda n, p: n.reason,
     LimitHit: lambda n, p: LIMIT_WORDS[n.limit].format(n.value),
@@ -153,8 +171,12 @@ _CASE_WORDS = {
 
 def _kernel_not_started(problem: KernelNotStarted, public: bool) -> str:
     said = f": {start_text(problem.start)}" if problem.start is not None else f" ({AFTER_HIDDEN})"
-    hint = (f"; the memory limit of {problem.memory_mb} MB is the likely cause: raise it (--memory-mb, or memory_mb "
-            "in the manifest's [limits])" if problem.small_memory else "")
+    hint = (
+        f"; the memory limit of {problem.memory_mb} MB is the likely cause: raise it (--memory-mb, or memory_mb "
+        "in the manifest's [limits])"
+        if problem.small_memory
+        else ""
+    )
     return f"the kernel could not start{said}{hint}"
 
 
@@ -166,23 +188,25 @@ def _setup_cell_raised(problem: SetupCellRaised, public: bool) -> str:
 
 def _too_many_setup_cells(problem: TooManySetupCells, public: bool) -> str:
     cells = ", ".join(str(cell) for cell in problem.skipped)
-    return (f"{problem.count} cells contain `{problem.marker}`; only the first {problem.kept} were run "
-            f"(cells {cells} were skipped): keep the imports in one cell")
+    return (
+        f"{problem.count} cells contain `{problem.marker}`; only the first {problem.kept} were run "
+        f"(cells {cells} were skipped): keep the imports in one cell"
+    )
 
 
 _FAILURES = {
     Failure.EXCEPTION: "The grader failed on this submission ({detail}). Tell the instructor; grading it again may "
-                       "help.",
+    "help.",
     Failure.POOL_BROKEN: "The grading worker processes could not run; grade this submission again.",
     Failure.NO_WORKER: "The grader could not start a worker for this submission ({detail}).",
     Failure.DIED_TWICE: "The process grading this submission died twice (for instance the grader's own memory ran "
-                        "out). It was not scored; tell the instructor.",
+    "out). It was not scored; tell the instructor.",
     Failure.NOT_STORED: "The grader could not store this submission's result ({detail}). Grade it again; tell the "
-                        "instructor if this stays.",
+    "instructor if this stays.",
     Failure.WORKER_DIED: "The worker grading this submission died {count} times (for instance its memory ran out). "
-                         "It was not scored; tell the instructor.",
+    "It was not scored; tell the instructor.",
     Failure.WORKER_REFUSED: "The grader did not run this submission: the worker {worker} refuses to grade: {detail}. "
-                            "Run the same command again once every worker can isolate student code.",
+    "Run the same command again once every worker can isolate student code.",
 }
 
 
@@ -192,21 +216,30 @@ def _grader_failed(problem: GraderFailed, public: bool) -> str:
 
 
 _PROBLEM_WORDS = {
-    NumpyFailed: lambda n, p: (f"the kernel cannot import numpy under the memory limit of {n.memory_mb} MB "
-                               f"({n.status} {shown_type(n.error, public=n.shown)}): {RAISE_THE_LIMIT}"),
+    NumpyFailed: lambda n, p: (
+        f"the kernel cannot import numpy under the memory limit of {n.memory_mb} MB "
+        f"({n.status} {shown_type(n.error, public=n.shown)}): {RAISE_THE_LIMIT}"
+    ),
     KernelNotStarted: _kernel_not_started,
     LoadOutOfTime: lambda n, p: f"the submission used up its {n.seconds:g} s time limit while its cells were loading",
-    WholeNotebookFailed: lambda n, p: ("the whole notebook could not be run, so the graded functions were graded "
-                                       "after running only the imports and the graded cells"),
-    HarnessFailed: lambda n, p: (f"the grader's harness could not be loaded in the kernel ({n.status} "
-                                 f"{kernel_error_text(n.error)})"),
+    WholeNotebookFailed: lambda n, p: (
+        "the whole notebook could not be run, so the graded functions were graded "
+        "after running only the imports and the graded cells"
+    ),
+    HarnessFailed: lambda n, p: (
+        f"the grader's harness could not be loaded in the kernel ({n.status} {kernel_error_text(n.error)})"
+    ),
     TooManySetupCells: _too_many_setup_cells,
     LoadStopped: lambda n, p: _load_stopped(n),
     SetupCellRaised: _setup_cell_raised,
-    NoSetupCell: lambda n, p: (f"no cell contains `{n.marker}` (the imports cell): the released notebook's imports "
-                               "were run instead; restore that cell"),
-    DuplicateCells: lambda n, p: (f"{n.function} has {len(n.cells)} graded cells (cells "
-                                  f"{', '.join(str(c) for c in n.cells)}); the last one was graded."),
+    NoSetupCell: lambda n, p: (
+        f"no cell contains `{n.marker}` (the imports cell): the released notebook's imports "
+        "were run instead; restore that cell"
+    ),
+    DuplicateCells: lambda n, p: (
+        f"{n.function} has {len(n.cells)} graded cells (cells "
+        f"{', '.join(str(c) for c in n.cells)}); the last one was graded."
+    ),
     Refused: lambda n, p: refusal_text(n.refusal),
     GraderFailed: _grader_failed,
 }

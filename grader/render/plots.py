@@ -11,6 +11,7 @@ import io
 import math
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
@@ -62,36 +63,72 @@ def cost_curve_png(student_costs, reference_costs, title: str, name: str = "cost
     figure = Figure(figsize=FIGSIZE, dpi=DPI)
     figure.subplots_adjust(left=0.15, right=0.97, top=0.78, bottom=0.17)  # fixed: no second layout pass
     axes = figure.add_subplot()
-    reference = _as_floats(reference_costs)
-    student = _as_floats(student_costs)
-    axes.plot(range(len(reference)), reference, color=REFERENCE_COLOUR, linewidth=3.0, solid_capstyle="round",
-              marker=_marker(len(reference), "o"), markersize=5, label="reference", zorder=2)
+    reference, student = _as_floats(reference_costs), _as_floats(student_costs)
+    axes.plot(
+        range(len(reference)),
+        reference,
+        color=REFERENCE_COLOUR,
+        linewidth=3.0,
+        solid_capstyle="round",
+        marker=_marker(len(reference), "o"),
+        markersize=5,
+        label="reference",
+        zorder=2,
+    )
     if student:
-        axes.plot(range(len(student)), student, color=STUDENT_COLOUR, linewidth=2.2, linestyle=(0, (5, 2.5)),
-                  marker=_marker(len(student), "s"), markersize=4.5, label="your code", zorder=3)
+        axes.plot(
+            range(len(student)),
+            student,
+            color=STUDENT_COLOUR,
+            linewidth=2.2,
+            linestyle=(0, (5, 2.5)),
+            marker=_marker(len(student), "s"),
+            markersize=4.5,
+            label="your code",
+            zorder=3,
+        )
     if _log_scale_helps(reference, student):
         axes.set_yscale("log")
         axes.yaxis.set_minor_locator(NullLocator())  # dozens of minor ticks: slow to draw, nothing to read
         axes.set_ylabel(f"{name} (log scale)", fontsize=FONT)
     else:
         axes.set_ylabel(name, fontsize=FONT)
-    missing = sum(1 for v in student if math.isnan(v))
-    note = (f"your code returned no {name}" if not student
-            else f"{missing} of your {name} values are nan or inf (not drawn)" if missing else "")
     figure.suptitle(title, x=0.02, y=0.98, ha="left", va="top", fontsize=FONT + 1, fontweight="bold")
+    note = _missing_note(student, name)
     if note:  # its own row under the title, so it covers no part of either line
         figure.text(0.02, 0.875, note, ha="left", va="top", fontsize=FONT - 1, color="#b42318")
         figure.subplots_adjust(top=0.72)
+    _style(axes, name)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _missing_note(student: list[float], name: str) -> str:
+    """What the student's curve lacks, said over the chart ("" when nothing)."""
+    if not student:
+        return f"your code returned no {name}"
+    missing = sum(1 for v in student if math.isnan(v))
+    return f"{missing} of your {name} values are nan or inf (not drawn)" if missing else ""
+
+
+def _style(axes: Axes, name: str) -> None:
+    """Margins, the x axis's label and integer ticks, the grid, and the legend above the plot."""
     axes.margins(x=0.03, y=0.08)
     axes.set_xlabel(f"entry of {name} (in order)", fontsize=FONT)
     axes.tick_params(labelsize=FONT - 1)
     axes.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg] # an AutoLocator takes it
     axes.grid(True, alpha=0.3)
-    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=FONT, frameon=False,
-                borderaxespad=0.0, handlelength=3.0, columnspacing=1.5)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    axes.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=2,
+        fontsize=FONT,
+        frameon=False,
+        borderaxespad=0.0,
+        handlelength=3.0,
+        columnspacing=1.5,
+    )
 
 
 def reference_series(expected, curve: str) -> list[float]:

@@ -25,5 +25,7 @@ def deviation_text(deviation: Deviation) -> str:
         return "largest deviation: none (every stored number is identical)"
     difference = abs(deviation.stored - deviation.fresh)
     relative = difference / abs(deviation.fresh) if deviation.fresh else float("inf") if difference else 0.0
-    return (f"largest deviation: {difference:.3g} absolute, {relative:.3g} relative, at {deviation.where} "
-            f"({deviation.fraction:.3g} of the tolerance rtol={STALE_RTOL:g}, atol={STALE_ATOL:g})")
+    return (
+        f"largest deviation: {difference:.3g} absolute, {relative:.3g} relative, at {deviation.where} "
+        f"({deviation.fraction:.3g} of the tolerance rtol={STALE_RTOL:g}, atol={STALE_ATOL:g})"
+    )

@@ -36,6 +36,7 @@ LOW_PASS_RATE = 0.5
 
 def _rows(db: Gradebook | Path | str, assignment=None) -> list[GradebookRow]:
     """The rows of one assignment version (of every assignment when none is given)."""
+
     def select(book: Gradebook) -> list[GradebookRow]:
         if assignment is None:
             return book.rows()
@@ -114,9 +115,17 @@ def _case_rates(reports: list[SubmissionReport]) -> tuple[CaseRateView, ...]:
 
 def _case_rate(verdict: CaseVerdict, passed: int, total: int) -> CaseRateView:
     rate = passed / total if total else 0.0
-    return CaseRateView(id=verdict.case_id, function=verdict.function, description=verdict.description,
-                        hidden=verdict.visibility != "visible", passed=passed, total=total, rate=rate,
-                        percent=round(100 * rate, 1), low=rate < LOW_PASS_RATE)
+    return CaseRateView(
+        id=verdict.case_id,
+        function=verdict.function,
+        description=verdict.description,
+        hidden=verdict.visibility != "visible",
+        passed=passed,
+        total=total,
+        rate=rate,
+        percent=round(100 * rate, 1),
+        low=rate < LOW_PASS_RATE,
+    )
 
 
 def _mistakes(reports: list[SubmissionReport]) -> tuple[MistakeCountView, ...]:
@@ -135,15 +144,21 @@ def _mistakes(reports: list[SubmissionReport]) -> tuple[MistakeCountView, ...]:
             functions.setdefault(mistake, set()).add(verdict.function)
             seen.add(mistake)
         counts.update(seen)
-    return tuple(MistakeCountView(id=mistake, title=titles[mistake], count=count,
-                                  functions=tuple(sorted(functions[mistake])))
-                 for mistake, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return tuple(
+        MistakeCountView(id=mistake, title=titles[mistake], count=count, functions=tuple(sorted(functions[mistake])))
+        for mistake, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
 
 
 def _submission_row(row: GradebookRow, report: SubmissionReport, functions: list[str]) -> SubmissionRowView:
-    return SubmissionRowView(name=row.name, score=row.score, max_score=row.max_score, status=row.status,
-                             functions=tuple(row.function_scores.get(name, 0.0) for name in functions),
-                             note=note_text(report.problems[0]) if report.problems else "")
+    return SubmissionRowView(
+        name=row.name,
+        score=row.score,
+        max_score=row.max_score,
+        status=row.status,
+        functions=tuple(row.function_scores.get(name, 0.0) for name in functions),
+        note=note_text(report.problems[0]) if report.problems else "",
+    )
 
 
 def summary_view(rows: list[GradebookRow], assignment: Assignment | None) -> SummaryView:
@@ -172,8 +187,11 @@ def summary_view(rows: list[GradebookRow], assignment: Assignment | None) -> Sum
         median=statistics.median([row.score for row in scored]) if scored else None,
         histogram=_histogram(percents),
         cases=cases,
-        case_groups=tuple(CaseGroupView(function=name, cases=tuple(c for c in cases if c.function == name))
-                          for name in functions if any(c.function == name for c in cases)),
+        case_groups=tuple(
+            CaseGroupView(function=name, cases=tuple(c for c in cases if c.function == name))
+            for name in functions
+            if any(c.function == name for c in cases)
+        ),
         low_percent=round(100 * LOW_PASS_RATE),
         mistakes=_mistakes(graded),
         functions=tuple(functions),

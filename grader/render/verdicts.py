@@ -11,5 +11,6 @@ def case_messages(verdict: CaseVerdict, names: tuple[str, ...] = (), labels: tup
     """What a case's report says, in order: each difference, then each note (on a hidden case, nothing
     the kernel wrote and no expected value: grader.render.wording and grader.render.notes see to it)."""
     public = verdict.public
-    return ([describe(d, public, names, labels) for d in verdict.differences]
-            + [note_text(note, public) for note in verdict.notes])
+    return [describe(d, public, names, labels) for d in verdict.differences] + [
+        note_text(note, public) for note in verdict.notes
+    ]

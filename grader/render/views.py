@@ -100,7 +100,6 @@ class ToFixView:
     first_difference: FirstDifferenceView | None  #: when no mistake is named, its first difference
 
 
-
 @dataclass(frozen=True)
 class FindingView:
     """A submission rule the notebook breaks, as the feedback lists it."""

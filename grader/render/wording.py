@@ -30,6 +30,7 @@ def _filled(label: str, found: re.Match) -> str:
     def index(match: re.Match) -> str:
         value = int(found.group(int(match.group(1))))
         return str(value + 1 if match.group(2) else value)
+
     try:
         return re.sub(r"\{(\d)(\+1)?\}", index, label)
     except IndexError:  # a {3} where the template has fewer `*`: the label as written
@@ -58,8 +59,9 @@ def _kind(name: object, public: bool) -> str:
     return ("an " if text[:1].lower() in "aeiou" else "a ") + text
 
 
-def describe(difference: Difference, public: bool, names: tuple[str, ...] = (),
-             labels: tuple[tuple[str, str], ...] = ()) -> str:
+def describe(
+    difference: Difference, public: bool, names: tuple[str, ...] = (), labels: tuple[tuple[str, str], ...] = ()
+) -> str:
     """One sentence for one difference (`labels`: the manifest's words for nested parts)."""
     d, kind = difference, difference.kind
     inputs = kind == Kind.INPUT_CHANGED
@@ -77,8 +79,11 @@ def describe(difference: Difference, public: bool, names: tuple[str, ...] = (),
     if kind == Kind.LENGTH:  # on a hidden case, a number the code chose could carry what it read
         if not d.path:
             return f"returned {d.got} values, expected {d.expected}" if public else "returned another number of values"
-        return (f"{name} is a {d.what} of {d.got}, expected {d.expected}" if public
-                else f"{name} is a {d.what} of another length than the reference's")
+        return (
+            f"{name} is a {d.what} of {d.got}, expected {d.expected}"
+            if public
+            else f"{name} is a {d.what} of another length than the reference's"
+        )
     if kind == Kind.MISSING_KEY:
         return f"{_container(d.path, names)} has no key '{d.expected}'"
     if kind == Kind.EXTRA_KEY:
@@ -102,8 +107,11 @@ def describe(difference: Difference, public: bool, names: tuple[str, ...] = (),
         shown = f": {d.what.splitlines()}" if d.what else ""
         return f"printed {d.got} lines, expected {d.expected}{shown}"
     if kind == Kind.PRINTED:
-        return (f"printed {d.got!r} where {d.expected!r} was expected" if public
-                else "a printed line is not the reference's")  # what it printed may echo the inputs
+        return (
+            f"printed {d.got!r} where {d.expected!r} was expected"
+            if public
+            else "a printed line is not the reference's"
+        )  # what it printed may echo the inputs
     if kind == Kind.INPUT_CHANGED:
         return f"the input {name} was modified by the function; work on a copy instead"
     return f"{name} differs"

@@ -58,8 +58,22 @@ ON CONFLICT (assignment, assignment_version, name) DO UPDATE SET
     max_score = excluded.max_score, function_scores = excluded.function_scores, report = excluded.report,
     seconds = excluded.seconds, graded_at = excluded.graded_at, times_graded = times_graded + 1
 """
-COLUMNS = ("assignment", "assignment_version", "name", "sha256", "path", "status", "score", "max_score",
-           "function_scores", "report", "seconds", "first_graded_at", "graded_at", "times_graded")
+COLUMNS = (
+    "assignment",
+    "assignment_version",
+    "name",
+    "sha256",
+    "path",
+    "status",
+    "score",
+    "max_score",
+    "function_scores",
+    "report",
+    "seconds",
+    "first_graded_at",
+    "graded_at",
+    "times_graded",
+)
 
 
 def _make_private(path: Path) -> None:
@@ -120,8 +134,9 @@ class Gradebook:
             self.connection.execute("PRAGMA synchronous = FULL")
             self._write(self._create_or_upgrade)
         except sqlite3.Error as error:
-            raise GradebookError(f"{self.path} cannot be used as a gradebook ({error}); move it away "
-                                 "or choose another --out folder") from None
+            raise GradebookError(
+                f"{self.path} cannot be used as a gradebook ({error}); move it away or choose another --out folder"
+            ) from None
 
     @staticmethod
     def _create_or_upgrade(connection: sqlite3.Connection) -> None:
@@ -173,15 +188,24 @@ class Gradebook:
         Text SQLite cannot hold (a lone surrogate from a file name that is not UTF-8, or from a
         student's output) is stored visibly escaped instead of failing the write.
         """
-        values = _storable({
-            "assignment": report.assignment, "assignment_version": report.assignment_version,
-            "name": report.name, "sha256": report.sha256, "path": report.path, "status": report.status,
-            # Points split over cases add up to 100.00000000000001; totals are kept to 6 decimals.
-            "score": round(float(report.score), 6), "max_score": round(float(report.max_score), 6),
-            "function_scores": json.dumps({k: round(float(v), 6) for k, v in report.function_scores.items()}),
-            "report": json.dumps(_storable(report.to_dict())),
-            "seconds": float(report.seconds), "now": _now(), "origin": origin,
-        })
+        values = _storable(
+            {
+                "assignment": report.assignment,
+                "assignment_version": report.assignment_version,
+                "name": report.name,
+                "sha256": report.sha256,
+                "path": report.path,
+                "status": report.status,
+                # Points split over cases add up to 100.00000000000001; totals are kept to 6 decimals.
+                "score": round(float(report.score), 6),
+                "max_score": round(float(report.max_score), 6),
+                "function_scores": json.dumps({k: round(float(v), 6) for k, v in report.function_scores.items()}),
+                "report": json.dumps(_storable(report.to_dict())),
+                "seconds": float(report.seconds),
+                "now": _now(),
+                "origin": origin,
+            }
+        )
         try:
             self._write(lambda c: c.execute(UPSERT, values))
         except sqlite3.Error as error:
@@ -199,8 +223,11 @@ class Gradebook:
         if not origin:
             return
         try:
-            self._write(lambda c: c.execute("UPDATE submissions SET origin = ? WHERE name = ? AND origin = ''",
-                                            (writable(origin), name)))
+            self._write(
+                lambda c: c.execute(
+                    "UPDATE submissions SET origin = ? WHERE name = ? AND origin = ''", (writable(origin), name)
+                )
+            )
         except sqlite3.Error as error:
             raise GradebookError(f"could not update {name} in {self.path}: {error}") from None
 
@@ -211,13 +238,17 @@ class Gradebook:
         """
         row = self.connection.execute(
             "SELECT 1 FROM submissions WHERE assignment = ? AND assignment_version = ? AND name = ? "
-            "AND sha256 = ? AND status != 'error'", (assignment, version, name, sha256)).fetchone()
+            "AND sha256 = ? AND status != 'error'",
+            (assignment, version, name, sha256),
+        ).fetchone()
         return row is not None
 
     def row(self, name: str, assignment: str, version: str) -> GradebookRow | None:
         found = self.connection.execute(
             f"SELECT {', '.join(COLUMNS)} FROM submissions WHERE assignment = ? AND assignment_version = ? "
-            "AND name = ?", (assignment, version, name)).fetchone()
+            "AND name = ?",
+            (assignment, version, name),
+        ).fetchone()
         return _row(found) if found else None
 
     def rows(self, assignment: str | None = None, version: str | None = None) -> list[GradebookRow]:
@@ -242,8 +273,9 @@ def _rewrite_reports(connection: sqlite3.Connection) -> None:
     rows = connection.execute("SELECT rowid, report FROM submissions").fetchall()
     for rowid, text in rows:
         report = SubmissionReport.from_dict(json.loads(text))
-        connection.execute("UPDATE submissions SET report = ? WHERE rowid = ?",
-                           (json.dumps(_storable(report.to_dict())), rowid))
+        connection.execute(
+            "UPDATE submissions SET report = ? WHERE rowid = ?", (json.dumps(_storable(report.to_dict())), rowid)
+        )
 
 
 def _storable(value):

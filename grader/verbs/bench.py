@@ -37,8 +37,9 @@ def _data_dir(assignment: Assignment, explicit: str | None) -> Path | None:
     folder = Path(given).resolve()  # the notebook runs in another folder
     _, problem = dataset_files(assignment, folder)
     if problem:
-        raise UserError(f"{problem}: point --data or {assignment.data_variable} at the dataset folder, or pass "
-                        "--skip-baseline")
+        raise UserError(
+            f"{problem}: point --data or {assignment.data_variable} at the dataset folder, or pass --skip-baseline"
+        )
     return folder
 
 
@@ -56,8 +57,9 @@ def _whole_notebook_seconds(assignment: Assignment, data_dir: Path) -> float:
         os.environ.setdefault("MPLBACKEND", "agg")
         try:
             began = time.perf_counter()
-            NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                           resources={"metadata": {"path": folder}}).execute()
+            NotebookClient(
+                notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": folder}}
+            ).execute()
             return time.perf_counter() - began
         finally:
             if previous is None:
@@ -79,12 +81,22 @@ def _make_batch(assignment: Assignment, folder: Path, count: int) -> None:
         nbformat.write(notebook, folder / f"student_{number:03d}.ipynb")
 
 
-def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, data: str | None = None,
-          skip_baseline: bool = False, sandbox=None, dask: bool = True) -> int:
+def bench(
+    *,
+    assignment: Assignment,
+    submissions: int = 100,
+    workers: int = 2,
+    data: str | None = None,
+    skip_baseline: bool = False,
+    sandbox=None,
+    dask: bool = True,
+) -> int:
     """Print the figures as JSON; 0 when every timed run finished."""
     if assignment.is_bundle or not assignment.solution:
-        raise UserError(f"{assignment.folder} has no solution notebook to time: pass the instructor's assignment "
-                        "folder as --assignment")
+        raise UserError(
+            f"{assignment.folder} has no solution notebook to time: pass the instructor's assignment "
+            "folder as --assignment"
+        )
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -99,8 +111,7 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
             figures["whole_notebook_seconds"] = round(_whole_notebook_seconds(assignment, data_dir), 2)
             figures["check_speedup"] = round(figures["whole_notebook_seconds"] / figures["check_seconds"], 1)
         elif not skip_baseline:
-            figures["baseline_data"] = (f"none: pass --data or set {assignment.data_variable} to time the whole "
-                                        "notebook")
+            figures["baseline_data"] = f"none: pass --data or set {assignment.data_variable} to time the whole notebook"
 
         batch = scratch / "batch"
         _make_batch(assignment, batch, submissions)
@@ -116,7 +127,8 @@ def bench(*, assignment: Assignment, submissions: int = 100, workers: int = 2, d
         figures["submissions_per_minute"] = round(60 * submissions / seconds, 1)
         if "whole_notebook_seconds" in figures:
             figures["batch_speedup_vs_whole_notebooks"] = round(
-                figures["whole_notebook_seconds"] * submissions / workers / seconds, 1)
+                figures["whole_notebook_seconds"] * submissions / workers / seconds, 1
+            )
         if dask and importlib.util.find_spec("distributed") is None:
             figures["dask"] = "left out: pip install -e '.[dask]' to time the Dask path"
         elif dask:
@@ -188,8 +200,9 @@ def _timed_batch(assignment: Assignment, batch: Path, out: Path, **how) -> tuple
 def _dask_figures(figures: dict, assignment: Assignment, batch: Path, out: Path, workers: int, sandbox) -> int:
     """The same batch on a LocalCluster of as many workers; the ratios of throughputs and of CPU seconds
     (1.0: no overhead; on a busy machine the CPU ratio is the one to trust)."""
-    seconds, status, cpu = _timed_batch(assignment, batch, out, workers=workers, sandbox=sandbox,
-                                        dask=f"local:{workers}")
+    seconds, status, cpu = _timed_batch(
+        assignment, batch, out, workers=workers, sandbox=sandbox, dask=f"local:{workers}"
+    )
     submissions = figures["batch_submissions"]
     figures["dask_local_workers"] = workers
     figures["dask_batch_seconds"] = round(seconds, 2)

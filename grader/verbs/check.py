@@ -28,8 +28,9 @@ def not_isolated_note(sandbox, no_sandbox: bool) -> str:
     return note(sandbox, no_sandbox, None if no_sandbox else not_sandboxed_reason())
 
 
-def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limits: Limits | None = None,
-              no_sandbox: bool = False) -> int:
+def run_check(
+    notebook: Path, assignment: Assignment, color: str, sandbox, limits: Limits | None = None, no_sandbox: bool = False
+) -> int:
     """Grade a notebook on the public cases and print what passed and what differs.
 
     Exit status: 0 every public case passed, 1 something failed, 2 the file cannot be graded.
@@ -40,6 +41,5 @@ def run_check(notebook: Path, assignment: Assignment, color: str, sandbox, limit
         print(style(f"{notebook} is not a file: pass the path of your .ipynb notebook.", "red"), file=sys.stdout)
         return EXIT_INVALID
     expected = ExpectedValues(assignment)
-    report = grade_one(notebook, assignment, expected,
-                            GradeOptions(public_only=True, sandbox=sandbox, limits=limits))
+    report = grade_one(notebook, assignment, expected, GradeOptions(public_only=True, sandbox=sandbox, limits=limits))
     return print_report(report, assignment, notebook, not_isolated_note(sandbox, no_sandbox), style=style)

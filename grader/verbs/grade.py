@@ -22,25 +22,42 @@ from grader.model import Limits
 from grader.store.gradebook import GradebookError
 
 
-def grade_options(*, sandbox=None, limits: Limits | None = None, execute_all: bool = False, data: str | None = None,
-                  data_variable: str = "DATA_DIR", no_sandbox: bool = False) -> GradeOptions:
+def grade_options(
+    *,
+    sandbox=None,
+    limits: Limits | None = None,
+    execute_all: bool = False,
+    data: str | None = None,
+    data_variable: str = "DATA_DIR",
+    no_sandbox: bool = False,
+) -> GradeOptions:
     """GradeOptions for a batch; running whole notebooks needs the dataset folder (`data`, else the
     environment variable the assignment's manifest names)."""
     data_dir = None
     if execute_all:
         folder = data or os.environ.get(data_variable)
         if not folder:
-            raise UserError("--execute all runs the whole notebook, which loads the dataset: pass --data DIR "
-                            f"or set {data_variable} to the folder holding it")
+            raise UserError(
+                "--execute all runs the whole notebook, which loads the dataset: pass --data DIR "
+                f"or set {data_variable} to the folder holding it"
+            )
         data_dir = Path(folder).resolve()
         if not data_dir.is_dir():
             raise UserError(f"the dataset folder {folder} (from --data or {data_variable}) does not exist")
-    return GradeOptions(public_only=False, execute_all=execute_all, sandbox=sandbox, limits=limits,
-                        data_dir=data_dir, no_sandbox=no_sandbox)
+    return GradeOptions(
+        public_only=False,
+        execute_all=execute_all,
+        sandbox=sandbox,
+        limits=limits,
+        data_dir=data_dir,
+        no_sandbox=no_sandbox,
+    )
 
 
-DASK_MISSING = ("--dask needs Dask's `distributed` package, which is not installed: pip install -e '.[dask]' "
-                "(or pip install distributed), on this machine and on every worker")
+DASK_MISSING = (
+    "--dask needs Dask's `distributed` package, which is not installed: pip install -e '.[dask]' "
+    "(or pip install distributed), on this machine and on every worker"
+)
 
 
 def check_dask_address(address: str) -> None:
@@ -70,9 +87,21 @@ def _say_isolation(sandbox, no_sandbox: bool, dask: str | None) -> None:
         say(f"bubblewrap cannot run here, so kernels run as the {describe(sandbox)}, one at a time")
 
 
-def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded"), workers: int = 2,
-          execute_all: bool = False, data: str | None = None, regrade: bool = False, quiet: bool = False,
-          sandbox=None, limits: Limits | None = None, dask: str | None = None, no_sandbox: bool = False) -> int:
+def grade(
+    *,
+    assignment: Assignment,
+    paths: list[Path],
+    out: Path = Path("graded"),
+    workers: int = 2,
+    execute_all: bool = False,
+    data: str | None = None,
+    regrade: bool = False,
+    quiet: bool = False,
+    sandbox=None,
+    limits: Limits | None = None,
+    dask: str | None = None,
+    no_sandbox: bool = False,
+) -> int:
     """Grade a batch. Returns 0 when every submission got its verdict (whatever the scores, refused
     files included), 1 when the grader failed on some (error rows: run again) or the batch could not
     run; bad input raises a UserError (exit status 2)."""
@@ -80,8 +109,14 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
         raise UserError("--workers must be at least 1")
     if dask is not None:
         check_dask_address(dask)
-    options = grade_options(sandbox=sandbox, limits=limits, execute_all=execute_all, data=data,
-                            data_variable=assignment.data_variable, no_sandbox=no_sandbox)
+    options = grade_options(
+        sandbox=sandbox,
+        limits=limits,
+        execute_all=execute_all,
+        data=data,
+        data_variable=assignment.data_variable,
+        no_sandbox=no_sandbox,
+    )
     _say_isolation(sandbox, no_sandbox, dask)
     if getattr(sandbox, "dedicated", False):  # kernels of one account could reach each other: one at a time
         workers = 1
@@ -89,8 +124,9 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
     try:
         assignment.cases()
     except Exception as error:  # noqa: BLE001 - an instructor's broken cases module stops the batch cleanly
-        raise UserError(f"the assignment's cases cannot be loaded ({type(error).__name__}: {error}): fix its "
-                        "cases module") from None
+        raise UserError(
+            f"the assignment's cases cannot be loaded ({type(error).__name__}: {error}): fix its cases module"
+        ) from None
     try:
         pickle.dumps(options)
     except Exception as error:  # noqa: BLE001 - pickling may raise anything
@@ -103,8 +139,9 @@ def grade(*, assignment: Assignment, paths: list[Path], out: Path = Path("graded
         raise UserError(f"cannot create the output folder {out}: {error.strerror}; pass --out DIR") from None
     staging = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     try:
-        return Batch(assignment, options, out, staging, paths=paths, workers=workers, regrade=regrade,
-                     quiet=quiet, dask=dask).run()
+        return Batch(
+            assignment, options, out, staging, paths=paths, workers=workers, regrade=regrade, quiet=quiet, dask=dask
+        ).run()
     except GradebookError as error:
         say(str(error))
         return 1

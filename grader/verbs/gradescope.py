@@ -94,8 +94,11 @@ def _imported_names(path: Path) -> set[str]:
 def instructor_files(assignment: Assignment) -> list[Path]:
     """The packages and modules under the instructor paths that the cases and mistakes modules
     import (and what those import in turn), found by reading their import statements."""
-    pending = [assignment.folder / name for name in (assignment.cases_file, assignment.mistakes_file,
-                                                     getattr(assignment, "reference", "")) if name]
+    pending = [
+        assignment.folder / name
+        for name in (assignment.cases_file, assignment.mistakes_file, getattr(assignment, "reference", ""))
+        if name
+    ]
     found: list[Path] = []
     seen: set[Path] = set()
     while pending:
@@ -124,14 +127,22 @@ def _record_hash(data: bytes) -> str:
 def _wheel_metadata(project: dict) -> dict[str, bytes]:
     """The dist-info files of a pure-Python wheel, from pyproject.toml's [project] table."""
     head = project["project"]
-    lines = ["Metadata-Version: 2.1", f"Name: {head['name']}", f"Version: {head['version']}",
-             f"Requires-Python: {head.get('requires-python', '>=3')}"]
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {head['name']}",
+        f"Version: {head['version']}",
+        f"Requires-Python: {head.get('requires-python', '>=3')}",
+    ]
     lines += [f"Requires-Dist: {dependency}" for dependency in head.get("dependencies", [])]
     points = [("console_scripts", head.get("scripts", {})), *head.get("entry-points", {}).items()]
-    entry_points = "".join(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()) + "\n"
-                           for group, table in points if table)
-    return {"METADATA": ("\n".join(lines) + "\n").encode(), "entry_points.txt": entry_points.encode(),
-            "WHEEL": b"Wheel-Version: 1.0\nGenerator: grader gradescope\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    entry_points = "".join(
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()) + "\n" for group, table in points if table
+    )
+    return {
+        "METADATA": ("\n".join(lines) + "\n").encode(),
+        "entry_points.txt": entry_points.encode(),
+        "WHEEL": b"Wheel-Version: 1.0\nGenerator: grader gradescope\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
 
 
 def _build_wheel(into: Path) -> Path:
@@ -139,13 +150,17 @@ def _build_wheel(into: Path) -> Path:
     backend needed): every file of the grader package, caches left out."""
     project = Path(__file__).resolve().parents[2]
     if not (project / "pyproject.toml").is_file():
-        raise UserError("grader gradescope bundles the grader as a wheel and needs its source checkout (with "
-                        "pyproject.toml): install the grader from a git checkout (pip install -e .)")
+        raise UserError(
+            "grader gradescope bundles the grader as a wheel and needs its source checkout (with "
+            "pyproject.toml): install the grader from a git checkout (pip install -e .)"
+        )
     config = tomllib.loads((project / "pyproject.toml").read_text())
     name, version = config["project"]["name"].replace("-", "_"), config["project"]["version"]
-    files = {f"grader/{p.relative_to(project / 'grader').as_posix()}": p.read_bytes()
-             for p in sorted((project / "grader").rglob("*"))
-             if p.is_file() and not any(fnmatch(part, pattern) for part in p.parts for pattern in IGNORED)}
+    files = {
+        f"grader/{p.relative_to(project / 'grader').as_posix()}": p.read_bytes()
+        for p in sorted((project / "grader").rglob("*"))
+        if p.is_file() and not any(fnmatch(part, pattern) for part in p.parts for pattern in IGNORED)
+    }
     info = f"{name}-{version}.dist-info"
     files |= {f"{info}/{key}": value for key, value in _wheel_metadata(config).items()}
     record = "".join(f"{path},{_record_hash(data)}\n" for path, data in files.items()) + f"{info}/RECORD,,\n"
@@ -193,8 +208,10 @@ def _add_tree(zipped: zipfile.ZipFile, source: Path, name: str) -> None:
 def build_gradescope(assignment: Assignment, out: Path) -> Path:
     """Write Gradescope's autograder.zip for an instructor's assignment folder; returns its path."""
     if assignment.is_bundle:
-        raise UserError(f"{assignment.folder} is a release bundle: build the Gradescope autograder from the "
-                        "instructor's assignment folder, which has the cases and the expected values")
+        raise UserError(
+            f"{assignment.folder} is a release bundle: build the Gradescope autograder from the "
+            "instructor's assignment folder, which has the cases and the expected values"
+        )
     assignment.cases()  # a broken cases module is said now, not on Gradescope
     root = _common_root(assignment)
     config = {"assignment": str(assignment.folder.resolve().relative_to(root).as_posix())}
@@ -218,11 +235,15 @@ def build_gradescope(assignment: Assignment, out: Path) -> Path:
 
 # --- inside Gradescope -----------------------------------------------------------------------------
 
+
 def _notebooks(submission: Path) -> list[Path]:
     if not submission.is_dir():
         return []
-    return sorted(p for p in submission.rglob("*.ipynb")
-                  if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts)
+    return sorted(
+        p
+        for p in submission.rglob("*.ipynb")
+        if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts
+    )
 
 
 def choose_notebook(submission: Path, expected_name: str) -> tuple[Path | None, str]:
@@ -236,11 +257,15 @@ def choose_notebook(submission: Path, expected_name: str) -> tuple[Path | None, 
     if not notebooks:
         others = sorted(p.name for p in submission.rglob("*") if p.is_file()) if submission.is_dir() else []
         seen = f" (the submission holds: {', '.join(others[:10])})" if others else " (the submission is empty)"
-        return None, (f"No notebook was found in your submission{seen}. Upload your notebook, {expected_name}, "
-                      "as an .ipynb file and submit again.")
+        return None, (
+            f"No notebook was found in your submission{seen}. Upload your notebook, {expected_name}, "
+            "as an .ipynb file and submit again."
+        )
     listed = ", ".join(str(p.relative_to(submission)) for p in notebooks[:10])
-    return None, (f"Your submission holds {len(notebooks)} notebooks ({listed}) and none of them alone is "
-                  f"named {expected_name}: submit only the one notebook to grade, named {expected_name}.")
+    return None, (
+        f"Your submission holds {len(notebooks)} notebooks ({listed}) and none of them alone is "
+        f"named {expected_name}: submit only the one notebook to grade, named {expected_name}."
+    )
 
 
 def _failure_results(message: str) -> dict:
@@ -274,11 +299,14 @@ def run_on_gradescope(root: Path) -> int:
         document = _grade_submission(root)
     except IsolationRefused as refused:
         said = refused_text(refused, None)
-        document, status = _failure_results(f"The autograder did not run this submission: {said}\nTell your "
-                                            "instructor."), 2
+        document, status = (
+            _failure_results(f"The autograder did not run this submission: {said}\nTell your instructor."),
+            2,
+        )
     except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
-        document = _failure_results(f"The autograder could not grade this submission ({type(error).__name__}: "
-                                    f"{error}). Tell your instructor.")
+        document = _failure_results(
+            f"The autograder could not grade this submission ({type(error).__name__}: {error}). Tell your instructor."
+        )
     write_results(root / "results", json.dumps(document, indent=1) + "\n")
     return status
 
@@ -324,11 +352,23 @@ def _grade_submission(root: Path) -> dict:
         return _failure_results(problem)
     metadata = root / "submission_metadata.json"  # earlier runs' results, hidden verdicts included
     _make_private(metadata)
-    launcher = kernel_launcher(own_code=False, no_sandbox=False, protect=(root / "results",),
-                               hidden=(root / "source", assignment.folder, *assignment.instructor_paths,
-                                       *([metadata] if metadata.exists() else [])))
-    report = grade_one(notebook, assignment, ExpectedValues(assignment),
-                            GradeOptions(public_only=False, sandbox=launcher, name=notebook.stem))
+    launcher = kernel_launcher(
+        own_code=False,
+        no_sandbox=False,
+        protect=(root / "results",),
+        hidden=(
+            root / "source",
+            assignment.folder,
+            *assignment.instructor_paths,
+            *([metadata] if metadata.exists() else []),
+        ),
+    )
+    report = grade_one(
+        notebook,
+        assignment,
+        ExpectedValues(assignment),
+        GradeOptions(public_only=False, sandbox=launcher, name=notebook.stem),
+    )
     account = getattr(launcher, "account", None)
     if account is not None and not kill_account(account):
         raise RuntimeError(f"processes of the account {account.name} outlived the grading")

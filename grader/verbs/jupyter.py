@@ -34,8 +34,12 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         report = self.report
-        return (report is not None and report.status != SubmissionStatus.INVALID and bool(report.cases)
-                and all(v.passed for v in report.cases))
+        return (
+            report is not None
+            and report.status != SubmissionStatus.INVALID
+            and bool(report.cases)
+            and all(v.passed for v in report.cases)
+        )
 
     def __repr__(self) -> str:
         from grader.render.console import Style, print_report
@@ -69,8 +73,9 @@ def unsaved_cells(notebook: Path, executed: list[str]) -> list[str]:
     import nbformat
 
     try:
-        saved = {cell.source.strip() for cell in nbformat.read(notebook, as_version=4).cells
-                 if cell.cell_type == "code"}
+        saved = {
+            cell.source.strip() for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"
+        }
     except Exception:  # noqa: BLE001 - an unreadable file is reported by the grading itself
         return []
     return [cell.strip().splitlines()[0][:60] for cell in executed if cell.strip() not in saved]
@@ -114,8 +119,9 @@ def _displayed() -> bool:
     return get_ipython() is not None
 
 
-def check(notebook: str | Path | None = None, assignment: str | Path | None = None,
-          no_sandbox: bool = False) -> CheckResult:
+def check(
+    notebook: str | Path | None = None, assignment: str | Path | None = None, no_sandbox: bool = False
+) -> CheckResult:
     """Check the saved notebook (default: the kernel's folder plus the bundle's student_notebook)
     on the public cases, in a fresh sandboxed kernel; returns what Jupyter displays. Outside
     Jupyter and IPython (a plain script) it also prints the plain-text report. Where no sandbox
@@ -125,25 +131,34 @@ def check(notebook: str | Path | None = None, assignment: str | Path | None = No
     result = _checked(notebook, assignment, in_jupyter=shown, no_sandbox=no_sandbox)
     if not shown:
         if notebook is None and not result.problem:
-            print(f"check(): no notebook path given, so checking {result.notebook} (the assignment's notebook in "
-                  "the current folder); pass check('my_notebook.ipynb') for another")
+            print(
+                f"check(): no notebook path given, so checking {result.notebook} (the assignment's notebook in "
+                "the current folder); pass check('my_notebook.ipynb') for another"
+            )
         print(repr(result))
     return result
 
 
-def _checked(notebook: str | Path | None, assignment: str | Path | None, in_jupyter: bool,
-             no_sandbox: bool = False) -> CheckResult:
+def _checked(
+    notebook: str | Path | None, assignment: str | Path | None, in_jupyter: bool, no_sandbox: bool = False
+) -> CheckResult:
     from grader.errors import GraderError
 
-    how = ("" if in_jupyter or notebook is not None else
-           " Outside Jupyter, check() needs the notebook's path: check('my_notebook.ipynb').")
+    how = (
+        ""
+        if in_jupyter or notebook is not None
+        else " Outside Jupyter, check() needs the notebook's path: check('my_notebook.ipynb')."
+    )
     try:
         path, found = _locate(notebook, assignment)
     except GraderError as error:
         return CheckResult(Path(notebook or "notebook.ipynb"), problem=f"The check cannot start: {error}.{how}")
     if not path.is_file():
-        return CheckResult(path, problem=f"{path} is not a saved notebook file: save the notebook, or pass its "
-                                         f"path: check('my_notebook.ipynb').{how}")
+        return CheckResult(
+            path,
+            problem=f"{path} is not a saved notebook file: save the notebook, or pass its "
+            f"path: check('my_notebook.ipynb').{how}",
+        )
     unsaved = unsaved_cells(path, _executed_cells())
     report, not_isolated, problem = _grade_in_subprocess(path, found, no_sandbox)
     return CheckResult(path, found, report, not_isolated=not_isolated, problem=problem, unsaved=unsaved)
@@ -168,8 +183,9 @@ def _grade_and_print(notebook: Path, folder: Path, no_sandbox: bool) -> int:
         print(json.dumps({"problem": error_text(error, "call check(no_sandbox=True)")}))
         return 0
     report = grade_one(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=launcher))
-    print(json.dumps({"report": report.to_dict(), "not_isolated": not_isolated_note(launcher, no_sandbox)},
-                     default=str))
+    print(
+        json.dumps({"report": report.to_dict(), "not_isolated": not_isolated_note(launcher, no_sandbox)}, default=str)
+    )
     return 0
 
 

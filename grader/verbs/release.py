@@ -52,8 +52,14 @@ def _solution_only_lines(assignment: Assignment) -> set[str]:
 
 
 def _secret_names(assignment: Assignment) -> set[str]:
-    return {assignment.cases_file, assignment.expected_file, assignment.mistakes_file,
-            assignment.mistakes_expected_file, assignment.solution, "reference"} - {""}
+    return {
+        assignment.cases_file,
+        assignment.expected_file,
+        assignment.mistakes_file,
+        assignment.mistakes_expected_file,
+        assignment.solution,
+        "reference",
+    } - {""}
 
 
 def _check_support(assignment: Assignment) -> list[Path]:
@@ -61,8 +67,10 @@ def _check_support(assignment: Assignment) -> list[Path]:
     sources = []
     for name in assignment.support:
         if Path(name).name in secret or Path(name).suffix == ".npz":
-            raise ReleaseError(f"{assignment.folder / MANIFEST} lists {name!r} as a support file, but it is "
-                               "instructor-only: remove it from `support`")
+            raise ReleaseError(
+                f"{assignment.folder / MANIFEST} lists {name!r} as a support file, but it is "
+                "instructor-only: remove it from `support`"
+            )
         source = assignment.folder / name
         if not source.exists():
             raise ReleaseError(f"{source} is missing: the manifest lists it as a support file")
@@ -77,8 +85,10 @@ def _check_destination(out_dir: Path, assignment: Assignment) -> None:
     if resolved == assignment.folder or resolved in assignment.folder.parents:
         raise ReleaseError(f"{out_dir} holds the assignment folder itself: choose another --out")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER_FILE).is_file():
-        raise ReleaseError(f"{out_dir} is not empty and is not a previous release bundle: choose an empty or "
-                           "new folder for --out (a previous bundle is replaced)")
+        raise ReleaseError(
+            f"{out_dir} is not empty and is not a previous release bundle: choose an empty or "
+            "new folder for --out (a previous bundle is replaced)"
+        )
 
 
 def _foreign_files(previous: Path, bundle: Path) -> list[str]:
@@ -113,8 +123,9 @@ def _verify_secrecy(bundle: Path, assignment: Assignment, notebook: nbformat.Not
         if cell.cell_type == "code":
             for line in cell.source.split("\n"):
                 if line.strip() in leaked:
-                    raise ReleaseError(f"refusing to release: the notebook still holds the solution line "
-                                       f"{line.strip()!r}")
+                    raise ReleaseError(
+                        f"refusing to release: the notebook still holds the solution line {line.strip()!r}"
+                    )
 
 
 def _write_public_mistakes(assignment: Assignment, target: Path) -> None:
@@ -151,14 +162,17 @@ def check_cell(assignment: Assignment) -> nbformat.NotebookNode:
         f"Save the notebook first (Ctrl-S / Cmd-S): the check grades the saved file, {assignment.student_notebook}, "
         "on the public tests, in a fresh kernel of its own. Then run this in a new code cell:\n\n"
         "```python\nfrom grader import check\ncheck()\n```\n\n"
-        f"In a terminal, `grader check {assignment.student_notebook}` does the same.")
+        f"In a terminal, `grader check {assignment.student_notebook}` does the same."
+    )
 
 
 def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) -> tuple[Path, Path]:
     """Write the student bundle as the folder `out_dir` and the zip beside it; returns both paths."""
     if assignment.is_bundle:
-        raise ReleaseError(f"{assignment.folder} is a release bundle: release from the instructor's assignment "
-                           "folder, which has the solution notebook and the cases")
+        raise ReleaseError(
+            f"{assignment.folder} is a release bundle: release from the instructor's assignment "
+            "folder, which has the solution notebook and the cases"
+        )
     out_dir = Path(out_dir)
     _check_destination(out_dir, assignment)
     sources = _check_support(assignment)
@@ -185,9 +199,13 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
             (staging / "datasets").mkdir()
             for path in datasets:
                 shutil.copy2(path, staging / "datasets" / path.name)
-        marker = {"written_by": "grader release", "assignment": assignment.name, "version": assignment.version,
-                  "notebook": assignment.student_notebook,
-                  "released_code_cells": [c.source for c in notebook.cells if c.cell_type == "code"]}
+        marker = {
+            "written_by": "grader release",
+            "assignment": assignment.name,
+            "version": assignment.version,
+            "notebook": assignment.student_notebook,
+            "released_code_cells": [c.source for c in notebook.cells if c.cell_type == "code"],
+        }
         (staging / MARKER_FILE).write_text(json.dumps(marker, indent=1) + "\n")
         _verify_secrecy(staging, assignment, notebook)
         staging.chmod(0o755)
@@ -195,8 +213,10 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
             foreign = _foreign_files(out_dir, staging)
             if foreign:
                 shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-                raise ReleaseError(f"{out_dir} holds files a bundle does not ({shown}); replacing the bundle would "
-                                   "delete them: move them elsewhere, or choose another --out")
+                raise ReleaseError(
+                    f"{out_dir} holds files a bundle does not ({shown}); replacing the bundle would "
+                    "delete them: move them elsewhere, or choose another --out"
+                )
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
     except BaseException:

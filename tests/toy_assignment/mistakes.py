@@ -17,15 +17,24 @@ def _sum_not_mean(x):
 
 
 MISTAKES = [
-    {"id": "sum-not-mean", "title": "the squares are summed, not averaged",
-     "explanation": "A mean square divides the sum of the squares by how many there are.",
-     "fix": "Use np.mean instead of np.sum.", "functions": ["mean_square"], "pattern": r"np\.sum\(",
-     "variants": {"mean_square": _sum_not_mean}},
+    {
+        "id": "sum-not-mean",
+        "title": "the squares are summed, not averaged",
+        "explanation": "A mean square divides the sum of the squares by how many there are.",
+        "fix": "Use np.mean instead of np.sum.",
+        "functions": ["mean_square"],
+        "pattern": r"np\.sum\(",
+        "variants": {"mean_square": _sum_not_mean},
+    },
 ]
 
 ADVICE = [
-    {"part": "losses", "index": 0, "title": "the first loss already differs: the starting point or the loss",
-     "explanation": "Nothing has been learnt at step 0: check the starting w and b and how the loss is computed."},
+    {
+        "part": "losses",
+        "index": 0,
+        "title": "the first loss already differs: the starting point or the loss",
+        "explanation": "Nothing has been learnt at step 0: check the starting w and b and how the loss is computed.",
+    },
 ]
 
 
