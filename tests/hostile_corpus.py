@@ -513,7 +513,8 @@ CORPUS: list[Hostile] = [
         "ten_million_lines_in_call",
         "prints ten million lines on every call",
         in_body(DEEP, "print('a line\\n' * 10_000_000)"),
-        Expect("graded", (r"printed \d+ lines, expected 3",), (), (TWO,)),
+        # only hidden cases compare what L_layer_model prints, and a hidden case's line count stays unsaid
+        Expect("graded", (r"printed another number of lines than expected",), (), (TWO,)),
     ),
     Hostile(
         "write_outside",
@@ -642,7 +643,10 @@ return {{f"W{{i}}": 0.0 for i in range(1_000_000)}}, [0.0]""",
         in_body(DEEP, ECHO),
         Expect(
             "graded",
-            (r"raised ValueError: ECHO-OF-THE-REQUEST", r"raised ValueError at line \d+ of the function's cell"),
+            (
+                r"raised ValueError: ECHO-OF-THE-REQUEST",
+                r"raised ValueError \(on a hidden case the exception's message and line are not shown\)",
+            ),
             (DEEP,),
             (TWO,),
             hidden_never=(r"ECHO-OF-THE-REQUEST", r"seed", r"layers_dims", r"recipe"),

@@ -134,7 +134,7 @@ def _assignment_importing(tmp_path, declared: bool):
 
 
 def test_instructor_modules_import_only_from_the_folders_their_manifest_declares(tmp_path):
-    assert _assignment_importing(tmp_path, declared=True).cases()[0]["description"] == "42"
+    assert _assignment_importing(tmp_path, declared=True).cases()[0].description == "42"
     with pytest.raises(AssignmentError, match="ModuleNotFoundError"):  # named when the assignment loads
         _assignment_importing(tmp_path, declared=False)
 

@@ -110,9 +110,12 @@ def test_a_case_without_a_function_is_named(toy_dir, tmp_path):
     folder = tmp_path / "toy"
     shutil.copytree(toy_dir, folder)
     cases = folder / "cases.py"
-    cases.write_text(
-        cases.read_text().replace('"function": "init_weights", "visibility": "hidden"', '"visibility": "hidden"', 1)
+    original = cases.read_text()
+    without = original.replace(
+        '"id": "init_weights/deep",\n        "function": "init_weights",', '"id": "init_weights/deep",', 1
     )
+    assert without != original, "the toy's cases.py no longer has the layout this test edits"
+    cases.write_text(without)
     with pytest.raises(AssignmentError, match="cases.py: case 'init_weights/deep' lacks 'function'"):
         load_assignment(folder)
 
