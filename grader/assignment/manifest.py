@@ -16,9 +16,10 @@ from pathlib import Path
 from types import ModuleType
 
 from grader.errors import GraderError
-from grader.model import Case, GradedFunction, Limits, Tolerance, Visibility
+from grader.model import AuthoredMistake, Case, GradedFunction, Limits, ReleaseMarkers, Tolerance, Visibility
 
 MANIFEST = "assignment.toml"
+RELEASE_MARKER_FILE = ".grader-release.json"  #: written by `grader release` into every bundle
 
 
 _MODULES: dict[tuple[str, int], ModuleType] = {}
@@ -137,6 +138,10 @@ class Assignment:
     inputs: str = ""  # a builder module of the support files (build_inputs(recipe)); "" = the harness's recipes
     reference: str = ""  # instructor-only module defining the graded functions' reference versions
     curve: str = ""  # the returned part drawn as a curve in the feedback ("" = none)
+    case_tables: tuple[Case, ...] = ()  #: the manifest's [[case]] tables, validated
+    authored_mistakes: tuple[AuthoredMistake, ...] = ()  #: the manifest's [[mistake]] tables
+    markers: ReleaseMarkers = field(default_factory=ReleaseMarkers)  #: the manifest's [release] table
+    total_points: float | None = None  #: the manifest's stated total, when it states one
 
     def tolerance(self, function: str, case: Case | None = None):
         """The tolerance of a case: its own, else its function's, else the assignment's."""
@@ -147,8 +152,10 @@ class Assignment:
 
     @property
     def is_bundle(self) -> bool:
-        """True for a student's release bundle: public cases only, no cases module."""
-        return not (self.folder / self.cases_file).exists()
+        """True for a student's release bundle: public cases only, no cases module and no [[case]] tables."""
+        if (self.folder / RELEASE_MARKER_FILE).is_file():
+            return True
+        return not self.case_tables and not (self.cases_file and (self.folder / self.cases_file).is_file())
 
     def function(self, name: str) -> GradedFunction:
         for graded in self.functions:
@@ -170,9 +177,12 @@ class Assignment:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
         if self.is_bundle:
             return self.public_cases()
-        where = self.cases_file
+        where = self.cases_file or MANIFEST
         functions = {f.name for f in self.functions}
-        cases = [case_from_dict(c, where, functions) for c in getattr(self.cases_module(), "CASES", [])]
+        cases = list(self.case_tables)
+        if self.cases_file and (self.folder / self.cases_file).is_file():
+            module_cases = getattr(self.cases_module(), "CASES", [])
+            cases += [case_from_dict(c, self.cases_file, functions) for c in module_cases]
         ids = [c.id for c in cases]
         if len(set(ids)) != len(ids):
             raise AssignmentError(f"{where}: two cases share the id '{next(i for i in ids if ids.count(i) > 1)}'")
@@ -213,7 +223,7 @@ class Assignment:
                 shutil.copytree(source, folder / name, dirs_exist_ok=True)
             elif source.exists():
                 shutil.copy2(source, folder / name)
-        if not self.is_bundle:
+        if not self.is_bundle and self.cases_file and (self.folder / self.cases_file).is_file():
             hook = getattr(self.cases_module(), "prepare_workdir", None)
             if hook:
                 hook(folder)
@@ -264,6 +274,7 @@ def _graded_functions(manifest: dict, path: Path) -> list[GradedFunction]:
             f.get("tolerance", {}).get("atol"),
             _labels(f, str(path)),
             tuple(f.get("calls", ())),
+            bool(f.get("given", False)),
         )
         for f in manifest.get("function", [])
     ]
@@ -310,7 +321,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         solution=head.get("solution", ""),
         student_notebook=head.get("student_notebook", "notebook.ipynb"),
         support=list(head.get("support", [])),
-        cases_file=head.get("cases", "cases.py"),
+        cases_file=head.get("cases", ""),
         expected_file=head.get("expected", "expected.npz"),
         mistakes_file=head.get("mistakes", ""),
         mistakes_expected_file=head.get("mistakes_expected", "mistakes_expected.npz"),
@@ -324,6 +335,13 @@ def load_assignment(folder: str | Path) -> Assignment:
         inputs=head.get("inputs", ""),
         reference=head.get("reference", ""),
         curve=head.get("curve", ""),
+        case_tables=tuple(
+            case_from_dict(table, f"{MANIFEST} [[case]]", {f.name for f in functions})
+            for table in manifest.get("case", [])
+        ),
+        authored_mistakes=tuple(AuthoredMistake(**table) for table in manifest.get("mistake", [])),
+        markers=ReleaseMarkers(**manifest.get("release", {})),
+        total_points=manifest["assignment"].get("total_points"),
     )
     if not assignment.is_bundle:
         assignment.cases()  # a malformed case is named now, not halfway through a batch

@@ -3,7 +3,7 @@ verdicts and reports. They are plain data: typed, documented field by field, mad
 layers above, and worded only by grader.render."""
 
 from grader.model.differences import Difference, Kind, Step
-from grader.model.graded import Case, GradedFunction
+from grader.model.graded import AuthoredMistake, Case, GradedFunction, ReleaseMarkers
 from grader.model.limits import MIN_CASE_SECONDS, MIN_MEMORY_MB, Limits
 from grader.model.report import CaseVerdict, Finding, SubmissionReport
 from grader.model.result import Expected, KernelResult, RaisedError, ResultMeta
@@ -22,6 +22,8 @@ __all__ = [
     "Difference",
     "Finding",
     "GradedFunction",
+    "AuthoredMistake",
+    "ReleaseMarkers",
     "Isolation",
     "KNOWN_TYPES",
     "KernelResult",

@@ -20,6 +20,7 @@ class GradedFunction:
     #: words for nested parts, (path template, label): "caches[*][0][1]" -> "the W of layer {1+1}'s linear cache"
     labels: tuple[tuple[str, str], ...] = ()
     calls: tuple[str, ...] = ()  #: the other graded functions it calls (a failure there is named first)
+    given: bool = False  #: its graded cell deliberately has no learner region: release keeps it as written
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,25 @@ class Case:
     def public(self) -> bool:
         """Whether the student sees this case's inputs and expected values."""
         return self.visibility == Visibility.VISIBLE
+
+
+@dataclass(frozen=True)
+class AuthoredMistake:
+    """A known mistake written as a wrong copy of one graded function: the texts come from the
+    manifest's [[mistake]] table, the copy from the solution notebook's `# MISTAKE: id` cell."""
+
+    id: str  #: unique across the catalogue, e.g. "sum-not-mean"
+    function: str  #: the graded function the copy replaces
+    title: str  #: what is wrong, in a few words (the author's)
+    explanation: str  #: why it is wrong (the author's)
+    fix: str  #: what to do (the author's); it must not quote the solution
+
+
+@dataclass(frozen=True)
+class ReleaseMarkers:
+    """The comment texts that mark a learner region and an instructor-only mistake cell (the
+    manifest's [release] table; nbgrader's markers are configurable the same way)."""
+
+    region_start: str = "YOUR CODE STARTS HERE"
+    region_end: str = "YOUR CODE ENDS HERE"
+    mistake_marker: str = "MISTAKE:"
