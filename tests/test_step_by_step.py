@@ -165,7 +165,10 @@ def test_labels_that_are_not_texts_are_refused(tmp_path):
     manifest.write_text(
         manifest.read_text().replace('labels = { "cache[0]" = "A, the input"', 'labels = { "cache[0]" = 3', 1)
     )
-    with pytest.raises(AssignmentError, match="the labels of 'linear_forward' must be a table of texts"):
+    with pytest.raises(
+        AssignmentError,
+        match=r"\[\[function\]\] 'linear_forward': labels.cache\[0\] = 3: input should be a valid string",
+    ):
         load_assignment(folder)
 
 

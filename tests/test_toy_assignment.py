@@ -116,7 +116,9 @@ def test_a_case_without_a_function_is_named(toy_dir, tmp_path):
     )
     assert without != original, "the toy's cases.py no longer has the layout this test edits"
     cases.write_text(without)
-    with pytest.raises(AssignmentError, match="cases.py: case 'init_weights/deep' lacks 'function'"):
+    with pytest.raises(
+        AssignmentError, match="cases.py case 'init_weights/deep': lacks the key 'function', which is required"
+    ):
         load_assignment(folder)
 
 

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from grader.errors import GraderError
+from grader.assignment.recipes import recipe_problem
+from grader.assignment.schema import (
+    AssignmentError,
+    CaseTable,
+    FunctionTable,
+    Manifest,
+    closest,
+    validate_case,
+    validate_manifest,
+)
 from grader.model import AuthoredMistake, Case, GradedFunction, Limits, ReleaseMarkers, Tolerance, Visibility
 
 MANIFEST = "assignment.toml"
@@ -46,70 +56,45 @@ def load_module(path: Path, label: str, import_paths: tuple[Path, ...] = ()) -> 
     return _MODULES[key]
 
 
-class AssignmentError(GraderError):
-    """The assignment folder is missing something or says something the grader cannot use."""
-
-
-def _labels(function: dict, where: str) -> tuple[tuple[str, str], ...]:
-    """A function's `labels` table (path template -> words), checked."""
-    table = function.get("labels", {})
-    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-        raise AssignmentError(
-            f"{where}: the labels of '{function.get('name', '?')}' must be a table of texts, "
-            'e.g. labels = { "caches[*][0][1]" = "the W of layer {1+1}\'s linear cache" }'
-        )
-    return tuple((str(key), value) for key, value in table.items())
-
-
 RESERVED_PARTS = frozenset({"returned", "stdout", "inputs_unchanged"})  # what `compare` names besides parts
-CASE_KEYS = {
-    "id",
-    "function",
-    "description",
-    "visibility",
-    "recipe",
-    "compare",
-    "rtol",
-    "atol",
-    "misleading_globals",
-    "checks",
-    "public_expected",
-    "exact_shapes",
-}
 
 
-def case_from_dict(data: object, where: str, functions: set[str]) -> Case:
-    """A case from cases.py, with a clear message naming what is wrong."""
-    if not isinstance(data, dict):
-        raise AssignmentError(f"{where}: a case is not a dict")
-    label = f"case '{data.get('id', '?')}'"
-    for key in ("id", "function", "description", "visibility", "recipe"):
-        if key not in data:
-            raise AssignmentError(f"{where}: {label} lacks '{key}'")
-    unknown = set(data) - CASE_KEYS
-    if unknown:
-        raise AssignmentError(f"{where}: {label} has unknown keys {sorted(unknown)}")
-    if data["function"] not in functions:
+def _case(table: CaseTable, where: str, functions: dict[str, GradedFunction], own_recipes: bool) -> Case:
+    """A validated case table as a Case, checked against the function it grades: what it compares
+    must exist, and its recipe must be one the harness can build (unless the assignment builds its own)."""
+    label = f"{where} '{table.id}'"
+    graded = functions.get(table.function)
+    if graded is None:
         raise AssignmentError(
-            f"{where}: {label} names the function '{data['function']}', which the manifest does not grade"
+            f"{label} names the function '{table.function}', which the manifest does not grade "
+            f"(the [[function]] names: {', '.join(functions)})"
         )
-    if data["visibility"] not in ("visible", "hidden"):
-        raise AssignmentError(f"{where}: {label} has visibility '{data['visibility']}' (visible or hidden)")
-    if not isinstance(data["recipe"], dict):
-        raise AssignmentError(f"{where}: {label}'s recipe is not a dict")
+    if not table.compare:
+        raise AssignmentError(
+            f'{label}: `compare` is empty, so the case would grade nothing: list what it compares, e.g. ["returned"]'
+        )
+    valid = [*graded.returns, *sorted(RESERVED_PARTS)]
+    for name in table.compare:
+        if name not in valid:
+            raise AssignmentError(
+                f"{label}: `compare` names '{name}'{closest(name, valid)}, which is no part of '{graded.name}': "
+                f"a case may compare {', '.join(valid)} (the parts are the function's `returns`)"
+            )
+    problem = "" if own_recipes else recipe_problem(table.recipe)
+    if problem:
+        raise AssignmentError(f"{label}: {problem}")
     return Case(
-        id=str(data["id"]),
-        function=data["function"],
-        description=str(data["description"]),
-        visibility=Visibility(data["visibility"]),
-        recipe=data["recipe"],
-        compare=tuple(data.get("compare", ("returned",))),
-        rtol=data.get("rtol"),
-        atol=data.get("atol"),
-        misleading_globals=dict(data.get("misleading_globals", {})),
-        checks=tuple(data.get("checks", ("equality",))),
-        public_expected=data.get("public_expected"),
-        exact_shapes=bool(data.get("exact_shapes", False)),
+        id=table.id,
+        function=table.function,
+        description=table.description,
+        visibility=Visibility(table.visibility),
+        recipe=table.recipe,
+        compare=tuple(table.compare),
+        rtol=table.rtol,
+        atol=table.atol,
+        misleading_globals=dict(table.misleading_globals),
+        checks=tuple(table.checks),
+        exact_shapes=table.exact_shapes,
     )
 
 
@@ -142,6 +127,7 @@ class Assignment:
     authored_mistakes: tuple[AuthoredMistake, ...] = ()  #: the manifest's [[mistake]] tables
     markers: ReleaseMarkers = field(default_factory=ReleaseMarkers)  #: the manifest's [release] table
     total_points: float | None = None  #: the manifest's stated total, when it states one
+    data_files: tuple[str, ...] = ()  #: the files the dataset folder holds (`grader bench` checks them)
 
     def tolerance(self, function: str, case: Case | None = None):
         """The tolerance of a case: its own, else its function's, else the assignment's."""
@@ -177,16 +163,25 @@ class Assignment:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
         if self.is_bundle:
             return self.public_cases()
-        where = self.cases_file or MANIFEST
-        functions = {f.name for f in self.functions}
         cases = list(self.case_tables)
         if self.cases_file and (self.folder / self.cases_file).is_file():
-            module_cases = getattr(self.cases_module(), "CASES", [])
-            cases += [case_from_dict(c, self.cases_file, functions) for c in module_cases]
+            cases += self._module_cases()
         ids = [c.id for c in cases]
         if len(set(ids)) != len(ids):
+            where = f"{self.folder / MANIFEST} and {self.cases_file}" if self.cases_file else self.folder / MANIFEST
             raise AssignmentError(f"{where}: two cases share the id '{next(i for i in ids if ids.count(i) > 1)}'")
         return [c for c in cases if c.visibility == "visible"] if public_only else cases
+
+    def _module_cases(self) -> list[Case]:
+        """The cases module's CASES, each through the same checks as a [[case]] table."""
+        module_cases = getattr(self.cases_module(), "CASES", [])
+        where = str(self.folder / self.cases_file)
+        if not isinstance(module_cases, list | tuple):
+            raise AssignmentError(f"{where}: CASES must be a list of dicts")
+        functions = {f.name: f for f in self.functions}
+        return [
+            _case(validate_case(data, where), f"{where} case", functions, bool(self.inputs)) for data in module_cases
+        ]
 
     def public_cases(self) -> list[Case]:
         """Public cases with their expected values, from the public tests' JSON file."""
@@ -239,63 +234,136 @@ def _readable_by_all(folder: Path) -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def _limits(table: object, path: Path) -> Limits:
-    """The manifest's [limits] over the defaults: an unknown name or a limit no kernel can run under
-    is refused, naming the key, never replaced by a default."""
-    if not isinstance(table, dict):
-        raise AssignmentError(f"{path}: [limits] must be a table of numbers")
+INSTRUCTOR_TABLES = ("case", "mistake")  #: the manifest's tables a release bundle must not carry
+_HEADER = re.compile(r"""^\s*\[\[?\s*("?)([A-Za-z0-9_-]+)\1\s*[.\]]""")
+
+
+def _instructor_lines(lines: list[str]) -> set[int]:
+    """The lines of the [[case]] and [[mistake]] tables (their sub-tables and the comments just above
+    their headers included): from such a header to the next header of another table."""
+    cut: set[int] = set()
+    inside = False
+    for number, line in enumerate(lines):
+        header = _HEADER.match(line)
+        if header:
+            inside = header.group(2) in INSTRUCTOR_TABLES
+            if inside:
+                above = number - 1
+                while above >= 0 and lines[above].lstrip().startswith("#") and above not in cut:
+                    cut.add(above)
+                    above -= 1
+        if inside:
+            cut.add(number)
+    return cut
+
+
+def public_manifest_text(text: str) -> str:
+    """The manifest as a release bundle ships it: without its [[case]] and [[mistake]] tables (hidden
+    recipes, mistake texts), everything else as the author wrote it, comments included. The result
+    is parsed again and must equal the original minus exactly those tables, or release stops."""
+    lines = text.splitlines(keepends=True)
+    cut = _instructor_lines(lines)
+    public = "".join(line for number, line in enumerate(lines) if number not in cut)
     try:
-        limits = Limits().overridden(table)
-    except KeyError as error:
+        wanted = {k: v for k, v in tomllib.loads(text).items() if k not in INSTRUCTOR_TABLES}
+        same = tomllib.loads(public) == wanted
+    except tomllib.TOMLDecodeError:
+        same = False
+    if not same:
         raise AssignmentError(
-            f"{path}: [limits] has no limit named {error.args[0]} (the limits are {', '.join(Limits.names())})"
-        ) from None
+            f"the {MANIFEST} to release could not be cut to its public part (without the [[case]] and "
+            "[[mistake]] tables): write each case and mistake as its own [[case]] / [[mistake]] table "
+            "(not an inline `case = [...]` array, not inside a multi-line string), then release again"
+        )
+    return public
+
+
+def _limits(manifest: Manifest, path: Path) -> Limits:
+    """The manifest's [limits] (its keys are Limits' names, checked by the schema): a limit no kernel
+    can run under is refused, naming the key, never replaced by a default."""
+    limits = Limits(**manifest.limits.model_dump())
     refusal = limits.refusal(lambda name: f"[limits] {name}")
     if refusal:
         raise AssignmentError(f"{path}: {refusal}")
     return limits
 
 
-def _require(table: dict, key: str, where: str):
-    if key not in table:
-        raise AssignmentError(f"{where} lacks `{key}`")
-    return table[key]
+def _graded_function(table: FunctionTable) -> GradedFunction:
+    return GradedFunction(
+        table.name,
+        float(table.points),
+        tuple(table.signature),
+        tuple(table.returns),
+        table.tolerance.rtol,
+        table.tolerance.atol,
+        tuple(table.labels.items()),
+        tuple(table.calls),
+        table.given,
+    )
 
 
-def _graded_functions(manifest: dict, path: Path) -> list[GradedFunction]:
+def _graded_functions(manifest: Manifest, path: Path) -> list[GradedFunction]:
     """The manifest's [[function]] tables, each checked on its own and against the others."""
-    functions = [
-        GradedFunction(
-            _require(f, "name", f"{path} [[function]]"),
-            float(f.get("points", 1)),
-            tuple(f.get("signature", ())),
-            tuple(f.get("returns", ())),
-            f.get("tolerance", {}).get("rtol"),
-            f.get("tolerance", {}).get("atol"),
-            _labels(f, str(path)),
-            tuple(f.get("calls", ())),
-            bool(f.get("given", False)),
-        )
-        for f in manifest.get("function", [])
-    ]
+    functions = [_graded_function(table) for table in manifest.function]
     if not functions:
-        raise AssignmentError(f"{path} declares no [[function]] to grade")
-    graded_names = {f.name for f in functions}
+        raise AssignmentError(f"{path} declares no [[function]] to grade: add one [[function]] table per function")
+    names = [f.name for f in functions]
     for graded in functions:
+        where = f"{path} [[function]] '{graded.name}'"
+        if names.count(graded.name) > 1:
+            raise AssignmentError(f"{where} is declared twice: give each graded function one [[function]] table")
         taken = sorted(set(graded.returns) & RESERVED_PARTS)
         if taken:
             raise AssignmentError(
-                f"{path}: '{graded.name}' names a returned part {taken[0]!r}, which a case's "
+                f"{where} names a returned part {taken[0]!r}, which a case's "
                 f"`compare` list already uses for the grader's own check "
                 f"({', '.join(sorted(RESERVED_PARTS))}): rename that part in `returns`"
             )
-        unknown = [name for name in graded.calls if name not in graded_names]
+        unknown = [name for name in graded.calls if name not in names]
         if unknown:
             raise AssignmentError(
-                f"{path}: '{graded.name}' calls {unknown}, which the manifest does not grade "
-                "(calls lists other [[function]] names)"
+                f"{where} calls {unknown}, which the manifest does not grade (calls lists other [[function]] names)"
             )
+    _check_total(manifest, functions, path)
     return functions
+
+
+def _check_total(manifest: Manifest, functions: list[GradedFunction], path: Path) -> None:
+    """A stated total must be what the functions' points add up to: a slip in one weight is caught."""
+    total = manifest.assignment.total_points
+    points = sum(f.points for f in functions)
+    if total is not None and abs(points - total) > 1e-9:
+        shares = ", ".join(f"{f.name} {f.points:g}" for f in functions)
+        raise AssignmentError(
+            f"{path} [assignment] total_points = {total:g}, but the [[function]] points sum to {points:g} "
+            f"({shares}): correct the points or the total"
+        )
+
+
+def _mistakes(manifest: Manifest, functions: list[GradedFunction], path: Path) -> tuple[AuthoredMistake, ...]:
+    """The [[mistake]] tables: each names a graded function, and no two share an id."""
+    names = [f.name for f in functions]
+    seen: set[str] = set()
+    for table in manifest.mistake:
+        where = f"{path} [[mistake]] '{table.id}'"
+        if table.function not in names:
+            raise AssignmentError(
+                f"{where} names the function '{table.function}'{closest(table.function, names)}, which the "
+                f"manifest does not grade (the [[function]] names: {', '.join(names)})"
+            )
+        if table.id in seen:
+            raise AssignmentError(f"{where} is declared twice: give each mistake its own id")
+        seen.add(table.id)
+    return tuple(AuthoredMistake(**table.model_dump()) for table in manifest.mistake)
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest file, parsed and validated (every slip named with its table and key)."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise AssignmentError(f"{path} is not valid TOML: {error}") from None
+    return validate_manifest(data, str(path))
 
 
 def load_assignment(folder: str | Path) -> Assignment:
@@ -304,44 +372,37 @@ def load_assignment(folder: str | Path) -> Assignment:
     path = folder / MANIFEST
     if not path.is_file():
         raise AssignmentError(f"{folder} has no {MANIFEST}: pass the assignment folder (or the release bundle)")
-    try:
-        manifest = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise AssignmentError(f"{path} is not valid TOML: {error}") from None
-    head = _require(manifest, "assignment", str(path))
-    where = f"{path} [assignment]"
+    manifest = read_manifest(path)
+    head = manifest.assignment
     functions = _graded_functions(manifest, path)
-    limits = _limits(manifest.get("limits", {}), path)
-    tolerance = manifest.get("tolerance", {})
+    by_name = {f.name: f for f in functions}
     assignment = Assignment(
         folder=folder,
-        name=_require(head, "name", where),
-        title=head.get("title", head["name"]),
-        version=str(head.get("version", "1")),
-        solution=head.get("solution", ""),
-        student_notebook=head.get("student_notebook", "notebook.ipynb"),
-        support=list(head.get("support", [])),
-        cases_file=head.get("cases", ""),
-        expected_file=head.get("expected", "expected.npz"),
-        mistakes_file=head.get("mistakes", ""),
-        mistakes_expected_file=head.get("mistakes_expected", "mistakes_expected.npz"),
-        setup_marker=head.get("setup_marker", "import"),
-        data_variable=head.get("data_variable", "DATA_DIR"),
+        name=head.name,
+        title=head.title or head.name,
+        version=head.version,
+        solution=head.solution,
+        student_notebook=head.student_notebook,
+        support=list(head.support),
+        cases_file=head.cases,
+        expected_file=head.expected,
+        mistakes_file=head.mistakes,
+        mistakes_expected_file=head.mistakes_expected,
+        setup_marker=head.setup_marker,
+        data_variable=head.data_variable,
         functions=functions,
-        rtol=float(tolerance.get("rtol", 1e-6)),
-        atol=float(tolerance.get("atol", 1e-9)),
-        limits=limits,
-        instructor_paths=tuple((folder / entry).resolve() for entry in head.get("instructor_path", [])),
-        inputs=head.get("inputs", ""),
-        reference=head.get("reference", ""),
-        curve=head.get("curve", ""),
-        case_tables=tuple(
-            case_from_dict(table, f"{MANIFEST} [[case]]", {f.name for f in functions})
-            for table in manifest.get("case", [])
-        ),
-        authored_mistakes=tuple(AuthoredMistake(**table) for table in manifest.get("mistake", [])),
-        markers=ReleaseMarkers(**manifest.get("release", {})),
-        total_points=manifest["assignment"].get("total_points"),
+        rtol=float(manifest.tolerance.rtol),
+        atol=float(manifest.tolerance.atol),
+        limits=_limits(manifest, path),
+        instructor_paths=tuple((folder / entry).resolve() for entry in head.instructor_path),
+        inputs=head.inputs,
+        reference=head.reference,
+        curve=head.curve,
+        case_tables=tuple(_case(t, f"{path} [[case]]", by_name, bool(head.inputs)) for t in manifest.case),
+        authored_mistakes=_mistakes(manifest, functions, path),
+        markers=ReleaseMarkers(**manifest.release.model_dump()),
+        total_points=None if head.total_points is None else float(head.total_points),
+        data_files=tuple(head.data_files),
     )
     if not assignment.is_bundle:
         assignment.cases()  # a malformed case is named now, not halfway through a batch

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 from grader.assignment.dataset import dataset_files
-from grader.assignment.manifest import MANIFEST, Assignment
+from grader.assignment.manifest import MANIFEST, Assignment, public_manifest_text
 from grader.assignment.released import (
     MARKER_FILE,
     ReleaseError,
@@ -192,7 +192,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
                 shutil.copytree(source, target, ignore=ignore)
             else:
                 shutil.copy2(source, target)
-        shutil.copy2(assignment.folder / MANIFEST, staging / MANIFEST)
+        (staging / MANIFEST).write_text(public_manifest_text((assignment.folder / MANIFEST).read_text()))
         if (assignment.folder / PUBLIC_MISTAKES_FILE).is_file():  # public cases only (grader expected)
             _write_public_mistakes(assignment, staging / PUBLIC_MISTAKES_FILE)
         if datasets:
