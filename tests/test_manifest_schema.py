@@ -241,3 +241,15 @@ def test_the_manifest_docs_are_generated_from_the_schema():
     assert committed == manifest_docs(), "run `python -m grader.assignment.schema > docs/manifest.md`"
     for key in ("`total_points`", "`given`", "`region_start`", "`memory_mb`", "`exact_shapes`", "`fix`"):
         assert key in committed
+
+
+def test_the_release_bundle_manifest_has_no_case_or_mistake_table(toy_dir, tmp_path):
+    """Hidden recipes and mistake texts written in the manifest do not ship (grader/verbs/release.py)."""
+    from grader.verbs.release import build_release
+
+    folder = shutil.copytree(toy_dir, tmp_path / "toy")
+    _edit(folder, "[limits]", A_CASE.replace("seed = 5", "seed = 987") + "\n[limits]")
+    bundle, _ = build_release(load_assignment(folder), tmp_path / "release", None)
+    shipped = (bundle / "assignment.toml").read_text()
+    assert "[[case]]" not in shipped and "seed = 987" not in shipped and "fit_line/table" not in shipped
+    assert load_assignment(bundle).is_bundle and '[[function]]\nname = "fit_line"' in shipped

@@ -3,19 +3,14 @@ the notebook reads the folder from) and `data_files` (the files that folder hold
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from grader.assignment.manifest import MANIFEST, Assignment
+from grader.assignment.manifest import Assignment
 
 
 def data_files(assignment: Assignment) -> list[str]:
     """The file names the manifest's [assignment] lists as `data_files` (none by default)."""
-    found = getattr(assignment, "data_files", None)  # once the manifest record carries the field
-    if found is None:
-        manifest = tomllib.loads((assignment.folder / MANIFEST).read_text())
-        found = manifest.get("assignment", {}).get("data_files", [])
-    return [str(name) for name in found]
+    return list(assignment.data_files)
 
 
 def dataset_files(assignment: Assignment, folder: Path) -> tuple[list[Path], str | None]:

@@ -243,6 +243,7 @@ def _where(loc: tuple[int | str, ...], data: object) -> tuple[str, tuple[int | s
 
 
 def _key_name(path: tuple[int | str, ...]) -> str:
+    """A key's path as the author writes it: `tolerance.rtol`, `signature[2]`."""
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -315,6 +316,7 @@ def validate_case(data: object, where: str) -> CaseTable:
 
 
 def _type_name(annotation: Any, metadata: list[Any]) -> str:
+    """A field's type in the manifest's words: text, number, list of texts, table, ..."""
     validators = [getattr(m, "func", None) for m in metadata]
     if _number in validators:
         return "number"
@@ -336,6 +338,7 @@ def _type_name(annotation: Any, metadata: list[Any]) -> str:
 
 
 def _default_text(field: Any) -> str:
+    """A field's default as TOML would write it, or `required`."""
     if field.is_required():
         return "required"
     value = field.default_factory() if field.default_factory else field.default
@@ -353,6 +356,7 @@ def _default_text(field: Any) -> str:
 
 
 def _table_doc(title: str, model: type[BaseModel]) -> list[str]:
+    """One table's section of docs/manifest.md: its purpose, then a row per key."""
     doc = (model.__doc__ or "").strip()
     doc = doc.split(": ", 1)[1] if doc.startswith("[") else doc
     lines = [f"## `{title}`", "", doc[:1].upper() + doc[1:], ""]
