@@ -3,6 +3,7 @@
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import h5py
 import nbformat
@@ -250,8 +251,209 @@ def test_one_scan_pairs_the_markers_and_says_what_does_not_pair(tmp_path):
     assert scan_regions(["x", start, "a = 1", end]).spans == [(1, 3)]
     nested = scan_regions([start, start, end])
     assert nested.spans == [(1, 2)] and "inside the region opened at line 1" in nested.problems[0][1]
-    assert "without a STARTS HERE" in scan_regions([end]).problems[0][1]
+    assert "without a YOUR CODE STARTS HERE" in scan_regions([end]).problems[0][1]
     assert "never closed" in scan_regions(["x", start]).problems[0][1]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(["x", start, "y"]))])
     with pytest.raises(ReleaseError, match=r"solution.ipynb, cell 1, line 2: YOUR CODE STARTS HERE is never closed"):
         check_markers(notebook, tmp_path / "solution.ipynb")
+
+
+# --- the toy assignment, edited: what release refuses, and what it removes ----------------------------
+
+MEAN_LINE = "result = float(np.mean(np.asarray(x) ** 2))"  # the answer inside mean_square's region
+
+
+def toy_copy(toy_dir, tmp_path):
+    """A fresh copy of the toy assignment (with its data file), free to edit."""
+    import shutil
+
+    return Path(shutil.copytree(toy_dir, tmp_path / "toy"))
+
+
+def edit_solution(folder, change):
+    """Apply `change(notebook)` to the copy's solution notebook."""
+    path = folder / "toy_solution.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    change(notebook)
+    nbformat.write(notebook, path)
+
+
+def graded_cell(notebook, name):
+    return next(c for c in notebook.cells if c.cell_type == "code" and graded_name(c.source) == name)
+
+
+def without_markers(notebook):
+    cell = graded_cell(notebook, "mean_square")
+    cell.source = "\n".join(line for line in cell.source.split("\n") if "YOUR CODE" not in line)
+
+
+def add_to_function_table(folder, name, line):
+    path = folder / "assignment.toml"
+    text = path.read_text()
+    anchor = f'name = "{name}"\n'
+    assert anchor in text
+    path.write_text(text.replace(anchor, anchor + line + "\n", 1))
+
+
+def test_a_graded_cell_without_a_region_is_refused_naming_both_fixes(toy_dir, tmp_path, capsys):
+    """Silent failure 2: such a cell used to go out with its solution, and release exited 0."""
+    folder = toy_copy(toy_dir, tmp_path)
+    edit_solution(folder, without_markers)
+    out = tmp_path / "bundle"
+    assert cli.main(["release", "--assignment", str(folder), "--out", str(out)]) == 2
+    said = capsys.readouterr().err
+    assert "toy_solution.ipynb, cell 3 (GRADED FUNCTION: mean_square)" in said
+    assert "YOUR CODE STARTS HERE" in said and "`given = true`" in said and "[[function]]" in said
+    assert "Traceback" not in said and not out.exists() and not (tmp_path / "bundle.zip").exists()
+
+
+def test_a_given_graded_cell_is_released_as_written(toy_dir, tmp_path):
+    folder = toy_copy(toy_dir, tmp_path)
+    edit_solution(folder, without_markers)
+    add_to_function_table(folder, "mean_square", "given = true")
+    bundle, _ = build_release(load_assignment(folder), tmp_path / "bundle", None)
+    released = nbformat.read(bundle / "toy.ipynb", as_version=4)
+    assert MEAN_LINE in graded_cell(released, "mean_square").source
+    assert 'out = params["W"] @ x + params["b"]' not in graded_cell(released, "apply_params").source
+
+
+def test_a_graded_function_without_its_cell_is_refused(toy_dir, tmp_path):
+    folder = toy_copy(toy_dir, tmp_path)
+    edit_solution(folder, lambda nb: nb.cells.remove(graded_cell(nb, "apply_params")))
+    with pytest.raises(ReleaseError, match=r"no '# GRADED FUNCTION: apply_params' cell, but assignment.toml grades"):
+        build_release(load_assignment(folder), tmp_path / "bundle", None)
+
+
+def test_a_solution_line_anywhere_in_the_notebook_is_refused_naming_cell_and_line(toy_dir, tmp_path):
+    folder = toy_copy(toy_dir, tmp_path)
+    edit_solution(folder, lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell(f"Hint:\n`{MEAN_LINE}`")))
+    with pytest.raises(ReleaseError, match=r"toy.ipynb, cell 7, line 2 still holds the solution line"):
+        build_release(load_assignment(folder), tmp_path / "bundle", None)
+    assert not (tmp_path / "bundle").exists()
+    # The last look covers code cells too (a bundle built another way, say).
+    from grader.assignment.released import solution_only_lines
+    from grader.verbs.release import _verify_notebook
+
+    assignment = load_assignment(toy_copy(toy_dir, tmp_path / "again"))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1\n\n    " + MEAN_LINE + "  ")])
+    with pytest.raises(ReleaseError, match=r"cell 1, line 3 still holds the solution line 'result = float"):
+        _verify_notebook(notebook, assignment, solution_only_lines(assignment))
+
+
+MISTAKE_CELL = (
+    "# MISTAKE: sum-not-mean\n"
+    "from toy_utils import squared_error\n\n"
+    "def mean_square(x):\n"
+    "    result = float(np.sum(np.asarray(x) ** 2))\n"
+    "    return result\n"
+)
+
+
+def test_mistake_cells_are_removed_and_never_graded_or_run(toy_dir, tmp_path):
+    from grader.assignment.notebook import parse_notebook
+    from grader.assignment.released import is_mistake_cell, released_notebook
+    from grader.verbs.release import _verify_notebook
+
+    folder = toy_copy(toy_dir, tmp_path)
+    edit_solution(folder, lambda nb: nb.cells.append(nbformat.v4.new_code_cell(MISTAKE_CELL)))
+    assignment = load_assignment(folder)
+    bundle, _ = build_release(assignment, tmp_path / "bundle", None)
+    released = nbformat.read(bundle / "toy.ipynb", as_version=4)
+    assert "MISTAKE" not in json.dumps(released) and "np.sum(" not in (bundle / MARKER_FILE).read_text()
+    assert len(released.cells) == len(released_notebook(load_assignment(toy_dir)).cells) + 1  # + the check cell
+    # Grading the solution: the wrong copy is neither the graded cell, nor setup, nor run with the rest.
+    solution = nbformat.read(folder / "toy_solution.ipynb", as_version=4)
+    parsed = parse_notebook(solution, assignment.setup_marker)
+    assert "np.mean(" in parsed.graded["mean_square"].source
+    assert not [c for c in parsed.setup + parsed.cells if "MISTAKE" in c.source]
+    assert [c.index for c in parsed.instructor_only] == [len(solution.cells) - 1]
+    # A student's notebook is read as before: a cell that merely mentions the marker stays.
+    student = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("from toy_utils import squared_error\n# MISTAKE: none here")]
+    )
+    assert [c.index for c in parse_notebook(student, assignment.setup_marker).setup] == [0]
+    # A bundle whose notebook still holds a mistake cell is refused.
+    solution.cells = [c for c in solution.cells if is_mistake_cell(c)]
+    with pytest.raises(ReleaseError, match=r"cell 1 is an instructor-only '# MISTAKE:' cell"):
+        _verify_notebook(solution, assignment, set())
+
+
+def test_other_markers_release_and_the_rules_checker_reads_them(toy_dir, tmp_path):
+    from grader.assignment.notebook import parse_notebook
+    from grader.judge.rules import check
+
+    folder = toy_copy(toy_dir, tmp_path)
+
+    def other_markers(notebook):
+        for cell in notebook.cells:
+            cell.source = cell.source.replace("# YOUR CODE STARTS HERE", "# BEGIN SOLUTION").replace(
+                "# YOUR CODE ENDS HERE", "# END SOLUTION"
+            )
+
+    edit_solution(folder, other_markers)
+    with (folder / "assignment.toml").open("a") as manifest:
+        manifest.write('\n[release]\nregion_start = "BEGIN SOLUTION"\nregion_end = "END SOLUTION"\n')
+    assignment = load_assignment(folder)
+    bundle, _ = build_release(assignment, tmp_path / "bundle", None)
+    released = nbformat.read(bundle / "toy.ipynb", as_version=4)
+    cell = graded_cell(released, "mean_square").source
+    assert MEAN_LINE not in cell and "# BEGIN SOLUTION\n    # END SOLUTION" in cell
+    # The rules checker finds the regions by the same markers: code inside one is no edit, outside one is.
+    inside = cell.replace("# BEGIN SOLUTION", "# BEGIN SOLUTION\n    result = 0.0")
+    graded_cell(released, "mean_square").source = inside
+    assert not [f for f in check(parse_notebook(released, assignment.setup_marker), assignment) if f.line]
+    graded_cell(released, "mean_square").source = inside.replace("    return result", "    return result + 1")
+    found = check(parse_notebook(released, assignment.setup_marker), assignment)
+    assert [f.rule.value for f in found] == ["edit-replaced"]
+
+
+def test_a_mistake_text_quoting_the_solution_is_refused_when_the_catalogue_loads(toy_dir, tmp_path):
+    """Silent failure 7: such a text used to be cut in the bundle ("Fix: Write …."), without a word."""
+    from grader.assignment.manifest import AssignmentError
+    from grader.judge.catalogue import load_catalogue
+
+    folder = toy_copy(toy_dir, tmp_path)
+    path = folder / "mistakes.py"
+    path.write_text(path.read_text().replace("Use np.mean instead of np.sum.", f"Write {MEAN_LINE}."))
+    with pytest.raises(AssignmentError) as refused:
+        load_catalogue(load_assignment(folder))
+    said = str(refused.value)
+    assert str(path) in said and "mistake 'sum-not-mean'" in said and "the fix" in said
+    assert MEAN_LINE in said and "describe the change instead of quoting the line" in said
+    with pytest.raises(AssignmentError, match="describe the change"):  # release refuses it too, nothing written
+        build_release(load_assignment(folder), tmp_path / "bundle", None)
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_a_manifest_mistake_quoting_the_solution_is_refused(toy_dir, tmp_path):
+    from grader.assignment.manifest import AssignmentError
+    from grader.judge.catalogue import load_catalogue
+
+    folder = toy_copy(toy_dir, tmp_path / "m")
+    with (folder / "assignment.toml").open("a") as manifest:
+        manifest.write(
+            '\n[[mistake]]\nid = "plus-one"\nfunction = "mean_square"\ntitle = "one too many"\n'
+            f'explanation = "It should read {MEAN_LINE.replace(chr(34), "")}"\nfix = "Drop the + 1."\n'
+        )
+    refused = r"assignment.toml \[\[mistake\]\]: the explanation of mistake 'plus-one'"
+    with pytest.raises(AssignmentError, match=refused):
+        load_catalogue(load_assignment(folder))
+
+
+def test_a_stale_public_catalogue_quoting_the_solution_is_refused_not_cut(toy_dir, tmp_path):
+    folder = toy_copy(toy_dir, tmp_path)
+    path = folder / PUBLIC_MISTAKES_FILE
+    document = json.loads(path.read_text())
+    document["mistakes"]["sum-not-mean"]["title"] = f"not {MEAN_LINE}"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ReleaseError, match=r"public_mistakes.json gives the title of mistake 'sum-not-mean'"):
+        build_release(load_assignment(folder), tmp_path / "bundle", None)
+
+
+def test_no_secret_name_is_empty(toy_dir):
+    import dataclasses
+
+    from grader.verbs.release import _secret_names
+
+    assignment = dataclasses.replace(load_assignment(toy_dir), cases_file="", mistakes_file="")
+    assert "" not in _secret_names(assignment) and "toy_solution.ipynb" in _secret_names(assignment)

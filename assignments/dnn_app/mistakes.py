@@ -356,7 +356,7 @@ MISTAKES = [
         "update_parameters does not change the dictionary it is given: it builds and returns a new one. "
         "Calling it without assigning the result leaves the parameters exactly where they started, so "
         "every iteration computes the same cost and the function returns the initial parameters.",
-        "Keep the returned dictionary: parameters = update_parameters(parameters, grads, learning_rate).",
+        "Keep the dictionary update_parameters returns: assign it back to parameters, so that the next iteration starts from the updated values.",
         BOTH,
         r"^\s*update_parameters\(",
         UpdateDiscarded,
@@ -478,8 +478,8 @@ MISTAKES = [
         "for the sigmoid layer, cache1 for the ReLU layer. With the wrong cache, the shapes of dA and Z "
         "disagree (an error about a boolean index or shapes) or, when they happen to fit, the gradients "
         "are wrong.",
-        "dA1, dW2, db2 = linear_activation_backward(dA2, cache2, 'sigmoid') and "
-        "dA0, dW1, db1 = linear_activation_backward(dA1, cache1, 'relu').",
+        "Give the sigmoid layer's backward step cache2 and the ReLU layer's backward step cache1: "
+        "each step takes the cache its own layer saved on the way forward.",
         (TWO,),
         r"linear_activation_backward\(\s*(dA1\s*,\s*cache2|dA2\s*,\s*cache1)\b",
         WrongCache,

@@ -205,7 +205,7 @@ MISTAKES = [
         "forward-without-bias",
         "Z leaves out b",
         "The linear part of a layer is Z = W A + b; without b every unit's offset is lost.",
-        "Add b after the product: Z = np.dot(W, A) + b.",
+        "Add the bias b to the product of W and A.",
         "linear_forward",
         r"Z\s*=",
         _forward_without_bias,
@@ -215,7 +215,7 @@ MISTAKES = [
         "the cache holds its two parts in the wrong order",
         "Backward propagation unpacks the cache as (linear_cache, activation_cache); storing "
         "(activation_cache, linear_cache) hands Z to the linear step and (A_prev, W, b) to the activation.",
-        "Build the cache as cache = (linear_cache, activation_cache).",
+        "Store the linear cache first and the activation cache second: the order in which backward propagation unpacks them.",
         "linear_activation_forward",
         r"cache\s*=\s*\(",
         _cache_parts_swapped,
@@ -293,7 +293,7 @@ MISTAKES = [
         "dAL has the wrong sign",
         "The derivative of the cost with respect to AL is -(Y/AL - (1-Y)/(1-AL)); without the leading minus "
         "every gradient points uphill.",
-        "Write dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL)).",
+        "Keep the leading minus: dAL is minus the difference of Y divided by AL and 1 - Y divided by 1 - AL.",
         "L_model_backward",
         r"dAL\s*=",
         _backward_with(-1.0, 0),
@@ -303,7 +303,7 @@ MISTAKES = [
         "the loop hands each layer the next layer's cache",
         "caches[l] holds what layer l + 1 stored on the way forward (the list starts at 0); caches[l + 1] "
         "belongs to the layer above.",
-        "Inside the loop use current_cache = caches[l].",
+        "Inside the loop take the cache at index l, the one layer l + 1 stored on the way forward.",
         "L_model_backward",
         r"caches\[\s*l\s*\+\s*1\s*\]",
         _backward_with(1.0, 1),

@@ -1,8 +1,9 @@
 """Reading a submitted notebook: is it a notebook at all, and which cells does grading need?
 
 Graded cells are found by their first line, `# GRADED FUNCTION: name`; setup cells by a marker
-the manifest names (the import of the support module). Every way a file can fail to be a usable
-notebook becomes a `SubmissionError` with a sentence a student can act on.
+the manifest names (the import of the support module). A solution notebook's instructor-only
+`# MISTAKE: id` cells (wrong copies of a graded function) are set aside: never graded, never run.
+Every way a file can fail to be a usable notebook becomes a `SubmissionError` with a sentence a student can act on.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import json
 import os
 import re
 import stat
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
 import nbformat.reader
 
 from grader.errors import GraderError
+from grader.model import ReleaseMarkers
 from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.notes import DuplicateCells
 from grader.model.refusal import Refusal, RefusalKind
@@ -25,6 +28,7 @@ from grader.model.refusal import Refusal, RefusalKind
 GRADED_LINE = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
 FIRST_LINE = re.compile(r"\n*([^\n]*)")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+DEFAULT_MISTAKE_MARKER = ReleaseMarkers().mistake_marker
 
 
 class SubmissionError(GraderError):
@@ -40,6 +44,19 @@ def graded_name(source: str) -> str | None:
     first = FIRST_LINE.match(source).group(1)  # type: ignore[union-attr] # it matches any text; no copy of the rest: this runs on every cell, often
     match = GRADED_LINE.match(first)
     return match.group(1) if match else None
+
+
+@lru_cache(maxsize=32)
+def _mistake_line(marker: str) -> re.Pattern[str]:
+    return re.compile(r"^\s*#\s*" + re.escape(marker.strip()) + r"(.*)$", re.IGNORECASE)
+
+
+def mistake_id(source: str, marker: str = DEFAULT_MISTAKE_MARKER) -> str | None:
+    """The id named by a cell's `# MISTAKE: id` first line (the manifest's [release] mistake_marker),
+    "" when the line names none; None for any other cell."""
+    first = FIRST_LINE.match(source).group(1)  # type: ignore[union-attr] # it matches any text
+    match = _mistake_line(marker).match(first) if marker.strip() else None
+    return match.group(1).strip() if match else None
 
 
 def read_notebook_text(text: str, label: str = "the file") -> nbformat.NotebookNode:
@@ -76,13 +93,21 @@ def _why_unreadable(error: BaseException) -> str:
     return f"not readable ({str(error)[:200] or type(error).__name__})"
 
 
-def parse_notebook(notebook: nbformat.NotebookNode, setup_marker: str) -> ParsedNotebook:
-    """Index the code cells, the graded cells (the last one wins when a name repeats) and setup."""
+def parse_notebook(
+    notebook: nbformat.NotebookNode, setup_marker: str, mistake_marker: str = DEFAULT_MISTAKE_MARKER
+) -> ParsedNotebook:
+    """Index the code cells, the graded cells (the last one wins when a name repeats) and setup.
+
+    Instructor-only mistake cells go to `instructor_only` and nowhere else: a mistake's copy of a
+    function must never replace the solution's when the solution notebook is graded or run whole."""
     parsed = ParsedNotebook(cells=[], notebook=notebook)
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
         code = CodeCell(index, cell.source if isinstance(cell.source, str) else "".join(cell.source))
+        if mistake_id(code.source, mistake_marker) is not None:
+            parsed.instructor_only.append(code)
+            continue
         parsed.cells.append(code)
         name = graded_name(code.source)
         if name:
@@ -172,15 +197,17 @@ def _too_large(label: str, size: int) -> SubmissionError:
     )
 
 
-def read_submission(path: Path, setup_marker: str) -> ParsedNotebook:
+def read_submission(path: Path, setup_marker: str, mistake_marker: str = DEFAULT_MISTAKE_MARKER) -> ParsedNotebook:
     """Read a submission file from disk; raises SubmissionError for anything ungradable.
 
     Only a regular file is read (never through a link), and never more than the size limit.
     """
-    return parse_submission(read_regular(path), path.name, setup_marker)
+    return parse_submission(read_regular(path), path.name, setup_marker, mistake_marker)
 
 
-def parse_submission(data: bytes, label: str, setup_marker: str) -> ParsedNotebook:
+def parse_submission(
+    data: bytes, label: str, setup_marker: str, mistake_marker: str = DEFAULT_MISTAKE_MARKER
+) -> ParsedNotebook:
     """A submission's bytes as a parsed notebook; raises SubmissionError for anything ungradable."""
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise _too_large(label, len(data))
@@ -188,7 +215,7 @@ def parse_submission(data: bytes, label: str, setup_marker: str) -> ParsedNotebo
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SubmissionError(Refusal(RefusalKind.NOT_TEXT, label)) from None
-    parsed = parse_notebook(read_notebook_text(text, label), setup_marker)
+    parsed = parse_notebook(read_notebook_text(text, label), setup_marker, mistake_marker)
     if not parsed.graded:
         raise SubmissionError(Refusal(RefusalKind.NO_GRADED_CELL, label))
     return parsed

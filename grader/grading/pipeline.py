@@ -71,7 +71,7 @@ def _read(path: Path, assignment: Assignment) -> tuple[bytes, ParsedNotebook | N
     except SubmissionError as error:
         return b"", None, error.refusal
     try:
-        parsed = parse_submission(data, path.name, assignment.setup_marker)
+        parsed = parse_submission(data, path.name, assignment.setup_marker, assignment.markers.mistake_marker)
     except SubmissionError as error:
         return data, None, error.refusal
     return data, parsed, _other_assignment(parsed, assignment, path.name)
@@ -153,7 +153,8 @@ def _released_setup(assignment: Assignment) -> list:
         path = assignment.folder / name
         if name and path.is_file():
             try:
-                return parse_notebook(read_notebook_text(path.read_text()), assignment.setup_marker).setup
+                notebook = read_notebook_text(path.read_text())
+                return parse_notebook(notebook, assignment.setup_marker, assignment.markers.mistake_marker).setup
             except SubmissionError:
                 return []
     return []

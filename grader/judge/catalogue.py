@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.assignment.manifest import Assignment, load_assignment, load_module
+from grader.assignment.manifest import MANIFEST, Assignment, AssignmentError, load_assignment, load_module
+from grader.assignment.released import solution_only_lines
 from grader.judge.outcome_store import as_text
 from grader.model.diagnosis import Catalogue, OutcomeKey
 
@@ -33,15 +34,47 @@ def catalogue_files(assignment: Assignment) -> tuple[Path, Path] | None:
 
 
 def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
-    """The assignment's catalogue of known mistakes (given the assignment or its folder), or None."""
+    """The assignment's catalogue of known mistakes (given the assignment or its folder), or None.
+
+    A mistake's text that quotes the solution is refused here, in the manifest's [[mistake]] tables
+    as in the mistakes module: the student's bundle ships the texts."""
     if not isinstance(assignment, Assignment):
         assignment = load_assignment(assignment)
+    answers = _answers(assignment)
+    for authored in assignment.authored_mistakes:
+        _refuse_quotes(vars(authored), answers, f"{assignment.folder / MANIFEST} [[mistake]]")
     files = catalogue_files(assignment)
     if files is None:
         return None
     module_path, values_path = files
     module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
+    for entry in [*module.MISTAKES, *getattr(module, "FAMILIES", [])]:
+        _refuse_quotes(entry, answers, str(module_path))
     return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
+
+
+def _answers(assignment: Assignment) -> set[str]:
+    """The solution-only lines (none in a bundle, which has no solution notebook to read them from)."""
+    if assignment.is_bundle or not assignment.solution or not (assignment.folder / assignment.solution).is_file():
+        return set()
+    try:
+        return solution_only_lines(assignment)
+    except (OSError, ValueError):  # an unreadable solution is refused where it is read, with its own message
+        return set()
+
+
+def _refuse_quotes(entry: object, answers: set[str], where: str) -> None:
+    """A mistake's title, explanation or fix may describe the solution, never quote one of its lines."""
+    if not answers or not isinstance(entry, dict):
+        return
+    for key in TEXT_KEYS:
+        text = str(entry.get(key, ""))
+        quoted = next((answer for answer in sorted(answers) if answer in text), None)
+        if quoted is not None:
+            raise AssignmentError(
+                f"{where}: the {key} of mistake '{entry.get('id', '?')}' quotes the solution line {quoted!r}, "
+                "which the student's bundle would then hold: describe the change instead of quoting the line"
+            )
 
 
 def families_of(catalogue: Catalogue | None, function: str) -> list[dict]:

@@ -25,7 +25,7 @@ from typing import Any
 from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import graded_name
 from grader.assignment.released import is_region_marker, region_spans, released_code_cells
-from grader.model import Finding
+from grader.model import Finding, ReleaseMarkers
 from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.report import FindingRule
 
@@ -306,30 +306,32 @@ def _unspaced(line: str) -> str:
     return "".join(line.split())
 
 
-def _outside_lines(source: str) -> list[tuple[int, str]]:
-    """(line number, code) outside the YOUR CODE regions; blank lines and comments do not count.
+def _outside_lines(source: str, markers: ReleaseMarkers) -> list[tuple[int, str]]:
+    """(line number, code) outside the learner's regions; blank lines and comments do not count.
 
     The region markers themselves are kept, so that a removed or altered marker shows as an edit.
     """
     lines = source.split("\n")
-    inside = {i for start, end in region_spans(lines) for i in range(start + 1, end)}
+    inside = {i for start, end in region_spans(lines, markers) for i in range(start + 1, end)}
     code = _without_comments(lines)
     kept = []
     for i, line in enumerate(lines):
         if i in inside:
             continue
-        if is_region_marker(line):
+        if is_region_marker(line, markers):
             kept.append((i + 1, line.strip()))
         elif code[i].strip():
             kept.append((i + 1, code[i].rstrip()))
     return kept
 
 
-def _edits_outside_regions(graded: _Cell, released_source: str | None, explained: set[int]) -> list[Finding]:
+def _edits_outside_regions(
+    graded: _Cell, released_source: str | None, explained: set[int], markers: ReleaseMarkers
+) -> list[Finding]:
     if released_source is None:
         return []
-    theirs = _outside_lines(released_source)
-    mine = _outside_lines(graded.cell.source)
+    theirs = _outside_lines(released_source, markers)
+    mine = _outside_lines(graded.cell.source, markers)
     # Spacing is not an edit (a formatter's `x=1` for `x = 1`): lines are compared without white space.
     matcher = difflib.SequenceMatcher(
         None, [_unspaced(t) for _, t in theirs], [_unspaced(t) for _, t in mine], autojunk=False
@@ -341,7 +343,7 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
         added = mine[j1:j2]
         if added and all(number in explained for number, _ in added):
             continue  # already reported as an extra print or a changed def line
-        findings.append(_edit_finding(graded, tag, theirs[i1:i2], added, mine, j1))
+        findings.append(_edit_finding(graded, tag, (theirs[i1:i2], added), mine, j1, markers))
     if len(findings) > MAX_EDIT_FINDINGS:
         rest = len(findings) - MAX_EDIT_FINDINGS
         findings = findings[:MAX_EDIT_FINDINGS] + [
@@ -350,10 +352,13 @@ def _edits_outside_regions(graded: _Cell, released_source: str | None, explained
     return findings
 
 
-def _edit_finding(graded: _Cell, tag: str, removed: list, added: list, mine: list, at: int) -> Finding:
+def _edit_finding(
+    graded: _Cell, tag: str, change: tuple[list, list], mine: list, at: int, markers: ReleaseMarkers
+) -> Finding:
     """One edit outside the learner's regions: a marker lost, a line replaced, added or removed."""
-    lost_markers = [text for _, text in removed if is_region_marker(text)]
-    if lost_markers and not any(is_region_marker(text) for _, text in added):
+    removed, added = change
+    lost_markers = [text for _, text in removed if is_region_marker(text, markers)]
+    if lost_markers and not any(is_region_marker(text, markers) for _, text in added):
         line = added[0][0] if added else (mine[at][0] if at < len(mine) else None)
         return graded.finding(FindingRule.MARKER_CHANGED, line, code=lost_markers[0])
     if tag == "replace":
@@ -504,7 +509,7 @@ def _graded_cell_rules(
     if any(f.rule in changed for f in found) and graded.function is not None:
         body_start = graded.function.body[0].lineno if graded.function.body else graded.function.lineno + 1
         explained.update(range(graded.function.lineno, body_start))
-    return found + _edits_outside_regions(graded, released_source, explained)
+    return found + _edits_outside_regions(graded, released_source, explained, assignment.markers)
 
 
 def _unchecked(what: str, error: Exception, cell: int | None = None, function: str = "") -> Finding:

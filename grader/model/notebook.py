@@ -26,4 +26,5 @@ class ParsedNotebook:
     duplicates: dict[str, list[int]] = field(default_factory=dict)
     setup: list[CodeCell] = field(default_factory=list)
     notes: list[Any] = field(default_factory=list)  #: problems found while parsing (grader.model.notes)
+    instructor_only: list[CodeCell] = field(default_factory=list)  #: a solution's `# MISTAKE: id` cells, never run
     notebook: nbformat.NotebookNode | None = None

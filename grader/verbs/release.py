@@ -1,11 +1,15 @@
 """`grader release`: the student bundle, built from the instructor's solution notebook.
 
-The released notebook is the solution with every YOUR CODE region emptied (the marker lines and the
-hints above them stay) and its outputs cleared. Beside it go the manifest and the support files the
-manifest names, nothing else: no cases module, no expected values, no solution. The bundle is
-written as a folder and as a zip of that folder, and it carries a small marker file so that a later
-release may replace it and the rules checker can compare a student's notebook with the pristine
-released cells even after the student has edited the notebook in place.
+The released notebook is the solution with every learner region emptied (the marker lines and the
+hints above them stay), its instructor-only mistake cells removed and its outputs cleared. Every
+graded cell must have a region or be declared `given`; and before anything is written, the bundle's
+notebook and texts are checked to hold no line found only inside the solution's regions.
+
+Beside the notebook go the manifest and the support files the manifest names, nothing else: no cases
+module, no expected values, no solution. The bundle is written as a folder and as a zip of that
+folder, and it carries a small marker file so that a later release may replace it and the rules
+checker can compare a student's notebook with the pristine released cells even after the student has
+edited the notebook in place.
 """
 
 from __future__ import annotations
@@ -23,32 +27,14 @@ from grader.assignment.manifest import MANIFEST, Assignment, public_manifest_tex
 from grader.assignment.released import (
     MARKER_FILE,
     ReleaseError,
-    region_spans,
+    is_mistake_cell,
     released_notebook,
-    solution_path,
+    solution_only_lines,
 )
-from grader.judge.catalogue import PUBLIC_MISTAKES_FILE
+from grader.judge.catalogue import PUBLIC_MISTAKES_FILE, TEXT_KEYS, load_catalogue
 
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files gives the same zip
-
-
-def _solution_only_lines(assignment: Assignment) -> set[str]:
-    """Code lines that appear in the solution's regions and nowhere outside them."""
-    notebook = nbformat.read(solution_path(assignment), as_version=4)
-    inside: set[str] = set()
-    outside: set[str] = set()
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        lines = cell.source.split("\n")
-        spans = region_spans(lines)
-        region = {i for start, end in spans for i in range(start + 1, end)}
-        for i, line in enumerate(lines):
-            text = line.strip()
-            if text and not text.startswith("#"):
-                (inside if i in region else outside).add(text)
-    return inside - outside
 
 
 def _secret_names(assignment: Assignment) -> set[str]:
@@ -112,34 +98,50 @@ def _datasets(data_dir: Path, assignment: Assignment) -> list[Path]:
     return files
 
 
-def _verify_secrecy(bundle: Path, assignment: Assignment, notebook: nbformat.NotebookNode) -> None:
+def _verify_secrecy(bundle: Path, assignment: Assignment) -> None:
     """A last look before the bundle goes out: nothing instructor-only may be in it."""
     secret = _secret_names(assignment)
     for path in bundle.rglob("*"):
         if path.name in secret or path.suffix == ".npz":
             raise ReleaseError(f"refusing to release: {path.relative_to(bundle)} is instructor-only")
-    leaked = _solution_only_lines(assignment)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            for line in cell.source.split("\n"):
-                if line.strip() in leaked:
-                    raise ReleaseError(
-                        f"refusing to release: the notebook still holds the solution line {line.strip()!r}"
-                    )
+    leaked = solution_only_lines(assignment)
+    _verify_notebook(nbformat.read(bundle / assignment.student_notebook, as_version=4), assignment, leaked)
+    if (bundle / PUBLIC_MISTAKES_FILE).is_file():
+        _verify_public_mistakes(json.loads((bundle / PUBLIC_MISTAKES_FILE).read_text()), assignment, leaked)
 
 
-def _write_public_mistakes(assignment: Assignment, target: Path) -> None:
-    """The self-check's catalogue, with every solution line its texts quote (a fix often does)
-    cut out: the bundle never holds an answer, and the instructor's feedback still gives it whole."""
-    document = json.loads((assignment.folder / PUBLIC_MISTAKES_FILE).read_text())
-    leaked = sorted(_solution_only_lines(assignment), key=len, reverse=True)
-    for entry in document.get("mistakes", {}).values():
-        for key in ("title", "explanation", "fix"):
-            text = str(entry.get(key, ""))
-            for line in leaked:
-                text = text.replace(line, "…")
-            entry[key] = text
-    target.write_text(json.dumps(document, indent=1) + "\n")
+def _verify_notebook(notebook: nbformat.NotebookNode, assignment: Assignment, leaked: set[str]) -> None:
+    """Every cell of the released notebook, code or text: no mistake cell, no solution-only line."""
+    where = f"refusing to release: {assignment.student_notebook}, cell"
+    for number, cell in enumerate(notebook.cells, start=1):
+        if is_mistake_cell(cell, assignment.markers):
+            raise ReleaseError(
+                f"{where} {number} is an instructor-only '# {assignment.markers.mistake_marker}' cell: "
+                "release removes those cells, so this bundle was not built by this release; release again"
+            )
+        for index, line in enumerate(cell.source.split("\n"), start=1):
+            text = line.strip()
+            quoted = text in leaked if cell.cell_type == "code" else any(answer in text for answer in leaked)
+            if quoted:
+                raise ReleaseError(
+                    f"{where} {number}, line {index} still holds the solution line {text!r}: put that line "
+                    f"between the '# {assignment.markers.region_start}' and '# {assignment.markers.region_end}' "
+                    "markers, or take it out of the cell"
+                )
+
+
+def _verify_public_mistakes(document: dict, assignment: Assignment, leaked: set[str]) -> None:
+    """The self-check's catalogue texts: a text quoting an answer is refused, never cut (the catalogue
+    refuses it when it loads; a stale copy from an older `grader expected` is caught here)."""
+    for mistake_id, entry in document.get("mistakes", {}).items():
+        for key in TEXT_KEYS:
+            quoted = next((answer for answer in sorted(leaked) if answer in str(entry.get(key, ""))), None)
+            if quoted is not None:
+                raise ReleaseError(
+                    f"refusing to release: {PUBLIC_MISTAKES_FILE} gives the {key} of mistake '{mistake_id}' "
+                    f"quoting the solution line {quoted!r}: describe the change instead of quoting the line "
+                    "in the mistake's text, then run `grader expected` again"
+                )
 
 
 def _write_zip(bundle: Path, archive: Path) -> None:
@@ -177,6 +179,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
     _check_destination(out_dir, assignment)
     sources = _check_support(assignment)
     datasets = _datasets(Path(data_dir), assignment) if data_dir is not None else []
+    load_catalogue(assignment)  # refuses a mistake's text that quotes the solution
     notebook = released_notebook(assignment)
     notebook.cells.append(check_cell(assignment))
 
@@ -194,7 +197,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
                 shutil.copy2(source, target)
         (staging / MANIFEST).write_text(public_manifest_text((assignment.folder / MANIFEST).read_text()))
         if (assignment.folder / PUBLIC_MISTAKES_FILE).is_file():  # public cases only (grader expected)
-            _write_public_mistakes(assignment, staging / PUBLIC_MISTAKES_FILE)
+            shutil.copy2(assignment.folder / PUBLIC_MISTAKES_FILE, staging / PUBLIC_MISTAKES_FILE)
         if datasets:
             (staging / "datasets").mkdir()
             for path in datasets:
@@ -207,7 +210,7 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
             "released_code_cells": [c.source for c in notebook.cells if c.cell_type == "code"],
         }
         (staging / MARKER_FILE).write_text(json.dumps(marker, indent=1) + "\n")
-        _verify_secrecy(staging, assignment, notebook)
+        _verify_secrecy(staging, assignment)
         staging.chmod(0o755)
         if out_dir.exists():
             foreign = _foreign_files(out_dir, staging)
