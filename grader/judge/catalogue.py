@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.assignment.manifest import Assignment, load_assignment, load_module
+from grader.judge.catalogue_schema import check_catalogue
 from grader.judge.outcome_store import as_text
 from grader.model.diagnosis import Catalogue, OutcomeKey
 
@@ -41,6 +42,7 @@ def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
         return None
     module_path, values_path = files
     module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
+    check_catalogue(module, module_path, assignment)
     return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
 
 
