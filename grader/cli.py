@@ -36,6 +36,7 @@ and expected values never enter it.
   grader bench                        time check and grade against running whole notebooks
   grader gradescope --out ZIP         build Gradescope's autograder.zip for the assignment
   grader isolation                    say how student code would be isolated here, or why it cannot be
+  grader new NAME                     scaffold an assignment folder: a solution notebook and its manifest
 
 Student code never runs without isolation unless the command says --no-sandbox: where the sandbox
 (bubblewrap) cannot be built, grade stops with the cause and the fix (exit status 2).
@@ -204,6 +205,18 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         (ASSIGNMENT, _option("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")),
         False,
     ),
+    "new": (
+        "scaffold a new assignment folder",
+        "Make the folder NAME holding assignment.toml (one graded function, a public and a hidden case, one "
+        "catalogued mistake) and NAME_solution.ipynb (a setup cell, the graded cell with its learner region, and "
+        "the mistake as a wrong copy of the function). It grades end to end at once: run `grader expected "
+        "--assignment NAME`, then `grader check NAME/NAME_solution.ipynb`. An existing folder is never touched.",
+        (
+            _option("name", metavar="NAME", help="the assignment's name and folder: lower-case letters, digits, _"),
+            _option("--out", help="the folder to make NAME in (default: the current folder)"),
+        ),
+        False,
+    ),
     "isolation": (
         "say how student code would be isolated here",
         "Prove, as grade would before grading, that student code can be isolated on this machine (the sandbox, or "
@@ -366,6 +379,17 @@ def _gradescope(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    from grader.verbs.new import new_assignment
+
+    folder = new_assignment(args.name, Path(args.out) if args.out else None)
+    print(
+        f"wrote {folder}: next, `grader expected --assignment {folder}` stores the expected values, then "
+        f"`grader check {folder / (folder.name + '_solution.ipynb')}` should pass every case"
+    )
+    return 0
+
+
 def _isolation(args: argparse.Namespace) -> int:
     from grader.verbs.isolation import show_isolation
 
@@ -380,6 +404,7 @@ RUNNERS = {
     "bench": _bench,
     "gradescope": _gradescope,
     "isolation": _isolation,
+    "new": _new,
 }
 
 

@@ -124,31 +124,49 @@ def _grade(config: pytest.Config):
 
 
 _NOTE = pytest.StashKey[str]()
+_INSTRUCTOR = pytest.StashKey[list[str]]()  #: what the catalogue's hooks raised, for the instructor
+
+
+class NotebookCases(pytest.Collector):
+    """The graded notebook as a collector: its children are its cases, already graded."""
+
+    def __init__(self, *, items: list[dict], notebook: Path, **kwargs):
+        super().__init__(**kwargs)
+        self.items, self.notebook = items, notebook
+
+    def collect(self) -> list[pytest.Item]:
+        return [CaseItem.from_parent(self, notebook=self.notebook, **item) for item in self.items]
+
+    def reportinfo(self):
+        return self.notebook, None, self.name
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """The cases become the items, collected under the notebook (`name.ipynb::function::case`) and
+    reported as collected, so that pytest counts and lists them as it does test files' items."""
     if not _grading(config):
         return
     from grader.render.feedback import case_text
-    from grader.render.notes import note_text
+    from grader.render.notes import hook_failed_text, note_text
 
     notebook, report, assignment = _grade(config)
     problems = [f"The notebook: {note_text(p)}" for p in report.problems] if report.status == "invalid" else []
-    items[:] = [
-        CaseItem.from_parent(
-            session,
-            name=item_name(verdict),
-            nodeid=item_name(verdict),
-            verdict=verdict,
-            text="\n".join([case_text(verdict, assignment), *problems]),
-            notebook=notebook,
-        )
+    config.stash[_INSTRUCTOR] = [hook_failed_text(n, assignment.mistakes_file) for n in report.instructor_notes]
+    cases = [
+        {"name": item_name(verdict), "verdict": verdict, "text": "\n".join([case_text(verdict, assignment), *problems])}
         for verdict in report.cases
     ]
+    collector = NotebookCases.from_parent(
+        session, name=notebook.name, nodeid=notebook.name, items=cases, notebook=notebook
+    )
+    collected = config.hook.pytest_make_collect_report(collector=collector)
+    config.hook.pytest_collectreport(report=collected)
+    items[:] = [item for item in collected.result if isinstance(item, pytest.Item)]
 
 
 def item_name(verdict) -> str:
-    """`function::case`: the case's id without its function's prefix."""
+    """`function::case`: the case's id without its function's prefix (the item's id is
+    `notebook.ipynb::function::case`)."""
     case = verdict.case_id.removeprefix(f"{verdict.function}/")
     return f"{verdict.function}::{case}"
 
@@ -162,3 +180,5 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     if _grading(config) and _NOTE in config.stash:
         terminalreporter.write_line(f"grader: {config.stash[_NOTE]}")
+    for line in config.stash.get(_INSTRUCTOR, []) if _grading(config) else []:
+        terminalreporter.write_line(f"grader: {line}")

@@ -50,7 +50,13 @@ def run_pytest(folder, *args: str) -> subprocess.CompletedProcess:
 
 
 def cases_of(xml_path) -> dict[str, ET.Element]:
-    return {f"{c.get('classname')}::{c.get('name')}": c for c in ET.parse(xml_path).getroot().iter("testcase")}
+    """{function::case: testcase}; junit's classname is `notebook.ipynb.function` (the item's id's path)."""
+    found = {}
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        notebook, _, function = case.get("classname", "").rpartition(".ipynb.")
+        assert notebook, case.get("classname")  # the item's id starts with the notebook's name
+        found[f"{function}::{case.get('name')}"] = case
+    return found
 
 
 @pytest.fixture(scope="module")

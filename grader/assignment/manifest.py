@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import tomllib
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,7 @@ from grader.assignment.schema import (
     validate_manifest,
 )
 from grader.model import AuthoredMistake, Case, GradedFunction, Limits, ReleaseMarkers, Tolerance, Visibility
+from grader.model.labels import template_problem
 
 MANIFEST = "assignment.toml"
 RELEASE_MARKER_FILE = ".grader-release.json"  #: written by `grader release` into every bundle
@@ -51,9 +53,46 @@ def load_module(path: Path, label: str, import_paths: tuple[Path, ...] = ()) -> 
         if spec is None or spec.loader is None:
             raise AssignmentError(f"{path} cannot be imported as a Python module")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except ModuleNotFoundError as error:
+            raise AssignmentError(_not_importable(path, error, import_paths)) from None
+        except Exception as error:  # noqa: BLE001 - the instructor's module: say which file fails, and where
+            raise AssignmentError(f"{path} could not be loaded: {_failure(path, error)}") from None
         _MODULES[key] = module
     return _MODULES[key]
+
+
+def _not_importable(path: Path, error: ModuleNotFoundError, import_paths: tuple[Path, ...]) -> str:
+    """What to do when an instructor's module imports one the grader cannot find (e.g. its sibling)."""
+    name = error.name or str(error)
+    top = name.split(".")[0]
+    sibling = path.parent / f"{top}.py"
+    searched = ", ".join(str(p) for p in import_paths) or "none"
+    if (sibling.is_file() or (path.parent / top).is_dir()) and path.parent.resolve() not in {
+        p.resolve() for p in import_paths
+    }:
+        fix = (
+            f'{top} sits beside it in the assignment folder: add instructor_path = ["."] to [assignment] in '
+            f"{path.parent / 'assignment.toml'} (it puts the assignment's own folder on the path of its "
+            "instructor modules)"
+        )
+    else:
+        fix = (
+            f"install {top}, or name the folder that holds it in [assignment] instructor_path (relative to "
+            f'the assignment folder, e.g. instructor_path = ["."] or ["../.."]; searched now: {searched})'
+        )
+    return f"{path} imports {name}, which could not be found: {fix}"
+
+
+def _failure(path: Path, error: Exception) -> str:
+    """An exception raised while executing a module, with the module's line it came from."""
+    line = next(
+        (frame.lineno for frame in reversed(traceback.extract_tb(error.__traceback__)) if frame.filename == str(path)),
+        getattr(error, "lineno", None),
+    )
+    where = f" (line {line})" if line else ""
+    return f"{type(error).__name__}{where}: {error}"
 
 
 RESERVED_PARTS = frozenset({"returned", "stdout", "inputs_unchanged"})  # what `compare` names besides parts
@@ -154,10 +193,7 @@ class Assignment:
         path = self.folder / self.cases_file
         if not path.exists():
             raise AssignmentError(f"{path} is missing: hidden cases are only in the instructor's assignment folder")
-        try:
-            return load_module(path, f"_grader_cases_{self.name}", self.instructor_paths)
-        except Exception as error:  # noqa: BLE001 - the instructor's module: say which file fails, and how
-            raise AssignmentError(f"{path} could not be loaded: {type(error).__name__}: {error}") from None
+        return load_module(path, f"_grader_cases_{self.name}", self.instructor_paths)  # AssignmentError says why
 
     def cases(self, public_only: bool = False) -> list[Case]:
         """Every grading case, or only the public ones (which a bundle can supply by itself)."""
@@ -312,6 +348,13 @@ def _graded_functions(manifest: Manifest, path: Path) -> list[GradedFunction]:
         where = f"{path} [[function]] '{graded.name}'"
         if names.count(graded.name) > 1:
             raise AssignmentError(f"{where} is declared twice: give each graded function one [[function]] table")
+        for template, label in graded.labels:
+            problem = template_problem(template, label)
+            if problem:
+                raise AssignmentError(
+                    f'{where}: the label for "{template}" ({label!r}) cannot be filled: {problem}. '
+                    "Write e.g. {1}, {1+1}, {2-1} or {1*2+1}: the first number names a `*`"
+                )
         taken = sorted(set(graded.returns) & RESERVED_PARTS)
         if taken:
             raise AssignmentError(

@@ -20,6 +20,7 @@ from grader.grading import GradeOptions
 from grader.model import SubmissionReport, SubmissionStatus
 from grader.model.notes import Failure, GraderFailed
 from grader.render.feedback import write_submission_reports
+from grader.render.notes import hook_failed_text
 from grader.render.summary import write_gradebook_csv, write_summary_html
 from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.store.gradebook import Gradebook
@@ -67,6 +68,8 @@ class Batch:
             except Exception as error:  # noqa: BLE001 - the row is still kept; reports are rebuilt on a rerun
                 say(f"could not write the reports of {submission.name}: {type(error).__name__}: {error}")
             book.record(report, submission.origin)
+            for note in report.instructor_notes:  # the instructor's catalogue failed: never hidden
+                say(f"{submission.name}: {hook_failed_text(note, self.assignment.mistakes_file)}")
         except Exception as error:  # noqa: BLE001 - one submission's failure never stops the batch
             say(
                 f"could not store the result of {submission.name} ({type(error).__name__}: {error}); "

@@ -123,7 +123,9 @@ def _run(
         if options.execute_all and options.data_dir:
             shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
         runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
-        report.cases = run_cases(CaseJudge(runner, assignment), cases, expected)
+        judge = CaseJudge(runner, assignment)
+        report.cases = run_cases(judge, cases, expected)
+        report.instructor_notes += judge.budget.hook_failures  # the catalogue's hooks that raised
         report.problems += [CellRaised(name, error) for name, error in runner.load_errors.items()]
         report.problems += runner.problems
         if runner.grader_failed:

@@ -19,6 +19,7 @@ import numpy as np
 
 from grader.assignment.manifest import MANIFEST, Assignment, AssignmentError, load_assignment, load_module
 from grader.assignment.released import solution_only_lines
+from grader.judge.catalogue_schema import check_catalogue
 from grader.judge.outcome_store import as_text
 from grader.model.diagnosis import Catalogue, OutcomeKey
 
@@ -48,6 +49,7 @@ def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
         return None
     module_path, values_path = files
     module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
+    check_catalogue(module, module_path, assignment)
     for entry in [*module.MISTAKES, *getattr(module, "FAMILIES", [])]:
         _refuse_quotes(entry, answers, str(module_path))
     return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)

@@ -38,26 +38,31 @@ def diagnose(
     """The likely mistake behind a failing case (None when it passed); never raises.
 
     `budget` is what the submission may still spend re-running variants (one per submission,
-    shared by its cases); without one, this case gets the limits' whole budget to itself."""
+    shared by its cases); without one, this case gets the limits' whole budget to itself. What the
+    catalogue's hooks raise is noted in it (`hook_failures`) for the instructor, never hidden."""
     if comparison.passed:
         return None
+    budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
     stored = None
     try:
-        stored = named_mistake(assignment, case, expected, result, cell)
+        stored = named_mistake(
+            assignment, case, expected, result, cell, lambda m, e: budget.hook_failed("pattern", m, case.id, e)
+        )
         if stored is not None and stored.place is not None:
             return stored
-    except Exception:  # noqa: BLE001 - a diagnosis is a bonus; grading goes on without it
-        pass
+    except Exception as error:  # noqa: BLE001 - a diagnosis is a bonus: grading goes on, the instructor hears
+        budget.hook_failed("catalogue", "", case.id, error)
     try:  # a family read in the cell and confirmed beats a stored variant whose line is not there;
         # a value merely fitted from the numbers does not beat a stored variant that gives them exactly
         named = family_mistake(assignment, case, expected, result, cell, budget, fit=stored is None)
         if named:
             return named
-    except Exception:  # noqa: BLE001 - likewise a bonus
-        pass
+    except Exception as error:  # noqa: BLE001 - likewise
+        budget.hook_failed("families", "", case.id, error)
     if stored:
         return stored
     try:
         return localise(assignment, case, comparison)
-    except Exception:  # noqa: BLE001 - likewise a bonus
+    except Exception as error:  # noqa: BLE001 - likewise (an ADVICE explanation function that raised)
+        budget.hook_failed("advice", "", case.id, error)
         return None

@@ -52,7 +52,8 @@ class _Trial:
     def confirms(self, family: dict, value: object) -> bool:
         try:
             raw = self.runner(family)(value)
-        except Exception:  # noqa: BLE001 - a variant that cannot run on this case confirms nothing
+        except Exception as error:  # noqa: BLE001 - a variant that cannot run confirms nothing; the instructor hears
+            self.budget.hook_failed("family_outputs", family["id"], self.case.id, error)
             return False
         return raw is not None and same_outcome(
             self.case, variant_outcome(raw, self.case, self.names), self.mine, self.tol.rtol, self.tol.atol
@@ -114,7 +115,8 @@ def _stated_family(families: list[dict], trial: _Trial, cell: CodeCell) -> tuple
     for family in families:
         try:
             found = family["evidence"](cell.source, trial.case.function)
-        except Exception:  # noqa: BLE001 - evidence that trips on odd code states nothing; the others still look
+        except Exception as error:  # noqa: BLE001 - evidence that trips states nothing; the others still look
+            trial.budget.hook_failed("evidence", family["id"], trial.case.id, error)
             found = None
         if found is None:
             continue
@@ -138,11 +140,16 @@ def _fitted_family(families: list[dict], trial: _Trial, cell: CodeCell, result: 
                     family,
                     value,
                     cell,
-                    locate(family.get("where"), cell.source),
+                    locate(family.get("where"), cell.source, _heard(trial, "where", family["id"])),
                     fitted=True,
                     hidden=trial.case.visibility != "visible",
                 )
     return None
+
+
+def _heard(trial: _Trial, hook: str, entry: str) -> Callable[[BaseException], None]:
+    """What a family's hook raised, noted for the instructor."""
+    return lambda error: trial.budget.hook_failed(hook, entry, trial.case.id, error)
 
 
 def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterator:
@@ -154,7 +161,8 @@ def _fitted_values(family: dict, trial: _Trial, result: KernelResult) -> Iterato
         return
     try:
         found = fit(plain_result(result), trial.case, trial.runner(family))
-    except Exception:  # noqa: BLE001 - a fit that trips on odd outputs proposes nothing
+    except Exception as error:  # noqa: BLE001 - a fit that trips proposes nothing; the instructor hears of it
+        trial.budget.hook_failed("fit", family["id"], trial.case.id, error)
         return
     for value in list(found or [])[:MAX_FIT_CANDIDATES]:
         if value not in tried:

@@ -8,6 +8,8 @@ student's cell is named, and the others are kept as also possible.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from grader.assignment.manifest import Assignment
 from grader.judge.catalogue import mistake_texts
 from grader.judge.outcomes import same_outcome, student_outcome
@@ -30,9 +32,15 @@ def match_mistakes(assignment: Assignment, case: Case, expected: Expected, resul
 
 
 def named_mistake(
-    assignment: Assignment, case: Case, expected: Expected, result: KernelResult, cell: CodeCell | None
+    assignment: Assignment,
+    case: Case,
+    expected: Expected,
+    result: KernelResult,
+    cell: CodeCell | None,
+    on_error: Callable[[str, BaseException], None] | None = None,
 ) -> Diagnosis | None:
-    """The catalogued mistake the student's outcome matches, with the line it most likely sits on."""
+    """The catalogued mistake the student's outcome matches, with the line it most likely sits on
+    (`on_error(mistake_id, error)` hears of a pattern function that raised)."""
     matched = match_mistakes(assignment, case, expected, result)
     if not matched:
         return None
@@ -42,7 +50,7 @@ def named_mistake(
         return None
     # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
     # the one whose usual line is actually in the student's code.
-    lines = {m: locate(texts[m].get("pattern"), cell.source) if cell is not None else None for m in known}
+    lines = {m: _line(texts[m].get("pattern"), m, cell, on_error) for m in known}
     chosen = next((m for m in known if lines[m]), known[0])
     mistake = texts[chosen]
     return Diagnosis(
@@ -54,3 +62,10 @@ def named_mistake(
         place=place_at(cell, lines[chosen]) if cell is not None else None,
         also_possible=tuple(m for m in known if m != chosen),
     )
+
+
+def _line(pattern: object, mistake_id: str, cell: CodeCell | None, on_error) -> int | None:
+    if cell is None:
+        return None
+    heard = (lambda error: on_error(mistake_id, error)) if on_error is not None else None
+    return locate(pattern, cell.source, heard)  # type: ignore[arg-type]

@@ -21,14 +21,17 @@ MAX_PATTERN_SOURCE = 200_000
 Pattern = str | Callable[[str], object] | None
 
 
-def locate(pattern: Pattern, source: str) -> int | None:
-    """1-based line of the student's cell where a mistake's pattern is found (comments skipped)."""
+def locate(pattern: Pattern, source: str, on_error: Callable[[BaseException], None] | None = None) -> int | None:
+    """1-based line of the student's cell where a mistake's pattern is found (comments skipped).
+    A pattern function that raises finds nothing; `on_error` hears of it (the instructor's note)."""
     if pattern is None or len(source) > MAX_PATTERN_SOURCE:
         return None
     if callable(pattern):
         try:
             line = pattern(source)
-        except Exception:  # noqa: BLE001 - a pattern that trips on odd code finds nothing
+        except Exception as error:  # noqa: BLE001 - a pattern that trips finds nothing; the instructor hears of it
+            if on_error is not None:
+                on_error(error)
             return None
         return line if isinstance(line, int) and line > 0 else None
     for number, text in enumerate(source.splitlines(), 1):

@@ -22,7 +22,9 @@ from typing import Any, NamedTuple
 
 from grader.model.differences import Difference
 from grader.model.limits import Limits
-from grader.model.notes import KernelError
+from grader.model.notes import HookFailed, KernelError
+
+MAX_HOOK_DETAIL = 300  # characters of a hook's exception message kept
 
 
 class DiagnosisKind(StrEnum):
@@ -113,6 +115,13 @@ class DiagnosisBudget:
     spent_seconds: float = 0.0  #: seconds spent so far
     spent_runs: int = 0  #: runs made so far
     confirmed: dict[str, list[Any]] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
+    hook_failures: list[HookFailed] = field(default_factory=list)  #: what the catalogue's hooks raised, once each
+
+    def hook_failed(self, hook: str, entry: object, case: str, error: BaseException) -> None:
+        """Note that a hook of the instructor's catalogue raised (once per hook, entry and exception type)."""
+        note = HookFailed(hook, str(entry or ""), case, type(error).__name__, str(error)[:MAX_HOOK_DETAIL])
+        if not any((n.hook, n.entry, n.error) == (note.hook, note.entry, note.error) for n in self.hook_failures):
+            self.hook_failures.append(note)
 
     @classmethod
     def from_limits(cls, limits: Limits) -> DiagnosisBudget:

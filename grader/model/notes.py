@@ -272,6 +272,19 @@ class GraderFailed(_Record):
     worker: str = ""  #: WORKER_REFUSED: the worker's address
 
 
+@_record("hook_failed")
+class HookFailed(_Record):
+    """A hook of the instructor's catalogue module (mistakes.py) raised while a submission was
+    diagnosed. Diagnosis went on without it and the score is untouched; only the instructor sees it
+    (the batch's stderr, the gradebook's row), never the student."""
+
+    hook: str  #: the hook: "evidence", "fit", "family_outputs", "pattern", "where", "variant lookup", ...
+    entry: str  #: the catalogue entry's id ("" for a module-level hook)
+    case: str  #: the case being diagnosed
+    error: str  #: the exception's type
+    detail: str = ""  #: its message, cut (the instructor's code's words)
+
+
 @_record("text")
 class Text(_Record):
     """A sentence written by an earlier version of the grader, kept as it was stored."""

@@ -157,6 +157,8 @@ class SubmissionReport:
     function_scores: dict[str, float] = field(default_factory=dict)
     isolation: Isolation = Isolation.NONE  #: how its kernels were kept apart (the grader's launcher, never the kernel)
     seconds: float = 0.0
+    #: for the instructor only (never in a student's report): what the catalogue's hooks raised (HookFailed)
+    instructor_notes: list[Any] = field(default_factory=list)
 
     @property
     def isolated(self) -> bool:
@@ -176,12 +178,13 @@ class SubmissionReport:
         data = {
             f.name: _plain(getattr(self, f.name))
             for f in dataclasses.fields(self)
-            if f.name not in ("cases", "findings", "problems")
+            if f.name not in ("cases", "findings", "problems", "instructor_notes")
         }
         data["isolated"] = self.isolated
         data["cases"] = [_verdict_json(verdict) for verdict in self.cases]
         data["findings"] = [finding.to_json() for finding in self.findings]
         data["problems"] = [to_json(problem) for problem in self.problems]
+        data["instructor_notes"] = [to_json(note) for note in self.instructor_notes]
         return data
 
     @classmethod
@@ -196,6 +199,7 @@ class SubmissionReport:
         data["cases"] = [_verdict_from(c) for c in data.get("cases", [])]
         data["findings"] = [Finding.from_json(f) for f in data.get("findings", [])]
         data["problems"] = [from_json(p) for p in data.get("problems", [])]
+        data["instructor_notes"] = [from_json(n) for n in data.get("instructor_notes", [])]
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -15,6 +15,7 @@ from grader.model.notes import (
     Failure,
     GraderFailed,
     HarnessFailed,
+    HookFailed,
     KernelError,
     KernelNotStarted,
     KernelStart,
@@ -243,3 +244,13 @@ _PROBLEM_WORDS = {
     Refused: lambda n, p: refusal_text(n.refusal),
     GraderFailed: _grader_failed,
 }
+
+
+def hook_failed_text(note: HookFailed, catalogue: str = "the catalogue module") -> str:
+    """For the instructor: a hook of their catalogue module raised while a submission was diagnosed."""
+    entry = f" of '{note.entry}'" if note.entry else ""
+    detail = f": {note.detail}" if note.detail else ""
+    return (
+        f"{catalogue}: the {note.hook} hook{entry} raised {note.error}{detail} (case {note.case}); that "
+        "diagnosis was skipped and the score is unaffected: fix the hook, then grade again with --regrade"
+    )

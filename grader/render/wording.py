@@ -12,29 +12,23 @@ from __future__ import annotations
 import re
 
 from grader.model import KNOWN_TYPES, Difference, Kind, shown_type
+from grader.model.labels import LabelError, fill
 from grader.model.paths import display_path
 
 
 def label_for(shown: str, labels: tuple[tuple[str, str], ...]) -> str | None:
     """The manifest's words for a displayed path: templates match with `*` for any index, and the
-    label's {1} (or {1+1}) is the first `*`'s index (plus one), {2} the second's, and so on."""
+    label's placeholders are arithmetic on those indices (grader.model.labels: {1} the first `*`'s
+    index, {1+1} that plus one, {2-1} the second's minus one)."""
     for template, label in labels:
         pattern = re.escape(template).replace(r"\*", r"(\d+)")
         found = re.fullmatch(pattern, shown)
         if found:
-            return _filled(label, found)
+            try:
+                return fill(label, tuple(int(index) for index in found.groups()))
+            except LabelError:  # refused when the manifest loads; a hand-built label stays as written
+                return label
     return None
-
-
-def _filled(label: str, found: re.Match) -> str:
-    def index(match: re.Match) -> str:
-        value = int(found.group(int(match.group(1))))
-        return str(value + 1 if match.group(2) else value)
-
-    try:
-        return re.sub(r"\{(\d)(\+1)?\}", index, label)
-    except IndexError:  # a {3} where the template has fewer `*`: the label as written
-        return label
 
 
 def labelled_path(path: tuple, names: tuple[str, ...] = (), labels: tuple[tuple[str, str], ...] = ()) -> str:

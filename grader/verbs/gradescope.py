@@ -213,23 +213,38 @@ def build_gradescope(assignment: Assignment, out: Path) -> Path:
             "instructor's assignment folder, which has the cases and the expected values"
         )
     assignment.cases()  # a broken cases module is said now, not on Gradescope
+    out = _zip_path(Path(out))
     root = _common_root(assignment)
     config = {"assignment": str(assignment.folder.resolve().relative_to(root).as_posix())}
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="grader-wheel-") as wheel_dir:
-        wheel = _build_wheel(Path(wheel_dir))
-        partial = out.with_name(out.name + ".partial")
-        with zipfile.ZipFile(partial, "w") as zipped:
-            _add(zipped, SETUP_SH.encode(), "setup.sh", 0o755)
-            _add(zipped, RUN_AUTOGRADER.encode(), "run_autograder", 0o755)
-            _add(zipped, requirements().encode(), "requirements.txt")
-            _add(zipped, json.dumps(config).encode(), "gradescope.json")
-            _add(zipped, wheel, f"wheels/{wheel.name}")
-            _add_tree(zipped, assignment.folder, f"tree/{config['assignment']}")
-            for path in instructor_files(assignment):
-                _add_tree(zipped, path, f"tree/{path.resolve().relative_to(root).as_posix()}")
-        partial.replace(out)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-wheel-") as wheel_dir:
+            wheel = _build_wheel(Path(wheel_dir))
+            with zipfile.ZipFile(partial, "w") as zipped:
+                _add(zipped, SETUP_SH.encode(), "setup.sh", 0o755)
+                _add(zipped, RUN_AUTOGRADER.encode(), "run_autograder", 0o755)
+                _add(zipped, requirements().encode(), "requirements.txt")
+                _add(zipped, json.dumps(config).encode(), "gradescope.json")
+                _add(zipped, wheel, f"wheels/{wheel.name}")
+                _add_tree(zipped, assignment.folder, f"tree/{config['assignment']}")
+                for path in instructor_files(assignment):
+                    _add_tree(zipped, path, f"tree/{path.resolve().relative_to(root).as_posix()}")
+            partial.replace(out)
+    except BaseException:  # a half-written zip is never left where an upload could pick it up
+        partial.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _zip_path(out: Path) -> Path:
+    """--out as the zip file to write, refused up front when it names a folder (or sits in a file)."""
+    if out.is_dir():
+        raise UserError(
+            f"--out {out} is a folder: --out names the zip file to write, e.g. --out {out / 'autograder.zip'}"
+        )
+    if any(parent.exists() and not parent.is_dir() for parent in out.parents):
+        raise UserError(f"--out {out}: a folder on its way is a file; name a zip file in a folder, e.g. autograder.zip")
     return out
 
 
