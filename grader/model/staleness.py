@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from grader.model.differences import Difference
+
 
 class StaleKind(StrEnum):
     """How a stored expectation disagrees with a fresh run of the reference."""
@@ -42,3 +44,17 @@ class CheckReport:
 
     problems: list[Stale] = field(default_factory=list)
     largest: Deviation = field(default_factory=Deviation)
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A case on which the solution notebook's run cannot stand as the expected value: it disagrees with
+    the reference module (`differences`), it raised (`error`), or its call did not finish (`status`).
+    With `mistake`, it is that authored mistake's run (the solution with that wrong copy) that failed."""
+
+    case_id: str
+    function: str
+    differences: tuple[Difference, ...] = ()  #: the solution's answer against the reference's
+    error: tuple[str, str] | None = None  #: (type, message) of what the solution raised
+    status: str = ""  #: how the call ended when it did not finish (a CaseStatus value)
+    mistake: str = ""  #: the authored mistake whose run this was ("" for the solution itself)

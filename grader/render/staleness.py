@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from grader.judge.agreement import SolutionRefused
 from grader.judge.expected import STALE_ATOL, STALE_RTOL
-from grader.model.staleness import Deviation, Stale, StaleKind
+from grader.model.staleness import Deviation, Disagreement, Stale, StaleKind
+from grader.render.wording import describe
 
 _WORDS = {
     StaleKind.MISSING_FILE: "{where} is missing",
@@ -29,3 +31,30 @@ def deviation_text(deviation: Deviation) -> str:
         f"largest deviation: {difference:.3g} absolute, {relative:.3g} relative, at {deviation.where} "
         f"({deviation.fraction:.3g} of the tolerance rtol={STALE_RTOL:g}, atol={STALE_ATOL:g})"
     )
+
+
+def disagreement_text(found: Disagreement, names: tuple[str, ...] = (), labels: tuple = ()) -> str:
+    """One case the solution notebook's run cannot stand for, and why."""
+    run = f"the solution with the mistake '{found.mistake}'" if found.mistake else "the solution notebook"
+    where = f"case '{found.case_id}' ({found.function})"
+    if found.status:
+        return f"{where}: {run}'s call did not finish ({found.status})"
+    if found.error is not None:
+        return f"{where}: {run} raised {found.error[0]}: {found.error[1]}".rstrip(": ")
+    parts = "; ".join(describe(d, True, names, labels) for d in found.differences)
+    return f"{where}: the solution notebook and the reference disagree: {parts}"
+
+
+def refused_text(error: SolutionRefused, assignment=None) -> str:
+    """Why `grader expected` wrote nothing: each case, then what to do."""
+    lines = []
+    for found in error.found:
+        graded = assignment.function(found.function) if assignment is not None else None
+        names, labels = (graded.returns, graded.labels) if graded is not None else ((), ())
+        lines.append(disagreement_text(found, names, labels))
+    fix = (
+        "make the reference and the solution notebook agree (one of them is wrong)"
+        if error.reference
+        else "fix the solution notebook so that it answers every case"
+    )
+    return "\n".join([*lines, f"nothing written: {fix}"])
