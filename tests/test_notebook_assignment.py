@@ -192,3 +192,41 @@ def test_a_mistake_cell_must_define_exactly_its_function(tmp_path):
     message = _refusal(_copy_with(tmp_path, edit_cells=other_function))
     assert "must define exactly the function 'row_stats'" in message
     assert "['row_stat']" in message and "other statements" in message
+
+
+@pytest.mark.kernel
+def test_cases_that_cannot_tell_mistakes_apart_are_warned(tmp_path, capsys):
+    """A mistake the blank function also makes on a public case, two mistakes alike on every case, a
+    mistake that changes nothing: each a warning, and the values are written all the same."""
+    extra = {
+        "forgot-result": ("scaled_norm", "length = float(np.sqrt(np.sum(np.asarray(x) ** 2)))\n    return result"),
+        "same-spread": ("row_stats", None),
+        "harmless": ("scaled_norm", "return scale * float(np.linalg.norm(np.asarray(x)))"),
+    }
+
+    def tables(text: str) -> str:
+        for mistake, (function, _) in extra.items():
+            text += (
+                f'\n[[mistake]]\nid = "{mistake}"\nfunction = "{function}"\ntitle = "t"\nexplanation = "e"\nfix = "f"\n'
+            )
+        return text
+
+    def cells(notebook_cells):
+        spread = next(c for c in notebook_cells if c.source.startswith("# MISTAKE: spread-from-zero"))
+        for mistake, (function, body) in extra.items():
+            if body is None:
+                source = spread.source.replace("spread-from-zero", mistake, 1)
+            else:
+                source = f"# MISTAKE: {mistake}\n\ndef {function}(x, scale):\n    {body}\n"
+            notebook_cells.append(nbformat.v4.new_code_cell(source))
+
+    folder = _copy_with(tmp_path, edit_manifest=tables, edit_cells=cells)
+    assert main(["expected", "--assignment", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "warning: the mistake 'forgot-result' gives what the blank scaled_norm gives on the public case "
+        "'scaled_norm/public'" in out
+    )
+    assert "warning: the mistakes 'spread-from-zero' and 'same-spread' give the same outcome on every case" in out
+    assert "warning: the mistake 'harmless' gives the solution's outcome on every case of scaled_norm" in out
+    assert f"wrote {folder / 'expected.npz'}" in out

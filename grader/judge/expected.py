@@ -37,6 +37,8 @@ from typing import TypeVar
 import numpy as np
 
 from grader.assignment.manifest import Assignment, AssignmentError, load_module
+from grader.assignment.notebook import graded_name
+from grader.assignment.released import released_code_cells
 from grader.judge.agreement import Answer, SolutionRefused, disagreements, failures, unfinished
 from grader.judge.authored import solution_cells
 from grader.judge.catalogue import (
@@ -49,6 +51,7 @@ from grader.judge.catalogue import (
     read_public_mistakes,
 )
 from grader.judge.compare import input_differences, line_deviation, number_deviation, split_numbers
+from grader.judge.distinguish import unclear
 from grader.judge.outcome_store import (
     as_text,
     holds_error,
@@ -65,7 +68,7 @@ from grader.kernel.harness import __grader_flatten__, __grader_inputs__
 from grader.kernel.untrusted import Mapping, parse_node, result_of_value
 from grader.model import Case, Expected, KernelResult, Node, Seq, python_value
 from grader.model.diagnosis import Catalogue, OutcomeKey
-from grader.model.staleness import CheckReport, Deviation, Disagreement, Stale, StaleKind
+from grader.model.staleness import CheckReport, Deviation, Disagreement, Stale, StaleKind, Unclear
 
 #: (function -> the cell to run in place of its graded cell, the cases) -> each case's answer, from the
 #: solution notebook run in a kernel (grader.grading.solution makes one)
@@ -353,23 +356,44 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
     return document
 
 
-def write(assignment: Assignment, solution: SolutionRunner | None = None) -> list[Path]:
+def write(assignment: Assignment, solution: SolutionRunner | None = None) -> tuple[list[Path], list[Unclear]]:
     """Regenerate both files from the reference (`solution`: how to run the solution notebook); returns
-    their paths. Nothing is written when the solution's run is refused (SolutionRefused)."""
+    their paths, and the cases that cannot tell the catalogue's mistakes apart (warnings). Nothing is
+    written when the solution's run is refused (SolutionRefused)."""
     outputs, variants = _reference_outputs(assignment, solution)
+    catalogue = load_catalogue(assignment) if variants is not None else None
+    warnings = [] if catalogue is None or variants is None else _unclear(assignment, catalogue, variants, solution)
     npz_path = assignment.folder / assignment.expected_file
     # numpy's stubs take **kwds for its own keyword (allow_pickle, a bool); here they are the arrays, by name
     np.savez_compressed(npz_path, **flatten(assignment, outputs))  # type: ignore[arg-type]
     json_path = assignment.folder / PUBLIC_FILE
     json_path.write_text(json.dumps(public_document(assignment, outputs), indent=1) + "\n")
     written = [npz_path, json_path]
-    catalogue = load_catalogue(assignment) if variants is not None else None
     if variants is not None and catalogue is not None:
         save_variant_values(catalogue.values_path, variants)
         public_path = assignment.folder / PUBLIC_MISTAKES_FILE
         public_path.write_text(json.dumps(_public_mistakes(assignment, catalogue, variants, outputs), indent=1) + "\n")
         written += [catalogue.values_path, public_path]
-    return written
+    return written, warnings
+
+
+def _unclear(
+    assignment: Assignment,
+    catalogue: Catalogue,
+    variants: dict[OutcomeKey, np.ndarray],
+    solution: SolutionRunner | None,
+) -> list[Unclear]:
+    """What the cases cannot tell apart; the blank functions are the released notebook's, run on the
+    public cases in the kernel (when there is a solution notebook to release)."""
+    cases = assignment.cases()
+    public = [case for case in cases if case.public]
+    blank = None
+    sources = released_code_cells(assignment) if solution is not None and public else None
+    if solution is not None and sources is not None:
+        graded = {f.name for f in assignment.functions}
+        replaced = {name: source for source in sources if (name := graded_name(source) or "") in graded}
+        blank = solution(replaced, public)
+    return unclear(assignment, catalogue, cases, variants, blank)
 
 
 def _public_mistakes(

@@ -38,6 +38,26 @@ class Deviation:
     fraction: float = 0.0  #: |stored - fresh| / (atol + rtol * |fresh|); above 1 is stale
 
 
+class UnclearKind(StrEnum):
+    """How the cases fail to tell the catalogue's mistakes apart (a warning, never a failure)."""
+
+    LIKE_BLANK = "like_blank"  #: the mistake's outcome on the public case is the blank function's
+    SAME_MISTAKES = "same_mistakes"  #: the two mistakes have the same outcome on every case
+    WEAK_CASE = "weak_case"  #: every catalogued wrong version of the function passes the case
+    NO_EFFECT = "no_effect"  #: the mistake's outcome is the solution's on every case it runs on
+
+
+@dataclass(frozen=True)
+class Unclear:
+    """Cases that cannot tell things apart: a mistake and the blank function, two mistakes, or the
+    wrong versions and the solution (grader.judge.distinguish finds them, `grader expected` warns)."""
+
+    kind: UnclearKind
+    function: str
+    case_id: str = ""  #: the case (LIKE_BLANK, WEAK_CASE)
+    mistakes: tuple[str, ...] = ()  #: the mistake (LIKE_BLANK, NO_EFFECT), the two (SAME_MISTAKES)
+
+
 @dataclass
 class CheckReport:
     """What `grader expected --check` found: the stale entries, and how close the rest came."""

@@ -16,7 +16,7 @@ from grader.grading.solution import solution_runner
 from grader.judge import expected as store
 from grader.judge.agreement import SolutionRefused
 from grader.kernel.isolation import kernel_launcher
-from grader.render.staleness import deviation_text, refused_text, stale_text
+from grader.render.staleness import deviation_text, refused_text, stale_text, unclear_text
 
 
 def expected(*, assignment: Assignment, check: bool = False, no_sandbox: bool = False) -> int:
@@ -51,6 +51,9 @@ def _check(assignment: Assignment, solution: store.SolutionRunner | None) -> int
 
 
 def _write(assignment: Assignment, solution: store.SolutionRunner | None) -> int:
-    for path in store.write(assignment, solution):
+    paths, warnings = store.write(assignment, solution)
+    for path in paths:
         print(f"wrote {path}")
+    for warning in warnings:
+        print(f"warning: {unclear_text(warning)}")
     return 0
