@@ -164,8 +164,14 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "regenerate or verify the stored expected values",
         "Run the reference on every case and write the expected values (expected.npz, "
         "public_tests_expected.json, and the mistake catalogue's values when there is one); with --check, only "
-        "compare and fail when they are out of date.",
-        (ASSIGNMENT, _option("--check", action="store_true", help="fail (exit 1) when the stored values are stale")),
+        "compare and fail when they are out of date. The solution notebook runs in the sandbox kernel: as the "
+        "reference when the assignment names none, else checked to agree with it on every case (nothing is "
+        "written where they disagree), and with each [[mistake]]'s wrong copy in place of its function.",
+        (
+            ASSIGNMENT,
+            _option("--check", action="store_true", help="fail (exit 1) when the stored values are stale"),
+            NO_SANDBOX,
+        ),
         False,
     ),
     "bench": (
@@ -353,7 +359,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _expected(args: argparse.Namespace) -> int:
     from grader.verbs.expected import expected
 
-    return expected(assignment=_find_assignment(args.assignment), check=args.check)
+    return expected(assignment=_find_assignment(args.assignment), check=args.check, no_sandbox=args.no_sandbox)
 
 
 def _bench(args: argparse.Namespace) -> int:

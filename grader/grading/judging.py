@@ -58,6 +58,16 @@ class CaseJudge:
 
     def run_case(self, case: Case, expected: Expected) -> CaseVerdict:
         """The verdict of one case; never raises for anything the student's code does."""
+        called = self.call(case)
+        if isinstance(called, CaseVerdict):
+            return called
+        result, seconds = called
+        return self._judged(case, expected, result, seconds)
+
+    def call(self, case: Case) -> CaseVerdict | tuple[KernelResult, float]:
+        """What the kernel sent back for one case, read as plain data, with the seconds the call took;
+        or, when there is nothing to read, the case's verdict already. `grader expected` reads the
+        solution's answers this way, through the very steps a student's go through."""
         runner, function = self.runner, case.function
         if function not in runner.parsed.graded:
             return verdict(case, CaseStatus.ERROR, [NoGradedCell(function)])
@@ -82,7 +92,7 @@ class CaseJudge:
             )
         except UntrustedDataError as error:
             return verdict(case, CaseStatus.FAILED, [Malformed(str(error))], outcome.seconds)
-        return self._judged(case, expected, result, outcome.seconds)
+        return result, outcome.seconds
 
     def _request(self, case: Case, out) -> dict:
         """What the harness in the kernel needs for the call: the recipe, never an expected value."""

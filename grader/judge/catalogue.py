@@ -8,6 +8,10 @@ folder)`; optionally `FAMILIES` (a mistake with a free parameter: see grader.jud
 compact outcome of each (grader.judge.outcomes) in the file named by `mistakes_expected`
 (grader.judge.outcome_store). Both stay in the instructor's folder; a student's bundle gets only
 the public copy made here: the texts, and the outcomes on the public cases.
+
+Mistakes may also be written as wrong copies of a function, in the solution notebook, each with a
+[[mistake]] table in the manifest (grader.judge.authored): the catalogue holds them beside the
+module's, and a mistakes module becomes optional.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from grader.assignment.manifest import MANIFEST, Assignment, AssignmentError, load_assignment, load_module
 from grader.assignment.released import solution_only_lines
+from grader.judge.authored import catalogue_entries, solution_cells
 from grader.judge.catalogue_schema import check_catalogue
 from grader.judge.outcome_store import as_text
 from grader.model.diagnosis import Catalogue, OutcomeKey
@@ -27,32 +32,50 @@ PUBLIC_MISTAKES_FILE = "public_mistakes.json"
 TEXT_KEYS = ("title", "explanation", "fix")
 
 
-def catalogue_files(assignment: Assignment) -> tuple[Path, Path] | None:
-    """(mistakes module, stored outcomes) named by the manifest, or None when there is no catalogue."""
-    if not assignment.mistakes_file or not (assignment.folder / assignment.mistakes_file).is_file():
+def catalogue_files(assignment: Assignment) -> tuple[Path | None, Path] | None:
+    """(mistakes module or None, stored outcomes) named by the manifest, or None when there is no
+    catalogue: neither a mistakes module nor [[mistake]] tables (mistakes written as wrong copies)."""
+    module = assignment.folder / assignment.mistakes_file if assignment.mistakes_file else None
+    if module is not None and not module.is_file():
+        module = None
+    if module is None and (not assignment.authored_mistakes or assignment.is_bundle):
         return None
-    return assignment.folder / assignment.mistakes_file, assignment.folder / assignment.mistakes_expected_file
+    return module, assignment.folder / assignment.mistakes_expected_file
 
 
 def load_catalogue(assignment: Assignment | Path) -> Catalogue | None:
-    """The assignment's catalogue of known mistakes (given the assignment or its folder), or None.
+    """The assignment's catalogue of known mistakes (given the assignment or its folder), or None: the
+    mistakes module's, then the authored ones (checked against the solution notebook's cells).
 
     A mistake's text that quotes the solution is refused here, in the manifest's [[mistake]] tables
     as in the mistakes module: the student's bundle ships the texts."""
     if not isinstance(assignment, Assignment):
         assignment = load_assignment(assignment)
     answers = _answers(assignment)
-    for authored in assignment.authored_mistakes:
-        _refuse_quotes(vars(authored), answers, f"{assignment.folder / MANIFEST} [[mistake]]")
+    for table in assignment.authored_mistakes:
+        _refuse_quotes(vars(table), answers, f"{assignment.folder / MANIFEST} [[mistake]]")
     files = catalogue_files(assignment)
     if files is None:
         return None
     module_path, values_path = files
-    module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
-    check_catalogue(module, module_path, assignment)
-    for entry in [*module.MISTAKES, *getattr(module, "FAMILIES", [])]:
-        _refuse_quotes(entry, answers, str(module_path))
-    return Catalogue(module, {m["id"]: m for m in module.MISTAKES}, values_path)
+    module = None
+    if module_path is not None:
+        module = load_module(module_path, f"_grader_mistakes_{assignment.name}", assignment.instructor_paths)
+        check_catalogue(module, module_path, assignment)
+        for entry in [*module.MISTAKES, *getattr(module, "FAMILIES", [])]:
+            _refuse_quotes(entry, answers, str(module_path))
+    mistakes = {m["id"]: m for m in module.MISTAKES} if module is not None else {}
+    if assignment.authored_mistakes and not assignment.is_bundle:
+        solution_cells(assignment)  # every [[mistake]] has its cell, and each cell its table
+        authored = catalogue_entries(assignment)
+        both = sorted(set(authored) & set(mistakes))
+        if both:
+            raise AssignmentError(
+                f"the mistake id '{both[0]}' is both a [[mistake]] table and an entry of {assignment.mistakes_file}: "
+                "rename one"
+            )
+        mistakes.update(authored)
+    return Catalogue(module, mistakes, values_path)
 
 
 def _answers(assignment: Assignment) -> set[str]:

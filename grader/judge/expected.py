@@ -12,7 +12,12 @@ from the reference goes into the catalogue's own file (see grader.judge.outcome_
 
 The reference is the cases module's `expected_outputs(case, folder)` hook (returning
 {"returned": value, "stdout": lines}) when it has one, else the module named by the manifest's
-`reference` key, which defines each graded function.
+`reference` key, which defines each graded function; and when the assignment has neither, the
+solution notebook itself, run in the sandbox kernel like any notebook (a `SolutionRunner` from
+grader.grading.solution), its answers read back as plain data. When both a reference and the
+solution notebook exist, the two must agree on every case (grader.judge.agreement): nothing is
+written otherwise. Mistakes written as wrong copies in the solution notebook (grader.judge.authored)
+are run the same way, each in place of its function's cell, and stored like the catalogue's variants.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +37,10 @@ from typing import TypeVar
 import numpy as np
 
 from grader.assignment.manifest import Assignment, AssignmentError, load_module
+from grader.assignment.notebook import graded_name
+from grader.assignment.released import released_code_cells
+from grader.judge.agreement import Answer, SolutionRefused, disagreements, failures, unfinished
+from grader.judge.authored import solution_cells
 from grader.judge.catalogue import (
     PUBLIC_MISTAKES_FILE,
     TEXT_KEYS,
@@ -40,7 +50,8 @@ from grader.judge.catalogue import (
     public_mistakes_document,
     read_public_mistakes,
 )
-from grader.judge.compare import line_deviation, number_deviation, split_numbers
+from grader.judge.compare import input_differences, line_deviation, number_deviation, split_numbers
+from grader.judge.distinguish import unclear
 from grader.judge.outcome_store import (
     as_text,
     holds_error,
@@ -51,12 +62,17 @@ from grader.judge.outcome_store import (
     save_variant_values,
     stored_variant_table,
 )
-from grader.judge.outcomes import same_error, same_outcome, variant_outcome
+from grader.judge.outcomes import outcome_of, same_error, same_outcome, variant_outcome
+from grader.judge.stored_form import plain_node, stored_form
 from grader.kernel.harness import __grader_flatten__, __grader_inputs__
-from grader.kernel.untrusted import Mapping, parse_node
-from grader.model import Case, Expected, python_value
+from grader.kernel.untrusted import Mapping, parse_node, result_of_value
+from grader.model import Case, Expected, KernelResult, Node, Seq, python_value
 from grader.model.diagnosis import Catalogue, OutcomeKey
-from grader.model.staleness import CheckReport, Deviation, Stale, StaleKind
+from grader.model.staleness import CheckReport, Deviation, Disagreement, Stale, StaleKind, Unclear
+
+#: (function -> the cell to run in place of its graded cell, the cases) -> each case's answer, from the
+#: solution notebook run in a kernel (grader.grading.solution makes one)
+SolutionRunner = Callable[[dict[str, str], list[Case]], dict[str, Answer]]
 
 SEPARATOR = "|"  # between the fields of an expected-values file's keys (case|leaf|N)
 PUBLIC_FILE = "public_tests_expected.json"
@@ -70,6 +86,16 @@ class ReferenceRun:
     returned: object  #: its return value
     stdout: list[str]  #: the lines it printed
     arguments: dict  #: the arguments, as built before the call
+    result: KernelResult | None = None  #: the kernel's answer, when the solution notebook is the reference
+
+
+def has_reference(assignment: Assignment) -> bool:
+    """Whether a reference module or a cases module's expected_outputs hook answers the cases."""
+    if assignment.reference:
+        return True
+    if not assignment.cases_file or not (assignment.folder / assignment.cases_file).is_file():
+        return False
+    return getattr(assignment.cases_module(), "expected_outputs", None) is not None
 
 
 def case_inputs(assignment: Assignment, case: Case, folder: Path) -> dict:
@@ -87,7 +113,7 @@ def case_inputs(assignment: Assignment, case: Case, folder: Path) -> dict:
 
 def run_reference(assignment: Assignment, case: Case, folder: Path) -> ReferenceRun:
     """The reference's answer on one case."""
-    module = assignment.cases_module()
+    module = assignment.cases_module() if assignment.cases_file else None
     arguments = case_inputs(assignment, case, folder)
     before = copy.deepcopy(arguments)
     hook = getattr(module, "expected_outputs", None)
@@ -108,17 +134,61 @@ def run_reference(assignment: Assignment, case: Case, folder: Path) -> Reference
     return ReferenceRun(returned, printed.getvalue().splitlines(), before)
 
 
-def _reference_outputs(assignment: Assignment) -> tuple[dict[str, ReferenceRun], dict[OutcomeKey, np.ndarray] | None]:
-    """Run the reference (and the catalogued mistakes) on every case, in a folder laid out like a kernel's."""
+def _reference_outputs(
+    assignment: Assignment, solution: SolutionRunner | None = None
+) -> tuple[dict[str, ReferenceRun], dict[OutcomeKey, np.ndarray] | None]:
+    """Run the reference (and the catalogued mistakes) on every case, in a folder laid out like a
+    kernel's; the solution notebook (`solution`) is the reference when there is no other, and is
+    checked against it when there is."""
     cases = assignment.cases()
     with tempfile.TemporaryDirectory(prefix="grader-expected-") as folder:
         assignment.prepare_workdir(Path(folder))
-        outputs = {case.id: run_reference(assignment, case, Path(folder)) for case in cases}
-        return outputs, variant_values(assignment, cases, outputs, Path(folder))
+        answers = solution({}, cases) if solution is not None else None
+        if has_reference(assignment):
+            outputs = {case.id: run_reference(assignment, case, Path(folder)) for case in cases}
+            if answers is not None:
+                _refuse(disagreements(assignment, cases, _expected_of(assignment, cases, outputs), answers), True)
+        elif answers is None:
+            raise AssignmentError(
+                f"{assignment.folder}: nothing gives the expected values: the manifest names no `reference` "
+                "module, no cases module has an expected_outputs hook, and no `solution` notebook is there to run"
+            )
+        else:
+            _refuse(failures(cases, answers), False)
+            outputs = {case.id: _solution_run(assignment, case, answers[case.id], Path(folder)) for case in cases}
+        return outputs, variant_values(assignment, cases, outputs, Path(folder), solution)
+
+
+def _refuse(found: list[Disagreement], reference: bool) -> None:
+    if found:
+        raise SolutionRefused(found, reference)
+
+
+def _solution_run(assignment: Assignment, case: Case, answer: Answer, folder: Path) -> ReferenceRun:
+    """The solution notebook's answer as a reference run: the arguments are built here, as the kernel's were."""
+    assert isinstance(answer, KernelResult)  # failures() refused the others
+    arguments = case_inputs(assignment, case, folder)
+    return ReferenceRun(python_value(answer.returned), answer.meta.stdout.splitlines(), arguments, answer)
+
+
+def _expected_of(assignment: Assignment, cases: list[Case], outputs: dict[str, ReferenceRun]) -> dict[str, Expected]:
+    """Each case's reference run as the Expected a student's answer is judged against."""
+    found = {}
+    for case in cases:
+        structure, leaves = flattened(outputs[case.id], case)
+        names = assignment.function(case.function).returns
+        found[case.id] = expected_entry(structure, dict(enumerate(leaves)), outputs[case.id].stdout, names)
+    return found
 
 
 def flattened(run: ReferenceRun, case: Case) -> tuple[dict, list[np.ndarray]]:
     """The structure and leaves of a reference run (with the arguments when the case checks them)."""
+    if run.result is not None and run.result.returned is not None:
+        keys, items = ["returned"], [run.result.returned]
+        if "inputs_unchanged" in case.compare:
+            keys.append("inputs")
+            items.append(_arguments_node(run))
+        return stored_form(Mapping(tuple(keys), tuple(items)))
     sent = {"returned": run.returned}
     if "inputs_unchanged" in case.compare:
         sent["inputs"] = run.arguments
@@ -128,25 +198,81 @@ def flattened(run: ReferenceRun, case: Case) -> tuple[dict, list[np.ndarray]]:
     return structure, leaves
 
 
+def _arguments_node(run: ReferenceRun) -> Node:
+    """The arguments, as built before the call, as the record tree a kernel would send."""
+    node = result_of_value(None, inputs=run.arguments, max_values=MAX_VALUES).inputs
+    assert node is not None  # given inputs, the result holds them
+    return node
+
+
+def reference_outcome(run: ReferenceRun, case: Case, names: tuple[str, ...]) -> dict:
+    """The reference's outcome on a case, built as a variant's is."""
+    if run.result is not None:
+        return outcome_of(run.result, case, names)
+    return variant_outcome({"returned": run.returned, "stdout": run.stdout}, case, names)
+
+
 def variant_values(
-    assignment: Assignment, cases: list[Case], outputs: dict[str, ReferenceRun], folder: Path
+    assignment: Assignment,
+    cases: list[Case],
+    outputs: dict[str, ReferenceRun],
+    folder: Path,
+    solution: SolutionRunner | None = None,
 ) -> dict[OutcomeKey, np.ndarray] | None:
-    """Flattened outcomes of each mistake's variant, on the cases where it differs from the reference."""
+    """Flattened outcomes of each mistake's variant, on the cases where it differs from the reference:
+    the mistakes module's, run here, then the authored wrong copies, run in the kernel."""
     catalogue = load_catalogue(assignment)
     if catalogue is None:
         return None
     flat: dict[OutcomeKey, np.ndarray] = {}
     for mistake_id, mistake in catalogue.mistakes.items():
+        if mistake.get("authored") or catalogue.module is None:
+            continue
         for case in cases:
             if case.function not in mistake["functions"]:
                 continue
             names = assignment.function(case.function).returns
             tol = assignment.tolerance(case.function, case)
             outcome = variant_outcome(catalogue.module.variant_outputs(mistake_id, case, folder), case, names)
-            run = outputs[case.id]
-            reference = variant_outcome({"returned": run.returned, "stdout": run.stdout}, case, names)
+            reference = reference_outcome(outputs[case.id], case, names)
             if not same_outcome(case, outcome, reference, tol.rtol, tol.atol):
                 flat.update(stored_variant_table((mistake_id, case.id), outcome))
+    flat.update(authored_values(assignment, catalogue, cases, outputs, solution))
+    return flat
+
+
+def authored_values(
+    assignment: Assignment,
+    catalogue: Catalogue,
+    cases: list[Case],
+    outputs: dict[str, ReferenceRun],
+    solution: SolutionRunner | None,
+) -> dict[OutcomeKey, np.ndarray]:
+    """The outcomes of each authored mistake: the solution notebook run with its wrong copy in place
+    of its function's cell, on that function's cases and its callers'."""
+    cells = solution_cells(assignment) if assignment.authored_mistakes else None
+    if cells is None:
+        return {}
+    if solution is None:
+        raise AssignmentError(
+            f"{assignment.folder}: the [[mistake]] tables' wrong copies run in a kernel, and none was given"
+        )
+    flat: dict[OutcomeKey, np.ndarray] = {}
+    for mistake in assignment.authored_mistakes:
+        covered = [c for c in cases if c.function in catalogue.mistakes[mistake.id]["functions"]]
+        answers = solution({mistake.function: cells.mistakes[mistake.id].source}, covered)
+        _refuse([p for c in covered if (p := unfinished(c, answers[c.id], mistake.id)) is not None], False)
+        for case in covered:
+            names = assignment.function(case.function).returns
+            tol = assignment.tolerance(case.function, case)
+            result = answers[case.id]
+            assert isinstance(result, KernelResult)  # unfinished() refused the others
+            outcome = outcome_of(result, case, names)
+            if "error" not in outcome and "inputs_unchanged" in case.compare:
+                before = _arguments_node(outputs[case.id])
+                outcome["inputs_changed"] = bool(input_differences(before, result.inputs, tol))
+            if not same_outcome(case, outcome, reference_outcome(outputs[case.id], case, names), tol.rtol, tol.atol):
+                flat.update(stored_variant_table((mistake.id, case.id), outcome))
     return flat
 
 
@@ -187,6 +313,18 @@ def plain(value: object) -> object:
     return value
 
 
+def _shown(run: ReferenceRun, names: tuple[str, ...]) -> dict:
+    """The plain values the notebook's public tests read: one per named part, else "returned"."""
+    node = run.result.returned if run.result is not None else None
+    if node is not None:
+        if names and isinstance(node, Seq) and node.kind == "tuple" and len(node.items) == len(names):
+            return {name: plain_node(part) for name, part in zip(names, node.items, strict=True)}
+        return {"returned": plain_node(node)}
+    if names and isinstance(run.returned, tuple) and len(run.returned) == len(names):
+        return {name: plain(part) for name, part in zip(names, run.returned, strict=True)}
+    return {"returned": plain(run.returned)}
+
+
 def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) -> dict:
     """The public tests' JSON: each visible case's recipe, checks and expected values.
 
@@ -196,11 +334,7 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
     document: dict[str, list] = {}
     for case in assignment.cases(public_only=True):
         run = outputs[case.id]
-        names = assignment.function(case.function).returns
-        if names and isinstance(run.returned, tuple) and len(run.returned) == len(names):
-            shown = {name: plain(part) for name, part in zip(names, run.returned, strict=True)}
-        else:
-            shown = {"returned": plain(run.returned)}
+        shown = _shown(run, assignment.function(case.function).returns)
         structure, leaves = flattened(run, case)
         entry: dict[str, object] = {
             "name": case.id,
@@ -222,22 +356,44 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
     return document
 
 
-def write(assignment: Assignment) -> list[Path]:
-    """Regenerate both files from the reference; returns their paths."""
-    outputs, variants = _reference_outputs(assignment)
+def write(assignment: Assignment, solution: SolutionRunner | None = None) -> tuple[list[Path], list[Unclear]]:
+    """Regenerate both files from the reference (`solution`: how to run the solution notebook); returns
+    their paths, and the cases that cannot tell the catalogue's mistakes apart (warnings). Nothing is
+    written when the solution's run is refused (SolutionRefused)."""
+    outputs, variants = _reference_outputs(assignment, solution)
+    catalogue = load_catalogue(assignment) if variants is not None else None
+    warnings = [] if catalogue is None or variants is None else _unclear(assignment, catalogue, variants, solution)
     npz_path = assignment.folder / assignment.expected_file
     # numpy's stubs take **kwds for its own keyword (allow_pickle, a bool); here they are the arrays, by name
     np.savez_compressed(npz_path, **flatten(assignment, outputs))  # type: ignore[arg-type]
     json_path = assignment.folder / PUBLIC_FILE
     json_path.write_text(json.dumps(public_document(assignment, outputs), indent=1) + "\n")
     written = [npz_path, json_path]
-    catalogue = load_catalogue(assignment) if variants is not None else None
     if variants is not None and catalogue is not None:
         save_variant_values(catalogue.values_path, variants)
         public_path = assignment.folder / PUBLIC_MISTAKES_FILE
         public_path.write_text(json.dumps(_public_mistakes(assignment, catalogue, variants, outputs), indent=1) + "\n")
         written += [catalogue.values_path, public_path]
-    return written
+    return written, warnings
+
+
+def _unclear(
+    assignment: Assignment,
+    catalogue: Catalogue,
+    variants: dict[OutcomeKey, np.ndarray],
+    solution: SolutionRunner | None,
+) -> list[Unclear]:
+    """What the cases cannot tell apart; the blank functions are the released notebook's, run on the
+    public cases in the kernel (when there is a solution notebook to release)."""
+    cases = assignment.cases()
+    public = [case for case in cases if case.public]
+    blank = None
+    sources = released_code_cells(assignment) if solution is not None and public else None
+    if solution is not None and sources is not None:
+        graded = {f.name for f in assignment.functions}
+        replaced = {name: source for source in sources if (name := graded_name(source) or "") in graded}
+        blank = solution(replaced, public)
+    return unclear(assignment, catalogue, cases, variants, blank)
 
 
 def _public_mistakes(
@@ -257,7 +413,10 @@ def _add_family_members(
 ) -> None:
     """Each family's `public_values`, run on the public cases: the bundle cannot run the variants, so
     it gets their outcomes, as one stored mistake per value (`family=value`, texts filled in)."""
-    for family in getattr(catalogue.module, "FAMILIES", []):
+    module = catalogue.module
+    if module is None:
+        return
+    for family in getattr(module, "FAMILIES", []):
         for value in family.get("public_values", ()):
             member = family_member(family, value)
             for case in public:
@@ -265,10 +424,9 @@ def _add_family_members(
                     continue
                 names = assignment.function(case.function).returns
                 tol = assignment.tolerance(case.function, case)
-                raw = catalogue.module.family_outputs(family["id"], value, case, assignment.folder)
+                raw = module.family_outputs(family["id"], value, case, assignment.folder)
                 outcome = variant_outcome(raw, case, names)
-                run = outputs[case.id]
-                reference = variant_outcome({"returned": run.returned, "stdout": run.stdout}, case, names)
+                reference = reference_outcome(outputs[case.id], case, names)
                 if not same_outcome(case, outcome, reference, tol.rtol, tol.atol):
                     document["outcomes"].update(as_text(stored_variant_table((member["id"], case.id), outcome)))
                     document["mistakes"][member["id"]] = {k: member[k] for k in (*TEXT_KEYS, "pattern")}
@@ -287,9 +445,9 @@ def _note(report: CheckReport, where: str, stored: float, fresh: float, fraction
         report.largest = Deviation(where, float(stored), float(fresh), float(fraction))
 
 
-def check(assignment: Assignment) -> CheckReport:
+def check(assignment: Assignment, solution: SolutionRunner | None = None) -> CheckReport:
     """Compare the stored files with a fresh run of the reference, within the stale tolerance."""
-    outputs, variants = _reference_outputs(assignment)
+    outputs, variants = _reference_outputs(assignment, solution)
     report = CheckReport()
     npz_path = assignment.folder / assignment.expected_file
     if not npz_path.exists():

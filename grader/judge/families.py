@@ -89,7 +89,7 @@ def family_mistake(
     catalogue = load_catalogue(assignment)
     families = families_of(catalogue, case.function)
     budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
-    if catalogue is None or not families or budget.exhausted:
+    if catalogue is None or catalogue.module is None or not families or budget.exhausted:
         return None
     names = assignment.function(case.function).returns
     tol = assignment.tolerance(case.function, case)

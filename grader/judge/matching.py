@@ -3,7 +3,8 @@
 A variant matches only when every quantity the case compares agrees within the assignment's
 tolerance (grader.judge.outcomes.same_outcome), so a wrong answer is named only when it behaves
 exactly like the catalogued mistake. When several do, the one whose usual line is in the
-student's cell is named, and the others are kept as also possible.
+student's cell is named, and the others are kept as also possible. A mistake written as a wrong
+copy finds that line by comparing the student's cell with the copy and the solution's (astdiff).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grader.assignment.manifest import Assignment
+from grader.judge.authored import authored_line
 from grader.judge.catalogue import mistake_texts
 from grader.judge.outcomes import same_outcome, student_outcome
 from grader.judge.patterns import locate, place_at
@@ -50,7 +52,7 @@ def named_mistake(
         return None
     # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
     # the one whose usual line is actually in the student's code.
-    lines = {m: _line(texts[m].get("pattern"), m, cell, on_error) for m in known}
+    lines = {m: _line(assignment, m, texts[m], case, cell, on_error) for m in known}
     chosen = next((m for m in known if lines[m]), known[0])
     mistake = texts[chosen]
     return Diagnosis(
@@ -64,8 +66,14 @@ def named_mistake(
     )
 
 
-def _line(pattern: object, mistake_id: str, cell: CodeCell | None, on_error) -> int | None:
+def _line(
+    assignment: Assignment, mistake_id: str, text: dict, case: Case, cell: CodeCell | None, on_error
+) -> int | None:
+    """The line of the student's cell a mistake most likely sits on: for a wrong copy, found by comparing
+    the cells (grader.judge.authored); for a module's mistake, by its regex pattern."""
     if cell is None:
         return None
+    if text.get("authored"):
+        return authored_line(assignment, mistake_id, case.function, cell.source)
     heard = (lambda error: on_error(mistake_id, error)) if on_error is not None else None
-    return locate(pattern, cell.source, heard)  # type: ignore[arg-type]
+    return locate(text.get("pattern"), cell.source, heard)

@@ -87,8 +87,12 @@ class Diagnosis:
 class Catalogue:
     """An assignment's catalogue of known mistakes, loaded (grader.judge.catalogue)."""
 
-    module: ModuleType  #: the catalogue module (MISTAKES, variant_outputs, and optionally FAMILIES and ADVICE)
-    mistakes: dict[str, dict[str, Any]]  #: id -> the module's entry (id, title, explanation, fix, functions, pattern)
+    module: (
+        ModuleType | None
+    )  #: the catalogue module (MISTAKES, variant_outputs, optionally FAMILIES and ADVICE); None without one
+    mistakes: dict[
+        str, dict[str, Any]
+    ]  #: id -> the module's entry (id, title, explanation, fix, functions, pattern), then the authored ones
     values_path: Path  #: where the variants' outcomes are stored
 
 
