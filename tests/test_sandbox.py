@@ -19,7 +19,7 @@ from grader.kernel.isolation import bubblewrap
 from grader.kernel.probe import ask, sentinels
 from grader.kernel.processes import process_tree
 from grader.kernel.runfolder import RunFolder
-from grader.kernel.sandbox import Sandbox, hidden_folders, layout, readable_paths
+from grader.kernel.sandbox import Sandbox, bindable, hidden_folders, layout, readable_paths
 from grader.kernel.session import KernelSession
 from grader.model import Limits
 from grader.model.notes import Death, DeathKind
@@ -277,6 +277,22 @@ def test_a_virtual_environment_inside_the_checkout_keeps_the_checkout_hidden(san
     assert len(sentinels(hidden, inner.readable)) == 2  # pyproject.toml and expected.npz, not the venv's file
     assert (answer.failure, answer.uid, answer.readable) == ("", 65534, ())
     assert seen.readable == (str(venv / "bin" / "tool"),)
+
+
+def test_a_python_installation_in_a_private_folder_is_bound_entry_by_entry(sandbox, tmp_path):
+    """A virtual environment made inside `mktemp -d` (mode 0700): bound whole, the kernel's user could
+    not even enter it and the sandbox would not start; bound entry by entry, it sees the same files."""
+    private = tmp_path / "venv"
+    (private / "bin").mkdir(parents=True)
+    (private / "bin" / "tool").write_text("shown")
+    (private / "bin").chmod(0o755)
+    tmp_path.chmod(0o755)
+    private.chmod(0o700)
+    assert bindable(private) == [private / "bin"] and bindable(private / "bin") == [private / "bin"]
+    entries = dataclasses.replace(sandbox, mounts=layout([*readable_paths(), *bindable(private)], ()))
+    assert _probe_with(entries, (), private)[1].readable == (str(private / "bin" / "tool"),)
+    whole = dataclasses.replace(sandbox, mounts=layout([*readable_paths(), private], ()))
+    assert _probe_with(whole, (), private)[1].readable == ()  # not vacuous: bound whole, it stays shut
 
 
 def test_a_checkout_inside_a_python_installation_is_covered(sandbox, tmp_path):

@@ -14,12 +14,12 @@ every table has its cell, every cell has its table, and a cell defines exactly i
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment, AssignmentError
 from grader.assignment.notebook import SubmissionError, parse_notebook, read_notebook_text
+from grader.assignment.notebook import mistake_id as mistake_id_in
 from grader.model import AuthoredMistake
 from grader.model.notebook import CodeCell, ParsedNotebook
 
@@ -37,13 +37,6 @@ class SolutionCells:
 
 
 _CACHE: dict[tuple[str, int, str, str], SolutionCells] = {}
-
-
-def mistake_id_of(source: str, marker: str) -> str | None:
-    """The id a cell's first line names after `# <marker>`, or None when it is no mistake cell."""
-    first = source.lstrip().split("\n", 1)[0] if source.strip() else ""
-    found = re.match(r"#\s*" + re.escape(marker.strip()) + r"\s*(\S+)\s*$", first)
-    return found.group(1) if found else None
 
 
 def solution_cells(assignment: Assignment) -> SolutionCells | None:
@@ -65,10 +58,10 @@ def _read(path: Path, assignment: Assignment) -> SolutionCells:
         notebook = read_notebook_text(path.read_text(), path.name)
     except SubmissionError as error:
         raise AssignmentError(f"{path}: the solution notebook cannot be read ({error.refusal.kind.value})") from None
-    parsed = parse_notebook(notebook, assignment.setup_marker)
+    parsed = parse_notebook(notebook, assignment.setup_marker, assignment.markers.mistake_marker)
     mistakes: dict[str, CodeCell] = {}
-    for cell in parsed.cells:
-        mistake = mistake_id_of(cell.source, assignment.markers.mistake_marker)
+    for cell in parsed.instructor_only:
+        mistake = mistake_id_in(cell.source, assignment.markers.mistake_marker)
         if mistake is None:
             continue
         if mistake in mistakes:

@@ -32,6 +32,7 @@ import functools
 import json
 import os
 import site
+import stat
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -109,7 +110,20 @@ def readable_paths() -> list[Path]:
     for path in sorted(python_paths(), key=lambda p: len(p.parts)):
         if not any(inside(path, done) for done in chosen):
             chosen.append(path)
-    return chosen
+    return [entry for path in chosen for entry in bindable(path)]
+
+
+def bindable(path: Path) -> list[Path]:
+    """A folder the kernel's user may not enter (a virtual environment made inside `mktemp -d`, mode
+    0700) is bound entry by entry: bubblewrap then makes the folder itself, open to enter, and the
+    kernel sees the same files as before, no more."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return [path]
+    if not stat.S_ISDIR(mode) or mode & 0o005 == 0o005:
+        return [path]
+    return [entry for child in sorted(path.iterdir()) for entry in bindable(child)]
 
 
 @dataclass(frozen=True)
