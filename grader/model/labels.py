@@ -10,12 +10,18 @@ numbers (and parentheses) are allowed. The manifest refuses a label it cannot ev
 from __future__ import annotations
 
 import ast
+import operator
 import re
+from collections.abc import Callable
 
 # A placeholder: braces holding a digit and no letter (a `{name}` or `{a: 1}` in a label is text).
 _NOT = r"[^{}A-Za-z_:,'\"]"
 PLACEHOLDER = re.compile(rf"\{{({_NOT}*\d{_NOT}*)\}}")
-_OPERATORS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+_OPERATORS: dict[type[ast.operator], Callable[[int, int], int]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+}
 MAX_EXPRESSION = 40  # characters: a label's arithmetic is small
 
 
