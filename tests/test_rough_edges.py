@@ -276,3 +276,35 @@ def test_the_scaffold_grades_end_to_end(tmp_path, sandbox):
     results = json.loads((tmp_path / "graded" / "demo" / "results.json").read_text())
     assert results["score"] == 0
     assert zipfile.is_zipfile(tmp_path / "release.zip") or (tmp_path / "release").is_dir()
+
+
+# --- the grader's own advice agrees with what differs ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("differing", "title"),
+    [(("the returned value",), "the returned value differs"), (("W1", "b1"), "W1, b1 differ")],
+)
+def test_the_numbers_advice_says_differs_for_one_part_and_differ_for_several(differing, title):
+    from grader.model.diagnosis import Diagnosis, DiagnosisKind
+    from grader.render.diagnosis import diagnosis_words
+
+    diagnosis = Diagnosis(DiagnosisKind.ADVICE, advice="numbers", differing=differing)
+    assert diagnosis_words(diagnosis).title == title
+
+
+# --- an `inputs` builder the kernel could not import ------------------------------------------------
+
+
+def test_an_inputs_builder_that_is_no_support_file_is_refused_when_the_manifest_loads(tmp_path):
+    from grader.verbs.new import new_assignment
+
+    folder = new_assignment("demo", tmp_path)
+    (folder / "builder.py").write_text("def build_inputs(recipe):\n    return {}\n")
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace("setup_marker =", 'inputs = "builder"\nsetup_marker ='))
+    with pytest.raises(AssignmentError, match=r'add "builder.py" to `support`'):
+        load_assignment(folder)
+    text = manifest.read_text().replace('support = ["', 'support = ["builder.py", "')
+    manifest.write_text(text)
+    assert load_assignment(folder).inputs == "builder"

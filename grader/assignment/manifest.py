@@ -409,6 +409,16 @@ def read_manifest(path: Path) -> Manifest:
     return validate_manifest(data, str(path))
 
 
+def _inputs_module(inputs: str, support: list[str], path: Path) -> str:
+    """The `inputs` builder, which the harness imports from the kernel's folder: so a support file."""
+    if inputs and f"{inputs}.py" not in support:
+        raise AssignmentError(
+            f'{path} [assignment]: inputs = "{inputs}" names a builder module the kernel imports from its '
+            f'folder, so {inputs}.py must be a support file: add "{inputs}.py" to `support`'
+        )
+    return inputs
+
+
 def load_assignment(folder: str | Path) -> Assignment:
     """Read an assignment folder (or a release bundle) and check its manifest."""
     folder = Path(folder).resolve()
@@ -438,7 +448,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         atol=float(manifest.tolerance.atol),
         limits=_limits(manifest, path),
         instructor_paths=tuple((folder / entry).resolve() for entry in head.instructor_path),
-        inputs=head.inputs,
+        inputs=_inputs_module(head.inputs, head.support, path),
         reference=head.reference,
         curve=head.curve,
         case_tables=tuple(_case(t, f"{path} [[case]]", by_name, bool(head.inputs)) for t in manifest.case),

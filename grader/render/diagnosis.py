@@ -12,7 +12,8 @@ from grader.render.notes import kernel_error_text
 UNSHOWN_VALUE = "(a value not shown on a hidden case)"
 
 # The grader's own advice (grader.judge.diagnose.DEFAULT_ADVICE's keys): title and explanation;
-# {names} is the differing parts, {exception} the exception's type.
+# {names} is the differing parts, {differ} "differs" or "differ" to agree with them, {exception} the
+# exception's type.
 DEFAULT_ADVICE = {
     "raised": (
         "the function raised {exception}",
@@ -44,7 +45,7 @@ DEFAULT_ADVICE = {
         "used, a missing transpose or reshape, a list where an array is expected).",
     ),
     "numbers": (
-        "{names} differ",
+        "{names} {differ}",
         "The form is right but the numbers are not: follow the computation that produces them, step by "
         "step, on the public test's inputs.",
     ),
@@ -94,6 +95,7 @@ def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
         )
         fill = {
             "{names}": ", ".join(diagnosis.differing),
+            "{differ}": "differs" if len(diagnosis.differing) == 1 else "differ",
             "{exception}": shown_type(diagnosis.exception, public) if diagnosis.exception else "",
         }
         for key, value in fill.items():

@@ -26,7 +26,7 @@ MANIFEST = """\
 # Scaffolded by `grader new {name}`. Next: `grader expected --assignment {name}` stores the expected
 # values (it runs the solution notebook in the sandbox), `grader check {name}/{name}_solution.ipynb`
 # should say every case passed, and `grader release --assignment {name}` builds the student's bundle.
-# See docs/writing-an-assignment.md for every key.
+# docs/writing-an-assignment.md walks through the next steps; docs/manifest.md lists every key.
 
 [assignment]
 name = "{name}"
