@@ -112,21 +112,32 @@ def test_a_slip_in_a_case_or_mistake_table_is_named(toy):
     assert "[[mistake]] 'm': lacks the key 'fix'" in message and "unknown key 'fixx' (did you mean 'fix'?)" in message
 
 
+def _with_cases_module(folder: Path, compare: str) -> None:
+    """The copy with a cases module beside its [[case]] tables, holding one fit_line case."""
+    case = {"id": "fit_line/module", "function": "fit_line", "visibility": "hidden", "description": "d"}
+    case["recipe"] = {"args": {"x": [1.0], "y": [1.0], "steps": 1, "rate": 0.1}}
+    (folder / "cases.py").write_text(f"CASES = [{{**{case!r}, 'compare': {compare}}}]\n")
+    _edit(folder, "[assignment]\n", '[assignment]\ncases = "cases.py"\n')
+
+
 def test_a_compare_name_that_is_no_part_is_refused_naming_the_case(toy):
     """Silent failure 1: `"costs"` for the part `cost` left the cost uncompared, and a wrong function
-    scored full marks. Here `"loss"` for the part `losses`, in the cases module and in a [[case]] table."""
-    _edit(toy, '"compare": ["losses", "coef"]', '"compare": ["loss", "coef"]', "cases.py")
+    scored full marks. Here `"loss"` for the part `losses`, in a [[case]] table and in a cases module."""
+    _edit(toy, 'compare = ["losses", "coef"]', 'compare = ["loss", "coef"]')
     message = _refusal(toy)
-    assert "cases.py case 'fit_line/noisy': `compare` names 'loss' (did you mean 'losses'?)" in message
+    assert "[[case]] 'fit_line/noisy': `compare` names 'loss' (did you mean 'losses'?)" in message
     assert "a case may compare coef, losses, inputs_unchanged, returned, stdout" in message
-    shutil.copy2(TOY / "cases.py", toy / "cases.py")
-    _edit(toy, "[limits]", A_CASE.replace('"losses", "coef"', '"losss"') + "\n[limits]")
-    assert "[[case]] 'fit_line/table': `compare` names 'losss' (did you mean 'losses'?)" in _refusal(toy)
+    shutil.copy2(TOY / "assignment.toml", toy / "assignment.toml")
+    _with_cases_module(toy, '["losss"]')
+    assert "cases.py case 'fit_line/module': `compare` names 'losss' (did you mean 'losses'?)" in _refusal(toy)
 
 
 def test_a_case_that_compares_nothing_is_refused(toy):
-    _edit(toy, '"compare": ["losses", "coef"]', '"compare": []', "cases.py")
-    assert "case 'fit_line/noisy': `compare` is empty, so the case would grade nothing" in _refusal(toy)
+    _edit(toy, 'compare = ["losses", "coef"]', "compare = []")
+    assert "[[case]] 'fit_line/noisy': `compare` is empty, so the case would grade nothing" in _refusal(toy)
+    shutil.copy2(TOY / "assignment.toml", toy / "assignment.toml")
+    _with_cases_module(toy, "[]")
+    assert "cases.py case 'fit_line/module': `compare` is empty" in _refusal(toy)
 
 
 def test_a_case_table_loads_beside_the_module_and_ids_stay_unique(toy):
@@ -152,28 +163,29 @@ def test_a_mistake_must_name_a_graded_function_and_its_id_be_unique(toy):
     _edit(toy, "[limits]", mistake + "\n[limits]")
     assert "[[mistake]] 'm' names the function 'fit_lin' (did you mean 'fit_line'?)" in _refusal(toy)
     _edit(toy, 'function = "fit_lin"', 'function = "fit_line"')
-    assert [m.id for m in load_assignment(toy).authored_mistakes] == ["m"]
+    assert [m.id for m in load_assignment(toy).authored_mistakes] == ["sum-not-mean", "m"]
     _edit(toy, "[limits]", mistake.replace("fit_lin", "fit_line") + "\n[limits]")
     assert "[[mistake]] 'm' is declared twice" in _refusal(toy)
 
 
 def test_a_recipe_tag_typo_names_the_case_the_argument_and_the_tags(toy):
-    _edit(toy, '"x": {"normal": [10]}', '"x": {"nromal": [10]}', "cases.py")
+    _edit(toy, "x = { normal = [10] }", "x = { nromal = [10] }")
     message = _refusal(toy)
-    assert "case 'mean_square/public': argument 'x' has no known tag in ['nromal'] (did you mean 'normal'?)" in message
+    said = "[[case]] 'mean_square/public': argument 'x' has no known tag in ['nromal'] (did you mean 'normal'?)"
+    assert said in message
     assert "give exactly one of normal, uniform, bernoulli, array, file, tuple, dict, literal" in message
 
 
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ('"W": {"normal": [2, 3]}', '"W": {"normal": [2, 3], "p": 1}', "argument 'params'.dict.W: the tag 'normal'"),
-        ('"W": {"normal": [2, 3]}', '"W": {"normal": "2x3"}', "argument 'params'.dict.W: the shape '2x3'"),
-        ('"seed": 4,', '"seed": 4, "sede": 1,', "the recipe has the key 'sede'"),
+        ("W = { normal = [2, 3] }", "W = { normal = [2, 3], p = 1 }", "argument 'params'.dict.W: the tag 'normal'"),
+        ("W = { normal = [2, 3] }", 'W = { normal = "2x3" }', "argument 'params'.dict.W: the shape '2x3'"),
+        ("seed = 4,", "seed = 4, sede = 1,", "the recipe has the key 'sede'"),
     ],
 )
 def test_recipe_slips_are_named(toy, old, new, expected):
-    _edit(toy, old, new, "cases.py")
+    _edit(toy, old, new)
     assert expected in _refusal(toy)
 
 

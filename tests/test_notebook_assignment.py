@@ -21,6 +21,7 @@ from grader.judge.catalogue import load_catalogue
 from grader.judge.expected import ExpectedValues
 from grader.model.options import GradeOptions
 from tests.fixtures import ROOT, proven_sandbox
+from tests.toy_corpus import REFERENCE, add_reference
 
 FOLDER = ROOT / "tests" / "notebook_assignment"
 SOLUTION = FOLDER / "solution.ipynb"
@@ -120,11 +121,10 @@ def test_a_reference_that_drifted_from_the_solution_notebook_is_refused(toy_dir,
     solution then lost the points of fit_line."""
     folder = tmp_path / "toy"
     shutil.copytree(toy_dir, folder)
-    reference = folder / "reference.py"
     right = "        b -= rate * float(np.mean(2 * (prediction - y)))\n"
     drifted = "        b -= rate * float(np.sum(2 * (prediction - y)) / (len(y) + 1))\n"
-    assert right in reference.read_text()
-    reference.write_text(reference.read_text().replace(right, drifted))
+    assert right in REFERENCE
+    add_reference(folder, REFERENCE.replace(right, drifted))
     stored = (folder / "expected.npz").read_bytes()
     assert main(["expected", "--assignment", str(folder)]) == 2
     err = capsys.readouterr().err
@@ -138,13 +138,11 @@ def test_a_reference_that_drifted_from_the_solution_notebook_is_refused(toy_dir,
 
 @pytest.mark.kernel
 def test_a_reference_that_agrees_with_the_solution_notebook_stores_the_same_values(toy_dir, tmp_path, capsys):
-    """Without its reference module, the toy's values come from its solution notebook, and are the
-    reference's exactly: the stored form is the same whichever runs."""
+    """The toy's values come from its solution notebook; given a reference module that agrees, they are
+    the reference's exactly: the stored form is the same whichever runs."""
     folder = tmp_path / "toy"
     shutil.copytree(toy_dir, folder)
-    manifest = folder / "assignment.toml"
-    manifest.write_text(manifest.read_text().replace('reference = "reference.py"\n', ""))
-    (folder / "reference.py").unlink()
+    add_reference(folder)
     assert main(["expected", "--check", "--assignment", str(folder)]) == 0
     assert "every stored number is identical" in capsys.readouterr().out
 

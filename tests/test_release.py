@@ -340,33 +340,26 @@ def test_a_solution_line_anywhere_in_the_notebook_is_refused_naming_cell_and_lin
         _verify_notebook(notebook, assignment, solution_only_lines(assignment))
 
 
-MISTAKE_CELL = (
-    "# MISTAKE: sum-not-mean\n"
-    "from toy_utils import squared_error\n\n"
-    "def mean_square(x):\n"
-    "    result = float(np.sum(np.asarray(x) ** 2))\n"
-    "    return result\n"
-)
-
-
 def test_mistake_cells_are_removed_and_never_graded_or_run(toy_dir, tmp_path):
+    """The toy's `# MISTAKE: sum-not-mean` cell (a wrong copy of mean_square) stays instructor-only."""
     from grader.assignment.notebook import parse_notebook
-    from grader.assignment.released import is_mistake_cell, released_notebook
+    from grader.assignment.released import is_mistake_cell
     from grader.verbs.release import _verify_notebook
 
     folder = toy_copy(toy_dir, tmp_path)
-    edit_solution(folder, lambda nb: nb.cells.append(nbformat.v4.new_code_cell(MISTAKE_CELL)))
     assignment = load_assignment(folder)
+    solution = nbformat.read(folder / "toy_solution.ipynb", as_version=4)
+    wrong = [index for index, cell in enumerate(solution.cells) if is_mistake_cell(cell)]
+    assert len(wrong) == 1 and "np.sum(" in solution.cells[wrong[0]].source
     bundle, _ = build_release(assignment, tmp_path / "bundle", None)
     released = nbformat.read(bundle / "toy.ipynb", as_version=4)
     assert "MISTAKE" not in json.dumps(released) and "np.sum(" not in (bundle / MARKER_FILE).read_text()
-    assert len(released.cells) == len(released_notebook(load_assignment(toy_dir)).cells) + 1  # + the check cell
+    assert len(released.cells) == len(solution.cells) - 1 + 1  # without the wrong copy, + the check cell
     # Grading the solution: the wrong copy is neither the graded cell, nor setup, nor run with the rest.
-    solution = nbformat.read(folder / "toy_solution.ipynb", as_version=4)
     parsed = parse_notebook(solution, assignment.setup_marker)
     assert "np.mean(" in parsed.graded["mean_square"].source
     assert not [c for c in parsed.setup + parsed.cells if "MISTAKE" in c.source]
-    assert [c.index for c in parsed.instructor_only] == [len(solution.cells) - 1]
+    assert [c.index for c in parsed.instructor_only] == wrong
     # A student's notebook is read as before: a cell that merely mentions the marker stays.
     student = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("from toy_utils import squared_error\n# MISTAKE: none here")]
@@ -407,18 +400,31 @@ def test_other_markers_release_and_the_rules_checker_reads_them(toy_dir, tmp_pat
     assert [f.rule.value for f in found] == ["edit-replaced"]
 
 
+QUOTING_ENTRY = """
+MISTAKES.append({
+    "id": "plus-one", "title": "one too many", "explanation": "e", "fix": "Write %s.",
+    "functions": ["mean_square"], "variants": {"mean_square": lambda x: 0.0},
+})
+
+
+def variant_outputs(mistake_id, case, folder):
+    return {"returned": 0.0, "stdout": []}
+"""
+
+
 def test_a_mistake_text_quoting_the_solution_is_refused_when_the_catalogue_loads(toy_dir, tmp_path):
-    """Silent failure 7: such a text used to be cut in the bundle ("Fix: Write …."), without a word."""
+    """Silent failure 7: such a text used to be cut in the bundle ("Fix: Write …."), without a word.
+    Here in the mistakes module; the manifest's [[mistake]] tables are checked the same (below)."""
     from grader.assignment.manifest import AssignmentError
     from grader.judge.catalogue import load_catalogue
 
     folder = toy_copy(toy_dir, tmp_path)
     path = folder / "mistakes.py"
-    path.write_text(path.read_text().replace("Use np.mean instead of np.sum.", f"Write {MEAN_LINE}."))
+    path.write_text(path.read_text() + QUOTING_ENTRY % MEAN_LINE)
     with pytest.raises(AssignmentError) as refused:
         load_catalogue(load_assignment(folder))
     said = str(refused.value)
-    assert str(path) in said and "mistake 'sum-not-mean'" in said and "the fix" in said
+    assert str(path) in said and "mistake 'plus-one'" in said and "the fix" in said
     assert MEAN_LINE in said and "describe the change instead of quoting the line" in said
     with pytest.raises(AssignmentError, match="describe the change"):  # release refuses it too, nothing written
         build_release(load_assignment(folder), tmp_path / "bundle", None)

@@ -187,7 +187,9 @@ def test_the_expected_values_are_current(capsys):
 
 
 def test_the_bundle_checks_the_solution_and_keeps_the_instructor_files(bundle, capsys):
-    for private in ("reference.py", "cases.py", "mistakes.py", "expected.npz", "mistakes_expected.npz"):
+    instructor_only = ("dnn_step_by_step_solution.ipynb", "mistakes.py", "expected.npz", "mistakes_expected.npz")
+    assert "[[case]]" not in (bundle / "assignment.toml").read_text()  # the hidden recipes stay behind
+    for private in instructor_only:
         assert not (bundle / private).exists(), private
     public = load_assignment(bundle).cases()
     assert {c.id for c in public if c.exact_shapes} == {"compute_cost/public"}  # the bundle keeps it

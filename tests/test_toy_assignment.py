@@ -97,7 +97,8 @@ def test_a_release_bundle_checks_the_solution(toy_dir, tmp_path, capsys):
     bundle = tmp_path / "bundle"
     assert main(["release", "--assignment", str(toy_dir), "--out", str(bundle)]) == 0
     assert (bundle / "toy.ipynb").is_file() and (bundle / "toy_data.h5").is_file()
-    assert not (bundle / "reference.py").exists() and not (bundle / "cases.py").exists()
+    assert not (bundle / "mistakes.py").exists() and not (bundle / "toy_solution.ipynb").exists()
+    assert "MISTAKE" not in (bundle / "toy.ipynb").read_text()
     capsys.readouterr()
     assert main(["check", str(toy_dir / "toy_solution.ipynb"), "--assignment", str(bundle), "--color", "never"]) == 0
     assert "All 4 public cases passed" in capsys.readouterr().out
@@ -109,28 +110,21 @@ def test_a_case_without_a_function_is_named(toy_dir, tmp_path):
 
     folder = tmp_path / "toy"
     shutil.copytree(toy_dir, folder)
-    cases = folder / "cases.py"
-    original = cases.read_text()
-    without = original.replace(
-        '"id": "init_weights/deep",\n        "function": "init_weights",', '"id": "init_weights/deep",', 1
-    )
-    assert without != original, "the toy's cases.py no longer has the layout this test edits"
-    cases.write_text(without)
-    with pytest.raises(
-        AssignmentError, match="cases.py case 'init_weights/deep': lacks the key 'function', which is required"
-    ):
+    manifest = folder / "assignment.toml"
+    original = manifest.read_text()
+    without = original.replace('id = "init_weights/deep"\nfunction = "init_weights"\n', 'id = "init_weights/deep"\n', 1)
+    assert without != original, "the toy's manifest no longer has the layout this test edits"
+    manifest.write_text(without)
+    with pytest.raises(AssignmentError, match=r"\[\[case\]\] 'init_weights/deep': lacks the key 'function'"):
         load_assignment(folder)
 
 
-def test_the_shipped_data_file_is_the_one_the_reference_writes(toy_dir, tmp_path):
-    """toy_data.h5 (generated for the tests, shipped in the bundle) is what reference.write_data makes."""
-    import h5py
-    import numpy as np
+def test_the_toy_is_a_solution_notebook_and_a_manifest(toy):
+    """The new authoring form: no cases or reference module, the mistake a wrong copy in the notebook;
+    mistakes.py keeps only what the manifest cannot say (ADVICE)."""
+    from grader.judge.catalogue import load_catalogue
 
-    from grader.assignment.manifest import load_module
-
-    load_module(toy_dir / "reference.py", "_toy_reference_for_data").write_data(tmp_path / "fresh.h5")
-    with h5py.File(toy_dir / "toy_data.h5", "r") as shipped, h5py.File(tmp_path / "fresh.h5", "r") as fresh:
-        assert sorted(shipped) == sorted(fresh) == ["x", "y"]
-        for key in ("x", "y"):
-            np.testing.assert_allclose(shipped[key][()], fresh[key][()], rtol=1e-12, atol=0)
+    assert toy.reference == "" and toy.cases_file == "" and len(toy.cases()) == 8
+    catalogue = load_catalogue(toy)
+    assert catalogue is not None and list(catalogue.mistakes) == ["sum-not-mean"]
+    assert catalogue.module.MISTAKES == [] and catalogue.module.ADVICE

@@ -3,7 +3,9 @@ wrong versions, one edit of the solution each.
 
 The data file `toy_data.h5` is generated, never committed, and never written into the checkout: the
 tests grade a copy of the folder (the session fixture `toy_dir`, tests/conftest.py), and
-`copy_assignment` writes the data file into that copy with the reference's own `write_data`.
+`copy_assignment` writes the data file into that copy with `write_data`. To use the folder by hand
+(`grader expected --assignment tests/toy_assignment`), make it there first:
+`python -m tests.toy_corpus`.
 
 Every edit names the text it replaces and fails loudly when that text is missing, so a change to the
 solution notebook cannot silently turn a wrong version into a copy of the solution.
@@ -12,13 +14,14 @@ solution notebook cannot silently turn a wrong version into a copy of the soluti
 from __future__ import annotations
 
 import copy
-import importlib.util
 import shutil
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from grader.assignment.notebook import graded_name
+from grader.assignment.released import is_mistake_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "tests" / "toy_assignment"
@@ -66,22 +69,81 @@ WRONG = {
 }
 
 
+def write_data(path: Path) -> None:
+    """The data file `toy_data.h5` (x and y of a noisy line) the public fit_line case reads, the same
+    on every run."""
+    import h5py
+
+    x = np.linspace(-1.0, 1.0, 12)
+    y = 2.0 * x + 0.5 + 0.1 * np.cos(7.0 * x)
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("x", data=x)
+        handle.create_dataset("y", data=y)
+
+
 def copy_assignment(folder: Path) -> Path:
-    """The toy assignment copied into `folder`/toy_assignment, with the data file its reference writes."""
+    """The toy assignment copied into `folder`/toy_assignment, with its data file."""
     target = Path(
         shutil.copytree(FOLDER, folder / "toy_assignment", ignore=shutil.ignore_patterns(DATA_FILE, "__pycache__"))
     )
-    spec = importlib.util.spec_from_file_location("_toy_reference_writer", target / "reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.write_data(target / DATA_FILE)
+    write_data(target / DATA_FILE)
     return target
 
 
+# The toy's graded functions as a separate reference module, for the tests of that authoring form
+# (the toy itself has none: its solution notebook is the reference).
+REFERENCE = """import numpy as np
+
+
+def squared_error(prediction, target):
+    return float(np.mean((np.asarray(prediction) - np.asarray(target)) ** 2))
+
+
+def mean_square(x):
+    return float(np.mean(np.asarray(x) ** 2))
+
+
+def init_weights(sizes, scale):
+    weights = {}
+    for layer in range(1, len(sizes)):
+        weights[f"W{layer}"] = np.full((sizes[layer], sizes[layer - 1]), scale * layer)
+        weights[f"b{layer}"] = np.zeros((sizes[layer], 1))
+    return weights
+
+
+def fit_line(x, y, steps, rate):
+    w, b = 0.0, 0.0
+    losses = []
+    for step in range(steps):
+        prediction = w * x + b
+        loss = squared_error(prediction, y)
+        losses.append(loss)
+        if step % 2 == 0:
+            print(f"step {step}: loss {loss:.6f}")
+        w -= rate * float(np.mean(2 * (prediction - y) * x))
+        b -= rate * float(np.mean(2 * (prediction - y)))
+    return (w, b), losses
+
+
+def apply_params(params, x):
+    return params["W"] @ x + params["b"]
+"""
+
+
+def add_reference(folder: Path, text: str = REFERENCE) -> Path:
+    """Give a copy of the toy a reference module (`reference.py`, named by its manifest)."""
+    (folder / "reference.py").write_text(text)
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace("[assignment]\n", '[assignment]\nreference = "reference.py"\n', 1))
+    return folder / "reference.py"
+
+
 def edited(old: str, new: str, function: str) -> nbformat.NotebookNode:
-    """The solution notebook with the first `old` in the graded cell of `function` replaced by `new`."""
+    """The solution notebook as a student would hand it in (no instructor-only mistake cell), with the
+    first `old` in the graded cell of `function` replaced by `new`."""
     notebook = nbformat.read(SOLUTION, as_version=4)
     edited = copy.deepcopy(notebook)
+    edited.cells = [cell for cell in edited.cells if not is_mistake_cell(cell)]
     cell = next(c for c in edited.cells if c.cell_type == "code" and graded_name(c.source) == function)
     assert old in cell.source, f"{old!r} is not in the {function} cell"
     cell.source = cell.source.replace(old, new, 1)
@@ -95,3 +157,8 @@ def write_wrong(folder: Path) -> dict[str, Path]:
         paths[name] = folder / f"{name}.ipynb"
         nbformat.write(edited(old, new, function), paths[name])
     return paths
+
+
+if __name__ == "__main__":  # python -m tests.toy_corpus: the data file, in the checkout's toy folder
+    write_data(FOLDER / DATA_FILE)
+    print(f"wrote {FOLDER / DATA_FILE}")

@@ -9,7 +9,9 @@ means when no mistake matches.
 import ast
 import copy
 import importlib.util
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -18,19 +20,30 @@ from grader.kernel.harness import __grader_inputs__
 MAX_SOURCE = 100_000  # longer cells are not read for evidence (the engine bounds them too)
 
 
-def _load_reference():
-    spec = importlib.util.spec_from_file_location(
-        "dnn_step_by_step_reference", Path(__file__).with_name("reference.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _load_solution() -> SimpleNamespace:
+    """The solution notebook's graded functions, defined here (instructor code, in the grader's process):
+    the notebook is the reference, and the variants below are it with one mistake each."""
+    here = Path(__file__).parent
+    spec = importlib.util.spec_from_file_location("_dnn_step_by_step_utils", here / "dnn_utils.py")
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)
+    names = {
+        "np": np,
+        **{name: getattr(utils, name) for name in ("relu", "relu_backward", "sigmoid", "sigmoid_backward")},
+    }
+    notebook = json.loads((here / "dnn_step_by_step_solution.ipynb").read_text())
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("# GRADED FUNCTION:"):
+            exec(compile(source, "dnn_step_by_step_solution.ipynb", "exec"), names)  # noqa: S102 - the instructor's
+    return SimpleNamespace(**names)
 
 
-ref = _load_reference()
+ref = _load_solution()
+BACKWARD = {"relu": ref.relu_backward, "sigmoid": ref.sigmoid_backward}
 
 
-# --- the variants: the reference with one mistake each ----------------------------------------
+# --- the variants: the solution with one mistake each ----------------------------------------
 
 
 def _init_bias_vector(n_x, n_h, n_y):
@@ -114,7 +127,7 @@ def _db_flat(dZ, cache):
 def _backward_activations_swapped(dA, cache, activation):
     linear_cache, activation_cache = cache
     other = {"relu": "sigmoid", "sigmoid": "relu"}[activation]
-    return ref.linear_backward(ref.activation_backward(dA, activation_cache, other), linear_cache)
+    return ref.linear_backward(BACKWARD[other](dA, activation_cache), linear_cache)
 
 
 def _backward_with(dAL_sign: float, shift: int, base: str = "l"):
