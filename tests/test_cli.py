@@ -121,7 +121,7 @@ def _assignment_importing(tmp_path, declared: bool):
     folder.mkdir()
     path_line = 'instructor_path = ["../shared"]\n' if declared else ""
     (folder / "assignment.toml").write_text(
-        f'[assignment]\nname = "hw1_{declared}"\n{path_line}\n[[function]]\nname = "f"\n'
+        f'[assignment]\nname = "hw1_{declared}"\ncases = "cases.py"\n{path_line}\n[[function]]\nname = "f"\n'
     )
     (folder / "cases.py").write_text(
         textwrap.dedent(f"""
@@ -135,7 +135,7 @@ def _assignment_importing(tmp_path, declared: bool):
 
 def test_instructor_modules_import_only_from_the_folders_their_manifest_declares(tmp_path):
     assert _assignment_importing(tmp_path, declared=True).cases()[0].description == "42"
-    with pytest.raises(AssignmentError, match="ModuleNotFoundError"):  # named when the assignment loads
+    with pytest.raises(AssignmentError, match="imports hw_helpers_False, which could not be found"):  # named when the assignment loads
         _assignment_importing(tmp_path, declared=False)
 
 
