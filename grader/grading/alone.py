@@ -71,22 +71,73 @@ def rerun_callers(
     options: GradeOptions,
 ) -> None:
     """Set `alone` on every failing case of a caller of failing callees that could be rerun. All the
-    groups together get one submission's time (Limits.submission_seconds) at most."""
+    kernels together get one submission's time (Limits.submission_seconds) at most.
+
+    One kernel mostly does: every caller's failing cases run with the failing callees that are not
+    themselves rerun replaced (linear_forward, for linear_activation_forward and L_model_forward).
+    A caller whose failing callee is rerun there (L_model_forward, through linear_activation_forward)
+    keeps that result only if the callee passed all its reruns: right when its own callees are. The
+    others run again, each group of cases with all its failing callees replaced, in a kernel of its own."""
     groups = plan(report, assignment, cases)
-    if options.execute_all and not parsed.setup:  # only the graded cells would load: no imports to run them
+    if not groups or (options.execute_all and not parsed.setup):  # without setup cells: no imports to run them
         return
-    solution = _solution(assignment) if groups else None
+    solution = _solution(assignment)
     if solution is None:
         return
     limits = options.limits or assignment.limits
     deadline = time.monotonic() + limits.submission_seconds
-    outcomes: dict[str, bool] = {}
+    callers: dict[str, list[Case]] = {}
+    for case in (case for group in groups.values() for case in group):
+        callers.setdefault(case.function, []).append(case)
+    leaves = {callee for callees in groups for callee in callees} - set(callers)
+    outcomes = _run_with(
+        parsed, assignment, solution, leaves, [c for g in groups.values() for c in g], expected, options, deadline
+    )
+    standing = _standing(groups, callers, outcomes)
+    outcomes = {case.id: outcomes[case.id] for d in standing for case in callers[d] if case.id in outcomes}
     for callees, group in groups.items():
-        replaced = {name: solution[name] for name in callees if name in solution}
-        if len(replaced) == len(callees) and time.monotonic() < deadline:
-            outcomes.update(passes_alone(with_cells(parsed, replaced), assignment, group, expected, options, deadline))
+        again = [case for case in group if case.function not in standing]
+        if again:
+            outcomes.update(_run_with(parsed, assignment, solution, set(callees), again, expected, options, deadline))
     for verdict in report.cases:
         verdict.alone = outcomes.get(verdict.case_id, verdict.alone)
+
+
+def _standing(
+    groups: dict[tuple[str, ...], list[Case]], callers: dict[str, list[Case]], outcomes: dict[str, bool]
+) -> set[str]:
+    """The callers whose results in the first kernel stand: each failing callee of theirs was replaced
+    there, or is a caller that stands and passed every one of its reruns (right when its callees are)."""
+    callees_of_caller = {case.function: set(callees) for callees, group in groups.items() for case in group}
+    standing: set[str] = set()
+    changed = True
+    while changed:  # the calls form a small graph: settle it from the callers with no rerun callee up
+        changed = False
+        for caller, callees in callees_of_caller.items():
+            rerun = callees & set(callers)
+            right = all(d in standing and all(outcomes.get(c.id) is True for c in callers[d]) for d in rerun)
+            if caller not in standing and right:
+                standing.add(caller)
+                changed = True
+    return standing
+
+
+def _run_with(
+    parsed: ParsedNotebook,
+    assignment: Assignment,
+    solution: dict[str, str],
+    replaced: set[str],
+    cases: list[Case],
+    expected: ExpectedValues,
+    options: GradeOptions,
+    deadline: float,
+) -> dict[str, bool]:
+    """The cases' pass or fail in one fresh kernel with the solution's cells of `replaced` (none run
+    when the solution lacks one, or the time is up)."""
+    if not replaced or not replaced <= set(solution) or time.monotonic() >= deadline:
+        return {}
+    notebook = with_cells(parsed, {name: solution[name] for name in sorted(replaced)})
+    return passes_alone(notebook, assignment, cases, expected, options, deadline)
 
 
 def _solution(assignment: Assignment) -> dict[str, str] | None:
