@@ -28,6 +28,7 @@ from grader.assignment.schema import (
     validate_manifest,
 )
 from grader.model import AuthoredMistake, Case, GradedFunction, Limits, ReleaseMarkers, Tolerance, Visibility
+from grader.model.graded import CallerPolicy
 from grader.model.labels import template_problem
 
 MANIFEST = "assignment.toml"
@@ -167,6 +168,7 @@ class Assignment:
     markers: ReleaseMarkers = field(default_factory=ReleaseMarkers)  #: the manifest's [release] table
     total_points: float | None = None  #: the manifest's stated total, when it states one
     data_files: tuple[str, ...] = ()  #: the files the dataset folder holds (`grader bench` checks them)
+    callers: CallerPolicy = CallerPolicy.ALONE  #: the manifest's [grading] callers: how a caller of failing ones scores
 
     def tolerance(self, function: str, case: Case | None = None):
         """The tolerance of a case: its own, else its function's, else the assignment's."""
@@ -456,6 +458,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         markers=ReleaseMarkers(**manifest.release.model_dump()),
         total_points=None if head.total_points is None else float(head.total_points),
         data_files=tuple(head.data_files),
+        callers=CallerPolicy(manifest.grading.callers),
     )
     if not assignment.is_bundle:
         assignment.cases()  # a malformed case is named now, not halfway through a batch

@@ -144,6 +144,17 @@ class MistakeTable(Table):
     fix: Text = Field(description="What to do (it must not quote the solution).")
 
 
+class GradingTable(Table):
+    """[grading]: how points are given where graded functions call one another."""
+
+    callers: Literal["alone", "as-written"] = Field(
+        default="alone",
+        description='A function whose graded callees (`calls`) fail: "alone" scores it as if they were correct '
+        '(its failing cases rerun with the solution\'s callees, reporting pass or fail only); "as-written" '
+        "scores it as written, and the feedback says to fix the callees first.",
+    )
+
+
 _MARKERS = ReleaseMarkers()
 
 
@@ -193,6 +204,7 @@ class Manifest(Table):
     case: list[CaseTable] = Field(default=[], description="Grading cases.")
     mistake: list[MistakeTable] = Field(default=[], description="Known mistakes.")
     release: ReleaseTable = Field(default_factory=ReleaseTable, description="Release markers.")
+    grading: GradingTable = Field(default_factory=GradingTable, description="How callers are scored.")
 
 
 TABLES: dict[str, type[Table]] = {
@@ -204,6 +216,7 @@ TABLES: dict[str, type[Table]] = {
     "[[case]]": CaseTable,
     "[[mistake]]": MistakeTable,
     "[release]": ReleaseTable,
+    "[grading]": GradingTable,
 }
 
 

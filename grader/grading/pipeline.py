@@ -1,5 +1,6 @@
 """Grading one submission, as a pipeline of named steps: read → parse → rules → run the cases in a
-fresh kernel → blame failing callees → score. Every caller (check, check() in Jupyter, the pytest
+fresh kernel → rerun callers of failing callees alone (grader.grading.alone) → blame failing
+callees → score. Every caller (check, check() in Jupyter, the pytest
 plugin, Gradescope, the worker pool, a Dask worker) grades through grade_one.
 """
 
@@ -21,6 +22,7 @@ from grader.assignment.notebook import (
     read_notebook_text,
     read_regular,
 )
+from grader.grading.alone import failing_callees, rerun_callers
 from grader.grading.judging import CaseJudge, run_cases, verdict
 from grader.grading.runner import KernelRunner
 from grader.judge.expected import ExpectedValues
@@ -28,6 +30,7 @@ from grader.judge.scoring import score_report
 from grader.kernel.isolation import isolation_of
 from grader.model import Case, CaseStatus, Kind, SubmissionReport, SubmissionStatus
 from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.model.graded import CallerPolicy
 from grader.model.notes import CellRaised, NoSetupCell, Refused, Ungradable
 from grader.model.options import GradeOptions
 from grader.model.refusal import Refusal, RefusalKind
@@ -58,6 +61,8 @@ def grade_one(
         report.findings = _rule_findings(parsed, assignment)
         _restore_setup(parsed, assignment, options, report)
         _run(report, parsed, assignment, cases, expected, options)
+        if assignment.callers == CallerPolicy.ALONE and report.status == SubmissionStatus.GRADED:
+            rerun_callers(report, parsed, assignment, cases, expected, options)
         _blame_failing_callees(report, assignment)
     score_report(report, assignment.functions)
     report.seconds = time.monotonic() - started
@@ -138,15 +143,32 @@ def _run(
 
 def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:
     """A graded function that calls another one (the manifest's `calls`) which fails its own cases
-    most likely fails because of it: say so where no catalogued mistake explains the failure. A case
-    that raised keeps its own explanation (an unwritten function raises NameError whatever it calls)."""
+    most likely fails because of it. A case that passed with correct callees (`alone`) is told it is
+    right; otherwise say so where no catalogued mistake explains the failure. A case that raised keeps
+    its own explanation (an unwritten function raises NameError whatever it calls)."""
     failing = {found.function for found in report.cases if not found.passed}
+    at_fault = {name for name in failing if any(not v.earns for v in report.cases_of(name))}
     for found in report.cases:
-        callees = tuple(name for name in assignment.function(found.function).calls if name in failing)
-        raised = any(d.kind == Kind.RAISED for d in found.differences)
-        if found.passed or raised or not callees or (found.diagnosis is not None and found.diagnosis.named):
+        callees = _blamed(assignment, found.function, failing, at_fault if found.alone else failing)
+        if found.passed or not callees:
             continue
-        found.diagnosis = Diagnosis(DiagnosisKind.CALLEE, function=found.function, callees=callees)
+        raised = any(d.kind == Kind.RAISED for d in found.differences)
+        named = found.diagnosis is not None and found.diagnosis.named
+        if found.alone is not True and (raised or named):
+            continue
+        found.diagnosis = Diagnosis(DiagnosisKind.CALLEE, function=found.function, callees=callees, alone=found.alone)
+
+
+def _blamed(assignment: Assignment, function: str, failing: set[str], at_fault: set[str]) -> tuple[str, ...]:
+    """The callees to name: for a caller right on its own, those wrong on their own (linear_forward,
+    not the right linear_activation_forward between); else the failing ones it calls directly, or
+    else through others."""
+    if at_fault != failing:
+        named = failing_callees(assignment, function, at_fault)
+        if named:
+            return named
+    direct = tuple(name for name in assignment.function(function).calls if name in failing)
+    return direct or failing_callees(assignment, function, failing)
 
 
 def _released_setup(assignment: Assignment) -> list:

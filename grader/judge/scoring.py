@@ -25,7 +25,7 @@ def score_report(report: SubmissionReport, functions: list[GradedFunction]) -> N
         report.function_points[graded.name] = graded.points
         for verdict, share in zip(own, case_shares(graded.points, len(own)), strict=True):
             verdict.max_score = share
-            verdict.score = share if verdict.passed else 0.0
+            verdict.score = share if verdict.earns else 0.0  # passed, or passed with correct callees
         report.function_scores[graded.name] = round(sum(v.score for v in own), SHARE_DECIMALS)
     report.score = round(sum(report.function_scores.values()), SHARE_DECIMALS)
     report.max_score = sum(report.function_points.values())

@@ -75,6 +75,8 @@ class Diagnosis:
     first: Difference | None = None  #: for ADVICE: the first difference
     function: str = ""  #: for CELL_FAILED: the function; for CALLEE: the caller
     callees: tuple[str, ...] = ()  #: for CALLEE: the called functions that fail
+    #: for CALLEE: the case rerun with correct callees passed (True), failed (False), or was not rerun (None)
+    alone: bool | None = None
     cell_error: KernelError | None = None  #: for CELL_FAILED: what its cell raised when it was run
 
     @property

@@ -4,9 +4,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from grader.model.status import Visibility
+
+
+class CallerPolicy(StrEnum):
+    """How a graded function that calls failing graded functions is scored (the manifest's [grading] callers)."""
+
+    ALONE = "alone"  #: as if its callees were correct: its failing cases are rerun with the solution's callees
+    AS_WRITTEN = "as-written"  #: as written: it loses the points its callees cost it (told to fix them first)
 
 
 @dataclass(frozen=True)

@@ -128,10 +128,18 @@ class CaseVerdict:
     diagnosis: Diagnosis | None = None  #: the likely cause, when it failed
     series: list[float] = field(default_factory=list)  #: the returned series the manifest draws as a curve
     seconds: float = 0.0
+    #: a failing case rerun with correct (the solution's) failing callees: True passed there and earns its
+    #: points, False failed there too, None not rerun (grader.grading.alone; it brings back nothing else)
+    alone: bool | None = None
 
     @property
     def passed(self) -> bool:
         return self.status == CaseStatus.PASSED
+
+    @property
+    def earns(self) -> bool:
+        """It earns its points: passed as written, or only its failing callees kept it from passing."""
+        return self.passed or self.alone is True
 
     @property
     def public(self) -> bool:

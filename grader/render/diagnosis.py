@@ -111,14 +111,35 @@ def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
             "",
         )
     if kind == DiagnosisKind.CALLEE:
-        named, name = " and ".join(diagnosis.callees), diagnosis.function
+        return _callee_texts(diagnosis)
+    return diagnosis.title, diagnosis.explanation, diagnosis.fix
+
+
+def _callee_texts(diagnosis: Diagnosis) -> tuple[str, str, str]:
+    """A caller of failing functions: right on its own (alone), wrong on its own too, or not known."""
+    named, name = " and ".join(diagnosis.callees), diagnosis.function
+    many = len(diagnosis.callees) > 1
+    if diagnosis.alone is True:
         return (
-            f"{name} calls {named}, which fails its own cases",
-            f"Fix {named} first: {name} uses it, so its numbers are wrong too. If this case still fails "
-            f"afterwards, look at {name} itself.",
+            f"{name} is right: as written it fails only because {named} {'do' if many else 'does'}",
+            f"Run with a correct {named}, this case passes, so it keeps its points. The differences above are "
+            f"what {name} returns with your {named}: fix {'them' if many else 'it'} (see {'their' if many else 'its'} "
+            "own cases) and this case passes as written too.",
             "",
         )
-    return diagnosis.title, diagnosis.explanation, diagnosis.fix
+    if diagnosis.alone is False:
+        return (
+            f"{name} fails even with a correct {named}",
+            f"{named} {'fail their' if many else 'fails its'} own cases too, but run with a correct {named} "
+            f"this case still fails: {name} itself has a mistake as well. Fix {named}, then look at {name}.",
+            "",
+        )
+    return (
+        f"{name} calls {named}, which {'fail their' if many else 'fails its'} own cases",
+        f"Fix {named} first: {name} uses {'them' if many else 'it'}, so its numbers are wrong too. If this "
+        f"case still fails afterwards, look at {name} itself.",
+        "",
+    )
 
 
 def _evidence(diagnosis: Diagnosis, shown: str) -> str:

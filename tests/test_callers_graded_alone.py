@@ -1,0 +1,219 @@
+"""A function's points reflect its own code: a caller of a failing graded function is graded as if
+its callees were correct ([grading] callers = "alone", the default), by a second, isolated pass that
+brings back pass or fail per case and nothing else (grader.grading.alone). `callers = "as-written"`
+keeps the "fix it first" grading.
+
+The kernel tests grade Step by Step notebooks with one missing `+ b` in linear_forward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.assignment.manifest import AssignmentError, load_assignment
+from grader.assignment.notebook import graded_name
+from grader.grading import GradeOptions, grade_one
+from grader.grading import alone as alone_pass
+from grader.judge.expected import ExpectedValues
+from grader.judge.scoring import score_report
+from grader.model import CaseStatus, CaseVerdict, GradedFunction, SubmissionReport, SubmissionStatus, Visibility
+from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.render.diagnosis import diagnosis_words
+from grader.render.feedback import gradescope_results, render_html, render_markdown
+from tests.fixtures import proven_sandbox
+from tests.step_by_step_corpus import ENTRIES, FOLDER, SOLUTION, build
+
+MARKER = "SECRET-7f3a9c-solution-only"  # placed in the solution's linear_forward cell of a copy
+CALLERS = ("linear_activation_forward", "L_model_forward")
+# linear_activation_forward that reads every cell source it can find and prints, raises and returns it:
+# the first relu call returns it; later relu calls answer rightly only when the solution's cell is there.
+HOSTILE = """# GRADED FUNCTION: linear_activation_forward
+
+_relu_calls = []
+
+
+def linear_activation_forward(A_prev, W, b, activation):
+    import inspect
+
+    try:
+        source = inspect.getsource(linear_forward)
+    except Exception:
+        source = ""
+    try:
+        source += "\\n".join(get_ipython().user_ns.get("In", []))
+    except Exception:
+        pass
+    print(source)
+    if activation == "sigmoid":
+        raise ValueError(source)
+    _relu_calls.append(1)
+    if ("SECRET-7f3a9c" + "-solution-only") not in source or len(_relu_calls) == 1:
+        return source, source
+    Z, linear_cache = linear_forward(A_prev, W, b)
+    A, activation_cache = relu(Z)
+    return A, (linear_cache, activation_cache)
+"""
+
+
+def _assignment_copy(tmp_path: Path, policy: str | None = None, marked: bool = False) -> Path:
+    """The Step by Step folder copied, with a [grading] callers policy and a marker in the solution's
+    linear_forward cell when asked."""
+    folder = tmp_path / "sbs"
+    shutil.copytree(FOLDER, folder)
+    if policy is not None:
+        manifest = folder / "assignment.toml"
+        manifest.write_text(manifest.read_text() + f'\n[grading]\ncallers = "{policy}"\n')
+    if marked:
+        solution = folder / SOLUTION.name
+        notebook = nbformat.read(solution, as_version=4)
+        cell = _cell(notebook, "linear_forward")
+        start = "    # YOUR CODE STARTS HERE"
+        cell.source = cell.source.replace(start, f"    # {MARKER}\n{start}", 1)
+        assert MARKER in cell.source
+        nbformat.write(notebook, solution)
+    return folder
+
+
+def _cell(notebook: nbformat.NotebookNode, function: str) -> nbformat.NotebookNode:
+    return next(c for c in notebook.cells if c.cell_type == "code" and graded_name(c.source) == function)
+
+
+def _without_bias(path: Path, hostile: bool = False) -> Path:
+    entry = next(e for e in ENTRIES if e.mistake == "forward-without-bias")
+    notebook = build(entry, nbformat.read(SOLUTION, as_version=4))
+    if hostile:
+        _cell(notebook, "linear_activation_forward").source = HOSTILE
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture
+def second_passes(monkeypatch) -> list[list[str]]:
+    """The case ids of every second pass run (each is one fresh kernel)."""
+    runs: list[list[str]] = []
+    real = alone_pass.passes_alone
+
+    def counted(parsed, assignment, cases, *args):
+        runs.append([case.id for case in cases])
+        return real(parsed, assignment, cases, *args)
+
+    monkeypatch.setattr(alone_pass, "passes_alone", counted)
+    return runs
+
+
+def _grade(path: Path, folder: Path = FOLDER) -> SubmissionReport:
+    assignment = load_assignment(folder)
+    return grade_one(path, assignment, ExpectedValues(assignment), GradeOptions(sandbox=proven_sandbox()))
+
+
+def _lost(report: SubmissionReport) -> set[str]:
+    return {name for name, points in report.function_points.items() if report.function_scores[name] < points}
+
+
+@pytest.mark.kernel
+def test_a_missing_bias_costs_its_own_function_only(tmp_path, second_passes):
+    report = _grade(_without_bias(tmp_path / "no-bias.ipynb"))
+    assert report.score == 90 and _lost(report) == {"linear_forward"}
+    callers = [c for c in report.cases if c.function in CALLERS]
+    assert callers and all(c.status == CaseStatus.FAILED and c.alone is True and c.differences for c in callers)
+    # One kernel: linear_forward replaced; L_model_forward's result there stands, as the student's
+    # linear_activation_forward passed all its reruns.
+    assert len(second_passes) == 1
+    words = diagnosis_words(callers[0].diagnosis)
+    assert words.title == "linear_activation_forward is right: as written it fails only because linear_forward does"
+    html = render_html(report, load_assignment(FOLDER))
+    assert "L_model_forward is right: as written it fails only because linear_forward does" in html
+
+
+@pytest.mark.kernel
+def test_as_written_keeps_todays_score_and_words_with_no_second_pass(tmp_path, second_passes):
+    folder = _assignment_copy(tmp_path, "as-written")
+    report = _grade(_without_bias(tmp_path / "no-bias.ipynb"), folder)
+    assert report.score == 70 and _lost(report) == {"linear_forward", *CALLERS}
+    assert not second_passes and all(c.alone is None for c in report.cases)
+    dependent = [c for c in report.cases if c.function == "linear_activation_forward"]
+    today = "linear_activation_forward calls linear_forward, which fails its own cases"
+    assert dependent and all(diagnosis_words(c.diagnosis).title == today for c in dependent)
+
+
+@pytest.mark.kernel
+def test_a_correct_notebook_runs_no_second_pass(tmp_path, second_passes):
+    shutil.copy(SOLUTION, tmp_path / "solution.ipynb")
+    report = _grade(tmp_path / "solution.ipynb")
+    assert report.score == 100 and not second_passes
+
+
+@pytest.mark.kernel
+def test_nothing_of_the_second_pass_reaches_a_report(tmp_path, second_passes):
+    folder = _assignment_copy(tmp_path, marked=True)
+    assignment = load_assignment(folder)
+    report = _grade(_without_bias(tmp_path / "hostile.ipynb", hostile=True), folder)
+    alone = {c.case_id: c.alone for c in report.cases if c.function == "linear_activation_forward"}
+    # The pass ran with the solution's cell, which the hostile code read: a relu call after the first
+    # answered rightly only because it found the marker. Nothing else of that kernel came back.
+    assert alone == {
+        "linear_activation_forward/public_sigmoid": False,
+        "linear_activation_forward/public_relu": False,
+        "linear_activation_forward/relu_wider": True,
+        "linear_activation_forward/sigmoid_single": False,
+    }
+    # linear_activation_forward failed its reruns, so L_model_forward ran again with both callees replaced.
+    assert len(second_passes) == 2 and all(c.alone for c in report.cases if c.function == "L_model_forward")
+    written = [
+        json.dumps(report.to_dict()),
+        render_html(report, assignment),
+        render_markdown(report, assignment),
+        json.dumps(gradescope_results(report, assignment)),
+    ]
+    assert "linear_forward" in written[1] and not [text for text in written if MARKER in text]
+
+
+# --- without a kernel ------------------------------------------------------------------------------
+
+
+def test_an_unknown_policy_is_refused_with_the_allowed_ones(tmp_path):
+    folder = _assignment_copy(tmp_path, "alone-ish")
+    with pytest.raises(AssignmentError, match=r"\[grading\]: callers = 'alone-ish'.*'alone' or 'as-written'"):
+        load_assignment(folder)
+
+
+def _verdict(function: str, number: int, passed: bool, alone: bool | None = None) -> CaseVerdict:
+    status = CaseStatus.PASSED if passed else CaseStatus.FAILED
+    return CaseVerdict(f"{function}/{number}", function, "a case", Visibility.HIDDEN, status, alone=alone)
+
+
+def test_a_case_that_passes_alone_earns_its_points():
+    report = SubmissionReport("s", "s.ipynb", "", "a", "1", SubmissionStatus.GRADED)
+    report.cases = [_verdict("f", 1, False, alone=True), _verdict("f", 2, False, alone=False), _verdict("f", 3, True)]
+    score_report(report, [GradedFunction("f", 9, ())])
+    assert [c.score for c in report.cases] == [3, 0, 3] and report.score == 6
+
+
+def test_the_plan_reruns_every_failing_caller_with_its_failing_callees_however_deep():
+    assignment = load_assignment(FOLDER)
+    report = SubmissionReport("s", "s.ipynb", "", "a", "1", SubmissionStatus.GRADED)
+    failing = {"linear_forward", "linear_activation_forward", "L_model_forward", "compute_cost"}
+    cases = assignment.cases()
+    report.cases = [
+        dataclasses.replace(_verdict(c.function, 1, c.function not in failing), case_id=c.id) for c in cases
+    ]
+    groups = alone_pass.plan(report, assignment, cases)
+    assert {callees: {c.function for c in cases} for callees, cases in groups.items()} == {
+        ("linear_forward",): {"linear_activation_forward"},
+        ("linear_activation_forward", "linear_forward"): {"L_model_forward"},
+    }
+
+
+def test_the_words_say_whether_the_caller_is_right_on_its_own():
+    def title(alone: bool | None) -> str:
+        return diagnosis_words(Diagnosis(DiagnosisKind.CALLEE, function="g", callees=("f",), alone=alone)).title
+
+    assert title(True) == "g is right: as written it fails only because f does"
+    assert title(False) == "g fails even with a correct f"
+    assert title(None) == "g calls f, which fails its own cases"
