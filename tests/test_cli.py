@@ -135,7 +135,8 @@ def _assignment_importing(tmp_path, declared: bool):
 
 def test_instructor_modules_import_only_from_the_folders_their_manifest_declares(tmp_path):
     assert _assignment_importing(tmp_path, declared=True).cases()[0].description == "42"
-    with pytest.raises(AssignmentError, match="imports hw_helpers_False, which could not be found"):  # named when the assignment loads
+    # named when the assignment loads
+    with pytest.raises(AssignmentError, match="imports hw_helpers_False, which could not be found"):
         _assignment_importing(tmp_path, declared=False)
 
 
