@@ -17,6 +17,7 @@ from grader.assignment.locate import find_assignment
 from grader.assignment.manifest import AssignmentError, load_assignment
 from grader.errors import GraderError, UserError
 from grader.model import CaseStatus, CellStatus, Limits, SubmissionStatus
+from grader.verbs.grade import grade
 from grader.verbs.release import build_release
 from tests.fixtures import ASSIGNMENT_DIR, ROOT, problem_texts, proven_sandbox
 
@@ -53,6 +54,13 @@ def test_check_finds_the_bundle_but_grade_refuses_it(bundle, tmp_path, monkeypat
     error = capsys.readouterr().err
     assert "release bundle" in error and "--assignment DIR" in error
     assert not (tmp_path / "out").exists()
+    # Named explicitly, the bundle is refused too (it would grade the public cases only, as this version).
+    assert cli.main(["grade", str(notebook), "--assignment", str(bundle), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "release bundle" in error and "hidden cases" in error
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(UserError, match="release bundle"):  # the verb itself refuses it, for every batch path
+        grade(assignment=find_assignment(bundle), paths=[notebook], out=tmp_path / "out")
 
 
 def test_limits_have_one_set_of_defaults():

@@ -13,6 +13,14 @@ HOW_TO_NAME = (
 )
 
 
+def bundle_refusal(folder: Path) -> str:
+    """Why a release bundle cannot grade: it is the student's copy, without the hidden cases."""
+    return (
+        f"{folder} is a release bundle, the students' copy: it holds only the public cases, not the "
+        f"hidden cases and the expected values, so it cannot grade; {HOW_TO_NAME}"
+    )
+
+
 def _folders_up(start: Path) -> list[Path]:
     start = start.resolve()
     return [start, *start.parents]
@@ -24,7 +32,10 @@ def find_assignment(
     """The assignment named, else the nearest assignment.toml beside or above `near` (notebooks or
     folders), else above the current folder. A release bundle is accepted only where `bundle_ok`."""
     if explicit:
-        return load_assignment(explicit)
+        named = load_assignment(explicit)
+        if named.is_bundle and not bundle_ok:
+            raise UserError(bundle_refusal(named.folder))
+        return named
     starts = [path.parent if path.suffix else path for path in map(Path, near)] + [Path.cwd()]
     bundles = []
     for start in starts:
@@ -37,6 +48,6 @@ def find_assignment(
             bundles.append(folder)
             break
     if bundles:
-        raise UserError(f"{bundles[0]} is a release bundle, which holds only the public cases: {HOW_TO_NAME}")
+        raise UserError(bundle_refusal(bundles[0]))
     where = f"beside or above {Path(near[0])} or the current folder" if near else "in or above the current folder"
     raise UserError(f"no {MANIFEST} {where}: {HOW_TO_NAME}")

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from grader.assignment.locate import bundle_refusal
 from grader.assignment.manifest import Assignment
 from grader.batch.run import Batch, say
 from grader.errors import UserError
@@ -105,6 +106,8 @@ def grade(
     """Grade a batch. Returns 0 when every submission got its verdict (whatever the scores, refused
     files included), 1 when the grader failed on some (error rows: run again) or the batch could not
     run; bad input raises a UserError (exit status 2)."""
+    if assignment.is_bundle:  # its public cases alone would give wrong scores, recorded as this version's
+        raise UserError(bundle_refusal(assignment.folder))
     if workers < 1:
         raise UserError("--workers must be at least 1")
     if dask is not None:
