@@ -11,6 +11,10 @@ student's outcome on everything the case compares; runs come out of the submissi
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,24 @@ from grader.model.notebook import CodeCell
 
 # A family's fit may propose a few values; each costs one confirming run.
 MAX_FIT_CANDIDATES = 4
+
+_PREPARED: dict[str, Path] = {}  #: assignment folder -> the folder prepared for its hooks, once per process
+_PREPARING = threading.Lock()
+
+
+def hook_folder(assignment: Assignment) -> Path:
+    """The folder the catalogue's hooks run a variant in, prepared as a kernel's folder (the support
+    files and the input files the cases read, such as images written by the cases' prepare_workdir):
+    the variants read the case inputs as the student's function did. Made once per process."""
+    key = str(assignment.folder.resolve())
+    with _PREPARING:
+        folder = _PREPARED.get(key)
+        if folder is None or not folder.is_dir():
+            folder = Path(tempfile.mkdtemp(prefix="grader-diagnosis-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            assignment.prepare_workdir(folder)
+            _PREPARED[key] = folder
+    return folder
 
 
 @dataclass
@@ -93,10 +115,15 @@ def family_mistake(
         return None
     names = assignment.function(case.function).returns
     tol = assignment.tolerance(case.function, case)
+    try:
+        folder = hook_folder(assignment)
+    except Exception as error:  # noqa: BLE001 - the cases' prepare_workdir failed: no family can run; the instructor hears
+        budget.hook_failed("prepare_workdir", "", case.id, error)
+        return None
     trial = _Trial(
         catalogue.module,
         case,
-        assignment.folder,
+        folder,
         names,
         student_outcome(result, expected, case, names, tol),
         tol,
