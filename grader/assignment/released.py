@@ -80,6 +80,18 @@ def region_spans(lines: list[str], markers: ReleaseMarkers = DEFAULT_MARKERS) ->
     return scan_regions(lines, markers).spans
 
 
+def empty_regions(source: str, markers: ReleaseMarkers = DEFAULT_MARKERS) -> list[int]:
+    """The 1-based lines of the start markers of the learner regions that hold no code yet (only
+    blank lines, comments or `pass`, as released)."""
+    lines = source.split("\n")
+    empty = []
+    for start, end in region_spans(lines, markers):
+        inside = (line.split("#", 1)[0].strip() for line in lines[start + 1 : end])
+        if all(code in ("", "pass") for code in inside):
+            empty.append(start + 1)
+    return empty
+
+
 def is_region_marker(line: str, markers: ReleaseMarkers = DEFAULT_MARKERS) -> bool:
     return bool(_marker_line(markers.region_start).match(line) or _marker_line(markers.region_end).match(line))
 

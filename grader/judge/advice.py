@@ -8,10 +8,12 @@ words in grader.render.diagnosis). The diagnosis holds the entry and the parts t
 from __future__ import annotations
 
 from grader.assignment.manifest import Assignment
+from grader.assignment.released import empty_regions
 from grader.judge.catalogue import catalogue_files, load_catalogue
 from grader.judge.compare import Comparison
 from grader.model import Case, Difference, Kind
-from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.model.diagnosis import Diagnosis, DiagnosisKind, Place
+from grader.model.notebook import CodeCell
 from grader.model.paths import display_path
 
 # The grader's own advice, by the part that differs and the difference's kind: each rule's key names
@@ -26,6 +28,29 @@ DEFAULT_ADVICE = [
     {"kind": ["type", "length", "shape"], "key": "form"},
     {"key": "numbers"},
 ]
+
+
+# What a function raises when a name its empty learner region would set is read.
+UNWRITTEN_ERRORS = ("NameError", "UnboundLocalError")
+
+
+def unwritten_region(assignment: Assignment, comparison: Comparison, cell: CodeCell | None) -> Diagnosis | None:
+    """A function that raised NameError while one of its learner regions is still empty, as released:
+    the missing name is most likely the one that region sets, so that is what the student hears."""
+    first = comparison.first
+    if cell is None or first is None or first.kind != Kind.RAISED or first.what not in UNWRITTEN_ERRORS:
+        return None
+    empty = empty_regions(cell.source, assignment.markers)
+    if not empty:
+        return None
+    code = cell.source.split("\n")[empty[0] - 1].strip()
+    return Diagnosis(
+        DiagnosisKind.ADVICE,
+        advice="unwritten",
+        exception=first.what,
+        first=first,
+        place=Place(cell.index + 1, empty[0], code),
+    )
 
 
 def _advice_part(difference: Difference, names: tuple[str, ...]) -> str:

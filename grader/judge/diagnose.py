@@ -17,7 +17,7 @@ behaves exactly like the catalogued mistake.
 from __future__ import annotations
 
 from grader.assignment.manifest import Assignment
-from grader.judge.advice import localise
+from grader.judge.advice import localise, unwritten_region
 from grader.judge.compare import Comparison
 from grader.judge.families import family_mistake
 from grader.judge.matching import named_mistake
@@ -42,6 +42,9 @@ def diagnose(
     catalogue's hooks raise is noted in it (`hook_failures`) for the instructor, never hidden."""
     if comparison.passed:
         return None
+    unwritten = unwritten_region(assignment, comparison, cell)
+    if unwritten is not None:  # a region left empty explains the NameError before any mistake does
+        return unwritten
     budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
     stored = None
     try:

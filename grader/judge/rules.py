@@ -24,7 +24,7 @@ from typing import Any
 
 from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import graded_name
-from grader.assignment.released import is_region_marker, region_spans, released_code_cells
+from grader.assignment.released import empty_regions, is_region_marker, region_spans, released_code_cells
 from grader.model import Finding, ReleaseMarkers
 from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.report import FindingRule
@@ -262,11 +262,15 @@ def _reads_of_outside_names(function: ast.FunctionDef | ast.AsyncFunctionDef) ->
     return reads, global_lines
 
 
-def _global_variables(graded: _Cell, variables: dict[str, int]) -> list[Finding]:
+def _global_variables(graded: _Cell, variables: dict[str, int], markers: ReleaseMarkers) -> list[Finding]:
+    """`global` lines, and reads of notebook variables; none of the reads while a learner region is
+    still empty, as released: the name read is then most likely one that region is meant to set."""
     if graded.function is None:
         return []
     reads, global_lines = _reads_of_outside_names(graded.function)
     findings = [graded.finding(FindingRule.GLOBAL_DECLARED, line) for line in global_lines]
+    if empty_regions(graded.cell.source, markers):
+        return findings
     for name, line in sorted(reads.items(), key=lambda item: item[1]):
         if name in variables:
             findings.append(graded.finding(FindingRule.GLOBAL_READ, line, name=name, set_in=variables[name]))
@@ -503,7 +507,7 @@ def _graded_cell_rules(
         found.append(graded.finding(FindingRule.NOT_PYTHON, detail=str(error)))
     found += _extra_prints(graded, released_tree)
     found += _changed_parameters(graded, _function_def(released_tree, name), assignment)
-    found += _global_variables(graded, variables)
+    found += _global_variables(graded, variables, assignment.markers)
     explained = {f.line for f in found if f.rule == FindingRule.EXTRA_PRINT and f.line}
     changed = (FindingRule.PARAMETER_ORDER, FindingRule.PARAMETER_NAMES, FindingRule.PARAMETER_DEFAULTS)
     if any(f.rule in changed for f in found) and graded.function is not None:

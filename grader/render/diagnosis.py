@@ -20,6 +20,12 @@ DEFAULT_ADVICE = {
         "The call stopped with an exception, so nothing could be compared. The message above names it; run "
         "the function on the public test's inputs in the notebook to see the line it comes from.",
     ),
+    "unwritten": (
+        "the function raised {exception}: a YOUR CODE region is not written yet",
+        "The function raised {exception} because it uses a name that one of its YOUR CODE regions, still "
+        "empty as released, is meant to set: is every YOUR CODE region complete? Write each one, then "
+        "check again.",
+    ),
     "returned-form": (
         "the function does not return what is expected",
         "Whatever the body computes, the caller expects the values the assignment describes: compare "
