@@ -534,3 +534,20 @@ def test_a_difference_reads_the_same_after_a_trip_through_json():
     again = Difference.from_dict(json.loads(json.dumps(dataclasses.asdict(shape))))
     assert again == shape
     assert describe(again, True, ("W1",)) == "W1 has shape (1,), expected (4, 1)"
+
+
+def test_rule_findings_show_their_code_as_code_and_say_which_cost_points(assignment, tmp_path):
+    """A rule's words put code between backticks: the HTML shows it as <code>, the Markdown as a code span
+    (never a literal backtick in the HTML); the heading says which findings cost points and which are advice."""
+    report = build_report(assignment, set())
+    report.findings.append(
+        Finding(FindingRule.GLOBAL_READ, 30, 62, function="L_layer_model", name="parameters", set_in=19)
+    )
+    report.findings.append(Finding(FindingRule.SYNTAX_ERROR, 17, 3, function="two_layer_model", detail="bad"))
+    write_submission_reports(report, tmp_path, assignment)
+    html, markdown = (tmp_path / "feedback.html").read_text(), (tmp_path / "feedback.md").read_text()
+    assert "reads <code>parameters</code>, a variable" in html and "`parameters`" not in html
+    assert "reads `parameters`, a variable of the notebook" in markdown
+    for text in (html, markdown):
+        assert "do not cost points here" not in text
+        assert "costs points where it makes cases fail" in text and "advice" in text

@@ -22,7 +22,7 @@ import jinja2
 from grader.model import CaseVerdict, SubmissionReport
 from grader.model.paths import display_path
 from grader.render.diagnosis import DiagnosisWords, diagnosis_words
-from grader.render.findings import finding_text, where
+from grader.render.findings import RULES_INTRO, finding_spans, finding_text, where
 from grader.render.notes import note_text
 from grader.render.text import shown, shown_tree
 from grader.render.verdicts import case_messages
@@ -90,6 +90,8 @@ def environment() -> jinja2.Environment:
     env.filters["md"] = markdown_text
     env.filters["code"] = markdown_code
     env.filters["points"] = points
+    env.filters["md_spans"] = markdown_spans
+    env.globals["rules_intro"] = RULES_INTRO
     return env
 
 
@@ -123,6 +125,20 @@ def markdown_code(value: object) -> str:
     fence = "`" * (longest + 1)
     padded = f" {text} " if text[:1] in "` " or text[-1:] in "` " else text
     return f"{fence}{padded or ' '}{fence}"
+
+
+def markdown_spans(spans: tuple[tuple[str, bool], ...]) -> str:
+    """(text, is code) pieces as one Markdown line: code as code spans, text inert, and the spaces
+    between the pieces kept."""
+    out = []
+    for text, code in spans:
+        if code:
+            out.append(markdown_code(text))
+            continue
+        stripped = text.strip()
+        lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
+        out.append((" " if lead else "") + (markdown_text(stripped) if stripped else "") + (" " if trail else ""))
+    return "".join(out)
 
 
 def points(value: float) -> str:
@@ -391,7 +407,10 @@ def feedback_view(
         isolated=not report.ran_unisolated,
         not_isolated=NOT_ISOLATED,
         problems=tuple(note_text(problem) for problem in report.problems),
-        findings=tuple(FindingView(where=where(f), rule=f.family, message=finding_text(f)) for f in report.findings),
+        findings=tuple(
+            FindingView(where=where(f), rule=f.family, message=finding_text(f), spans=finding_spans(f))
+            for f in report.findings
+        ),
         functions=functions,
         to_fix=tuple(_to_fix(f) for f in functions if f.lost_points) if graded else (),
         curve_name=getattr(assignment, "curve", "") or "returned values",  # the series the curves draw

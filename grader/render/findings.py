@@ -5,6 +5,13 @@ from __future__ import annotations
 from grader.judge.rules import MAX_RULES_CELL_CHARS, MAX_RULES_CELLS, RULES_SECONDS
 from grader.model.report import Finding, FindingRule
 
+# Above the findings in the feedback: which of them cost points, and which are advice.
+RULES_INTRO = (
+    "Points come only from the cases above; a rule broken here costs points where it makes cases fail. "
+    "A syntax error, a changed or missing def line, an extra print inside a graded function or a notebook "
+    "variable read inside one usually does, and those points are already taken above. The other findings are advice: they cost nothing "
+    "here, but the course's own grader may fail on them."
+)
 KEEP_IN_REGIONS = "Keep your changes between the YOUR CODE STARTS HERE and ENDS HERE markers, and restore the rest."
 
 
@@ -139,3 +146,14 @@ _WORDS = {
 def finding_text(finding: Finding) -> str:
     """The rule broken, in words, with what to do."""
     return _WORDS[finding.rule](finding)
+
+
+def finding_spans(finding: Finding) -> tuple[tuple[str, bool], ...]:
+    """The finding in words as (text, is code) pieces: what the words put between backticks is code, for
+    the HTML and Markdown reports to show as code. A free text (TEXT) or one whose backticks do not pair
+    up is one plain piece."""
+    text = finding_text(finding)
+    pieces = text.split("`")
+    if finding.rule == FindingRule.TEXT or len(pieces) % 2 == 0:
+        return ((text, False),)
+    return tuple((piece, index % 2 == 1) for index, piece in enumerate(pieces) if piece)

@@ -107,6 +107,7 @@ class FindingView:
     where: str  #: "cell 31, line 2" ("" when the finding has no place)
     rule: str  #: the course rule's family (RULE_FAMILIES)
     message: str  #: the finding in words
+    spans: tuple[tuple[str, bool], ...] = ()  #: the same words as (text, is code) pieces
 
 
 @dataclass(frozen=True)
