@@ -218,3 +218,20 @@ def test_summary_counts_pass_rates_and_mistakes(tmp_path, assignment):
     assert 'data-case="L_layer_model/case-1"' in html and "1 / 3" in html
     assert 'data-mistake="range-minus-one"' in html
     assert 'id="invalid-count">1<' in html and 'id="error-count">1<' in html
+
+
+def test_a_rerun_summary_line_counts_the_kept_rows_too(tmp_path):
+    """On a rerun the unchanged rows are skipped: the line says what they hold, so its counts add up to
+    the rows listed (a rerun of 2 graded and 4 refused files said `refused 0` over 4 refused rows)."""
+    from types import SimpleNamespace
+
+    from grader.batch.run import Batch
+    from grader.model import SubmissionStatus
+
+    batch = Batch(None, None, tmp_path, tmp_path)  # type: ignore[arg-type]
+    statuses = [SubmissionStatus.GRADED] * 2 + [SubmissionStatus.INVALID] * 4
+    rows = [SimpleNamespace(name=f"s{i}", status=s, score=0.0, max_score=100) for i, s in enumerate(statuses)]
+    line = batch._summary_line(rows, {row.name for row in rows})
+    assert line.startswith("graded 0, skipped 6 unchanged (kept from an earlier run: 2 graded, 4 refused), refused 0")
+    first = batch._summary_line(rows, set())
+    assert first.startswith("graded 0, skipped 0 unchanged, refused 0")

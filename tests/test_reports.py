@@ -551,3 +551,13 @@ def test_rule_findings_show_their_code_as_code_and_say_which_cost_points(assignm
     for text in (html, markdown):
         assert "do not cost points here" not in text
         assert "costs points where it makes cases fail" in text and "advice" in text
+
+
+def test_the_counts_of_passed_cases_agree_in_number():
+    from grader.render.feedback import cases_passed, environment
+
+    assert cases_passed(1, 1, "public") == "the public case passed"
+    assert cases_passed(4, 4, "public") == "all 4 public cases passed"
+    assert cases_passed(0, 1) == "0 of 1 case passed" and cases_passed(2, 3) == "2 of 3 cases passed"
+    line = environment().from_string('{{ cases_passed(1, 1, "public")|capitalize }}.').render()
+    assert line == "The public case passed."

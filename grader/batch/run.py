@@ -119,7 +119,7 @@ class Batch:
             rows = {row.name: row for row in book.rows(self.assignment.name, self.assignment.version)}
         listed = [rows[s.name] for s in submissions if s.name in rows]
         self._print_scores(listed)
-        print(self._summary_line(listed, len(skipped)))
+        print(self._summary_line(listed, {s.name for s in skipped}))
         return EXIT_GRADER_ERRORS if any(row.status == SubmissionStatus.ERROR for row in listed) else EXIT_GRADED
 
     def _not_yet_graded(self, book: Gradebook, submissions: list[Submission]) -> tuple[list, list]:
@@ -189,12 +189,24 @@ class Batch:
                 f"  {self.out / row.name / 'feedback.html'}"
             )
 
-    def _summary_line(self, rows: list, skipped: int) -> str:
-        """This run's counts: graded, refused (files that are not a gradable notebook), skipped, and the
+    def _summary_line(self, rows: list, skipped: set[str]) -> str:
+        """This run's counts: graded, skipped (with what the rows kept from an earlier run hold, so that
+        the counts add up to the rows listed), refused (files that are not a gradable notebook), and the
         grader's own errors (graded again on a rerun)."""
         done = self.done
+        kept = Counter(row.status for row in rows if row.name in skipped)
+        held = [
+            f"{kept[status]} {word}"
+            for status, word in (
+                (SubmissionStatus.GRADED, "graded"),
+                (SubmissionStatus.INVALID, "refused"),
+                (SubmissionStatus.ERROR, "grader errors"),
+            )
+            if kept[status]
+        ]
+        earlier = f" (kept from an earlier run: {', '.join(held)})" if held else ""
         line = (
-            f"graded {done[SubmissionStatus.GRADED]}, skipped {skipped} unchanged, refused "
+            f"graded {done[SubmissionStatus.GRADED]}, skipped {len(skipped)} unchanged{earlier}, refused "
             f"{done[SubmissionStatus.INVALID]} (not a gradable notebook), grader errors "
             f"{done[SubmissionStatus.ERROR]}"
             + (" (run the same command again)" if done[SubmissionStatus.ERROR] else "")

@@ -92,6 +92,7 @@ def environment() -> jinja2.Environment:
     env.filters["points"] = points
     env.filters["md_spans"] = markdown_spans
     env.globals["rules_intro"] = RULES_INTRO
+    env.globals["cases_passed"] = cases_passed
     return env
 
 
@@ -125,6 +126,16 @@ def markdown_code(value: object) -> str:
     fence = "`" * (longest + 1)
     padded = f" {text} " if text[:1] in "` " or text[-1:] in "` " else text
     return f"{fence}{padded or ' '}{fence}"
+
+
+def cases_passed(passed: int, total: int, kind: str = "") -> str:
+    """ "All 4 public cases passed", "the public case passed", "1 of 3 cases passed": agreeing in number."""
+    kind = f"{kind} " if kind else ""
+    if total == 1 and passed == 1:
+        return f"the {kind}case passed"
+    if passed == total:
+        return f"all {total} {kind}cases passed"
+    return f"{passed} of {total} {kind}case{'s' if total != 1 else ''} passed"
 
 
 def markdown_spans(spans: tuple[tuple[str, bool], ...]) -> str:
@@ -162,9 +173,8 @@ def verdict_line(report: SubmissionReport) -> tuple[str, bool]:
         ), False
     passed = sum(1 for c in report.cases if c.passed)
     total = len(report.cases)
-    if total and passed == total:
-        return f"All {total} cases passed.", True
-    return f"{passed} of {total} cases passed.", False
+    sentence = cases_passed(passed, total)
+    return sentence[:1].upper() + sentence[1:] + ".", bool(total) and passed == total
 
 
 def _function_order(report: SubmissionReport, assignment) -> list[str]:
