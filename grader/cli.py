@@ -29,14 +29,18 @@ DESCRIPTION = """\
 Grade Jupyter notebook assignments. Student code runs in its own sandboxed kernel; hidden cases
 and expected values never enter it.
 
-  grader release                      build the student bundle (folder and zip) from the solution
-  grader check NOTEBOOK               the student's self-check on the public cases
-  grader grade PATH... --out DIR      grade notebooks, folders or zips; write reports and a gradebook
-  grader expected [--check]           regenerate (or verify) the stored expected values
-  grader bench                        time check and grade against running whole notebooks
-  grader gradescope --out ZIP         build Gradescope's autograder.zip for the assignment
-  grader isolation                    say how student code would be isolated here, or why it cannot be
-  grader new NAME                     scaffold an assignment folder: a solution notebook and its manifest
+  grader release --assignment DIR --out release     build the student bundle (folder and zip)
+  grader check NOTEBOOK                             the student's self-check on the public cases
+  grader grade PATH... --assignment DIR --out DIR   grade notebooks, folders or zips
+  grader expected --assignment DIR [--check]        regenerate (or verify) the expected values
+  grader bench --assignment DIR                     time check and grade against whole notebooks
+  grader gradescope --assignment DIR --out ZIP      build Gradescope's autograder.zip
+  grader isolation                                  say how student code would be isolated here
+  grader new NAME                                   scaffold an assignment folder
+
+--assignment DIR is the instructor's assignment folder (assignments/dnn_app in the checkout); left
+out, the nearest assignment.toml beside or above the notebook, else above the current folder, is
+used (for check, the release bundle the notebook sits in). `grader VERB --help` says more.
 
 Student code never runs without isolation unless the command says --no-sandbox: where the sandbox
 (bubblewrap) cannot be built, grade stops with the cause and the fix (exit status 2).
@@ -237,9 +241,13 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line, built from the VERBS table."""
     parser = argparse.ArgumentParser(
-        prog="grader", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="grader",
+        usage="grader [-h] VERB ...",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    # The description lists the verbs, with how each is called: argparse's own list would repeat them.
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", help=argparse.SUPPRESS)
     for name, (summary, description, options, limits) in VERBS.items():
         verb = verbs.add_parser(name, help=summary, description=description)
         for flags, settings in options:
