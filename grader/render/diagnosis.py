@@ -22,9 +22,8 @@ DEFAULT_ADVICE = {
     ),
     "unwritten": (
         "the function raised {exception}: a YOUR CODE region is not written yet",
-        "The function raised {exception} because it uses a name that one of its YOUR CODE regions, still "
-        "empty as released, is meant to set: is every YOUR CODE region complete? Write each one, then "
-        "check again.",
+        "It reads a name that one of its YOUR CODE regions, still empty as released, is meant to set: "
+        "is every YOUR CODE region complete? Write each one, then check again.",
     ),
     "returned-form": (
         "the function does not return what is expected",
