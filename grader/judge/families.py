@@ -12,6 +12,7 @@ student's outcome on everything the case compares; runs come out of the submissi
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 import threading
@@ -37,6 +38,12 @@ _PREPARED: dict[str, Path] = {}  #: assignment folder -> the folder prepared for
 _PREPARING = threading.Lock()
 
 
+def _remove(folder: Path, owner: int) -> None:
+    """At exit, the process that made the folder removes it (a forked child that exits normally does not)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def hook_folder(assignment: Assignment) -> Path:
     """The folder the catalogue's hooks run a variant in, prepared as a kernel's folder (the support
     files and the input files the cases read, such as images written by the cases' prepare_workdir):
@@ -46,7 +53,7 @@ def hook_folder(assignment: Assignment) -> Path:
         folder = _PREPARED.get(key)
         if folder is None or not folder.is_dir():
             folder = Path(tempfile.mkdtemp(prefix="grader-diagnosis-"))
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            atexit.register(_remove, folder, os.getpid())
             assignment.prepare_workdir(folder)
             _PREPARED[key] = folder
     return folder

@@ -7,10 +7,11 @@ from grader.model.report import Finding, FindingRule
 
 # Above the findings in the feedback: which of them cost points, and which are advice.
 RULES_INTRO = (
-    "Points come only from the cases above; a rule broken here costs points where it makes cases fail. "
-    "A syntax error, a changed or missing def line, an extra print inside a graded function or a notebook "
-    "variable read inside one usually does, and those points are already taken above. The other findings are advice: they cost nothing "
-    "here, but the course's own grader may fail on them."
+    "Points come only from the cases above; a rule broken here costs points where it makes cases "
+    "fail. A syntax error, a changed or missing def line, an extra print inside a graded function or "
+    "a notebook variable read inside one usually does, and those points are already taken above. "
+    "The other findings are advice: they cost nothing here, but the course's own grader may fail on "
+    "them."
 )
 KEEP_IN_REGIONS = "Keep your changes between the YOUR CODE STARTS HERE and ENDS HERE markers, and restore the rest."
 
