@@ -42,9 +42,6 @@ def diagnose(
     catalogue's hooks raise is noted in it (`hook_failures`) for the instructor, never hidden."""
     if comparison.passed:
         return None
-    unwritten = unwritten_region(assignment, comparison, cell)
-    if unwritten is not None:  # a region left empty explains the NameError before any mistake does
-        return unwritten
     budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
     stored = None
     try:
@@ -64,8 +61,8 @@ def diagnose(
         budget.hook_failed("families", "", case.id, error)
     if stored:
         return stored
-    try:
-        return localise(assignment, case, comparison)
+    try:  # no catalogued mistake: a NameError with a region left empty says so, before the advice
+        return unwritten_region(assignment, comparison, cell) or localise(assignment, case, comparison)
     except Exception as error:  # noqa: BLE001 - likewise (an ADVICE explanation function that raised)
         budget.hook_failed("advice", "", case.id, error)
         return None
