@@ -167,6 +167,7 @@ class Assignment:
     markers: ReleaseMarkers = field(default_factory=ReleaseMarkers)  #: the manifest's [release] table
     total_points: float | None = None  #: the manifest's stated total, when it states one
     data_files: tuple[str, ...] = ()  #: the files the dataset folder holds (`grader bench` checks them)
+    mutants_expected_file: str = ""  #: the solution's one-point mutants' outcomes ("" = no mutants)
 
     def tolerance(self, function: str, case: Case | None = None):
         """The tolerance of a case: its own, else its function's, else the assignment's."""
@@ -446,6 +447,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         markers=ReleaseMarkers(**manifest.release.model_dump()),
         total_points=None if head.total_points is None else float(head.total_points),
         data_files=tuple(head.data_files),
+        mutants_expected_file=head.mutants_expected,
     )
     if not assignment.is_bundle:
         assignment.cases()  # a malformed case is named now, not halfway through a batch

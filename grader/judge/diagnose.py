@@ -7,6 +7,8 @@
   compares the outcomes, grader.judge.outcome_store keeps the variants' outcomes);
 - grader.judge.families: a family's variant, with a value stated in the cell or fitted, confirmed
   by re-running it;
+- grader.judge.mutant_match (after every case ran: `name_by_mutants`): a slip of the solution that
+  no catalogue entry describes, whose stored mutant behaves as the student's function on every case;
 - grader.judge.advice: when nothing matches, where the numbers first go wrong and what that
   usually points to.
 
@@ -21,8 +23,11 @@ from grader.judge.advice import localise
 from grader.judge.compare import Comparison
 from grader.judge.families import family_mistake
 from grader.judge.matching import named_mistake
-from grader.model import Case, Expected, KernelResult
-from grader.model.diagnosis import Diagnosis, DiagnosisBudget
+from grader.judge.mutant_match import mutant_diagnosis
+from grader.judge.mutant_store import read_mutants
+from grader.judge.outcomes import student_outcome
+from grader.model import Case, CaseStatus, CaseVerdict, Expected, KernelResult
+from grader.model.diagnosis import Diagnosis, DiagnosisBudget, DiagnosisKind
 from grader.model.notebook import CodeCell
 
 
@@ -43,6 +48,11 @@ def diagnose(
     if comparison.passed:
         return None
     budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
+    try:  # kept for the mutants, which are compared over all of a function's cases (name_by_mutants)
+        names, tol = assignment.function(case.function).returns, assignment.tolerance(case.function, case)
+        budget.outcomes[case.id] = student_outcome(result, expected, case, names, tol)
+    except Exception as error:  # noqa: BLE001 - a diagnosis is a bonus
+        budget.hook_failed("mutants", "", case.id, error)
     stored = None
     try:
         stored = named_mistake(
@@ -66,3 +76,53 @@ def diagnose(
     except Exception as error:  # noqa: BLE001 - likewise (an ADVICE explanation function that raised)
         budget.hook_failed("advice", "", case.id, error)
         return None
+
+
+def name_by_mutants(
+    assignment: Assignment,
+    cases: list[Case],
+    verdicts: list[CaseVerdict],
+    cells: dict[str, CodeCell],
+    budget: DiagnosisBudget,
+) -> None:
+    """Once every case ran: for each function whose failures nothing catalogued explains, the slip of
+    the solution its outcomes match on every case it ran (grader.judge.mutant_match) becomes the
+    diagnosis of its failing cases. A catalogued mistake or family named on any of its cases wins."""
+    table = read_mutants(assignment)
+    if table is None or not table.mutants:
+        return
+    failing = {v.function for v in verdicts if v.status != CaseStatus.PASSED}
+    for function in dict.fromkeys(v.function for v in verdicts):
+        own = [v for v in verdicts if v.function == function]
+        if function not in failing or set(assignment.function(function).calls) & failing:
+            continue
+        if any(v.diagnosis is not None and v.diagnosis.kind not in _REPLACED for v in own if not v.passed):
+            continue
+        ran = _ran(own, budget)
+        if ran is None:
+            continue
+        try:
+            found = mutant_diagnosis(assignment, cases, ran, table, function, cells.get(function))
+        except Exception as error:  # noqa: BLE001 - a diagnosis is a bonus
+            budget.hook_failed("mutants", "", own[0].case_id, error)
+            continue
+        for verdict in own:
+            if found is not None and not verdict.passed:
+                verdict.diagnosis = found
+
+
+_REPLACED = (DiagnosisKind.ADVICE,)  # what a mutant's name may replace
+
+
+def _ran(own: list[CaseVerdict], budget: DiagnosisBudget) -> dict[str, dict | None] | None:
+    """{case id: the student's outcome, None for a passed case} over the cases that were compared;
+    None when a failed case has no outcome kept (it was not compared: a timeout, a crash)."""
+    ran: dict[str, dict | None] = {}
+    for verdict in own:
+        if verdict.passed:
+            ran[verdict.case_id] = None
+        elif verdict.status == CaseStatus.FAILED and verdict.case_id in budget.outcomes:
+            ran[verdict.case_id] = budget.outcomes[verdict.case_id]
+        elif verdict.status != CaseStatus.SKIPPED:
+            return None
+    return ran

@@ -2,8 +2,10 @@
 
 A variant matches only when every quantity the case compares agrees within the assignment's
 tolerance (grader.judge.outcomes.same_outcome), so a wrong answer is named only when it behaves
-exactly like the catalogued mistake. When several do, the one whose usual line is in the
-student's cell is named, and the others are kept as also possible. A mistake written as a wrong
+exactly like the catalogued mistake, and only when that cannot mislead: its usual line is in the
+student's cell, or no other catalogued variant also matches and the match is more than an
+exception (many mistakes raise the same error). When several have their line in the cell, the
+first is named and the others are kept as also possible. A mistake written as a wrong
 copy finds that line by comparing the student's cell with the copy and the solution's (astdiff).
 """
 
@@ -26,11 +28,16 @@ def match_mistakes(assignment: Assignment, case: Case, expected: Expected, resul
     variants = expected.variants
     if not variants:
         return []
+    mine = _mine(assignment, case, expected, result)
     tol = assignment.tolerance(case.function, case)
-    mine = student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
     return [
         mistake_id for mistake_id, outcome in variants.items() if same_outcome(case, outcome, mine, tol.rtol, tol.atol)
     ]
+
+
+def _mine(assignment: Assignment, case: Case, expected: Expected, result: KernelResult) -> dict:
+    tol = assignment.tolerance(case.function, case)
+    return student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
 
 
 def named_mistake(
@@ -53,7 +60,11 @@ def named_mistake(
     # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
     # the one whose usual line is actually in the student's code.
     lines = {m: _line(assignment, m, texts[m], case, cell, on_error) for m in known}
-    chosen = next((m for m in known if lines[m]), known[0])
+    placed = [m for m in known if lines[m]]
+    raised = "error" in _mine(assignment, case, expected, result)
+    if not placed and (len(known) > 1 or raised):
+        return None  # several explain it, or only an exception does: naming one could mislead
+    chosen = placed[0] if placed else known[0]
     mistake = texts[chosen]
     return Diagnosis(
         DiagnosisKind.MISTAKE,

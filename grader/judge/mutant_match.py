@@ -1,0 +1,83 @@
+"""Naming a slip nobody catalogued: the solution's mutant whose outcomes are the student's on every case.
+
+`grader expected` stored each mutant's outcome on every case where it differs from the reference
+(grader.judge.mutant_store). After a submission's cases ran, a function that fails some of them and
+that no catalogued mistake or family explains is compared with its mutants, over every case it
+ran: a passed case must be one the mutant passes too, a failed one must give the mutant's outcome.
+The match is named only when it cannot mislead:
+
+- a match through exceptions alone names nothing (many slips raise the same error);
+- when the matching mutants are one slip (the same operator and detail), it is named;
+- when they are several slips, the one whose changed statement is written in the student's cell
+  is named, and only when exactly one is;
+- a function whose graded callees fail is left alone (their slip, not its own, may be what shows).
+
+The student's line is the statement of the cell written as the mutant writes what it changed. The
+same rules run on the bundle's public copy, so the self-check names what the batch names from the
+same public outcomes.
+"""
+
+from __future__ import annotations
+
+from grader.assignment.manifest import Assignment
+from grader.judge.mutant_store import MutantTable, StoredMutant, line_of
+from grader.judge.outcomes import same_outcome
+from grader.judge.patterns import place_at
+from grader.model import Case
+from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.model.notebook import CodeCell
+
+
+def matching_mutants(
+    assignment: Assignment, cases: list[Case], ran: dict[str, dict | None], table: MutantTable, function: str
+) -> list[StoredMutant]:
+    """The function's mutants that behave as the student's function on every case it ran (`ran`: case
+    id -> the student's outcome on a failed case, None on a passed one)."""
+    known = [case for case in cases if case.function == function and case.id in ran]
+    found = []
+    for mutant in table.of(function):
+        if all(_agrees(assignment, case, table, mutant, ran[case.id]) for case in known):
+            found.append(mutant)
+    return found
+
+
+def _agrees(assignment: Assignment, case: Case, table: MutantTable, mutant: StoredMutant, mine: dict | None) -> bool:
+    stored = table.outcomes.get(case.id, {}).get(mutant.slip.id)
+    if mine is None or stored is None:
+        return mine is None and stored is None
+    tol = assignment.tolerance(case.function, case)
+    return same_outcome(case, stored, mine, tol.rtol, tol.atol)
+
+
+def mutant_diagnosis(
+    assignment: Assignment,
+    cases: list[Case],
+    ran: dict[str, dict | None],
+    table: MutantTable,
+    function: str,
+    cell: CodeCell | None,
+) -> Diagnosis | None:
+    """The slip the student's function shows, by the rules above; None when nothing may be named."""
+    failed = [outcome for outcome in ran.values() if outcome is not None]
+    if not failed or all("error" in outcome for outcome in failed):
+        return None
+    matched = matching_mutants(assignment, cases, ran, table, function)
+    if not matched:
+        return None
+    lines = {m.slip.id: line_of(cell.source, function, m.keys) if cell is not None else None for m in matched}
+    slips = {(m.slip.operator, m.slip.detail) for m in matched}
+    if len(slips) == 1:
+        chosen = next((m for m in matched if lines[m.slip.id]), matched[0])
+    else:
+        placed = [m for m in matched if lines[m.slip.id]]
+        if len({(m.slip.operator, m.slip.detail) for m in placed}) != 1:
+            return None
+        chosen = placed[0]
+    line = lines[chosen.slip.id]
+    return Diagnosis(
+        DiagnosisKind.MUTANT,
+        chosen.slip.id,
+        place=place_at(cell, line) if cell is not None else None,
+        slip=chosen.slip,
+        function=function,
+    )
