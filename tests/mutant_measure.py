@@ -1,208 +1,189 @@
-"""How well one-point mutants of the solution name the step-by-step slips (tests/step_by_step_slips.py).
+"""How well the Step by Step corpus's one-function mistakes are named, with and without the mutants.
 
-Every mutant of each graded function runs on every case of that function (public and hidden), and
-so does the solution: a mutant whose outcomes are the solution's on every case is equivalent and
-left out; the others are grouped into classes of identical outcomes on every case. A slipped (or a
-correct) function runs the same way, and its outcomes pick the classes that agree on every case.
-Outcomes are compared as the diagnosis compares a catalogued variant's with a student's.
-Run `python -m tests.mutant_measure` for the figures.
+The corpus: the catalogue's own mistakes (tests/step_by_step_corpus.py ENTRIES), its families'
+members (MEMBERS), the uncatalogued slips (tests/step_by_step_slips.py SLIPS), and correct code
+written otherwise (CORRECT, the decoy). Each notebook is graded by `grader grade`, once as the
+assignment stands (its mutants stored) and once with `mutants_expected` taken out of a copy of its
+manifest: the figures are how many mistakes a named diagnosis explains on their own function
+(catalogued and mutant-named counted apart), how many are misnamed, how many correct variants are
+told of a mistake, and the batch's seconds per submission each time.
+
+Run `python -m tests.mutant_measure` for the figures (a few minutes: two batches of ~80 notebooks).
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from grader.assignment.manifest import Assignment, Case, load_assignment
-from grader.judge.diagnose import same_outcome, variant_outcome
-from grader.judge.mutant_runner import MEMORY_BYTES, Job, Solution, read_solution, run_function
-from grader.judge.mutants import Mutant, generate, signatures, student_line
-from tests.step_by_step_corpus import FOLDER, FUNCTIONS
-from tests.step_by_step_slips import CORRECT, SLIPS, Slip
+import nbformat
 
-TIMEOUT = 5.0
+from grader.model import SubmissionReport
+from grader.model.diagnosis import Diagnosis, DiagnosisKind
+from grader.render.diagnosis import diagnosis_words
+from grader.store.gradebook import Gradebook
+from tests.step_by_step_corpus import ENTRIES, FOLDER, MEMBERS, SOLUTION, _decoy, build
+from tests.step_by_step_slips import CORRECT, SLIPS
 
-
-@dataclass
-class FunctionRuns:
-    """One function's mutants and everyone's outcomes on its cases."""
-
-    function: str
-    cases: list[Case]
-    mutants: list[Mutant]
-    reference: dict[str, dict]  #: case id -> the solution's outcome
-    outcomes: dict[str, dict[str, dict]] = field(default_factory=dict)  #: mutant id -> case id -> outcome
-    generate_seconds: float = 0.0
-    run_seconds: float = 0.0
-    classes: list[list[Mutant]] = field(default_factory=list)  #: non-equivalent mutants, same outcomes together
-    equivalent: list[Mutant] = field(default_factory=list)
-
-
-@dataclass
-class Measure:
-    assignment: Assignment
-    solution: Solution
-    folder: Path
-    runs: dict[str, FunctionRuns] = field(default_factory=dict)
-
-    def same(self, case: Case, a: dict, b: dict) -> bool:
-        tolerance = self.assignment.tolerance(case.function, case)
-        return same_outcome(case, a, b, tolerance.rtol, tolerance.atol)
-
-    def agree(self, function: str, a: dict[str, dict], b: dict[str, dict]) -> bool:
-        """Same outcome on every case of the function."""
-        return all(self.same(case, a[case.id], b[case.id]) for case in self.runs[function].cases)
-
-    def outcomes(self, function: str, source: str) -> dict[str, dict]:
-        """A function's source (the solution's, a mutant's, a student's) run on every case of `function`."""
-        graded = self.assignment.function(function)
-        found = {}
-        for case in self.runs[function].cases if function in self.runs else self._cases(function):
-            job = Job(function, source, self.solution.namespace(), case.recipe, str(self.folder), MEMORY_BYTES,
-                      graded.signature)
-            found[case.id] = variant_outcome(run_function(job, TIMEOUT), case, graded.returns)
-        return found
-
-    def _cases(self, function: str) -> list[Case]:
-        return [case for case in self.assignment.cases() if case.function == function]
-
-    def matches(self, function: str, mine: dict[str, dict]) -> list[list[Mutant]]:
-        """The classes whose outcomes are `mine` on every case."""
-        return [group for group in self.runs[function].classes
-                if self.agree(function, self.runs[function].outcomes[group[0].id], mine)]
-
-
-def callables(folder: Path, assignment: Assignment) -> dict[str, tuple[str, ...]]:
-    """The graded functions' parameters, and the support modules' (relu, sigmoid_backward ...)."""
-    found = {f.name: f.signature for f in assignment.functions}
-    for name in assignment.support:
-        if name.endswith(".py") and name != "public_tests.py":
-            found.update(signatures((folder / name).read_text()))
-    return found
-
-
-def run_function_mutants(measure: Measure, function: str) -> FunctionRuns:
-    """Generate the function's mutants, run them and the solution on its cases, group them."""
-    started = time.monotonic()
-    graded = callables(measure.assignment.folder, measure.assignment)
-    mutants = generate(measure.solution.cells[function], function, graded)
-    generated = time.monotonic()
-    runs = FunctionRuns(function, measure._cases(function), mutants, {})
-    measure.runs[function] = runs
-    runs.reference = measure.outcomes(function, measure.solution.cells[function])
-    for mutant in mutants:
-        runs.outcomes[mutant.id] = measure.outcomes(function, mutant.source)
-    runs.generate_seconds, runs.run_seconds = generated - started, time.monotonic() - generated
-    for mutant in mutants:
-        mine = runs.outcomes[mutant.id]
-        if measure.agree(function, mine, runs.reference):
-            runs.equivalent.append(mutant)
-            continue
-        group = next((g for g in runs.classes if measure.agree(function, runs.outcomes[g[0].id], mine)), None)
-        if group is None:
-            runs.classes.append([mutant])
-        else:
-            group.append(mutant)
-    return runs
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """What the mutants say of one slipped or correct function."""
-
-    slip: Slip
-    classes: tuple[tuple[Mutant, ...], ...]  #: the classes that match it on every case
-    passes: bool  #: its outcomes are the solution's on every case
-    line: int | None  #: student_line of the matched mutant of the slip's operator (unique match only)
-    edited_line: int  #: the line of the slipped cell its first edit wrote
-    outcomes: dict[str, dict]  #: case id -> its outcome
-
-    @property
-    def modelled(self) -> bool:
-        """A matched class holds a mutant of the operator the corpus says models the slip."""
-        return any(m.operator == self.slip.operator for group in self.classes for m in group)
+class Mistake:
+    name: str  #: the notebook's name
+    function: str  #: the only function it breaks
+    expected: str  #: the catalogue id or family the feedback must name ("" for an uncatalogued slip)
+    operator: str  #: for a slip: the operator of the mutant that models it ("" when none does)
 
 
-def judge(measure: Measure, slip: Slip) -> Verdict:
-    """Run a slipped (or correct) cell like the mutants, and find the classes that agree with it."""
-    solution_cell = measure.solution.cells[slip.function]
-    cell = slip.cell(solution_cell)
-    mine = measure.outcomes(slip.function, cell)
-    classes = tuple(tuple(group) for group in measure.matches(slip.function, mine))
-    passes = measure.agree(slip.function, mine, measure.runs[slip.function].reference)
-    modelling = [m for group in classes for m in group if m.operator == slip.operator]
-    line = student_line(cell, modelling[0], solution_cell) if len(classes) == 1 and modelling else None
-    return Verdict(slip, classes, passes, line, _edited_line(slip, solution_cell, cell), mine)
+def mistakes() -> list[Mistake]:
+    found = [Mistake(e.mistake, e.function, e.mistake, "") for e in ENTRIES]
+    found += [Mistake(m.name, m.function, m.family, "") for m in MEMBERS]
+    found += [Mistake(s.name, s.function, "", str(s.operator or "")) for s in SLIPS]
+    return found
 
 
-def _edited_line(slip: Slip, before: str, after: str) -> int:
-    """The first line of the slipped cell that differs from the solution's cell."""
-    pairs = zip(before.splitlines(), after.splitlines(), strict=False)
-    return next((number for number, (a, b) in enumerate(pairs, 1) if a != b), 0)
+def write(folder: Path) -> None:
+    """Every mistake, correct variant and the decoy as notebooks in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    solution = nbformat.read(SOLUTION, as_version=4)
+    for entry in ENTRIES:
+        nbformat.write(build(entry, solution), folder / f"{entry.mistake}.ipynb")
+    for member in MEMBERS:
+        nbformat.write(member.notebook(solution), folder / f"{member.name}.ipynb")
+    for slip in SLIPS + CORRECT:
+        nbformat.write(slip.notebook(solution), folder / f"{slip.name}.ipynb")
+    nbformat.write(_decoy(solution), folder / "ok-decoy.ipynb")
 
 
-def measure_all(functions: tuple[str, ...] = FUNCTIONS) -> tuple[Measure, list[Verdict], list[Verdict]]:
-    """Every function's mutants run, then every slip and correct variant judged."""
-    assignment = load_assignment(FOLDER)
-    folder = Path(tempfile.mkdtemp(prefix="grader-mutants-"))
-    assignment.prepare_workdir(folder)
-    measure = Measure(assignment, read_solution(assignment), folder)
-    for function in functions:
-        run_function_mutants(measure, function)
-    slips = [judge(measure, slip) for slip in SLIPS if slip.function in functions]
-    correct = [judge(measure, slip) for slip in CORRECT if slip.function in functions]
-    return measure, slips, correct
+def grade(assignment: Path, batch: Path, out: Path) -> tuple[dict[str, SubmissionReport], float]:
+    """The batch graded: {notebook name: report}, and the seconds it took."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            "--assignment",
+            str(assignment),
+            "--out",
+            str(out),
+            "--quiet",
+            str(batch),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    seconds = time.monotonic() - started
+    assert done.returncode in (0, 1), done.stderr
+    with Gradebook(out / "gradebook.sqlite") as book:
+        return {row.name: row.submission_report() for row in book.rows()}, seconds
 
 
-def report(measure: Measure, slips: list[Verdict], correct: list[Verdict]) -> str:
-    """The figures, as lines of text."""
-    lines = ["function                     mutants  equivalent  classes  cases  generate s  run s"]
-    for runs in measure.runs.values():
-        lines.append(f"{runs.function:28} {len(runs.mutants):7} {len(runs.equivalent):11} {len(runs.classes):8} "
-                     f"{len(runs.cases):6} {runs.generate_seconds:11.2f} {runs.run_seconds:6.1f}")
-    total = sum(len(r.mutants) for r in measure.runs.values())
-    seconds = sum(r.generate_seconds + r.run_seconds for r in measure.runs.values())
-    lines.append(f"all: {total} mutants, {sum(len(r.classes) for r in measure.runs.values())} classes, "
-                 f"{seconds:.1f} s to generate and run")
-    for verdict in slips:
-        named = "; ".join("+".join(dict.fromkeys(str(m.operator) for m in group)) + f" ({len(group)})"
-                          for group in verdict.classes)
-        lines.append(f"  {verdict.slip.name:36} {str(verdict.slip.operator):15} classes={len(verdict.classes)} "
-                     f"line={verdict.line} (edited {verdict.edited_line})  {named}")
-    lines += _finer_figures(measure, slips)
-    unique = sum(len(v.classes) == 1 for v in slips)
-    several = sum(len(v.classes) > 1 for v in slips)
-    lines.append(f"slips: {len(slips)}; named by exactly one class: {unique}; by several: {several}; "
-                 f"by none: {len(slips) - unique - several}; with the corpus's operator among them: "
-                 f"{sum(v.modelled for v in slips)}")
-    lines.append(f"correct variants: {len(correct)}; matching a mutant: {sum(bool(v.classes) for v in correct)}")
-    return "\n".join(lines)
+def without_mutants(folder: Path) -> Path:
+    """A copy of the assignment whose manifest asks for no mutants."""
+    copy = folder / "assignment"
+    shutil.copytree(FOLDER, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = copy / "assignment.toml"
+    manifest.write_text(
+        "".join(
+            line for line in manifest.read_text().splitlines(keepends=True) if not line.startswith("mutants_expected")
+        )
+    )
+    return copy
 
 
-def _finer_figures(measure: Measure, slips: list[Verdict]) -> list[str]:
-    """How many named slips rest on errors alone, and how many are named with one wording when
-    only the public cases are compared (what a self-check bundle could do)."""
-    from grader.reports.mutant_wording import describe
+def named(report: SubmissionReport, function: str) -> list[Diagnosis]:
+    return [
+        v.diagnosis
+        for v in report.cases
+        if v.function == function and not v.passed and v.diagnosis is not None and v.diagnosis.named
+    ]
 
-    errors_only = [v.slip.name for v in slips if len(v.classes) == 1
-                   and all("error" in o for o in v.outcomes.values())]
-    wordings = []
-    for verdict in slips:
-        runs = measure.runs[verdict.slip.function]
-        public = [case for case in runs.cases if case.visibility == "visible"]
-        matched = [m for group in runs.classes for m in group
-                   if all(measure.same(case, runs.outcomes[m.id][case.id], verdict.outcomes[case.id])
-                          for case in public)]
-        wordings.append(len({describe(m) for m in matched}))
-    one = sum(n == 1 for n in wordings)
-    several = sum(n > 1 for n in wordings)
-    all_cases = sum(len({describe(m) for m in v.classes[0]}) == 1 for v in slips if len(v.classes) == 1)
-    return [f"named by one class with a single wording (all cases): {all_cases}; named through errors alone: "
-            f"{len(errors_only)} {errors_only}",
-            f"public cases only: one wording {one}, several {several}, none {len(slips) - one - several}"]
+
+def verdict(report: SubmissionReport, mistake: Mistake) -> tuple[str, str]:
+    """("catalogue"/"mutant"/"", whether it is misnamed and the words) for one mistake's notebook."""
+    found = named(report, mistake.function)
+    if not found:
+        return "", ""
+    first = found[0]
+    words = diagnosis_words(first).title + (f" [{first.place.code}]" if first.place else "")
+    if first.kind == DiagnosisKind.MUTANT:
+        slip = first.slip
+        wrong = bool(mistake.expected) or bool(
+            mistake.operator and slip is not None and slip.operator != mistake.operator
+        )
+        return "mutant", ("MISNAMED " if wrong else "") + words
+    wrong = first.mistake != mistake.expected and not str(first.mistake).startswith(mistake.expected + "=")
+    return "catalogue", ("MISNAMED " if wrong or not mistake.expected else "") + f"{first.mistake}: {words}"
+
+
+@dataclass
+class Figures:
+    """What the measurement found (the names of the notebooks concerned)."""
+
+    catalogued: list[str]
+    by_mutant: list[str]
+    unnamed: list[str]
+    misnamed: list[str]
+    told: list[str]  #: correct variants told of a mistake (a failed case, or a named diagnosis)
+    text: str
+
+
+def report(before: dict, after: dict, seconds: tuple[float, float]) -> Figures:
+    lines = []
+    sorted_out: dict[str, list[str]] = {"catalogue": [], "mutant": [], "": [], "misnamed": []}
+    counts = {"catalogue": 0, "mutant": 0, "": 0}
+    misnamed = 0
+    for mistake in mistakes():
+        how, words = verdict(after[mistake.name], mistake)
+        counts[how] += 1
+        misnamed += words.startswith("MISNAMED")
+        sorted_out[how].append(mistake.name)
+        if words.startswith("MISNAMED"):
+            sorted_out["misnamed"].append(mistake.name)
+        lines.append(f"  {mistake.name:38} {how or 'not named':10} {words}")
+    total = len(mistakes())
+    correct = [s.name for s in CORRECT] + ["ok-decoy"]
+    told = [
+        name
+        for name in correct
+        if any(not v.passed or (v.diagnosis is not None and v.diagnosis.named) for v in after[name].cases)
+    ]
+    lines.append(
+        f"one-function mistakes: {total}; named {counts['catalogue'] + counts['mutant']} "
+        f"({100 * (counts['catalogue'] + counts['mutant']) / total:.0f} %): catalogued {counts['catalogue']}, "
+        f"mutant-named {counts['mutant']}; not named {counts['']}; misnamed {misnamed}"
+    )
+    lines.append(f"correct variants: {len(correct)}; told of a mistake: {len(told)} {told}")
+    uncatalogued = [m for m in mistakes() if not m.expected]
+    by_mutant = sum(verdict(after[m.name], m)[0] == "mutant" for m in uncatalogued)
+    lines.append(f"uncatalogued slips: {len(uncatalogued)}; named by a mutant: {by_mutant}")
+    n = len(after)
+    lines.append(
+        f"grading: {seconds[0]:.1f} s for {n} notebooks without the mutants ({seconds[0] / n:.2f} s each), "
+        f"{seconds[1]:.1f} s with them ({seconds[1] / n:.2f} s each)"
+    )
+    text = "\n".join(lines)
+    return Figures(sorted_out["catalogue"], sorted_out["mutant"], sorted_out[""], sorted_out["misnamed"], told, text)
+
+
+def measure() -> Figures:
+    with tempfile.TemporaryDirectory(prefix="grader-mutant-measure-") as folder:
+        base = Path(folder)
+        write(base / "batch")
+        before, before_seconds = grade(without_mutants(base), base / "batch", base / "before")
+        after, after_seconds = grade(FOLDER, base / "batch", base / "after")
+        return report(before, after, (before_seconds, after_seconds))
 
 
 if __name__ == "__main__":
-    print(report(*measure_all()))
+    print(measure().text)

@@ -126,7 +126,7 @@ def _run(
         runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
         judge = CaseJudge(runner, assignment)
         report.cases = run_cases(judge, cases, expected)
-        name_by_mutants(assignment, cases, report.cases, parsed.graded, judge.budget)  # slips nobody catalogued
+        name_by_mutants(assignment, cases, report.cases, parsed.graded, judge.budget, expected)  # across cases
         report.instructor_notes += judge.budget.hook_failures  # the catalogue's hooks that raised
         report.problems += [CellRaised(name, error) for name, error in runner.load_errors.items()]
         report.problems += runner.problems

@@ -21,11 +21,12 @@ from __future__ import annotations
 from grader.assignment.manifest import Assignment
 from grader.judge.advice import localise
 from grader.judge.compare import Comparison
+from grader.judge.expected import ExpectedValues
 from grader.judge.families import family_mistake
 from grader.judge.matching import named_mistake
 from grader.judge.mutant_match import mutant_diagnosis
 from grader.judge.mutant_store import read_mutants
-from grader.judge.outcomes import student_outcome
+from grader.judge.outcomes import same_outcome, student_outcome
 from grader.model import Case, CaseStatus, CaseVerdict, Expected, KernelResult
 from grader.model.diagnosis import Diagnosis, DiagnosisBudget, DiagnosisKind
 from grader.model.notebook import CodeCell
@@ -84,22 +85,26 @@ def name_by_mutants(
     verdicts: list[CaseVerdict],
     cells: dict[str, CodeCell],
     budget: DiagnosisBudget,
+    expected: ExpectedValues | None = None,
 ) -> None:
-    """Once every case ran: for each function whose failures nothing catalogued explains, the slip of
-    the solution its outcomes match on every case it ran (grader.judge.mutant_match) becomes the
-    diagnosis of its failing cases. A catalogued mistake or family named on any of its cases wins."""
+    """Once every case ran, what needs all of a function's cases: a catalogued mistake named on a case
+    is kept only when its stored outcomes are the student's on every case the function ran (else the
+    case gets the plain advice); then, for each function whose failures nothing catalogued explains,
+    the slip of the solution its outcomes match on every case (grader.judge.mutant_match) becomes the
+    diagnosis of its failing cases."""
     table = read_mutants(assignment)
-    if table is None or not table.mutants:
-        return
     failing = {v.function for v in verdicts if v.status != CaseStatus.PASSED}
+    by_id = {case.id: case for case in cases}
     for function in dict.fromkeys(v.function for v in verdicts):
         own = [v for v in verdicts if v.function == function]
-        if function not in failing or set(assignment.function(function).calls) & failing:
+        ran = _ran(own, budget)
+        if function not in failing or ran is None:
+            continue
+        if expected is not None:
+            _keep_consistent(assignment, by_id, own, ran, expected)
+        if table is None or not table.mutants or set(assignment.function(function).calls) & failing:
             continue
         if any(v.diagnosis is not None and v.diagnosis.kind not in _REPLACED for v in own if not v.passed):
-            continue
-        ran = _ran(own, budget)
-        if ran is None:
             continue
         try:
             found = mutant_diagnosis(assignment, cases, ran, table, function, cells.get(function))
@@ -112,6 +117,35 @@ def name_by_mutants(
 
 
 _REPLACED = (DiagnosisKind.ADVICE,)  # what a mutant's name may replace
+
+
+def _keep_consistent(
+    assignment: Assignment,
+    cases: dict[str, Case],
+    own: list[CaseVerdict],
+    ran: dict[str, dict | None],
+    expected: ExpectedValues,
+) -> None:
+    """A catalogued mistake named on one case whose stored variant behaves otherwise than the student's
+    function on another case it ran (passes where the student failed, fails where the student
+    passed, or fails otherwise) is not the student's mistake: those cases get the plain advice."""
+    named = {v.diagnosis.mistake for v in own if v.diagnosis is not None and v.diagnosis.kind == DiagnosisKind.MISTAKE}
+    for mistake in named:
+        if all(_alike(assignment, cases[case_id], expected, mistake, mine) for case_id, mine in ran.items()):
+            continue
+        for verdict in own:
+            if verdict.diagnosis is not None and verdict.diagnosis.mistake == mistake:
+                verdict.diagnosis = localise(assignment, cases[verdict.case_id], Comparison(list(verdict.differences)))
+
+
+def _alike(
+    assignment: Assignment, case: Case, expected: ExpectedValues, mistake: str | None, mine: dict | None
+) -> bool:
+    stored = expected.for_case(case.id).variants.get(mistake or "")
+    if mine is None or stored is None:
+        return mine is None and stored is None
+    tol = assignment.tolerance(case.function, case)
+    return same_outcome(case, stored, mine, tol.rtol, tol.atol)
 
 
 def _ran(own: list[CaseVerdict], budget: DiagnosisBudget) -> dict[str, dict | None] | None:

@@ -392,7 +392,7 @@ def write(
         save_mutants(assignment.folder / assignment.mutants_expected_file, mutants)
         public_path = assignment.folder / PUBLIC_MUTANTS_FILE
         public_ids = {case.id for case in assignment.cases(public_only=True)}
-        public_path.write_text(json.dumps(public_mutants_document(mutants, public_ids), indent=1) + "\n")
+        public_path.write_text(json.dumps(public_mutants_document(mutants, public_ids), separators=(",", ":")) + "\n")
         written += [assignment.folder / assignment.mutants_expected_file, public_path]
     return written, warnings, mutants.stats if mutants is not None else None
 
@@ -408,7 +408,9 @@ def mutant_run(assignment: Assignment, outputs: dict[str, ReferenceRun]) -> Muta
     }
     with tempfile.TemporaryDirectory(prefix="grader-mutants-") as folder:
         assignment.prepare_workdir(Path(folder))
-        return mutant_values(assignment, cases, references, Path(folder), lambda c: case_inputs(assignment, c, folder))
+        return mutant_values(
+            assignment, cases, references, Path(folder), lambda c: case_inputs(assignment, c, Path(folder))
+        )
 
 
 def _unclear(

@@ -6,7 +6,8 @@ that no catalogued mistake or family explains is compared with its mutants, over
 ran: a passed case must be one the mutant passes too, a failed one must give the mutant's outcome.
 The match is named only when it cannot mislead:
 
-- a match through exceptions alone names nothing (many slips raise the same error);
+- a match through exceptions alone names nothing (many slips raise the same error), unless the
+  mutant's changed statement is written in the student's cell;
 - when the matching mutants are one slip (the same operator and detail), it is named;
 - when they are several slips, the one whose changed statement is written in the student's cell
   is named, and only when exactly one is;
@@ -59,12 +60,14 @@ def mutant_diagnosis(
 ) -> Diagnosis | None:
     """The slip the student's function shows, by the rules above; None when nothing may be named."""
     failed = [outcome for outcome in ran.values() if outcome is not None]
-    if not failed or all("error" in outcome for outcome in failed):
+    if not failed:
         return None
     matched = matching_mutants(assignment, cases, ran, table, function)
+    lines = {m.slip.id: line_of(cell.source, function, m.keys) if cell is not None else None for m in matched}
+    if all("error" in outcome for outcome in failed):  # an exception alone is no evidence; its line is
+        matched = [m for m in matched if lines[m.slip.id]]
     if not matched:
         return None
-    lines = {m.slip.id: line_of(cell.source, function, m.keys) if cell is not None else None for m in matched}
     slips = {(m.slip.operator, m.slip.detail) for m in matched}
     if len(slips) == 1:
         chosen = next((m for m in matched if lines[m.slip.id]), matched[0])

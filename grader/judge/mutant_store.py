@@ -25,6 +25,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +183,7 @@ def mutant_values(
         covered = [case for case in cases if case.function == name]
         if not covered:
             continue
-        runs = _Runs(assignment, name, covered, references, namespace, folder, build)
+        runs = SourceRuns(assignment, name, covered, references, namespace, folder, build)
         runs.confirm(source)
         for mutant in generate(source, name, graded):
             spent = time.monotonic() - started
@@ -206,7 +207,7 @@ def mutant_values(
 
 
 @dataclass
-class _Runs:
+class SourceRuns:
     """One function's cases, and how a source of it is run on them and compared with the reference."""
 
     assignment: Assignment
@@ -223,7 +224,7 @@ class _Runs:
         found = {}
         for case in self.cases:
             job = Job(
-                self.function, source, self.namespace, lambda c=case: self.build(c), graded.signature, str(self.folder)
+                self.function, source, self.namespace, partial(self.build, case), graded.signature, str(self.folder)
             )
             outcome = variant_outcome(run_function(job, RUN_SECONDS), case, graded.returns)
             tol = self.assignment.tolerance(self.function, case)

@@ -112,6 +112,14 @@ class Slip:
     operator: Operator  #: what the mutation does
     detail: Detail  #: where, and what the words may name
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Slip:
+        """A stored slip read back (a gradebook row's JSON); ValueError or KeyError for anything else."""
+        detail = data["detail"]
+        if not isinstance(detail, dict):
+            raise ValueError(f"a slip's detail must be a table, not {detail!r}")
+        return cls(str(data["id"]), Operator(str(data["operator"])), Detail.from_dict(detail))
+
 
 @dataclass
 class MutantStats:

@@ -243,7 +243,7 @@ def describe_class(mutants: Sequence[Slip]) -> str:
 def mutants_text(stats: MutantStats) -> str:
     """What `grader expected` spent on the mutants, in one line."""
     return (
-        f"mutants: {stats.ran} of {stats.functions} functions run on their cases ({stats.runs} runs, "
+        f"mutants: {stats.ran} mutants of {stats.functions} functions run on their cases ({stats.runs} runs, "
         f"{stats.equivalent} equivalent to the solution) in {stats.seconds:.1f} s (budget {stats.budget:g} s)"
     )
 
