@@ -18,7 +18,7 @@ import pytest
 
 from grader.assignment.manifest import load_assignment
 from grader.judge.expected import _reference_outputs, case_inputs, reference_outcome
-from grader.judge.mutant_match import mutant_diagnosis
+from grader.judge.mutant_match import Ran, mutant_diagnosis
 from grader.judge.mutant_runner import solution_namespace
 from grader.judge.mutant_store import (
     PUBLIC_MUTANTS_FILE,
@@ -54,6 +54,9 @@ def _error() -> dict:
     return {"error": ["ValueError", "shapes (2,3) and (2,3) not aligned"]}
 
 
+PASSED = Ran(True, _outcome(0.0))
+
+
 @pytest.fixture(scope="module")
 def assignment():
     return load_assignment(FOLDER)
@@ -77,13 +80,23 @@ def test_a_mutant_matching_every_case_is_named_with_its_slip(assignment):
     other = _mutant("b", Operator.AXIS_SWAP, subject="np.sum", old="1", new="0")
     table = _table([stop, other], {first.id: {"a": _outcome(2.0), "b": _outcome(3.0)}, second.id: {"b": _outcome(1)}})
     found = mutant_diagnosis(
-        assignment, [first, second], {first.id: _outcome(2.0), second.id: None}, table, "compute_cost", None
+        assignment,
+        [first, second],
+        {first.id: Ran(False, _outcome(2.0)), second.id: PASSED},
+        table,
+        "compute_cost",
+        None,
     )
     assert found is not None and found.kind == DiagnosisKind.MUTANT and found.slip == stop.slip and found.named
     # the second case passed for the student, but not for the other mutant: only `a` matches both
     assert (
         mutant_diagnosis(
-            assignment, [first, second], {first.id: _outcome(3.0), second.id: None}, table, "compute_cost", None
+            assignment,
+            [first, second],
+            {first.id: Ran(False, _outcome(3.0)), second.id: PASSED},
+            table,
+            "compute_cost",
+            None,
         )
         is None
     )
@@ -94,7 +107,12 @@ def test_an_exception_alone_never_names_a_mistake(assignment):
     table = _table([_mutant("a", Operator.INDEX_SHIFT, subject="caches", delta=1)], {first.id: {"a": _error()}})
     assert (
         mutant_diagnosis(
-            assignment, [first, second], {first.id: _error(), second.id: None}, table, "compute_cost", None
+            assignment,
+            [first, second],
+            {first.id: Ran(False, _error()), second.id: PASSED},
+            table,
+            "compute_cost",
+            None,
         )
         is None
     )
@@ -107,7 +125,7 @@ def test_of_several_slips_only_the_one_whose_line_is_in_the_cell_is_named(assign
     scale = next(m for m in mutants if m.operator == Operator.CONSTANT_SCALE and m.line == 3)  # y * 20
     stored = [StoredMutant(m.slip, "compute_cost", changed_keys(SOLUTION, m)) for m in (swap, scale)]
     table = _table(stored, {first.id: {swap.id: _outcome(5.0), scale.id: _outcome(5.0)}})
-    ran = {first.id: _outcome(5.0)}
+    ran = {first.id: Ran(False, _outcome(5.0))}
     assert mutant_diagnosis(assignment, [first], ran, table, "compute_cost", None) is None  # two slips, no line
     cell = CodeCell(
         4,
@@ -174,8 +192,8 @@ def public_runs(assignment):
                 Path(folder),
                 lambda c, f=folder: case_inputs(assignment, c, Path(f)),
             )
-            differing = runs.differing(slip.cell(cells.graded_source(slip.function)))
-            found[slip.name] = (slip.function, {c.id: differing.get(c.id) for c in public})
+            outcomes = runs.outcomes(slip.cell(cells.graded_source(slip.function)))
+            found[slip.name] = (slip.function, {k: Ran(runs.passes(k, o), o) for k, o in outcomes.items()})
         return found
 
 
@@ -193,8 +211,8 @@ def test_the_self_check_and_the_batch_name_the_same_slip_from_the_same_public_ou
     assert named >= 10  # the equality is not only of two Nones
 
 
-def test_no_correct_variant_matches_a_mutant(assignment, public_runs):
-    assert all(outcome is None for slip in CORRECT for outcome in public_runs[slip.name][1].values())
+def test_every_correct_variant_passes_its_public_cases(assignment, public_runs):
+    assert all(ran.passed for slip in CORRECT for ran in public_runs[slip.name][1].values())
 
 
 def test_the_bundle_copy_holds_no_solution_code_and_only_public_cases(assignment):
@@ -245,3 +263,14 @@ def test_a_mutant_diagnosis_is_stored_in_the_gradebook_as_a_record():
     slip = Slip("f:drop-term:3:8:0", Operator.DROP_TERM, Detail(target="Z", place=Site.ASSIGNMENT, old="b", op="+"))
     found = Diagnosis(DiagnosisKind.MUTANT, slip.id, slip=slip, function="linear_forward")
     assert diagnosis_from(json.loads(json.dumps(to_json(found)))) == found
+
+
+def test_the_release_ships_the_public_copy_and_keeps_the_instructor_file(tmp_path):
+    from grader.cli import main
+
+    out = tmp_path / "bundle"
+    assert main(["release", "--assignment", str(FOLDER), "--out", str(out)]) == 0
+    assert (out / PUBLIC_MUTANTS_FILE).is_file() and not (out / "mutants_expected.npz").exists()
+    bundle = load_assignment(out)
+    table = read_mutants(bundle)
+    assert table is not None and table.mutants and all(not m.source for m in table.mutants.values())

@@ -24,9 +24,9 @@ from grader.judge.compare import Comparison
 from grader.judge.expected import ExpectedValues
 from grader.judge.families import family_mistake
 from grader.judge.matching import named_mistake
-from grader.judge.mutant_match import mutant_diagnosis
+from grader.judge.mutant_match import Ran, behaves_as, mutant_diagnosis
 from grader.judge.mutant_store import read_mutants
-from grader.judge.outcomes import same_outcome, student_outcome
+from grader.judge.outcomes import student_outcome
 from grader.model import Case, CaseStatus, CaseVerdict, Expected, KernelResult
 from grader.model.diagnosis import Diagnosis, DiagnosisBudget, DiagnosisKind
 from grader.model.notebook import CodeCell
@@ -49,11 +49,6 @@ def diagnose(
     if comparison.passed:
         return None
     budget = budget if budget is not None else DiagnosisBudget.from_limits(assignment.limits)
-    try:  # kept for the mutants, which are compared over all of a function's cases (name_by_mutants)
-        names, tol = assignment.function(case.function).returns, assignment.tolerance(case.function, case)
-        budget.outcomes[case.id] = student_outcome(result, expected, case, names, tol)
-    except Exception as error:  # noqa: BLE001 - a diagnosis is a bonus
-        budget.hook_failed("mutants", "", case.id, error)
     stored = None
     try:
         stored = named_mistake(
@@ -77,6 +72,18 @@ def diagnose(
     except Exception as error:  # noqa: BLE001 - likewise (an ADVICE explanation function that raised)
         budget.hook_failed("advice", "", case.id, error)
         return None
+
+
+def note_outcome(
+    assignment: Assignment, case: Case, expected: Expected, result: KernelResult, budget: DiagnosisBudget
+) -> None:
+    """Keep the student's outcome on a compared case, passed or failed: what `name_by_mutants` compares
+    with the stored variants over all of a function's cases."""
+    try:
+        names, tol = assignment.function(case.function).returns, assignment.tolerance(case.function, case)
+        budget.outcomes[case.id] = student_outcome(result, expected, case, names, tol)
+    except Exception as error:  # noqa: BLE001 - a diagnosis is a bonus
+        budget.hook_failed("mutants", "", case.id, error)
 
 
 def name_by_mutants(
@@ -123,7 +130,7 @@ def _keep_consistent(
     assignment: Assignment,
     cases: dict[str, Case],
     own: list[CaseVerdict],
-    ran: dict[str, dict | None],
+    ran: dict[str, Ran],
     expected: ExpectedValues,
 ) -> None:
     """A catalogued mistake named on one case whose stored variant behaves otherwise than the student's
@@ -138,25 +145,17 @@ def _keep_consistent(
                 verdict.diagnosis = localise(assignment, cases[verdict.case_id], Comparison(list(verdict.differences)))
 
 
-def _alike(
-    assignment: Assignment, case: Case, expected: ExpectedValues, mistake: str | None, mine: dict | None
-) -> bool:
-    stored = expected.for_case(case.id).variants.get(mistake or "")
-    if mine is None or stored is None:
-        return mine is None and stored is None
-    tol = assignment.tolerance(case.function, case)
-    return same_outcome(case, stored, mine, tol.rtol, tol.atol)
+def _alike(assignment: Assignment, case: Case, expected: ExpectedValues, mistake: str | None, mine: Ran) -> bool:
+    return behaves_as(assignment, case, expected.for_case(case.id).variants.get(mistake or ""), mine)
 
 
-def _ran(own: list[CaseVerdict], budget: DiagnosisBudget) -> dict[str, dict | None] | None:
-    """{case id: the student's outcome, None for a passed case} over the cases that were compared;
-    None when a failed case has no outcome kept (it was not compared: a timeout, a crash)."""
-    ran: dict[str, dict | None] = {}
+def _ran(own: list[CaseVerdict], budget: DiagnosisBudget) -> dict[str, Ran] | None:
+    """{case id: whether it passed, and the student's outcome} over the cases that were compared; None
+    when a case was not (a timeout, a crash, a cell that did not run): the function's record is not whole."""
+    ran: dict[str, Ran] = {}
     for verdict in own:
-        if verdict.passed:
-            ran[verdict.case_id] = None
-        elif verdict.status == CaseStatus.FAILED and verdict.case_id in budget.outcomes:
-            ran[verdict.case_id] = budget.outcomes[verdict.case_id]
+        if verdict.status in (CaseStatus.PASSED, CaseStatus.FAILED) and verdict.case_id in budget.outcomes:
+            ran[verdict.case_id] = Ran(verdict.passed, budget.outcomes[verdict.case_id])
         elif verdict.status != CaseStatus.SKIPPED:
             return None
     return ran

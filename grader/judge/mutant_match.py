@@ -20,6 +20,8 @@ same public outcomes.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from grader.assignment.manifest import Assignment
 from grader.judge.mutant_store import MutantTable, StoredMutant, line_of
 from grader.judge.outcomes import same_outcome
@@ -29,37 +31,51 @@ from grader.model.diagnosis import Diagnosis, DiagnosisKind
 from grader.model.notebook import CodeCell
 
 
-def matching_mutants(
-    assignment: Assignment, cases: list[Case], ran: dict[str, dict | None], table: MutantTable, function: str
-) -> list[StoredMutant]:
-    """The function's mutants that behave as the student's function on every case it ran (`ran`: case
-    id -> the student's outcome on a failed case, None on a passed one)."""
-    known = [case for case in cases if case.function == function and case.id in ran]
-    found = []
-    for mutant in table.of(function):
-        if all(_agrees(assignment, case, table, mutant, ran[case.id]) for case in known):
-            found.append(mutant)
-    return found
+class Ran(NamedTuple):
+    """A case the student's function ran and was compared on."""
+
+    passed: bool  #: it passed the case
+    outcome: dict | None  #: what it did (grader.judge.outcomes), when it was kept
 
 
-def _agrees(assignment: Assignment, case: Case, table: MutantTable, mutant: StoredMutant, mine: dict | None) -> bool:
-    stored = table.outcomes.get(case.id, {}).get(mutant.slip.id)
-    if mine is None or stored is None:
-        return mine is None and stored is None
+def behaves_as(assignment: Assignment, case: Case, stored: dict | None, mine: Ran) -> bool:
+    """Whether a stored variant (None: it gives the reference's outcome, so it passes) behaves as the
+    student's function on a case: the same outcome, or both passing. A variant stored on a case the
+    student passed may still pass it (its outcome differs from the reference's only where the case
+    does not compare, a shape (n,) for (n, 1)): its outcome then equals the student's."""
+    if stored is None:
+        return mine.passed
+    if mine.outcome is None:
+        return False
     tol = assignment.tolerance(case.function, case)
-    return same_outcome(case, stored, mine, tol.rtol, tol.atol)
+    return same_outcome(case, stored, mine.outcome, tol.rtol, tol.atol)
+
+
+def matching_mutants(
+    assignment: Assignment, cases: list[Case], ran: dict[str, Ran], table: MutantTable, function: str
+) -> list[StoredMutant]:
+    """The function's mutants that behave as the student's function on every case it ran."""
+    known = [case for case in cases if case.function == function and case.id in ran]
+    return [
+        mutant
+        for mutant in table.of(function)
+        if all(
+            behaves_as(assignment, case, table.outcomes.get(case.id, {}).get(mutant.slip.id), ran[case.id])
+            for case in known
+        )
+    ]
 
 
 def mutant_diagnosis(
     assignment: Assignment,
     cases: list[Case],
-    ran: dict[str, dict | None],
+    ran: dict[str, Ran],
     table: MutantTable,
     function: str,
     cell: CodeCell | None,
 ) -> Diagnosis | None:
     """The slip the student's function shows, by the rules above; None when nothing may be named."""
-    failed = [outcome for outcome in ran.values() if outcome is not None]
+    failed = [mine.outcome or {} for mine in ran.values() if not mine.passed]
     if not failed:
         return None
     matched = matching_mutants(assignment, cases, ran, table, function)

@@ -218,19 +218,28 @@ class SourceRuns:
     folder: Path
     build: Callable[[Case], dict]
 
-    def differing(self, source: str) -> dict[str, dict]:
-        """{case id: outcome} where the source's outcome is not the reference's."""
+    def outcomes(self, source: str) -> dict[str, dict]:
+        """{case id: the source's outcome} on every case."""
         graded = self.assignment.function(self.function)
         found = {}
         for case in self.cases:
             job = Job(
                 self.function, source, self.namespace, partial(self.build, case), graded.signature, str(self.folder)
             )
-            outcome = variant_outcome(run_function(job, RUN_SECONDS), case, graded.returns)
-            tol = self.assignment.tolerance(self.function, case)
-            if not same_outcome(case, outcome, self.references[case.id], tol.rtol, tol.atol):
-                found[case.id] = outcome
+            found[case.id] = variant_outcome(run_function(job, RUN_SECONDS), case, graded.returns)
         return found
+
+    def differing(self, source: str) -> dict[str, dict]:
+        """{case id: outcome} where the source's outcome is not the reference's."""
+        return {
+            case_id: outcome for case_id, outcome in self.outcomes(source).items() if not self.passes(case_id, outcome)
+        }
+
+    def passes(self, case_id: str, outcome: dict) -> bool:
+        """Whether an outcome is the reference's on a case (within its tolerance)."""
+        case = next(c for c in self.cases if c.id == case_id)
+        tol = self.assignment.tolerance(self.function, case)
+        return same_outcome(case, outcome, self.references[case_id], tol.rtol, tol.atol)
 
     def confirm(self, source: str) -> None:
         """The unmutated source must give the reference's outcomes, or no mutant of it means anything."""
