@@ -193,7 +193,10 @@ def public_runs(assignment):
                 lambda c, f=folder: case_inputs(assignment, c, Path(f)),
             )
             outcomes = runs.outcomes(slip.cell(cells.graded_source(slip.function)))
-            found[slip.name] = (slip.function, {k: Ran(runs.passes(k, o), o) for k, o in outcomes.items()})
+            found[slip.name] = (
+                slip.function,
+                {k: Ran(runs.passes(k, o), o, runs.passes(k, o)) for k, o in outcomes.items()},
+            )
         return found
 
 
@@ -274,3 +277,40 @@ def test_the_release_ships_the_public_copy_and_keeps_the_instructor_file(tmp_pat
     bundle = load_assignment(out)
     table = read_mutants(bundle)
     assert table is not None and table.mutants and all(not m.source for m in table.mutants.values())
+
+
+def test_a_catalogued_mistake_is_kept_only_when_its_variant_behaves_so_on_every_case(assignment):
+    """The issue's other misnaming, in small: a variant that fails a case the student passed (both
+    activations swapped, where only the sigmoid branch is) is not the student's mistake."""
+    from types import SimpleNamespace
+
+    from grader.judge.diagnose import name_by_mutants
+    from grader.model import CaseStatus, CaseVerdict, Visibility
+    from grader.model.diagnosis import DiagnosisBudget
+
+    first, second = _cases(assignment)
+    named = Diagnosis(DiagnosisKind.MISTAKE, "swapped", "both swapped", place=None)
+
+    def graded(stored_on_second: dict | None) -> CaseVerdict:
+        variants = {
+            first.id: {"swapped": _outcome(2.0)},
+            second.id: {"swapped": stored_on_second} if stored_on_second else {},
+        }
+        expected = SimpleNamespace(for_case=lambda case_id: SimpleNamespace(variants=variants[case_id]))
+        failed = CaseVerdict(
+            first.id,
+            first.function,
+            "",
+            Visibility.VISIBLE,
+            CaseStatus.FAILED,
+            differences=[Difference(Kind.VALUES, ())],
+            diagnosis=named,
+        )
+        passed = CaseVerdict(second.id, second.function, "", Visibility.VISIBLE, CaseStatus.PASSED)
+        budget = DiagnosisBudget(10, 10, outcomes={first.id: _outcome(2.0), second.id: _outcome(0.0)})
+        name_by_mutants(assignment, [first, second], [failed, passed], {}, budget, expected)  # type: ignore[arg-type]
+        return failed
+
+    assert graded(None).diagnosis == named  # the variant passes the second case too: kept
+    demoted = graded(_outcome(7.0)).diagnosis
+    assert demoted is not None and demoted.kind == DiagnosisKind.ADVICE and not demoted.named

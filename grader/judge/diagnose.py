@@ -26,8 +26,8 @@ from grader.judge.families import family_mistake
 from grader.judge.matching import named_mistake
 from grader.judge.mutant_match import Ran, behaves_as, mutant_diagnosis
 from grader.judge.mutant_store import read_mutants
-from grader.judge.outcomes import student_outcome
-from grader.model import Case, CaseStatus, CaseVerdict, Expected, KernelResult
+from grader.judge.outcomes import same_outcome, student_outcome, variant_outcome
+from grader.model import Case, CaseStatus, CaseVerdict, Expected, KernelResult, python_value
 from grader.model.diagnosis import Diagnosis, DiagnosisBudget, DiagnosisKind
 from grader.model.notebook import CodeCell
 
@@ -99,21 +99,23 @@ def name_by_mutants(
     case gets the plain advice); then, for each function whose failures nothing catalogued explains,
     the slip of the solution its outcomes match on every case (grader.judge.mutant_match) becomes the
     diagnosis of its failing cases."""
-    table = read_mutants(assignment)
     failing = {v.function for v in verdicts if v.status != CaseStatus.PASSED}
     by_id = {case.id: case for case in cases}
     for function in dict.fromkeys(v.function for v in verdicts):
         own = [v for v in verdicts if v.function == function]
-        ran = _ran(own, budget)
+        ran = _ran(assignment, by_id, own, budget, expected)
         if function not in failing or ran is None:
             continue
         if expected is not None:
             _keep_consistent(assignment, by_id, own, ran, expected)
-        if table is None or not table.mutants or set(assignment.function(function).calls) & failing:
+        if set(assignment.function(function).calls) & failing:
             continue
         if any(v.diagnosis is not None and v.diagnosis.kind not in _REPLACED for v in own if not v.passed):
             continue
         try:
+            table = read_mutants(assignment)  # read only when needed (once per process and file)
+            if table is None:
+                return
             found = mutant_diagnosis(assignment, cases, ran, table, function, cells.get(function))
         except Exception as error:  # noqa: BLE001 - a diagnosis is a bonus
             budget.hook_failed("mutants", "", own[0].case_id, error)
@@ -135,10 +137,15 @@ def _keep_consistent(
 ) -> None:
     """A catalogued mistake named on one case whose stored variant behaves otherwise than the student's
     function on another case it ran (passes where the student failed, fails where the student
-    passed, or fails otherwise) is not the student's mistake: those cases get the plain advice."""
-    named = {v.diagnosis.mistake for v in own if v.diagnosis is not None and v.diagnosis.kind == DiagnosisKind.MISTAKE}
-    for mistake in named:
+    passed, or fails otherwise) is not the student's mistake: those cases get the plain advice. One
+    that behaves so on every case is the diagnosis of the failing cases that got only the advice."""
+    named = [v.diagnosis for v in own if v.diagnosis is not None and v.diagnosis.kind == DiagnosisKind.MISTAKE]
+    for mistake in dict.fromkeys(d.mistake for d in named):
         if all(_alike(assignment, cases[case_id], expected, mistake, mine) for case_id, mine in ran.items()):
+            found = next(d for d in named if d.mistake == mistake)
+            for verdict in own:
+                if not verdict.passed and verdict.diagnosis is not None and verdict.diagnosis.kind in _REPLACED:
+                    verdict.diagnosis = found
             continue
         for verdict in own:
             if verdict.diagnosis is not None and verdict.diagnosis.mistake == mistake:
@@ -149,13 +156,30 @@ def _alike(assignment: Assignment, case: Case, expected: ExpectedValues, mistake
     return behaves_as(assignment, case, expected.for_case(case.id).variants.get(mistake or ""), mine)
 
 
-def _ran(own: list[CaseVerdict], budget: DiagnosisBudget) -> dict[str, Ran] | None:
-    """{case id: whether it passed, and the student's outcome} over the cases that were compared; None
-    when a case was not (a timeout, a crash, a cell that did not run): the function's record is not whole."""
+def _ran(
+    assignment: Assignment,
+    cases: dict[str, Case],
+    own: list[CaseVerdict],
+    budget: DiagnosisBudget,
+    expected: ExpectedValues | None,
+) -> dict[str, Ran] | None:
+    """{case id: whether it passed, the student's outcome, and whether that is the reference's} over
+    the cases that were compared; None when a case was not (a timeout, a crash, a cell that did not
+    run): the function's record is not whole."""
     ran: dict[str, Ran] = {}
     for verdict in own:
         if verdict.status in (CaseStatus.PASSED, CaseStatus.FAILED) and verdict.case_id in budget.outcomes:
-            ran[verdict.case_id] = Ran(verdict.passed, budget.outcomes[verdict.case_id])
+            mine = budget.outcomes[verdict.case_id]
+            case = cases[verdict.case_id]
+            like = expected is not None and _like_reference(assignment, case, expected.for_case(case.id), mine)
+            ran[verdict.case_id] = Ran(verdict.passed, mine, like)
         elif verdict.status != CaseStatus.SKIPPED:
             return None
     return ran
+
+
+def _like_reference(assignment: Assignment, case: Case, expected: Expected, mine: dict) -> bool:
+    """Whether an outcome is the reference's, as a stored variant's is compared with it."""
+    names, tol = assignment.function(case.function).returns, assignment.tolerance(case.function, case)
+    raw = {"returned": python_value(expected.returned), "stdout": list(expected.stdout)}
+    return same_outcome(case, variant_outcome(raw, case, names), mine, tol.rtol, tol.atol)
