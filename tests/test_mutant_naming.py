@@ -282,12 +282,15 @@ def test_the_release_ships_the_public_copy_and_keeps_the_instructor_file(tmp_pat
 def test_a_catalogued_mistake_is_kept_only_when_its_variant_behaves_so_on_every_case(assignment):
     """The issue's other misnaming, in small: a variant that fails a case the student passed (both
     activations swapped, where only the sigmoid branch is) is not the student's mistake."""
+    from dataclasses import replace
     from types import SimpleNamespace
 
     from grader.judge.diagnose import name_by_mutants
+    from grader.judge.expected import ExpectedValues
     from grader.model import CaseStatus, CaseVerdict, Visibility
     from grader.model.diagnosis import DiagnosisBudget
 
+    real = ExpectedValues(assignment)
     first, second = _cases(assignment)
     named = Diagnosis(DiagnosisKind.MISTAKE, "swapped", "both swapped", place=None)
 
@@ -296,7 +299,8 @@ def test_a_catalogued_mistake_is_kept_only_when_its_variant_behaves_so_on_every_
             first.id: {"swapped": _outcome(2.0)},
             second.id: {"swapped": stored_on_second} if stored_on_second else {},
         }
-        expected = SimpleNamespace(for_case=lambda case_id: SimpleNamespace(variants=variants[case_id]))
+        stored = {case_id: replace(real.for_case(case_id), variants=found) for case_id, found in variants.items()}
+        expected = SimpleNamespace(for_case=stored.__getitem__)
         failed = CaseVerdict(
             first.id,
             first.function,
