@@ -30,6 +30,7 @@ from grader.judge.mutant_store import (
     read_mutants,
 )
 from grader.judge.mutants import generate
+from grader.judge.outcome_store import as_text, stored_variant_table
 from grader.model import Case, Difference, Kind
 from grader.model.diagnosis import Diagnosis, DiagnosisKind
 from grader.model.mutation import Detail, Operator, Site, Slip
@@ -71,14 +72,25 @@ def _mutant(ident: str, operator: Operator, keys: tuple[str, ...] = (), **detail
 
 
 def _table(mutants: list[StoredMutant], outcomes: dict[str, dict[str, dict]]) -> MutantTable:
-    return MutantTable({m.slip.id: m for m in mutants}, outcomes)
+    """A table holding these outcomes ({case id: {mutant id: outcome}}), as the files spell it."""
+    flat = {}
+    for case_id, found in outcomes.items():
+        for mutant_id, outcome in found.items():
+            flat.update(stored_variant_table((mutant_id, case_id), outcome))
+    return MutantTable({m.slip.id: m for m in mutants}, as_text(flat))
 
 
 def test_a_mutant_matching_every_case_is_named_with_its_slip(assignment):
     first, second = _cases(assignment)
-    stop = _mutant("a", Operator.RANGE_STOP, subject="l", delta=-1)
-    other = _mutant("b", Operator.AXIS_SWAP, subject="np.sum", old="1", new="0")
-    table = _table([stop, other], {first.id: {"a": _outcome(2.0), "b": _outcome(3.0)}, second.id: {"b": _outcome(1)}})
+    stop = _mutant("compute_cost:a", Operator.RANGE_STOP, subject="l", delta=-1)
+    other = _mutant("compute_cost:b", Operator.AXIS_SWAP, subject="np.sum", old="1", new="0")
+    table = _table(
+        [stop, other],
+        {
+            first.id: {"compute_cost:a": _outcome(2.0), "compute_cost:b": _outcome(3.0)},
+            second.id: {"compute_cost:b": _outcome(1)},
+        },
+    )
     found = mutant_diagnosis(
         assignment,
         [first, second],
@@ -104,7 +116,10 @@ def test_a_mutant_matching_every_case_is_named_with_its_slip(assignment):
 
 def test_an_exception_alone_never_names_a_mistake(assignment):
     first, second = _cases(assignment)
-    table = _table([_mutant("a", Operator.INDEX_SHIFT, subject="caches", delta=1)], {first.id: {"a": _error()}})
+    table = _table(
+        [_mutant("compute_cost:a", Operator.INDEX_SHIFT, subject="caches", delta=1)],
+        {first.id: {"compute_cost:a": _error()}},
+    )
     assert (
         mutant_diagnosis(
             assignment,

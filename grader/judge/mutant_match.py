@@ -61,7 +61,7 @@ def matching_mutants(
         mutant
         for mutant in table.of(function)
         if all(
-            behaves_as(assignment, case, table.outcomes.get(case.id, {}).get(mutant.slip.id), ran[case.id])
+            behaves_as(assignment, case, table.outcome(function, case.id, mutant.slip.id), ran[case.id])
             for case in known
         )
     ]

@@ -58,13 +58,24 @@ class StoredMutant:
 
 @dataclass
 class MutantTable:
-    """The stored mutants and their outcomes: {case id: {mutant id: outcome}} where they differ."""
+    """The stored mutants and their outcomes where they differ from the reference's. The outcomes are
+    kept as the file spells them and read one function at a time, when a diagnosis needs them."""
 
     mutants: dict[str, StoredMutant] = field(default_factory=dict)
-    outcomes: dict[str, dict[str, dict]] = field(default_factory=dict)
+    table: dict[str, list] = field(default_factory=dict)  #: the outcome table, keys spelt as in the files
+    _read: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)  #: function -> case -> mutant -> outcome
 
     def of(self, function: str) -> list[StoredMutant]:
         return [m for m in self.mutants.values() if m.function == function]
+
+    def outcome(self, function: str, case_id: str, mutant_id: str) -> dict | None:
+        """A mutant's stored outcome on a case (None: it gives the reference's)."""
+        if function not in self._read:
+            prefix = function + ":"
+            self._read[function] = outcomes_by_case(
+                parsed_table({key: value for key, value in self.table.items() if key.startswith(prefix)})
+            )
+        return self._read[function].get(case_id, {}).get(mutant_id)
 
 
 @dataclass
@@ -303,7 +314,10 @@ def mutant_table(document: dict) -> MutantTable:
             slip = Slip(mutant_id, Operator(record["operator"]), Detail.from_dict(record["detail"]))
             keys = tuple(str(k) for k in record.get("keys", []))
             mutants[mutant_id] = StoredMutant(slip, str(record["function"]), keys, str(record.get("source", "")))
-        return MutantTable(mutants, outcomes_by_case(parsed_table(document.get("outcomes", {}))))
+        table = document.get("outcomes", {})
+        if not isinstance(table, dict):
+            return MutantTable()
+        return MutantTable(mutants, table)
     except Exception:  # noqa: BLE001 - diagnosis is a bonus
         return MutantTable()
 
