@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from grader.assignment.manifest import Assignment
 from grader.judge.advice import localise
+from grader.judge.catalogue import mistake_texts
 from grader.judge.compare import Comparison
 from grader.judge.expected import ExpectedValues
 from grader.judge.families import family_mistake
-from grader.judge.matching import named_mistake
+from grader.judge.matching import exception_alone, mistake_diagnosis, mistake_line, named_mistake
 from grader.judge.mutant_match import Ran, behaves_as, mutant_diagnosis
 from grader.judge.mutant_store import read_mutants
 from grader.judge.outcomes import same_outcome, student_outcome, variant_outcome
@@ -108,6 +109,7 @@ def name_by_mutants(
             continue
         if expected is not None:
             _keep_consistent(assignment, by_id, own, ran, expected)
+            _name_across(assignment, by_id, own, ran, expected, cells.get(function))
         if set(assignment.function(function).calls) & failing:
             continue
         if any(v.diagnosis is not None and v.diagnosis.kind not in _REPLACED for v in own if not v.passed):
@@ -150,6 +152,38 @@ def _keep_consistent(
         for verdict in own:
             if verdict.diagnosis is not None and verdict.diagnosis.mistake == mistake:
                 verdict.diagnosis = localise(assignment, cases[verdict.case_id], Comparison(list(verdict.differences)))
+
+
+def _name_across(
+    assignment: Assignment,
+    cases: dict[str, Case],
+    own: list[CaseVerdict],
+    ran: dict[str, Ran],
+    expected: ExpectedValues,
+    cell: CodeCell | None,
+) -> None:
+    """When no case of the function is named, a catalogued mistake whose stored variant behaves as
+    the student's function on every case it ran, the only one to, names its failing cases (several
+    variants may match one case, and only one all of them). Through exceptions alone, only with its
+    line in the cell."""
+    failing = [v for v in own if not v.passed]
+    if not failing or any(v.diagnosis is None or v.diagnosis.kind not in _REPLACED for v in failing):
+        return
+    stored = {m for case_id in ran for m in expected.for_case(case_id).variants}
+    matching = [
+        m
+        for m in mistake_texts(assignment)
+        if m in stored and all(_alike(assignment, cases[case_id], expected, m, mine) for case_id, mine in ran.items())
+    ]
+    if len(matching) != 1:
+        return
+    case = cases[failing[0].case_id]
+    line = mistake_line(assignment, matching[0], case, cell)
+    if not line and all(exception_alone(ran[v.case_id].outcome or {}) for v in failing):
+        return
+    found = mistake_diagnosis(assignment, matching[0], cell, line)
+    for verdict in failing:
+        verdict.diagnosis = found
 
 
 def _alike(assignment: Assignment, case: Case, expected: ExpectedValues, mistake: str | None, mine: Ran) -> bool:

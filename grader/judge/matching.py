@@ -61,20 +61,42 @@ def named_mistake(
     # the one whose usual line is actually in the student's code.
     lines = {m: _line(assignment, m, texts[m], case, cell, on_error) for m in known}
     placed = [m for m in known if lines[m]]
-    raised = "error" in _mine(assignment, case, expected, result)
-    if not placed and (len(known) > 1 or raised):
+    if not placed and (len(known) > 1 or exception_alone(_mine(assignment, case, expected, result))):
         return None  # several explain it, or only an exception does: naming one could mislead
     chosen = placed[0] if placed else known[0]
-    mistake = texts[chosen]
+    return mistake_diagnosis(assignment, chosen, cell, lines[chosen], tuple(m for m in known if m != chosen))
+
+
+# Exceptions that name an identifier of the student's code (a variable never assigned, or read
+# before it is): the message points at the mistake itself, not only at the data's shapes.
+NAMING_ERRORS = ("NameError", "UnboundLocalError")
+
+
+def exception_alone(outcome: dict) -> bool:
+    """Whether an outcome is an exception that says nothing of where the mistake is (a shape error,
+    a key error): matching one names nothing unless the mistake's line is in the cell."""
+    return "error" in outcome and str(outcome["error"][0]) not in NAMING_ERRORS
+
+
+def mistake_diagnosis(
+    assignment: Assignment, mistake_id: str, cell: CodeCell | None, line: int | None, also: tuple[str, ...] = ()
+) -> Diagnosis:
+    """A catalogued mistake as a diagnosis: the author's texts, and the student's line when found."""
+    mistake = mistake_texts(assignment)[mistake_id]
     return Diagnosis(
         DiagnosisKind.MISTAKE,
-        chosen,
+        mistake_id,
         str(mistake["title"]),
         str(mistake["explanation"]),
         str(mistake.get("fix") or ""),
-        place=place_at(cell, lines[chosen]) if cell is not None else None,
-        also_possible=tuple(m for m in known if m != chosen),
+        place=place_at(cell, line) if cell is not None else None,
+        also_possible=also,
     )
+
+
+def mistake_line(assignment: Assignment, mistake_id: str, case: Case, cell: CodeCell | None) -> int | None:
+    """The student's line a catalogued mistake most likely sits on (None: not found, or no cell)."""
+    return _line(assignment, mistake_id, mistake_texts(assignment)[mistake_id], case, cell, None)
 
 
 def _line(

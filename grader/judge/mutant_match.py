@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from grader.assignment.manifest import Assignment
+from grader.judge.matching import exception_alone
 from grader.judge.mutant_store import MutantTable, StoredMutant, line_of
 from grader.judge.outcomes import same_outcome
 from grader.judge.patterns import place_at
@@ -81,7 +82,7 @@ def mutant_diagnosis(
         return None
     matched = matching_mutants(assignment, cases, ran, table, function)
     lines = {m.slip.id: line_of(cell.source, function, m.keys) if cell is not None else None for m in matched}
-    if all("error" in outcome for outcome in failed):  # an exception alone is no evidence; its line is
+    if all(exception_alone(outcome) for outcome in failed):  # an exception alone is no evidence; its line is
         matched = [m for m in matched if lines[m.slip.id]]
     if not matched:
         return None
