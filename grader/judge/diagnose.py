@@ -24,7 +24,7 @@ from grader.judge.catalogue import mistake_texts
 from grader.judge.compare import Comparison
 from grader.judge.expected import ExpectedValues
 from grader.judge.families import family_mistake
-from grader.judge.matching import exception_alone, mistake_diagnosis, mistake_line, named_mistake
+from grader.judge.matching import exception_alone, mistake_diagnosis, mistake_line, mistakes_among, named_mistake
 from grader.judge.mutant_match import Ran, behaves_as, mutant_diagnosis
 from grader.judge.mutant_store import read_mutants
 from grader.judge.outcomes import same_outcome, student_outcome, variant_outcome
@@ -175,7 +175,7 @@ def _name_across(
         for m in mistake_texts(assignment)
         if m in stored and all(_alike(assignment, cases[case_id], expected, m, mine) for case_id, mine in ran.items())
     ]
-    if len(matching) != 1:
+    if len(mistakes_among(matching)) != 1:
         return
     case = cases[failing[0].case_id]
     line = mistake_line(assignment, matching[0], case, cell)

@@ -61,10 +61,15 @@ def named_mistake(
     # the one whose usual line is actually in the student's code.
     lines = {m: _line(assignment, m, texts[m], case, cell, on_error) for m in known}
     placed = [m for m in known if lines[m]]
-    if not placed and (len(known) > 1 or exception_alone(_mine(assignment, case, expected, result))):
+    if not placed and (len(mistakes_among(known)) > 1 or exception_alone(_mine(assignment, case, expected, result))):
         return None  # several explain it, or only an exception does: naming one could mislead
     chosen = placed[0] if placed else known[0]
     return mistake_diagnosis(assignment, chosen, cell, lines[chosen], tuple(m for m in known if m != chosen))
+
+
+def mistakes_among(ids: list[str]) -> set[str]:
+    """The distinct mistakes among stored variants: a family's members (`family=value`) are one."""
+    return {mistake_id.split("=")[0] for mistake_id in ids}
 
 
 # Exceptions that name an identifier of the student's code (a variable never assigned, or read
