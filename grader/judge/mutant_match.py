@@ -6,8 +6,9 @@ that no catalogued mistake or family explains is compared with its mutants, over
 ran: a passed case must be one the mutant passes too, a failed one must give the mutant's outcome.
 The match is named only when it cannot mislead:
 
-- a match through exceptions alone names nothing (many slips raise the same error), unless the
-  mutant's changed statement is written in the student's cell;
+- a match through exceptions alone names nothing (many slips raise the same error, and a blank
+  function raises the NameError a dropped assignment does), unless the mutant's changed statement
+  is written in the student's cell;
 - when the matching mutants are one slip (the same operator and detail), it is named;
 - when they are several slips, the one whose changed statement is written in the student's cell
   is named, and only when exactly one is;
@@ -23,7 +24,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from grader.assignment.manifest import Assignment
-from grader.judge.matching import exception_alone
 from grader.judge.mutant_store import MutantTable, StoredMutant, line_of
 from grader.judge.outcomes import same_outcome
 from grader.judge.patterns import place_at
@@ -82,7 +82,8 @@ def mutant_diagnosis(
         return None
     matched = matching_mutants(assignment, cases, ran, table, function)
     lines = {m.slip.id: line_of(cell.source, function, m.keys) if cell is not None else None for m in matched}
-    if all(exception_alone(outcome) for outcome in failed):  # an exception alone is no evidence; its line is
+    if all("error" in outcome for outcome in failed):  # an exception is no evidence (a blank function raises
+        # NameError as a dropped assignment does); its line in the cell is
         matched = [m for m in matched if lines[m.slip.id]]
     if not matched:
         return None
