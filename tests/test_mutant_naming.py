@@ -9,6 +9,9 @@ uncatalogued slip of the corpus; the bundle's copy holds no solution code; and t
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -17,7 +20,7 @@ import numpy as np
 import pytest
 
 from grader.assignment.manifest import load_assignment
-from grader.judge.expected import _reference_outputs, case_inputs, reference_outcome
+from grader.judge.expected import ReferenceRun, case_inputs, reference_outcome
 from grader.judge.mutant_match import Ran, mutant_diagnosis
 from grader.judge.mutant_runner import solution_namespace
 from grader.judge.mutant_store import (
@@ -25,6 +28,7 @@ from grader.judge.mutant_store import (
     MutantTable,
     SourceRuns,
     StoredMutant,
+    _sources,
     changed_keys,
     mutant_table,
     read_mutants,
@@ -180,18 +184,28 @@ def test_differ_agrees_with_its_subject_and_the_advice_says_where_to_look(differ
 # --- the Step by Step assignment's stored mutants ---------------------------------------------------
 
 
+def _solution_run(namespace: dict, assignment, case: Case, folder: Path) -> ReferenceRun:
+    """The solution notebook's function on one case, run in-process as the mutants are (the instructor's code)."""
+    arguments = case_inputs(assignment, case, folder)
+    before = copy.deepcopy(arguments)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        returned = namespace[case.function](**arguments)
+    return ReferenceRun(returned, printed.getvalue().splitlines(), before)
+
+
 @pytest.fixture(scope="module")
 def public_runs(assignment):
     """Each slip's (and correct variant's) outcomes on the public cases of its function, run like the
     mutants were: {name: (function, {case id: outcome, or None where it passes})}."""
     cases = assignment.cases()
-    outputs, _ = _reference_outputs(assignment)
     from grader.judge.authored import solution_cells
 
     cells = solution_cells(assignment)
     with tempfile.TemporaryDirectory() as folder:
         assignment.prepare_workdir(Path(folder))
-        namespace = solution_namespace((FOLDER / assignment.reference).read_text(), Path(folder))
+        namespace = solution_namespace(_sources(assignment)[1], Path(folder))  # the notebook's cells, as mutants run
+        outputs = {c.id: _solution_run(namespace, assignment, c, Path(folder)) for c in cases}
         found = {}
         for slip in SLIPS + CORRECT:
             public = [c for c in cases if c.function == slip.function and c.public]
