@@ -169,6 +169,7 @@ class Assignment:
     total_points: float | None = None  #: the manifest's stated total, when it states one
     data_files: tuple[str, ...] = ()  #: the files the dataset folder holds (`grader bench` checks them)
     callers: CallerPolicy = CallerPolicy.ALONE  #: the manifest's [grading] callers: how a caller of failing ones scores
+    mutants_expected_file: str = ""  #: the solution's one-point mutants' outcomes ("" = no mutants)
 
     def tolerance(self, function: str, case: Case | None = None):
         """The tolerance of a case: its own, else its function's, else the assignment's."""
@@ -459,6 +460,7 @@ def load_assignment(folder: str | Path) -> Assignment:
         total_points=None if head.total_points is None else float(head.total_points),
         data_files=tuple(head.data_files),
         callers=CallerPolicy(manifest.grading.callers),
+        mutants_expected_file=head.mutants_expected,
     )
     if not assignment.is_bundle:
         assignment.cases()  # a malformed case is named now, not halfway through a batch

@@ -71,6 +71,11 @@ class AssignmentTable(Table):
     mistakes_expected: Text = Field(
         default="mistakes_expected.npz", description="What each catalogued mistake produces."
     )
+    mutants_expected: Text = Field(
+        default="",
+        description="What each one-point mutant of the solution produces, to name uncatalogued slips "
+        '(instructor-only; "" = no mutants).',
+    )
     inputs: Text = Field(default="", description="A support module whose build_inputs(recipe) builds the arguments.")
     reference: Text = Field(default="", description='Module of reference versions ("" = the solution notebook is it).')
     curve: Text = Field(default="", description='A returned part drawn as a curve in the feedback ("" = none).')

@@ -14,7 +14,7 @@ import time
 from grader.assignment.manifest import Assignment
 from grader.grading.runner import KernelRunner
 from grader.judge.compare import compare, part_of
-from grader.judge.diagnose import diagnose
+from grader.judge.diagnose import diagnose, note_outcome
 from grader.judge.expected import ExpectedValues
 from grader.kernel.session import limit_hit
 from grader.kernel.untrusted import READ_SECONDS, UntrustedDataError, read_result
@@ -129,6 +129,7 @@ class CaseJudge:
         found = verdict(case, CaseStatus.PASSED if comparison.passed else CaseStatus.FAILED, [], seconds)
         found.differences = list(comparison.differences)
         found.series = _series(result, self.assignment.curve, names)
+        note_outcome(self.assignment, case, expected, result, self.budget)  # compared across cases afterwards
         if comparison.passed:
             return found
         hit = limit_hit(result.meta.error, self.runner.limits)

@@ -25,6 +25,7 @@ from grader.assignment.notebook import (
 from grader.grading.alone import failing_callees, rerun_callers
 from grader.grading.judging import CaseJudge, run_cases, verdict
 from grader.grading.runner import KernelRunner
+from grader.judge.diagnose import name_by_mutants
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import isolation_of
@@ -130,6 +131,7 @@ def _run(
         runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
         judge = CaseJudge(runner, assignment)
         report.cases = run_cases(judge, cases, expected)
+        name_by_mutants(assignment, cases, report.cases, parsed.graded, judge.budget, expected)  # across cases
         report.instructor_notes += judge.budget.hook_failures  # the catalogue's hooks that raised
         report.problems += [CellRaised(name, error) for name, error in runner.load_errors.items()]
         report.problems += runner.problems

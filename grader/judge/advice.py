@@ -110,6 +110,7 @@ def localise(assignment: Assignment, case: Case, comparison: Comparison) -> Diag
             everything=everything,
             exception=exception,
             first=first,
+            function=case.function,
         )
     explanation = entry["explanation"]
     if callable(explanation):  # the author's own function of the parts that differ

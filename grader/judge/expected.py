@@ -52,6 +52,15 @@ from grader.judge.catalogue import (
 )
 from grader.judge.compare import input_differences, line_deviation, number_deviation, split_numbers
 from grader.judge.distinguish import unclear
+from grader.judge.mutant_store import (
+    PUBLIC_MUTANTS_FILE,
+    MutantRun,
+    mutant_records,
+    mutant_values,
+    public_mutants_document,
+    save_mutants,
+    stored_document,
+)
 from grader.judge.outcome_store import (
     as_text,
     holds_error,
@@ -68,6 +77,7 @@ from grader.kernel.harness import __grader_flatten__, __grader_inputs__
 from grader.kernel.untrusted import Mapping, parse_node, result_of_value
 from grader.model import Case, Expected, KernelResult, Node, Seq, python_value
 from grader.model.diagnosis import Catalogue, OutcomeKey
+from grader.model.mutation import MutantStats
 from grader.model.staleness import CheckReport, Deviation, Disagreement, Stale, StaleKind, Unclear
 
 #: (function -> the cell to run in place of its graded cell, the cases) -> each case's answer, from the
@@ -356,10 +366,13 @@ def public_document(assignment: Assignment, outputs: dict[str, ReferenceRun]) ->
     return document
 
 
-def write(assignment: Assignment, solution: SolutionRunner | None = None) -> tuple[list[Path], list[Unclear]]:
-    """Regenerate both files from the reference (`solution`: how to run the solution notebook); returns
-    their paths, and the cases that cannot tell the catalogue's mistakes apart (warnings). Nothing is
-    written when the solution's run is refused (SolutionRefused)."""
+def write(
+    assignment: Assignment, solution: SolutionRunner | None = None
+) -> tuple[list[Path], list[Unclear], MutantStats | None]:
+    """Regenerate the files from the reference (`solution`: how to run the solution notebook); returns
+    their paths, the cases that cannot tell the catalogue's mistakes apart (warnings), and what the
+    mutants took (when the manifest asks for them). Nothing is written when the solution's run is
+    refused (SolutionRefused)."""
     outputs, variants = _reference_outputs(assignment, solution)
     catalogue = load_catalogue(assignment) if variants is not None else None
     warnings = [] if catalogue is None or variants is None else _unclear(assignment, catalogue, variants, solution)
@@ -374,7 +387,30 @@ def write(assignment: Assignment, solution: SolutionRunner | None = None) -> tup
         public_path = assignment.folder / PUBLIC_MISTAKES_FILE
         public_path.write_text(json.dumps(_public_mistakes(assignment, catalogue, variants, outputs), indent=1) + "\n")
         written += [catalogue.values_path, public_path]
-    return written, warnings
+    mutants = mutant_run(assignment, outputs)
+    if mutants is not None:
+        save_mutants(assignment.folder / assignment.mutants_expected_file, mutants)
+        public_path = assignment.folder / PUBLIC_MUTANTS_FILE
+        public_ids = {case.id for case in assignment.cases(public_only=True)}
+        public_path.write_text(json.dumps(public_mutants_document(mutants, public_ids), separators=(",", ":")) + "\n")
+        written += [assignment.folder / assignment.mutants_expected_file, public_path]
+    return written, warnings, mutants.stats if mutants is not None else None
+
+
+def mutant_run(assignment: Assignment, outputs: dict[str, ReferenceRun]) -> MutantRun | None:
+    """The solution's mutants run on every case (grader.judge.mutant_store), when the manifest asks for
+    them (`mutants_expected`); None otherwise."""
+    if not assignment.mutants_expected_file:
+        return None
+    cases = assignment.cases()
+    references = {
+        case.id: reference_outcome(outputs[case.id], case, assignment.function(case.function).returns) for case in cases
+    }
+    with tempfile.TemporaryDirectory(prefix="grader-mutants-") as folder:
+        assignment.prepare_workdir(Path(folder))
+        return mutant_values(
+            assignment, cases, references, Path(folder), lambda c: case_inputs(assignment, c, Path(folder))
+        )
 
 
 def _unclear(
@@ -458,6 +494,7 @@ def check(assignment: Assignment, solution: SolutionRunner | None = None) -> Che
     stale_entries(report, stored, flatten(assignment, outputs))
     if variants is not None:
         _check_variants(report, assignment, variants, outputs)
+    _check_mutants(report, assignment, outputs)
     json_path = assignment.folder / PUBLIC_FILE
     if not json_path.exists():
         report.problems.append(Stale(StaleKind.MISSING_FILE, str(json_path)))
@@ -490,6 +527,29 @@ def _check_variants(
     else:
         fresh = _public_mistakes(assignment, catalogue, variants, outputs)
         if not _same_document(report, json.loads(public_path.read_text()), fresh, public_path.name):
+            report.problems.append(Stale(StaleKind.CATALOGUE_DIFFERS, public_path.name))
+
+
+def _check_mutants(report: CheckReport, assignment: Assignment, outputs: dict[str, ReferenceRun]) -> None:
+    """The stored mutants and their public copy, against a fresh run of them."""
+    fresh = mutant_run(assignment, outputs)
+    if fresh is None:
+        return
+    report.mutants = fresh.stats
+    path = assignment.folder / assignment.mutants_expected_file
+    public_path = assignment.folder / PUBLIC_MUTANTS_FILE
+    for where in (path, public_path):
+        if not where.is_file():
+            report.problems.append(Stale(StaleKind.MISSING_FILE, str(where)))
+    if path.is_file():
+        stored = stored_document(path)
+        stale_entries(report, read_variant_table(path), fresh.flat, path.name + ": ")
+        if stored["mutants"] != json.loads(json.dumps(mutant_records(fresh))):
+            report.problems.append(Stale(StaleKind.CATALOGUE_DIFFERS, path.name))
+    if public_path.is_file():
+        public_ids = {case.id for case in assignment.cases(public_only=True)}
+        document = public_mutants_document(fresh, public_ids)
+        if not _same_document(report, json.loads(public_path.read_text()), document, public_path.name):
             report.problems.append(Stale(StaleKind.CATALOGUE_DIFFERS, public_path.name))
 
 

@@ -2,8 +2,10 @@
 
 A variant matches only when every quantity the case compares agrees within the assignment's
 tolerance (grader.judge.outcomes.same_outcome), so a wrong answer is named only when it behaves
-exactly like the catalogued mistake. When several do, the one whose usual line is in the
-student's cell is named, and the others are kept as also possible. A mistake written as a wrong
+exactly like the catalogued mistake, and only when that cannot mislead: its usual line is in the
+student's cell, or no other catalogued variant also matches and the match is more than an
+exception (many mistakes raise the same error). When several have their line in the cell, the
+first is named and the others are kept as also possible. A mistake written as a wrong
 copy finds that line by comparing the student's cell with the copy and the solution's (astdiff).
 """
 
@@ -26,11 +28,16 @@ def match_mistakes(assignment: Assignment, case: Case, expected: Expected, resul
     variants = expected.variants
     if not variants:
         return []
+    mine = _mine(assignment, case, expected, result)
     tol = assignment.tolerance(case.function, case)
-    mine = student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
     return [
         mistake_id for mistake_id, outcome in variants.items() if same_outcome(case, outcome, mine, tol.rtol, tol.atol)
     ]
+
+
+def _mine(assignment: Assignment, case: Case, expected: Expected, result: KernelResult) -> dict:
+    tol = assignment.tolerance(case.function, case)
+    return student_outcome(result, expected, case, assignment.function(case.function).returns, tol)
 
 
 def named_mistake(
@@ -53,17 +60,48 @@ def named_mistake(
     # Variants can behave alike (a flipped sign in two places gives the same numbers): prefer
     # the one whose usual line is actually in the student's code.
     lines = {m: _line(assignment, m, texts[m], case, cell, on_error) for m in known}
-    chosen = next((m for m in known if lines[m]), known[0])
-    mistake = texts[chosen]
+    placed = [m for m in known if lines[m]]
+    if not placed and (len(mistakes_among(known)) > 1 or exception_alone(_mine(assignment, case, expected, result))):
+        return None  # several explain it, or only an exception does: naming one could mislead
+    chosen = placed[0] if placed else known[0]
+    return mistake_diagnosis(assignment, chosen, cell, lines[chosen], tuple(m for m in known if m != chosen))
+
+
+def mistakes_among(ids: list[str]) -> set[str]:
+    """The distinct mistakes among stored variants: a family's members (`family=value`) are one."""
+    return {mistake_id.split("=")[0] for mistake_id in ids}
+
+
+# Exceptions that name an identifier of the student's code (a variable never assigned, or read
+# before it is): the message points at the mistake itself, not only at the data's shapes.
+NAMING_ERRORS = ("NameError", "UnboundLocalError")
+
+
+def exception_alone(outcome: dict) -> bool:
+    """Whether an outcome is an exception that says nothing of where the mistake is (a shape error,
+    a key error): matching one names nothing unless the mistake's line is in the cell."""
+    return "error" in outcome and str(outcome["error"][0]) not in NAMING_ERRORS
+
+
+def mistake_diagnosis(
+    assignment: Assignment, mistake_id: str, cell: CodeCell | None, line: int | None, also: tuple[str, ...] = ()
+) -> Diagnosis:
+    """A catalogued mistake as a diagnosis: the author's texts, and the student's line when found."""
+    mistake = mistake_texts(assignment)[mistake_id]
     return Diagnosis(
         DiagnosisKind.MISTAKE,
-        chosen,
+        mistake_id,
         str(mistake["title"]),
         str(mistake["explanation"]),
         str(mistake.get("fix") or ""),
-        place=place_at(cell, lines[chosen]) if cell is not None else None,
-        also_possible=tuple(m for m in known if m != chosen),
+        place=place_at(cell, line) if cell is not None else None,
+        also_possible=also,
     )
+
+
+def mistake_line(assignment: Assignment, mistake_id: str, case: Case, cell: CodeCell | None) -> int | None:
+    """The student's line a catalogued mistake most likely sits on (None: not found, or no cell)."""
+    return _line(assignment, mistake_id, mistake_texts(assignment)[mistake_id], case, cell, None)
 
 
 def _line(

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from grader.model.differences import Difference
 from grader.model.limits import Limits
+from grader.model.mutation import Slip
 from grader.model.notes import HookFailed, KernelError
 
 MAX_HOOK_DETAIL = 300  # characters of a hook's exception message kept
@@ -35,6 +36,7 @@ class DiagnosisKind(StrEnum):
     ADVICE = "advice"  #: no mistake matches: where the numbers first part, and what that usually means
     CELL_FAILED = "cell_failed"  #: the cell defining the function raised when it was run
     CALLEE = "callee"  #: a graded function it calls fails its own cases
+    MUTANT = "mutant"  #: no catalogued mistake matches, but one slip of the solution (a mutant) does, on every case
 
 
 class Evidence(StrEnum):
@@ -73,15 +75,16 @@ class Diagnosis:
     everything: tuple[str, ...] = ()  #: for ADVICE: every differing part, as paths
     exception: str = ""  #: for ADVICE on a raise: the exception's type, as the case may show it
     first: Difference | None = None  #: for ADVICE: the first difference
-    function: str = ""  #: for CELL_FAILED: the function; for CALLEE: the caller
+    function: str = ""  #: for CELL_FAILED, ADVICE and MUTANT: the function; for CALLEE: the caller
     callees: tuple[str, ...] = ()  #: for CALLEE: the called functions that fail
     #: for CALLEE: the case rerun with correct callees passed (True), failed (False), or was not rerun (None)
     alone: bool | None = None
     cell_error: KernelError | None = None  #: for CELL_FAILED: what its cell raised when it was run
+    slip: Slip | None = None  #: for MUTANT: the slip (its operator and detail: grader.render words them)
 
     @property
     def named(self) -> bool:
-        """A catalogued mistake or family member (not only where the numbers part)."""
+        """A catalogued mistake, a family member or a mutant (not only where the numbers part)."""
         return self.mistake is not None
 
 
@@ -122,6 +125,7 @@ class DiagnosisBudget:
     spent_runs: int = 0  #: runs made so far
     confirmed: dict[str, list[Any]] = field(default_factory=dict)  #: family id -> values confirmed on earlier cases
     hook_failures: list[HookFailed] = field(default_factory=list)  #: what the catalogue's hooks raised, once each
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)  #: case id -> the student's outcome (failing)
 
     def hook_failed(self, hook: str, entry: object, case: str, error: BaseException) -> None:
         """Note that a hook of the instructor's catalogue raised (once per hook, entry and exception type)."""

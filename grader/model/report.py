@@ -15,6 +15,7 @@ from typing import Any
 
 from grader.model.diagnosis import Diagnosis, DiagnosisKind, Evidence, Place
 from grader.model.differences import Difference
+from grader.model.mutation import Slip
 from grader.model.notes import KernelError, Text, from_json, to_json
 from grader.model.status import CaseStatus, Isolation, SubmissionStatus, Visibility
 
@@ -269,6 +270,7 @@ def diagnosis_from(data: object) -> Diagnosis | None:
     values["place"] = Place(**values["place"]) if isinstance(values.get("place"), dict) else None
     values["first"] = Difference.from_dict(values["first"]) if isinstance(values.get("first"), dict) else None
     values["cell_error"] = KernelError(**values["cell_error"]) if isinstance(values.get("cell_error"), dict) else None
+    values["slip"] = Slip.from_dict(values["slip"]) if isinstance(values.get("slip"), dict) else None
     for name in ("also_possible", "differing", "everything", "callees"):
         values[name] = tuple(values.get(name, ()))
     known = {f.name for f in dataclasses.fields(Diagnosis)}

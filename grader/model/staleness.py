@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from grader.model.differences import Difference
+from grader.model.mutation import MutantStats
 
 
 class StaleKind(StrEnum):
@@ -64,6 +65,7 @@ class CheckReport:
 
     problems: list[Stale] = field(default_factory=list)
     largest: Deviation = field(default_factory=Deviation)
+    mutants: MutantStats | None = None  #: what the fresh run of the mutants took (when there are some)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from grader.model import shown_type
 from grader.model.diagnosis import Diagnosis, DiagnosisKind, Evidence
+from grader.render.mutant_wording import mutant_texts
 from grader.render.notes import kernel_error_text
 
 UNSHOWN_VALUE = "(a value not shown on a hidden case)"
@@ -51,8 +52,8 @@ DEFAULT_ADVICE = {
     ),
     "numbers": (
         "{names} {differ}",
-        "The form is right but the numbers are not: follow the computation that produces them, step by "
-        "step, on the public test's inputs.",
+        "{names} {has} the right form but other numbers: look at the statements of {function} that compute "
+        "{them}, step by step, on the public test's inputs.",
     ),
 }
 
@@ -98,9 +99,13 @@ def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
             if diagnosis.advice in DEFAULT_ADVICE
             else (diagnosis.title, diagnosis.explanation)
         )
+        several = len(diagnosis.differing) > 1
         fill = {
             "{names}": ", ".join(diagnosis.differing),
-            "{differ}": "differs" if len(diagnosis.differing) == 1 else "differ",
+            "{differ}": "differ" if several else "differs",
+            "{has}": "have" if several else "has",
+            "{them}": "them" if several else "it",
+            "{function}": diagnosis.function or "the function",
             "{exception}": shown_type(diagnosis.exception, public) if diagnosis.exception else "",
         }
         for key, value in fill.items():
@@ -115,6 +120,8 @@ def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
             "error first: run the cell in Jupyter to see it.",
             "",
         )
+    if kind == DiagnosisKind.MUTANT and diagnosis.slip is not None:
+        return mutant_texts(diagnosis.slip, diagnosis.function)
     if kind == DiagnosisKind.CALLEE:
         return _callee_texts(diagnosis)
     return diagnosis.title, diagnosis.explanation, diagnosis.fix

@@ -16,6 +16,7 @@ from grader.grading.solution import solution_runner
 from grader.judge import expected as store
 from grader.judge.agreement import SolutionRefused
 from grader.kernel.isolation import kernel_launcher
+from grader.render.mutant_wording import mutants_text
 from grader.render.staleness import deviation_text, refused_text, stale_text, unclear_text
 
 
@@ -42,6 +43,8 @@ def _check(assignment: Assignment, solution: store.SolutionRunner | None) -> int
     for problem in report.problems:
         print(stale_text(problem))
     print(deviation_text(report.largest))
+    if report.mutants is not None:
+        print(mutants_text(report.mutants))
     print(
         "expected values are current"
         if not report.problems
@@ -51,9 +54,11 @@ def _check(assignment: Assignment, solution: store.SolutionRunner | None) -> int
 
 
 def _write(assignment: Assignment, solution: store.SolutionRunner | None) -> int:
-    paths, warnings = store.write(assignment, solution)
+    paths, warnings, mutants = store.write(assignment, solution)
     for path in paths:
         print(f"wrote {path}")
+    if mutants is not None:
+        print(mutants_text(mutants))
     for warning in warnings:
         print(f"warning: {unclear_text(warning)}")
     return 0

@@ -32,6 +32,7 @@ from grader.assignment.released import (
     solution_only_lines,
 )
 from grader.judge.catalogue import PUBLIC_MISTAKES_FILE, TEXT_KEYS, load_catalogue
+from grader.judge.mutant_store import PUBLIC_MUTANTS_FILE
 
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so that releasing the same files gives the same zip
@@ -43,6 +44,7 @@ def _secret_names(assignment: Assignment) -> set[str]:
         assignment.expected_file,
         assignment.mistakes_file,
         assignment.mistakes_expected_file,
+        assignment.mutants_expected_file,
         assignment.solution,
         "reference",
     } - {""}
@@ -198,6 +200,8 @@ def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) 
         (staging / MANIFEST).write_text(public_manifest_text((assignment.folder / MANIFEST).read_text()))
         if (assignment.folder / PUBLIC_MISTAKES_FILE).is_file():  # public cases only (grader expected)
             shutil.copy2(assignment.folder / PUBLIC_MISTAKES_FILE, staging / PUBLIC_MISTAKES_FILE)
+        if assignment.mutants_expected_file and (assignment.folder / PUBLIC_MUTANTS_FILE).is_file():
+            shutil.copy2(assignment.folder / PUBLIC_MUTANTS_FILE, staging / PUBLIC_MUTANTS_FILE)  # public cases only
         if datasets:
             (staging / "datasets").mkdir()
             for path in datasets:
