@@ -1,6 +1,7 @@
 """The reference reproduces the course's published numbers, and its fast loop is exact."""
 
 import contextlib
+import importlib.util
 import io
 import json
 import subprocess
@@ -80,12 +81,21 @@ PUBLIC_PRINTS = {
 }
 
 
+def _dnn_app_public_tests(monkeypatch):
+    """dnn_app's public_tests.py, loaded by path: another assignment's module of the same name may
+    already sit in sys.modules (the mutants run a solution's setup cell in this process)."""
+    folder = ROOT / "assignments" / "dnn_app"
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location("_dnn_app_public_tests", folder / "public_tests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("name", PUBLIC_PRINTS)
 def test_public_tests_print_the_published_lines(monkeypatch, capsys, name):
     monkeypatch.chdir(ROOT / "assignments" / "dnn_app")
-    monkeypatch.syspath_prepend(str(ROOT / "assignments" / "dnn_app"))
-    import public_tests
-
+    public_tests = _dnn_app_public_tests(monkeypatch)
     getattr(public_tests, name + "_test")(models.GRADED_FUNCTIONS[name])
     lines = capsys.readouterr().out.splitlines()
     assert printed_lines(lines[:4], PUBLIC_PRINTS[name]), lines[:4]
@@ -93,8 +103,7 @@ def test_public_tests_print_the_published_lines(monkeypatch, capsys, name):
 
 
 def test_public_tests_name_what_differs(monkeypatch, capsys):
-    monkeypatch.syspath_prepend(str(ROOT / "assignments" / "dnn_app"))
-    import public_tests
+    public_tests = _dnn_app_public_tests(monkeypatch)
 
     def costs_every_iteration(X, Y, layers_dims, learning_rate=0.0075, num_iterations=3000, print_cost=False):
         parameters, _ = models.L_layer_model(X, Y, layers_dims, learning_rate, num_iterations, print_cost)
