@@ -190,7 +190,7 @@ def test_the_bundle_checks_the_solution_and_keeps_the_instructor_files(bundle, c
     assert "All 12 public cases passed" in capsys.readouterr().out
     assert main(["check", str(bundle / "dnn_step_by_step.ipynb"), "--assignment", str(bundle), "--color", "never"]) == 1
     text = capsys.readouterr().out
-    assert "initialize_parameters: FAILED (0 of 1 public cases)" in text and "NameError" in text
+    assert "initialize_parameters: FAILED (0 of 1 public case)" in text and "NameError" in text
 
 
 def test_exact_shapes_tells_a_number_from_a_one_value_array():
