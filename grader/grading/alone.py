@@ -15,15 +15,11 @@ never started), the case keeps `alone = None` and its as-written verdict.
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 from grader.assignment.manifest import Assignment, AssignmentError
 from grader.grading.judging import CaseJudge
-from grader.grading.runner import KernelRunner
+from grader.grading.runner import KernelRunner, kernel_folder
 from grader.grading.solution import with_cells
 from grader.judge.authored import solution_cells
 from grader.judge.compare import compare
@@ -161,27 +157,24 @@ def passes_alone(
 ) -> dict[str, bool]:
     """Each case's pass (True) or fail (False) in a fresh kernel loaded with `parsed`; a case that could
     not be run is left out. Nothing else the kernel did is kept: not its notes, problems or errors."""
-    workdir = Path(tempfile.mkdtemp(prefix="grader-alone-"))
     runner = None
-    try:
-        os.chmod(workdir, 0o755)
-        assignment.prepare_workdir(workdir)
-        only_cells = dataclasses.replace(options, execute_all=False)
-        runner = KernelRunner(parsed, assignment, workdir, only_cells, options.limits or assignment.limits)
-        runner.deadline = min(runner.deadline, deadline)
-        judge = CaseJudge(runner, assignment)
-        outcomes: dict[str, bool] = {}
-        for case in sorted(cases, key=lambda c: not c.public):  # public first, as in grading
-            passed = _passed(judge, case, expected)
-            if passed is not None:
-                outcomes[case.id] = passed
-        return outcomes
-    except Exception:  # noqa: BLE001 - the pass only ever adds points: when it breaks, the verdicts stand
-        return {}
-    finally:
-        if runner is not None:
-            runner.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with kernel_folder(assignment, "grader-alone-") as workdir:
+        try:
+            only_cells = dataclasses.replace(options, execute_all=False)
+            runner = KernelRunner(parsed, assignment, workdir, only_cells, options.limits or assignment.limits)
+            runner.deadline = min(runner.deadline, deadline)
+            judge = CaseJudge(runner, assignment)
+            outcomes: dict[str, bool] = {}
+            for case in sorted(cases, key=lambda c: not c.public):  # public first, as in grading
+                passed = _passed(judge, case, expected)
+                if passed is not None:
+                    outcomes[case.id] = passed
+            return outcomes
+        except Exception:  # noqa: BLE001 - the pass only ever adds points: when it breaks, the verdicts stand
+            return {}
+        finally:
+            if runner is not None:
+                runner.close()
 
 
 def _passed(judge: CaseJudge, case: Case, expected: ExpectedValues) -> bool | None:

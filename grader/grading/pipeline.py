@@ -7,9 +7,7 @@ plugin, Gradescope, the worker pool, a Dask worker) grades through grade_one.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from grader.assignment.notebook import (
 )
 from grader.grading.alone import failing_callees, rerun_callers
 from grader.grading.judging import CaseJudge, run_cases, verdict
-from grader.grading.runner import KernelRunner
+from grader.grading.runner import KernelRunner, kernel_folder
 from grader.judge.diagnose import name_by_mutants
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
@@ -121,26 +119,23 @@ def _run(
     options: GradeOptions,
 ) -> None:
     """The cases, run in a fresh kernel in a folder of the grader's files, removed afterwards."""
-    workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
     runner = None
-    try:
-        os.chmod(workdir, 0o755)
-        assignment.prepare_workdir(workdir)
-        if options.execute_all and options.data_dir:
-            shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
-        runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
-        judge = CaseJudge(runner, assignment)
-        report.cases = run_cases(judge, cases, expected)
-        name_by_mutants(assignment, cases, report.cases, parsed.graded, judge.budget, expected)  # across cases
-        report.instructor_notes += judge.budget.hook_failures  # the catalogue's hooks that raised
-        report.problems += [CellRaised(name, error) for name, error in runner.load_errors.items()]
-        report.problems += runner.problems
-        if runner.grader_failed:
-            report.status = SubmissionStatus.ERROR
-    finally:
-        if runner is not None:
-            runner.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with kernel_folder(assignment) as workdir:
+        try:
+            if options.execute_all and options.data_dir:
+                shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
+            runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
+            judge = CaseJudge(runner, assignment)
+            report.cases = run_cases(judge, cases, expected)
+            name_by_mutants(assignment, cases, report.cases, parsed.graded, judge.budget, expected)  # across cases
+            report.instructor_notes += judge.budget.hook_failures  # the catalogue's hooks that raised
+            report.problems += [CellRaised(name, error) for name, error in runner.load_errors.items()]
+            report.problems += runner.problems
+            if runner.grader_failed:
+                report.status = SubmissionStatus.ERROR
+        finally:
+            if runner is not None:
+                runner.close()
 
 
 def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:

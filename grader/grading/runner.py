@@ -8,8 +8,13 @@ sandboxed restart, which starts fresh (a new folder, /tmp and processes).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
@@ -181,3 +186,17 @@ class KernelRunner:
 
     def close(self) -> None:
         self.session.close()
+
+
+@contextmanager
+def kernel_folder(assignment: Assignment, prefix: str = "grader-kernel-") -> Iterator[Path]:
+    """A fresh folder of the grader's files for one kernel, removed afterwards. It is made and filled
+    before any kernel starts, so changing its mode follows nothing a student made; the removal does
+    not follow links."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        os.chmod(workdir, 0o755)
+        assignment.prepare_workdir(workdir)
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -12,15 +12,11 @@ that mistake.
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 from grader.assignment.manifest import Assignment
 from grader.grading.judging import CaseJudge
-from grader.grading.runner import KernelRunner
+from grader.grading.runner import KernelRunner, kernel_folder
 from grader.judge.agreement import Answer
 from grader.judge.authored import solution_cells
 from grader.model import Case, CaseVerdict
@@ -50,22 +46,19 @@ def run_notebook(
     parsed: ParsedNotebook, assignment: Assignment, cases: list[Case], sandbox: object
 ) -> dict[str, Answer]:
     """Each case's answer from one fresh kernel loaded with the notebook (public cases first, as in grading)."""
-    workdir = Path(tempfile.mkdtemp(prefix="grader-solution-"))
     runner = None
-    try:
-        os.chmod(workdir, 0o755)
-        assignment.prepare_workdir(workdir)
-        runner = KernelRunner(parsed, assignment, workdir, GradeOptions(sandbox=sandbox), assignment.limits)
-        judge = CaseJudge(runner, assignment)
-        answers: dict[str, Answer] = {}
-        for case in sorted(cases, key=lambda c: not c.public):
-            called = judge.call(case)
-            answers[case.id] = called if isinstance(called, CaseVerdict) else called[0]
-        return answers
-    finally:
-        if runner is not None:
-            runner.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with kernel_folder(assignment, "grader-solution-") as workdir:
+        try:
+            runner = KernelRunner(parsed, assignment, workdir, GradeOptions(sandbox=sandbox), assignment.limits)
+            judge = CaseJudge(runner, assignment)
+            answers: dict[str, Answer] = {}
+            for case in sorted(cases, key=lambda c: not c.public):
+                called = judge.call(case)
+                answers[case.id] = called if isinstance(called, CaseVerdict) else called[0]
+            return answers
+        finally:
+            if runner is not None:
+                runner.close()
 
 
 def solution_runner(assignment: Assignment, sandbox: Callable[[], object]) -> SolutionRunner | None:
