@@ -95,7 +95,7 @@ def _without_bias(path: Path, hostile: bool = False) -> Path:
 
 @pytest.fixture
 def second_passes(monkeypatch) -> list[list[str]]:
-    """The case ids of every second pass run (each is one fresh kernel)."""
+    """The case ids of every second pass run in a fresh kernel."""
     runs: list[list[str]] = []
     real = alone_pass.passes_alone
 
@@ -105,6 +105,20 @@ def second_passes(monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(alone_pass, "passes_alone", counted)
     return runs
+
+
+@pytest.fixture
+def bound(monkeypatch) -> list[int]:
+    """How many solution cells each binding in the as-written kernel ran."""
+    binds: list[int] = []
+    real = alone_pass._bind
+
+    def counted(runner, sources):
+        binds.append(len(sources))
+        return real(runner, sources)
+
+    monkeypatch.setattr(alone_pass, "_bind", counted)
+    return binds
 
 
 def _grade(path: Path, folder: Path = FOLDER) -> SubmissionReport:
@@ -117,14 +131,14 @@ def _lost(report: SubmissionReport) -> set[str]:
 
 
 @pytest.mark.kernel
-def test_a_missing_bias_costs_its_own_function_only(tmp_path, second_passes):
+def test_a_missing_bias_costs_its_own_function_only(tmp_path, second_passes, bound):
     report = _grade(_without_bias(tmp_path / "no-bias.ipynb"))
     assert report.score == 90 and _lost(report) == {"linear_forward"}
     callers = [c for c in report.cases if c.function in CALLERS]
     assert callers and all(c.status == CaseStatus.FAILED and c.alone is True and c.differences for c in callers)
-    # One kernel: linear_forward replaced; L_model_forward's result there stands, as the student's
-    # linear_activation_forward passed all its reruns.
-    assert len(second_passes) == 1
+    # No new kernel: in the as-written one, linear_forward is replaced for linear_activation_forward's
+    # reruns, then linear_activation_forward too for L_model_forward's.
+    assert not second_passes and bound == [1, 1]
     words = diagnosis_words(callers[0].diagnosis)
     assert words.title == "linear_activation_forward is right: as written it fails only because linear_forward does"
     html = render_html(report, load_assignment(FOLDER))
@@ -132,21 +146,31 @@ def test_a_missing_bias_costs_its_own_function_only(tmp_path, second_passes):
 
 
 @pytest.mark.kernel
-def test_as_written_keeps_todays_score_and_words_with_no_second_pass(tmp_path, second_passes):
+def test_as_written_keeps_todays_score_and_words_with_no_second_pass(tmp_path, second_passes, bound):
     folder = _assignment_copy(tmp_path, "as-written")
     report = _grade(_without_bias(tmp_path / "no-bias.ipynb"), folder)
     assert report.score == 70 and _lost(report) == {"linear_forward", *CALLERS}
-    assert not second_passes and all(c.alone is None for c in report.cases)
+    assert not second_passes and not bound and all(c.alone is None for c in report.cases)
     dependent = [c for c in report.cases if c.function == "linear_activation_forward"]
     today = "linear_activation_forward calls linear_forward, which fails its own cases"
     assert dependent and all(diagnosis_words(c.diagnosis).title == today for c in dependent)
 
 
 @pytest.mark.kernel
-def test_a_correct_notebook_runs_no_second_pass(tmp_path, second_passes):
+def test_a_correct_notebook_runs_no_second_pass(tmp_path, second_passes, bound):
     shutil.copy(SOLUTION, tmp_path / "solution.ipynb")
     report = _grade(tmp_path / "solution.ipynb")
-    assert report.score == 100 and not second_passes
+    assert report.score == 100 and not second_passes and not bound
+
+
+@pytest.mark.kernel
+def test_what_the_as_written_kernel_cannot_answer_runs_in_a_fresh_one(tmp_path, second_passes, monkeypatch):
+    monkeypatch.setattr(alone_pass, "_bind", lambda runner, sources: False)  # as when a solution cell fails
+    report = _grade(_without_bias(tmp_path / "no-bias.ipynb"))
+    assert report.score == 90 and _lost(report) == {"linear_forward"}
+    # One fresh kernel: linear_forward replaced; L_model_forward's result there stands, as the student's
+    # linear_activation_forward passed all its reruns.
+    assert len(second_passes) == 1 and all(c.alone is True for c in report.cases if c.function in CALLERS)
 
 
 @pytest.mark.kernel
@@ -155,16 +179,17 @@ def test_nothing_of_the_second_pass_reaches_a_report(tmp_path, second_passes):
     assignment = load_assignment(folder)
     report = _grade(_without_bias(tmp_path / "hostile.ipynb", hostile=True), folder)
     alone = {c.case_id: c.alone for c in report.cases if c.function == "linear_activation_forward"}
-    # The pass ran with the solution's cell, which the hostile code read: a relu call after the first
-    # answered rightly only because it found the marker. Nothing else of that kernel came back.
+    # The pass ran with the solution's cell, which the hostile code read: its relu calls answered rightly
+    # only because they found the marker. Nothing else of that kernel came back.
     assert alone == {
         "linear_activation_forward/public_sigmoid": False,
-        "linear_activation_forward/public_relu": False,
+        "linear_activation_forward/public_relu": True,
         "linear_activation_forward/relu_wider": True,
         "linear_activation_forward/sigmoid_single": False,
     }
-    # linear_activation_forward failed its reruns, so L_model_forward ran again with both callees replaced.
-    assert len(second_passes) == 2 and all(c.alone for c in report.cases if c.function == "L_model_forward")
+    # linear_activation_forward's own reruns ran with the student's version; L_model_forward's with both
+    # callees replaced.
+    assert not second_passes and all(c.alone for c in report.cases if c.function == "L_model_forward")
     written = [
         json.dumps(report.to_dict()),
         render_html(report, assignment),

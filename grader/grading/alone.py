@@ -2,14 +2,21 @@
 
 A function's points reflect its own code ([grading] callers = "alone", the default). After the
 as-written run, every graded function with failing cases that calls, directly or through others
-(the manifest's `calls`), a graded function failing its own cases has those cases run again: in a
-fresh kernel with the same sandbox, limits and runner, from the student's notebook with each
-failing callee's graded cell replaced by the solution's. The solution's code is readable in that
-kernel, so the pass brings back one bit per case, passed or not. No value, message, printed line,
-error, note or diagnosis of it reaches a report, a gradebook row or the feedback: the verdicts keep
-the as-written run's differences, and only `CaseVerdict.alone` records the bit. Without a solution
-notebook (a student's bundle), or when a case cannot be run there (the kernel died, timed out or
-never started), the case keeps `alone = None` and its as-written verdict.
+(the manifest's `calls`), a graded function failing its own cases has those cases run again with
+the solution's cells of those failing callees in place.
+
+Where: in the same kernel, once every as-written case has been judged and everything reported of
+it has been read (rerun_in_kernel), so the pass costs the reruns only, not a kernel start. The
+callers run callees first: a failing callee's own reruns run before the solution's version of it is
+bound. A case the same kernel cannot answer (the kernel stopped or timed out during the pass, a
+solution cell would not load) runs in a fresh kernel with the same sandbox, limits and runner, from
+the student's notebook with those cells replaced (rerun_callers).
+
+The solution's code is readable in either kernel, so the pass brings back one bit per case, passed
+or not. No value, message, printed line, error, note or diagnosis of it reaches a report, a
+gradebook row or the feedback: the verdicts keep the as-written run's differences, and only
+`CaseVerdict.alone` records the bit. Without a solution notebook (a student's bundle), or when a
+case cannot be run at all, the case keeps `alone = None` and its as-written verdict.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from grader.grading.solution import with_cells
 from grader.judge.authored import solution_cells
 from grader.judge.compare import compare
 from grader.judge.expected import ExpectedValues
-from grader.model import Case, CaseVerdict, SubmissionReport
+from grader.model import Case, CaseVerdict, CellStatus, SubmissionReport
 from grader.model.notebook import ParsedNotebook
 from grader.model.options import GradeOptions
 
@@ -47,15 +54,68 @@ def failing_callees(assignment: Assignment, function: str, failing: set[str]) ->
 
 
 def plan(report: SubmissionReport, assignment: Assignment, cases: list[Case]) -> dict[tuple[str, ...], list[Case]]:
-    """The failing cases to rerun, grouped by the failing callees to replace (one kernel per group)."""
+    """The failing cases still to rerun (no `alone` bit yet), grouped by the failing callees to replace."""
     failing = {verdict.function for verdict in report.cases if not verdict.passed}
     by_id = {case.id: case for case in cases}
     groups: dict[tuple[str, ...], list[Case]] = {}
     for verdict in report.cases:
-        callees = () if verdict.passed else failing_callees(assignment, verdict.function, failing)
+        rerun = not verdict.passed and verdict.alone is None
+        callees = failing_callees(assignment, verdict.function, failing) if rerun else ()
         if callees and verdict.case_id in by_id:
             groups.setdefault(tuple(sorted(callees)), []).append(by_id[verdict.case_id])
     return groups
+
+
+def rerun_in_kernel(report: SubmissionReport, judge: CaseJudge, cases: list[Case], expected: ExpectedValues) -> None:
+    """Set `alone` on the failing cases of callers of failing callees, in the as-written kernel: call
+    this only once nothing more of that kernel will be reported. Callers run callees first, each with
+    the solution's cells of its failing callees bound; the pass stops at the first case that leaves the
+    kernel unusable (the rest go to rerun_callers' fresh kernels)."""
+    groups = plan(report, judge.assignment, cases)
+    solution = _solution(judge.assignment) if groups else None
+    if not groups or solution is None:
+        return
+    assignment, runner = judge.assignment, judge.runner
+    reruns: dict[str, list[Case]] = {}
+    for case in (case for group in groups.values() for case in group):
+        reruns.setdefault(case.function, []).append(case)
+    failing = {verdict.function for verdict in report.cases if not verdict.passed}
+    bound: set[str] = set()
+    outcomes: dict[str, bool] = {}
+    for function in sorted(reruns, key=lambda name: len(callees_of(assignment, name))):  # callees first
+        wanted = set(failing_callees(assignment, function, failing)) - bound
+        if wanted & set(reruns) - set(_done(reruns, outcomes)) or not wanted <= set(solution):
+            continue  # a callee whose own reruns are not done (calls in a cycle), or not in the solution
+        if not _bind(runner, [solution[name] for name in sorted(wanted)]):
+            break
+        bound |= wanted
+        for case in sorted(reruns[function], key=lambda c: not c.public):
+            passed = _passed(judge, case, expected) if runner.ready else None
+            if passed is None:
+                break
+            outcomes[case.id] = passed
+        if not runner.ready:
+            break
+    for verdict in report.cases:
+        verdict.alone = outcomes.get(verdict.case_id, verdict.alone)
+
+
+def _done(reruns: dict[str, list[Case]], outcomes: dict[str, bool]) -> list[str]:
+    """The functions whose reruns all have a bit."""
+    return [name for name, group in reruns.items() if all(case.id in outcomes for case in group)]
+
+
+def _bind(runner: KernelRunner, sources: list[str]) -> bool:
+    """Run the solution's cells in the kernel (their functions replace the student's); False when one
+    did not run cleanly, or the kernel is not there. Nothing of what they printed or raised is kept."""
+    for source in sources:
+        if not runner.ready or runner.remaining() <= 0:
+            return False
+        outcome = runner.session.run(source, runner.case_timeout())
+        if not outcome.ok:
+            runner.ready = outcome.status not in (CellStatus.TIMEOUT, CellStatus.DIED) and runner.ready
+            return False
+    return True
 
 
 def rerun_callers(

@@ -1,7 +1,8 @@
 """Grading one submission, as a pipeline of named steps: read → parse → rules → run the cases in a
-fresh kernel → rerun callers of failing callees alone (grader.grading.alone) → blame failing
-callees → score. Every caller (check, check() in Jupyter, the pytest
-plugin, Gradescope, the worker pool, a Dask worker) grades through grade_one.
+fresh kernel → rerun callers of failing callees alone, in that kernel once its cases are judged (a
+fresh one for what it cannot answer; grader.grading.alone) → blame failing callees → score. Every
+caller (check, check() in Jupyter, the pytest plugin, Gradescope, the worker pool, a Dask worker)
+grades through grade_one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from grader.assignment.notebook import (
     read_notebook_text,
     read_regular,
 )
-from grader.grading.alone import failing_callees, rerun_callers
+from grader.grading.alone import failing_callees, rerun_callers, rerun_in_kernel
 from grader.grading.judging import CaseJudge, run_cases, verdict
 from grader.grading.runner import KernelRunner, kernel_folder
 from grader.judge.diagnose import name_by_mutants
@@ -133,6 +134,8 @@ def _run(
             report.problems += runner.problems
             if runner.grader_failed:
                 report.status = SubmissionStatus.ERROR
+            elif assignment.callers == CallerPolicy.ALONE:  # last: nothing of the kernel is read after it
+                rerun_in_kernel(report, judge, cases, expected)
         finally:
             if runner is not None:
                 runner.close()
