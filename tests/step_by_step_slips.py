@@ -70,7 +70,7 @@ SLIPS = [
         O.NAME_SWAP,
         ("b2 = np.zeros((n_y, 1))", "b2 = np.zeros((n_h, 1))"),
     ),
-    _slip("init-scale-0.1", "initialize_parameters", None, (" * 0.01", " * 0.1")),
+    _slip("init-scale-0.1", "initialize_parameters", O.CONSTANT_SCALE, (" * 0.01", " * 0.1")),  # both layers
     # initialize_parameters_deep
     _slip(
         "deep-W-shape-transposed",
@@ -117,7 +117,7 @@ SLIPS = [
     _slip(
         "act-forward-activations-swapped",
         "linear_activation_forward",
-        None,
+        O.CALLS_SWAP,
         ("= sigmoid(Z)", "= SWAP(Z)"),
         ("= relu(Z)", "= sigmoid(Z)"),
         ("= SWAP(Z)", "= relu(Z)"),
@@ -153,7 +153,7 @@ SLIPS = [
     _slip(
         "cost-logs-swapped",
         "compute_cost",
-        None,
+        O.ARGS_EXCHANGE,
         (COST, "cost = (1.0 / m) * (-np.dot(Y, np.log(1 - AL).T) - np.dot(1 - Y, np.log(AL).T))"),
     ),
     # linear_backward
@@ -225,7 +225,7 @@ SLIPS = [
         ('learning_rate * grads["db"', 'learning_rate * grads["dW"'),
     ),
     _slip("update-loop-one-short", "update_parameters", O.RANGE_STOP, ("for l in range(L):", "for l in range(L - 1):")),
-    _slip("update-keys-from-zero", "update_parameters", None, ("str(l + 1)", "str(l)")),
+    _slip("update-keys-from-zero", "update_parameters", O.INDEX_SHIFT, ("str(l + 1)", "str(l)")),  # every key
 ]
 
 # Correct code written otherwise: its outcomes are the solution's, so no mutant may be named.

@@ -1,7 +1,8 @@
 """The Step by Step corpus graded with and without the solution's mutants (tests/mutant_measure.py):
 the figures are printed (named by the catalogue, named by a mutant, not named; the batch's seconds
 per submission each way), and what must hold is asserted: no mistake is misnamed, no correct
-variant is told of a mistake, and the mutants name at least half of the uncatalogued slips. The
+variant is told of a mistake, at least 90 % of the one-function mistakes are named, and the mutants
+name at least half of the uncatalogued slips. The
 corpus itself is checked too: at least 20 slips over the ten functions, none a catalogued mistake.
 """
 
@@ -38,3 +39,5 @@ def test_the_figures_on_the_step_by_step_corpus(capsys):
     assert figures.told == []
     uncatalogued = {slip.name for slip in SLIPS}
     assert len(uncatalogued & set(figures.by_mutant)) >= len(uncatalogued) // 2
+    named = len(figures.catalogued) + len(figures.by_mutant)
+    assert named >= 0.9 * (named + len(figures.unnamed)), figures.unnamed  # the issue's 90 %

@@ -23,8 +23,9 @@ O = Operator
 
 
 def afters(source: str, operator: Operator, graded: dict | None = None) -> list[str]:
-    """The mutated nodes' texts of one operator, in the generator's order."""
-    return [m.after for m in generate(textwrap.dedent(source), "f", graded) if m.operator == operator]
+    """The mutated nodes' texts of one operator made in one place, in the generator's order."""
+    made = generate(textwrap.dedent(source), "f", graded)
+    return [m.after for m in made if m.operator == operator and m.detail.places == 1]
 
 
 LOOP = """
@@ -118,6 +119,47 @@ def test_the_shifts_of_a_key_and_an_index_into_a_constant():
     ]
     source = "def f(cache, Y):\n    return cache[0] + Y.shape[1]\n"
     assert afters(source, O.INDEX_SWAP) == ["cache[1]", "Y.shape[0]", "Y.shape[2]"]
+
+
+def test_a_change_to_a_part_written_in_several_places_is_made_in_all_of_them_too():
+    every = {(m.operator, m.before, m.after): m for m in generate(textwrap.dedent(KEYS), "f") if m.detail.places > 1}
+    from_zero = every[(O.INDEX_SHIFT, "l + 1", "l")]  # every key's layer number one too low
+    assert from_zero.detail.places == 6 and "l + 1" not in from_zero.source and from_zero.source.count("str(l)") == 6
+    assert set(every) == {
+        (O.STRING_SWAP, '"W"', "'b'"),
+        (O.STRING_SWAP, '"b"', "'W'"),
+        (O.INDEX_SHIFT, "l + 1", "l"),
+        (O.INDEX_SHIFT, "l + 1", "l - 1"),
+        (O.NAME_SWAP, "l", "L"),
+    }
+    # An int means one thing in range(1, n) and another in x[i - 1]: never changed everywhere; nor a loop's bounds.
+    assert not [m for m in generate(textwrap.dedent(LOOP), "f") if m.detail.places > 1]
+
+
+def test_two_calls_trade_places_or_arguments():
+    graded = {"relu": ("Z",), "sigmoid": ("Z",)}
+    swapped = [m for m in generate(textwrap.dedent(LAYER), "f", graded) if m.operator == O.CALLS_SWAP]
+    assert len(swapped) == 1 and swapped[0].detail.places == 2
+    assert "A = relu(Z)\n    elif activation == 'relu':\n        A = sigmoid(Z)" in swapped[0].source
+    cost = "def f(AL, Y):\n    return -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))\n"
+    exchanged = [m.source for m in generate(cost, "f") if m.operator == O.ARGS_EXCHANGE]
+    assert exchanged == ["def f(AL, Y):\n    return -np.sum(Y * np.log(1 - AL) + (1 - Y) * np.log(AL))"]
+    apart = "def f(a, b):\n    x = np.log(a)\n    return x + np.log(b)\n"  # two statements: no exchange
+    assert not [m for m in generate(apart, "f") if m.operator == O.ARGS_EXCHANGE]
+
+
+def test_a_change_made_in_several_places_is_placed_only_where_the_student_wrote_them_all():
+    source = textwrap.dedent(KEYS)
+    from_zero = next(m for m in generate(source, "f") if m.operator == O.INDEX_SHIFT and m.detail.places == 6)
+    keys = changed_keys(source, from_zero)
+    assert len(keys) == 2
+    assert line_of(from_zero.source, "f", keys, every=True) == 4
+    half = source.replace('parameters["W" + str(l + 1)] - learning_rate * grads["dW" + str(l + 1)]', "")
+    half = half.replace(
+        'parameters["W" + str(l + 1)] =',
+        'parameters["W" + str(l)] = parameters["W" + str(l)] - learning_rate * grads["dW" + str(l)]',
+    )
+    assert line_of(half, "f", keys) == 5 and line_of(half, "f", keys, every=True) is None
 
 
 def test_a_call_is_replaced_only_by_one_of_the_same_parameters():
@@ -355,6 +397,22 @@ def mutant_with(operator: Operator, **fields) -> Mutant:
         (
             mutant_with(O.CONSTANT_SCALE, old="0.01", new="0.1", op="10", target="W1", place=Site.ASSIGNMENT),
             "the number 0.1 is ten times too large in `W1 = ...`",
+        ),
+        (
+            mutant_with(O.CONSTANT_SCALE, new="0.1", op="10", target="W1", place=Site.ASSIGNMENT, places=2),
+            "the number 0.1 is ten times too large, in each of the two places where it is written",
+        ),
+        (
+            mutant_with(O.INDEX_SHIFT, subject="parameters", old="W", delta=-1, role=Role.KEY, places=4),
+            "the layer number in the keys is one too low, in each of the 4 places where it is written",
+        ),
+        (
+            mutant_with(O.CALLS_SWAP, old="sigmoid", new="relu", places=2, target="A", place=Site.ASSIGNMENT),
+            "`sigmoid` and `relu` are called in each other's place",
+        ),
+        (
+            mutant_with(O.ARGS_EXCHANGE, subject="np.log", places=2, target="cost", place=Site.ASSIGNMENT),
+            "the two calls to `np.log` have each other's arguments in `cost = ...`",
         ),
     ],
 )

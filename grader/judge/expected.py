@@ -52,6 +52,7 @@ from grader.judge.catalogue import (
 )
 from grader.judge.compare import input_differences, line_deviation, number_deviation, split_numbers
 from grader.judge.distinguish import unclear
+from grader.judge.families import hook_folder
 from grader.judge.mutant_store import (
     PUBLIC_MUTANTS_FILE,
     MutantRun,
@@ -448,7 +449,8 @@ def _add_family_members(
     assignment: Assignment, catalogue: Catalogue, public: list[Case], outputs: dict[str, ReferenceRun], document: dict
 ) -> None:
     """Each family's `public_values`, run on the public cases: the bundle cannot run the variants, so
-    it gets their outcomes, as one stored mistake per value (`family=value`, texts filled in)."""
+    it gets their outcomes, as one stored mistake per value (`family=value`, texts filled in). The
+    hooks run in a folder prepared as a kernel's, as when grading (grader.judge.families)."""
     module = catalogue.module
     if module is None:
         return
@@ -460,7 +462,7 @@ def _add_family_members(
                     continue
                 names = assignment.function(case.function).returns
                 tol = assignment.tolerance(case.function, case)
-                raw = module.family_outputs(family["id"], value, case, assignment.folder)
+                raw = module.family_outputs(family["id"], value, case, hook_folder(assignment))
                 outcome = variant_outcome(raw, case, names)
                 reference = reference_outcome(outputs[case.id], case, names)
                 if not same_outcome(case, outcome, reference, tol.rtol, tol.atol):

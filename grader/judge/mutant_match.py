@@ -11,7 +11,8 @@ The match is named only when it cannot mislead:
   is written in the student's cell;
 - when the matching mutants are one slip (the same operator and detail), it is named;
 - when they are several slips, the one whose changed statement is written in the student's cell
-  is named, and only when exactly one is;
+  is named, and only when exactly one is (a change made in several places is written there only
+  when the cell writes every statement it changed);
 - a function whose graded callees fail is left alone (their slip, not its own, may be what shows).
 
 The student's line is the statement of the cell written as the mutant writes what it changed. The
@@ -68,6 +69,14 @@ def matching_mutants(
     ]
 
 
+def _line(cell: CodeCell | None, function: str, mutant: StoredMutant) -> int | None:
+    """The student's line of the slip; for a change made in several places, only when the cell
+    writes every one of them."""
+    if cell is None:
+        return None
+    return line_of(cell.source, function, mutant.keys, every=mutant.slip.detail.places > 1)
+
+
 def mutant_diagnosis(
     assignment: Assignment,
     cases: list[Case],
@@ -81,7 +90,7 @@ def mutant_diagnosis(
     if not failed:
         return None
     matched = matching_mutants(assignment, cases, ran, table, function)
-    lines = {m.slip.id: line_of(cell.source, function, m.keys) if cell is not None else None for m in matched}
+    lines = {m.slip.id: _line(cell, function, m) for m in matched}
     if all("error" in outcome for outcome in failed):  # an exception is no evidence (a blank function raises
         # NameError as a dropped assignment does); its line in the cell is
         matched = [m for m in matched if lines[m.slip.id]]

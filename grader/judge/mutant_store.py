@@ -107,19 +107,23 @@ def changed_keys(solution: str, mutant: Mutant) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def line_of(student_source: str, function: str, keys: tuple[str, ...]) -> int | None:
+def line_of(student_source: str, function: str, keys: tuple[str, ...], every: bool = False) -> int | None:
     """The student's line written as the mutant writes what it changed (the first such statement of
-    the function's body: never its docstring, a comment or the `def` line); None when there is none."""
+    the function's body: never its docstring, a comment or the `def` line); None when there is none,
+    or, with `every` (a change made in several places), when the cell does not write them all."""
     if not keys:
         return None
     tree = parse_cell(student_source)
     definition = find_function(student_source, function) if tree is not None else None
     body = body_of(definition) if definition is not None else (body_of(tree) if tree is not None else [])
+    lines: dict[str, int] = {}
     for node, _ in walk_statements(body):
         for header in (False, True):
-            if statement_hash(statement_key(node, header), header) in keys:
-                return int(node.lineno)
-    return None
+            lines.setdefault(statement_hash(statement_key(node, header), header), int(node.lineno))
+    found = [lines[key] for key in keys if key in lines]
+    if not found or (every and len(found) < len(keys)):
+        return None
+    return min(found)
 
 
 # --- running them (grader expected) -----------------------------------------------------------------

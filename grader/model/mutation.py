@@ -37,6 +37,8 @@ class Operator(StrEnum):
     TUPLE_SWAP = "tuple-swap"  #: two items of a tuple swapped (a cache built or unpacked out of order)
     CONSTANT_SCALE = "constant-scale"  #: a number times 10 or 0.1
     DROP_STATEMENT = "drop-statement"  #: an assignment or a call statement left out
+    CALLS_SWAP = "calls-swap"  #: two calls of functions of the same parameters in each other's place (relu / sigmoid)
+    ARGS_EXCHANGE = "args-exchange"  #: two calls of one function in a statement with each other's arguments
 
 
 class Role(StrEnum):
@@ -80,6 +82,7 @@ class Detail:
     op: str = ""  #: the arithmetic operator involved ("+", "*", "/")
     delta: int = 0  #: a bound's or an index's shift
     role: Role = Role.NONE  #: which part was changed, when the operator can change several
+    places: int = 1  #: where the same change was made: 2 or more when in every place the part is written
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for the stored files (read back by `from_dict`)."""
@@ -92,16 +95,23 @@ class Detail:
             "op": self.op,
             "delta": self.delta,
             "role": str(self.role),
-        }
+        } | ({"places": self.places} if self.places != 1 else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Detail:
         """A stored detail read back; ValueError for anything that is not one."""
         texts = {key: str(data.get(key, "")) for key in ("target", "subject", "old", "new", "op")}
-        delta = data.get("delta", 0)
-        if not isinstance(delta, int) or isinstance(delta, bool):
-            raise ValueError(f"a mutant's delta must be an int, not {delta!r}")
-        return cls(place=Site(str(data.get("place", ""))), role=Role(str(data.get("role", ""))), delta=delta, **texts)
+        place, role = Site(str(data.get("place", ""))), Role(str(data.get("role", "")))
+        delta, places = _whole(data, "delta", 0), _whole(data, "places", 1)
+        return cls(place=place, role=role, delta=delta, places=places, **texts)
+
+
+def _whole(data: dict[str, object], name: str, default: int) -> int:
+    """A stored int field; ValueError for anything else (a bool included)."""
+    number = data.get(name, default)
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise ValueError(f"a mutant's {name} must be an int, not {number!r}")
+    return number
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ the student's own line is quoted by the feedback, found by comparing the trees (
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from grader.model.mutation import Detail, MutantStats, Slip
+from grader.model.mutation import Detail, MutantStats, Site, Slip
 
 LONG_TARGET = 40  #: a longer assigned target is shortened to its first name
 
@@ -85,6 +86,8 @@ def _range_start(d: Detail) -> str:
 def _index_shift(d: Detail) -> str:
     size = NUMBERS.get(abs(d.delta), str(abs(d.delta)))
     way = "too high" if d.delta > 0 else "too low"
+    if d.role == "key" and d.places > 1:
+        return f"the layer number in the keys is {size} {way}"
     if d.role == "key":
         return f'the layer number in a "{d.old}" key of `{d.subject}` is {size} {way}{_where(d)}'
     return f"the index into `{d.subject}` is {size} {way}{_where(d)}"
@@ -197,6 +200,14 @@ def _drop_statement(d: Detail) -> str:
     return "a statement is missing"
 
 
+def _calls_swap(d: Detail) -> str:
+    return f"`{d.old}` and `{d.new}` are called in each other's place"
+
+
+def _args_exchange(d: Detail) -> str:
+    return f"the two calls to `{d.subject}` have each other's arguments{_where(d)}"
+
+
 WORDS: dict[str, Callable[[Detail], str]] = {
     "range-start": _range_start,
     "range-stop": _range_stop,
@@ -221,13 +232,27 @@ WORDS: dict[str, Callable[[Detail], str]] = {
     "tuple-swap": _tuple_swap,
     "constant-scale": _constant_scale,
     "drop-statement": _drop_statement,
+    "calls-swap": _calls_swap,
+    "args-exchange": _args_exchange,
 }
+PAIRED = {"calls-swap", "args-exchange"}  #: their words say both places already
+
+
+def _everywhere(mutant: Slip) -> str:
+    """A one-point change made wherever the part is written: said without one place's statement."""
+    alone = replace(mutant.detail, place=Site.OTHER, target="")
+    said = WORDS[str(mutant.operator)](alone)
+    return f"{said}, in each of the {counted(mutant.detail.places, 'place')} where it is written"
 
 
 def describe(mutant: Slip) -> str:
     """The slip a mutant stands for, in words made from its operator and detail."""
     words = WORDS.get(str(mutant.operator))
-    return words(mutant.detail) if words is not None else "one small change to the computation"
+    if words is None:
+        return "one small change to the computation"
+    if mutant.detail.places > 1 and str(mutant.operator) not in PAIRED:
+        return _everywhere(mutant)
+    return words(mutant.detail)
 
 
 def describe_class(mutants: Sequence[Slip]) -> str:
