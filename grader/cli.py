@@ -182,7 +182,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "time check and grade, with whole-notebook runs as the baseline",
         "Print, as JSON, how long `grader check` takes on the solution, how long running the whole solution "
         "notebook takes (the baseline), and how many submissions a minute `grader grade` handles on a batch of "
-        "copies.",
+        "copies, with the CPU-seconds of each submission phase by phase (docs/speed.md).",
         (
             ASSIGNMENT,
             _option(
@@ -192,6 +192,12 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
                 help="batch size for the throughput figure (default: 100)",
             ),
             _option("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)"),
+            _option(
+                "--check-runs",
+                type=_positive(int),
+                default=5,
+                help="times `grader check` is run on the solution; the median is printed (default: 5)",
+            ),
             _option(
                 "--data",
                 help=f"dataset folder for the whole-notebook baseline {DATA_HELP}; without one the "
@@ -382,6 +388,7 @@ def _bench(args: argparse.Namespace) -> int:
         skip_baseline=args.skip_baseline,
         sandbox=_launcher(args, assignment, own_code=False),
         dask=not args.skip_dask,
+        check_runs=args.check_runs,
     )
 
 

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -25,6 +26,9 @@ from grader.assignment.dataset import dataset_files
 from grader.assignment.manifest import Assignment
 from grader.errors import UserError
 from grader.kernel.processes import process_tree
+from grader.model.phases import PhaseCpu
+from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
+from grader.store.gradebook import Gradebook
 from grader.verbs.check import run_check
 from grader.verbs.grade import grade
 
@@ -90,6 +94,7 @@ def bench(
     skip_baseline: bool = False,
     sandbox=None,
     dask: bool = True,
+    check_runs: int = 5,
 ) -> int:
     """Print the figures as JSON; 0 when every timed run finished."""
     if assignment.is_bundle or not assignment.solution:
@@ -100,10 +105,8 @@ def bench(
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch_name:
         scratch = Path(scratch_name)
-        began = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=sandbox)
-        figures["check_seconds"] = round(time.perf_counter() - began, 2)
+        figures["check_seconds"] = _check_seconds(assignment, sandbox, check_runs)
+        figures["check_runs"] = check_runs
 
         data_dir = None if skip_baseline else _data_dir(assignment, data)
         if data_dir is not None:
@@ -117,6 +120,7 @@ def bench(
         _make_batch(assignment, batch, submissions)
         figures["load_average_before"] = round(os.getloadavg()[0], 2)
         seconds, status, cpu = _timed_batch(assignment, batch, scratch / "out", workers=workers, sandbox=sandbox)
+        phases = _phases(assignment, scratch / "out")
         # What one submission costs a busy worker core: the figure to size a cluster with (docs/speed.md's
         # projection). On a shared machine it includes the others' load; the CPU seconds do not.
         figures["core_seconds_per_submission"] = round(seconds * workers / submissions, 2)
@@ -125,6 +129,7 @@ def bench(
         figures["batch_workers"] = workers
         figures["batch_seconds"] = round(seconds, 2)
         figures["submissions_per_minute"] = round(60 * submissions / seconds, 1)
+        figures.update(phase_figures(phases, cpu, submissions))
         if "whole_notebook_seconds" in figures:
             figures["batch_speedup_vs_whole_notebooks"] = round(
                 figures["whole_notebook_seconds"] * submissions / workers / seconds, 1
@@ -136,6 +141,56 @@ def bench(
         figures["load_average_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures, indent=1))
     return status
+
+
+def _check_seconds(assignment: Assignment, sandbox, runs: int) -> float:
+    """The median wall time of `runs` checks of the solution notebook, as a student runs it."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=sandbox)
+        times.append(time.perf_counter() - began)
+    return round(statistics.median(times), 2)
+
+
+def _phases(assignment: Assignment, out: Path) -> tuple[PhaseCpu, int]:
+    """The phases the batch's reports hold, summed, and how many reports held them."""
+    total, count = PhaseCpu(), 0
+    with Gradebook(out / GRADEBOOK_FILE) as book:
+        for row in book.rows(assignment.name, assignment.version):
+            phases = row.submission_report().phases
+            if phases is not None:
+                total, count = total + phases, count + 1
+    return total, count
+
+
+def phase_figures(phases: tuple[PhaseCpu, int], cpu: float, submissions: int) -> dict[str, Any]:
+    """The breakdown of the CPU-seconds per submission, and the ratio to the limit.
+
+    The limit is what no start-up can remove: the cases' own work in the kernel and the grader's
+    side. The grader's side is the grading workers' own CPU (`grader_worker`) plus the rest of the
+    batch's CPU (`grader_rest`: the batch process writing reports and gradebook rows, the pool, and
+    what the phases could not see), so the phases add up to `cpu_seconds_per_submission`."""
+    summed, count = phases
+    if not count:
+        return {"phases": "none: no report of the batch holds its phases"}
+    mean = summed.per(count)
+    rest = cpu / submissions - mean.total
+    breakdown = {
+        "kernel_start": mean.start,
+        "setup_cells": mean.setup,
+        "graded_cells_and_harness": mean.code,
+        "cases": mean.cases,
+        "grader_worker": mean.worker,
+        "grader_rest": rest,
+    }
+    limit = mean.cases + mean.worker + rest
+    return {
+        "phases_cpu_seconds_per_submission": {name: round(value, 3) for name, value in breakdown.items()},
+        "limit_cpu_seconds_per_submission": round(limit, 3),
+        "ratio_to_limit": round(cpu / submissions / limit, 2) if limit > 0 else None,
+    }
 
 
 SAMPLE_SECONDS = 0.1
@@ -193,7 +248,7 @@ def _timed_batch(assignment: Assignment, batch: Path, out: Path, **how) -> tuple
     else the machine runs, so they compare two batches timed on a shared machine where wall time cannot."""
     began = time.perf_counter()
     with _CpuMeter() as meter, contextlib.redirect_stdout(io.StringIO()):
-        status = grade(assignment=assignment, paths=[batch], out=out, quiet=True, **how)
+        status = grade(assignment=assignment, paths=[batch], out=out, quiet=True, phases=True, **how)
     return time.perf_counter() - began, status, meter.seconds
 
 
