@@ -205,6 +205,12 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
             ),
             _option("--skip-baseline", action="store_true", help="leave out the whole-notebook run"),
             _option(
+                "--scaling",
+                action="store_true",
+                help="also print the batch's CPU-seconds per submission and the grader's memory at checkpoints "
+                "(windows of 100 submissions ending at 100, 200, 500, 1000, 2000, ... and the last)",
+            ),
+            _option(
                 "--skip-dask",
                 action="store_true",
                 help="leave out the same batch on a Dask LocalCluster with as many workers (timed when distributed "
@@ -389,6 +395,7 @@ def _bench(args: argparse.Namespace) -> int:
         sandbox=_launcher(args, assignment, own_code=False),
         dask=not args.skip_dask,
         check_runs=args.check_runs,
+        scaling=args.scaling,
     )
 
 

@@ -19,6 +19,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.store.gradebook import Gradebook
 from grader.verbs.check import run_check
 from grader.verbs.grade import grade
+from grader.verbs.scaling import Checkpoints
 
 
 def _data_dir(assignment: Assignment, explicit: str | None) -> Path | None:
@@ -95,6 +97,7 @@ def bench(
     sandbox=None,
     dask: bool = True,
     check_runs: int = 5,
+    scaling: bool = False,
 ) -> int:
     """Print the figures as JSON; 0 when every timed run finished."""
     if assignment.is_bundle or not assignment.solution:
@@ -119,7 +122,10 @@ def bench(
         batch = scratch / "batch"
         _make_batch(assignment, batch, submissions)
         figures["load_average_before"] = round(os.getloadavg()[0], 2)
-        seconds, status, cpu = _timed_batch(assignment, batch, scratch / "out", workers=workers, sandbox=sandbox)
+        checkpoints = Checkpoints(scratch / "out", submissions) if scaling else None
+        seconds, status, cpu = _timed_batch(
+            assignment, batch, scratch / "out", watcher=checkpoints, workers=workers, sandbox=sandbox
+        )
         phases = _phases(assignment, scratch / "out")
         # What one submission costs a busy worker core: the figure to size a cluster with (docs/speed.md's
         # projection). On a shared machine it includes the others' load; the CPU seconds do not.
@@ -130,6 +136,8 @@ def bench(
         figures["batch_seconds"] = round(seconds, 2)
         figures["submissions_per_minute"] = round(60 * submissions / seconds, 1)
         figures.update(phase_figures(phases, cpu, submissions))
+        if checkpoints is not None:
+            figures.update(checkpoints.figures())
         if "whole_notebook_seconds" in figures:
             figures["batch_speedup_vs_whole_notebooks"] = round(
                 figures["whole_notebook_seconds"] * submissions / workers / seconds, 1
@@ -203,8 +211,10 @@ class _CpuMeter:
     tenth of a second is missed, alike for every batch): an ended process's time reaches its parent's
     only once the parent waits for it, which a fork server or a killed worker may never do."""
 
-    def __init__(self) -> None:
+    def __init__(self, watcher: Callable[[float], None] | None = None) -> None:
         self.seen: dict[tuple[int, bytes], int] = {}
+        self.spent = 0  # ticks since __enter__, kept up to date by each sample
+        self.watcher = watcher  # called with the CPU seconds so far after each sample
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -220,34 +230,43 @@ class _CpuMeter:
                 continue
         return found
 
+    def _update(self) -> None:
+        """One sample: each living process's growth since it was last seen (the work grows with the
+        processes alive, not with those seen so far, so a long batch is measured at the same cost)."""
+        for key, ticks in self._read().items():
+            grown = ticks - self.seen.get(key, 0)
+            if grown > 0:
+                self.seen[key] = ticks
+                self.spent += grown
+
     def _sample(self) -> None:
         while not self.stop.wait(SAMPLE_SECONDS):
-            for key, ticks in self._read().items():
-                self.seen[key] = max(self.seen.get(key, 0), ticks)
+            self._update()
+            if self.watcher is not None:
+                self.watcher(self.seconds)
 
     def __enter__(self) -> _CpuMeter:
-        self.before = self._read()  # spent before the batch: not counted
-        self.seen = dict(self.before)
+        self.seen = self._read()  # spent before the batch: not counted
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop.set()
         self.thread.join()
-        for key, ticks in self._read().items():
-            self.seen[key] = max(self.seen.get(key, 0), ticks)
+        self._update()
 
     @property
     def seconds(self) -> float:
-        ticks = sum(ticks - self.before.get(key, 0) for key, ticks in self.seen.items())
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return self.spent / os.sysconf("SC_CLK_TCK")
 
 
-def _timed_batch(assignment: Assignment, batch: Path, out: Path, **how) -> tuple[float, int, float]:
+def _timed_batch(
+    assignment: Assignment, batch: Path, out: Path, watcher: Callable[[float], None] | None = None, **how
+) -> tuple[float, int, float]:
     """Wall seconds, exit status and CPU seconds of one batch. The CPU seconds hardly depend on what
     else the machine runs, so they compare two batches timed on a shared machine where wall time cannot."""
     began = time.perf_counter()
-    with _CpuMeter() as meter, contextlib.redirect_stdout(io.StringIO()):
+    with _CpuMeter(watcher) as meter, contextlib.redirect_stdout(io.StringIO()):
         status = grade(assignment=assignment, paths=[batch], out=out, quiet=True, phases=True, **how)
     return time.perf_counter() - began, status, meter.seconds
 
