@@ -12,6 +12,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -189,3 +190,14 @@ def test_bench_help_names_the_check_runs_and_the_phases():
     )
     assert done.returncode == 0
     assert "--check-runs" in done.stdout and "phase by phase" in done.stdout
+
+
+def test_the_bench_meter_counts_the_processes_below_it():
+    from grader.verbs.bench import _CpuMeter
+
+    with _CpuMeter() as idle:
+        threading.Event().wait(1.0)  # ten samples of /proc, nothing else: its own sampling is left out
+    with _CpuMeter() as busy:
+        _burning_child(0.4).communicate("\n", timeout=30)
+    assert idle.seconds < 0.1
+    assert busy.seconds >= 0.35

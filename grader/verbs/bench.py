@@ -236,11 +236,14 @@ class _CpuMeter:
 
     Each process's own time is sampled from /proc until it ends (what a process does in its last
     tenth of a second is missed, alike for every batch): an ended process's time reaches its parent's
-    only once the parent waits for it, which a fork server or a killed worker may never do."""
+    only once the parent waits for it, which a fork server or a killed worker may never do. The
+    sampling thread's own CPU (reading /proc ten times a second, however long the batch takes) is the
+    meter's, not the batch's: it is left out."""
 
     def __init__(self, watcher: Callable[[float], None] | None = None) -> None:
         self.seen: dict[tuple[int, bytes], int] = {}
         self.spent = 0  # ticks since __enter__, kept up to date by each sample
+        self.sampler = (0, 0)  # the sampling thread's id and its own ticks at the last sample
         self.watcher = watcher  # called with the CPU seconds so far after each sample
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
@@ -267,10 +270,12 @@ class _CpuMeter:
                 self.spent += grown
 
     def _sample(self) -> None:
+        tid = threading.get_native_id()
         while not self.stop.wait(SAMPLE_SECONDS):
             self._update()
             if self.watcher is not None:
                 self.watcher(self.seconds)
+            self.sampler = (tid, _thread_ticks(tid))
 
     def __enter__(self) -> _CpuMeter:
         self.seen = self._read()  # spent before the batch: not counted
@@ -284,7 +289,17 @@ class _CpuMeter:
 
     @property
     def seconds(self) -> float:
-        return self.spent / os.sysconf("SC_CLK_TCK")
+        return (self.spent - self.sampler[1]) / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_ticks(tid: int) -> int:
+    """CPU ticks of one thread of this process (0 when it cannot be read)."""
+    try:
+        with open(f"/proc/self/task/{tid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _timed_batch(
