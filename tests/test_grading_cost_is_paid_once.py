@@ -9,14 +9,17 @@ No kernel runs here: the pool is replaced by one that hands back reports at once
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import subprocess
 import sys
 import threading
+import weakref
 
 import pytest
 
 from grader.assignment.manifest import load_assignment
+from grader.batch import pool as pool_module
 from grader.batch import run as batch_run
 from grader.batch.collection import Submission
 from grader.batch.pool import unrun_report
@@ -28,6 +31,7 @@ from grader.model.phases import PhaseCpu
 from grader.render import plots
 from grader.render.feedback import write_submission_reports
 from grader.verbs.bench import phase_figures
+from tests.fixtures import make_report
 from tests.toy_corpus import SOLUTION
 
 
@@ -201,3 +205,30 @@ def test_the_bench_meter_counts_the_processes_below_it():
         _burning_child(0.4).communicate("\n", timeout=30)
     assert idle.seconds < 0.1
     assert busy.seconds >= 0.35
+
+
+def small_report(path: str, name: str) -> dict:
+    """The work of the pool's workers in the test below: a report at once, no kernel."""
+    return make_report(name).to_dict()
+
+
+def test_the_pool_keeps_no_finished_submissions_report(toy_dir, tmp_path, monkeypatch):
+    """Memory stays flat as a batch grows: a finished submission's result is dropped once stored."""
+    yielded: list[weakref.ref] = []
+    real = pool_module.as_completed
+
+    def tracked(futures):
+        for future in real(futures):
+            yielded.append(weakref.ref(future))
+            yield future
+
+    alive = []
+
+    def finish(submission, report):
+        gc.collect()
+        alive.append(sum(1 for ref in yielded[:-1] if ref() is not None))
+
+    monkeypatch.setattr(pool_module, "as_completed", tracked)
+    pool = pool_module.Pool(load_assignment(toy_dir), GradeOptions(), 1, tmp_path, finish, work=small_report)
+    pool.run([Submission(f"s{n}", tmp_path / f"s{n}", f"s{n}", sha256="0" * 64) for n in range(4)])
+    assert len(alive) == 4 and max(alive) == 0

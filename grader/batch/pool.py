@@ -180,7 +180,7 @@ class Pool:
             try:
                 futures = {pool.submit(self.work, str(s.path), s.name): s for s in queue}
                 for future in as_completed(futures):
-                    submission = futures[future]
+                    submission = futures.pop(future)  # its report is kept no longer than it is needed
                     report = self._report(submission, future)
                     if report is None:
                         started = (self.started / submission.name).exists()
