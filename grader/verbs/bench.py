@@ -112,10 +112,7 @@ def bench(
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch_name:
         scratch = Path(scratch_name)
-        figures["check_seconds"] = _check_seconds(assignment, scratch, sandbox, check_runs)
-        figures["check_in_process_seconds"] = _check_in_process_seconds(assignment, sandbox, check_runs)
-        figures["check_runs"] = check_runs
-
+        _check_figures(figures, assignment, scratch, sandbox, check_runs)
         data_dir = None if skip_baseline else _data_dir(assignment, data)
         if data_dir is not None:
             figures["baseline_data"] = str(data_dir)
@@ -131,16 +128,8 @@ def bench(
         seconds, status, cpu = _timed_batch(
             assignment, batch, scratch / "out", watcher=checkpoints, workers=workers, sandbox=sandbox
         )
-        phases = _phases(assignment, scratch / "out")
-        # What one submission costs a busy worker core: the figure to size a cluster with (docs/speed.md's
-        # projection). On a shared machine it includes the others' load; the CPU seconds do not.
-        figures["core_seconds_per_submission"] = round(seconds * workers / submissions, 2)
-        figures["cpu_seconds_per_submission"] = round(cpu / submissions, 2)
-        figures["batch_submissions"] = submissions
-        figures["batch_workers"] = workers
-        figures["batch_seconds"] = round(seconds, 2)
-        figures["submissions_per_minute"] = round(60 * submissions / seconds, 1)
-        figures.update(phase_figures(phases, cpu, submissions))
+        _batch_figures(figures, seconds, cpu, submissions, workers)
+        figures.update(phase_figures(_phases(assignment, scratch / "out"), cpu, submissions))
         if checkpoints is not None:
             figures.update(checkpoints.figures())
         if "whole_notebook_seconds" in figures:
@@ -154,6 +143,23 @@ def bench(
         figures["load_average_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures, indent=1))
     return status
+
+
+def _check_figures(figures: dict[str, Any], assignment: Assignment, scratch: Path, sandbox, runs: int) -> None:
+    figures["check_seconds"] = _check_seconds(assignment, scratch, sandbox, runs)
+    figures["check_in_process_seconds"] = _check_in_process_seconds(assignment, sandbox, runs)
+    figures["check_runs"] = runs
+
+
+def _batch_figures(figures: dict[str, Any], seconds: float, cpu: float, submissions: int, workers: int) -> None:
+    # What one submission costs a busy worker core: the figure to size a cluster with (docs/speed.md's
+    # projection). On a shared machine it includes the others' load; the CPU seconds do not.
+    figures["core_seconds_per_submission"] = round(seconds * workers / submissions, 2)
+    figures["cpu_seconds_per_submission"] = round(cpu / submissions, 2)
+    figures["batch_submissions"] = submissions
+    figures["batch_workers"] = workers
+    figures["batch_seconds"] = round(seconds, 2)
+    figures["submissions_per_minute"] = round(60 * submissions / seconds, 1)
 
 
 def _check_seconds(assignment: Assignment, scratch: Path, sandbox, runs: int) -> float:
