@@ -182,7 +182,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "time check and grade, with whole-notebook runs as the baseline",
         "Print, as JSON, how long `grader check` takes on the solution, how long running the whole solution "
         "notebook takes (the baseline), and how many submissions a minute `grader grade` handles on a batch of "
-        "copies.",
+        "copies, with the CPU-seconds of each submission phase by phase (docs/speed.md).",
         (
             ASSIGNMENT,
             _option(
@@ -193,11 +193,23 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
             ),
             _option("--workers", type=_positive(int), default=2, help="workers of the timed batch (default: 2)"),
             _option(
+                "--check-runs",
+                type=_positive(int),
+                default=5,
+                help="times `grader check` is run on the solution; the median is printed (default: 5)",
+            ),
+            _option(
                 "--data",
                 help=f"dataset folder for the whole-notebook baseline {DATA_HELP}; without one the "
                 "baseline is left out)",
             ),
             _option("--skip-baseline", action="store_true", help="leave out the whole-notebook run"),
+            _option(
+                "--scaling",
+                action="store_true",
+                help="also print the batch's CPU-seconds per submission and the grader's memory at checkpoints "
+                "(windows of 100 submissions ending at 100, 200, 500, 1000, 2000, ... and the last)",
+            ),
             _option(
                 "--skip-dask",
                 action="store_true",
@@ -382,6 +394,8 @@ def _bench(args: argparse.Namespace) -> int:
         skip_baseline=args.skip_baseline,
         sandbox=_launcher(args, assignment, own_code=False),
         dask=not args.skip_dask,
+        check_runs=args.check_runs,
+        scaling=args.scaling,
     )
 
 

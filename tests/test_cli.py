@@ -165,6 +165,8 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
             "1",
             "--workers",
             "1",
+            "--check-runs",
+            "1",
         ],
         cwd=tmp_path,
         env=env,
@@ -177,6 +179,10 @@ def test_bench_runs_with_only_the_grader_package_on_the_path(tmp_path):
     assert figures["batch_submissions"] == 1 and figures["submissions_per_minute"] > 0
     assert figures["core_seconds_per_submission"] > 0
     assert figures["cpu_seconds_per_submission"] > 0.1  # at least the kernel's start, sampled below the bench
+    assert figures["check_seconds"] > figures["check_in_process_seconds"] > 0  # a fresh process starts, imports
+    phases = figures["phases_cpu_seconds_per_submission"]  # measured in the workers, carried by the report
+    assert phases["kernel_start"] > 0 and phases["cases"] > 0 and phases["grader_worker"] > 0
+    assert sum(phases.values()) == pytest.approx(figures["cpu_seconds_per_submission"], abs=0.02)
     if importlib.util.find_spec("distributed"):  # the same batch on a LocalCluster
         assert figures["dask_submissions_per_minute"] > 0 and figures["dask_vs_pool_throughput"] > 0
         assert figures["dask_cpu_seconds_per_submission"] > 0.1 and figures["dask_vs_pool_cpu"] > 0

@@ -29,9 +29,9 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.assignment.manifest import Assignment
 from grader.batch.collection import Submission
-from grader.batch.pool import unrun_report
+from grader.batch.pool import graded, unrun_report
 from grader.errors import UserError
-from grader.grading import GradeOptions, grade_one
+from grader.grading import GradeOptions
 from grader.judge.catalogue import load_catalogue
 from grader.judge.expected import ExpectedValues
 from grader.model import SubmissionReport, SubmissionStatus
@@ -216,7 +216,7 @@ def grade_on_worker(key: str, name: str, notebook: bytes, file_name: str = "subm
         path = Path(folder) / _file_name(file_name)
         path.write_bytes(notebook)
         options = dataclasses.replace(shipped.options, name=name)
-        report = grade_one(path, shipped.assignment, shipped.expected, options).to_dict()
+        report = graded(path, shipped.assignment, shipped.expected, options).to_dict()
     return {"report": report, "worker": _this_worker(), "isolation": shipped.isolation}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.assignment.manifest import Assignment
 from grader.batch.collection import Submission
 from grader.grading import GradeOptions, grade_one
+from grader.grading.phases import phase_clock
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import isolation_of
@@ -114,7 +115,18 @@ def _grade_in_worker(path: str, name: str) -> dict:
         raise RuntimeError(f"the grading process could not start ({_WORKER['error']})")
     mark_started(name)
     options = dataclasses.replace(_WORKER["options"], name=name)
-    return grade_one(Path(path), _WORKER["assignment"], _WORKER["expected"], options).to_dict()
+    return graded(Path(path), _WORKER["assignment"], _WORKER["expected"], options).to_dict()
+
+
+def graded(
+    path: Path, assignment: Assignment, expected: ExpectedValues | None, options: GradeOptions
+) -> SubmissionReport:
+    """grade_one in a worker, with the CPU of each phase in the report when the options ask (`grader bench`)."""
+    with phase_clock(options.phases) as clock:
+        report = grade_one(path, assignment, expected, options)
+    if clock is not None:
+        report.phases = clock.record()
+    return report
 
 
 def _context():
@@ -168,7 +180,7 @@ class Pool:
             try:
                 futures = {pool.submit(self.work, str(s.path), s.name): s for s in queue}
                 for future in as_completed(futures):
-                    submission = futures[future]
+                    submission = futures.pop(future)  # its report is kept no longer than it is needed
                     report = self._report(submission, future)
                     if report is None:
                         started = (self.started / submission.name).exists()

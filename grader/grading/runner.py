@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
+from grader.grading.phases import lap
 from grader.kernel.isolation import isolation_of
 from grader.kernel.session import KernelSession, KernelStartError
 from grader.model import CellStatus, Isolation, Limits
@@ -106,16 +107,24 @@ class KernelRunner:
         """Start a kernel and load the notebook's code; False when that is impossible now."""
         if self.ready:
             return True
+        lap("cases")  # a restart: what ran since the last lap was a case
         if self.session.starts >= MAX_KERNEL_STARTS or not self._start():
             return False
+        lap("start")
         graded_by_index = {c.index: name for name, c in self.parsed.graded.items()}
+        setup_done = False
         for cell in self._loading_cells():
-            loaded = self._load(cell, graded_by_index.get(cell.index))
+            function = graded_by_index.get(cell.index)
+            if function is not None and not setup_done:
+                setup_done = True
+                lap("setup")
+            loaded = self._load(cell, function)
             if loaded is not None:
                 return loaded
         outcome = self.session.run(KERNEL_SIDE, 30)
         if not outcome.ok:
             return self._give_up(HarnessFailed(str(outcome.status), self._kernel_error(outcome)))
+        lap("code")
         self.ready = True
         return True
 
@@ -185,6 +194,7 @@ class KernelRunner:
         return True
 
     def close(self) -> None:
+        lap("cases")  # before the kernel is gone with its counters
         self.session.close()
 
 

@@ -20,3 +20,4 @@ class GradeOptions:
     data_dir: Path | None = None  #: the dataset folder for execute_all
     name: str | None = None  #: the submission's name in the reports (default: the file's stem)
     no_sandbox: bool = False  #: the command said --no-sandbox (a Dask worker then runs kernels unisolated too)
+    phases: bool = False  #: measure the CPU of each phase into the report (`grader bench`; costs a few ms)

@@ -17,6 +17,7 @@ from grader.model.diagnosis import Diagnosis, DiagnosisKind, Evidence, Place
 from grader.model.differences import Difference
 from grader.model.mutation import Slip
 from grader.model.notes import KernelError, Text, from_json, to_json
+from grader.model.phases import PhaseCpu
 from grader.model.status import CaseStatus, Isolation, SubmissionStatus, Visibility
 
 
@@ -168,6 +169,8 @@ class SubmissionReport:
     seconds: float = 0.0
     #: for the instructor only (never in a student's report): what the catalogue's hooks raised (HookFailed)
     instructor_notes: list[Any] = field(default_factory=list)
+    #: where its CPU went, phase by phase; measured only when GradeOptions.phases asks (`grader bench`)
+    phases: PhaseCpu | None = None
 
     @property
     def isolated(self) -> bool:
@@ -187,9 +190,11 @@ class SubmissionReport:
         data = {
             f.name: _plain(getattr(self, f.name))
             for f in dataclasses.fields(self)
-            if f.name not in ("cases", "findings", "problems", "instructor_notes")
+            if f.name not in ("cases", "findings", "problems", "instructor_notes", "phases")
         }
         data["isolated"] = self.isolated
+        if self.phases is not None:
+            data["phases"] = self.phases.to_json()
         data["cases"] = [_verdict_json(verdict) for verdict in self.cases]
         data["findings"] = [finding.to_json() for finding in self.findings]
         data["problems"] = [to_json(problem) for problem in self.problems]
@@ -209,6 +214,7 @@ class SubmissionReport:
         data["findings"] = [Finding.from_json(f) for f in data.get("findings", [])]
         data["problems"] = [from_json(p) for p in data.get("problems", [])]
         data["instructor_notes"] = [from_json(n) for n in data.get("instructor_notes", [])]
+        data["phases"] = PhaseCpu.from_json(data["phases"]) if data.get("phases") else None
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

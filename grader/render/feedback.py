@@ -528,5 +528,6 @@ def write_submission_reports(
     """Write results.json, feedback.md and feedback.html for one submission into `folder`."""
     folder = Path(folder)
     write_text_atomically(folder / "results.json", json.dumps(gradescope_results(report, assignment), indent=1) + "\n")
-    write_text_atomically(folder / "feedback.md", render_markdown(report, assignment, extras))
-    write_text_atomically(folder / "feedback.html", render_html(report, assignment, extras))
+    view = feedback_view(report, assignment, extras)  # once for both pages: its curves are drawn once
+    write_text_atomically(folder / "feedback.md", environment().get_template("feedback.md").render(view=view))
+    write_text_atomically(folder / "feedback.html", environment().get_template("feedback.html").render(view=view))

@@ -31,6 +31,7 @@ def grade_options(
     data: str | None = None,
     data_variable: str = "DATA_DIR",
     no_sandbox: bool = False,
+    phases: bool = False,
 ) -> GradeOptions:
     """GradeOptions for a batch; running whole notebooks needs the dataset folder (`data`, else the
     environment variable the assignment's manifest names)."""
@@ -52,6 +53,7 @@ def grade_options(
         limits=limits,
         data_dir=data_dir,
         no_sandbox=no_sandbox,
+        phases=phases,
     )
 
 
@@ -102,10 +104,12 @@ def grade(
     limits: Limits | None = None,
     dask: str | None = None,
     no_sandbox: bool = False,
+    phases: bool = False,
 ) -> int:
     """Grade a batch. Returns 0 when every submission got its verdict (whatever the scores, refused
     files included), 1 when the grader failed on some (error rows: run again) or the batch could not
-    run; bad input raises a UserError (exit status 2)."""
+    run; bad input raises a UserError (exit status 2). `phases`: each report holds the CPU of each
+    phase of its grading (for `grader bench`)."""
     if assignment.is_bundle:  # its public cases alone would give wrong scores, recorded as this version's
         raise UserError(bundle_refusal(assignment.folder))
     if workers < 1:
@@ -119,6 +123,7 @@ def grade(
         data=data,
         data_variable=assignment.data_variable,
         no_sandbox=no_sandbox,
+        phases=phases,
     )
     _say_isolation(sandbox, no_sandbox, dask)
     if getattr(sandbox, "dedicated", False):  # kernels of one account could reach each other: one at a time
