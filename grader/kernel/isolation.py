@@ -22,10 +22,11 @@ from pathlib import Path
 
 from grader.errors import UserError
 from grader.kernel import account as accounts
+from grader.kernel import zygote
 from grader.kernel.account import AccountLauncher
 from grader.kernel.probe import ProbeAnswer, ask, sentinels
 from grader.kernel.runfolder import RunFolder
-from grader.kernel.sandbox import Sandbox, hidden_folders, inside, layout, python_paths, readable_paths
+from grader.kernel.sandbox import Sandbox, SandboxError, hidden_folders, inside, layout, python_paths, readable_paths
 from grader.model import Isolation
 from grader.model.isolation import Unavailable, Why
 
@@ -73,7 +74,12 @@ def kernel_launcher(
     hidden = hidden_folders(hidden)
     sandbox = bubblewrap(hidden)
     if isinstance(sandbox, Sandbox):
-        return sandbox
+        if not zygote.wanted():
+            return sandbox
+        found = forked(sandbox, hidden)
+        if isinstance(found, Unavailable):  # asked for by name: said, not silently replaced by fresh kernels
+            raise IsolationRefused(found)
+        return found
     if own_code and not root:
         return None
     if root and allow_account and not own_code:
@@ -122,6 +128,39 @@ def bubblewrap(hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
         if key not in _sandboxes:
             _sandboxes[key] = _probe_bubblewrap(hidden)
         return _sandboxes[key]
+
+
+def forked(sandbox: Sandbox, hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
+    """Kernels forked from a zygote per worker, once a probe started that way proves the same walls
+    as `sandbox`'s (once per process and set of hidden folders)."""
+    with _lock:
+        key = ("zygote", sandbox, hidden)
+        if key not in _sandboxes:
+            _sandboxes[key] = _probe_zygote(sandbox, hidden)
+        return _sandboxes[key]
+
+
+def _probe_zygote(sandbox: Sandbox, hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
+    """The probe's Python, forked from a zygote like a kernel, asked what it can read and who it is."""
+    if sandbox.mode != "root":
+        return Unavailable(Why.CANNOT_BUILD, "a zygote needs root's bubblewrap")
+    candidate = zygote.ZygoteSandbox(bwrap=sandbox.bwrap, mode=sandbox.mode, mounts=sandbox.mounts)
+    runs: list[RunFolder] = []
+
+    def command_for(command: list[str], workdir: Path) -> list[str]:
+        runs.append(candidate.new_run_folder(workdir))
+        runs[-1].connection.touch()  # bound like a kernel's, though the probe reads none
+        return candidate.wrap(command, None, workdir, runs[-1])
+
+    try:
+        answer = ask(command_for, sentinels(hidden, readable_paths()))
+    except SandboxError as error:
+        return Unavailable(Why.CANNOT_BUILD, str(error))
+    finally:
+        for run in runs:
+            run.remove()
+        zygote.stop_zygotes()
+    return _sandbox_held(answer, candidate) or candidate
 
 
 def dedicated_account(hidden: tuple[Path, ...], protect: tuple[Path, ...]) -> AccountLauncher | Unavailable:
