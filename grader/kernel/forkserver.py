@@ -401,6 +401,10 @@ def main(argv: list) -> None:
     libc.prctl(PR_SET_NAME, ctypes.c_char_p(HELPER_NAME), 0, 0, 0)
     os.chdir("/")
     preload(names)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the kernels' collector leaves the zygote's objects alone: fewer pages copied on write
     if threads() != 1:  # a fork keeps only the calling thread: refuse rather than fork a broken state
         raise SystemExit(f"zygote: {threads()} threads after preloading, cannot fork safely")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -48,7 +48,9 @@ if TYPE_CHECKING:
 
 START_VARIABLE = "GRADER_KERNEL_START"  # "zygote": fork kernels from a zygote per worker; "fresh" (default)
 FORKSERVER = (Path(__file__).parent / "forkserver.py").read_text()
-MACHINERY = ("ipykernel.kernelapp", "numpy")  # what every kernel imports before any student code
+# What every kernel imports before any student code: ipykernel's application, its kernel and its
+# debugger (debugpy, a third of a kernel's start-up), IPython's history store, and numpy (the harness).
+MACHINERY = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "sqlite3", "numpy")
 ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID")
 BASE = "/.zygote"  # forkserver.BASE: where each kernel's root is built
 FILES = "files"  # in a run folder: links to the grader's files of that start
