@@ -137,6 +137,7 @@ def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[Gra
             no_sandbox=options.no_sandbox,
             allow_account=False,
             hidden=(assignment.folder, *assignment.instructor_paths),
+            forking=True,
         )
     except UserError as refused:  # words made here: the worker's refusal travels to the client as text
         return options, "", error_text(refused)

@@ -13,7 +13,8 @@ standard streams and the kernel's control-group files, waits, and exits as the k
 it kills the kernel's whole PID namespace. The zygote forks a fresh child for it, which builds the
 kernel's sandbox from that command line (see forkserver.py). No child is ever used twice.
 
-Only for root's bubblewrap mode: elsewhere kernels start fresh. GRADER_KERNEL_START=zygote asks for it.
+Only for root's bubblewrap mode: elsewhere kernels start fresh. GRADER_KERNEL_START says when
+(see start_mode and docs/security.md).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.errors import UserError
 from grader.kernel.runfolder import RunFolder
 from grader.kernel.sandbox import (
     LAUNCHER,
@@ -78,9 +80,21 @@ sys.exit(struct.unpack("i", answer)[0])
 """
 
 
+START_MODES = ("zygote", "fresh", "auto")
+
+
+def start_mode() -> str:
+    """GRADER_KERNEL_START: "zygote" (every command, or refused), "fresh" (never), or "auto", the
+    default: the commands that start many kernels per process (a batch's workers) fork them."""
+    value = os.environ.get(START_VARIABLE, "").strip().lower() or "auto"
+    if value not in START_MODES:
+        raise UserError(f"{START_VARIABLE}={value}: say zygote, fresh or auto (the default)")
+    return value
+
+
 def wanted() -> bool:
-    """Whether this process's kernels are to be forked from a zygote."""
-    return os.environ.get(START_VARIABLE, "fresh").strip().lower() == "zygote"
+    """Whether every kernel of this process is to be forked from a zygote (GRADER_KERNEL_START=zygote)."""
+    return start_mode() == "zygote"
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ class ZygoteSandbox(Sandbox):
     """The bubblewrap sandbox, each kernel forked from this worker's zygote instead of started fresh."""
 
     preload: tuple[str, ...] = ()  #: modules of the setup cell to import in the zygote, besides MACHINERY
+    machinery: bool = True  #: import MACHINERY too (the probe's zygote, whose Python is no kernel, does not)
 
     def preloading(self, modules: tuple[str, ...]) -> ZygoteSandbox:
         return dataclasses.replace(self, preload=tuple(dict.fromkeys((*self.preload, *modules))))
@@ -124,6 +139,14 @@ class ZygoteSandbox(Sandbox):
         return [sys.executable, "-I", "-S", "-c", CLIENT, str(zygote.socket), request, *cgroup_files]
 
 
+def fresh_kernels(launcher):
+    """The same sandbox with kernels started fresh: where one kernel is started (a self-check), a
+    zygote would cost more than it saves."""
+    if isinstance(launcher, ZygoteSandbox):
+        return Sandbox(launcher.bwrap, launcher.mode, launcher.mounts, launcher.uid, launcher.gid)
+    return launcher
+
+
 class Zygote:
     """One zygote process, its slots folder and its socket; started by `zygote_for`."""
 
@@ -131,7 +154,7 @@ class Zygote:
         self.slots = Path(tempfile.mkdtemp(prefix="grader-zygote-", dir="/tmp"))
         self.socket = self.slots / "zygote.sock"
         self.log = self.slots / "zygote.log"
-        modules = list(dict.fromkeys((*MACHINERY, *sandbox.preload)))
+        modules = list(dict.fromkeys((*(MACHINERY if sandbox.machinery else ()), *sandbox.preload)))
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 zygote_command(sandbox, self.slots, self.socket, modules),

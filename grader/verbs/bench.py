@@ -25,6 +25,7 @@ from grader.assignment.dataset import dataset_files
 from grader.assignment.manifest import Assignment
 from grader.errors import UserError
 from grader.kernel.processes import process_tree
+from grader.kernel.zygote import fresh_kernels
 from grader.verbs.check import run_check
 from grader.verbs.grade import grade
 
@@ -102,7 +103,8 @@ def bench(
         scratch = Path(scratch_name)
         began = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=sandbox)
+            check_sandbox = fresh_kernels(sandbox)  # as `check` starts its kernels (the batch forks them)
+            run_check(assignment.folder / assignment.solution, assignment, color="never", sandbox=check_sandbox)
         figures["check_seconds"] = round(time.perf_counter() - began, 2)
 
         data_dir = None if skip_baseline else _data_dir(assignment, data)
