@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,7 +150,8 @@ class Zygote:
     """One zygote process, its slots folder and its socket; started by `zygote_for`."""
 
     def __init__(self, sandbox: ZygoteSandbox):
-        self.slots = Path(tempfile.mkdtemp(prefix="grader-zygote-", dir="/tmp"))
+        _remove_stale_slots()
+        self.slots = Path(tempfile.mkdtemp(prefix=f"grader-zygote-{os.getpid()}-", dir="/tmp"))
         self.socket = self.slots / "zygote.sock"
         self.log = self.slots / "zygote.log"
         modules = list(dict.fromkeys((*(MACHINERY if sandbox.machinery else ()), *sandbox.preload)))
@@ -183,6 +183,14 @@ class Zygote:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.slots, ignore_errors=True)
+
+
+def _remove_stale_slots() -> None:
+    """The slots of workers that died without removing them (killed: their zygote died with them)."""
+    for folder in Path("/tmp").glob("grader-zygote-*-*"):
+        owner = folder.name.split("-")[2]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _read_line(stream, seconds: float) -> bytes:
@@ -238,9 +246,8 @@ def zygote_for(sandbox: ZygoteSandbox) -> Zygote:
             zygote.stop()
             zygote = None
         if zygote is None:
-            began = time.monotonic()
+            _stop_at_exit()
             zygote = Zygote(sandbox)
-            zygote.started_in = time.monotonic() - began  # type: ignore[attr-defined]
             _zygotes[key] = zygote
         return zygote
 
@@ -253,6 +260,13 @@ def stop_zygotes() -> None:
 
 
 atexit.register(stop_zygotes)
-# A worker of a multiprocessing pool ends without atexit: stop its zygote among its finalizers, so
-# that the zygote's time and its kernels' reach the worker's accounts.
-multiprocessing.util.Finalize(None, stop_zygotes, exitpriority=10)
+_finalizing: set[int] = set()
+
+
+def _stop_at_exit() -> None:
+    """A worker of a multiprocessing pool ends without atexit (and forgets the finalizers of the
+    process it was forked from): stop its zygotes among its own finalizers, so that their slots
+    are removed and their time reaches the worker's accounts."""
+    if os.getpid() not in _finalizing:
+        _finalizing.add(os.getpid())
+        multiprocessing.util.Finalize(None, stop_zygotes, exitpriority=10)
