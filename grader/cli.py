@@ -278,6 +278,7 @@ def _launcher(
     own_code: bool,
     protect: tuple[Path, ...] = (),
     private: tuple[Path, ...] = (),
+    forking: bool = False,
 ):
     """The kernels' launcher for this command (grader.kernel.isolation), or IsolationRefused (exit 2).
     `private`: what else no kernel may read (the submissions of a batch, its output folder)."""
@@ -285,7 +286,11 @@ def _launcher(
 
     hidden = () if assignment is None or assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
     return kernel_launcher(
-        own_code=own_code, no_sandbox=getattr(args, "no_sandbox", False), hidden=(*hidden, *private), protect=protect
+        own_code=own_code,
+        no_sandbox=getattr(args, "no_sandbox", False),
+        hidden=(*hidden, *private),
+        protect=protect,
+        forking=forking,
     )
 
 
@@ -359,7 +364,7 @@ def _grade(args: argparse.Namespace) -> int:
     if not (args.dask and not args.dask.startswith("local:")):  # an external cluster's workers prove their own
         # A kernel must read neither the classmates' submissions nor the reports of the batch.
         private = (*(p for p in paths if p.exists()), out)
-        launcher = _launcher(args, assignment, own_code=False, protect=(out,), private=private)
+        launcher = _launcher(args, assignment, own_code=False, protect=(out,), private=private, forking=True)
     return grade(
         assignment=assignment,
         paths=paths,
@@ -392,7 +397,7 @@ def _bench(args: argparse.Namespace) -> int:
         workers=args.workers,
         data=args.data,
         skip_baseline=args.skip_baseline,
-        sandbox=_launcher(args, assignment, own_code=False),
+        sandbox=_launcher(args, assignment, own_code=False, forking=True),  # its batch forks, as grade's
         dask=not args.skip_dask,
         check_runs=args.check_runs,
         scaling=args.scaling,

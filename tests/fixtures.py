@@ -41,14 +41,20 @@ def needed(reason: str) -> None:
 def proven_sandbox():
     """The bubblewrap sandbox, proven by its probe (the checkout and dnn_app hidden), before a test runs
     any student code. Without one a test fails under CI (CI=true) and skips elsewhere, with the reason."""
-    from grader.kernel.isolation import bubblewrap
+    from grader.kernel import zygote
+    from grader.kernel.isolation import bubblewrap, forked
     from grader.kernel.sandbox import hidden_folders
     from grader.model.isolation import Unavailable
     from grader.render.isolation import unavailable_text
 
-    found = bubblewrap(hidden_folders((ASSIGNMENT_DIR,)))
+    hidden = hidden_folders((ASSIGNMENT_DIR,))
+    found = bubblewrap(hidden)
     if isinstance(found, Unavailable):
         needed(f"runs student code, which needs the sandbox, and there is none here: {unavailable_text(found)}")
+    if zygote.wanted():  # GRADER_KERNEL_START=zygote: the same tests, each kernel forked from a zygote
+        found = forked(found, hidden)
+        if isinstance(found, Unavailable):
+            needed(f"asks for kernels forked from a zygote, which cannot be had here: {unavailable_text(found)}")
     return found
 
 

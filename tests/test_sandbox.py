@@ -17,13 +17,13 @@ import pytest
 
 from grader.kernel.isolation import bubblewrap
 from grader.kernel.probe import ask, sentinels
-from grader.kernel.processes import process_tree
+from grader.kernel.processes import living, process_tree
 from grader.kernel.runfolder import RunFolder
 from grader.kernel.sandbox import Sandbox, bindable, hidden_folders, layout, readable_paths
 from grader.kernel.session import KernelSession
 from grader.model import Limits
 from grader.model.notes import Death, DeathKind
-from tests.fixtures import ASSIGNMENT_DIR, ROOT
+from tests.fixtures import ASSIGNMENT_DIR, ROOT, proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -113,11 +113,13 @@ def observed(sandbox, tmp_path_factory):
         facts["host_tmp"] = host_tmp
         facts["bound"] = [str(p) for p in bound]
         root = session.client.km.provisioner.pid
-        facts["host_uids"] = sorted({_host_uid(pid) for pid in process_tree(root) if _name(pid) != "bwrap"})
+        kernel = session.host_processes()  # a kernel forked from a zygote is found in its control group
+        helpers = ("bwrap", "zygote")  # bubblewrap's own processes, or the zygote's helpers in its place
+        facts["host_uids"] = sorted({_host_uid(pid) for pid in kernel if _name(pid) not in helpers})
         facts["transport"] = session.client.km.transport
         facts["connection"] = json.loads(Path(session.client.km.connection_file).read_text())
         session.stop()
-        facts["left_after_stop"] = sorted(process_tree(root))
+        facts["left_after_stop"] = sorted({*process_tree(root), *living(set(kernel))})
     finally:
         session.close()
         server.close()
@@ -242,10 +244,11 @@ def test_process_cap_counts_each_kernel_alone(sandbox, tmp_path):
         calm = _run_json(second, STORM.format(tries=10))
         assert calm["started"] == 10, "one kernel's processes counted against another's cap"
         roots = [first.client.km.provisioner.pid, second.client.km.provisioner.pid]
+        kernels = {**first.host_processes(), **second.host_processes()}
     finally:
         first.close()
         second.close()
-    assert [pid for root in roots for pid in process_tree(root)] == []
+    assert [pid for root in roots for pid in process_tree(root)] == [] and living(set(kernels)) == {}
 
 
 def _fake_checkout(parent: Path) -> tuple[Path, Path]:
@@ -317,7 +320,7 @@ def test_a_checkout_inside_a_python_installation_is_covered(sandbox, tmp_path):
 
 def test_the_probe_runs_once_per_set_of_hidden_folders(sandbox):
     hidden = hidden_folders((ASSIGNMENT_DIR,))
-    assert bubblewrap(hidden) is sandbox and bubblewrap(hidden) is bubblewrap(hidden)
+    assert proven_sandbox() is sandbox and bubblewrap(hidden) is bubblewrap(hidden)
 
 
 IO_URING = """

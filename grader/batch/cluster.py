@@ -125,7 +125,9 @@ def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[Gra
     """This worker's own isolation, proven here: (options with its launcher, how kernels run, refusal).
     A worker never grades less isolated than the client asked; the dedicated account is not used,
     since a worker's kernels run side by side with other workers' on the same machine."""
+    from grader.assignment.preload import setup_modules
     from grader.kernel.isolation import kernel_launcher
+    from grader.kernel.zygote import ZygoteSandbox
     from grader.render.errors import error_text
     from grader.render.isolation import describe
 
@@ -135,9 +137,12 @@ def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[Gra
             no_sandbox=options.no_sandbox,
             allow_account=False,
             hidden=(assignment.folder, *assignment.instructor_paths),
+            forking=True,
         )
     except UserError as refused:  # words made here: the worker's refusal travels to the client as text
         return options, "", error_text(refused)
+    if isinstance(launcher, ZygoteSandbox):  # this worker's zygote preloads the setup cell's modules
+        launcher = launcher.preloading(setup_modules(assignment))
     return dataclasses.replace(options, sandbox=launcher), describe(launcher), ""
 
 

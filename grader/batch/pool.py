@@ -15,12 +15,14 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
+from grader.assignment.preload import setup_modules
 from grader.batch.collection import Submission
 from grader.grading import GradeOptions, grade_one
 from grader.grading.phases import phase_clock
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import isolation_of
+from grader.kernel.zygote import ZygoteSandbox
 from grader.model import CaseStatus, CaseVerdict, SubmissionReport, SubmissionStatus
 from grader.model.notes import Failure, GraderFailed, NotRun, Refused, Ungradable
 from grader.model.refusal import Refusal
@@ -98,6 +100,8 @@ def _start_worker(assignment: Assignment, options: GradeOptions, started: str, b
     """Load the expected values once per worker; a failure is reported on each submission."""
     signal.signal(signal.SIGINT, _interrupted)
     threading.Thread(target=_watch_batch, args=(batch_pid,), daemon=True, name="watch-batch").start()
+    if isinstance(options.sandbox, ZygoteSandbox):  # this worker's zygote preloads the setup cell's modules
+        options = dataclasses.replace(options, sandbox=options.sandbox.preloading(setup_modules(assignment)))
     _WORKER.update(assignment=assignment, options=options, started=Path(started))
     try:
         _WORKER["expected"] = ExpectedValues(assignment)

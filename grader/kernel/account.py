@@ -93,8 +93,10 @@ class AccountLauncher:
         limits: Limits | None = None,
         workdir: Path | None = None,
         run: RunFolder | None = None,
+        cgroup_files: tuple[str, ...] = (),
     ) -> list[str]:
-        """The command that starts `command` as the account, in the run folder's `work`."""
+        """The command that starts `command` as the account, in the run folder's `work` (the command
+        itself joined the control groups, `cgroup_files`, already)."""
         if run is None:
             raise ValueError("a kernel without the sandbox needs its run folder")
         env = kernel_environment(home=str(run.tmp), matplotlib=str(run.tmp / "matplotlib"))

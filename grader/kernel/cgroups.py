@@ -42,9 +42,13 @@ class KernelCgroup:
     version: int
     folders: tuple[Path, ...]
 
+    def procs_files(self) -> tuple[str, ...]:
+        """The files that moving a process into the groups writes to."""
+        return tuple(str(folder / "cgroup.procs") for folder in self.folders)
+
     def join_prefix(self) -> list[str]:
         """A command prefix that moves the process into the groups, then runs the rest."""
-        return ["/bin/sh", "-c", JOIN, "sh", *[str(folder / "cgroup.procs") for folder in self.folders], "--"]
+        return ["/bin/sh", "-c", JOIN, "sh", *self.procs_files(), "--"]
 
     def memory_exceeded(self) -> bool:
         """Whether the kernel's group killed a process for memory (the OOM killer acted in it)."""
@@ -59,7 +63,7 @@ class KernelCgroup:
         """Kill every process in the groups until none is left; True when they are empty."""
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
-            members = self._members()
+            members = self.members()
             if not members:
                 return True
             if not _kill_by_file(self.folders):
@@ -69,7 +73,7 @@ class KernelCgroup:
                     except OSError:
                         pass
             time.sleep(0.01)
-        return not self._members()
+        return not self.members()
 
     def remove(self, wait_seconds: float = 2.0) -> None:
         """Remove the groups once their last process has gone (never raises)."""
@@ -86,7 +90,7 @@ class KernelCgroup:
                         break
                     time.sleep(0.02)
 
-    def _members(self) -> set[int]:
+    def members(self) -> set[int]:
         found: set[int] = set()
         for folder in self.folders:
             try:

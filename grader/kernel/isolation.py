@@ -14,6 +14,7 @@ Each way is proven by a probe (grader.kernel.probe) once per process, and never 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -22,10 +23,11 @@ from pathlib import Path
 
 from grader.errors import UserError
 from grader.kernel import account as accounts
+from grader.kernel import zygote
 from grader.kernel.account import AccountLauncher
 from grader.kernel.probe import ProbeAnswer, ask, sentinels
 from grader.kernel.runfolder import RunFolder
-from grader.kernel.sandbox import Sandbox, hidden_folders, inside, layout, python_paths, readable_paths
+from grader.kernel.sandbox import Sandbox, SandboxError, hidden_folders, inside, layout, python_paths, readable_paths
 from grader.model import Isolation
 from grader.model.isolation import Unavailable, Why
 
@@ -59,13 +61,16 @@ def kernel_launcher(
     hidden: tuple[Path, ...] = (),
     protect: tuple[Path, ...] = (),
     allow_account: bool = True,
+    forking: bool = False,
 ) -> Launcher | None:
     """The launcher for this command's kernels (None: unsandboxed, as the user); raises IsolationRefused.
 
     `own_code`: the student runs their own code (a self-check). `hidden`: folders besides the
     grader's checkout that no kernel may read (the assignment's). `protect`: folders besides the
     grader's installation that no kernel may write (the results). `allow_account`: the dedicated
-    account may stand in for bubblewrap (one kernel at a time).
+    account may stand in for bubblewrap (one kernel at a time). `forking`: the command starts many
+    kernels per process (a batch's workers), which are then forked from a zygote per worker where
+    one is proven (see zygote.start_mode).
     """
     root = os.geteuid() == 0
     if no_sandbox:
@@ -73,7 +78,7 @@ def kernel_launcher(
     hidden = hidden_folders(hidden)
     sandbox = bubblewrap(hidden)
     if isinstance(sandbox, Sandbox):
-        return sandbox
+        return _forked_or_fresh(sandbox, hidden, forking)
     if own_code and not root:
         return None
     if root and allow_account and not own_code:
@@ -122,6 +127,55 @@ def bubblewrap(hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
         if key not in _sandboxes:
             _sandboxes[key] = _probe_bubblewrap(hidden)
         return _sandboxes[key]
+
+
+def _forked_or_fresh(sandbox: Sandbox, hidden: tuple[Path, ...], forking: bool) -> Sandbox:
+    """The sandbox whose kernels are forked from a zygote, when asked and proven; else `sandbox`.
+    Asked for by name (GRADER_KERNEL_START=zygote), a zygote that cannot be had is refused, never
+    silently replaced; by default the fresh kernels stand in, as isolated."""
+    start = zygote.start_mode()
+    if start == "fresh" or (start == "auto" and not forking):
+        return sandbox
+    found = forked(sandbox, hidden)
+    if isinstance(found, Unavailable):
+        if start == "zygote":
+            raise IsolationRefused(found)
+        return sandbox
+    return found
+
+
+def forked(sandbox: Sandbox, hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
+    """Kernels forked from a zygote per worker, once a probe started that way proves the same walls
+    as `sandbox`'s (once per process and set of hidden folders)."""
+    with _lock:
+        key = ("zygote", sandbox, hidden)
+        if key not in _sandboxes:
+            _sandboxes[key] = _probe_zygote(sandbox, hidden)
+        return _sandboxes[key]
+
+
+def _probe_zygote(sandbox: Sandbox, hidden: tuple[Path, ...]) -> Sandbox | Unavailable:
+    """The probe's Python, forked from a zygote like a kernel, asked what it can read and who it is."""
+    if sandbox.mode != "root":
+        return Unavailable(Why.CANNOT_BUILD, "a zygote needs root's bubblewrap")
+    candidate = zygote.ZygoteSandbox(bwrap=sandbox.bwrap, mode=sandbox.mode, mounts=sandbox.mounts)
+    probing = dataclasses.replace(candidate, machinery=False)  # the same walls, without ipykernel's import
+    runs: list[RunFolder] = []
+
+    def command_for(command: list[str], workdir: Path) -> list[str]:
+        runs.append(probing.new_run_folder(workdir))
+        runs[-1].connection.touch()  # bound like a kernel's, though the probe reads none
+        return probing.wrap(command, None, workdir, runs[-1])
+
+    try:
+        answer = ask(command_for, sentinels(hidden, readable_paths()))
+    except SandboxError as error:
+        return Unavailable(Why.CANNOT_BUILD, str(error))
+    finally:
+        for run in runs:
+            run.remove()
+        zygote.stop_zygotes()
+    return _sandbox_held(answer, candidate) or candidate
 
 
 def dedicated_account(hidden: tuple[Path, ...], protect: tuple[Path, ...]) -> AccountLauncher | Unavailable:

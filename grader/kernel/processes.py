@@ -41,6 +41,12 @@ def process_tree(root: int, table: dict | None = None) -> dict[int, str]:
     return found
 
 
+def living(pids: set[int]) -> dict[int, str]:
+    """Which of `pids` live: pid -> start time."""
+    table = _process_table()
+    return {pid: table[pid][2] for pid in pids if pid in table and table[pid][1] not in "ZX"}
+
+
 def _signal(pid: int, started: str, number: int) -> None:
     """Signal `pid` only if it is still the process seen (same start time): pids get reused."""
     try:

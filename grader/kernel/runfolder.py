@@ -42,13 +42,16 @@ class RunFolder:
         return self.folder / "tmp"
 
     @classmethod
-    def make(cls, uid: int | None = None, gid: int | None = None, files_from: Path | None = None) -> RunFolder:
-        """Make the folder; `uid`, when given, is the kernel's uid that gets the sockets and result.
+    def make(
+        cls, uid: int | None = None, gid: int | None = None, files_from: Path | None = None, parent: Path | None = None
+    ) -> RunFolder:
+        """Make the folder (in `parent`, else the temporary folder); `uid`, when given, is the
+        kernel's uid that gets the sockets and result.
 
         With `files_from` (a kernel without the sandbox), the folder is made traversable and gets
         `work`, holding a copy of that folder's files, and `tmp`, both then given to `uid`.
         """
-        folder = Path(tempfile.mkdtemp(prefix="grader-run-"))
+        folder = Path(tempfile.mkdtemp(prefix="grader-run-", dir=parent))
         result = folder / "result.npz"
         # Kept open for writing: while any descriptor writes the file, no one can take a lease on it,
         # so the kernel cannot make the grader's next truncation wait for a lease to break.

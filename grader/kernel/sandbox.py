@@ -174,27 +174,21 @@ class Sandbox:
         limits: Limits | None = None,
         workdir: Path | None = None,
         run: RunFolder | None = None,
+        cgroup_files: tuple[str, ...] = (),
     ) -> list[str]:
         """The bubblewrap command line that runs `command` sandboxed, under `limits` (grader.model.Limits).
 
         `workdir` holds the files the kernel reads: the kernel sees each of them read-only, in a
         fresh in-memory folder of bounded size at the same path, where it may write. `run` is this
         start's folder of connection file, sockets and result file, shown at the same paths too.
+        (`cgroup_files`: the kernel's control groups, which the command itself joined already.)
         """
         if workdir is None:
             workdir = _workdir_from_command(command)
-        argv = [self.bwrap, "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         mounted: dict[Path, bool] = {}
-        for step in self.mounts:
-            argv += _folders_above(step.path, mounted)
-            argv += (
-                ["--ro-bind", str(step.path), str(step.path)]
-                if step.bound
-                else ["--perms", "0755", "--size", "65536", "--tmpfs", str(step.path)]
-            )
-            mounted[step.path] = step.bound
-        argv += _system_links()
-        argv += self._workdir_mounts(Path(workdir), _folder_bytes(limits), mounted)
+        argv = [self.bwrap, *self.file_system(mounted)]
+        source = self.workdir_source(run, Path(workdir))
+        argv += self._workdir_mounts(Path(workdir), source, _folder_bytes(limits), mounted)
         argv += self._run_mounts(run, mounted) + _font_list_mount()
         argv += [
             "--chdir",
@@ -224,17 +218,35 @@ class Sandbox:
         spec = {"mode": self.mode, "uid": self.uid, "gid": self.gid, "limits": limit_numbers(limits)}
         return argv + [sys.executable, "-I", "-S", "-c", LAUNCHER, json.dumps(spec), "--", *command]
 
+    def file_system(self, mounted: dict[Path, bool]) -> list[str]:
+        """What every kernel sees: an empty /tmp, Python's folders read-only, covers over the hidden
+        ones, the system's links (`mounted` records each mount point)."""
+        argv = ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        for step in self.mounts:
+            argv += _folders_above(step.path, mounted)
+            argv += (
+                ["--ro-bind", str(step.path), str(step.path)]
+                if step.bound
+                else ["--perms", "0755", "--size", "65536", "--tmpfs", str(step.path)]
+            )
+            mounted[step.path] = step.bound
+        return argv + _system_links()
+
+    def workdir_source(self, run: RunFolder | None, workdir: Path) -> Path:
+        """Where the grader's files of this start are bound from: `workdir` itself."""
+        return workdir
+
     @staticmethod
-    def _workdir_mounts(workdir: Path, size: int, mounted: dict[Path, bool]) -> list[str]:
-        """A fresh bounded tmpfs at `workdir`, with the grader's files in it read-only.
+    def _workdir_mounts(workdir: Path, source: Path, size: int, mounted: dict[Path, bool]) -> list[str]:
+        """A fresh bounded tmpfs at `workdir`, with the grader's files (from `source`) in it read-only.
 
         Nothing the kernel writes lands on the host's disk, nor survives the kernel: a restarted
         kernel starts from the grader's files again, and the grader never looks at what it left.
         """
         argv = _folders_above(workdir, mounted) + ["--perms", "0777", "--size", str(size), "--tmpfs", str(workdir)]
         mounted[workdir] = False
-        for entry in sorted(os.scandir(workdir), key=lambda e: e.name):
-            argv += ["--ro-bind", entry.path, entry.path]
+        for entry in sorted(os.scandir(source), key=lambda e: e.name):
+            argv += ["--ro-bind", entry.path, str(workdir / entry.name)]
         return argv
 
     @staticmethod

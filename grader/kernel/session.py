@@ -30,7 +30,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from grader.errors import GraderError
 from grader.kernel import cgroups
 from grader.kernel.cgroups import KernelCgroup
-from grader.kernel.processes import kill_process_tree
+from grader.kernel.processes import kill_process_tree, living, process_tree
 from grader.kernel.runfolder import RunFolder
 from grader.model import CellStatus, Limits, RaisedError
 from grader.model.cell import CellOutcome
@@ -195,7 +195,8 @@ class _LimitedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         joining = self.cgroup.join_prefix() if self.cgroup is not None else []
         if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
-            return joining + self.sandbox.wrap(command, self.limits, self.workdir, self.run)
+            files = self.cgroup.procs_files() if self.cgroup is not None else ()
+            return joining + self.sandbox.wrap(command, self.limits, self.workdir, self.run, cgroup_files=files)
         prefix = [
             sys.executable,
             "-m",
@@ -440,6 +441,16 @@ class KernelSession:
         if self.sandbox is None or run is None:
             return Path(self.workdir)
         return self.sandbox.kernel_workdir(run, Path(self.workdir))
+
+    def host_processes(self) -> dict[int, str]:
+        """Every living process of this kernel as the host sees them (pid -> start time): the tree
+        below the command the manager started and, where there are control groups, their members
+        (a kernel forked from a zygote is no descendant of that command)."""
+        root = _launched_pid(self._km) if getattr(self, "_km", None) is not None else None
+        found = process_tree(root) if root else {}
+        cgroup = getattr(self, "_cgroup", None)
+        members = cgroup.members() if cgroup is not None else set()
+        return {**found, **living(members)}
 
     def _count_output(self, client: _BoundedClient) -> None:
         """Install the kernel's count of its output (see OUTPUT_COUNTER); grading goes on without it."""

@@ -7,6 +7,7 @@ from grader.kernel import cgroups
 from grader.kernel.account import AccountLauncher
 from grader.kernel.isolation import BWRAP_VARIABLE, IsolationRefused
 from grader.kernel.sandbox import Sandbox
+from grader.kernel.zygote import ZygoteSandbox
 from grader.model.isolation import Unavailable, Why
 
 SETUP_SH = "the Gradescope bundle's setup.sh"
@@ -123,7 +124,8 @@ def describe(launcher) -> str:
     """How kernels run, in words the kernel cannot have written (results.json, the check's note)."""
     if isinstance(launcher, Sandbox):
         how = "root, dropping to" if launcher.mode == "root" else "user namespace,"
-        return f"bubblewrap sandbox ({how} uid {launcher.uid}; {_cgroups_text()})"
+        forked = "; each kernel forked from its worker's zygote" if isinstance(launcher, ZygoteSandbox) else ""
+        return f"bubblewrap sandbox ({how} uid {launcher.uid}; {_cgroups_text()}{forked})"
     if isinstance(launcher, AccountLauncher):
         unproven = "" if launcher.proven else ", not proven to read nothing hidden"
         return f"dedicated unprivileged account {launcher.account.name} (uid {launcher.uid}), no sandbox{unproven}"

@@ -30,6 +30,7 @@ from grader.assignment.manifest import Assignment
 from grader.errors import UserError
 from grader.kernel.isolation import Isolation, isolation_of
 from grader.kernel.processes import process_tree
+from grader.kernel.zygote import fresh_kernels
 from grader.model.phases import PhaseCpu
 from grader.store.gradebook import FILE_NAME as GRADEBOOK_FILE
 from grader.store.gradebook import Gradebook
@@ -112,7 +113,8 @@ def bench(
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch_name:
         scratch = Path(scratch_name)
-        _check_figures(figures, assignment, scratch, sandbox, check_runs)
+        # as `check` starts its kernels (the batch forks them)
+        _check_figures(figures, assignment, scratch, fresh_kernels(sandbox), check_runs)
         data_dir = None if skip_baseline else _data_dir(assignment, data)
         if data_dir is not None:
             figures["baseline_data"] = str(data_dir)

@@ -18,7 +18,7 @@ def show_isolation(assignment: Assignment | None = None) -> int:
     """Print how `grade` would isolate kernels here; 0 when it can, 2 when it would refuse."""
     hidden = () if assignment is None or assignment.is_bundle else (assignment.folder, *assignment.instructor_paths)
     try:
-        launcher = kernel_launcher(own_code=False, no_sandbox=False, hidden=hidden)
+        launcher = kernel_launcher(own_code=False, no_sandbox=False, hidden=hidden, forking=True)
     except IsolationRefused as refused:
         print("student code cannot be isolated here, so grade would refuse to run it:", file=sys.stderr)
         for why in refused.why:

@@ -1,0 +1,65 @@
+"""What a zygote may import before any kernel starts: the installed modules the setup cell imports.
+
+Read from the solution's setup cells (the cells holding the manifest's setup marker). A module the
+assignment ships itself (a support file, its folder's own modules) is never preloaded: the kernel
+must import that one from its own folder, as before. The zygote imports the rest from the Python
+paths only, skipping any it cannot import; a module not preloaded is imported by the kernel as ever.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from grader.assignment.manifest import Assignment
+from grader.assignment.notebook import parse_notebook, read_notebook_text, read_regular
+
+
+def setup_modules(assignment: Assignment) -> tuple[str, ...]:
+    """The modules the solution's setup cells import, minus the assignment's own (empty without a solution)."""
+    if not assignment.solution:
+        return ()
+    path = assignment.folder / assignment.solution
+    try:
+        notebook = read_notebook_text(read_regular(path).decode("utf-8"), path.name)
+    except Exception:  # noqa: BLE001 - no preload is only slower; loading the assignment says what is wrong
+        return ()
+    parsed = parse_notebook(notebook, assignment.setup_marker)
+    own = _own_modules(assignment)
+    found: list[str] = []
+    for cell in parsed.setup:
+        for name in imported(cell.source):
+            if name.split(".")[0] not in own and name not in found:
+                found.append(name)
+    return tuple(found)
+
+
+def imported(source: str) -> list[str]:
+    """The absolute imports of a cell (IPython's magics and shell lines left out)."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return names
+
+
+def _own_modules(assignment: Assignment) -> set[str]:
+    """Top-level names the assignment's own files would provide in the kernel's folder."""
+    own: set[str] = set()
+    for folder in (assignment.folder, *[assignment.folder / name for name in assignment.support]):
+        if folder.is_dir():
+            own.update(_module_name(entry) for entry in folder.iterdir())
+        own.add(_module_name(folder))
+    return own
+
+
+def _module_name(path: Path) -> str:
+    return path.stem if path.suffix == ".py" else path.name
