@@ -28,6 +28,7 @@ then checks, with real files of the hidden folders, that none of them can be rea
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -335,9 +336,22 @@ def _folder_bytes(limits) -> int:
 
 
 @functools.lru_cache(maxsize=1)
+def _matplotlib_cache() -> Path:
+    """Where matplotlib keeps its caches on Linux, found without importing it (a tenth of a second)."""
+    configured = os.environ.get("MPLCONFIGDIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib"
+
+
 def _font_lists() -> tuple[Path, ...]:
     """The grader's own matplotlib font lists: without one, every sandboxed kernel spends a third
-    of a second rebuilding it on `import matplotlib.pyplot`."""
+    of a second rebuilding it on `import matplotlib.pyplot`. Only when there is none yet is
+    matplotlib imported, to build it."""
+    with contextlib.suppress(OSError):
+        found = tuple(sorted(_matplotlib_cache().glob("fontlist-*.json")))
+        if found:
+            return found
     try:
         import matplotlib
         from matplotlib import font_manager  # noqa: F401 - builds the grader's own cache when missing
