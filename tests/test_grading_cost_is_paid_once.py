@@ -232,3 +232,16 @@ def test_the_pool_keeps_no_finished_submissions_report(toy_dir, tmp_path, monkey
     pool = pool_module.Pool(load_assignment(toy_dir), GradeOptions(), 1, tmp_path, finish, work=small_report)
     pool.run([Submission(f"s{n}", tmp_path / f"s{n}", f"s{n}", sha256="0" * 64) for n in range(4)])
     assert len(alive) == 4 and max(alive) == 0
+
+
+def test_the_font_lists_are_found_without_importing_matplotlib(tmp_path):
+    """Each kernel start binds the grader's matplotlib font lists; finding them must not cost the
+    grader an import of matplotlib (only building a missing one does)."""
+    (tmp_path / "fontlist-v390.json").write_text("{}")
+    code = (
+        "import sys; from grader.kernel import sandbox; found = sandbox._font_lists(); "
+        "print([p.name for p in found], 'matplotlib' in sys.modules)"
+    )
+    env = dict(os.environ, MPLCONFIGDIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split("\n")[0] == "['fontlist-v390.json'] False"
