@@ -21,9 +21,10 @@ from grader.errors import GraderError, UserError
 from grader.model import Limits
 
 ASSIGNMENT_HELP = (
-    "assignment folder, or for check the release bundle (default: the nearest assignment.toml beside "
-    "or above the notebook, else above the current folder)"
+    "assignment folder (default: the nearest assignment.toml beside or above the notebook, else above the "
+    "current folder)"
 )
+CHECK_ASSIGNMENT_HELP = ASSIGNMENT_HELP.replace("assignment folder", "assignment folder or release bundle", 1)
 
 DESCRIPTION = """\
 Grade Jupyter notebook assignments. Student code runs in its own sandboxed kernel; hidden cases
@@ -71,6 +72,7 @@ def _option(*flags: str, **settings: object) -> tuple[tuple[str, ...], dict[str,
 
 
 ASSIGNMENT = _option("--assignment", help=ASSIGNMENT_HELP)
+CHECK_ASSIGNMENT = _option("--assignment", help=CHECK_ASSIGNMENT_HELP)
 DATA_HELP = "(default: the folder in the environment variable the manifest names as data_variable"
 LIMITS: Options = (
     _option("--case-seconds", type=_positive(float), help="wall-clock limit of one case"),
@@ -118,7 +120,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "status: 0 all passed, 1 something failed, 2 the file cannot be graded.",
         (
             _option("notebook", help="the .ipynb file to check"),
-            ASSIGNMENT,
+            CHECK_ASSIGNMENT,
             _option(
                 "--color",
                 choices=["auto", "always", "never"],
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The description lists the verbs, with how each is called: argparse's own list would repeat them.
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", help=argparse.SUPPRESS)
     for name, (summary, description, options, limits) in VERBS.items():
-        verb = verbs.add_parser(name, help=summary, description=description)
+        verb = verbs.add_parser(name, help=summary, description=description, prog=f"grader {name}")
         for flags, settings in options:
             verb.add_argument(*flags, **settings)  # type: ignore[arg-type]
         if limits:

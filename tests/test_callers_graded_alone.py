@@ -242,3 +242,42 @@ def test_the_words_say_whether_the_caller_is_right_on_its_own():
     assert title(True) == "g is right: as written it fails only because f does"
     assert title(False) == "g fails even with a correct f"
     assert title(None) == "g calls f, which fails its own cases"
+
+
+def test_without_reruns_the_caller_is_sent_where_a_fix_starts():
+    """A self-check has no solution to rerun with: L_model_forward is told of linear_forward, the failing
+    callee whose own callees pass, not of linear_activation_forward, which fails only through it."""
+    from grader.grading.pipeline import _blamed
+
+    assignment = load_assignment(FOLDER)
+    failing = {"linear_forward", "linear_activation_forward", "L_model_forward"}
+    assert _blamed(assignment, "L_model_forward", failing, failing) == ("linear_forward",)
+    assert _blamed(assignment, "linear_activation_forward", failing, failing) == ("linear_forward",)
+
+
+def _case(function: str, case_id: str, passed: bool, alone: bool | None) -> CaseVerdict:
+    status = CaseStatus.PASSED if passed else CaseStatus.FAILED
+    return CaseVerdict(case_id, function, "a case", Visibility.VISIBLE, status, alone=alone)
+
+
+def test_a_function_wrong_even_alone_is_never_told_it_is_right():
+    """linear_activation_backward with a wrong relu branch and a wrong linear_backward: its sigmoid case
+    passes alone, its relu case does not. Neither case may say the function is right."""
+    from grader.grading.pipeline import _blame_failing_callees
+
+    assignment = load_assignment(FOLDER)
+    report = SubmissionReport("s", "s.ipynb", "", "a", "1", SubmissionStatus.GRADED)
+    report.cases = [
+        _case("linear_backward", "linear_backward/public", False, None),
+        _case("linear_activation_backward", "linear_activation_backward/sigmoid", False, True),
+        _case("linear_activation_backward", "linear_activation_backward/relu", False, False),
+    ]
+    _blame_failing_callees(report, assignment)
+    sigmoid, relu = (diagnosis_words(c.diagnosis).title for c in report.cases[1:])
+    assert sigmoid == "linear_activation_backward calls linear_backward, which fails its own cases"
+    assert relu == "linear_activation_backward fails even with a correct linear_backward"
+    score_report(report, assignment.functions)
+    statuses = [
+        test["status"] for test in gradescope_results(report, assignment)["tests"] if "linear_act" in test["name"]
+    ]
+    assert statuses == ["passed", "failed"]  # the case that earns its points shows as passed on Gradescope

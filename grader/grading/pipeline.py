@@ -143,9 +143,10 @@ def _run(
 
 def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:
     """A graded function that calls another one (the manifest's `calls`) which fails its own cases
-    most likely fails because of it. A case that passed with correct callees (`alone`) is told it is
-    right; otherwise say so where no catalogued mistake explains the failure. A case that raised keeps
-    its own explanation (an unwritten function raises NameError whatever it calls)."""
+    most likely fails because of it. A case that passed with correct callees (`alone`) is told the
+    function is right, unless another of its cases failed even so (then it only hears whom it calls);
+    otherwise say so where no catalogued mistake explains the failure. A case that raised keeps its
+    own explanation (an unwritten function raises NameError whatever it calls)."""
     failing = {found.function for found in report.cases if not found.passed}
     at_fault = {name for name in failing if any(not v.earns for v in report.cases_of(name))}
     for found in report.cases:
@@ -156,19 +157,23 @@ def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> 
         named = found.diagnosis is not None and found.diagnosis.named
         if found.alone is not True and (raised or named):
             continue
-        found.diagnosis = Diagnosis(DiagnosisKind.CALLEE, function=found.function, callees=callees, alone=found.alone)
+        right = found.alone if found.function not in at_fault else (False if found.alone is False else None)
+        found.diagnosis = Diagnosis(DiagnosisKind.CALLEE, function=found.function, callees=callees, alone=right)
 
 
 def _blamed(assignment: Assignment, function: str, failing: set[str], at_fault: set[str]) -> tuple[str, ...]:
     """The callees to name: for a caller right on its own, those wrong on their own (linear_forward,
-    not the right linear_activation_forward between); else the failing ones it calls directly, or
-    else through others."""
+    not the right linear_activation_forward between); else, without that knowledge (a self-check has
+    no solution to rerun with), the failing callees none of whose own callees fail, where a fix
+    starts; else the failing ones it calls directly."""
     if at_fault != failing:
         named = failing_callees(assignment, function, at_fault)
         if named:
             return named
+    reached = failing_callees(assignment, function, failing)
+    roots = tuple(name for name in reached if not failing_callees(assignment, name, failing))
     direct = tuple(name for name in assignment.function(function).calls if name in failing)
-    return direct or failing_callees(assignment, function, failing)
+    return roots or direct or reached
 
 
 def _released_setup(assignment: Assignment) -> list:

@@ -134,7 +134,7 @@ def _callee_texts(diagnosis: Diagnosis) -> tuple[str, str, str]:
     if diagnosis.alone is True:
         return (
             f"{name} is right: as written it fails only because {named} {'do' if many else 'does'}",
-            f"Run with a correct {named}, this case passes, so it keeps its points. The differences above are "
+            f"Run with a correct {named}, this case passes, so it keeps its points. The differences shown are "
             f"what {name} returns with your {named}: fix {'them' if many else 'it'} (see {'their' if many else 'its'} "
             "own cases) and this case passes as written too.",
             "",

@@ -471,7 +471,7 @@ def gradescope_results(report: SubmissionReport, assignment=None) -> dict:
                     "number": f"{number}.{index}",
                     "score": round(verdict.score, 6),
                     "max_score": round(verdict.max_score, 6),
-                    "status": "passed" if verdict.passed else "failed",
+                    "status": "passed" if verdict.earns else "failed",  # right alone: its output says why
                     "output": _case_output(verdict, *_returns(assignment, name)),
                     "visibility": "visible" if public else HIDDEN_CASE_VISIBILITY,
                     "tags": [name, "public" if public else "hidden", verdict.status],
