@@ -202,7 +202,9 @@ def test_the_bench_meter_counts_the_processes_below_it():
     with _CpuMeter() as idle:
         threading.Event().wait(1.0)  # ten samples of /proc, nothing else: its own sampling is left out
     with _CpuMeter() as busy:
-        _burning_child(0.4).communicate("\n", timeout=30)
+        child = _burning_child(0.4)
+        threading.Event().wait(0.5)  # idle, alive: sampled after its burn however late the sampler runs
+        child.communicate("\n", timeout=30)
     assert idle.seconds < 0.1
     assert busy.seconds >= 0.35
 
