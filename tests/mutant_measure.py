@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -136,6 +136,7 @@ class Figures:
     misnamed: list[str]
     told: list[str]  #: correct variants told of a mistake (a failed case, or a named diagnosis)
     text: str
+    collateral: list[str] = field(default_factory=list)  #: "mistake: function" for a correct function losing points
 
 
 def report(after: dict, seconds: tuple[float | None, float]) -> Figures:
@@ -152,6 +153,15 @@ def report(after: dict, seconds: tuple[float | None, float]) -> Figures:
             sorted_out["misnamed"].append(mistake.name)
         lines.append(f"  {mistake.name:38} {how or 'not named':10} {words}")
     total = len(mistakes())
+    collateral = [
+        f"{m.name}: {function}"
+        for m in mistakes()
+        for function, points in after[m.name].function_points.items()
+        if function != m.function and after[m.name].function_scores[function] < points
+    ]
+    lines.append(
+        f"correct functions that lose points in a one-function mistake's notebook: {len(collateral)} {collateral}"
+    )
     correct = [s.name for s in CORRECT] + ["ok-decoy"]
     told = [
         name
@@ -172,7 +182,9 @@ def report(after: dict, seconds: tuple[float | None, float]) -> Figures:
     without = f"{before:.1f} s for {n} notebooks without the mutants ({before / n:.2f} s each), " if before else ""
     lines.append(f"grading: {without}{seconds[1]:.1f} s with them ({seconds[1] / n:.2f} s each)")
     text = "\n".join(lines)
-    return Figures(sorted_out["catalogue"], sorted_out["mutant"], sorted_out[""], sorted_out["misnamed"], told, text)
+    return Figures(
+        sorted_out["catalogue"], sorted_out["mutant"], sorted_out[""], sorted_out["misnamed"], told, text, collateral
+    )
 
 
 def measure(compare: bool = True) -> Figures:

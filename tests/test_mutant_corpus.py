@@ -1,7 +1,8 @@
 """The Step by Step corpus graded with and without the solution's mutants (tests/mutant_measure.py):
 the figures are printed (named by the catalogue, named by a mutant, not named; the batch's seconds
 per submission), and what must hold is asserted: no mistake is misnamed, no correct
-variant is told of a mistake, at least 90 % of the one-function mistakes are named, and the mutants
+variant is told of a mistake, no correct function loses points because of another one, at least
+90 % of the one-function mistakes are named, and the mutants
 name at least half of the uncatalogued slips. The
 corpus itself is checked too: at least 20 slips over the ten functions, none a catalogued mistake.
 """
@@ -36,6 +37,7 @@ def test_the_figures_on_the_step_by_step_corpus(capsys):
     with capsys.disabled():
         print("\n" + figures.text)
     assert figures.misnamed == []
+    assert figures.collateral == []  # a function's points reflect its own code ([grading] callers = "alone")
     assert figures.told == []
     uncatalogued = {slip.name for slip in SLIPS}
     assert len(uncatalogued & set(figures.by_mutant)) >= len(uncatalogued) // 2
