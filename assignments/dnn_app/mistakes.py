@@ -1070,11 +1070,12 @@ ADVICE = [
     },
     {
         "part": "costs",
-        "title": "the first cost agrees but later ones drift: backward pass or update",
-        "explanation": "Initialisation and the forward pass are right, since the first cost matches; what goes wrong "
-        "happens in the training step: the gradients (the backward pass, the caches and dA each step "
-        "receives), the update (its sign, the learning rate used, keeping its result), or the "
-        "parameters the next forward pass reads.",
+        "title": "the first cost agrees but later ones drift: a training step, or a parameter read in the forward pass",
+        "explanation": "The first cost matches, so the initial parameters and the first forward pass give the right "
+        "cost. That does not clear the forward pass: while the biases are still zero, reading the wrong one "
+        "(b2 where b1 belongs) changes nothing yet. Look at what changes after the first step: the gradients "
+        "(the backward pass, the caches and dA each step receives), the update (its sign, the learning rate "
+        "used, keeping its result), and which weights and biases each forward pass reads.",
     },
     {
         "part": "parameters",
