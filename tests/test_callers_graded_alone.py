@@ -251,8 +251,11 @@ def test_without_reruns_the_caller_is_sent_where_a_fix_starts():
 
     assignment = load_assignment(FOLDER)
     failing = {"linear_forward", "linear_activation_forward", "L_model_forward"}
-    assert _blamed(assignment, "L_model_forward", failing, failing) == ("linear_forward",)
-    assert _blamed(assignment, "linear_activation_forward", failing, failing) == ("linear_forward",)
+    assert _blamed(assignment, "L_model_forward", failing, failing, None) == ("linear_forward",)
+    assert _blamed(assignment, "linear_activation_forward", failing, failing, None) == ("linear_forward",)
+    # Wrong even with correct callees: every failing callee the rerun replaced is named.
+    both = _blamed(assignment, "L_model_forward", failing, failing, False)
+    assert set(both) == {"linear_forward", "linear_activation_forward"}
 
 
 def _case(function: str, case_id: str, passed: bool, alone: bool | None) -> CaseVerdict:

@@ -150,7 +150,7 @@ def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> 
     failing = {found.function for found in report.cases if not found.passed}
     at_fault = {name for name in failing if any(not v.earns for v in report.cases_of(name))}
     for found in report.cases:
-        callees = _blamed(assignment, found.function, failing, at_fault if found.alone else failing)
+        callees = _blamed(assignment, found.function, failing, at_fault, found.alone)
         if found.passed or not callees:
             continue
         raised = any(d.kind == Kind.RAISED for d in found.differences)
@@ -161,16 +161,19 @@ def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> 
         found.diagnosis = Diagnosis(DiagnosisKind.CALLEE, function=found.function, callees=callees, alone=right)
 
 
-def _blamed(assignment: Assignment, function: str, failing: set[str], at_fault: set[str]) -> tuple[str, ...]:
-    """The callees to name: for a caller right on its own, those wrong on their own (linear_forward,
-    not the right linear_activation_forward between); else, without that knowledge (a self-check has
-    no solution to rerun with), the failing callees none of whose own callees fail, where a fix
-    starts; else the failing ones it calls directly."""
-    if at_fault != failing:
-        named = failing_callees(assignment, function, at_fault)
-        if named:
-            return named
+def _blamed(
+    assignment: Assignment, function: str, failing: set[str], at_fault: set[str], alone: bool | None
+) -> tuple[str, ...]:
+    """The callees to name: for a case right with correct callees, those wrong on their own
+    (linear_forward, not the right linear_activation_forward between); for one wrong even so, every
+    failing callee the rerun replaced; without a rerun (a self-check has no solution to rerun with),
+    the failing callees none of whose own callees fail, where a fix starts; else the failing ones
+    it calls directly."""
     reached = failing_callees(assignment, function, failing)
+    if alone is True and failing_callees(assignment, function, at_fault):
+        return failing_callees(assignment, function, at_fault)
+    if alone is False:
+        return reached
     roots = tuple(name for name in reached if not failing_callees(assignment, name, failing))
     direct = tuple(name for name in assignment.function(function).calls if name in failing)
     return roots or direct or reached
