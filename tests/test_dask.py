@@ -291,3 +291,20 @@ def test_a_worker_that_cannot_isolate_refuses_its_tasks_loudly(assignment, tmp_p
     said = [line for line in capsys.readouterr().err.splitlines() if "REFUSES to grade" in line]
     assert len(said) == 1, said
     assert not record.exists()  # no kernel ran
+
+
+@pytest.mark.kernel
+def test_a_plugin_registered_again_keeps_the_folder_its_modules_came_from(assignment):
+    """The client registers the assignment's plugin again when a worker dies: the worker's unpacked
+    folder must survive it, since the instructor's packages it imported (dnn_app's cases import
+    reference.synthetic lazily, in prepare_workdir) are still read from there."""
+    from grader.batch.cluster import ShipAssignment
+
+    plugin = ShipAssignment(assignment, GradeOptions())
+    plugin.setup()
+    first = plugin.folder
+    again = ShipAssignment(assignment, GradeOptions())
+    plugin.teardown()
+    again.setup()
+    assert first is not None and first.is_dir() and again.folder == first
+    assert (first / "path0" / "reference" / "synthetic.py").is_file()

@@ -10,6 +10,7 @@ The client stays the only writer of the gradebook; it records each result as it 
 from __future__ import annotations
 
 import ast
+import atexit
 import dataclasses
 import hashlib
 import io
@@ -161,9 +162,7 @@ class ShipAssignment(WorkerPlugin):
         self.folder: Path | None = None
 
     def setup(self, worker=None) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix=f"grader-assignment-{self.key[:12]}-"))
-        with tarfile.open(fileobj=io.BytesIO(self.archive)) as archive:
-            archive.extractall(self.folder, filter="data")
+        self.folder = _unpacked(self.key, self.archive)
         assignment = dataclasses.replace(
             self.assignment,
             folder=self.folder / assignment_place(self.assignment),
@@ -180,9 +179,26 @@ class ShipAssignment(WorkerPlugin):
             _SHIPPED[self.key] = _Unpacked(assignment, options, None, f"{type(error).__name__}: {error}", isolation)
 
     def teardown(self, worker=None) -> None:
+        """The folder stays until the process exits: the client registers the plugin again when a
+        worker dies, and the modules this process imported from the folder (the instructor's
+        packages, imported lazily by the cases' hooks) must still find their files."""
         _SHIPPED.pop(self.key, None)
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_FOLDERS: dict[str, Path] = {}  # by the archive's sha256: unpacked once per worker process
+
+
+def _unpacked(key: str, archive: bytes) -> Path:
+    """The assignment's archive unpacked in this process (once: a plugin registered again reuses it),
+    removed when the process exits."""
+    folder = _FOLDERS.get(key)
+    if folder is None or not folder.is_dir():
+        folder = Path(tempfile.mkdtemp(prefix=f"grader-assignment-{key[:12]}-"))
+        with tarfile.open(fileobj=io.BytesIO(archive)) as unpacking:
+            unpacking.extractall(folder, filter="data")
+        atexit.register(shutil.rmtree, folder, True)
+        _FOLDERS[key] = folder
+    return folder
 
 
 def _file_name(name: str) -> str:
