@@ -1070,7 +1070,7 @@ ADVICE = [
     },
     {
         "part": "costs",
-        "title": "the first cost agrees but later ones drift: a training step, or a parameter read in the forward pass",
+        "title": "the first cost agrees but later ones drift: the backward pass, the update, or a parameter read",
         "explanation": "The first cost matches, so the initial parameters and the first forward pass give the right "
         "cost. That does not clear the forward pass: while the biases are still zero, reading the wrong one "
         "(b2 where b1 belongs) changes nothing yet. Look at what changes after the first step: the gradients "
