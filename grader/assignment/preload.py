@@ -28,10 +28,26 @@ def setup_modules(assignment: Assignment) -> tuple[str, ...]:
     own = _own_modules(assignment)
     found: list[str] = []
     for cell in parsed.setup:
-        for name in imported(cell.source):
+        for name in (*imported(cell.source), *magic_modules(cell.source)):
             if name.split(".")[0] not in own and name not in found:
                 found.append(name)
     return tuple(found)
+
+
+# What a line magic of the setup cell makes IPython import: `%matplotlib inline` loads the inline backend.
+MAGIC_MODULES = {
+    "matplotlib": ("IPython.core.pylabtools", "IPython.core.magics.pylab", "matplotlib_inline.backend_inline"),
+}
+
+
+def magic_modules(source: str) -> list[str]:
+    """The modules the line magics of a cell import when they run (see MAGIC_MODULES)."""
+    names: list[str] = []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("%") and not stripped.startswith("%%"):
+            names += MAGIC_MODULES.get(stripped[1:].split(" ", 1)[0], ())
+    return names
 
 
 def imported(source: str) -> list[str]:

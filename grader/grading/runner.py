@@ -38,7 +38,10 @@ from grader.model.notes import (
 )
 from grader.model.options import GradeOptions
 
-KERNEL_SIDE = (Path(__file__).parents[1] / "kernel" / "harness.py").read_text()
+HARNESS = (Path(__file__).parents[1] / "kernel" / "harness.py").read_text()
+# Sent as one string literal compiled in the kernel: IPython's input transformers tokenize a cell's
+# every line, which costs a plain cell of this size ten times its compilation.
+KERNEL_SIDE = f"exec(compile({HARNESS!r}, '<grader harness>', 'exec'))"
 MAX_KERNEL_STARTS = 4
 SMALL_MEMORY_MB = 1024  # below this, a kernel that cannot start or import numpy is blamed on the limit
 MAX_SETUP_CELLS = 3  # cells holding the setup marker run before the graded ones; more are skipped

@@ -103,9 +103,11 @@ def name_by_mutants(
     failing = {v.function for v in verdicts if v.status != CaseStatus.PASSED}
     by_id = {case.id: case for case in cases}
     for function in dict.fromkeys(v.function for v in verdicts):
+        if function not in failing:
+            continue
         own = [v for v in verdicts if v.function == function]
         ran = _ran(assignment, by_id, own, budget, expected)
-        if function not in failing or ran is None:
+        if ran is None:
             continue
         if expected is not None:
             _keep_consistent(assignment, by_id, own, ran, expected)

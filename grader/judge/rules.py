@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import functools
 import io
 import itertools
 import re
@@ -106,10 +107,27 @@ def _print_calls(tree: ast.Module) -> list[ast.Call]:
     ]
 
 
-def _extra_prints(graded: _Cell, released_tree: ast.Module | None) -> list[Finding]:
-    if graded.tree is None or released_tree is None:
+@functools.lru_cache(maxsize=64)
+def _released_tree(released_source: str) -> ast.Module | None:
+    """A released cell's tree, parsed once per process (only read, never changed)."""
+    try:
+        return _parse(released_source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _released_prints(released_source: str) -> tuple[str, ...] | None:
+    """The print calls of a released cell, as written (read once per process: every submission asks)."""
+    tree = _released_tree(released_source)
+    return None if tree is None else tuple(ast.unparse(call) for call in _print_calls(tree))
+
+
+def _extra_prints(graded: _Cell, released_source: str | None) -> list[Finding]:
+    released = _released_prints(released_source) if released_source is not None else None
+    if graded.tree is None or released is None:
         return []
-    allowed = Counter(ast.unparse(call) for call in _print_calls(released_tree))
+    allowed = Counter(released)
     findings = []
     for call in sorted(_print_calls(graded.tree), key=lambda c: (c.lineno, c.col_offset)):
         text = ast.unparse(call)
@@ -346,12 +364,18 @@ def _outside_lines(source: str, markers: ReleaseMarkers) -> list[tuple[int, str]
     return kept
 
 
+@functools.lru_cache(maxsize=64)
+def _released_outside_lines(source: str, markers: ReleaseMarkers) -> tuple[tuple[int, str], ...]:
+    """_outside_lines of a released cell, read once per process (every submission compares with it)."""
+    return tuple(_outside_lines(source, markers))
+
+
 def _edits_outside_regions(
     graded: _Cell, released_source: str | None, explained: set[int], markers: ReleaseMarkers
 ) -> list[Finding]:
     if released_source is None:
         return []
-    theirs = _outside_lines(released_source, markers)
+    theirs = list(_released_outside_lines(released_source, markers))
     mine = _outside_lines(graded.cell.source, markers)
     # Spacing is not an edit (a formatter's `x=1` for `x = 1`): lines are compared without white space.
     matcher = difflib.SequenceMatcher(
@@ -513,16 +537,13 @@ def _graded_cell_rules(
     except (SyntaxError, ValueError) as problem:
         tree, error = None, problem
     graded = _Cell(name, cell, tree, _function_def(tree, name))
-    try:
-        released_tree = _parse(released_source) if released_source is not None else None
-    except (SyntaxError, ValueError):
-        released_tree = None
+    released_tree = _released_tree(released_source) if released_source is not None else None
     found = []
     if isinstance(error, SyntaxError):
         found.append(_syntax_finding(graded, error))
     elif error is not None:
         found.append(graded.finding(FindingRule.NOT_PYTHON, detail=str(error)))
-    found += _extra_prints(graded, released_tree)
+    found += _extra_prints(graded, released_source)
     found += _changed_parameters(graded, _function_def(released_tree, name), assignment)
     found += _global_variables(graded, variables, assignment.markers)
     explained = {f.line for f in found if f.rule == FindingRule.EXTRA_PRINT and f.line}

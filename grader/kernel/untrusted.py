@@ -358,7 +358,7 @@ def _read_bounded(read: Callable[[int], bytes], limit: int, deadline: float, too
 def _parse_array(data: bytes, stem: str, values_left: int) -> np.ndarray:
     handle = io.BytesIO(data)
     version = np.lib.format.read_magic(handle)
-    shape, _, dtype = _read_header(handle, version)
+    shape, fortran_order, dtype = _read_header(handle, version)
     is_text = dtype.kind == "U" and stem == "meta"
     if dtype.hasobject or (dtype.kind not in ALLOWED_KINDS and not is_text):
         raise _Malformed("an array that is not numbers came back; only numbers are accepted")
@@ -368,8 +368,12 @@ def _parse_array(data: bytes, stem: str, values_left: int) -> np.ndarray:
         raise _Malformed("more values came back than accepted")
     if stem == "meta" and (shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS):
         raise _Malformed(f"the description is not one text of at most {MAX_META_CHARS} characters")
-    handle.seek(0)
-    return np.lib.format.read_array(handle, allow_pickle=False)
+    # The values follow the header, read once (numpy's read_array would parse the header again).
+    offset, count = handle.tell(), math.prod(int(size) for size in shape)
+    if len(data) - offset < count * dtype.itemsize:
+        raise _Malformed("an array holds fewer values than its shape says")
+    values = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return values.reshape(shape[::-1]).transpose() if fortran_order else values.reshape(shape)
 
 
 def _unpack(data: bytes, max_values: int, budget: int, deadline: float) -> dict[str, np.ndarray]:

@@ -50,8 +50,23 @@ if TYPE_CHECKING:
 START_VARIABLE = "GRADER_KERNEL_START"  # "zygote": fork kernels from a zygote per worker; "fresh" (default)
 FORKSERVER = (Path(__file__).parent / "forkserver.py").read_text()
 # What every kernel imports before any student code: ipykernel's application, its kernel and its
-# debugger (debugpy, a third of a kernel's start-up), IPython's history store, and numpy (the harness).
-MACHINERY = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "sqlite3", "numpy")
+# debugger (debugpy, a third of a kernel's start-up), IPython's history store, and numpy (the harness);
+# then what the kernel's start and its first cells import besides (IPython's debugger and inspector,
+# its %run/%time magics, tornado's asyncio loop, numpy.random, which the child reseeds).
+MACHINERY = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "sqlite3",
+    "numpy",
+    "numpy.random",
+    "IPython.core.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.oinspect",
+    "IPython.core.magics.execution",
+    "IPython.extensions.storemagic",
+    "tornado.platform.asyncio",
+)
 ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID")
 BASE = "/.zygote"  # forkserver.BASE: where each kernel's root is built
 FILES = "files"  # in a run folder: links to the grader's files of that start
