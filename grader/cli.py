@@ -344,16 +344,38 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from grader.verbs.check import run_check
-
     notebook = _notebook(args.notebook)
     assignment = _find_assignment(args.assignment, near=[notebook])
     limits = _limits(args, assignment)
     # Only a student's bundle runs unsandboxed as its user: the instructor's folder is never exposed.
     launcher = _launcher(args, assignment, own_code=assignment.is_bundle)
-    return run_check(
-        notebook, assignment, color=args.color, sandbox=launcher, limits=limits, no_sandbox=args.no_sandbox
-    )
+    kernel = _kernel_ahead(notebook, assignment, limits, launcher)
+    from grader.verbs.check import run_check  # most of the grader's imports, while the kernel starts
+
+    try:
+        return run_check(
+            notebook,
+            assignment,
+            color=args.color,
+            sandbox=launcher,
+            limits=limits,
+            no_sandbox=args.no_sandbox,
+            kernel=kernel,
+        )
+    finally:
+        if kernel is not None:
+            kernel.discard()
+
+
+def _kernel_ahead(notebook: Path, assignment: Assignment, limits: Limits, launcher):
+    """The check's kernel, starting now in a thread (with the released setup cell's imports), so that
+    it is ready about when the grader is; None for a path that is no notebook (check says so)."""
+    if not notebook.is_file():
+        return None
+    from grader.assignment.preload import setup_modules
+    from grader.grading.warm import warm_kernel
+
+    return warm_kernel(assignment, limits, launcher, setup_modules(assignment))
 
 
 def _grade(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ class _Channel:
     async def get_msg(self, timeout: float | None = None) -> dict:
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Empty from None
 
 

@@ -16,10 +16,12 @@ from grader.assignment.notebook import parse_notebook, read_notebook_text, read_
 
 
 def setup_modules(assignment: Assignment) -> tuple[str, ...]:
-    """The modules the solution's setup cells import, minus the assignment's own (empty without a solution)."""
-    if not assignment.solution:
+    """The modules the solution's setup cells import (the released notebook's, in a release bundle),
+    minus the assignment's own; empty without either notebook."""
+    names = [name for name in (assignment.solution, assignment.student_notebook) if name]
+    path = next((assignment.folder / name for name in names if (assignment.folder / name).is_file()), None)
+    if path is None:
         return ()
-    path = assignment.folder / assignment.solution
     try:
         notebook = read_notebook_text(read_regular(path).decode("utf-8"), path.name)
     except Exception:  # noqa: BLE001 - no preload is only slower; loading the assignment says what is wrong

@@ -144,7 +144,7 @@ def _worker_launcher(options: GradeOptions, assignment: Assignment) -> tuple[Gra
         return options, "", error_text(refused)
     if isinstance(launcher, ZygoteSandbox):  # this worker's zygote preloads the setup cell's modules
         launcher = launcher.preloading(setup_modules(assignment))
-    return dataclasses.replace(options, sandbox=launcher), describe(launcher), ""
+    return dataclasses.replace(options, sandbox=launcher, ahead=True), describe(launcher), ""
 
 
 _SHIPPED: dict[str, _Unpacked] = {}  # by the archive's sha256, in each worker process

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -19,6 +20,7 @@ from grader.assignment.preload import setup_modules
 from grader.batch.collection import Submission
 from grader.grading import GradeOptions, grade_one
 from grader.grading.phases import phase_clock
+from grader.grading.warm import NextKernels, WarmKernel
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import isolation_of
@@ -102,6 +104,7 @@ def _start_worker(assignment: Assignment, options: GradeOptions, started: str, b
     threading.Thread(target=_watch_batch, args=(batch_pid,), daemon=True, name="watch-batch").start()
     if isinstance(options.sandbox, ZygoteSandbox):  # this worker's zygote preloads the setup cell's modules
         options = dataclasses.replace(options, sandbox=options.sandbox.preloading(setup_modules(assignment)))
+    options = dataclasses.replace(options, ahead=True)  # each next submission's kernel starts during this one
     _WORKER.update(assignment=assignment, options=options, started=Path(started))
     try:
         _WORKER["expected"] = ExpectedValues(assignment)
@@ -125,12 +128,33 @@ def _grade_in_worker(path: str, name: str) -> dict:
 def graded(
     path: Path, assignment: Assignment, expected: ExpectedValues | None, options: GradeOptions
 ) -> SubmissionReport:
-    """grade_one in a worker, with the CPU of each phase in the report when the options ask (`grader bench`)."""
+    """grade_one in a worker, with the CPU of each phase in the report when the options ask (`grader bench`).
+    With `options.ahead`, the kernel started during the previous submission is this one's, and the
+    next submission's kernel starts now (grader.grading.warm)."""
     with phase_clock(options.phases) as clock:
-        report = grade_one(path, assignment, expected, options)
+        if options.ahead and not options.execute_all:
+            options = dataclasses.replace(options, kernel=_next_kernel(assignment, options))
+        try:
+            report = grade_one(path, assignment, expected, options)
+        finally:
+            if options.kernel is not None:  # grade_one removes it when it runs the cases; else here
+                options.kernel.discard()
     if clock is not None:
         report.phases = clock.record()
     return report
+
+
+_NEXT = NextKernels()
+multiprocessing.util.Finalize(_NEXT, _NEXT.close, exitpriority=10)  # a worker's last one is stopped as it exits
+
+
+def _next_kernel(assignment: Assignment, options: GradeOptions) -> WarmKernel | None:
+    """The kernel started ahead for this submission, if one was; the next one's starts."""
+    limits = options.limits or assignment.limits
+    key = (str(assignment.folder), id(options.sandbox), limits, options.public_only)
+    taken = _NEXT.take(key)
+    _NEXT.start(key, assignment, limits, options.sandbox)
+    return taken
 
 
 def _context():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -40,25 +40,59 @@ def _tree_ticks() -> Ticks:
     return found
 
 
+class _Aside:
+    """The kernel a worker starts for its next submission (grader.grading.warm): its CPU is that
+    submission's start, not a phase of the one graded meanwhile. Laps keep it here until taken."""
+
+    def __init__(self) -> None:
+        self.pids: Callable[[], set[int]] | None = None
+        self.ticks = 0  # spent by those processes, not yet given to a submission
+        self.seen: Ticks = {}  # their ticks at the last look
+
+    def split(self, now: Ticks) -> set[tuple[int, str]]:
+        pids = self.pids() if self.pids is not None else set()
+        return {key for key in now if key[0] in pids}
+
+
+_ASIDE = _Aside()
+
+
 class PhaseClock:
     """Laps of the kernel's CPU, each given to the phase that ended, and the grading process's own."""
 
     def __init__(self) -> None:
         self.spent = dict.fromkeys(KERNEL_PHASES, 0.0)
         self.seen = _tree_ticks()
-        self.before = set(self.seen)  # alive before this submission: their reaped children are not its own
+        aside = _ASIDE.split(self.seen)
+        self.seen.update({key: _ASIDE.seen.get(key, (0, 0)) for key in aside})  # counted from the last look
+        self.before = set(self.seen) - aside  # alive before this submission: their reaped children are not its own
         self.began = time.process_time()
 
-    def lap(self, phase: str) -> None:
-        now = _tree_ticks()
+    def _ticks(self, now: Ticks, keys) -> int:
         ticks = 0
-        for key, (own, reaped) in now.items():
+        for key in keys:
+            own, reaped = now[key]
             own_then, reaped_then = self.seen.get(key, (0, 0))
             ticks += own - own_then
             if key not in self.before:
                 ticks += reaped - reaped_then
-        self.spent[phase] += ticks / os.sysconf("SC_CLK_TCK")
+        return ticks
+
+    def lap(self, phase: str) -> None:
+        now = _tree_ticks()
+        aside = _ASIDE.split(now)
+        _ASIDE.ticks += self._ticks(now, aside)
+        _ASIDE.seen = {key: now[key] for key in aside}
+        self.spent[phase] += self._ticks(now, set(now) - aside) / os.sysconf("SC_CLK_TCK")
         self.seen = now
+
+    def carry(self) -> None:
+        """The kernel set aside is this submission's now: what it spent so far is its start."""
+        now = _tree_ticks()
+        aside = _ASIDE.split(now)
+        ticks = _ASIDE.ticks + self._ticks(now, aside)
+        self.spent["start"] += ticks / os.sysconf("SC_CLK_TCK")
+        self.seen.update({key: now[key] for key in aside})
 
     def record(self) -> PhaseCpu:
         return PhaseCpu(**self.spent, worker=time.process_time() - self.began)
@@ -79,6 +113,20 @@ def phase_clock(measure: bool) -> Iterator[PhaseClock | None]:
         yield clock
     finally:
         _CLOCK.reset(token)
+
+
+def set_aside(pids: Callable[[], set[int]]) -> None:
+    """The processes `pids()` names belong to the next submission (see _Aside)."""
+    _ASIDE.pids, _ASIDE.ticks, _ASIDE.seen = pids, 0, {}
+
+
+def carry() -> None:
+    """The kernel set aside is taken by the submission being graded (or dropped): the clock, when
+    one runs, gives what it spent to that submission's start; nothing is set aside any more."""
+    clock = _CLOCK.get()
+    if clock is not None and _ASIDE.pids is not None:
+        clock.carry()
+    _ASIDE.pids, _ASIDE.ticks, _ASIDE.seen = None, 0, {}
 
 
 def lap(phase: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
@@ -28,6 +30,7 @@ from grader.judge.diagnose import name_by_mutants
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
 from grader.kernel.isolation import isolation_of
+from grader.kernel.session import KernelSession
 from grader.model import Case, CaseStatus, Kind, SubmissionReport, SubmissionStatus
 from grader.model.diagnosis import Diagnosis, DiagnosisKind
 from grader.model.graded import CallerPolicy
@@ -121,11 +124,12 @@ def _run(
 ) -> None:
     """The cases, run in a fresh kernel in a folder of the grader's files, removed afterwards."""
     runner = None
-    with kernel_folder(assignment) as workdir:
+    with _kernel_place(assignment, options) as (workdir, session):
         try:
             if options.execute_all and options.data_dir:
                 shutil.copytree(options.data_dir, workdir / "datasets", dirs_exist_ok=True)
-            runner = KernelRunner(parsed, assignment, workdir, options, options.limits or assignment.limits)
+            limits = options.limits or assignment.limits
+            runner = KernelRunner(parsed, assignment, workdir, options, limits, session)
             judge = CaseJudge(runner, assignment)
             report.cases = run_cases(judge, cases, expected)
             name_by_mutants(assignment, cases, report.cases, parsed.graded, judge.budget, expected)  # across cases
@@ -139,6 +143,22 @@ def _run(
         finally:
             if runner is not None:
                 runner.close()
+
+
+@contextmanager
+def _kernel_place(assignment: Assignment, options: GradeOptions) -> Iterator[tuple[Path, KernelSession | None]]:
+    """The kernel folder, and the kernel started ahead in it when there is one (the whole notebook's
+    run adds the dataset to the folder first: it always starts its own)."""
+    taken = options.kernel.take() if options.kernel is not None and not options.execute_all else None
+    if taken is None:
+        with kernel_folder(assignment) as workdir:
+            yield workdir, None
+        return
+    folder, session = taken
+    try:
+        yield folder, session
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _blame_failing_callees(report: SubmissionReport, assignment: Assignment) -> None:

@@ -51,12 +51,20 @@ class KernelRunner:
     """Owns the submission's kernel: starts it, loads the code, restarts it after a kill."""
 
     def __init__(
-        self, parsed: ParsedNotebook, assignment: Assignment, workdir: Path, options: GradeOptions, limits: Limits
+        self,
+        parsed: ParsedNotebook,
+        assignment: Assignment,
+        workdir: Path,
+        options: GradeOptions,
+        limits: Limits,
+        session: KernelSession | None = None,
     ):
         self.parsed, self.assignment, self.workdir, self.options = parsed, assignment, workdir, options
         self.limits = limits
         self.deadline = time.monotonic() + limits.submission_seconds
-        self.session = KernelSession(workdir, limits, options.sandbox)
+        #: a kernel started ahead for this submission in `workdir` (grader.grading.warm), else one started here
+        self.session = session or KernelSession(workdir, limits, options.sandbox)
+        self.started_ahead = session is not None  #: the first start is done already
         self.ready = False
         self.load_errors: dict[str, KernelError] = {}  #: graded function -> what its cell raised
         self.unloadable: dict[str, LoadStopped] = {}  #: graded function -> how its cell stops any kernel
@@ -99,7 +107,9 @@ class KernelRunner:
         if isolation_of(self.options.sandbox) == Isolation.SANDBOX:
             self.tainted = False
         try:
-            self.session.start()
+            if not (self.started_ahead and self.session.kernel_alive()):
+                self.session.start()
+            self.started_ahead = False
         except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
             start = error.start if isinstance(error, KernelStartError) else KernelStart(str(error))
             small = self.limits.memory_mb < SMALL_MEMORY_MB
@@ -110,7 +120,7 @@ class KernelRunner:
         """Start a kernel and load the notebook's code; False when that is impossible now."""
         if self.ready:
             return True
-        lap("cases")  # a restart: what ran since the last lap was a case
+        lap("start" if self.started_ahead else "cases")  # a restart: what ran since the last lap was a case
         if self.session.starts >= MAX_KERNEL_STARTS or not self._start():
             return False
         lap("start")

@@ -521,6 +521,10 @@ class KernelSession:
         if pending:
             self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
+    def kernel_alive(self) -> bool:
+        """The kernel started is still running (a kernel started ahead of its use may have died)."""
+        return self.client is not None and self._kernel_running()
+
     def _kernel_running(self) -> bool:
         """The kernel process is still there (its output channel closing was not its death)."""
         process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None

@@ -29,9 +29,16 @@ def not_isolated_note(sandbox, no_sandbox: bool) -> str:
 
 
 def run_check(
-    notebook: Path, assignment: Assignment, color: str, sandbox, limits: Limits | None = None, no_sandbox: bool = False
+    notebook: Path,
+    assignment: Assignment,
+    color: str,
+    sandbox,
+    limits: Limits | None = None,
+    no_sandbox: bool = False,
+    kernel=None,
 ) -> int:
-    """Grade a notebook on the public cases and print what passed and what differs.
+    """Grade a notebook on the public cases and print what passed and what differs; `kernel`, one
+    started ahead for it (grader.grading.warm), the caller's to discard.
 
     Exit status: 0 every public case passed, 1 something failed, 2 the file cannot be graded.
     """
@@ -41,5 +48,6 @@ def run_check(
         print(style(f"{notebook} is not a file: pass the path of your .ipynb notebook.", "red"), file=sys.stdout)
         return EXIT_INVALID
     expected = ExpectedValues(assignment)
-    report = grade_one(notebook, assignment, expected, GradeOptions(public_only=True, sandbox=sandbox, limits=limits))
+    options = GradeOptions(public_only=True, sandbox=sandbox, limits=limits, kernel=kernel)
+    report = grade_one(notebook, assignment, expected, options)
     return print_report(report, assignment, notebook, not_isolated_note(sandbox, no_sandbox), style=style)
