@@ -368,14 +368,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _kernel_ahead(notebook: Path, assignment: Assignment, limits: Limits, launcher):
-    """The check's kernel, starting now in a thread (with the released setup cell's imports), so that
-    it is ready about when the grader is; None for a path that is no notebook (check says so)."""
+    """The check's kernel, starting now in a thread, then given the released setup cell's imports
+    (read meanwhile), so that it is ready about when the grader is; None for a path that is no
+    notebook (check says so)."""
     if not notebook.is_file():
         return None
-    from grader.assignment.preload import setup_modules
-    from grader.grading.warm import warm_kernel
+    from grader.kernel.ahead import warm_kernel
 
-    return warm_kernel(assignment, limits, launcher, setup_modules(assignment))
+    kernel = warm_kernel(assignment, limits, launcher, imports_to_come=True)
+    from grader.assignment.preload import setup_modules
+
+    kernel.imports_then(setup_modules(assignment))
+    return kernel
 
 
 def _grade(args: argparse.Namespace) -> int:

@@ -20,9 +20,10 @@ from grader.assignment.preload import setup_modules
 from grader.batch.collection import Submission
 from grader.grading import GradeOptions, grade_one
 from grader.grading.phases import phase_clock
-from grader.grading.warm import NextKernels, WarmKernel
+from grader.grading.warm import NextKernels
 from grader.judge.expected import ExpectedValues
 from grader.judge.scoring import score_report
+from grader.kernel.ahead import WarmKernel
 from grader.kernel.isolation import isolation_of
 from grader.kernel.zygote import ZygoteSandbox
 from grader.model import CaseStatus, CaseVerdict, SubmissionReport, SubmissionStatus

@@ -62,7 +62,7 @@ class KernelRunner:
         self.parsed, self.assignment, self.workdir, self.options = parsed, assignment, workdir, options
         self.limits = limits
         self.deadline = time.monotonic() + limits.submission_seconds
-        #: a kernel started ahead for this submission in `workdir` (grader.grading.warm), else one started here
+        #: a kernel started ahead for this submission in `workdir` (grader.kernel.ahead), else one started here
         self.session = session or KernelSession(workdir, limits, options.sandbox)
         self.started_ahead = session is not None  #: the first start is done already
         self.ready = False

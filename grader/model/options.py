@@ -21,7 +21,7 @@ class GradeOptions:
     name: str | None = None  #: the submission's name in the reports (default: the file's stem)
     no_sandbox: bool = False  #: the command said --no-sandbox (a Dask worker then runs kernels unisolated too)
     phases: bool = False  #: measure the CPU of each phase into the report (`grader bench`; costs a few ms)
-    #: the first kernel, started ahead for this submission (a grader.grading.warm.WarmKernel, whose take()
+    #: the first kernel, started ahead for this submission (a grader.kernel.ahead.WarmKernel, whose take()
     #: gives its folder and session once started); None: started when the first case needs it
     kernel: Any = None
     ahead: bool = False  #: start the next submission's kernel while this one is graded (a batch's worker)

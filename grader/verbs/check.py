@@ -38,7 +38,7 @@ def run_check(
     kernel=None,
 ) -> int:
     """Grade a notebook on the public cases and print what passed and what differs; `kernel`, one
-    started ahead for it (grader.grading.warm), the caller's to discard.
+    started ahead for it (grader.kernel.ahead), the caller's to discard.
 
     Exit status: 0 every public case passed, 1 something failed, 2 the file cannot be graded.
     """
