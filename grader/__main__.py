@@ -1,7 +1,5 @@
 """`python -m grader` is the `grader` command."""
 
-import sys
+from grader.cli import command
 
-from grader.cli import main
-
-sys.exit(main())
+command()
