@@ -376,7 +376,7 @@ def _kernel_ahead(notebook: Path, assignment: Assignment, limits: Limits, launch
         return None
     from grader.kernel.ahead import warm_kernel
 
-    kernel = warm_kernel(assignment, limits, launcher, imports_to_come=True)
+    kernel = warm_kernel(assignment.prepare_workdir, limits, launcher, imports_to_come=True)
     from grader.assignment.preload import setup_modules
 
     kernel.imports_then(setup_modules(assignment))

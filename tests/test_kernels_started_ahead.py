@@ -6,7 +6,10 @@ and its folder removed; and its start-up CPU is its own submission's, in the ben
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -19,7 +22,7 @@ from grader.grading.warm import NextKernels
 from grader.judge.expected import ExpectedValues
 from grader.kernel.ahead import importing, warm_kernel
 from grader.model import SubmissionStatus
-from tests.fixtures import proven_sandbox
+from tests.fixtures import environment, proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -89,7 +92,7 @@ def test_a_kernel_started_for_other_settings_is_stopped_not_used(toy):
 
 def test_a_kernel_that_died_while_waiting_costs_the_student_nothing(toy):
     assignment, expected, sandbox = toy
-    warm = warm_kernel(assignment, assignment.limits, sandbox)
+    warm = warm_kernel(assignment.prepare_workdir, assignment.limits, sandbox)
     pids = _pids(warm)
     for pid in pids:
         try:
@@ -110,7 +113,7 @@ def test_a_refused_submission_stops_the_kernel_started_for_it(toy, tmp_path):
     assignment, expected, sandbox = toy
     not_a_notebook = tmp_path / "essay.ipynb"
     not_a_notebook.write_text("my essay, not a notebook")
-    warm = warm_kernel(assignment, assignment.limits, sandbox)
+    warm = warm_kernel(assignment.prepare_workdir, assignment.limits, sandbox)
     pids = _pids(warm)
     report = graded(not_a_notebook, assignment, expected, GradeOptions(sandbox=sandbox, kernel=warm))
     assert report.status == SubmissionStatus.INVALID
@@ -144,7 +147,7 @@ def test_the_released_setup_imports_run_into_the_modules_only(toy):
     names = "import sys\nprint(sorted(n for n in globals() if not n.startswith('_')), 'colorsys' in sys.modules)"
     seen = []
     for modules in (("colorsys", "no_such_module_anywhere", "os.path"), ()):
-        warm = warm_kernel(assignment, assignment.limits, sandbox, imports_to_come=True)
+        warm = warm_kernel(assignment.prepare_workdir, assignment.limits, sandbox, imports_to_come=True)
         warm.imports_then(modules)
         try:
             taken = warm.take()
@@ -156,3 +159,24 @@ def test_the_released_setup_imports_run_into_the_modules_only(toy):
     assert names_after_imports[0] == names_alone[0]
     assert (names_after_imports[1].strip(), names_alone[1].strip()) == ("True", "False")
     assert "no_such_module_anywhere" in importing(("no_such_module_anywhere",))
+
+
+def test_a_batch_leaves_no_kernel_or_folder_behind(toy_dir, tmp_path):
+    """`grader grade --workers 2`: each worker's last kernel started ahead, which no submission took,
+    is stopped with the worker, and its folders are removed (the workers' temporary folder is kept
+    apart here, so that only this batch's leftovers could be found)."""
+    batch, temp = tmp_path / "batch", tmp_path / "temp"
+    batch.mkdir()
+    temp.mkdir(mode=0o755)
+    for number in range(3):
+        shutil.copy(toy_dir / "toy_solution.ipynb", batch / f"student_{number}.ipynb")
+    command = [sys.executable, "-m", "grader", "grade", str(batch), "--assignment", str(toy_dir)]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**environment(), "TMPDIR": str(temp)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in temp.iterdir()) == []

@@ -10,11 +10,11 @@ The client stays the only writer of the gradebook; it records each result as it 
 from __future__ import annotations
 
 import ast
-import atexit
 import dataclasses
 import hashlib
 import io
 import logging
+import multiprocessing.util
 import shutil
 import sys
 import tarfile
@@ -196,7 +196,8 @@ def _unpacked(key: str, archive: bytes) -> Path:
         folder = Path(tempfile.mkdtemp(prefix=f"grader-assignment-{key[:12]}-"))
         with tarfile.open(fileobj=io.BytesIO(archive)) as unpacking:
             unpacking.extractall(folder, filter="data")
-        atexit.register(shutil.rmtree, folder, True)
+        # A Dask worker is a multiprocessing child, which ends without atexit: its finalizers remove it.
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=0)
         _FOLDERS[key] = folder
     return folder
 

@@ -146,11 +146,21 @@ def graded(
 
 
 _NEXT = NextKernels()
-multiprocessing.util.Finalize(_NEXT, _NEXT.close, exitpriority=10)  # a worker's last one is stopped as it exits
+_closing: set[int] = set()  # the processes that stop their last kernel started ahead as they exit
+
+
+def _close_at_exit() -> None:
+    """A pool's worker forgets the finalizers registered while its modules were imported (it
+    unpickles its task, importing this module, before multiprocessing clears them), and ends without
+    atexit: stop the last kernel started ahead among its own finalizers, before its zygote's (10)."""
+    if os.getpid() not in _closing:
+        _closing.add(os.getpid())
+        multiprocessing.util.Finalize(None, _NEXT.close, exitpriority=11)
 
 
 def _next_kernel(assignment: Assignment, options: GradeOptions) -> WarmKernel | None:
     """The kernel started ahead for this submission, if one was; the next one's starts."""
+    _close_at_exit()
     limits = options.limits or assignment.limits
     key = (str(assignment.folder), id(options.sandbox), limits, options.public_only)
     taken = _NEXT.take(key)

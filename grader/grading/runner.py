@@ -107,9 +107,11 @@ class KernelRunner:
         if isolation_of(self.options.sandbox) == Isolation.SANDBOX:
             self.tainted = False
         try:
-            if not (self.started_ahead and self.session.kernel_alive()):
+            ahead, self.started_ahead = self.started_ahead, False
+            if ahead and not self.session.kernel_alive():
+                self.session.stop()  # it died since it was taken: its folders go, another starts
+            if not ahead or self.session.client is None:
                 self.session.start()
-            self.started_ahead = False
         except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
             start = error.start if isinstance(error, KernelStartError) else KernelStart(str(error))
             small = self.limits.memory_mb < SMALL_MEMORY_MB

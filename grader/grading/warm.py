@@ -39,7 +39,7 @@ class NextKernels:
         return waiting
 
     def start(self, key: tuple, assignment: Assignment, limits: Limits, sandbox) -> None:
-        warm = warm_kernel(assignment, limits, sandbox)
+        warm = warm_kernel(assignment.prepare_workdir, limits, sandbox)
         with self.lock:
             previous, self.waiting, self.key = self.waiting, warm, key
         phases.set_aside(warm.processes)

@@ -11,7 +11,7 @@ student's outcome on everything the case compares; runs come out of the submissi
 
 from __future__ import annotations
 
-import atexit
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -53,7 +53,8 @@ def hook_folder(assignment: Assignment) -> Path:
         folder = _PREPARED.get(key)
         if folder is None or not folder.is_dir():
             folder = Path(tempfile.mkdtemp(prefix="grader-diagnosis-"))
-            atexit.register(_remove, folder, os.getpid())
+            # A pool's worker ends without atexit: its own finalizers (run at any exit) remove the folder.
+            multiprocessing.util.Finalize(None, _remove, args=(folder, os.getpid()), exitpriority=0)
             assignment.prepare_workdir(folder)
             _PREPARED[key] = folder
     return folder

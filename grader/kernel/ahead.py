@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING
 from grader.kernel.session import KernelSession
 
 if TYPE_CHECKING:
-    from grader.assignment.manifest import Assignment
     from grader.model import Limits
 
 IMPORT_SECONDS = 60  # the released setup cell's imports, run in a kernel started ahead, before any student code
@@ -106,14 +106,15 @@ def importing(modules: tuple[str, ...]) -> str:
     )
 
 
-def warm_kernel(assignment: Assignment, limits: Limits, sandbox, imports_to_come: bool = False) -> WarmKernel:
-    """Start a kernel for a submission yet to come, in a fresh kernel folder (made and filled here,
-    before any kernel exists, as grader.grading.runner.kernel_folder makes one). With
-    `imports_to_come`, it waits, once started, for the modules imports_then will name."""
+def warm_kernel(prepare: Callable[[Path], None], limits: Limits, sandbox, imports_to_come: bool = False) -> WarmKernel:
+    """Start a kernel for a submission yet to come, in a fresh kernel folder, made and filled by
+    `prepare` (the assignment's prepare_workdir) before any kernel exists, as
+    grader.grading.runner.kernel_folder makes one. With `imports_to_come`, it waits, once started,
+    for the modules imports_then will name."""
     folder = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
     try:
         os.chmod(folder, 0o755)
-        assignment.prepare_workdir(folder)
+        prepare(folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
