@@ -26,6 +26,7 @@ ASSIGNMENT_HELP = (
     "current folder)"
 )
 CHECK_ASSIGNMENT_HELP = ASSIGNMENT_HELP.replace("assignment folder", "assignment folder or release bundle", 1)
+FOLDER_ASSIGNMENT_HELP = "assignment folder (default: the nearest assignment.toml in or above the current folder)"
 
 DESCRIPTION = """\
 Grade Jupyter notebook assignments. Student code runs in its own sandboxed kernel; hidden cases
@@ -73,6 +74,7 @@ def _option(*flags: str, **settings: object) -> tuple[tuple[str, ...], dict[str,
 
 
 ASSIGNMENT = _option("--assignment", help=ASSIGNMENT_HELP)
+FOLDER_ASSIGNMENT = _option("--assignment", help=FOLDER_ASSIGNMENT_HELP)  # for the verbs given no notebook
 CHECK_ASSIGNMENT = _option("--assignment", help=CHECK_ASSIGNMENT_HELP)
 DATA_HELP = "(default: the folder in the environment variable the manifest names as data_variable"
 LIMITS: Options = (
@@ -101,7 +103,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "Blank every YOUR CODE region of the solution notebook, clear its outputs, and copy the support files "
         "beside it: a folder and a zip holding nothing secret.",
         (
-            ASSIGNMENT,
+            FOLDER_ASSIGNMENT,
             _option(
                 "--out",
                 default="release",
@@ -175,7 +177,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "reference when the assignment names none, else checked to agree with it on every case (nothing is "
         "written where they disagree), and with each [[mistake]]'s wrong copy in place of its function.",
         (
-            ASSIGNMENT,
+            FOLDER_ASSIGNMENT,
             _option("--check", action="store_true", help="fail (exit 1) when the stored values are stale"),
             NO_SANDBOX,
         ),
@@ -187,7 +189,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "notebook takes (the baseline), and how many submissions a minute `grader grade` handles on a batch of "
         "copies, with the CPU-seconds of each submission phase by phase (docs/speed.md).",
         (
-            ASSIGNMENT,
+            FOLDER_ASSIGNMENT,
             _option(
                 "--submissions",
                 type=_positive(int),
@@ -211,7 +213,7 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
                 "--scaling",
                 action="store_true",
                 help="also print the batch's CPU-seconds per submission and the grader's memory at checkpoints "
-                "(windows of 100 submissions ending at 100, 200, 500, 1000, 2000, ... and the last)",
+                "(windows of 100 submissions ending at 100, 200, 500, 1000, 1500, 2000, ... and the last)",
             ),
             _option(
                 "--skip-dask",
@@ -227,7 +229,10 @@ VERBS: dict[str, tuple[str, str, Options, bool]] = {
         "build Gradescope's autograder.zip",
         "Write Gradescope's programming-assignment autograder bundle: setup.sh, run_autograder, the grader as a "
         "wheel with pinned requirements, and the instructor's side of the assignment.",
-        (ASSIGNMENT, _option("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)")),
+        (
+            FOLDER_ASSIGNMENT,
+            _option("--out", default="autograder.zip", help="zip to write (default: ./autograder.zip)"),
+        ),
         False,
     ),
     "new": (

@@ -463,3 +463,12 @@ def test_no_secret_name_is_empty(toy_dir):
 
     assignment = dataclasses.replace(load_assignment(toy_dir), cases_file="", mistakes_file="")
     assert "" not in _secret_names(assignment) and "toy_solution.ipynb" in _secret_names(assignment)
+
+
+def test_releasing_twice_writes_the_same_notebook(assignment, release, tmp_path):
+    """The released notebook is the same file every time (its added cell's id is fixed): a student's
+    blank notebook keeps its hash from one release to the next."""
+    folder, _ = release
+    again, _ = build_release(assignment, tmp_path / "again", None)
+    name = assignment.student_notebook
+    assert (again / name).read_bytes() == (folder / name).read_bytes()

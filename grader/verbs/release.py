@@ -161,13 +161,15 @@ def _write_zip(bundle: Path, archive: Path) -> None:
 def check_cell(assignment: Assignment) -> nbformat.NotebookNode:
     """The released notebook's last cell: how to run the self-check from the notebook. Markdown, so
     running the notebook top to bottom never needs the grader installed."""
-    return nbformat.v4.new_markdown_cell(
+    cell = nbformat.v4.new_markdown_cell(
         "## Check your work\n\n"
         f"Save the notebook first (Ctrl-S / Cmd-S): the check grades the saved file, {assignment.student_notebook}, "
         "on the public tests, in a fresh kernel of its own. Then run this in a new code cell:\n\n"
         "```python\nfrom grader import check\ncheck()\n```\n\n"
         f"In a terminal, `grader check {assignment.student_notebook}` does the same."
     )
+    cell.id = "grader-check-your-work"  # fixed, so that releasing twice writes the same notebook
+    return cell
 
 
 def build_release(assignment: Assignment, out_dir: Path, data_dir: Path | None) -> tuple[Path, Path]:
