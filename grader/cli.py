@@ -355,10 +355,11 @@ def _check(args: argparse.Namespace) -> int:
     limits = _limits(args, assignment)
     # Only a student's bundle runs unsandboxed as its user: the instructor's folder is never exposed.
     launcher = _launcher(args, assignment, own_code=assignment.is_bundle)
-    kernel = _kernel_ahead(notebook, assignment, limits, launcher)
-    from grader.verbs.check import run_check  # most of the grader's imports, while the kernel starts
-
+    kernel = None
     try:
+        kernel = _kernel_ahead(notebook, assignment, limits, launcher)
+        from grader.verbs.check import run_check  # most of the grader's imports, while the kernel starts
+
         return run_check(
             notebook,
             assignment,
@@ -382,9 +383,13 @@ def _kernel_ahead(notebook: Path, assignment: Assignment, limits: Limits, launch
     from grader.kernel.ahead import warm_kernel
 
     kernel = warm_kernel(assignment.prepare_workdir, limits, launcher, imports_to_come=True)
-    from grader.assignment.preload import setup_modules
+    try:
+        from grader.assignment.preload import setup_modules
 
-    kernel.imports_then(setup_modules(assignment))
+        kernel.imports_then(setup_modules(assignment))
+    except BaseException:  # interrupted meanwhile: nothing is left behind
+        kernel.discard()
+        raise
     return kernel
 
 
@@ -499,6 +504,8 @@ def command() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         atexit._run_exitfuncs()
+        sys.stdout.flush()  # what the exit handlers printed
+        sys.stderr.flush()
         os._exit(status)
     sys.exit(status)
 

@@ -180,3 +180,15 @@ def test_a_batch_leaves_no_kernel_or_folder_behind(toy_dir, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert sorted(path.name for path in temp.iterdir()) == []
+
+
+def test_a_next_kernel_that_cannot_start_costs_this_submission_nothing(toy, monkeypatch):
+    assignment, expected, sandbox = toy
+
+    def cannot_start(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(NextKernels, "start", cannot_start)
+    options = GradeOptions(sandbox=sandbox, ahead=True)
+    report = graded(assignment.folder / assignment.solution, assignment, expected, options)
+    assert report.status == SubmissionStatus.GRADED and report.score == report.max_score > 0

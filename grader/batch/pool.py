@@ -133,9 +133,12 @@ def graded(
     With `options.ahead`, the kernel started during the previous submission is this one's, and the
     next submission's kernel starts now (grader.grading.warm)."""
     with phase_clock(options.phases) as clock:
-        if options.ahead and not options.execute_all:
-            options = dataclasses.replace(options, kernel=_next_kernel(assignment, options))
+        ahead = options.ahead and not options.execute_all
+        if ahead:
+            options = dataclasses.replace(options, kernel=_taken_kernel(assignment, options))
         try:
+            if ahead:
+                _start_next_kernel(assignment, options)
             report = grade_one(path, assignment, expected, options)
         finally:
             if options.kernel is not None:  # grade_one removes it when it runs the cases; else here
@@ -158,14 +161,24 @@ def _close_at_exit() -> None:
         multiprocessing.util.Finalize(None, _NEXT.close, exitpriority=11)
 
 
-def _next_kernel(assignment: Assignment, options: GradeOptions) -> WarmKernel | None:
-    """The kernel started ahead for this submission, if one was; the next one's starts."""
+def _key(assignment: Assignment, options: GradeOptions) -> tuple:
+    """What a kernel started ahead must have been started for to serve a submission."""
+    return (str(assignment.folder), id(options.sandbox), options.limits or assignment.limits, options.public_only)
+
+
+def _taken_kernel(assignment: Assignment, options: GradeOptions) -> WarmKernel | None:
+    """The kernel started ahead for this submission, if one was."""
     _close_at_exit()
-    limits = options.limits or assignment.limits
-    key = (str(assignment.folder), id(options.sandbox), limits, options.public_only)
-    taken = _NEXT.take(key)
-    _NEXT.start(key, assignment, limits, options.sandbox)
-    return taken
+    return _NEXT.take(_key(assignment, options))
+
+
+def _start_next_kernel(assignment: Assignment, options: GradeOptions) -> None:
+    """Start the next submission's kernel; a failure here is never this submission's (the next one
+    then starts its own kernel, which reports what goes wrong)."""
+    try:
+        _NEXT.start(_key(assignment, options), assignment, options.limits or assignment.limits, options.sandbox)
+    except Exception:  # noqa: BLE001 - a kernel started ahead is only a saving
+        pass
 
 
 def _context():

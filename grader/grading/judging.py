@@ -32,9 +32,12 @@ from grader.model.notes import (
     NotLoaded,
     OutOfTime,
     ResultCut,
+    ResultsFolderFull,
     StoppedAfter,
     TimedOut,
 )
+
+FULL_BELOW_MB = 1  # a results folder with less free space than this is full
 
 
 def verdict(case: Case, status: CaseStatus, notes: list | None = None, seconds: float = 0.0) -> CaseVerdict:
@@ -119,8 +122,19 @@ class CaseJudge:
             self.runner.ready = False
             note = KernelStopped(case.function, outcome.death, self.runner.limits.memory_mb)
             return verdict(case, CaseStatus.CRASHED, [note], outcome.seconds)
+        full = self._results_folder_full(outcome)
+        if full is not None:  # not the student's doing: the grader's failure, graded again on the next run
+            self.runner.give_up(full)
+            return verdict(case, CaseStatus.ERROR, [full], outcome.seconds)
         error = KernelError(outcome.error_name, outcome.error_value)  # the harness failed: shown on public cases
         return verdict(case, CaseStatus.ERROR, [CallFailed(error)], outcome.seconds)
+
+    def _results_folder_full(self, outcome: CellOutcome) -> ResultsFolderFull | None:
+        """The harness could not write its results because the results' file system is full (as the
+        host reads it, or as the kernel's error says: faking that only gets the submission regraded)."""
+        folder, free_mb = self.runner.session.results_folder_free()
+        said = outcome.error_name == "OSError" and "[Errno 28]" in outcome.error_value
+        return ResultsFolderFull(folder, free_mb) if said or free_mb < FULL_BELOW_MB else None
 
     def _judged(self, case: Case, expected: Expected, result: KernelResult, seconds: float) -> CaseVerdict:
         """The verdict on what the kernel sent back: compared, noted, and diagnosed when it fails."""

@@ -84,10 +84,11 @@ class KernelRunner:
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def _give_up(self, problem: object) -> bool:
+    def give_up(self, problem: object) -> bool:
         """The grader's own failure: no more kernels for this submission, graded again on a rerun."""
         self.note(problem)
         self.grader_failed = True
+        self.ready = False
         self.session.starts = MAX_KERNEL_STARTS
         self.session.stop()
         return False
@@ -98,7 +99,7 @@ class KernelRunner:
         outcome = self.session.run("import numpy", 60)
         if outcome.ok:
             return True
-        return self._give_up(
+        return self.give_up(
             NumpyFailed(self.limits.memory_mb, str(outcome.status), outcome.error_name, shown=not self.tainted)
         )
 
@@ -110,12 +111,13 @@ class KernelRunner:
             ahead, self.started_ahead = self.started_ahead, False
             if ahead and not self.session.kernel_alive():
                 self.session.stop()  # it died since it was taken: its folders go, another starts
+                self.session.starts -= 1  # a start that was not the submission's does not count
             if not ahead or self.session.client is None:
                 self.session.start()
         except Exception as error:  # noqa: BLE001 - a kernel that cannot start is reported
             start = error.start if isinstance(error, KernelStartError) else KernelStart(str(error))
             small = self.limits.memory_mb < SMALL_MEMORY_MB
-            return self._give_up(KernelNotStarted(None if self.tainted else start, self.limits.memory_mb, small))
+            return self.give_up(KernelNotStarted(None if self.tainted else start, self.limits.memory_mb, small))
         return self._numpy_loads()
 
     def prepare(self) -> bool:
@@ -138,7 +140,7 @@ class KernelRunner:
                 return loaded
         outcome = self.session.run(KERNEL_SIDE, 30)
         if not outcome.ok:
-            return self._give_up(HarnessFailed(str(outcome.status), self._kernel_error(outcome)))
+            return self.give_up(HarnessFailed(str(outcome.status), self._kernel_error(outcome)))
         lap("code")
         self.ready = True
         return True

@@ -476,6 +476,14 @@ class KernelSession:
         assert run is not None  # start() made it
         return run.clear_result()
 
+    def results_folder_free(self) -> tuple[str, int]:
+        """The folder the results are written in, and the MB free on its file system (a kernel
+        cannot change this answer: it is the host's own reading)."""
+        run = self._run
+        assert run is not None  # start() made it
+        found = os.statvfs(run.folder)
+        return str(run.folder.parent), found.f_bavail * found.f_frsize // (1024 * 1024)
+
     def run(self, code: str, timeout: float) -> CellOutcome:
         """Execute `code` as one cell; never raises for anything the student's code does."""
         if self.client is None:

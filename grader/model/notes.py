@@ -217,6 +217,15 @@ class HarnessFailed(_Record):
     error: KernelError
 
 
+@_record("results_folder_full")
+class ResultsFolderFull(_Record):
+    """A case's results could not be written: the file system of the grader's temporary folder was
+    full (another kernel may have filled it). The grader's failure: graded again on the next run."""
+
+    folder: str
+    free_mb: int
+
+
 @_record("too_many_setup_cells")
 class TooManySetupCells(_Record):
     count: int

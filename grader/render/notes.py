@@ -34,6 +34,7 @@ from grader.model.notes import (
     OutOfTime,
     Refused,
     ResultCut,
+    ResultsFolderFull,
     SetupCellRaised,
     StoppedAfter,
     Text,
@@ -229,6 +230,11 @@ _PROBLEM_WORDS = {
     ),
     HarnessFailed: lambda n, p: (
         f"the grader's harness could not be loaded in the kernel ({n.status} {kernel_error_text(n.error)})"
+    ),
+    ResultsFolderFull: lambda n, p: (
+        f"the grader could not write a case's results: the file system of {n.folder} was full "
+        f"({n.free_mb} MB free). The submission is graded again on the next run; free space there, or set "
+        "TMPDIR to a larger folder"
     ),
     TooManySetupCells: _too_many_setup_cells,
     LoadStopped: lambda n, p: _load_stopped(n),
