@@ -13,7 +13,7 @@ from grader.assignment.manifest import load_assignment
 from grader.grading import GradeOptions, grade_one
 from grader.judge.expected import ExpectedValues
 from grader.kernel import session
-from grader.model import SubmissionStatus
+from grader.model import SubmissionReport, SubmissionStatus
 from grader.model.notes import CallFailed, ResultsFolderFull
 from tests.fixtures import proven_sandbox
 
@@ -57,6 +57,7 @@ def test_a_full_file_system_under_the_results_is_the_graders_failure(toy_dir, tm
 def test_a_kernel_saying_its_disk_is_full_is_graded_again_too(toy_dir, tmp_path):
     report = _graded(toy_dir, tmp_path, "OSError(28, 'No space left on device')")
     assert report.status == SubmissionStatus.ERROR and _problems(report, ResultsFolderFull)
+    assert SubmissionReport.from_dict(report.to_dict()) == report  # as the gradebook keeps it
 
 
 def test_a_harness_broken_otherwise_with_room_to_spare_is_the_students(toy_dir, tmp_path):
