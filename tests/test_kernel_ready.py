@@ -112,3 +112,25 @@ def test_a_started_kernels_first_cell_gets_all_of_its_output_and_only_its_own():
             finally:
                 session.close()
             assert outcome.status == "ok" and outcome.stdout == f"kernel {number}\n", outcome
+
+
+def test_a_client_answering_with_futures_is_read_the_same():
+    """jupyter_client 8.0's async client returns a Future from kernel_info() and is_alive()."""
+
+    class FutureClient(_FakeClient):
+        def kernel_info(self):
+            future = asyncio.get_running_loop().create_future()
+            future.set_result(super().kernel_info())
+            return future
+
+        def is_alive(self):
+            async def alive():
+                return self.alive
+
+            return alive()
+
+    client = FutureClient(lose=1)
+    asyncio.run(wait_until_ready(client, 10))
+    assert len(client.asked) == 2
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(wait_until_ready(FutureClient(answer=False, alive=False), 10))

@@ -11,7 +11,7 @@ again, as jupyter_client does when nothing arrives.
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import time
 from queue import Empty
 from typing import Any
@@ -25,7 +25,7 @@ async def wait_until_ready(client: Any, timeout: float | None) -> None:
     died first or `timeout` seconds passed (jupyter_client's own failures, which nbclient reports)."""
     deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
     while True:
-        request = client.kernel_info()
+        request = await _answer(client.kernel_info())  # a Future in older jupyter_clients
         reply = await _message_for(client.shell_channel, request, deadline, SHELL_WAIT, "kernel_info_reply")
         if reply is not None and await _message_for(client.iopub_channel, request, deadline, STATUS_WAIT, "idle"):
             handle = getattr(client, "_handle_kernel_info_reply", None)  # the protocol version it speaks
@@ -59,5 +59,10 @@ async def _message_for(channel: Any, request: str, deadline: float, wait: float,
 
 
 async def _alive(client: Any) -> bool:
-    alive = client.is_alive()
-    return bool(await alive) if asyncio.iscoroutine(alive) else bool(alive)
+    return bool(await _answer(client.is_alive()))
+
+
+async def _answer(value: Any) -> Any:
+    """The value, awaited when it is awaitable (jupyter_client's async client returns coroutines or
+    futures from some calls depending on its version, plain values from others)."""
+    return await value if inspect.isawaitable(value) else value
