@@ -109,6 +109,9 @@ class _ScriptedSession:
             return CellOutcome(CellStatus.ERROR, 0.1, error_name="ValueError", error_value="seed=5 x=[3, 6]")
         return CellOutcome(CellStatus.OK, 0.1)
 
+    def results_folder_free(self) -> tuple[str, int]:
+        return str(self.workdir), 1000  # room to spare: a failed call is the kernel's
+
     def result_file(self) -> Path:
         return self.workdir / "result.npz"
 
