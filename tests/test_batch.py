@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.batch import collection
@@ -173,6 +174,12 @@ def test_a_killed_batch_resumes_and_grades_each_submission_once(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
     write_unwritten(folder / "student-0.ipynb")  # quick to grade: only the batch's mechanics matter here
+    # ... but not so quick that the whole batch could end before the kill below (kernels started ahead
+    # make a blank notebook take a fraction of a second): each setup cell waits a second.
+    notebook = nbformat.read(folder / "student-0.ipynb", as_version=4)
+    setup = next(cell for cell in notebook.cells if "from dnn_app_utils_v3 import" in cell.source)
+    setup.source += "\nimport time\ntime.sleep(1)\n"
+    nbformat.write(notebook, folder / "student-0.ipynb")
     for index in range(1, 6):
         shutil.copy(folder / "student-0.ipynb", folder / f"student-{index}.ipynb")
     out = tmp_path / "out"
