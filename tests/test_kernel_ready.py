@@ -35,9 +35,11 @@ class _FakeClient:
     """Answers kernel_info like ipykernel: the reply on shell, busy and idle on iopub. `lose` statuses
     are dropped (an output channel still connecting); `stray` messages of another request come first."""
 
-    def __init__(self, lose: int = 0, alive: bool = True, answer: bool = True, stray: bool = False) -> None:
+    def __init__(
+        self, lose: int = 0, alive: bool = True, answer: bool = True, stray: bool = False, lag: float = 0.0
+    ) -> None:
         self.shell_channel, self.iopub_channel = _Channel(), _Channel()
-        self.lose, self.alive, self.answer, self.stray = lose, alive, answer, stray
+        self.lose, self.alive, self.answer, self.stray, self.lag = lose, alive, answer, stray, lag
         self.asked: list[str] = []
         self.handled: list[dict] = []
 
@@ -58,8 +60,15 @@ class _FakeClient:
             else:
                 for state in ("busy", "idle"):
                     message = {"msg_type": "status", "parent_header": parent, "content": {"execution_state": state}}
-                    self.iopub_channel.queue.put_nowait(message)
+                    self._publish(message)
         return request
+
+    def _publish(self, message: dict) -> None:
+        """On the output channel, `lag` seconds after the reply (a loaded kernel's output thread)."""
+        if self.lag:
+            asyncio.get_running_loop().call_later(self.lag, self.iopub_channel.queue.put_nowait, message)
+        else:
+            self.iopub_channel.queue.put_nowait(message)
 
     def is_alive(self) -> bool:
         return self.alive
@@ -134,3 +143,11 @@ def test_a_client_answering_with_futures_is_read_the_same():
     assert len(client.asked) == 2
     with pytest.raises(RuntimeError, match="died"):
         asyncio.run(wait_until_ready(FutureClient(answer=False, alive=False), 10))
+
+
+def test_a_status_always_late_is_waited_for_longer_each_time():
+    """Every status comes 0.3 s after its reply: ready after a few requests (an answer to an earlier
+    one counts), long before the deadline, whereas a fixed short wait would ask forever."""
+    client = _FakeClient(lag=0.3)
+    asyncio.run(wait_until_ready(client, 10))
+    assert 2 <= len(client.asked) <= 5

@@ -6,7 +6,8 @@ start spent waiting, more than the forked kernel's own start. Here the kernel is
 channels carried the same request: its reply on the shell channel, and its "idle" status on the
 output channel (the last message a kernel publishes for a request). A status lost because the
 output channel was still connecting (ZeroMQ drops what a subscriber misses) only means asking
-again, as jupyter_client does when nothing arrives.
+again, as jupyter_client does when nothing arrives; a status merely late (a loaded machine) is
+waited for longer each time, and an answer to any request asked so far counts.
 """
 
 from __future__ import annotations
@@ -17,38 +18,41 @@ from queue import Empty
 from typing import Any
 
 SHELL_WAIT = 1.0  # seconds a kernel_info request waits for its reply before it is asked again
-STATUS_WAIT = 0.05  # seconds the reply's idle status may lag behind it; then ask again (cheap)
+STATUS_WAIT = 0.05  # seconds the idle status may first lag behind the reply; then ask again, waiting twice as long
 
 
 async def wait_until_ready(client: Any, timeout: float | None) -> None:
     """Return once `client`'s kernel answered kernel_info on both channels; RuntimeError when it
     died first or `timeout` seconds passed (jupyter_client's own failures, which nbclient reports)."""
     deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+    asked: set[str] = set()  # every request sent: a late answer to an earlier one counts as well
+    status_wait = STATUS_WAIT
     while True:
-        request = await _answer(client.kernel_info())  # a Future in older jupyter_clients
-        reply = await _message_for(client.shell_channel, request, deadline, SHELL_WAIT, "kernel_info_reply")
-        if reply is not None and await _message_for(client.iopub_channel, request, deadline, STATUS_WAIT, "idle"):
+        asked.add(await _answer(client.kernel_info()))  # a Future in older jupyter_clients
+        reply = await _message_for(client.shell_channel, asked, deadline, SHELL_WAIT, "kernel_info_reply")
+        if reply is not None and await _message_for(client.iopub_channel, asked, deadline, status_wait, "idle"):
             handle = getattr(client, "_handle_kernel_info_reply", None)  # the protocol version it speaks
             if handle is not None:
                 handle(reply)
             return
+        status_wait = min(SHELL_WAIT, 2 * status_wait)  # a loaded kernel's status lags more: wait longer
         if not await _alive(client):
             raise RuntimeError("Kernel died before replying to kernel_info")
         if time.monotonic() > deadline:
             raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
-async def _message_for(channel: Any, request: str, deadline: float, wait: float, wanted: str) -> dict | None:
-    """The first message on `channel` answering `request` that is `wanted` (a message type, or
-    "idle" for the idle status); None when none came within `wait` seconds (or by the deadline).
-    Messages about anything else are dropped: nothing was asked of the kernel before."""
+async def _message_for(channel: Any, asked: set[str], deadline: float, wait: float, wanted: str) -> dict | None:
+    """The first message on `channel` answering one of the requests `asked` that is `wanted` (a
+    message type, or "idle" for the idle status); None when none came within `wait` seconds (or by
+    the deadline). Messages about anything else are dropped: nothing else was asked of the kernel."""
     until = min(time.monotonic() + wait, deadline)
     while (left := until - time.monotonic()) > 0:
         try:
             message = await channel.get_msg(timeout=left)
         except (TimeoutError, Empty):
             return None
-        if message.get("parent_header", {}).get("msg_id") != request:
+        if message.get("parent_header", {}).get("msg_id") not in asked:
             continue
         if wanted == "idle":
             if message.get("msg_type") == "status" and message.get("content", {}).get("execution_state") == "idle":
