@@ -112,14 +112,27 @@ def write_unwritten(path: Path) -> Path:
     return path
 
 
-def grade_command(*args: str) -> list[str]:
-    """`python -m grader grade` with the project's assignment, as an instructor would run it."""
-    return [sys.executable, "-m", "grader", "grade", "--assignment", str(ASSIGNMENT_DIR), "--quiet", *args]
+def grade_command(*args: str, assignment: Path = ASSIGNMENT_DIR) -> list[str]:
+    """`python -m grader grade` with an assignment (the project's by default), as an instructor would run it."""
+    return [sys.executable, "-m", "grader", "grade", "--assignment", str(assignment), "--quiet", *args]
 
 
-def grade_cli(*args: str, cwd: Path, timeout: float = 300, env_drop: tuple = ()) -> subprocess.CompletedProcess:
+def grade_cli(
+    *args: str,
+    cwd: Path,
+    timeout: float = 300,
+    env_drop: tuple = (),
+    assignment: Path = ASSIGNMENT_DIR,
+    env_add: dict | None = None,
+) -> subprocess.CompletedProcess:
+    """grade_command run to its end, its output captured; `env_add` sets variables for it."""
     return subprocess.run(
-        grade_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment(env_drop)
+        grade_command(*args, assignment=assignment),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**environment(env_drop), **(env_add or {})},
     )
 
 

@@ -32,7 +32,7 @@ from grader.kernel.session import KernelSession
 from grader.model import CellStatus, Limits
 from grader.model.isolation import Unavailable
 from grader.model.notes import DeathKind
-from tests.fixtures import ASSIGNMENT_DIR, environment, needed, proven_sandbox
+from tests.fixtures import ASSIGNMENT_DIR, grade_cli, needed, proven_sandbox
 
 LIMITS = Limits(memory_mb=2048, cpu_seconds=60, processes=64, file_mb=64)
 
@@ -253,14 +253,10 @@ def test_a_worker_grades_the_next_submission_in_a_clean_kernel(forked_sandbox, t
         setup = next(cell for cell in notebook.cells if "from toy_utils import" in cell.source)
         setup.source += "\n" + extra
         nbformat.write(notebook, batch / f"{name}.ipynb")
-    env = {**environment(), zygote.START_VARIABLE: "zygote"}
-    command = [sys.executable, "-m", "grader", "grade", str(batch), "--assignment", str(toy_dir)]
-    done = subprocess.run(
-        [*command, "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
+    out = str(tmp_path / "out")
+    zygote_on = {zygote.START_VARIABLE: "zygote"}
+    done = grade_cli(
+        str(batch), "--out", out, "--workers", "1", cwd=tmp_path, timeout=600, assignment=toy_dir, env_add=zygote_on
     )
     assert done.returncode in (0, 1), done.stderr
     rows = {row["name"]: row for row in _gradebook_rows(tmp_path / "out")}

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -22,7 +20,7 @@ from grader.grading.warm import NextKernels
 from grader.judge.expected import ExpectedValues
 from grader.kernel.ahead import importing, warm_kernel
 from grader.model import SubmissionStatus
-from tests.fixtures import environment, proven_sandbox
+from tests.fixtures import grade_cli, proven_sandbox
 
 pytestmark = pytest.mark.kernel  # runs notebook code: the sandbox is proven first (conftest.py)
 
@@ -170,13 +168,17 @@ def test_a_batch_leaves_no_kernel_or_folder_behind(toy_dir, tmp_path):
     temp.mkdir(mode=0o755)
     for number in range(3):
         shutil.copy(toy_dir / "toy_solution.ipynb", batch / f"student_{number}.ipynb")
-    command = [sys.executable, "-m", "grader", "grade", str(batch), "--assignment", str(toy_dir)]
-    done = subprocess.run(
-        [*command, "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"],
-        capture_output=True,
-        text=True,
+    out = str(tmp_path / "out")
+    done = grade_cli(
+        str(batch),
+        "--out",
+        out,
+        "--workers",
+        "2",
+        cwd=tmp_path,
         timeout=600,
-        env={**environment(), "TMPDIR": str(temp)},
+        assignment=toy_dir,
+        env_add={"TMPDIR": str(temp)},
     )
     assert done.returncode == 0, done.stderr
     assert sorted(path.name for path in temp.iterdir()) == []
