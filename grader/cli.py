@@ -375,21 +375,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _kernel_ahead(notebook: Path, assignment: Assignment, limits: Limits, launcher):
-    """The check's kernel, starting now in a thread, then given the released setup cell's imports
-    (read meanwhile), so that it is ready about when the grader is; None for a path that is no
-    notebook (check says so)."""
+    """The check's kernel, starting now in a thread; the setup imports the notebook needs are named
+    once the grader has read it (grader.grading.needed), so that it is ready about when the grader
+    is; None for a path that is no notebook (check says so)."""
     if not notebook.is_file():
         return None
     from grader.kernel.ahead import warm_kernel
 
     kernel = warm_kernel(assignment.prepare_workdir, limits, launcher, imports_to_come=True)
-    try:
-        from grader.assignment.preload import setup_modules
-
-        kernel.imports_then(setup_modules(assignment))
-    except BaseException:  # interrupted meanwhile: nothing is left behind
-        kernel.discard()
-        raise
+    kernel.wait_launched()  # the grader's own imports then run beside the kernel's, on the other core
     return kernel
 
 

@@ -25,6 +25,7 @@ from grader.assignment.notebook import (
 )
 from grader.grading.alone import failing_callees, rerun_callers, rerun_in_kernel
 from grader.grading.judging import CaseJudge, run_cases, verdict
+from grader.grading.needed import trimmed_setup
 from grader.grading.runner import KernelRunner, kernel_folder
 from grader.judge.diagnose import name_by_mutants
 from grader.judge.expected import ExpectedValues
@@ -63,6 +64,12 @@ def grade_one(
         report.problems += parsed.notes
         report.findings = _rule_findings(parsed, assignment)
         _restore_setup(parsed, assignment, options, report)
+        if options.trim_setup and not options.execute_all:
+            trimmed = trimmed_setup(parsed, assignment)
+            parsed.setup = trimmed.cells
+            report.problems += trimmed.skipped
+            if options.kernel is not None:
+                options.kernel.imports_then(trimmed.imports)  # a kernel started ahead imports them meanwhile
         _run(report, parsed, assignment, cases, expected, options)
         if assignment.callers == CallerPolicy.ALONE and report.status == SubmissionStatus.GRADED:
             rerun_callers(report, parsed, assignment, cases, expected, options)

@@ -29,6 +29,7 @@ from grader.kernel.session import KernelSession
 if TYPE_CHECKING:
     from grader.model import Limits
 
+LAUNCH_SECONDS = 5  # the longest a caller waits for a kernel started ahead to have its process
 IMPORT_SECONDS = 60  # the released setup cell's imports, run in a kernel started ahead, before any student code
 # The thread that starts kernels ahead lives as long as the process: a kernel's sandbox, and a
 # zygote, die with the thread that started them (bubblewrap's --die-with-parent is the parent
@@ -53,6 +54,8 @@ class WarmKernel:
         except Exception:  # noqa: BLE001 - the submission starts its own kernel, which reports the failure
             self.failed = True
             return
+        finally:
+            self.session.launched.set()  # also when it failed before launching
         try:
             modules = self.imports.result(timeout=IMPORT_SECONDS)
         except TimeoutError:
@@ -66,6 +69,12 @@ class WarmKernel:
         if not self.imports.done():
             self.imports.set_result(modules)
 
+    def wait_launched(self, seconds: float = LAUNCH_SECONDS) -> None:
+        """Wait until the kernel's process exists (or the start failed), at most `seconds`: what the
+        caller does next then runs beside the kernel's start, not before it (both want the GIL
+        until the process is launched)."""
+        self.session.launched.wait(seconds)
+
     def processes(self) -> set[int]:
         """The host pids of this kernel so far (an empty set while none is known)."""
         try:
@@ -75,7 +84,8 @@ class WarmKernel:
 
     def take(self) -> tuple[Path, KernelSession] | None:
         """The folder and the running kernel, once started; None (and everything removed) when it
-        did not start or is no longer running."""
+        did not start or is no longer running. Imports not named by now: none."""
+        self.imports_then(())
         wait([self.started])
         if self.failed or not self.session.kernel_alive():
             self.discard()

@@ -366,6 +366,9 @@ class KernelSession:
     client: _BoundedClient | None = None
     starts: int = 0
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    #: set once a start has launched the kernel's process, or failed before: a start in another thread
+    #: is waited for up to there (grader.kernel.ahead), so that the process is not late for the GIL
+    launched: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         """Start a fresh kernel in `workdir`; raises KernelStartError saying why it could not.
@@ -376,6 +379,7 @@ class KernelSession:
         as root.
         """
         if self.sandbox is None and os.geteuid() == 0:
+            self.launched.set()
             raise KernelStartError(KernelStart("refused", refused=True))
         run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
         self._run: RunFolder | None = run
@@ -400,11 +404,14 @@ class KernelSession:
         stderr = StderrTail()
         self._stderr: StderrTail | None = stderr
         try:
-            self.loop.run_until_complete(
-                client.async_start_new_kernel(
-                    cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=stderr.writer
+            try:
+                self.loop.run_until_complete(
+                    client.async_start_new_kernel(
+                        cwd=str(self.kernel_workdir), stdout=subprocess.DEVNULL, stderr=stderr.writer
+                    )
                 )
-            )
+            finally:
+                self.launched.set()
             stderr.started()
             self.loop.run_until_complete(client.async_start_new_kernel_client())
         except BaseException as error:

@@ -234,6 +234,15 @@ class TooManySetupCells(_Record):
     skipped: tuple[int, ...]  #: the cells not run, from 1
 
 
+@_record("setup_lines_skipped")
+class SetupLinesSkipped(_Record):
+    """A self-check left out lines of a setup cell that its public cases do not need
+    (grader.grading.needed); grading runs them."""
+
+    cell: int  #: the setup cell, from 1
+    lines: tuple[int, ...]  #: the lines left out (those with code on them), from 1
+
+
 @_record("setup_cell_raised")
 class SetupCellRaised(_Record):
     cell: int

@@ -14,6 +14,7 @@ class GradeOptions:
     """What the caller decides about grading a submission (the pool, a Dask worker, check, Gradescope)."""
 
     public_only: bool = False  #: only the public cases (the self-check)
+    trim_setup: bool = False  #: run only the setup statements the graded cells need (grader.grading.needed)
     execute_all: bool = False  #: run the whole notebook, not only the setup and graded cells
     sandbox: Any = None  #: the kernel's launcher (grader.kernel.isolation chooses it); None: as the grader's user
     limits: Limits | None = None  #: what the kernel may use (None: the assignment's limits)

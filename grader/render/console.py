@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.model import CaseVerdict, SubmissionReport, SubmissionStatus
-from grader.model.notes import CellRaised, to_json
+from grader.model.notes import CellRaised, SetupLinesSkipped, to_json
 from grader.render.diagnosis import DiagnosisWords, diagnosis_words
 from grader.render.feedback import environment
 from grader.render.findings import finding_text, where
-from grader.render.notes import note_text
+from grader.render.notes import note_text, skipped_setup_text
 from grader.render.text import shown
 from grader.render.verdicts import case_messages
 from grader.render.views import CheckCaseView, CheckFunctionView, CheckView
@@ -132,7 +132,9 @@ def check_view(report: SubmissionReport, assignment: Assignment, notebook: Path,
     functions = tuple(_function(report, graded) for graded in assignment.functions)
     said_with_cases = {note.function for v in report.cases for note in v.notes if isinstance(note, CellRaised)}
     problems = tuple(
-        note_text(p) for p in report.problems if not (isinstance(p, CellRaised) and p.function in said_with_cases)
+        note_text(p)
+        for p in report.problems
+        if not (isinstance(p, CellRaised) and p.function in said_with_cases or isinstance(p, SetupLinesSkipped))
     )
     findings = [f"{where(f)}: {finding_text(f)}" if where(f) else finding_text(f) for f in report.findings]
     passed = sum(v.passed for v in report.cases)
@@ -143,6 +145,7 @@ def check_view(report: SubmissionReport, assignment: Assignment, notebook: Path,
         invalid=report.status == SubmissionStatus.INVALID,
         functions=functions,
         problems=problems,
+        skipped=skipped_setup_text([p for p in report.problems if isinstance(p, SetupLinesSkipped)]),
         findings=tuple(findings[:MAX_FINDINGS]),
         more_findings=max(0, len(findings) - MAX_FINDINGS),
         passed=passed,

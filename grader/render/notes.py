@@ -36,6 +36,7 @@ from grader.model.notes import (
     ResultCut,
     ResultsFolderFull,
     SetupCellRaised,
+    SetupLinesSkipped,
     StoppedAfter,
     Text,
     TimedOut,
@@ -239,6 +240,7 @@ _PROBLEM_WORDS = {
     TooManySetupCells: _too_many_setup_cells,
     LoadStopped: lambda n, p: _load_stopped(n),
     SetupCellRaised: _setup_cell_raised,
+    SetupLinesSkipped: lambda n, p: f"{_skipped_lines(n)} were not run by this check (grading runs them)",
     NoSetupCell: lambda n, p: (
         f"no cell contains `{n.marker}` (the imports cell): the released notebook's imports "
         "were run instead; restore that cell"
@@ -250,6 +252,31 @@ _PROBLEM_WORDS = {
     Refused: lambda n, p: refusal_text(n.refusal),
     GraderFailed: _grader_failed,
 }
+
+
+def skipped_setup_text(notes: list[SetupLinesSkipped]) -> str:
+    """The setup lines a self-check left out, in one sentence ("" when none)."""
+    if not notes:
+        return ""
+    where = "; ".join(_skipped_lines(note) for note in notes)
+    return (
+        f"Not run by this check, since no public case needs them: {where}. They run when your notebook is "
+        "graded, so keep them working."
+    )
+
+
+def _skipped_lines(note: SetupLinesSkipped) -> str:
+    """`lines 1, 4 and 9–12 of cell 2`: consecutive lines as one range."""
+    runs: list[list[int]] = []
+    for line in note.lines:
+        if runs and line == runs[-1][-1] + 1:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    noun = "line" if len(note.lines) == 1 else "lines"
+    return f"{noun} {listed} of cell {note.cell}"
 
 
 def hook_failed_text(note: HookFailed, catalogue: str = "the catalogue module") -> str:

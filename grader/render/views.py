@@ -164,6 +164,7 @@ class CheckView:
     invalid: bool  #: the file cannot be graded
     functions: tuple[CheckFunctionView, ...]  #: one per graded function
     problems: tuple[str, ...]  #: the problems in words (a cell's error already said with its cases left out)
+    skipped: str  #: the setup lines this check left out, in words ("" when none)
     findings: tuple[str, ...]  #: the first rule findings in words (at most MAX_FINDINGS)
     more_findings: int  #: how many findings are left out
     passed: int  #: how many cases passed

@@ -48,6 +48,6 @@ def run_check(
         print(style(f"{notebook} is not a file: pass the path of your .ipynb notebook.", "red"), file=sys.stdout)
         return EXIT_INVALID
     expected = ExpectedValues(assignment)
-    options = GradeOptions(public_only=True, sandbox=sandbox, limits=limits, kernel=kernel)
+    options = GradeOptions(public_only=True, trim_setup=True, sandbox=sandbox, limits=limits, kernel=kernel)
     report = grade_one(notebook, assignment, expected, options)
     return print_report(report, assignment, notebook, not_isolated_note(sandbox, no_sandbox), style=style)

@@ -182,7 +182,8 @@ def _grade_and_print(notebook: Path, folder: Path, no_sandbox: bool) -> int:
     except GraderError as error:
         print(json.dumps({"problem": error_text(error, "call check(no_sandbox=True)")}))
         return 0
-    report = grade_one(notebook, found, ExpectedValues(found), GradeOptions(public_only=True, sandbox=launcher))
+    options = GradeOptions(public_only=True, trim_setup=True, sandbox=launcher)
+    report = grade_one(notebook, found, ExpectedValues(found), options)
     print(
         json.dumps({"report": report.to_dict(), "not_isolated": not_isolated_note(launcher, no_sandbox)}, default=str)
     )
