@@ -194,6 +194,32 @@ def test_a_module_not_preloaded_is_imported_as_ever(forked_sandbox, tmp_path):
     assert outcome.status == CellStatus.OK and outcome.stdout.split() == ["7", "1/2"]
 
 
+# What the kernel loaded before the first cell, and what the student's own import gets.
+DEBUGGER = """
+import json, sys
+loaded = "debugpy" in sys.modules
+import debugpy
+print(json.dumps({"loaded": loaded, "imported": debugpy.__name__, "argv0": sys.argv[0].rsplit("/", 1)[-1],
+                  "main": sys.modules["__main__"].__name__}))
+"""
+
+
+@pytest.mark.kernel
+def test_fresh_and_forked_kernels_start_without_ipykernels_debugger(forked_sandbox, tmp_path):
+    """debugpy, a third of a fresh kernel's start, is left unloaded alike; a student may import it."""
+    fresh_sandbox = Sandbox(forked_sandbox.bwrap, forked_sandbox.mode, forked_sandbox.mounts)
+    seen = []
+    for launcher in (fresh_sandbox, forked_sandbox):
+        session = KernelSession(tmp_path, LIMITS, launcher)
+        try:
+            session.start()
+            seen.append(_json_cell(session, DEBUGGER))
+        finally:
+            session.close()
+    assert seen[0] == seen[1]
+    assert seen[0] == {"loaded": False, "imported": "debugpy", "argv0": "ipykernel_launcher.py", "main": "__main__"}
+
+
 @pytest.mark.kernel
 def test_the_kernel_dies_with_the_command_the_grader_started(forked_sandbox, tmp_path):
     """As bubblewrap's --die-with-parent: killing the client kills the kernel, with no group kill."""

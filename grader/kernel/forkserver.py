@@ -262,21 +262,11 @@ def reseed() -> None:
 
 
 def run_command(command: list) -> int:
-    """`python -m ipykernel_launcher ...` or `python -c CODE ...`, from the modules already imported;
-    anything else is executed."""
+    """`python -c CODE ...` (a kernel's is grader/kernel/kernelmain.py), from the modules already
+    imported; anything else is executed."""
     import types
 
     reseed()
-    if command[:1] == [sys.executable] and command[1:3] == ["-m", "ipykernel_launcher"]:
-        import importlib.util
-
-        spec = importlib.util.find_spec("ipykernel_launcher")
-        sys.argv = [str(spec.origin if spec else "ipykernel_launcher"), *command[3:]]
-        del sys.path[0]  # as ipykernel_launcher does with the working folder; IPython puts it back
-        from ipykernel import kernelapp
-
-        kernelapp.launch_new_instance()
-        return 0
     if command[:1] == [sys.executable] and command[1:2] == ["-c"] and len(command) > 2:
         sys.argv = ["-c", *command[3:]]
         sys.path[0] = ""
@@ -382,11 +372,13 @@ def preload(names: list) -> None:
 
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
     kept, sys.path[:] = sys.path[:], [p for p in sys.path if p not in ("", os.getcwd())]
+    sys.modules["debugpy"] = None  # type: ignore[assignment]  # ipykernel without its debugger (kernelmain.py)
     for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - not importable here: the kernel imports it itself
             pass
+    del sys.modules["debugpy"]
     sys.path[:] = kept
     os.environ.pop("MPLBACKEND")
 

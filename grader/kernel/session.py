@@ -184,6 +184,16 @@ class KernelStartError(GraderError):
         self.start = start
 
 
+KERNEL_MAIN = (Path(__file__).parent / "kernelmain.py").read_text()  # run as `python -c` (see that file)
+
+
+def kernel_main(command: list[str]) -> list[str]:
+    """The kernel command with `-m ipykernel_launcher` replaced by KERNEL_MAIN (anything else as is)."""
+    if command[1:3] == ["-m", "ipykernel_launcher"]:
+        return [command[0], "-c", KERNEL_MAIN, *command[3:]]
+    return command
+
+
 class _LimitedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel command runs under limits, and in the sandbox if one is set."""
 
@@ -194,7 +204,7 @@ class _LimitedKernelManager(AsyncKernelManager):
     cgroup: KernelCgroup | None = None  # this start's control groups, where the machine offers them
 
     def format_kernel_cmd(self, extra_arguments=None):
-        command = super().format_kernel_cmd(extra_arguments)
+        command = kernel_main(super().format_kernel_cmd(extra_arguments))
         joining = self.cgroup.join_prefix() if self.cgroup is not None else []
         if self.sandbox is not None:  # the sandbox's own launcher sets the limits inside it
             files = self.cgroup.procs_files() if self.cgroup is not None else ()

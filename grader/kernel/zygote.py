@@ -56,7 +56,7 @@ FORKSERVER = (Path(__file__).parent / "forkserver.py").read_text()
 MACHINERY = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
-    "ipykernel.debugger",
+    "ipykernel.debugger",  # loaded without debugpy (forkserver.preload), as grader/kernel/kernelmain.py does
     "sqlite3",
     "numpy",
     "numpy.random",
