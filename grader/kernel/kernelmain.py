@@ -19,7 +19,7 @@ def without_debugger() -> None:
     if blocked:
         sys.modules["debugpy"] = None  # type: ignore[assignment]  # an import of it raises ImportError
     try:
-        import ipykernel.debugger  # noqa: F401 - the kernel class loads it when it starts
+        import ipykernel.debugger  # the kernel class loads it when it starts
         import ipykernel.ipkernel  # noqa: F401 - what IPKernelApp loads as its kernel class
     finally:
         if blocked and sys.modules.get("debugpy", 0) is None:
