@@ -65,7 +65,16 @@ def test_a_graded_function_that_plots_keeps_the_plotting_setup(assignment):
 
 @pytest.mark.parametrize(
     "line",
-    ["print(globals()['plt'])", "eval('plt')", "import sys", "get_ipython()", "%time x = 1"],
+    [
+        "print(globals()['plt'])",
+        "eval('plt')",
+        "import sys",
+        "get_ipython()",
+        "%time x = 1",
+        "x = " + "-" * 100_000 + "1",  # too deep for Python's parser: MemoryError
+        "x = '" + "a" * 600_000 + "'",  # past the bound on what is read
+    ],
+    ids=["globals", "eval", "sys", "get_ipython", "magic", "too-deep", "too-long"],
 )
 def test_code_reaching_names_by_other_means_runs_the_setup_cell_as_written(assignment, line):
     notebook = with_graded_line(edits.solution(), "L_layer_model", line)

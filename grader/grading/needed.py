@@ -37,6 +37,7 @@ DYNAMIC_NAMES = frozenset({"eval", "exec", "globals", "vars", "locals", "__impor
 DYNAMIC_MODULES = frozenset({"sys", "importlib", "inspect", "gc", "builtins", "__main__", "ctypes", "IPython"})
 # Line magics a trimmed setup cell may hold (any other: the cells run as written).
 KNOWN_MAGICS = frozenset({*MAGIC_MODULES, "config", "load_ext", "autoreload"})
+MAX_READ_CHARS = 500_000  # setup and graded cells longer than this together are run as written, unread
 # Line ends other than "\n": a cell holding one is run as written (its line numbers are ambiguous).
 ODD_LINE_ENDS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 TRIMMABLE = (ast.Import, ast.ImportFrom, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign)
@@ -66,6 +67,8 @@ def trimmed_setup(parsed: ParsedNotebook, assignment: Assignment) -> TrimmedSetu
     when anything that runs cannot be read or reaches names dynamically."""
     installed = setup_modules(assignment)
     untouched = TrimmedSetup(parsed.setup, installed, ())
+    if sum(len(cell.source) for cell in (*parsed.setup, *parsed.graded.values())) > MAX_READ_CHARS:
+        return untouched
     graded = [_parsed(cell.source, magics=False) for cell in parsed.graded.values()]
     statements = _statements(parsed.setup)
     if statements is None or any(tree is None for tree in graded):
@@ -163,7 +166,7 @@ def _parsed(source: str, magics: bool = True) -> ast.Module | None:
     lines = ["pass" if line.lstrip().startswith(("%", "!")) else line for line in lines]
     try:
         return ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -245,7 +248,7 @@ def _loaded_imports(module: Path) -> set[str]:
     """The top-level packages a module imports as it loads: its body and class bodies, not its functions'."""
     try:
         tree = ast.parse(module.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
         return {"*"}  # unreadable: assume it reaches everything
     roots: set[str] = set()
     pending: list[ast.AST] = list(tree.body)
