@@ -156,3 +156,4 @@ def test_a_diagnosis_is_printed_in_at_most_five_lines(assignment, capsys, tmp_pa
     assert "not isolated" not in out
     assert "… and 4 more warnings" in out
     assert "Problems" in out and "cell 3 raised ValueError" in out
+    assert out.index("Problems") < out.index("two_layer_model:")  # a failed cell explains the cases: first

@@ -109,6 +109,17 @@ def test_what_the_kept_code_needs_is_kept_and_unknown_modules_run(assignment):
     assert gone == {"from PIL import Image", "import time", "import h5py"}
 
 
+def test_only_lines_as_released_are_left_out(assignment):
+    """A line the student changed or added may fail where the released one would not: it runs."""
+    notebook = edits.solution()
+    index = setup_index(notebook)
+    source = notebook.cells[index].source.replace("from PIL import Image", "from PIL import Imag")
+    notebook.cells[index].source = source + "\nplt.rcParams['image.cmap'] = 'viridis'\n"
+    kept, gone, _ = kept_and_gone(notebook, assignment)
+    assert {"from PIL import Imag", "plt.rcParams['image.cmap'] = 'viridis'", "import matplotlib.pyplot as plt"} <= kept
+    assert gone == {"import time", "import h5py"}
+
+
 def test_a_library_the_assignments_own_module_loads_keeps_the_lines_that_touch_it(tmp_path, assignment):
     bundle, _ = build_release(assignment, tmp_path / "bundle", None)
     utils = bundle / "dnn_app_utils_v3.py"
@@ -126,8 +137,10 @@ def test_the_check_names_the_lines_it_left_out(capsys):
     assert status == 0, out
     index = setup_index(edits.solution()) + 1
     said = " ".join(out.split())
-    assert f"Not run by this check, since no public case needs them: lines 1, 3–5 and 9–12 of cell {index}." in said
-    assert "They run when your notebook is graded" in said
+    assert (
+        f"Not run by this check: lines 1, 3–5 and 9–12 of the setup cell (cell {index}), as released, which no "
+        "public case needs; grading runs them." in said
+    )
 
 
 @pytest.mark.kernel

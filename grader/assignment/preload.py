@@ -13,23 +13,34 @@ from pathlib import Path
 
 from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import parse_notebook, read_notebook_text, read_regular
+from grader.model.notebook import CodeCell
 
 
 def setup_modules(assignment: Assignment) -> tuple[str, ...]:
     """The modules the solution's setup cells import (the released notebook's, in a release bundle),
     minus the assignment's own; empty without either notebook."""
+    return modules_of(released_setup(assignment), assignment)
+
+
+def released_setup(assignment: Assignment) -> list[CodeCell]:
+    """The setup cells of the assignment's own notebook: the solution's in the instructor's folder,
+    the released notebook's in a bundle; empty without either, or when it cannot be read."""
     names = [name for name in (assignment.solution, assignment.student_notebook) if name]
     path = next((assignment.folder / name for name in names if (assignment.folder / name).is_file()), None)
     if path is None:
-        return ()
+        return []
     try:
         notebook = read_notebook_text(read_regular(path).decode("utf-8"), path.name)
-    except Exception:  # noqa: BLE001 - no preload is only slower; loading the assignment says what is wrong
-        return ()
-    parsed = parse_notebook(notebook, assignment.setup_marker)
+        return parse_notebook(notebook, assignment.setup_marker, assignment.markers.mistake_marker).setup
+    except Exception:  # noqa: BLE001 - loading the assignment says what is wrong with its notebook
+        return []
+
+
+def modules_of(cells: list[CodeCell], assignment: Assignment) -> tuple[str, ...]:
+    """The installed modules these cells import (their line magics' included), minus the assignment's own."""
     own = _own_modules(assignment)
     found: list[str] = []
-    for cell in parsed.setup:
+    for cell in cells:
         for name in (*imported(cell.source), *magic_modules(cell.source)):
             if name.split(".")[0] not in own and name not in found:
                 found.append(name)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
-from grader.assignment.preload import MAGIC_MODULES, setup_modules
+from grader.assignment.preload import MAGIC_MODULES, modules_of, released_setup
 from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.notes import SetupLinesSkipped
 
@@ -51,6 +51,7 @@ class _Statement:
     node: ast.stmt | None  #: None: a line magic
     lines: range  #: the cell's lines (0-based) it occupies
     magic: str = ""  #: the line magic's name (`matplotlib`)
+    as_released: bool = False  #: each of its lines is a line of the released notebook's setup cells
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,13 @@ class TrimmedSetup:
 def trimmed_setup(parsed: ParsedNotebook, assignment: Assignment) -> TrimmedSetup:
     """The setup cells with the statements no public case needs blanked. The cells as they are
     when anything that runs cannot be read or reaches names dynamically."""
-    installed = setup_modules(assignment)
+    released = released_setup(assignment)
+    installed = modules_of(released, assignment)
     untouched = TrimmedSetup(parsed.setup, installed, ())
     if sum(len(cell.source) for cell in (*parsed.setup, *parsed.graded.values())) > MAX_READ_CHARS:
         return untouched
     graded = [_parsed(cell.source, magics=False) for cell in parsed.graded.values()]
-    statements = _statements(parsed.setup)
+    statements = _statements(parsed.setup, {line.strip() for cell in released for line in cell.source.split("\n")})
     if statements is None or any(tree is None for tree in graded):
         return untouched
     graded_trees = [tree for tree in graded if tree is not None]
@@ -115,6 +117,8 @@ def _kept(statements: list[_Statement], installed: set[str], reached: set[str], 
 
 def _droppable_import(statement: _Statement, installed: set[str], needed: set[str]) -> bool:
     node = statement.node
+    if not statement.as_released:
+        return False
     if not isinstance(node, ast.Import | ast.ImportFrom) or (isinstance(node, ast.ImportFrom) and node.level):
         return False
     bindings = _bindings(node)
@@ -124,6 +128,8 @@ def _droppable_import(statement: _Statement, installed: set[str], needed: set[st
 def _only_touches(statement: _Statement, unreached: set[str], libraries: set[str]) -> bool:
     """A statement whose only effect is on libraries no kept code reaches (through names bound by
     the blanked imports), or the line magic loading one of them."""
+    if not statement.as_released:
+        return False
     if statement.magic:
         return statement.magic in MAGIC_MODULES and statement.magic in libraries
     node = statement.node
@@ -133,8 +139,9 @@ def _only_touches(statement: _Statement, unreached: set[str], libraries: set[str
     return bool(names) and names <= unreached and _assigned(node) <= unreached
 
 
-def _statements(cells: list[CodeCell]) -> list[_Statement] | None:
-    """The top-level statements and line magics of the setup cells; None when one cannot be read."""
+def _statements(cells: list[CodeCell], released: set[str]) -> list[_Statement] | None:
+    """The top-level statements and line magics of the setup cells, each marked when all its lines
+    are lines of the released setup cells (`released`, stripped); None when one cannot be read."""
     found: list[_Statement] = []
     for position, cell in enumerate(cells):
         if any(mark in cell.source for mark in ODD_LINE_ENDS):
@@ -148,13 +155,22 @@ def _statements(cells: list[CodeCell]) -> list[_Statement] | None:
         magics = {number: line.strip()[1:].split(" ", 1)[0] for number, line in enumerate(lines) if line[:1] == "%"}
         if any(magic not in KNOWN_MAGICS for magic in magics.values()):
             return None
-        found += [_Statement(position, None, range(number, number + 1), magic) for number, magic in magics.items()]
+        found += [_statement(position, lines, released, None, number, magic) for number, magic in magics.items()]
         found += [
-            _Statement(position, node, range(node.lineno - 1, node.end_lineno or node.lineno))
+            _statement(position, lines, released, node, node.lineno - 1)
             for node in tree.body
-            if node.lineno - 1 not in magics
+            if node.lineno - 1 not in magics  # the `pass` a magic was read as
         ]
     return found
+
+
+def _statement(
+    position: int, lines: list[str], released: set[str], node: ast.stmt | None, first: int, magic: str = ""
+) -> _Statement:
+    """One statement (or line magic, `node` None) of a setup cell starting on line `first` (0-based)."""
+    span = range(first, (node.end_lineno or node.lineno) if node is not None else first + 1)
+    as_released = all(not lines[n].strip() or lines[n].strip() in released for n in span if n < len(lines))
+    return _Statement(position, node, span, magic, as_released)
 
 
 def _parsed(source: str, magics: bool = True) -> ast.Module | None:

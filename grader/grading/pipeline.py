@@ -18,11 +18,10 @@ from grader.assignment.manifest import Assignment
 from grader.assignment.notebook import (
     ParsedNotebook,
     SubmissionError,
-    parse_notebook,
     parse_submission,
-    read_notebook_text,
     read_regular,
 )
+from grader.assignment.preload import released_setup
 from grader.grading.alone import failing_callees, rerun_callers, rerun_in_kernel
 from grader.grading.judging import CaseJudge, run_cases, verdict
 from grader.grading.needed import trimmed_setup
@@ -116,7 +115,7 @@ def _restore_setup(
     """A submission that lost its imports cell gets the released notebook's, and is told so."""
     if parsed.setup or options.execute_all:
         return
-    parsed.setup = _released_setup(assignment)
+    parsed.setup = released_setup(assignment)
     if parsed.setup:
         report.problems.append(NoSetupCell(assignment.setup_marker))
 
@@ -204,19 +203,6 @@ def _blamed(
     roots = tuple(name for name in reached if not failing_callees(assignment, name, failing))
     direct = tuple(name for name in assignment.function(function).calls if name in failing)
     return roots or direct or reached
-
-
-def _released_setup(assignment: Assignment) -> list:
-    """The setup cells of the assignment's own notebook, for a submission that lost its own."""
-    for name in (assignment.solution, assignment.student_notebook):
-        path = assignment.folder / name
-        if name and path.is_file():
-            try:
-                notebook = read_notebook_text(path.read_text())
-                return parse_notebook(notebook, assignment.setup_marker, assignment.markers.mistake_marker).setup
-            except SubmissionError:
-                return []
-    return []
 
 
 def _rule_findings(parsed: ParsedNotebook, assignment: Assignment) -> list:

@@ -236,8 +236,8 @@ class TooManySetupCells(_Record):
 
 @_record("setup_lines_skipped")
 class SetupLinesSkipped(_Record):
-    """A self-check left out lines of a setup cell that its public cases do not need
-    (grader.grading.needed); grading runs them."""
+    """A self-check left out lines of a setup cell, unchanged from the released notebook's, that its
+    public cases do not need (grader.grading.needed); grading runs them."""
 
     cell: int  #: the setup cell, from 1
     lines: tuple[int, ...]  #: the lines left out (those with code on them), from 1

@@ -240,7 +240,7 @@ _PROBLEM_WORDS = {
     TooManySetupCells: _too_many_setup_cells,
     LoadStopped: lambda n, p: _load_stopped(n),
     SetupCellRaised: _setup_cell_raised,
-    SetupLinesSkipped: lambda n, p: f"{_skipped_lines(n)} were not run by this check (grading runs them)",
+    SetupLinesSkipped: lambda n, p: f"{_skipped_lines(n)}, as released, were not run by this check",
     NoSetupCell: lambda n, p: (
         f"no cell contains `{n.marker}` (the imports cell): the released notebook's imports "
         "were run instead; restore that cell"
@@ -259,10 +259,7 @@ def skipped_setup_text(notes: list[SetupLinesSkipped]) -> str:
     if not notes:
         return ""
     where = "; ".join(_skipped_lines(note) for note in notes)
-    return (
-        f"Not run by this check, since no public case needs them: {where}. They run when your notebook is "
-        "graded, so keep them working."
-    )
+    return f"Not run by this check: {where}, as released, which no public case needs; grading runs them."
 
 
 def _skipped_lines(note: SetupLinesSkipped) -> str:
@@ -276,7 +273,7 @@ def _skipped_lines(note: SetupLinesSkipped) -> str:
     parts = [str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     noun = "line" if len(note.lines) == 1 else "lines"
-    return f"{noun} {listed} of cell {note.cell}"
+    return f"{noun} {listed} of the setup cell (cell {note.cell})"
 
 
 def hook_failed_text(note: HookFailed, catalogue: str = "the catalogue module") -> str:
