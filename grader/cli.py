@@ -383,7 +383,11 @@ def _kernel_ahead(notebook: Path, assignment: Assignment, limits: Limits, launch
     from grader.kernel.ahead import warm_kernel
 
     kernel = warm_kernel(assignment.prepare_workdir, limits, launcher, imports_to_come=True)
-    kernel.wait_launched()  # the grader's own imports then run beside the kernel's, on the other core
+    try:
+        kernel.wait_launched()  # the grader's own imports then run beside the kernel's, on the other core
+    except BaseException:  # interrupted meanwhile: nothing is left behind
+        kernel.discard()
+        raise
     return kernel
 
 

@@ -33,8 +33,9 @@ def kept_and_gone(notebook, assignment):
     original = notebook.cells[setup_index(notebook)].source.split("\n")
     ran = trimmed.cells[0].source.split("\n")
     assert len(ran) == len(original)  # every line keeps its number
-    kept = {line.strip() for line, now in zip(original, ran, strict=True) if now and line.strip()}
-    gone = {line.strip() for line, now in zip(original, ran, strict=True) if not now and line.strip()}
+    assert all(now in (line, "pass") for line, now in zip(original, ran, strict=True))
+    kept = {line.strip() for line, now in zip(original, ran, strict=True) if now == line and line.strip()}
+    gone = {line.strip() for line, now in zip(original, ran, strict=True) if now != line and line.strip()}
     return kept, gone, trimmed
 
 
@@ -48,7 +49,7 @@ def test_plotting_lines_the_graded_code_never_reaches_are_left_out(assignment):
     assert PLOTTING <= gone
     assert {line for line in gone if line.startswith("plt.rcParams")} and not any("plt" in line for line in kept)
     assert {"import numpy as np", "from dnn_app_utils_v3 import *", "np.random.seed(1)"} <= kept
-    assert trimmed.imports == ("numpy",)  # what a kernel started ahead imports: nothing of plotting
+    assert trimmed.imports == ("numpy", "h5py")  # what a kernel started ahead imports: nothing of plotting
     assert len(trimmed.skipped) == 1 and trimmed.skipped[0].cell == setup_index(edits.solution()) + 1
 
 
@@ -73,8 +74,10 @@ def test_a_graded_function_that_plots_keeps_the_plotting_setup(assignment):
         "%time x = 1",
         "x = " + "-" * 100_000 + "1",  # too deep for Python's parser: MemoryError
         "x = '" + "a" * 600_000 + "'",  # past the bound on what is read
+        "g = two_layer_model.__globals__",
+        "m = np.sys.modules",
     ],
-    ids=["globals", "eval", "sys", "get_ipython", "magic", "too-deep", "too-long"],
+    ids=["globals", "eval", "sys", "get_ipython", "magic", "too-deep", "too-long", "__globals__", "modules"],
 )
 def test_code_reaching_names_by_other_means_runs_the_setup_cell_as_written(assignment, line):
     notebook = with_graded_line(edits.solution(), "L_layer_model", line)
@@ -84,7 +87,15 @@ def test_code_reaching_names_by_other_means_runs_the_setup_cell_as_written(assig
 
 @pytest.mark.parametrize(
     "setup_line",
-    ["%run helpers.py", "%%capture", "x = (1,\n"],  # an unknown magic, a cell magic, a cell that does not parse
+    [
+        "%run helpers.py",  # an unknown magic
+        "%%capture",  # a cell magic
+        "x = (1,\n",  # a cell that does not parse
+        'plt.NOTES = """\n%config Configurable.x = 1\n"""',  # a magic-looking line inside a string
+        '_doc = """\n!"""; np.log = np.log1p; _end = """\n"""',  # a shell-looking line hiding code
+        "import matplotlib.pyplot as plt\n" * 401,  # more statements than are read
+    ],
+    ids=["unknown-magic", "cell-magic", "no-parse", "magic-in-string", "shell-in-string", "too-many"],
 )
 def test_a_setup_cell_that_cannot_be_read_runs_as_written(assignment, setup_line):
     notebook = edits.solution()
@@ -107,6 +118,15 @@ def test_what_the_kept_code_needs_is_kept_and_unknown_modules_run(assignment):
     assert "import scipy" in kept  # the released notebook does not import it: its import may do anything
     assert "import json; from PIL import ImageOps" in kept  # shares its line with a statement that runs
     assert gone == {"from PIL import Image", "import time", "import h5py"}
+
+
+def test_a_library_the_graded_code_imports_is_loaded_as_a_batchs_zygote_loads_it(assignment):
+    """`import PIL` then `PIL.Image`: grading's kernels have PIL.Image loaded already."""
+    notebook = with_graded_line(edits.solution(), "L_layer_model", "import PIL")
+    _, gone, trimmed = kept_and_gone(notebook, assignment)
+    assert "from PIL import Image" in gone  # `Image` is not read...
+    assert "PIL.Image" in trimmed.imports  # ...but PIL.Image is loaded, as for grading
+    assert "matplotlib.pyplot" not in trimmed.imports
 
 
 def test_only_lines_as_released_are_left_out(assignment):
@@ -141,6 +161,19 @@ def test_the_check_names_the_lines_it_left_out(capsys):
         f"Not run by this check: lines 1, 3–5 and 9–12 of the setup cell (cell {index}), as released, which no "
         "public case needs; grading runs them." in said
     )
+
+
+@pytest.mark.kernel
+def test_an_error_in_the_setup_cell_keeps_its_line_number(capsys, tmp_path):
+    """The left-out lines stay lines: IPython drops a cell's leading empty lines, so they are `pass`."""
+    notebook = edits.solution()
+    index = setup_index(notebook)
+    notebook.cells[index].source += "\nreturn 5\n"
+    line = notebook.cells[index].source.split("\n").index("return 5") + 1
+    status = cli.main(["check", str(edits.write(notebook, tmp_path / "n.ipynb")), "--assignment", str(ASSIGNMENT_DIR)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert status == 0, out  # IPython ran the statements before it: the cases pass, the problem is said
+    assert f"cell {index + 1} raised SyntaxError: 'return' outside function (line {line} of the cell)" in out
 
 
 @pytest.mark.kernel

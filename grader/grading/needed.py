@@ -35,8 +35,11 @@ from grader.model.notes import SetupLinesSkipped
 # Names through which code can reach any global or module without naming it.
 DYNAMIC_NAMES = frozenset({"eval", "exec", "globals", "vars", "locals", "__import__", "get_ipython", "__builtins__"})
 DYNAMIC_MODULES = frozenset({"sys", "importlib", "inspect", "gc", "builtins", "__main__", "ctypes", "IPython"})
+# Attributes through which code reaches a module's or a function's globals, or the loaded modules.
+DYNAMIC_ATTRIBUTES = frozenset({"__globals__", "__dict__", "__builtins__", "f_globals", "modules", "__getattribute__"})
 # Line magics a trimmed setup cell may hold (any other: the cells run as written).
 KNOWN_MAGICS = frozenset({*MAGIC_MODULES, "config", "load_ext", "autoreload"})
+MAX_STATEMENTS = 400  # setup cells of more top-level statements are run as written (the analysis is quadratic)
 MAX_READ_CHARS = 500_000  # setup and graded cells longer than this together are run as written, unread
 # Line ends other than "\n": a cell holding one is run as written (its line numbers are ambiguous).
 ODD_LINE_ENDS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
@@ -73,7 +76,7 @@ def trimmed_setup(parsed: ParsedNotebook, assignment: Assignment) -> TrimmedSetu
         return untouched
     graded = [_parsed(cell.source, magics=False) for cell in parsed.graded.values()]
     statements = _statements(parsed.setup, {line.strip() for cell in released for line in cell.source.split("\n")})
-    if statements is None or any(tree is None for tree in graded):
+    if statements is None or len(statements) > MAX_STATEMENTS or any(tree is None for tree in graded):
         return untouched
     graded_trees = [tree for tree in graded if tree is not None]
     reached = {_root(name) for tree in graded_trees for name in _imports(tree)} | _own_imports(assignment)
@@ -89,9 +92,12 @@ def trimmed_setup(parsed: ParsedNotebook, assignment: Assignment) -> TrimmedSetu
         cells.append(_blanked(cell, gone))
         if gone:
             skipped.append(SetupLinesSkipped(cell.index + 1, tuple(number + 1 for number in sorted(gone))))
-    imported = [name for node in kept_nodes for name in _imports(node)]
-    imported += [name for s in kept if s.magic for name in MAGIC_MODULES.get(s.magic, ())]
-    return TrimmedSetup(cells, tuple(dict.fromkeys(name for name in imported if name in installed)), tuple(skipped))
+    # What a batch's zygote would have loaded of the libraries the code that runs reaches, so that a
+    # submodule present there (matplotlib.pyplot after `import matplotlib`) is present here too.
+    roots = reached | {_root(name) for node in kept_nodes for name in _imports(node)}
+    roots |= {_root(name) for s in kept if s.magic for name in MAGIC_MODULES.get(s.magic, ())}
+    imports = tuple(name for name in installed if _root(name) in roots)
+    return TrimmedSetup(cells, imports, tuple(skipped))
 
 
 def _kept(statements: list[_Statement], installed: set[str], reached: set[str], read: set[str]) -> list[_Statement]:
@@ -153,7 +159,7 @@ def _statements(cells: list[CodeCell], released: set[str]) -> list[_Statement] |
         if tree is None:
             return None
         magics = {number: line.strip()[1:].split(" ", 1)[0] for number, line in enumerate(lines) if line[:1] == "%"}
-        if any(magic not in KNOWN_MAGICS for magic in magics.values()):
+        if any(magic not in KNOWN_MAGICS for magic in magics.values()) or _escapes_inside(tree, lines):
             return None
         found += [_statement(position, lines, released, None, number, magic) for number, magic in magics.items()]
         found += [
@@ -162,6 +168,18 @@ def _statements(cells: list[CodeCell], released: set[str]) -> list[_Statement] |
             if node.lineno - 1 not in magics  # the `pass` a magic was read as
         ]
     return found
+
+
+def _escapes_inside(tree: ast.Module, lines: list[str]) -> bool:
+    """A line read as a magic or shell line lies within a statement of several lines (inside a
+    string, most likely, where it is no magic): the cell as parsed is not the cell IPython runs."""
+    escapes = {number for number, line in enumerate(lines) if line.lstrip().startswith(("%", "!"))}
+    return any(
+        number in escapes
+        for node in tree.body
+        if (node.end_lineno or node.lineno) > node.lineno
+        for number in range(node.lineno - 1, node.end_lineno or node.lineno)
+    )
 
 
 def _statement(
@@ -194,11 +212,12 @@ def _gone_lines(cell: CodeCell, dropped: list[_Statement], kept: list[_Statement
 
 
 def _blanked(cell: CodeCell, gone: set[int]) -> CodeCell:
-    """The cell with those lines emptied: every other line keeps its number."""
+    """The cell with those lines replaced by `pass` (not emptied: IPython drops a cell's leading
+    empty lines, which would renumber the rest): every other line keeps its number."""
     if not gone:
         return cell
     lines = cell.source.split("\n")
-    return replace(cell, source="\n".join("" if number in gone else line for number, line in enumerate(lines)))
+    return replace(cell, source="\n".join("pass" if number in gone else line for number, line in enumerate(lines)))
 
 
 def _bindings(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
@@ -247,7 +266,10 @@ def _dynamic(graded: list[ast.Module], kept: list[ast.stmt]) -> bool:
     trees: list[ast.AST] = [*graded, *kept]
     names = set().union(*(_names(tree) for tree in trees))
     roots = {_root(name) for tree in trees for name in _imports(tree)}
-    return bool(names & DYNAMIC_NAMES or roots & DYNAMIC_MODULES or names & DYNAMIC_MODULES)
+    attributes = {node.attr for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    return bool(names & DYNAMIC_NAMES or roots & DYNAMIC_MODULES or names & DYNAMIC_MODULES) or bool(
+        attributes & DYNAMIC_ATTRIBUTES
+    )
 
 
 def _own_imports(assignment: Assignment) -> set[str]:

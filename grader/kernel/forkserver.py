@@ -372,13 +372,17 @@ def preload(names: list) -> None:
 
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
     kept, sys.path[:] = sys.path[:], [p for p in sys.path if p not in ("", os.getcwd())]
-    sys.modules["debugpy"] = None  # type: ignore[assignment]  # ipykernel without its debugger (kernelmain.py)
     for name in names:
+        blocked = name.startswith("ipykernel") and "debugpy" not in sys.modules
+        if blocked:  # ipykernel without its debugger, as grader/kernel/kernelmain.py starts it
+            sys.modules["debugpy"] = None  # type: ignore[assignment]
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - not importable here: the kernel imports it itself
             pass
-    del sys.modules["debugpy"]
+        finally:
+            if blocked and sys.modules.get("debugpy", 0) is None:
+                del sys.modules["debugpy"]
     sys.path[:] = kept
     os.environ.pop("MPLBACKEND")
 

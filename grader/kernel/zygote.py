@@ -75,8 +75,11 @@ READY_SECONDS = 120
 # (ctypes and socket, which the first version imported, were two thirds of its 33 ms of CPU).
 CLIENT = """
 import os, sys, _socket
-with open("/proc/self/comm", "w") as handle:  # a helper of the grader's, as bubblewrap's own process
-    handle.write("zygote")
+try:
+    with open("/proc/self/comm", "w") as handle:  # a helper of the grader's, as bubblewrap's own process
+        handle.write("zygote")
+except OSError:
+    pass
 path, request = sys.argv[1], sys.argv[2]
 fds = [0, 1, 2] + [os.open(name, os.O_WRONLY | os.O_CLOEXEC) for name in sys.argv[3:]]
 connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
