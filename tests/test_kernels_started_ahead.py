@@ -194,3 +194,25 @@ def test_a_next_kernel_that_cannot_start_costs_this_submission_nothing(toy, monk
     options = GradeOptions(sandbox=sandbox, ahead=True)
     report = graded(assignment.folder / assignment.solution, assignment, expected, options)
     assert report.status == SubmissionStatus.GRADED and report.score == report.max_score > 0
+
+
+def test_a_check_interrupted_while_its_kernel_launches_leaves_nothing(toy, monkeypatch, tmp_path):
+    """Ctrl-C while `grader check` waits for its kernel's process: the kernel and its folder go."""
+    from grader import cli
+    from grader.kernel.ahead import WarmKernel
+
+    assignment, _, sandbox = toy
+    launched = WarmKernel.wait_launched
+    started: list[WarmKernel] = []
+
+    def interrupted(self, *args, **kwargs):
+        launched(self, *args, **kwargs)
+        started.append(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WarmKernel, "wait_launched", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli._kernel_ahead(assignment.folder / assignment.solution, assignment, assignment.limits, sandbox)
+    (kernel,) = started
+    assert not kernel.folder.exists()
+    assert not kernel.session.kernel_alive()
