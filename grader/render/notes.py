@@ -259,7 +259,8 @@ def skipped_setup_text(notes: list[SetupLinesSkipped]) -> str:
     if not notes:
         return ""
     where = "; ".join(_skipped_lines(note) for note in notes)
-    return f"Not run by this check: {where}, as released, which no public case needs; grading runs them."
+    them = "it" if sum(len(note.lines) for note in notes) == 1 else "them"
+    return f"Not run by this check: {where}, as released, which no public case needs; grading runs {them}."
 
 
 def _skipped_lines(note: SetupLinesSkipped) -> str:
