@@ -1,23 +1,25 @@
 """What of the setup cells a self-check needs: the lines that bind or touch what its code can reach.
 
 A notebook's setup cell imports what the whole notebook uses, the plotting and image libraries of
-its exploration cells included; importing `matplotlib.pyplot` alone is about a third of a
+its exploration cells included; importing `matplotlib.pyplot` alone was about a third of a
 `grader check`. The public cases run only the graded functions. So a self-check runs the setup
-cells with these statements blanked (their lines left empty, so every line number stays the one
-the student sees):
+cells with some lines exactly as the released notebook's setup cell has them (a line the student
+changed or added always runs) replaced by `pass`, so that every line keeps its number:
 
-- an import of an installed module that the released notebook's setup cell imports too, none of
-  whose names the graded cells or any kept statement read;
+- an import of an installed module that the released setup cell imports, none of whose names the
+  graded cells or any line that runs read;
 - a statement (an expression or an assignment) that reads nothing but names bound by such an
-  import, when no kept code can reach that module otherwise (the graded cells' imports, the
+  import, when no code that runs can reach that library otherwise (the graded cells' imports, the
   kept imports, and what the assignment's own modules import when loaded): `plt.rcParams[...] = ...`;
-- a line magic that loads a library (`%matplotlib inline`) whose imports were all blanked.
+- a line magic that loads a library (`%matplotlib inline`) whose imports were all left out.
 
 Everything else runs: any other statement, a star import, an import of one of the assignment's own
 modules or of a module the released notebook does not import (that one may do anything), and the
 whole cell as written when any code that runs reaches names by other means (eval, exec, globals,
-`sys.modules`, importlib, ...) or does not parse. Grading never trims: there every setup module is
-imported once per worker before any kernel starts, so a setup cell's imports cost nothing.
+`sys.modules`, a function's `__globals__`, importlib, ...), when a magic- or shell-looking line sits
+inside a string, or when the cells cannot be read within bounds. The lines left out are reported
+(SetupLinesSkipped). Grading never trims: there every setup module is imported once per worker
+before any kernel starts, so a setup cell's imports cost nothing.
 """
 
 from __future__ import annotations
