@@ -165,9 +165,9 @@ def test_the_words_of_a_mutant_diagnosis_never_quote_the_solution():
 @pytest.mark.parametrize(
     ("differing", "title", "verb"),
     [
-        (("AL",), "AL differs", "AL has the right form"),
-        (("the returned value",), "the returned value differs", "the returned value has"),
-        (("dW", "db"), "dW, db differ", "dW, db have the right form"),
+        (("AL",), "AL differs", "It has the right form"),  # the title names them; the explanation follows it
+        (("the returned value",), "the returned value differs", "It has the right form"),
+        (("dW", "db"), "dW, db differ", "They have the right form"),
     ],
 )
 def test_differ_agrees_with_its_subject_and_the_advice_says_where_to_look(differing, title, verb):

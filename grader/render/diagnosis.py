@@ -52,7 +52,7 @@ DEFAULT_ADVICE = {
     ),
     "numbers": (
         "{names} {differ}",
-        "{names} {has} the right form but other numbers: look at the statements of {function} that compute "
+        "{They} {has} the right form but other numbers: look at the statements of {function} that compute "
         "{them}, step by step, on the public test's inputs.",
     ),
 }
@@ -105,6 +105,7 @@ def _texts(diagnosis: Diagnosis, public: bool) -> tuple[str, str, str]:
             "{differ}": "differ" if several else "differs",
             "{has}": "have" if several else "has",
             "{them}": "them" if several else "it",
+            "{They}": "They" if several else "It",
             "{function}": diagnosis.function or "the function",
             "{exception}": shown_type(diagnosis.exception, public) if diagnosis.exception else "",
         }
