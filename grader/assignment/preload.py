@@ -65,11 +65,22 @@ def magic_modules(source: str) -> list[str]:
 
 def imported(source: str) -> list[str]:
     """The absolute imports of a cell (IPython's magics and shell lines left out)."""
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    tree = cell_tree(source)
+    return tree_imports(tree) if tree is not None else []
+
+
+def cell_tree(source: str) -> ast.Module | None:
+    """A cell's code parsed, its line magics and shell lines read as `pass` (so every line keeps its
+    number); None when it does not parse."""
+    lines = ["pass" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")]
     try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return []
+        return ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def tree_imports(tree: ast.AST) -> list[str]:
+    """Every module an absolute import anywhere in the code names (for `from m import x`, m and m.x)."""
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

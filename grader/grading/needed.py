@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader.assignment.manifest import Assignment
-from grader.assignment.preload import MAGIC_MODULES, modules_of, released_setup
+from grader.assignment.preload import MAGIC_MODULES, cell_tree, modules_of, released_setup, tree_imports
 from grader.model.notebook import CodeCell, ParsedNotebook
 from grader.model.notes import SetupLinesSkipped
 
@@ -81,7 +81,7 @@ def trimmed_setup(parsed: ParsedNotebook, assignment: Assignment) -> TrimmedSetu
     if statements is None or len(statements) > MAX_STATEMENTS or any(tree is None for tree in graded):
         return untouched
     graded_trees = [tree for tree in graded if tree is not None]
-    reached = {_root(name) for tree in graded_trees for name in _imports(tree)} | _own_imports(assignment)
+    reached = {_root(name) for tree in graded_trees for name in tree_imports(tree)} | _own_imports(assignment)
     read = set().union(*(_names(tree) for tree in graded_trees))
     kept = _kept(statements, set(installed), reached, read)
     kept_nodes = [s.node for s in kept if s.node is not None]
@@ -96,7 +96,7 @@ def trimmed_setup(parsed: ParsedNotebook, assignment: Assignment) -> TrimmedSetu
             skipped.append(SetupLinesSkipped(cell.index + 1, tuple(number + 1 for number in sorted(gone))))
     # What a batch's zygote would have loaded of the libraries the code that runs reaches, so that a
     # submodule present there (matplotlib.pyplot after `import matplotlib`) is present here too.
-    roots = reached | {_root(name) for node in kept_nodes for name in _imports(node)}
+    roots = reached | {_root(name) for node in kept_nodes for name in tree_imports(node)}
     roots |= {_root(name) for s in kept if s.magic for name in MAGIC_MODULES.get(s.magic, ())}
     imports = tuple(name for name in installed if _root(name) in roots)
     return TrimmedSetup(cells, imports, tuple(skipped))
@@ -117,7 +117,7 @@ def _kept(statements: list[_Statement], installed: set[str], reached: set[str], 
                 dropped.add(id(s))
         kept = [s for s in statements if id(s) not in dropped]
         grown = needed.union(*(_names(s.node) for s in kept if s.node is not None))
-        kept_roots = {_root(name) for s in kept if s.node is not None for name in _imports(s.node)}
+        kept_roots = {_root(name) for s in kept if s.node is not None for name in tree_imports(s.node)}
         if grown == needed and not (kept_roots - reached):
             return kept
         needed, reached = grown, reached | kept_roots
@@ -196,14 +196,9 @@ def _statement(
 def _parsed(source: str, magics: bool = True) -> ast.Module | None:
     """A cell's code, its line magics and shell lines read as `pass` (`magics`; else refused); None
     when it does not parse."""
-    lines = source.split("\n")
-    if any(line.lstrip().startswith(("%", "!")) for line in lines) and not magics:
+    if not magics and any(line.lstrip().startswith(("%", "!")) for line in source.split("\n")):
         return None
-    lines = ["pass" if line.lstrip().startswith(("%", "!")) else line for line in lines]
-    try:
-        return ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    return cell_tree(source)
 
 
 def _gone_lines(cell: CodeCell, dropped: list[_Statement], kept: list[_Statement]) -> set[int]:
@@ -231,17 +226,6 @@ def _bindings(node: ast.Import | ast.ImportFrom) -> list[tuple[str, str]]:
     return [(alias.asname or alias.name, node.module) for alias in node.names]
 
 
-def _imports(tree: ast.AST) -> list[str]:
-    """Every module an import anywhere in the code names (for `from m import x`, m and m.x)."""
-    names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")]
-    return names
-
-
 def _names(tree: ast.AST) -> set[str]:
     """Every name the code reads, binds or declares anywhere (a superset of what it reads)."""
     found: set[str] = set()
@@ -267,7 +251,7 @@ def _dynamic(graded: list[ast.Module], kept: list[ast.stmt]) -> bool:
     """Code that can reach a global or a module without naming it."""
     trees: list[ast.AST] = [*graded, *kept]
     names = set().union(*(_names(tree) for tree in trees))
-    roots = {_root(name) for tree in trees for name in _imports(tree)}
+    roots = {_root(name) for tree in trees for name in tree_imports(tree)}
     attributes = {node.attr for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     return bool(names & DYNAMIC_NAMES or roots & DYNAMIC_MODULES or names & DYNAMIC_MODULES) or bool(
         attributes & DYNAMIC_ATTRIBUTES
@@ -296,7 +280,7 @@ def _loaded_imports(module: Path) -> set[str]:
         node = pending.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             continue
-        roots.update(_root(name) for name in _imports(node) if isinstance(node, ast.Import | ast.ImportFrom))
+        roots.update(_root(name) for name in tree_imports(node) if isinstance(node, ast.Import | ast.ImportFrom))
         pending.extend(ast.iter_child_nodes(node))
     return roots
 

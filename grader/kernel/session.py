@@ -376,8 +376,9 @@ class KernelSession:
     client: _BoundedClient | None = None
     starts: int = 0
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
-    #: set once a start has launched the kernel's process, or failed before: a start in another thread
-    #: is waited for up to there (grader.kernel.ahead), so that the process is not late for the GIL
+    #: set once a start has launched the kernel's process (or failed launching it; a kernel started ahead
+    #: also sets it when its start failed earlier): grader.kernel.ahead waits for it, so that the process
+    #: is not late for the GIL
     launched: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -389,7 +390,6 @@ class KernelSession:
         as root.
         """
         if self.sandbox is None and os.geteuid() == 0:
-            self.launched.set()
             raise KernelStartError(KernelStart("refused", refused=True))
         run = self.sandbox.new_run_folder(Path(self.workdir)) if self.sandbox is not None else RunFolder.make()
         self._run: RunFolder | None = run
